@@ -1,0 +1,1 @@
+"""Subcommands of `movecoach`; each module defines `add_parser(subparsers)`."""

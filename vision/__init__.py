@@ -1,0 +1,1 @@
+"""Pose estimation core: types, kinematics kernels, frame sources and pose backends."""

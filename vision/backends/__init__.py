@@ -1,0 +1,1 @@
+"""Pose backends (edges): MediaPipe Tasks and ONNX Runtime, behind `PoseBackend`."""

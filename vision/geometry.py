@@ -1,0 +1,306 @@
+"""Validating wrappers around the kinematics kernels: joint angles, One-Euro smoothing,
+skeleton conversion. Core module (stdlib, numpy, numba through `vision.kernels`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from vision import config
+from vision import kernels as _k
+from vision.types import PoseFrame, PoseWindow, Skeleton
+
+__all__ = [
+    "Kinematics",
+    "OneEuroSmoother",
+    "angle_triples",
+    "convert_skeleton",
+    "joint_angles",
+    "joint_angles_array",
+    "warm_up",
+]
+
+F32 = npt.NDArray[np.float32]
+
+
+def angle_triples(
+    skeleton: Skeleton, triples: Sequence[tuple[str, str, str]]
+) -> npt.NDArray[np.int64]:
+    """Rows of named joint triples (angle at the middle joint).
+
+    Args:
+        skeleton: Layout the rows refer to.
+        triples: K triples of joint names, e.g. ("left_hip", "left_knee", "left_ankle").
+
+    Returns:
+        (K, 3) int64, C-contiguous.
+
+    Raises:
+        KeyError: a name is not a joint of `skeleton` (the message lists valid names).
+        ValueError: a triple does not have three names.
+    """
+    rows = np.empty((len(triples), 3), np.int64)
+    for k, triple in enumerate(triples):
+        if len(triple) != 3:
+            raise ValueError(f"an angle needs 3 joint names, got {list(triple)!r}")
+        rows[k] = [skeleton.index(name) for name in triple]
+    return rows
+
+
+def _check_triples(triples: npt.NDArray[np.int64], num_joints: int) -> None:
+    if (
+        not isinstance(triples, np.ndarray)
+        or triples.ndim != 2
+        or triples.shape[1] != 3
+        or triples.dtype != np.int64
+    ):
+        raise ValueError(
+            "triples must be (K, 3) int64, got "
+            f"{getattr(triples, 'shape', None)} {getattr(triples, 'dtype', type(triples))}"
+        )
+    if triples.size and (triples.min() < 0 or triples.max() >= num_joints):
+        raise ValueError(
+            f"triples must index joints 0..{num_joints - 1}, "
+            f"got {triples.min()}..{triples.max()}"
+        )
+
+
+def joint_angles_array(
+    xyz: F32,
+    visibility: F32,
+    triples: npt.NDArray[np.int64],
+    *,
+    min_visibility: float | None = None,
+    use_z: bool = False,
+) -> F32:
+    """Angles at the middle joint of each triple, frame by frame.
+
+    Args:
+        xyz: (T, J, 3) float32, normalized image coordinates; NaN = missing.
+        visibility: (T, J) float32 in [0, 1].
+        triples: (K, 3) int64 joint rows, from `angle_triples`.
+        min_visibility: joints below it count as missing (default `config.MIN_VISIBILITY`).
+        use_z: include the (noisy) depth; default is the image-plane angle.
+
+    Returns:
+        (T, K) float32, degrees in [0, 180]; NaN where any of the three joints is missing.
+    """
+    if not isinstance(xyz, np.ndarray) or xyz.ndim != 3 or xyz.shape[2] != 3:
+        raise ValueError(
+            f"xyz must be (T, J, 3) float32, got {getattr(xyz, 'shape', None)}"
+        )
+    t, j, _ = xyz.shape
+    if not isinstance(visibility, np.ndarray) or visibility.shape != (t, j):
+        raise ValueError(
+            f"visibility must be ({t}, {j}) float32, "
+            f"got {getattr(visibility, 'shape', None)}"
+        )
+    _check_triples(triples, j)
+    xyz = np.ascontiguousarray(xyz, np.float32)
+    visibility = np.ascontiguousarray(visibility, np.float32)
+    triples = np.ascontiguousarray(triples)
+    out = np.empty((t, triples.shape[0]), np.float32)
+    threshold = config.MIN_VISIBILITY if min_visibility is None else min_visibility
+    _k._joint_angles(xyz, visibility, triples, np.float32(threshold), use_z, out)
+    return out
+
+
+def joint_angles(
+    poses: PoseFrame | PoseWindow,
+    triples: npt.NDArray[np.int64],
+    *,
+    min_visibility: float | None = None,
+    use_z: bool = False,
+) -> F32:
+    """Joint angles of one frame, (K,) float32 degrees, or of a window, (T, K) float32.
+
+    See `joint_angles_array` for the arguments and NaN semantics.
+    """
+    if isinstance(poses, PoseFrame):
+        return joint_angles_array(
+            poses.xyz[None],
+            poses.visibility[None],
+            triples,
+            min_visibility=min_visibility,
+            use_z=use_z,
+        )[0]
+    if isinstance(poses, PoseWindow):
+        return joint_angles_array(
+            poses.xyz,
+            poses.visibility,
+            triples,
+            min_visibility=min_visibility,
+            use_z=use_z,
+        )
+    raise TypeError(f"expected a PoseFrame or PoseWindow, got {type(poses).__name__}")
+
+
+class OneEuroSmoother:
+    """One-Euro filter (Casiez et al. 2012) over every joint coordinate of one subject.
+
+    `update(frame) -> frame`: the smoothed frame has the same visibility and timestamp.
+    A missing joint resets that joint's state. Timestamps must increase strictly.
+    """
+
+    def __init__(
+        self,
+        skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+        *,
+        min_cutoff_hz: float | None = None,
+        beta: float | None = None,
+        d_cutoff_hz: float | None = None,
+    ) -> None:
+        self.skeleton = skeleton
+        self.min_cutoff_hz = (
+            config.ONE_EURO_MIN_CUTOFF_HZ if min_cutoff_hz is None else min_cutoff_hz
+        )
+        self.beta = config.ONE_EURO_BETA if beta is None else beta
+        self.d_cutoff_hz = (
+            config.ONE_EURO_D_CUTOFF_HZ if d_cutoff_hz is None else d_cutoff_hz
+        )
+        if self.min_cutoff_hz <= 0 or self.d_cutoff_hz <= 0 or self.beta < 0:
+            raise ValueError(
+                "One-Euro needs min_cutoff_hz > 0, d_cutoff_hz > 0 and beta >= 0, got "
+                f"{self.min_cutoff_hz}, {self.d_cutoff_hz}, {self.beta}"
+            )
+        self.reset()
+
+    def reset(self) -> None:
+        j = self.skeleton.num_joints
+        self._x_prev = np.full((j, 3), np.nan, np.float32)
+        self._dx_prev = np.zeros((j, 3), np.float32)
+        self._last_timestamp_ms: int | None = None
+
+    def _dt_s(self, timestamp_ms: int) -> float:
+        last = self._last_timestamp_ms
+        if last is not None and timestamp_ms <= last:
+            raise ValueError(
+                f"timestamps must increase: got {timestamp_ms} ms after {last} ms"
+            )
+        self._last_timestamp_ms = timestamp_ms
+        return 0.0 if last is None else (timestamp_ms - last) / 1000.0
+
+    def _check(self, frame: PoseFrame) -> None:
+        if frame.skeleton is not self.skeleton:
+            raise ValueError(
+                f"smoother is for {self.skeleton.value}, got a {frame.skeleton.value} frame"
+            )
+
+    def update(self, frame: PoseFrame) -> PoseFrame:
+        """Smooth one frame.
+
+        Raises:
+            ValueError: a different skeleton, or a timestamp not after the previous one.
+        """
+        self._check(frame)
+        dt_s = self._dt_s(frame.timestamp_ms)
+        out = np.empty_like(frame.xyz)
+        _k._one_euro_step(
+            frame.xyz,
+            dt_s,
+            self.min_cutoff_hz,
+            self.beta,
+            self.d_cutoff_hz,
+            self._x_prev,
+            self._dx_prev,
+            out,
+        )
+        return PoseFrame(out, frame.visibility, frame.timestamp_ms, frame.skeleton)
+
+
+class Kinematics(OneEuroSmoother):
+    """The live per-frame path: One-Euro smoothing, then the angles, in one kernel call."""
+
+    def __init__(
+        self,
+        skeleton: Skeleton,
+        triples: npt.NDArray[np.int64],
+        *,
+        min_visibility: float | None = None,
+        use_z: bool = False,
+        **one_euro: float,
+    ) -> None:
+        super().__init__(skeleton, **one_euro)
+        _check_triples(triples, skeleton.num_joints)
+        self.triples = np.ascontiguousarray(triples)
+        self.min_visibility = np.float32(
+            config.MIN_VISIBILITY if min_visibility is None else min_visibility
+        )
+        self.use_z = use_z
+
+    def update_with_angles(self, frame: PoseFrame) -> tuple[PoseFrame, F32]:
+        """Returns the smoothed frame and its (K,) float32 angles in degrees."""
+        self._check(frame)
+        dt_s = self._dt_s(frame.timestamp_ms)
+        smoothed = np.empty_like(frame.xyz)
+        angles = np.empty((1, self.triples.shape[0]), np.float32)
+        _k._smooth_and_angles(
+            frame.xyz,
+            frame.visibility,
+            dt_s,
+            self.min_cutoff_hz,
+            self.beta,
+            self.d_cutoff_hz,
+            self._x_prev,
+            self._dx_prev,
+            self.triples,
+            self.min_visibility,
+            self.use_z,
+            smoothed,
+            angles,
+        )
+        return (
+            PoseFrame(smoothed, frame.visibility, frame.timestamp_ms, frame.skeleton),
+            angles[0],
+        )
+
+
+def convert_skeleton(frame: PoseFrame, target: Skeleton) -> PoseFrame:
+    """Re-map a frame's joints to another skeleton by joint name.
+
+    Joints the source lacks are NaN with visibility 0, except OpenPose's `neck`, which is
+    the midpoint of the shoulders when both exist.
+    """
+    if frame.skeleton is target:
+        return frame
+    j = target.num_joints
+    xyz = np.full((j, 3), np.nan, np.float32)
+    vis = np.zeros(j, np.float32)
+    src = frame.skeleton
+    for row, name in enumerate(target.joint_names):
+        if src.has(name):
+            xyz[row] = frame.xyz[src.index(name)]
+            vis[row] = frame.visibility[src.index(name)]
+        elif name == "neck":
+            ls, rs = src.index("left_shoulder"), src.index("right_shoulder")
+            xyz[row] = (frame.xyz[ls] + frame.xyz[rs]) / 2
+            vis[row] = min(frame.visibility[ls], frame.visibility[rs])
+    return PoseFrame(xyz, vis, frame.timestamp_ms, target)
+
+
+def _synthetic_frame(timestamp_ms: int) -> PoseFrame:
+    """A plausible standing pose (rows in a vertical line with small offsets)."""
+    j = Skeleton.BLAZEPOSE_33.num_joints
+    ys = np.linspace(0.1, 0.9, j, dtype=np.float32)
+    xs = 0.5 + 0.05 * np.sin(np.arange(j, dtype=np.float32))
+    xyz = np.stack([xs, ys, np.zeros(j, np.float32)], axis=1).astype(np.float32)
+    return PoseFrame(xyz, np.ones(j, np.float32), timestamp_ms)
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) every kernel by calling each public wrapper once on a
+    missing frame and once on a synthetic one, so the first live frame pays no JIT."""
+    triples = angle_triples(
+        Skeleton.BLAZEPOSE_33, [("left_hip", "left_knee", "left_ankle")]
+    )
+    for frame in (PoseFrame.missing(0), _synthetic_frame(1)):
+        joint_angles(frame, triples)
+        joint_angles(PoseWindow.from_frames([frame]), triples)
+    smoother = OneEuroSmoother()
+    smoother.update(PoseFrame.missing(0))
+    smoother.update(_synthetic_frame(33))
+    kin = Kinematics(Skeleton.BLAZEPOSE_33, triples)
+    kin.update_with_angles(PoseFrame.missing(0))
+    kin.update_with_angles(_synthetic_frame(33))

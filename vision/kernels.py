@@ -1,0 +1,107 @@
+"""Numba kernels for per-frame kinematics. Private; call them through `vision.geometry`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from vision import config
+
+__all__: list[str] = []
+
+_JIT = {"cache": True, "nogil": True, "fastmath": config.FASTMATH_FLAGS}
+
+
+@njit(**_JIT)
+def _angle_deg(ax, ay, az, bx, by, bz, cx, cy, cz):  # type: ignore[no-untyped-def]
+    """Angle ABC at B in degrees; NaN if a segment has zero length or a coordinate is NaN."""
+    ux, uy, uz = ax - bx, ay - by, az - bz
+    vx, vy, vz = cx - bx, cy - by, cz - bz
+    nu = math.sqrt(ux * ux + uy * uy + uz * uz)
+    nv = math.sqrt(vx * vx + vy * vy + vz * vz)
+    if not (nu > 0.0 and nv > 0.0):  # also catches NaN
+        return np.nan
+    cos = (ux * vx + uy * vy + uz * vz) / (nu * nv)
+    cos = min(1.0, max(-1.0, cos))
+    return math.degrees(math.acos(cos))
+
+
+@njit(**_JIT)
+def _joint_angles(xyz, visibility, triples, min_visibility, use_z, out):  # type: ignore[no-untyped-def]
+    """(T, J, 3), (T, J), (K, 3) int64 -> out (T, K) degrees; NaN where a joint is missing."""
+    for t in range(xyz.shape[0]):
+        for k in range(triples.shape[0]):
+            a, b, c = triples[k, 0], triples[k, 1], triples[k, 2]
+            if (
+                visibility[t, a] < min_visibility
+                or visibility[t, b] < min_visibility
+                or visibility[t, c] < min_visibility
+            ):
+                out[t, k] = np.nan
+                continue
+            za = xyz[t, a, 2] if use_z else 0.0
+            zb = xyz[t, b, 2] if use_z else 0.0
+            zc = xyz[t, c, 2] if use_z else 0.0
+            out[t, k] = _angle_deg(
+                xyz[t, a, 0], xyz[t, a, 1], za,
+                xyz[t, b, 0], xyz[t, b, 1], zb,
+                xyz[t, c, 0], xyz[t, c, 1], zc,
+            )
+
+
+@njit(**_JIT)
+def _smoothing_alpha(cutoff_hz, dt_s):  # type: ignore[no-untyped-def]
+    """Exponential smoothing factor of a first-order low-pass at `cutoff_hz`."""
+    tau = 1.0 / (2.0 * math.pi * cutoff_hz)
+    return 1.0 / (1.0 + tau / dt_s)
+
+
+@njit(**_JIT)
+def _one_euro_step(  # type: ignore[no-untyped-def]
+    xyz, dt_s, min_cutoff_hz, beta, d_cutoff_hz, x_prev, dx_prev, out
+):
+    """One One-Euro step over (J, 3); state (x_prev, dx_prev) updated in place.
+
+    A NaN sample outputs NaN and clears that joint's state, so a joint that comes back
+    starts fresh instead of being dragged from where it was lost. dt_s <= 0 (first frame)
+    passes the sample through.
+    """
+    for j in range(xyz.shape[0]):
+        for d in range(xyz.shape[1]):
+            x = xyz[j, d]
+            if math.isnan(x):
+                out[j, d] = np.nan
+                x_prev[j, d] = np.nan
+                dx_prev[j, d] = 0.0
+                continue
+            xp = x_prev[j, d]
+            if math.isnan(xp) or dt_s <= 0.0:
+                out[j, d] = x
+                x_prev[j, d] = x
+                dx_prev[j, d] = 0.0
+                continue
+            dx = (x - xp) / dt_s
+            a_d = _smoothing_alpha(d_cutoff_hz, dt_s)
+            dx_hat = a_d * dx + (1.0 - a_d) * dx_prev[j, d]
+            cutoff = min_cutoff_hz + beta * abs(dx_hat)
+            a = _smoothing_alpha(cutoff, dt_s)
+            x_hat = a * x + (1.0 - a) * xp
+            out[j, d] = x_hat
+            x_prev[j, d] = x_hat
+            dx_prev[j, d] = dx_hat
+
+
+@njit(**_JIT)
+def _smooth_and_angles(  # type: ignore[no-untyped-def]
+    xyz, visibility, dt_s, min_cutoff_hz, beta, d_cutoff_hz, x_prev, dx_prev,
+    triples, min_visibility, use_z, smoothed_out, angles_out,
+):
+    """The live per-frame path in one call: One-Euro over (J, 3), then angles (1, K)."""
+    _one_euro_step(xyz, dt_s, min_cutoff_hz, beta, d_cutoff_hz, x_prev, dx_prev, smoothed_out)
+    _joint_angles(
+        smoothed_out.reshape((1, smoothed_out.shape[0], 3)),
+        visibility.reshape((1, visibility.shape[0])),
+        triples, min_visibility, use_z, angles_out,
+    )
