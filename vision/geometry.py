@@ -169,8 +169,9 @@ class OneEuroSmoother:
 
     def reset(self) -> None:
         j = self.skeleton.num_joints
-        self._x_prev = np.full((j, 3), np.nan, np.float32)
-        self._dx_prev = np.zeros((j, 3), np.float32)
+        # (x_prev, dx_prev) in one array: the fused kernel takes it as one argument.
+        self._state = np.zeros((2, j, 3), np.float32)
+        self._state[0] = np.nan
         self._last_timestamp_ms: int | None = None
 
     def _dt_s(self, timestamp_ms: int) -> float:
@@ -203,8 +204,8 @@ class OneEuroSmoother:
             self.min_cutoff_hz,
             self.beta,
             self.d_cutoff_hz,
-            self._x_prev,
-            self._dx_prev,
+            self._state[0],
+            self._state[1],
             out,
         )
         return PoseFrame(out, frame.visibility, frame.timestamp_ms, frame.skeleton)
@@ -229,25 +230,26 @@ class Kinematics(OneEuroSmoother):
             config.MIN_VISIBILITY if min_visibility is None else min_visibility
         )
         self.use_z = use_z
+        self._params = np.zeros(6, np.float64)
+        self._params[_k.P_MIN_CUTOFF_HZ] = self.min_cutoff_hz
+        self._params[_k.P_BETA] = self.beta
+        self._params[_k.P_D_CUTOFF_HZ] = self.d_cutoff_hz
+        self._params[_k.P_MIN_VISIBILITY] = self.min_visibility
+        self._params[_k.P_USE_Z] = float(use_z)
 
     def update_with_angles(self, frame: PoseFrame) -> tuple[PoseFrame, F32]:
         """Returns the smoothed frame and its (K,) float32 angles in degrees."""
         self._check(frame)
         dt_s = self._dt_s(frame.timestamp_ms)
+        self._params[_k.P_DT_S] = dt_s
         smoothed = np.empty_like(frame.xyz)
         angles = np.empty((1, self.triples.shape[0]), np.float32)
         _k._smooth_and_angles(
             frame.xyz,
             frame.visibility,
-            dt_s,
-            self.min_cutoff_hz,
-            self.beta,
-            self.d_cutoff_hz,
-            self._x_prev,
-            self._dx_prev,
+            self._params,
+            self._state,
             self.triples,
-            self.min_visibility,
-            self.use_z,
             smoothed,
             angles,
         )

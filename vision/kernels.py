@@ -54,8 +54,9 @@ def _joint_angles(xyz, visibility, triples, min_visibility, use_z, out):  # type
 @njit(**_JIT)
 def _smoothing_alpha(cutoff_hz, dt_s):  # type: ignore[no-untyped-def]
     """Exponential smoothing factor of a first-order low-pass at `cutoff_hz`."""
-    tau = 1.0 / (2.0 * math.pi * cutoff_hz)
-    return 1.0 / (1.0 + tau / dt_s)
+    # 1 / (1 + tau / dt) with tau = 1 / (2 pi f), written with a single division.
+    r = 2.0 * math.pi * cutoff_hz * dt_s
+    return r / (r + 1.0)
 
 
 @njit(**_JIT)
@@ -68,6 +69,7 @@ def _one_euro_step(  # type: ignore[no-untyped-def]
     starts fresh instead of being dragged from where it was lost. dt_s <= 0 (first frame)
     passes the sample through.
     """
+    a_d = _smoothing_alpha(d_cutoff_hz, dt_s) if dt_s > 0.0 else 1.0
     for j in range(xyz.shape[0]):
         for d in range(xyz.shape[1]):
             x = xyz[j, d]
@@ -83,7 +85,6 @@ def _one_euro_step(  # type: ignore[no-untyped-def]
                 dx_prev[j, d] = 0.0
                 continue
             dx = (x - xp) / dt_s
-            a_d = _smoothing_alpha(d_cutoff_hz, dt_s)
             dx_hat = a_d * dx + (1.0 - a_d) * dx_prev[j, d]
             cutoff = min_cutoff_hz + beta * abs(dx_hat)
             a = _smoothing_alpha(cutoff, dt_s)
@@ -93,15 +94,24 @@ def _one_euro_step(  # type: ignore[no-untyped-def]
             dx_prev[j, d] = dx_hat
 
 
+# Rows of the packed `params` vector of `_smooth_and_angles` (fewer arguments = cheaper
+# dispatch from Python, which dominates a 33-joint frame).
+P_DT_S, P_MIN_CUTOFF_HZ, P_BETA, P_D_CUTOFF_HZ, P_MIN_VISIBILITY, P_USE_Z = range(6)
+
+
 @njit(**_JIT)
-def _smooth_and_angles(  # type: ignore[no-untyped-def]
-    xyz, visibility, dt_s, min_cutoff_hz, beta, d_cutoff_hz, x_prev, dx_prev,
-    triples, min_visibility, use_z, smoothed_out, angles_out,
-):
-    """The live per-frame path in one call: One-Euro over (J, 3), then angles (1, K)."""
-    _one_euro_step(xyz, dt_s, min_cutoff_hz, beta, d_cutoff_hz, x_prev, dx_prev, smoothed_out)
+def _smooth_and_angles(xyz, visibility, params, state, triples, smoothed_out, angles_out):  # type: ignore[no-untyped-def]
+    """The live per-frame path in one call: One-Euro over (J, 3), then angles (1, K).
+
+    params: (6,) float64 laid out as P_*; state: (2, J, 3) float32 = (x_prev, dx_prev).
+    """
+    _one_euro_step(
+        xyz, params[P_DT_S], params[P_MIN_CUTOFF_HZ], params[P_BETA],
+        params[P_D_CUTOFF_HZ], state[0], state[1], smoothed_out,
+    )
     _joint_angles(
         smoothed_out.reshape((1, smoothed_out.shape[0], 3)),
         visibility.reshape((1, visibility.shape[0])),
-        triples, min_visibility, use_z, angles_out,
+        triples, np.float32(params[P_MIN_VISIBILITY]), params[P_USE_Z] != 0.0,
+        angles_out,
     )

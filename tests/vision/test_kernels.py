@@ -1,0 +1,157 @@
+"""vision/kernels.py against the slow twins in tests/naive.py, plus kernel invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.testing as npt
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from tests import naive
+from vision import kernels as k
+
+J = 33
+TRIPLES = np.array([[23, 25, 27], [11, 13, 15], [24, 26, 28], [12, 11, 23]], np.int64)
+
+
+def _random_xyz(rng: np.random.Generator, t: int) -> np.ndarray:
+    return rng.uniform(0.0, 1.0, (t, J, 3)).astype(np.float32)
+
+
+@pytest.mark.parametrize("use_z", [False, True], ids=["xy", "xyz"])
+def test_joint_angles_matches_naive_with_missing_and_hidden_joints(use_z):
+    rng = np.random.default_rng(7)
+    xyz = _random_xyz(rng, 40)
+    vis = rng.uniform(0.0, 1.0, (40, J)).astype(np.float32)
+    xyz[3, 25] = np.nan  # a missing knee
+    xyz[5] = np.nan  # nobody in view
+    vis[5] = 0.0
+    xyz[7, 27] = xyz[7, 25]  # zero-length shank
+    out = np.empty((40, 4), np.float32)
+    k._joint_angles(xyz, vis, TRIPLES, np.float32(0.3), use_z, out)
+    expected = naive.joint_angles(xyz, vis, TRIPLES, 0.3, use_z)
+    npt.assert_allclose(out, expected, atol=1e-3, equal_nan=True)
+    assert np.isnan(out[3, 0]) and np.isnan(out[5]).all() and np.isnan(out[7, 0])
+    assert np.isfinite(out).mean() > 0.2  # else the comparison would pass vacuously
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "c", "expected_deg"),
+    [
+        pytest.param((0, 1), (0, 0), (1, 0), 90.0, id="right-angle"),
+        pytest.param((-1, 0), (0, 0), (1, 0), 180.0, id="straight"),
+        pytest.param((1, 0), (0, 0), (1, 0), 0.0, id="folded"),
+        pytest.param((1, 1), (0, 0), (1, 0), 45.0, id="45"),
+    ],
+)
+def test_joint_angle_known_values(a, b, c, expected_deg):
+    xyz = np.full((1, J, 3), 0.0, np.float32)
+    xyz[0, 0, :2], xyz[0, 1, :2], xyz[0, 2, :2] = a, b, c
+    out = np.empty((1, 1), np.float32)
+    k._joint_angles(
+        xyz, np.ones((1, J), np.float32), np.array([[0, 1, 2]], np.int64),
+        np.float32(0.5), False, out,
+    )
+    npt.assert_allclose(out[0, 0], expected_deg, atol=1e-3)
+
+
+def test_one_euro_matches_naive_over_a_noisy_sequence_with_gaps():
+    rng = np.random.default_rng(3)
+    t = 60
+    ts = np.cumsum(rng.integers(25, 45, t)).astype(np.int64)
+    base = np.sin(np.linspace(0, 6, t))[:, None, None] * 0.2 + 0.5
+    samples = (base + rng.normal(0, 0.01, (t, J, 3))).astype(np.float32)
+    samples[10:13, 4] = np.nan  # a joint lost for three frames
+    samples[30] = np.nan  # nobody for one frame
+    x_prev = np.full((J, 3), np.nan, np.float32)
+    dx_prev = np.zeros((J, 3), np.float32)
+    got = np.empty_like(samples)
+    for i in range(t):
+        dt = 0.0 if i == 0 else (ts[i] - ts[i - 1]) / 1000.0
+        k._one_euro_step(samples[i], dt, 1.0, 10.0, 1.0, x_prev, dx_prev, got[i])
+    expected = naive.one_euro(samples, ts, 1.0, 10.0, 1.0)
+    npt.assert_allclose(got, expected, atol=2e-5, equal_nan=True)
+    assert np.isnan(got[11, 4]).all() and np.isnan(got[30]).all()
+    npt.assert_array_equal(got[13, 4], samples[13, 4])  # fresh start after the gap
+
+
+def test_one_euro_smooths_jitter_but_follows_fast_moves():
+    t = 200
+    ts = np.arange(t, dtype=np.int64) * 33
+    rng = np.random.default_rng(0)
+    still = 0.5 + rng.normal(0, 0.005, (t, J, 3)).astype(np.float32)
+    x_prev = np.full((J, 3), np.nan, np.float32)
+    dx_prev = np.zeros((J, 3), np.float32)
+    out = np.empty_like(still)
+    for i in range(t):
+        k._one_euro_step(still[i], 0.0 if i == 0 else 0.033, 1.0, 10.0, 1.0,
+                         x_prev, dx_prev, out[i])
+    assert out[50:].std() < 0.5 * still[50:].std()
+    del ts
+
+
+def test_smooth_and_angles_equals_the_two_kernels_in_sequence():
+    rng = np.random.default_rng(11)
+    xyz = _random_xyz(rng, 1)[0]
+    vis = np.ones(J, np.float32)
+    state_a = np.zeros((2, J, 3), np.float32)
+    state_a[0] = np.nan
+    state_b = (np.full((J, 3), np.nan, np.float32), np.zeros((J, 3), np.float32))
+    smoothed = np.empty_like(xyz)
+    angles = np.empty((1, 4), np.float32)
+    params = np.zeros(6)
+    params[[k.P_DT_S, k.P_MIN_CUTOFF_HZ, k.P_BETA, k.P_D_CUTOFF_HZ, k.P_MIN_VISIBILITY,
+            k.P_USE_Z]] = (0.0, 1.0, 10.0, 1.0, 0.5, 0.0)
+    k._smooth_and_angles(xyz, vis, params, state_a, TRIPLES, smoothed, angles)
+    alone = np.empty_like(xyz)
+    k._one_euro_step(xyz, 0.0, 1.0, 10.0, 1.0, *state_b, alone)
+    expected = np.empty((1, 4), np.float32)
+    k._joint_angles(alone[None], vis[None], TRIPLES, np.float32(0.5), False, expected)
+    npt.assert_array_equal(smoothed, alone)
+    npt.assert_array_equal(angles, expected)
+
+
+_coords = hnp.arrays(
+    np.float32, (1, 3, 3), elements=st.floats(-10, 10, width=32, allow_nan=False)
+)
+
+
+def _angle(xyz: np.ndarray, use_z: bool = True) -> float:
+    out = np.empty((1, 1), np.float32)
+    k._joint_angles(np.ascontiguousarray(xyz, np.float32), np.ones((1, 3), np.float32),
+                    np.array([[0, 1, 2]], np.int64), np.float32(0.5), use_z, out)
+    return float(out[0, 0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(_coords)
+def test_angles_stay_in_0_180_or_are_nan_for_degenerate_segments(xyz):
+    angle = _angle(xyz)
+    assert np.isnan(angle) or 0.0 <= angle <= 180.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    _coords,
+    hnp.arrays(np.float32, (3,), elements=st.floats(-5, 5, width=32)),
+    st.floats(0.1, 10.0),
+)
+def test_angles_invariant_to_translation_and_uniform_scale(xyz, shift, scale):
+    u = xyz[0, 0] - xyz[0, 1]
+    v = xyz[0, 2] - xyz[0, 1]
+    # Near-degenerate segments make acos ill-conditioned; the invariant is about geometry.
+    if min(np.linalg.norm(u), np.linalg.norm(v)) < 0.05:
+        return
+    before = _angle(xyz)
+    after = _angle((xyz + shift) * np.float32(scale))
+    npt.assert_allclose(after, before, atol=0.05)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_coords, st.integers(0, 2), st.integers(0, 2))
+def test_nan_in_gives_nan_out(xyz, joint, axis):
+    xyz = xyz.copy()
+    xyz[0, joint, axis] = np.nan
+    assert np.isnan(_angle(xyz, use_z=True))
