@@ -104,12 +104,11 @@ def main(argv: list[str] | None = None) -> None:
     def run_kernel() -> None:
         state = np.zeros((2, 33, 3), np.float32)
         state[0] = np.nan
-        smoothed = np.empty((33, 3), np.float32)
         angles = np.empty((1, len(ANGLES)), np.float32)
         params = np.array([dt, config.ONE_EURO_MIN_CUTOFF_HZ, config.ONE_EURO_BETA,
                            config.ONE_EURO_D_CUTOFF_HZ, config.MIN_VISIBILITY, 0.0])
         for i in range(n):
-            k._smooth_and_angles(xyz[i], vis[i], params, state, triples, smoothed, angles)
+            k._smooth_and_angles(xyz[i], vis[i], params, state, triples, angles)
 
     frames = [PoseFrame(xyz[i], vis[i], i * 33) for i in range(n)]
 

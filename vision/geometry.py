@@ -242,17 +242,11 @@ class Kinematics(OneEuroSmoother):
         self._check(frame)
         dt_s = self._dt_s(frame.timestamp_ms)
         self._params[_k.P_DT_S] = dt_s
-        smoothed = np.empty_like(frame.xyz)
         angles = np.empty((1, self.triples.shape[0]), np.float32)
         _k._smooth_and_angles(
-            frame.xyz,
-            frame.visibility,
-            self._params,
-            self._state,
-            self.triples,
-            smoothed,
-            angles,
+            frame.xyz, frame.visibility, self._params, self._state, self.triples, angles
         )
+        smoothed = self._state[0].copy()
         return (
             PoseFrame(smoothed, frame.visibility, frame.timestamp_ms, frame.skeleton),
             angles[0],

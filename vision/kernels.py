@@ -70,6 +70,7 @@ def _one_euro_step(  # type: ignore[no-untyped-def]
     passes the sample through.
     """
     a_d = _smoothing_alpha(d_cutoff_hz, dt_s) if dt_s > 0.0 else 1.0
+    inv_dt = 1.0 / dt_s if dt_s > 0.0 else 0.0
     for j in range(xyz.shape[0]):
         for d in range(xyz.shape[1]):
             x = xyz[j, d]
@@ -84,7 +85,7 @@ def _one_euro_step(  # type: ignore[no-untyped-def]
                 x_prev[j, d] = x
                 dx_prev[j, d] = 0.0
                 continue
-            dx = (x - xp) / dt_s
+            dx = (x - xp) * inv_dt
             dx_hat = a_d * dx + (1.0 - a_d) * dx_prev[j, d]
             cutoff = min_cutoff_hz + beta * abs(dx_hat)
             a = _smoothing_alpha(cutoff, dt_s)
@@ -100,17 +101,19 @@ P_DT_S, P_MIN_CUTOFF_HZ, P_BETA, P_D_CUTOFF_HZ, P_MIN_VISIBILITY, P_USE_Z = rang
 
 
 @njit(**_JIT)
-def _smooth_and_angles(xyz, visibility, params, state, triples, smoothed_out, angles_out):  # type: ignore[no-untyped-def]
+def _smooth_and_angles(xyz, visibility, params, state, triples, angles_out):  # type: ignore[no-untyped-def]
     """The live per-frame path in one call: One-Euro over (J, 3), then angles (1, K).
 
     params: (6,) float64 laid out as P_*; state: (2, J, 3) float32 = (x_prev, dx_prev).
+    After the call state[0] holds the smoothed frame (NaN where a joint is missing).
     """
+    x_prev = state[0]
     _one_euro_step(
         xyz, params[P_DT_S], params[P_MIN_CUTOFF_HZ], params[P_BETA],
-        params[P_D_CUTOFF_HZ], state[0], state[1], smoothed_out,
+        params[P_D_CUTOFF_HZ], x_prev, state[1], x_prev,
     )
     _joint_angles(
-        smoothed_out.reshape((1, smoothed_out.shape[0], 3)),
+        x_prev.reshape((1, x_prev.shape[0], 3)),
         visibility.reshape((1, visibility.shape[0])),
         triples, np.float32(params[P_MIN_VISIBILITY]), params[P_USE_Z] != 0.0,
         angles_out,

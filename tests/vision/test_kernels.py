@@ -99,12 +99,12 @@ def test_smooth_and_angles_equals_the_two_kernels_in_sequence():
     state_a = np.zeros((2, J, 3), np.float32)
     state_a[0] = np.nan
     state_b = (np.full((J, 3), np.nan, np.float32), np.zeros((J, 3), np.float32))
-    smoothed = np.empty_like(xyz)
     angles = np.empty((1, 4), np.float32)
     params = np.zeros(6)
     params[[k.P_DT_S, k.P_MIN_CUTOFF_HZ, k.P_BETA, k.P_D_CUTOFF_HZ, k.P_MIN_VISIBILITY,
             k.P_USE_Z]] = (0.0, 1.0, 10.0, 1.0, 0.5, 0.0)
-    k._smooth_and_angles(xyz, vis, params, state_a, TRIPLES, smoothed, angles)
+    k._smooth_and_angles(xyz, vis, params, state_a, TRIPLES, angles)
+    smoothed = state_a[0]
     alone = np.empty_like(xyz)
     k._one_euro_step(xyz, 0.0, 1.0, 10.0, 1.0, *state_b, alone)
     expected = np.empty((1, 4), np.float32)

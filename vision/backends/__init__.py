@@ -1,1 +1,76 @@
-"""Pose backends (edges): MediaPipe Tasks and ONNX Runtime, behind `PoseBackend`."""
+"""Pose backends (edges): MediaPipe Tasks and ONNX Runtime, behind `PoseBackend`.
+
+`create_backend("mediapipe")` builds one by name; each backend module imports its
+heavy library (mediapipe, onnxruntime) only when constructed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from vision.backends.base import BackendError, PoseBackend
+
+__all__ = ["BACKENDS", "DEFAULT_BACKEND", "BackendError", "PoseBackend", "create_backend"]
+
+BACKENDS: Final[tuple[str, ...]] = ("mediapipe", "onnx")
+"""Names `create_backend` accepts."""
+
+DEFAULT_BACKEND: Final[str] = "mediapipe"
+
+
+def _options(options_cls: Any, backend: str, options: dict[str, Any]) -> Any:
+    from dataclasses import fields
+
+    valid = [f.name for f in fields(options_cls)]
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"unknown {backend} option(s) {', '.join(unknown)}; "
+            f"valid options: {', '.join(valid) or '(none)'}"
+        )
+    return options_cls(**options)
+
+
+def create_backend(name: str = DEFAULT_BACKEND, **options: Any) -> PoseBackend:
+    """Build a pose backend by name.
+
+    Args:
+        name: One of `BACKENDS`.
+        **options: Fields of that backend's options dataclass (`MediaPipeOptions`,
+            `OnnxOptions`).
+
+    Returns:
+        A ready backend; close it when done (`with create_backend() as backend:` works
+        for both).
+
+    Raises:
+        ValueError: an unknown backend or option name (the message lists valid names).
+        BackendError: the backend cannot be built (library or module missing, model
+            unloadable).
+        models.ModelIntegrityError: a model file does not match its manifest hash.
+    """
+    if name == "mediapipe":
+        from vision.backends.mediapipe_tasks import MediaPipeOptions, MediaPipeTasksBackend
+
+        return MediaPipeTasksBackend(_options(MediaPipeOptions, name, options))
+    if name == "onnx":
+        try:
+            from vision.backends import onnx as onnx_backend
+        except ModuleNotFoundError as exc:
+            if exc.name in ("vision.backends.onnx", "onnxruntime"):
+                what = (
+                    "module vision/backends/onnx.py"
+                    if exc.name == "vision.backends.onnx"
+                    else "package onnxruntime (pip install 'onnxruntime>=1.20,<1.40')"
+                )
+                raise BackendError(
+                    f"the onnx backend is not available: expected the {what}, "
+                    "got none installed"
+                ) from exc
+            raise
+        return onnx_backend.OnnxPoseBackend(  # type: ignore[no-any-return]
+            _options(onnx_backend.OnnxOptions, name, options)
+        )
+    raise ValueError(
+        f"unknown pose backend {name!r}; valid backends: {', '.join(BACKENDS)}"
+    )
