@@ -62,3 +62,108 @@ def one_euro(samples, timestamps_ms, min_cutoff_hz, beta, d_cutoff_hz):
             out[(t, *idx)] = x_hat
             x_prev, dx_prev = x_hat, dx_hat
     return out
+
+
+# --- DTW (twins of exercises/kernels.py) ------------------------------------------------
+
+
+def dtw_local_cost(q_row, r_row, s_row):
+    """Mean of |q - r| / s over the angles observed in both rows, and whether any was.
+
+    Returns (cost, 1) or, when no angle is observed in both, (0.0, 0): an empty step.
+    """
+    terms = []
+    for q, r, s in zip(q_row, r_row, s_row, strict=True):
+        if math.isnan(q) or math.isnan(r):
+            continue
+        terms.append(abs(float(q) - float(r)) / float(s))
+    if not terms:
+        return 0.0, 0
+    return sum(terms) / len(terms), 1
+
+
+def dtw_banded(query, reference, scale, band_frac):
+    """Twin of exercises.kernels._dtw_banded, straight from the textbook recurrence.
+
+    Args: query (T, K), reference (R, K), scale (R, K), band_frac >= 0 (clipped to 1).
+    Returns (total, steps, path as a list of (t, j), per_angle_sum (K,),
+    per_angle_steps (K,), acc (T, R) with inf outside the band).
+    """
+    t_len, r_len = len(query), len(reference)
+    frac = min(float(band_frac), 1.0)
+    width = frac * (t_len - 1) * (r_len - 1) + max(t_len - 1, r_len - 1)
+
+    def inside(i, j):
+        return abs(i * (r_len - 1) - j * (t_len - 1)) <= width
+
+    def cost(i, j):
+        return dtw_local_cost(query[i], reference[j], scale[j])[0]
+
+    inf = math.inf
+    acc = np.full((t_len, r_len), inf)
+    for i in range(t_len):
+        for j in range(r_len):
+            if not inside(i, j):
+                continue
+            if i == 0 and j == 0:
+                acc[i, j] = cost(i, j)
+                continue
+            diag = acc[i - 1, j - 1] if i > 0 and j > 0 else inf
+            up = acc[i - 1, j] if i > 0 else inf
+            left = acc[i, j - 1] if j > 0 else inf
+            # Ties go to the first of diagonal, vertical, horizontal.
+            best = min([diag, up, left])
+            acc[i, j] = best + cost(i, j)
+    path = [(t_len - 1, r_len - 1)]
+    i, j = t_len - 1, r_len - 1
+    while (i, j) != (0, 0):
+        options = []
+        if i > 0 and j > 0:
+            options.append((acc[i - 1, j - 1], (i - 1, j - 1)))
+        if i > 0:
+            options.append((acc[i - 1, j], (i - 1, j)))
+        if j > 0:
+            options.append((acc[i, j - 1], (i, j - 1)))
+        best = min(value for value, _ in options)
+        i, j = next(cell for value, cell in options if value == best)
+        path.append((i, j))
+    path.reverse()
+    k_count = query.shape[1]
+    per_sum = np.zeros(k_count)
+    per_steps = np.zeros(k_count, np.int64)
+    steps = 0
+    for i, j in path:
+        steps += dtw_local_cost(query[i], reference[j], scale[j])[1]
+        for k in range(k_count):
+            if not (math.isnan(query[i, k]) or math.isnan(reference[j, k])):
+                diff = abs(float(query[i, k]) - float(reference[j, k]))
+                per_sum[k] += diff / scale[j, k]
+                per_steps[k] += 1
+    return acc[-1, -1], steps, path, per_sum, per_steps, acc
+
+
+def dtw_costs_batch(queries, lengths, reference, scale, band_frac):
+    """Twin of exercises.kernels._dtw_costs_batch: one `dtw_banded` per query."""
+    out = []
+    for query, n in zip(queries, lengths, strict=True):
+        total, steps, *_ = dtw_banded(query[:n], reference, scale, band_frac)
+        out.append(total / steps if steps else math.nan)
+    return np.array(out)
+
+
+def subsequence_dtw(query, reference, scale):
+    """Twin of the streaming kernel, brute force from the definition of subsequence DTW:
+    acc[t, j] = min over starts s <= t of the full-grid DTW cost of query[s..t] against
+    reference[0..j]; steps[t, j] = non-empty steps on that best path. (T, R) each."""
+    t_len, r_len = len(query), len(reference)
+    acc = np.full((t_len, r_len), math.inf)
+    steps = np.zeros((t_len, r_len), np.int64)
+    for t in range(t_len):
+        for j in range(r_len):
+            for s in range(t + 1):
+                total, n, *_ = dtw_banded(
+                    query[s : t + 1], reference[: j + 1], scale[: j + 1], 1.0
+                )
+                if total < acc[t, j]:
+                    acc[t, j], steps[t, j] = total, n
+    return acc, steps

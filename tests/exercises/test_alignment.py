@@ -1,0 +1,320 @@
+"""exercises/alignment.py: validation, semantics, streaming vs offline agreement."""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext as does_not_raise
+
+import numpy as np
+import numpy.testing as npt
+import pytest
+
+from exercises.alignment import (
+    Alignment,
+    StreamingAligner,
+    dtw_align,
+    dtw_costs_batch,
+    resample,
+)
+from tests import naive
+
+REF = np.linspace([170.0, 90.0], [80.0, 60.0], 21, dtype=np.float32)
+Q = np.linspace([168.0, 92.0], [82.0, 58.0], 60, dtype=np.float32)
+
+
+def _rep(n: int, depth: float = 90.0, phase: float = 0.0) -> np.ndarray:
+    """A squat-like rep: knee and hip angles go down and back up over n frames."""
+    s = np.sin(np.pi * (np.linspace(0.0, 1.0, n) + phase)) ** 2
+    return np.stack([170 - depth * s, 160 - 0.8 * depth * s], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expectation"),
+    [
+        pytest.param({}, does_not_raise(), id="ok"),
+        pytest.param(
+            {"query": Q.tolist()}, pytest.raises(TypeError, match="numpy"), id="list"
+        ),
+        pytest.param(
+            {"query": Q.astype(np.float64)},
+            pytest.raises(
+                ValueError,
+                match=r"query must be \(T, K\) float32, got \(60, 2\) float64",
+            ),
+            id="float64",
+        ),
+        pytest.param(
+            {"query": Q[:, 0].copy()},
+            pytest.raises(ValueError, match=r"got \(60,\) float32"),
+            id="1d",
+        ),
+        pytest.param(
+            {"query": np.asfortranarray(Q)},
+            pytest.raises(ValueError, match="C-contiguous"),
+            id="fortran",
+        ),
+        pytest.param(
+            {"reference": np.zeros((21, 3), np.float32)},
+            pytest.raises(
+                ValueError, match=r"reference must be \(R, 2\) float32, got \(21, 3\)"
+            ),
+            id="angle-count-mismatch",
+        ),
+        pytest.param(
+            {"reference": np.zeros((0, 2), np.float32)},
+            pytest.raises(ValueError, match="at least one row"),
+            id="empty-reference",
+        ),
+        pytest.param(
+            {"band_frac": -0.1},
+            pytest.raises(ValueError, match="band_frac must be >= 0"),
+            id="negative-band",
+        ),
+        pytest.param(
+            {"band_frac": math.nan},
+            pytest.raises(ValueError, match="band_frac"),
+            id="nan-band",
+        ),
+        pytest.param(
+            {"band_frac": "wide"},
+            pytest.raises(TypeError, match="band_frac"),
+            id="str-band",
+        ),
+        pytest.param(
+            {"scale": np.full(2, 10, np.float32)}, does_not_raise(), id="scale-k"
+        ),
+        pytest.param(
+            {"scale": np.full((21, 2), 10, np.float32)}, does_not_raise(), id="scale-rk"
+        ),
+        pytest.param(
+            {"scale": np.full(3, 10, np.float32)},
+            pytest.raises(
+                ValueError, match=r"scale must be \(2,\) or \(21, 2\) float32"
+            ),
+            id="scale-wrong-shape",
+        ),
+        pytest.param(
+            {"scale": np.array([10.0, 0.0], np.float32)},
+            pytest.raises(ValueError, match="> 0"),
+            id="scale-zero",
+        ),
+        pytest.param(
+            {"scale": [10.0, 10.0]},
+            pytest.raises(TypeError, match="scale"),
+            id="scale-list",
+        ),
+    ],
+)
+def test_dtw_align_validation(kwargs, expectation):
+    args = {"query": Q, "reference": REF, **kwargs}
+    query, reference = args.pop("query"), args.pop("reference")
+    with expectation:
+        assert isinstance(dtw_align(query, reference, **args), Alignment)
+
+
+def test_alignment_fields_and_normalisation():
+    scale = np.array([10.0, 5.0], np.float32)
+    result = dtw_align(Q, REF, band_frac=0.25, scale=scale)
+    assert (
+        result.per_angle_cost.dtype == np.float32
+        and result.per_angle_cost.shape == (2,)
+    )
+    assert result.path.dtype == np.int64 and result.path.shape[1] == 2
+    npt.assert_allclose(result.cost, result.per_angle_cost.mean(), rtol=1e-5)
+    total, steps, path, per_sum, per_steps, _ = naive.dtw_banded(
+        Q, REF, np.broadcast_to(scale, REF.shape).astype(np.float64), 0.25
+    )
+    npt.assert_allclose(result.cost, total / steps, rtol=1e-6)
+    npt.assert_allclose(result.per_angle_cost, per_sum / per_steps, rtol=1e-6)
+    npt.assert_array_equal(result.path, np.array(path))
+
+
+def test_tolerance_scale_makes_cost_in_tolerance_units():
+    still = np.full((21, 2), [170.0, 90.0], np.float32)  # holding a pose
+    query = still[:15] + np.array([4.0, -2.0], np.float32)
+    result = dtw_align(query, still, scale=np.array([4.0, 2.0], np.float32))
+    # Every path costs the same here: each angle is exactly one tolerance off.
+    npt.assert_allclose(result.per_angle_cost, [1.0, 1.0], rtol=1e-5)
+    npt.assert_allclose(result.cost, 1.0, rtol=1e-5)
+
+
+def test_all_nan_query_gives_nan_cost():
+    result = dtw_align(np.full((5, 2), np.nan, np.float32), REF)
+    assert math.isnan(result.cost) and np.isnan(result.per_angle_cost).all()
+    assert tuple(result.path[-1]) == (4, 20)
+
+
+def test_per_angle_cost_nan_for_an_angle_never_observed():
+    query = Q.copy()
+    query[:, 1] = np.nan
+    result = dtw_align(query, REF)
+    assert np.isnan(result.per_angle_cost[1]) and np.isfinite(result.per_angle_cost[0])
+    npt.assert_allclose(result.cost, result.per_angle_cost[0], rtol=1e-5)
+
+
+def test_batch_equals_one_alignment_per_query():
+    rng = np.random.default_rng(4)
+    lengths = np.array([40, 25, 60, 1, 33], np.int64)
+    queries = np.full((5, 60, 2), np.nan, np.float32)
+    for b, n in enumerate(lengths):
+        queries[b, :n] = _rep(int(n), depth=rng.uniform(40, 100))
+    scale = np.array([8.0, 6.0], np.float32)
+    got = dtw_costs_batch(queries, lengths, REF, band_frac=0.2, scale=scale)
+    assert got.dtype == np.float32 and got.shape == (5,)
+    want = [
+        dtw_align(
+            np.ascontiguousarray(queries[b, :n]), REF, band_frac=0.2, scale=scale
+        ).cost
+        for b, n in enumerate(lengths)
+    ]
+    npt.assert_allclose(got, want, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("queries", "lengths", "match"),
+    [
+        pytest.param(
+            np.zeros((2, 5, 2), np.float64),
+            np.array([5, 5]),
+            "queries must be",
+            id="dtype",
+        ),
+        pytest.param(
+            np.zeros((2, 5), np.float32), np.array([5, 5]), "queries must be", id="2d"
+        ),
+        pytest.param(
+            np.zeros((2, 5, 2), np.float32),
+            np.array([5, 5], np.int32),
+            r"lengths must be \(2,\) int64",
+            id="int32",
+        ),
+        pytest.param(
+            np.zeros((2, 5, 2), np.float32),
+            np.array([5, 6]),
+            r"lengths must be in \[1, 5\]",
+            id="too-long",
+        ),
+        pytest.param(
+            np.zeros((2, 5, 2), np.float32), np.array([0, 5]), r"in \[1, 5\]", id="zero"
+        ),
+        pytest.param(
+            np.zeros((2, 5, 3), np.float32),
+            np.array([5, 5]),
+            r"reference must be \(R, 3\)",
+            id="k",
+        ),
+    ],
+)
+def test_batch_validation(queries, lengths, match):
+    with pytest.raises(ValueError, match=match):
+        dtw_costs_batch(queries, lengths, REF)
+
+
+def test_better_rep_scores_better():
+    template = _rep(30)
+    good = _rep(45)  # same movement, slower
+    shallow = _rep(45, depth=40.0)  # a half squat
+    costs = dtw_costs_batch(
+        np.stack([good, shallow]),
+        np.array([45, 45], np.int64),
+        template,
+        scale=np.array([10.0, 10.0], np.float32),
+    )
+    assert costs[0] < 0.2 and costs[1] > 5 * costs[0]
+
+
+def test_streaming_matches_offline_subsequence_dtw():
+    rng = np.random.default_rng(8)
+    reference = _rep(9) + rng.normal(0, 1, (9, 2)).astype(np.float32)
+    stream = np.concatenate([_rep(7), _rep(11), _rep(5)]) + rng.normal(
+        0, 2, (23, 2)
+    ).astype(np.float32)
+    stream[4, 1] = np.nan
+    scale = np.array([10.0, 7.0], np.float32)
+    acc, steps = naive.subsequence_dtw(
+        stream, reference, np.broadcast_to(scale, (9, 2))
+    )
+    aligner = StreamingAligner(reference, scale=scale)
+    for t, sample in enumerate(stream):
+        position = aligner.push(sample)
+        means = acc[t] / steps[t]
+        assert position.reference_index == int(np.argmin(means))
+        npt.assert_allclose(position.cost, means.min(), rtol=1e-6)
+        npt.assert_allclose(position.progress, position.reference_index / 8)
+
+
+def test_streaming_follows_progress_through_repetitions():
+    reference = _rep(20)
+    aligner = StreamingAligner(reference, scale=np.array([10.0, 10.0], np.float32))
+    progress = [aligner.push(s).progress for s in np.concatenate([_rep(33), _rep(27)])]
+    first = np.array(progress[:33])
+    # Monotone through the first rep, except the ambiguous standing poses at the ends.
+    assert (np.diff(first[3:-3]) >= -0.06).all()
+    assert first[16] == pytest.approx(0.5, abs=0.1)
+    assert progress[33 + 13] == pytest.approx(
+        0.5, abs=0.1
+    )  # restarted for the second rep
+
+
+def test_streaming_skips_missing_samples_and_resets():
+    aligner = StreamingAligner(REF)
+    first = aligner.push(np.full(2, np.nan, np.float32))
+    assert math.isnan(first.cost) and (first.reference_index, first.progress) == (
+        0,
+        0.0,
+    )
+    for sample in REF[:11]:
+        seen = aligner.push(sample)
+    assert seen.reference_index == 10 and seen.cost == 0.0
+    assert aligner.push(np.full(2, np.nan, np.float32)) == seen
+    aligner.reset()
+    assert math.isnan(aligner.push(np.full(2, np.nan, np.float32)).cost)
+
+
+@pytest.mark.parametrize(
+    ("sample", "error"),
+    [
+        pytest.param(np.zeros(3, np.float32), ValueError, id="k"),
+        pytest.param(np.zeros(2, np.float64), ValueError, id="dtype"),
+        pytest.param([0.0, 0.0], TypeError, id="list"),
+    ],
+)
+def test_streaming_validation(sample, error):
+    with pytest.raises(error, match="sample must be"):
+        StreamingAligner(REF).push(sample)
+
+
+def test_resample_is_linear_and_skips_nan():
+    traj = np.array(
+        [[0.0, 10.0], [np.nan, 20.0], [20.0, np.nan], [30.0, 40.0]], np.float32
+    )
+    out = resample(traj, 7)
+    assert out.shape == (7, 2) and out.dtype == np.float32
+    npt.assert_allclose(out[:, 0], [0, 5, 10, 15, 20, 25, 30])
+    npt.assert_allclose(out[:, 1], [10, 15, 20, 25, 30, 35, 40])
+
+
+def test_resample_nan_outside_the_observed_span_and_all_nan_column():
+    traj = np.array([[np.nan, np.nan], [10.0, np.nan], [20.0, np.nan]], np.float32)
+    out = resample(traj, 5)
+    npt.assert_allclose(out[:, 0], [np.nan, np.nan, 10, 15, 20])
+    assert np.isnan(out[:, 1]).all()
+
+
+@pytest.mark.parametrize(
+    ("traj", "n", "error"),
+    [
+        pytest.param(np.zeros((3, 2), np.float64), 4, ValueError, id="dtype"),
+        pytest.param(np.zeros((0, 2), np.float32), 4, ValueError, id="empty"),
+        pytest.param(np.zeros((3, 2), np.float32), 0, ValueError, id="n-zero"),
+        pytest.param([[0.0]], 4, TypeError, id="list"),
+    ],
+)
+def test_resample_validation(traj, n, error):
+    with pytest.raises(error):
+        resample(traj, n)
+
+
+def test_resampled_reps_of_different_speed_match():
+    fast, slow = resample(_rep(17), 30), resample(_rep(55), 30)
+    npt.assert_allclose(fast, slow, atol=3.0)
