@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from vision.types import PoseFrame, Poses
 
-__all__ = ["AnnotatedVideoWriter", "AnnotateError", "draw_poses"]
+__all__ = ["AnnotateError", "AnnotatedVideoWriter", "draw_poses"]
 
 # BGR colours, one per person (cycled).
 _PALETTE: Final[tuple[tuple[int, int, int], ...]] = (
@@ -40,7 +40,9 @@ class AnnotateError(RuntimeError):
     """An annotated video cannot be written (unsupported suffix, unwritable path)."""
 
 
-def _pixels(xyz: npt.NDArray[np.float32], width: int, height: int) -> npt.NDArray[np.int32]:
+def _pixels(
+    xyz: npt.NDArray[np.float32], width: int, height: int
+) -> npt.NDArray[np.int32]:
     xy = xyz[:, :2] * np.array([width, height], np.float32)
     # Far-off-image landmarks would overflow cv2's int coordinates; clip generously.
     limit = 4 * max(width, height)
@@ -90,7 +92,9 @@ def draw_poses(
     else:
         raise TypeError(f"expected Poses or a PoseFrame, got {type(poses).__name__}")
     height, width = image_bgr.shape[:2]
-    line = thickness if thickness is not None else max(1, round(max(width, height) / 300))
+    line = (
+        thickness if thickness is not None else max(1, round(max(width, height) / 300))
+    )
     radius = line + 1
     bones = poses.skeleton.bones
     for n in range(xyz_all.shape[0]):

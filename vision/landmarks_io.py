@@ -124,36 +124,43 @@ def load_landmarks(path: str | os.PathLike[str]) -> tuple[PoseWindow, dict[str, 
     """
     path = Path(path)
     if not path.is_file():
-        raise LandmarksFileError(f"expected a landmarks .npz file, got no file at {path}")
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise LandmarksFileError(
-            f"expected a landmarks .npz file, got an unreadable file {path}: {exc}"
-        ) from exc
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise LandmarksFileError(
-            f"expected a landmarks .npz file, got a single .npy array in {path}"
+            f"expected a landmarks .npz file, got no file at {path}"
         )
-    try:
-        with data:
-            version = int(_field(data, path, "format", 0, "iu", "int"))
-            if version != FORMAT_VERSION:
-                raise LandmarksFileError(
-                    f"{path}: expected landmarks format {FORMAT_VERSION}, got {version}"
-                )
-            xyz = _field(data, path, "xyz", 3, "f", "float")
-            visibility = _field(data, path, "visibility", 2, "f", "float")
-            timestamp_ms = _field(data, path, "timestamp_ms", 1, "iu", "int")
-            detected = _field(data, path, "detected", 1, "b", "bool")
-            skeleton_name = str(_field(data, path, "skeleton", 0, "U", "str"))
-            source = str(_field(data, path, "source", 0, "U", "str"))
-            backend = str(_field(data, path, "backend", 0, "U", "str"))
-            meta_json = str(_field(data, path, "meta_json", 0, "U", "str"))
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        if isinstance(exc, LandmarksFileError):
+    # Open the file ourselves: np.load leaks its handle when the zip is damaged.
+    with path.open("rb") as f:
+        try:
+            data = np.load(f, allow_pickle=False)
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            raise LandmarksFileError(
+                f"expected a landmarks .npz file, got an unreadable file {path}: {exc}"
+            ) from exc
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise LandmarksFileError(
+                f"expected a landmarks .npz file, got a single .npy array in {path}"
+            )
+        try:
+            with data:
+                version = int(_field(data, path, "format", 0, "iu", "int"))
+                if version != FORMAT_VERSION:
+                    raise LandmarksFileError(
+                        f"{path}: expected landmarks format {FORMAT_VERSION}, "
+                        f"got {version}"
+                    )
+                xyz = _field(data, path, "xyz", 3, "f", "float")
+                visibility = _field(data, path, "visibility", 2, "f", "float")
+                timestamp_ms = _field(data, path, "timestamp_ms", 1, "iu", "int")
+                detected = _field(data, path, "detected", 1, "b", "bool")
+                skeleton_name = str(_field(data, path, "skeleton", 0, "U", "str"))
+                source = str(_field(data, path, "source", 0, "U", "str"))
+                backend = str(_field(data, path, "backend", 0, "U", "str"))
+                meta_json = str(_field(data, path, "meta_json", 0, "U", "str"))
+        except LandmarksFileError:
             raise
-        raise LandmarksFileError(f"{path}: a field could not be read: {exc}") from exc
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            raise LandmarksFileError(
+                f"{path}: a field could not be read: {exc}"
+            ) from exc
     try:
         skeleton = Skeleton(skeleton_name)
     except ValueError:

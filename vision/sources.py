@@ -31,6 +31,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vision._stderr import captured_native_stderr
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "CameraSource",
@@ -64,7 +66,7 @@ can be off by a frame or two; a larger shortfall means frames failed to decode."
 
 
 class SourceError(RuntimeError):
-    """A source cannot be opened or read: missing file, undecodable data, empty folder."""
+    """A source cannot be opened or read: missing file, undecodable data, no images."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -99,6 +101,14 @@ def _check_image(image: object, what: str) -> npt.NDArray[np.uint8]:
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise SourceError(f"{what}: expected a non-empty image, got {image.shape}")
     return np.ascontiguousarray(image)
+
+
+def _last_log_line(log: list[str]) -> str:
+    lines = [line.strip() for line in "".join(log).splitlines() if line.strip()]
+    if not lines:
+        return ""
+    # "[mov,mp4,m4a @ 0x55d0] moov atom not found" -> "moov atom not found"
+    return lines[-1].split("] ", 1)[-1][:200]
 
 
 class FrameSource:
@@ -164,15 +174,20 @@ class VideoFileSource(FrameSource):
         self.description = f"video {self.path}"
         if not self.path.is_file():
             raise SourceError(
-                f"expected a video file, got {'a directory' if self.path.is_dir() else 'no file'} "
-                f"at {self.path}"
+                "expected a video file, got "
+                f"{'a directory' if self.path.is_dir() else 'no file'} at {self.path}"
             )
-        self._capture: cv2.VideoCapture | None = cv2.VideoCapture(str(self.path))
-        if not self._capture.isOpened():
+        # FFmpeg prints why it cannot open a file on fd 2; put that in our message.
+        with captured_native_stderr() as log:
+            self._capture: cv2.VideoCapture | None = cv2.VideoCapture(str(self.path))
+            opened = self._capture.isOpened()
+        if not opened:
             self.close()
+            reason = _last_log_line(log)
             raise SourceError(
-                f"expected a video OpenCV can decode, got an unreadable file: {self.path} "
-                f"({self.path.stat().st_size} bytes)"
+                "expected a video OpenCV can decode, got an unreadable file: "
+                f"{self.path} ({self.path.stat().st_size} bytes"
+                + (f"; {reason})" if reason else ")")
             )
         reported_fps = float(self._capture.get(cv2.CAP_PROP_FPS))
         if fps is not None:
@@ -342,7 +357,7 @@ class ImageFolderSource(FrameSource):
     """Image files read in name order, one every `interval_ms`.
 
     Args:
-        paths: A folder (every file ending in one of `IMAGE_SUFFIXES`) or one image file.
+        path: A folder (every file ending in one of `IMAGE_SUFFIXES`) or one image.
         interval_ms: Time between consecutive images, > 0.
 
     Raises:
@@ -381,7 +396,9 @@ class ImageFolderSource(FrameSource):
                 )
             self._files = [self.path]
         else:
-            raise SourceError(f"expected an image file or folder, got no such path: {self.path}")
+            raise SourceError(
+                f"expected an image file or folder, got no such path: {self.path}"
+            )
         self._closed = False
 
     @property

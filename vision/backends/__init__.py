@@ -10,7 +10,13 @@ from typing import Any, Final
 
 from vision.backends.base import BackendError, PoseBackend
 
-__all__ = ["BACKENDS", "DEFAULT_BACKEND", "BackendError", "PoseBackend", "create_backend"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "BackendError",
+    "PoseBackend",
+    "create_backend",
+]
 
 BACKENDS: Final[tuple[str, ...]] = ("mediapipe", "onnx")
 """Names `create_backend` accepts."""
@@ -50,7 +56,10 @@ def create_backend(name: str = DEFAULT_BACKEND, **options: Any) -> PoseBackend:
         models.ModelIntegrityError: a model file does not match its manifest hash.
     """
     if name == "mediapipe":
-        from vision.backends.mediapipe_tasks import MediaPipeOptions, MediaPipeTasksBackend
+        from vision.backends.mediapipe_tasks import (
+            MediaPipeOptions,
+            MediaPipeTasksBackend,
+        )
 
         return MediaPipeTasksBackend(_options(MediaPipeOptions, name, options))
     if name == "onnx":
@@ -68,9 +77,16 @@ def create_backend(name: str = DEFAULT_BACKEND, **options: Any) -> PoseBackend:
                     "got none installed"
                 ) from exc
             raise
-        return onnx_backend.OnnxPoseBackend(  # type: ignore[no-any-return]
-            _options(onnx_backend.OnnxOptions, name, options)
+        backend_cls = getattr(onnx_backend, "OnnxPoseBackend", None) or getattr(
+            onnx_backend, "OnnxBackend", None
         )
+        options_cls = getattr(onnx_backend, "OnnxOptions", None)
+        if backend_cls is None or options_cls is None:
+            raise BackendError(
+                "the onnx backend is not available: expected OnnxPoseBackend and "
+                "OnnxOptions in vision/backends/onnx.py, got neither or one"
+            )
+        return backend_cls(_options(options_cls, name, options))  # type: ignore[no-any-return]
     raise ValueError(
         f"unknown pose backend {name!r}; valid backends: {', '.join(BACKENDS)}"
     )
