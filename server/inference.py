@@ -1,0 +1,452 @@
+"""Pose inference off the event loop, in ONE worker thread, latest frame wins.
+
+Every websocket session gets a `FrameStream`. The stream holds at most one frame waiting
+for inference: a newer frame replaces it and the replaced one is counted as dropped
+(mediapipe LIVE_STREAM "may drop the input images"); the server never builds a backlog.
+The single worker thread serves the streams round-robin, and a stream is only eligible
+again once its previous result has been taken by its session (`task_done`), so a client
+that stops reading its socket stalls only itself: its frames keep replacing each other
+while every other stream is served as usual.
+
+Each stream uses its own backend instance from a small pool (pose tracking in VIDEO
+mode carries state from frame to frame and needs increasing timestamps, so two kiosks
+must never share one). A pooled backend is re-used by the next session with its
+timestamps shifted past the last ones it saw.
+
+JPEG decoding happens in the worker too, so frames that are dropped are never decoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from server.schemas import ErrorCode, ProtocolError
+from vision.backends.base import PoseBackend
+from vision.types import PoseFrame, Poses, Skeleton
+
+__all__ = [
+    "FrameStream",
+    "InferenceResult",
+    "InferenceWorker",
+    "StreamStats",
+    "decode_jpeg",
+    "select_subject",
+]
+
+log = logging.getLogger(__name__)
+
+SUBJECT_MIN_VISIBILITY = 0.5
+"""Joints at or above this visibility outline a candidate in `select_subject`."""
+
+CENTRALITY_WEIGHT = 0.5
+"""How much being off-centre costs in `select_subject`: 0 = size only; at 0.5 a person
+touching a corner counts half as large as the same person in the middle."""
+
+
+def select_subject(
+    poses: Poses, *, min_visibility: float = SUBJECT_MIN_VISIBILITY
+) -> PoseFrame:
+    """The kiosk's subject among everyone found: the largest, most central person.
+
+    Each candidate is scored by the area of the box around its visible joints (clipped
+    to the image) times `1 - CENTRALITY_WEIGHT * d`, where d in [0, 1] is the distance
+    of the box centre from the image centre over the half-diagonal. Stateless: no
+    hysteresis between frames (a kiosk has one person in front of it).
+
+    Args:
+        poses: Everyone in one image; xyz (N, J, 3) float32 normalized coordinates.
+        min_visibility: Joints below it do not count towards a candidate's box.
+
+    Returns:
+        The chosen person, or `PoseFrame.missing(poses.timestamp_ms)` when N == 0 or
+        nobody has a visible joint.
+    """
+    n = len(poses)
+    if n == 0:
+        return PoseFrame.missing(poses.timestamp_ms, poses.skeleton)
+    xy = poses.xyz[:, :, :2]
+    usable = (poses.visibility >= min_visibility) & np.isfinite(xy).all(
+        axis=2
+    )  # (N, J)
+    if n == 1:
+        return (
+            poses[0]
+            if usable[0].any()
+            else PoseFrame.missing(poses.timestamp_ms, poses.skeleton)
+        )
+    clipped = np.clip(np.where(usable[:, :, None], xy, np.nan), 0.0, 1.0)
+    scores = np.full(n, -1.0)
+    for i in range(n):
+        if not usable[i].any():
+            continue
+        lo = np.nanmin(clipped[i], axis=0)
+        hi = np.nanmax(clipped[i], axis=0)
+        area = float(np.prod(hi - lo))
+        centre_distance = float(np.hypot(*((lo + hi) / 2 - 0.5))) / np.sqrt(0.5)
+        scores[i] = area * (1.0 - CENTRALITY_WEIGHT * min(centre_distance, 1.0))
+    best = int(np.argmax(scores))
+    if scores[best] < 0:
+        return PoseFrame.missing(poses.timestamp_ms, poses.skeleton)
+    return poses[best]
+
+
+def decode_jpeg(jpeg: bytes) -> npt.NDArray[np.uint8]:
+    """(H, W, 3) uint8 BGR image of a JPEG.
+
+    Raises:
+        ProtocolError: `bad_image` when the bytes do not decode to an image.
+    """
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
+        raise ProtocolError(
+            ErrorCode.BAD_IMAGE,
+            f"expected JPEG bytes, got {len(jpeg)} bytes that do not decode "
+            f"(starting {jpeg[:4].hex()})",
+        )
+    return image
+
+
+@dataclass(slots=True)
+class StreamStats:
+    """Frame counters of one stream (see `server.schemas.StatsMessage`)."""
+
+    received: int = 0
+    processed: int = 0
+    dropped: int = 0
+    rejected: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InferenceResult:
+    """What the worker made of one frame.
+
+    Attributes:
+        timestamp_ms: The frame's capture time, as the client sent it.
+        received_ns: `time.perf_counter_ns()` when the server received the frame.
+        frame: The selected subject (`PoseFrame.missing` when nobody), or None on error.
+        candidates: People found in the image.
+        image_wh: (width, height) of the decoded image; (0, 0) on error.
+        inference_ms: Decode + model + subject selection.
+        error: Why the frame produced no pose (`bad_image`, `inference_failed`).
+    """
+
+    timestamp_ms: int
+    received_ns: int
+    frame: PoseFrame | None
+    candidates: int
+    image_wh: tuple[int, int]
+    inference_ms: float
+    error: ProtocolError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    timestamp_ms: int
+    jpeg: bytes
+    received_ns: int
+
+
+class _ShiftedBackend:
+    """A pooled backend whose timestamps stay increasing across the sessions using it."""
+
+    def __init__(self, backend: PoseBackend) -> None:
+        self.backend = backend
+        self.last_ms: int | None = None
+        self.offset_ms = 0
+        self.rebase = True
+
+    def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
+        if self.rebase:
+            self.rebase = False
+            floor = -1 if self.last_ms is None else self.last_ms
+            self.offset_ms = max(0, floor + 1 - timestamp_ms)
+        shifted = timestamp_ms + self.offset_ms
+        self.last_ms = shifted
+        poses = self.backend.detect(image_bgr, shifted)
+        return replace(poses, timestamp_ms=timestamp_ms) if self.offset_ms else poses
+
+
+class FrameStream:
+    """One session's way into the worker: `submit` frames, `await next_result()`,
+    then `task_done()` once the result has been used.
+
+    `submit`, `next_result`, `task_done`, `drain` and `close` are called on the event
+    loop; the worker thread touches only the fields guarded by the worker's lock.
+    """
+
+    def __init__(
+        self,
+        worker: InferenceWorker,
+        backend: _ShiftedBackend,
+        loop: asyncio.AbstractEventLoop,
+    ) -> None:
+        self._worker = worker
+        self._backend: _ShiftedBackend | None = backend
+        self._loop = loop
+        self._results: asyncio.Queue[InferenceResult] = asyncio.Queue()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.stats = StreamStats()
+        self.last_timestamp_ms: int | None = None
+        # Guarded by worker._cond:
+        self._pending: _Job | None = None
+        self._busy = False  # taken by the worker and not yet task_done()
+        self._in_flight = False  # the worker is running it right now
+        self._closed = False
+
+    @property
+    def skeleton(self) -> Skeleton:
+        backend = self._backend
+        return (
+            backend.backend.skeleton if backend is not None else Skeleton.BLAZEPOSE_33
+        )
+
+    def submit(self, timestamp_ms: int, jpeg: bytes, received_ns: int) -> None:
+        """Offer a frame; it replaces (and drops) any frame still waiting.
+
+        Raises:
+            ProtocolError: `non_monotonic` when timestamp_ms is not above the previous
+                accepted frame's (the frame is rejected, the stream goes on).
+        """
+        self.stats.received += 1
+        if (
+            self.last_timestamp_ms is not None
+            and timestamp_ms <= self.last_timestamp_ms
+        ):
+            self.stats.rejected += 1
+            raise ProtocolError(
+                ErrorCode.NON_MONOTONIC,
+                f"expected timestamp_ms above {self.last_timestamp_ms}, got {timestamp_ms}",
+            )
+        self.last_timestamp_ms = timestamp_ms
+        self._idle.clear()
+        self._worker._offer(self, _Job(timestamp_ms, jpeg, received_ns))
+
+    async def next_result(self) -> InferenceResult:
+        """Wait for the worker's next result for this stream."""
+        return await self._results.get()
+
+    def task_done(self, processed: bool) -> None:
+        """The session has used the last result (`processed`: it produced a pose; else it
+        was answered with an error); the stream may be scheduled again."""
+        if processed:
+            self.stats.processed += 1
+        else:
+            self.stats.rejected += 1
+        if self._worker._release(self):
+            self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait until the waiting frame (if any) has been processed and used."""
+        await self._idle.wait()
+
+    def close(self) -> None:
+        """Forget any waiting frame and give the backend back to the pool. Idempotent."""
+        self._worker._close_stream(self)
+
+    def _deliver(self, result: InferenceResult) -> None:
+        if self._loop.is_closed():
+            return
+        try:
+            self._loop.call_soon_threadsafe(self._results.put_nowait, result)
+        except RuntimeError:  # loop shut down between the check and the call
+            pass
+
+    def _run(self, job: _Job) -> InferenceResult:
+        started = time.perf_counter_ns()
+        backend = self._backend
+        wh = (0, 0)
+        try:
+            if backend is None:
+                raise RuntimeError("stream closed")
+            image = decode_jpeg(job.jpeg)
+            wh = (int(image.shape[1]), int(image.shape[0]))
+            poses = backend.detect(image, job.timestamp_ms)
+            frame = select_subject(poses)
+            error = None
+            candidates = len(poses)
+        except ProtocolError as exc:
+            frame, candidates, error = None, 0, exc
+        except (
+            Exception
+        ) as exc:  # a backend failing on one frame must not end the stream
+            log.exception("pose backend failed on a frame")
+            frame, candidates = None, 0
+            error = ProtocolError(
+                ErrorCode.INFERENCE_FAILED,
+                f"pose inference failed on frame {job.timestamp_ms}: "
+                f"{type(exc).__name__}: {exc}",
+            )
+        elapsed_ms = (time.perf_counter_ns() - started) / 1e6
+        return InferenceResult(
+            job.timestamp_ms, job.received_ns, frame, candidates, wh, elapsed_ms, error
+        )
+
+
+class InferenceWorker:
+    """The one thread that runs pose inference for every session.
+
+    Args:
+        backend_factory: Builds a fresh backend (called off the event loop).
+        max_idle_backends: Backends kept for re-use after their session ends.
+    """
+
+    def __init__(
+        self, backend_factory: Callable[[], PoseBackend], *, max_idle_backends: int = 4
+    ) -> None:
+        self._factory = backend_factory
+        self._max_idle = max_idle_backends
+        self._cond = threading.Condition()
+        self._runnable: collections.deque[FrameStream] = collections.deque()
+        self._pool: list[_ShiftedBackend] = []
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.backend_name: str | None = None
+        self.warm = False
+
+    # --- lifecycle (lifespan) -----------------------------------------------------
+
+    def load(self) -> None:
+        """Build the first backend and run it once (blocking; call from a thread).
+
+        Raises:
+            Whatever the factory raises (missing model, wrong hash, bad options).
+        """
+        backend = _ShiftedBackend(self._factory())
+        self.backend_name = getattr(
+            backend.backend, "name", type(backend.backend).__name__
+        )
+        blank = np.full((256, 256, 3), 127, np.uint8)
+        backend.detect(blank, 0)  # the first call builds the graph; pay it now
+        with self._cond:
+            self._pool.append(backend)
+        self.warm = True
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._stopping = False
+        self._thread = threading.Thread(
+            target=self._loop, name="movecoach-inference", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop the thread after the frame in progress and close every pooled backend."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        with self._cond:
+            pool, self._pool = self._pool, []
+        for shifted in pool:
+            _close_quietly(shifted.backend)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- streams ------------------------------------------------------------------
+
+    async def open_stream(self) -> FrameStream:
+        """A stream with its own backend (from the pool, or built off the event loop)."""
+        with self._cond:
+            backend = self._pool.pop() if self._pool else None
+        if backend is None:
+            backend = _ShiftedBackend(await asyncio.to_thread(self._factory))
+        backend.rebase = True
+        return FrameStream(self, backend, asyncio.get_running_loop())
+
+    def _offer(self, stream: FrameStream, job: _Job) -> None:
+        with self._cond:
+            if stream._closed:
+                return
+            if stream._pending is not None:
+                stream.stats.dropped += 1
+            stream._pending = job
+            self._schedule(stream)
+
+    def _schedule(self, stream: FrameStream) -> None:
+        # Caller holds the lock. A stream is queued once, and only while it has a frame
+        # waiting and its previous result has been used.
+        if (
+            stream._pending is not None
+            and not stream._busy
+            and stream not in self._runnable
+        ):
+            self._runnable.append(stream)
+            self._cond.notify()
+
+    def _release(self, stream: FrameStream) -> bool:
+        """After task_done: reschedule; True when the stream is idle."""
+        with self._cond:
+            stream._busy = False
+            self._schedule(stream)
+            return stream._pending is None
+
+    def _close_stream(self, stream: FrameStream) -> None:
+        with self._cond:
+            if stream._closed:
+                return
+            stream._closed = True
+            if stream._pending is not None:
+                stream.stats.dropped += 1
+                stream._pending = None
+            try:
+                self._runnable.remove(stream)
+            except ValueError:
+                pass
+            if not stream._in_flight:
+                self._recycle(stream)
+        stream._idle.set()
+
+    def _recycle(self, stream: FrameStream) -> None:
+        # Caller holds the lock; the backend is not in use.
+        backend, stream._backend = stream._backend, None
+        if backend is None:
+            return
+        if len(self._pool) < self._max_idle and not self._stopping:
+            self._pool.append(backend)
+        else:
+            _close_quietly(backend.backend)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._runnable and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                stream = self._runnable.popleft()
+                job, stream._pending = stream._pending, None
+                stream._busy = stream._in_flight = True
+            assert job is not None
+            result = stream._run(job)
+            with self._cond:
+                stream._in_flight = False
+                closed = stream._closed
+                if closed:
+                    self._recycle(stream)
+            if not closed:
+                stream._deliver(result)
+
+
+def _close_quietly(backend: PoseBackend) -> None:
+    try:
+        backend.close()
+    except Exception:
+        log.exception(
+            "closing pose backend %r failed", getattr(backend, "name", backend)
+        )

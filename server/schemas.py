@@ -1,0 +1,378 @@
+"""Wire messages of the kiosk websocket (`/ws`), version 1. The kiosk's only contract;
+`docs/protocol.md` describes them for people.
+
+Every JSON message is a pydantic model with a `type` and a `v` field. Binary messages
+are camera frames: a 12-byte header (`FRAME_HEADER`) followed by the JPEG bytes.
+
+Engine events are serialized generically (`event_message`): the dataclass's class name
+becomes the snake_case `type` (`RepCompleted` -> `rep_completed`), its fields the payload,
+enum members their names, tuples lists and non-finite floats `null`. A new event class in
+`exercises/events.py` therefore reaches the page without a change here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+import re
+import struct
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Final, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from server.settings import LANGUAGES
+
+__all__ = [
+    "FRAME_HEADER",
+    "FRAME_MAGIC",
+    "PROTOCOL_VERSION",
+    "RESERVED_TYPES",
+    "ClientMessage",
+    "CloseMessage",
+    "ErrorCode",
+    "ErrorMessage",
+    "EventMessage",
+    "ExerciseInfo",
+    "KioskOptions",
+    "OpenMessage",
+    "OpenedMessage",
+    "PoseMessage",
+    "ProtocolError",
+    "StatsMessage",
+    "SummaryMessage",
+    "decode_frame",
+    "encode_frame",
+    "event_message",
+    "parse_client_message",
+    "snake_case",
+    "to_wire",
+]
+
+PROTOCOL_VERSION: Final[int] = 1
+
+FRAME_MAGIC: Final[bytes] = b"MC"
+FRAME_HEADER: Final[struct.Struct] = struct.Struct("<2sBBQ")
+"""Binary frame header, little-endian, 12 bytes:
+
+    offset 0  2 bytes  magic b"MC"
+    offset 2  uint8    header version (1)
+    offset 3  uint8    flags (0; reserved)
+    offset 4  uint64   capture timestamp_ms (monotonic clock of the kiosk; must increase)
+    offset 12 ...      JPEG bytes
+"""
+
+Lang = Literal["en", "zh-CN"]
+assert set(LANGUAGES) == {"en", "zh-CN"}
+
+
+class ErrorCode(enum.StrEnum):
+    """`error.code` values. The page shows a localized text per code."""
+
+    BAD_JSON = "bad_json"  # text message is not JSON
+    BAD_MESSAGE = "bad_message"  # JSON, but not a valid client message
+    UNSUPPORTED_VERSION = "unsupported_version"  # `v` is not 1
+    UNKNOWN_EXERCISE = "unknown_exercise"  # `open` names no built-in exercise
+    NOT_OPEN = "not_open"  # frame or close before `open`
+    ALREADY_OPEN = "already_open"  # `open` while a session runs
+    BAD_FRAME = "bad_frame"  # binary message with a malformed header
+    BAD_IMAGE = "bad_image"  # header fine, JPEG undecodable
+    NON_MONOTONIC = "non_monotonic"  # timestamp_ms not above the previous frame's
+    TOO_LARGE = "too_large"  # message above max_message_bytes
+    BUSY = "busy"  # max_sessions reached; the socket is closed (1013)
+    INFERENCE_FAILED = "inference_failed"  # the pose backend raised on a frame
+    ENGINE_REJECTED = "engine_rejected"  # the exercise session raised on a frame
+
+
+class ProtocolError(Exception):
+    """A client message the server answers with an `error` message."""
+
+    def __init__(
+        self, code: ErrorCode, detail: str, *, valid: Sequence[str] = ()
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.valid = tuple(valid)
+
+    def to_message(self) -> ErrorMessage:
+        return ErrorMessage(code=self.code, detail=self.detail, valid=list(self.valid))
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = PROTOCOL_VERSION
+
+
+# --- client -> server -------------------------------------------------------------
+
+
+class OpenMessage(_Message):
+    """Start an exercise session on this socket. `lang`/`elder` default to the server's."""
+
+    type: Literal["open"] = "open"
+    exercise: str = Field(min_length=1, max_length=64)
+    lang: Lang | None = None
+    elder: bool | None = None
+    resident: str | None = Field(default=None, max_length=128)
+
+
+class CloseMessage(_Message):
+    """End the session: the server drains the newest frame, then sends `summary`."""
+
+    type: Literal["close"] = "close"
+
+
+ClientMessage = Annotated[OpenMessage | CloseMessage, Field(discriminator="type")]
+_CLIENT_ADAPTER: Final[TypeAdapter[OpenMessage | CloseMessage]] = TypeAdapter(
+    ClientMessage
+)
+_CLIENT_TYPES: Final[tuple[str, ...]] = ("open", "close")
+
+
+# --- server -> client -------------------------------------------------------------
+
+
+class ExerciseInfo(BaseModel):
+    """An exercise as the picker and the `opened` message show it."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: dict[str, str]
+    kind: str
+    view: str
+    required_joints: list[str]
+    picture: str
+
+
+class KioskOptions(BaseModel):
+    """How the page paces feedback; from `Settings`, the same for every kiosk."""
+
+    model_config = ConfigDict(frozen=True)
+    cue_interval_ms: int
+    speech_rate: float
+    countdown_s: int
+    send_width: int
+
+
+class OpenedMessage(_Message):
+    type: Literal["opened"] = "opened"
+    session_id: str
+    exercise: ExerciseInfo
+    lang: Lang
+    elder: bool
+    options: KioskOptions
+    skeleton: str
+    joint_names: list[str]
+    bones: list[tuple[int, int]]
+
+
+class PoseMessage(_Message):
+    """Landmarks of the selected subject in one processed frame, for the overlay.
+
+    `xy[j]` is `[x, y]` normalized to the image (0..1, origin top-left) or null when
+    joint j is missing; `visibility[j]` in 0..1. `present` is false when nobody was
+    found (all of `xy` null). Times: `inference_ms` = JPEG decode + model + subject
+    selection in the worker; `engine_ms` = `session.feed`; `processing_ms` = frame
+    received -> this message built (includes waiting for the worker).
+    """
+
+    type: Literal["pose"] = "pose"
+    timestamp_ms: int
+    present: bool
+    candidates: int
+    image_wh: tuple[int, int]
+    xy: list[tuple[float, float] | None]
+    visibility: list[float]
+    bones: list[tuple[int, int]]
+    processing_ms: float
+    inference_ms: float
+    engine_ms: float
+
+
+class StatsMessage(_Message):
+    """Frame counters of this socket's current session.
+
+    received = processed + dropped + rejected + pending (0 or 1) + in flight (0 or 1).
+    `dropped`: replaced by a newer frame before inference (latest frame wins).
+    `rejected`: answered with an error (bad header or image, non-monotonic time).
+    """
+
+    type: Literal["stats"] = "stats"
+    received: int
+    processed: int
+    dropped: int
+    rejected: int
+
+
+class SummaryMessage(_Message):
+    """End of a session: the engine's summary (generic serialization) and the counters."""
+
+    type: Literal["summary"] = "summary"
+    session_id: str
+    exercise: str
+    summary: dict[str, Any]
+    stats: StatsMessage
+
+
+class ErrorMessage(_Message):
+    """A problem with something the client sent; the session keeps running unless
+    `fatal` (then the server closes the socket). `valid` lists accepted values where
+    that helps (exercise ids, message types)."""
+
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    detail: str
+    valid: list[str] = Field(default_factory=list)
+    fatal: bool = False
+
+
+class EventMessage(BaseModel):
+    """An engine event: `type` from the class name, the dataclass fields flattened in."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: str
+    v: Literal[1] = PROTOCOL_VERSION
+    timestamp_ms: int
+
+
+RESERVED_TYPES: Final[frozenset[str]] = frozenset(
+    {"open", "close", "opened", "pose", "stats", "summary", "error"}
+)
+
+
+# --- helpers ----------------------------------------------------------------------
+
+_CAMEL_BOUNDARY: Final[re.Pattern[str]] = re.compile(
+    r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])"
+)
+
+
+def snake_case(name: str) -> str:
+    """`RepCompleted` -> `rep_completed`; `HTTPError` -> `http_error`."""
+    return _CAMEL_BOUNDARY.sub("_", name).lower()
+
+
+def to_wire(value: object) -> Any:
+    """JSON-ready copy of an engine value: dataclasses -> dicts of their fields, enum
+    members -> their names, tuples/sets -> lists, numpy scalars/arrays -> Python,
+    non-finite floats -> None (JSON has no NaN)."""
+    if isinstance(value, enum.Enum):
+        return value.name
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)
+        }
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float | np.floating):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return to_wire(value.tolist())
+    if isinstance(value, Mapping):
+        return {str(to_wire(k)): to_wire(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_wire(v) for v in value]
+    raise TypeError(f"cannot serialize {type(value).__name__} for the wire: {value!r}")
+
+
+def event_message(event: object) -> EventMessage:
+    """Wire message of any engine event dataclass (see the module docstring).
+
+    Raises:
+        TypeError: `event` is not a dataclass instance, or its class name would shadow
+            a protocol message type.
+    """
+    if not dataclasses.is_dataclass(event) or isinstance(event, type):
+        raise TypeError(f"expected an event dataclass, got {type(event).__name__}")
+    kind = snake_case(type(event).__name__)
+    if kind in RESERVED_TYPES:
+        raise TypeError(
+            f"event class {type(event).__name__} shadows the {kind!r} message"
+        )
+    payload = to_wire(event)
+    payload.pop("type", None)
+    payload.pop("v", None)
+    return EventMessage(type=kind, **payload)
+
+
+def parse_client_message(text: str) -> OpenMessage | CloseMessage:
+    """Decode a text websocket message.
+
+    Raises:
+        ProtocolError: not JSON (`bad_json`), wrong version (`unsupported_version`),
+            unknown `type` or invalid fields (`bad_message`).
+    """
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(
+            ErrorCode.BAD_JSON, f"expected a JSON object, got invalid JSON ({exc})"
+        ) from None
+    if not isinstance(data, dict):
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE, f"expected a JSON object, got {type(data).__name__}"
+        )
+    kind = data.get("type")
+    if kind not in _CLIENT_TYPES:
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE,
+            f"expected type one of {', '.join(_CLIENT_TYPES)}, got {kind!r}",
+            valid=_CLIENT_TYPES,
+        )
+    if "v" in data and data["v"] != PROTOCOL_VERSION:
+        raise ProtocolError(
+            ErrorCode.UNSUPPORTED_VERSION,
+            f"expected protocol version {PROTOCOL_VERSION}, got {data['v']!r}",
+            valid=[str(PROTOCOL_VERSION)],
+        )
+    try:
+        return _CLIENT_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'][1:]) or 'message'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE, f"invalid {kind!r} message: {problems}"
+        ) from None
+
+
+def encode_frame(timestamp_ms: int, jpeg: bytes) -> bytes:
+    """Binary frame message: `FRAME_HEADER` + JPEG bytes."""
+    return FRAME_HEADER.pack(FRAME_MAGIC, PROTOCOL_VERSION, 0, timestamp_ms) + jpeg
+
+
+def decode_frame(data: bytes) -> tuple[int, bytes]:
+    """Split a binary frame message into (timestamp_ms, JPEG bytes).
+
+    Raises:
+        ProtocolError: `bad_frame` when the header is short, has the wrong magic or
+            version, or no image follows it.
+    """
+    if len(data) < FRAME_HEADER.size:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME,
+            f"expected a {FRAME_HEADER.size}-byte frame header, got {len(data)} bytes",
+        )
+    magic, version, _flags, timestamp_ms = FRAME_HEADER.unpack_from(data)
+    if magic != FRAME_MAGIC:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME, f"expected frame magic {FRAME_MAGIC!r}, got {magic!r}"
+        )
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            ErrorCode.UNSUPPORTED_VERSION,
+            f"expected frame header version {PROTOCOL_VERSION}, got {version}",
+        )
+    if len(data) == FRAME_HEADER.size:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME, "expected JPEG bytes after the frame header, got none"
+        )
+    return int(timestamp_ms), data[FRAME_HEADER.size :]

@@ -1,0 +1,239 @@
+"""The inference worker (one thread, latest frame wins) and subject selection."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from server.inference import InferenceWorker, decode_jpeg, select_subject
+from server.schemas import ErrorCode, ProtocolError
+from tests.server.conftest import ScriptedBackend, jpeg_bytes
+from vision.types import PoseFrame, Poses
+
+
+def person(
+    cx: float, cy: float, half_w: float, half_h: float, visible: bool = True
+) -> PoseFrame:
+    """33 joints spread over a box centred at (cx, cy)."""
+    xyz = np.zeros((33, 3), np.float32)
+    t = np.linspace(0.0, 1.0, 33, dtype=np.float32)
+    xyz[:, 0] = cx - half_w + 2 * half_w * t
+    xyz[:, 1] = cy - half_h + 2 * half_h * t[::-1]
+    vis = np.full(33, 1.0 if visible else 0.1, np.float32)
+    return PoseFrame(xyz, vis, 0)
+
+
+@pytest.mark.parametrize(
+    ("people", "expected"),
+    [
+        pytest.param([], None, id="nobody"),
+        pytest.param(
+            [person(0.5, 0.5, 0.1, 0.3, visible=False)], None, id="one-invisible"
+        ),
+        pytest.param([person(0.2, 0.5, 0.1, 0.3)], 0, id="one-off-centre"),
+        pytest.param(
+            [person(0.5, 0.5, 0.05, 0.1), person(0.5, 0.5, 0.15, 0.4)],
+            1,
+            id="larger-wins",
+        ),
+        pytest.param(
+            [person(0.1, 0.5, 0.08, 0.3), person(0.5, 0.5, 0.08, 0.3)],
+            1,
+            id="central-wins",
+        ),
+        pytest.param(
+            [person(0.5, 0.5, 0.2, 0.45, visible=False), person(0.8, 0.5, 0.05, 0.2)],
+            1,
+            id="invisible-giant-ignored",
+        ),
+        pytest.param(
+            [person(0.85, 0.5, 0.14, 0.45), person(0.5, 0.5, 0.05, 0.15)],
+            0,
+            id="much-larger-beats-central",
+        ),
+    ],
+)
+def test_select_subject(people: list[PoseFrame], expected: int | None) -> None:
+    poses = Poses.from_frames(people, timestamp_ms=77)
+    chosen = select_subject(poses)
+    assert chosen.timestamp_ms == 77
+    if expected is None:
+        assert chosen.is_missing
+    else:
+        np.testing.assert_array_equal(chosen.xyz, people[expected].xyz)
+
+
+def test_decode_jpeg() -> None:
+    image = decode_jpeg(jpeg_bytes(40, 30))
+    assert image.shape == (30, 40, 3) and image.dtype == np.uint8
+    with pytest.raises(ProtocolError) as info:
+        decode_jpeg(b"\xff\xd8 definitely not a jpeg")
+    assert info.value.code == ErrorCode.BAD_IMAGE
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(asyncio.wait_for(coro, 20))
+
+
+def test_latest_frame_wins_and_drops_are_counted() -> None:
+    gate = threading.Event()
+    backend = ScriptedBackend(gate=gate)
+    worker = InferenceWorker(lambda: backend)
+
+    async def scenario() -> tuple[list[int], object]:
+        worker.start()
+        stream = await worker.open_stream()
+        stream.submit(10, jpeg_bytes(), 0)
+        await asyncio.to_thread(
+            backend.entered.wait, 5
+        )  # the worker is busy with frame 10
+        for ts in range(11, 20):
+            stream.submit(ts, jpeg_bytes(), 0)  # each replaces the one waiting
+        gate.set()
+        seen = []
+        for _ in range(2):
+            result = await stream.next_result()
+            seen.append(result.timestamp_ms)
+            stream.task_done(True)
+        await stream.drain()
+        stream.close()
+        return seen, stream.stats
+
+    try:
+        seen, stats = run(scenario())
+    finally:
+        worker.stop()
+    assert seen == [10, 19]
+    assert [ts for ts, _ in backend.calls] == [10, 19]
+    assert (stats.received, stats.processed, stats.dropped, stats.rejected) == (
+        10,
+        2,
+        8,
+        0,
+    )
+
+
+def test_a_stream_that_is_not_read_does_not_stall_others() -> None:
+    backends: list[ScriptedBackend] = []
+
+    def factory() -> ScriptedBackend:
+        backends.append(ScriptedBackend())
+        return backends[-1]
+
+    worker = InferenceWorker(factory)
+
+    async def scenario() -> tuple[list[int], int]:
+        worker.start()
+        stuck = await worker.open_stream()
+        healthy = await worker.open_stream()
+        stuck.submit(1, jpeg_bytes(), 0)
+        await (
+            stuck.next_result()
+        )  # taken, but task_done never called: its reader is stuck
+        for ts in range(2, 30):
+            stuck.submit(ts, jpeg_bytes(), 0)
+        done = []
+        for ts in range(100, 110):
+            healthy.submit(ts, jpeg_bytes(), 0)
+            result = await healthy.next_result()
+            done.append(result.timestamp_ms)
+            healthy.task_done(True)
+        return done, stuck.stats.dropped
+
+    try:
+        done, stuck_dropped = run(scenario())
+    finally:
+        worker.stop()
+    assert done == list(range(100, 110))  # every healthy frame processed, in order
+    assert stuck_dropped == 27  # the stuck stream only ever holds its newest frame
+    assert len(backends[0].calls) == 1  # no inference for the stuck stream meanwhile
+
+
+def test_errors_reach_only_their_stream_and_backends_are_reused() -> None:
+    backend = ScriptedBackend(fail_on=lambda ts: ts == 3)
+    made = []
+
+    def factory() -> ScriptedBackend:
+        made.append(backend if not made else ScriptedBackend())
+        return made[-1]
+
+    worker = InferenceWorker(factory)
+
+    async def scenario() -> list[tuple[int, str | None]]:
+        worker.start()
+        out = []
+        stream = await worker.open_stream()
+        for ts, data in [
+            (1, jpeg_bytes()),
+            (2, b"\xff\xd8garbage"),
+            (3, jpeg_bytes()),
+            (4, jpeg_bytes()),
+        ]:
+            stream.submit(ts, data, 0)
+            result = await stream.next_result()
+            out.append((ts, None if result.error is None else result.error.code.value))
+            stream.task_done(result.error is None)
+        stream.close()
+        # The next session re-uses the pooled backend with earlier timestamps: shifted.
+        again = await worker.open_stream()
+        again.submit(1, jpeg_bytes(), 0)
+        result = await again.next_result()
+        out.append(
+            (
+                result.timestamp_ms,
+                None if result.error is None else result.error.code.value,
+            )
+        )
+        again.task_done(True)
+        again.close()
+        return out
+
+    try:
+        out = run(scenario())
+    finally:
+        worker.stop()
+    assert out == [
+        (1, None),
+        (2, "bad_image"),
+        (3, "inference_failed"),
+        (4, None),
+        (1, None),
+    ]
+    assert len(made) == 1  # pooled, not rebuilt
+    assert [ts for ts, _ in backend.calls] == [1, 3, 4, 5]  # 1 -> 5: shifted past 4
+    assert backend.closed  # worker.stop closes pooled backends
+
+
+def test_stream_rejects_non_monotonic_timestamps() -> None:
+    worker = InferenceWorker(ScriptedBackend)
+
+    async def scenario() -> object:
+        worker.start()
+        stream = await worker.open_stream()
+        stream.submit(5, jpeg_bytes(), 0)
+        with pytest.raises(ProtocolError) as info:
+            stream.submit(5, jpeg_bytes(), 0)
+        assert info.value.code == ErrorCode.NON_MONOTONIC
+        await stream.next_result()
+        stream.task_done(True)
+        await stream.drain()
+        return stream.stats
+
+    try:
+        stats = run(scenario())
+    finally:
+        worker.stop()
+    assert (stats.received, stats.processed, stats.rejected) == (2, 1, 1)  # type: ignore[attr-defined]
+
+
+def test_load_builds_and_warms_one_backend() -> None:
+    backend = ScriptedBackend()
+    worker = InferenceWorker(lambda: backend)
+    assert not worker.warm
+    worker.load()
+    assert worker.warm and worker.backend_name == "scripted"
+    assert len(backend.calls) == 1  # one warm-up detect
+    worker.stop()
