@@ -26,7 +26,7 @@ _lock = threading.Lock()
 
 
 class ModelIntegrityError(RuntimeError):
-    """A model file is missing, unknown to the manifest, or does not match its sha256."""
+    """A model file is missing, unknown to the manifest, or not matching its sha256."""
 
 
 def load_manifest(models_dir: Path | None = None) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def model_path(name: str, models_dir: Path | None = None) -> Path:
 
     Args:
         name: Manifest key (e.g. "pose_detector") or file name ("pose_detector.onnx").
-        models_dir: Folder holding `manifest.toml` and the files (default: this package).
+        models_dir: Folder with `manifest.toml` and the files (default: this package).
 
     Returns:
         Absolute path of the file; its sha256 matched the manifest's in this process.

@@ -3,18 +3,21 @@
 Run with the *build* venv described in models/README.md (mediapipe==0.10.21,
 ai-edge-litert, tflite2onnx==0.4.1, onnx, onnxruntime), never with the project venv:
 
-    /tmp/mc-modelbuild/bin/python models/build.py --wheel /tmp/mc-wheels/mediapipe-0.10.21-*.whl
+    /tmp/mc-modelbuild/bin/python models/build.py \
+        --wheel /tmp/mc-wheels/mediapipe-0.10.21-*.whl
 
 Steps (each writes one product, then `manifest.toml` is rewritten from what is on disk):
 
 1. extract `pose_detection.tflite` and `pose_landmark_full.tflite` from the wheel (zip);
 2. `pose_landmarker_full.task`: both tflite files with input-normalisation metadata
-   (detector mean 127.5 / std 127.5, landmarks mean 0 / std 255) written by MediaPipe's own
-   metadata writer, zipped as a Tasks model-asset bundle with fixed timestamps;
-3. `pose_detector.onnx`, `pose_landmark_full.onnx`: DENSIFY ops folded (detector), converted
-   with tflite2onnx 0.4.1 plus two patches applied in-process (shared PAD tensors,
-   DEPTH_TO_SPACE), batch dimension made symbolic, then checked against the tflite
-   interpreter on a batch of random inputs;
+   (detector mean 127.5 / std 127.5, landmarks mean 0 / std 255) written by
+   MediaPipe's own metadata writer, zipped as a Tasks model-asset bundle with fixed
+   timestamps;
+3. `pose_detector.onnx`, `pose_landmark_full.onnx`: DENSIFY ops folded (detector),
+   converted with tflite2onnx 0.4.1 plus two patches applied in-process (shared PAD
+   tensors, DEPTH_TO_SPACE), batch dimension made symbolic, weights stored as float16
+   where lossless, then checked against the tflite interpreter on a batch of two
+   random inputs and one real photo;
 4. `manifest.toml`.
 
 This is a developer tool: it is not imported by the project and not run in CI.
@@ -35,9 +38,9 @@ DETECTOR_IN_WHEEL = "mediapipe/modules/pose_detection/pose_detection.tflite"
 LANDMARK_IN_WHEEL = "mediapipe/modules/pose_landmark/pose_landmark_full.tflite"
 LICENCE = "Apache-2.0"
 LICENCE_SOURCE = (
-    "the source wheel itself: mediapipe-0.10.21.dist-info/LICENSE is the Apache License "
-    "2.0 and METADATA says 'License: Apache 2.0'; the model files ship inside that "
-    "package (mediapipe/modules/...) with no separate licence"
+    "the source wheel itself: mediapipe-0.10.21.dist-info/LICENSE is the Apache "
+    "License 2.0 and METADATA says 'License: Apache 2.0'; the model files ship inside "
+    "that package (mediapipe/modules/...) with no separate licence"
 )
 TASK_FILE = "pose_landmarker_full.task"
 DETECTOR_ONNX = "pose_detector.onnx"
@@ -119,8 +122,9 @@ def build_task(tflite: dict[str, bytes], out: Path) -> None:
 def densify(model: bytes) -> bytes:
     """Fold DENSIFY ops (sparse constant weights) into dense constants.
 
-    tflite2onnx rejects sparse tensors. The dense values come from running the model once
-    in the LiteRT interpreter with all tensors preserved (XNNPACK off, so DENSIFY runs).
+    tflite2onnx rejects sparse tensors. The dense values come from running the model
+    once in the LiteRT interpreter with all tensors preserved (XNNPACK off, so DENSIFY
+    runs).
     """
     import flatbuffers
     import numpy as np
@@ -166,11 +170,11 @@ def densify(model: bytes) -> bytes:
 
 
 def _patch_tflite2onnx() -> None:
-    """The two fixes tflite2onnx 0.4.1 needs for BlazePose (recipe's .diff, in-process)."""
+    """The two fixes tflite2onnx 0.4.1 needs for BlazePose (the recipe's .diff)."""
     import tflite
     import tflite2onnx.op.padding as padding
     from tflite2onnx.layout import Layout
-    from tflite2onnx.op.common import OpFactory, Operator
+    from tflite2onnx.op.common import Operator, OpFactory
 
     if getattr(padding.Padding, "_movecoach_patched", False):
         return
@@ -187,7 +191,9 @@ def _patch_tflite2onnx() -> None:
 
     class DepthToSpace(Operator):  # type: ignore[misc]
         # TFLite NHWC DepthToSpace == ONNX NCHW DepthToSpace in DCR mode.
-        TypeMapping = {tflite.BuiltinOperator.DEPTH_TO_SPACE: "DepthToSpace"}
+        TypeMapping = {  # noqa: RUF012 - tflite2onnx reads this class attribute
+            tflite.BuiltinOperator.DEPTH_TO_SPACE: "DepthToSpace"
+        }
 
         def __init__(self, TFactory, index):  # type: ignore[no-untyped-def]
             super().__init__(TFactory, index)
@@ -275,15 +281,16 @@ def fp16_storage(model):  # type: ignore[no-untyped-def]
     """Store float32 weights that are exactly float16 values (the tflite files hold fp16
     weights behind DEQUANTIZE) as float16 initializers plus a Cast back to float32.
 
-    Lossless: only initializers whose every value round-trips are converted. ONNX Runtime
-    folds the Casts when it loads the model, so inference is unchanged; the files halve.
+    Lossless: only initializers whose every value round-trips are converted. ONNX
+    Runtime folds the Casts when it loads the model, so inference is unchanged; the
+    files halve.
     """
     import numpy as np
     import onnx
     from onnx import helper, numpy_helper
 
-    # tflite2onnx emits initializers in set order (varies with PYTHONHASHSEED): sort them
-    # so the file is byte-reproducible.
+    # tflite2onnx emits initializers in set order (varies with PYTHONHASHSEED): sort
+    # them so the file is byte-reproducible.
     inits = sorted(model.graph.initializer, key=lambda i: i.name)
     del model.graph.initializer[:]
     model.graph.initializer.extend(inits)
@@ -302,7 +309,10 @@ def fp16_storage(model):  # type: ignore[no-untyped-def]
         init.CopyFrom(numpy_helper.from_array(h, name + "_fp16"))
         casts.append(
             helper.make_node(
-                "Cast", [name + "_fp16"], [name], to=onnx.TensorProto.FLOAT,
+                "Cast",
+                [name + "_fp16"],
+                [name],
+                to=onnx.TensorProto.FLOAT,
                 name=name + "_cast",
             )
         )
@@ -380,7 +390,9 @@ def check_onnx(tflite_model: bytes, onnx_path: Path, lo: float, hi: float) -> fl
             g = np.transpose(g, (0, 2, 3, 1)) if g.ndim == 4 else g.reshape(e.shape)
         diff = float(np.abs(g - e).max())
         scale = max(1.0, float(np.abs(e).max()))
-        print(f"  {o['name']} {e.shape}: max |diff| {diff:.2e}, max |tflite| {scale:.3g}")
+        print(
+            f"  {o['name']} {e.shape}: max |diff| {diff:.2e}, max |tflite| {scale:.3g}"
+        )
         worst = max(worst, diff / scale)
     print(f"{onnx_path.name}: worst relative diff {worst:.2e} (limit {MAX_REL_DIFF:g})")
     if worst > MAX_REL_DIFF:
@@ -444,8 +456,8 @@ def _entries(
             "outputs": "Identity: (N, 2254, 12) box+keypoint regressors "
             "(x, y, w, h, 4x (x, y), 224-px units relative to SSD anchors); "
             "Identity_1: (N, 2254, 1) score logits",
-            "notes": "DENSIFY folded, tflite2onnx 0.4.1 (+ PAD/DEPTH_TO_SPACE patches), "
-            "batch dim symbolic",
+            "notes": "DENSIFY folded, tflite2onnx 0.4.1 (+ PAD/DEPTH_TO_SPACE "
+            "patches), batch dim symbolic",
         },
         "pose_landmark_full": {
             "file": LANDMARK_ONNX,
@@ -488,7 +500,9 @@ def write_manifest(out_dir: Path, entries: dict[str, dict[str, object]]) -> None
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--wheel", type=Path, required=True, help="mediapipe 0.10.21 wheel")
+    parser.add_argument(
+        "--wheel", type=Path, required=True, help="mediapipe 0.10.21 wheel"
+    )
     parser.add_argument("--out", type=Path, default=MODELS_DIR)
     parser.add_argument(
         "--only", choices=["task", "onnx"], help="build one product (default: all)"

@@ -1,4 +1,4 @@
-"""models/: the manifest lists every committed model file and `model_path` verifies it."""
+"""models/: the manifest lists every committed model file; `model_path` checks it."""
 
 from __future__ import annotations
 
@@ -43,7 +43,9 @@ def _sha256(path: Path) -> str:
 
 
 def test_manifest_schema() -> None:
-    assert MANIFEST.get("schema") == 1, f"expected schema = 1, got {MANIFEST.get('schema')}"
+    assert MANIFEST.get("schema") == 1, (
+        f"expected schema = 1, got {MANIFEST.get('schema')}"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_FILES), ids=sorted(EXPECTED_FILES))
@@ -51,7 +53,9 @@ def test_every_built_file_is_listed(name: str) -> None:
     path = models.MODELS_DIR / EXPECTED_FILES[name]
     if not path.exists():
         pytest.skip(f"{path.name} not built yet")
-    assert name in ENTRIES, f"{path.name} exists but manifest lists only {sorted(ENTRIES)}"
+    assert name in ENTRIES, (
+        f"{path.name} exists but manifest lists only {sorted(ENTRIES)}"
+    )
     assert ENTRIES[name]["file"] == EXPECTED_FILES[name]
 
 
@@ -78,7 +82,9 @@ def test_file_exists_and_matches(name: str) -> None:
     path = models.MODELS_DIR / entry["file"]
     assert path.is_file(), f"{path} listed in the manifest but missing"
     size = path.stat().st_size
-    assert size == entry["bytes"], f"{path.name}: expected {entry['bytes']} B, got {size}"
+    assert size == entry["bytes"], (
+        f"{path.name}: expected {entry['bytes']} B, got {size}"
+    )
     assert size <= MAX_MODEL_BYTES, f"{path.name} is {size} B, over {MAX_MODEL_BYTES}"
     assert _sha256(path) == entry["sha256"]
     assert model_path(name) == path
@@ -141,7 +147,7 @@ def test_unknown_name_lists_valid(tmp_path: Path) -> None:
 
 
 def test_missing_manifest_raises(tmp_path: Path) -> None:
-    with pytest.raises(ModelIntegrityError, match="manifest .* is missing"):
+    with pytest.raises(ModelIntegrityError, match=r"manifest .* is missing"):
         load_manifest(tmp_path)
 
 
