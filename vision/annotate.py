@@ -40,13 +40,16 @@ class AnnotateError(RuntimeError):
     """An annotated video cannot be written (unsupported suffix, unwritable path)."""
 
 
+# Landmarks further out than this (normalized units) are not drawn: MediaPipe places
+# out-of-frame joints a little outside [0, 1], never this far unless something broke.
+_MAX_OFF_IMAGE: Final[float] = 1.0
+
+
 def _pixels(
     xyz: npt.NDArray[np.float32], width: int, height: int
 ) -> npt.NDArray[np.int32]:
-    xy = xyz[:, :2] * np.array([width, height], np.float32)
-    # Far-off-image landmarks would overflow cv2's int coordinates; clip generously.
-    limit = 4 * max(width, height)
-    return np.clip(np.nan_to_num(xy), -limit, limit).round().astype(np.int32)
+    xy = np.nan_to_num(xyz[:, :2]) * np.array([width, height], np.float32)
+    return xy.round().astype(np.int32)
 
 
 def draw_poses(
@@ -58,7 +61,8 @@ def draw_poses(
 ) -> npt.NDArray[np.uint8]:
     """Draw each pose's bones and joints onto `image_bgr` (modified in place).
 
-    Joints that are NaN or below `min_visibility` are left out, with their bones.
+    Joints that are NaN, below `min_visibility` or more than one image size outside
+    the image are left out, with their bones.
 
     Args:
         image_bgr: (H, W, 3) uint8, C-contiguous; the poses' normalized coordinates
@@ -99,7 +103,12 @@ def draw_poses(
     bones = poses.skeleton.bones
     for n in range(xyz_all.shape[0]):
         xyz, vis = xyz_all[n], vis_all[n]
-        shown = ~np.isnan(xyz[:, :2]).any(axis=1) & (vis >= min_visibility)
+        xy = xyz[:, :2]
+        with np.errstate(invalid="ignore"):
+            near = (xy >= -_MAX_OFF_IMAGE).all(axis=1) & (
+                xy <= 1.0 + _MAX_OFF_IMAGE
+            ).all(axis=1)
+        shown = near & (vis >= min_visibility)  # NaN compares False: not near
         points = _pixels(xyz, width, height)
         color = _PALETTE[n % len(_PALETTE)]
         for a, b in bones:

