@@ -68,7 +68,7 @@ class _ModelClock:
         self.seconds = 0.0
         self.calls = 0
         self._undo: Callable[[], None] = lambda: None
-        landmarker = getattr(backend, "_landmarker", None)
+        landmarker: Any = getattr(backend, "_landmarker", None)
         module = sys.modules.get(type(backend).__module__)
         if backend.name == "mediapipe" and hasattr(landmarker, "detect_for_video"):
             original = landmarker.detect_for_video

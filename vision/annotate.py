@@ -160,7 +160,7 @@ class AnnotatedVideoWriter:
         if not fps > 0:
             raise AnnotateError(f"expected fps > 0 for {self.path}, got {fps}")
         self.fps = float(fps)
-        self._fourcc = cv2.VideoWriter_fourcc(*_FOURCC_BY_SUFFIX[suffix])
+        self._fourcc = cv2.VideoWriter.fourcc(*_FOURCC_BY_SUFFIX[suffix])
         self._writer: cv2.VideoWriter | None = None
         self._size_wh: tuple[int, int] | None = None
         self.frames_written = 0
@@ -196,7 +196,7 @@ class AnnotatedVideoWriter:
             self._size_wh = (width, height)
         if (width, height) != self._size_wh:
             assert self._size_wh is not None
-            image_bgr = cv2.resize(image_bgr, self._size_wh)
+            image_bgr = np.asarray(cv2.resize(image_bgr, self._size_wh), np.uint8)
         self._writer.write(image_bgr)
         self.frames_written += 1
 

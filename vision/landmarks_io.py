@@ -99,7 +99,7 @@ def _field(
         raise LandmarksFileError(
             f"{path}: expected a field {name!r}, got fields {sorted(data.files)}"
         )
-    array = data[name]
+    array: npt.NDArray[Any] = data[name]
     if array.ndim != ndim or array.dtype.kind not in kind:
         raise LandmarksFileError(
             f"{path}: expected {name} to be {ndim}-d {kind_name}, "

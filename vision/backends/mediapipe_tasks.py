@@ -139,7 +139,7 @@ def preprocess(image_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
             f"{getattr(image_bgr, 'shape', None)} "
             f"{getattr(image_bgr, 'dtype', type(image_bgr).__name__)}"
         )
-    return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+    return np.asarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), np.uint8)
 
 
 def _close_landmarker(landmarker: Any) -> None:
