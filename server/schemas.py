@@ -142,10 +142,14 @@ class ExerciseInfo(BaseModel):
     model_config = ConfigDict(frozen=True)
     id: str
     name: dict[str, str]
-    kind: str
-    view: str
+    kind: str  # "reps" | "hold" | "sequence"
+    view: str  # "front" | "side" | "any"
     required_joints: list[str]
-    picture: str
+    picture: str  # URL of an SVG pictogram
+    description: dict[str, str] = Field(default_factory=dict)
+    instructions: dict[str, str] = Field(default_factory=dict)
+    posture: str | None = None
+    target_reps: int | None = None
 
 
 class KioskOptions(BaseModel):

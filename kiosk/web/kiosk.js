@@ -1,0 +1,667 @@
+// MoveCoach kiosk page: pick an exercise, get placed in frame, exercise with live
+// feedback, see a summary. Plain JS, no build step. Talks only the /ws protocol
+// (docs/protocol.md): the engine on the server decides reps, scores, cues and placement.
+//
+// Frames come from the camera (getUserMedia) or, without one, from the server's demo
+// video played in the same <video> element; either way they are scaled, JPEG-encoded
+// and sent with their capture time, so the demo goes through exactly the camera path.
+//
+// window.kioskState is read by the browser tests.
+"use strict";
+
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const params = new URLSearchParams(location.search);
+  const MAX_SEND_FPS = Number(params.get("fps")) || 30;
+  const MAX_BUFFERED_BYTES = 512 * 1024; // skip frames while the socket is backed up
+  const MIN_VISIBILITY = 0.5;
+
+  const state = (window.kioskState = {
+    state: "loading", // loading | picker | placing | countdown | exercising | finishing | summary
+    lang: "en",
+    elder: false,
+    muted: false,
+    connected: false,
+    source: null, // "camera" | "demo"
+    cameraError: null,
+    exercise: null,
+    sessionId: null,
+    framesSent: 0,
+    posesReceived: 0,
+    posesDrawn: 0,
+    reps: 0,
+    scores: [],
+    phase: null,
+    placement: null,
+    lastEvent: null,
+    events: [],
+    errors: [],
+    spoken: [],
+    speechErrors: 0,
+    stats: null,
+    summary: null,
+  });
+
+  let kiosk = { languages: window.LANGS, default_lang: "en", default_elder: false, demo: { available: false } };
+  let exercises = [];
+  let ws = null;
+  let reconnectDelayMs = 500;
+  let sessionOpen = false;
+  let sessionToken = 0;
+  let options = { cue_interval_ms: 4000, speech_rate: 1.0, countdown_s: 3, send_width: 640 };
+  let countdownDone = false;
+  let countdownTimer = null;
+  let lastPlacementMessage = null;
+  let lastCue = null;
+  let lastCueSpokenAt = -Infinity;
+  let lastPlacementSpokenAt = -Infinity;
+  let encoding = false;
+  let lastTs = 0;
+  let lastSentAt = -Infinity;
+  let sourceReady = null;
+  let pendingOpen = null;
+
+  const video = $("video");
+  const overlay = $("display");
+  const overlayCtx = overlay.getContext("2d");
+  const encCanvas = document.createElement("canvas");
+  const encCtx = encCanvas.getContext("2d");
+
+  // ---------------------------------------------------------------- language, modes
+
+  function localized(text) {
+    if (!text || typeof text !== "object") return text || "";
+    return text[state.lang] || text.en || "";
+  }
+
+  function applyI18n() {
+    window.currentLang = state.lang;
+    document.documentElement.lang = state.lang;
+    document.title = t("app_title");
+    for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+    $("lang-btn").textContent = t("lang_switch");
+    $("lang-btn").setAttribute("aria-label", t("lang_switch_label"));
+    $("elder-btn").textContent = state.elder ? t("elder_on") : t("elder_off");
+    $("elder-btn").setAttribute("aria-pressed", String(state.elder));
+    $("mute-btn").textContent = state.muted ? t("unmute") : t("mute");
+    $("mute-btn").setAttribute("aria-pressed", String(state.muted));
+    renderPicker();
+    if (state.exercise) $("exercise-name").textContent = localized(state.exercise.name);
+    if (lastPlacementMessage) $("guide-text").textContent = lastPlacementMessage();
+    if (lastCue) $("cue").textContent = localized(lastCue);
+    renderScores($("rep-scores"));
+    const badge = $("source-badge");
+    badge.textContent = state.source === "demo" ? t("using_demo") : t("using_camera");
+  }
+
+  function setLang(lang) {
+    state.lang = window.LANGS.includes(lang) ? lang : "en";
+    applyI18n();
+  }
+
+  function setElder(on) {
+    state.elder = !!on;
+    document.body.classList.toggle("elder", state.elder);
+    applyI18n();
+  }
+
+  function setMuted(on) {
+    state.muted = !!on;
+    if (state.muted && "speechSynthesis" in window) speechSynthesis.cancel();
+    applyI18n();
+  }
+
+  // ---------------------------------------------------------------- voice
+
+  function pickVoice(lang) {
+    if (!("speechSynthesis" in window)) return null;
+    const voices = speechSynthesis.getVoices() || [];
+    const base = lang.split("-")[0];
+    return voices.find((v) => v.lang === lang) || voices.find((v) => v.lang && v.lang.startsWith(base)) || null;
+  }
+
+  // Headless browsers and some kiosks have no voices: speak() then fails with
+  // onerror (never onend), so nothing here waits for the end of an utterance.
+  function speak(text, { interrupt = false } = {}) {
+    if (!text) return;
+    state.spoken.push(text);
+    if (state.spoken.length > 100) state.spoken.shift();
+    if (state.muted || !("speechSynthesis" in window)) return;
+    try {
+      const u = new SpeechSynthesisUtterance(text);
+      u.lang = state.lang;
+      u.rate = options.speech_rate;
+      const voice = pickVoice(state.lang);
+      if (voice) u.voice = voice;
+      u.onerror = (e) => {
+        state.speechErrors++;
+        state.lastSpeechError = e.error || "error";
+      };
+      if (interrupt) speechSynthesis.cancel();
+      speechSynthesis.speak(u);
+    } catch (e) {
+      state.speechErrors++;
+      state.lastSpeechError = String(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- screens
+
+  function show(screen) {
+    for (const id of ["picker", "stage", "summary"]) $(id).hidden = id !== screen;
+  }
+
+  function setStatus(key, params) {
+    const text = key ? t(key, params) : "";
+    $("picker-status").textContent = text;
+    $("stage-status").textContent = text;
+  }
+
+  function viewLabel(view) {
+    const key = "view_" + String(view || "any").toLowerCase();
+    return t(key) === key ? t("view_any") : t(key);
+  }
+
+  function renderPicker() {
+    const grid = $("exercise-grid");
+    grid.textContent = "";
+    for (const ex of exercises) {
+      const card = document.createElement("button");
+      card.type = "button";
+      card.className = "card";
+      card.setAttribute("role", "listitem");
+      card.dataset.exercise = ex.id;
+      const img = document.createElement("img");
+      img.src = ex.picture;
+      img.alt = "";
+      const name = document.createElement("span");
+      name.className = "card-name";
+      name.textContent = localized(ex.name);
+      const view = document.createElement("span");
+      view.className = "card-view";
+      view.textContent = viewLabel(ex.view);
+      card.append(img, name, view);
+      card.addEventListener("click", () => startExercise(ex));
+      grid.append(card);
+    }
+  }
+
+  function renderScores(list) {
+    list.textContent = "";
+    state.scores.forEach((score, i) => {
+      const li = document.createElement("li");
+      li.textContent = t("rep_line", { n: i + 1, score: fmtScore(score) });
+      list.append(li);
+    });
+    list.scrollTop = list.scrollHeight;
+  }
+
+  function fmtScore(score) {
+    return typeof score === "number" && isFinite(score) ? Math.round(score) : "–";
+  }
+
+  // ---------------------------------------------------------------- source (camera or demo)
+
+  async function ensureSource() {
+    if (!sourceReady) sourceReady = openSource();
+    return sourceReady;
+  }
+
+  async function openSource() {
+    setStatus("camera_starting");
+    const wantDemo = params.get("source") === "demo";
+    if (!wantDemo && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia({
+          video: { width: { ideal: 1280 }, height: { ideal: 720 } },
+          audio: false,
+        });
+        video.srcObject = stream;
+        state.source = "camera";
+      } catch (e) {
+        state.cameraError = String(e);
+      }
+    }
+    if (!state.source && kiosk.demo && kiosk.demo.available) {
+      video.srcObject = null;
+      video.src = kiosk.demo.url;
+      video.loop = true;
+      state.source = "demo";
+    }
+    if (!state.source) {
+      setStatus("camera_error");
+      sourceReady = null;
+      throw new Error(state.cameraError || "no camera and no demo video");
+    }
+    // A mirror is what people expect of a camera; the demo is shown as recorded.
+    $("stage").classList.toggle("mirror", state.source === "camera" && params.get("mirror") !== "0");
+    $("source-badge").hidden = false;
+    applyI18n();
+    await video.play().catch(() => {});
+    if (!video.videoWidth) await new Promise((resolve) => video.addEventListener("loadedmetadata", resolve, { once: true }));
+    setStatus(null);
+    scheduleFrame();
+  }
+
+  function scheduleFrame() {
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onVideoFrame);
+    else requestAnimationFrame(onVideoFrame);
+  }
+
+  function onVideoFrame() {
+    maybeSendFrame();
+    scheduleFrame();
+  }
+
+  function maybeSendFrame() {
+    if (!sessionOpen || !ws || ws.readyState !== WebSocket.OPEN || encoding) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES || !video.videoWidth) return;
+    const now = performance.now();
+    if (now - lastSentAt < 1000 / MAX_SEND_FPS - 3) return;
+    lastSentAt = now;
+    // Capture time on the page's monotonic clock; strictly increasing as the server requires.
+    const ts = Math.max(lastTs + 1, Math.round(now));
+    lastTs = ts;
+    const w = Math.min(options.send_width, video.videoWidth);
+    const h = Math.round((video.videoHeight * w) / video.videoWidth);
+    if (encCanvas.width !== w || encCanvas.height !== h) {
+      encCanvas.width = w;
+      encCanvas.height = h;
+    }
+    encCtx.drawImage(video, 0, 0, w, h);
+    encoding = true;
+    const token = sessionToken;
+    encCanvas.toBlob(
+      async (blob) => {
+        try {
+          if (!blob || token !== sessionToken || !sessionOpen || ws.readyState !== WebSocket.OPEN) return;
+          const jpeg = new Uint8Array(await blob.arrayBuffer());
+          if (token !== sessionToken || !sessionOpen) return;
+          ws.send(frameMessage(ts, jpeg));
+          state.framesSent++;
+        } finally {
+          encoding = false;
+        }
+      },
+      "image/jpeg",
+      0.8,
+    );
+  }
+
+  // 12-byte header (docs/protocol.md): "MC", version 1, flags 0, uint64 LE timestamp_ms.
+  function frameMessage(ts, jpeg) {
+    const msg = new Uint8Array(12 + jpeg.byteLength);
+    const view = new DataView(msg.buffer);
+    msg[0] = 0x4d;
+    msg[1] = 0x43;
+    msg[2] = 1;
+    msg[3] = 0;
+    view.setBigUint64(4, BigInt(ts), true);
+    msg.set(jpeg, 12);
+    return msg;
+  }
+
+  // ---------------------------------------------------------------- overlay
+
+  // The <video> is shown with object-fit: contain; the overlay covers the same box.
+  function contentRect() {
+    const cw = overlay.clientWidth;
+    const ch = overlay.clientHeight;
+    const vw = video.videoWidth || cw;
+    const vh = video.videoHeight || ch;
+    const scale = Math.min(cw / vw, ch / vh);
+    const w = vw * scale;
+    const h = vh * scale;
+    return { x: (cw - w) / 2, y: (ch - h) / 2, w, h };
+  }
+
+  function drawPose(pose) {
+    const dpr = window.devicePixelRatio || 1;
+    const cw = overlay.clientWidth;
+    const ch = overlay.clientHeight;
+    if (overlay.width !== Math.round(cw * dpr) || overlay.height !== Math.round(ch * dpr)) {
+      overlay.width = Math.round(cw * dpr);
+      overlay.height = Math.round(ch * dpr);
+    }
+    const g = overlayCtx;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, cw, ch);
+    if (!pose || !pose.present) return;
+    const r = contentRect();
+    const at = (j) => {
+      const p = pose.xy[j];
+      if (!p || pose.visibility[j] < MIN_VISIBILITY) return null;
+      return [r.x + p[0] * r.w, r.y + p[1] * r.h];
+    };
+    const thick = state.elder ? 7 : 5;
+    g.lineCap = "round";
+    g.lineWidth = thick;
+    g.strokeStyle = "rgba(64, 224, 160, 0.9)";
+    let bones = 0;
+    for (const [a, b] of pose.bones) {
+      const pa = at(a);
+      const pb = at(b);
+      if (!pa || !pb) continue;
+      g.beginPath();
+      g.moveTo(pa[0], pa[1]);
+      g.lineTo(pb[0], pb[1]);
+      g.stroke();
+      bones++;
+    }
+    g.fillStyle = "#ffffff";
+    for (let j = 0; j < pose.xy.length; j++) {
+      const p = at(j);
+      if (!p) continue;
+      g.beginPath();
+      g.arc(p[0], p[1], thick * 0.8, 0, 2 * Math.PI);
+      g.fill();
+    }
+    if (bones > 0) state.posesDrawn++;
+  }
+
+  // ---------------------------------------------------------------- placement, countdown
+
+  function setPlacement(placement, message) {
+    state.placement = placement;
+    if (placement === "OK") {
+      $("guide").hidden = true;
+      lastPlacementMessage = null;
+      if (!countdownDone && !countdownTimer) startCountdown();
+      return;
+    }
+    lastPlacementMessage = () => localized(message) || t("placement_" + placement) || t("step_into_frame");
+    $("guide-text").textContent = lastPlacementMessage();
+    $("guide").hidden = false;
+    const now = performance.now();
+    if (now - lastPlacementSpokenAt >= options.cue_interval_ms) {
+      lastPlacementSpokenAt = now;
+      speak(lastPlacementMessage());
+    }
+  }
+
+  function startCountdown() {
+    let n = options.countdown_s;
+    if (n <= 0) {
+      countdownDone = true;
+      state.state = "exercising";
+      return;
+    }
+    state.state = "countdown";
+    const box = $("countdown");
+    const num = $("countdown-num");
+    box.hidden = false;
+    const tick = () => {
+      if (n > 0) {
+        num.textContent = String(n);
+        speak(String(n), { interrupt: true });
+        n--;
+        countdownTimer = setTimeout(tick, 1000);
+      } else {
+        num.textContent = t("go");
+        speak(t("say_go"), { interrupt: true });
+        countdownTimer = setTimeout(() => {
+          box.hidden = true;
+          countdownTimer = null;
+          countdownDone = true;
+          if (state.state === "countdown") state.state = "exercising";
+        }, 700);
+      }
+    };
+    tick();
+  }
+
+  function stopCountdown() {
+    if (countdownTimer) clearTimeout(countdownTimer);
+    countdownTimer = null;
+    $("countdown").hidden = true;
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  function resetSessionView() {
+    state.reps = 0;
+    state.scores = [];
+    state.phase = null;
+    state.placement = null;
+    state.summary = null;
+    state.stats = null;
+    countdownDone = false;
+    stopCountdown();
+    lastCue = null;
+    lastPlacementMessage = null;
+    $("rep-count").textContent = "0";
+    $("last-score").textContent = "–";
+    $("cue").textContent = "";
+    $("hold").hidden = true;
+    renderScores($("rep-scores"));
+    $("guide-text").textContent = t("step_into_frame");
+    $("guide").hidden = false;
+    drawPose(null);
+  }
+
+  async function startExercise(ex) {
+    state.exercise = ex;
+    $("exercise-name").textContent = localized(ex.name);
+    resetSessionView();
+    show("stage");
+    state.state = "placing";
+    try {
+      await ensureSource();
+    } catch (e) {
+      return;
+    }
+    pendingOpen = { type: "open", v: 1, exercise: ex.id, lang: state.lang, elder: state.elder };
+    sendOpen();
+  }
+
+  function sendOpen() {
+    if (!pendingOpen || !ws || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify(pendingOpen));
+    pendingOpen = null;
+  }
+
+  function closeSession() {
+    if (!sessionOpen) return;
+    sessionOpen = false;
+    sessionToken++;
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "close", v: 1 }));
+  }
+
+  function finish() {
+    if (!sessionOpen) return;
+    state.state = "finishing";
+    stopCountdown();
+    closeSession();
+  }
+
+  function backToPicker() {
+    closeSession();
+    stopCountdown();
+    state.state = "picker";
+    state.exercise = null;
+    show("picker");
+  }
+
+  function showSummary(message) {
+    state.summary = message;
+    if (state.state !== "finishing") return; // "Back" was pressed: no summary screen
+    state.state = "summary";
+    const s = message.summary || {};
+    let reps = typeof s.reps === "number" ? s.reps : Array.isArray(s.reps) ? s.reps.length : state.reps;
+    if (typeof s.rep_count === "number") reps = s.rep_count;
+    const scores = state.scores.filter((x) => typeof x === "number" && isFinite(x));
+    const mean = typeof s.mean_score === "number" ? s.mean_score : scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null;
+    $("summary-exercise").textContent = state.exercise ? localized(state.exercise.name) : "";
+    $("summary-reps").textContent = String(reps);
+    $("summary-score").textContent = fmtScore(mean);
+    renderScores($("summary-scores"));
+    show("summary");
+    speak(state.holdDone && !reps ? t("say_hold_done") : t("say_done", { n: reps }), { interrupt: true });
+  }
+
+  // ---------------------------------------------------------------- server messages
+
+  function onMessage(m) {
+    switch (m.type) {
+      case "opened":
+        sessionOpen = true;
+        sessionToken++;
+        state.sessionId = m.session_id;
+        options = m.options;
+        state.holdDone = false;
+        break;
+      case "pose":
+        state.posesReceived++;
+        drawPose(m);
+        break;
+      case "stats":
+        state.stats = m;
+        break;
+      case "summary":
+        state.stats = m.stats;
+        showSummary(m);
+        break;
+      case "error":
+        onError(m);
+        break;
+      default:
+        onEngineEvent(m);
+    }
+  }
+
+  function onError(m) {
+    state.errors.push(m);
+    if (state.errors.length > 50) state.errors.shift();
+    if (m.code === "busy") setStatus("error_busy");
+    else if (m.code === "unknown_exercise") setStatus("error_unknown_exercise");
+    else if (m.fatal) setStatus("error_generic");
+  }
+
+  function onEngineEvent(m) {
+    state.lastEvent = m;
+    state.events.push(m);
+    if (state.events.length > 200) state.events.shift();
+    switch (m.type) {
+      case "placement_changed":
+        setPlacement(m.placement, m.message);
+        break;
+      case "phase_changed":
+        state.phase = m.phase;
+        break;
+      case "rep_completed":
+        state.reps = m.count;
+        state.scores.push(m.score);
+        $("rep-count").textContent = String(m.count);
+        $("last-score").textContent = fmtScore(m.score);
+        renderScores($("rep-scores"));
+        speak(t("say_rep", { n: m.count }));
+        break;
+      case "cue_issued": {
+        lastCue = m.message;
+        $("cue").textContent = localized(m.message);
+        const now = performance.now();
+        if (now - lastCueSpokenAt >= options.cue_interval_ms) {
+          lastCueSpokenAt = now;
+          speak(localized(m.message));
+        }
+        break;
+      }
+      case "hold_progressed": {
+        $("hold").hidden = false;
+        const frac = m.target_ms > 0 ? Math.min(1, m.held_ms / m.target_ms) : 0;
+        $("hold-fill").style.width = Math.round(frac * 100) + "%";
+        $("hold-text").textContent = t("hold_line", {
+          held: Math.floor(m.held_ms / 1000),
+          target: Math.round(m.target_ms / 1000),
+        });
+        break;
+      }
+      case "hold_completed":
+        state.holdDone = true;
+        state.scores.push(m.score);
+        $("last-score").textContent = fmtScore(m.score);
+        $("hold-text").textContent = t("hold_done", { target: Math.round(m.target_ms / 1000) });
+        break;
+      case "move_completed":
+        lastCue = null;
+        $("cue").textContent = t("move_line", { name: localized(m.name), score: fmtScore(m.score) });
+        break;
+      default:
+        break; // new event kinds still show up in kioskState.lastEvent
+    }
+  }
+
+  // ---------------------------------------------------------------- websocket
+
+  function connect() {
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    if (!state.connected) setStatus(state.state === "loading" ? "connecting" : "connection_lost");
+    ws.onopen = () => {
+      state.connected = true;
+      reconnectDelayMs = 500;
+      setStatus(null);
+      sendOpen();
+    };
+    ws.onmessage = (e) => {
+      if (typeof e.data !== "string") return;
+      try {
+        onMessage(JSON.parse(e.data));
+      } catch (err) {
+        state.errors.push({ code: "client", detail: String(err) });
+      }
+    };
+    ws.onclose = () => {
+      const wasOpen = sessionOpen || state.state === "finishing";
+      state.connected = false;
+      sessionOpen = false;
+      sessionToken++;
+      setStatus("connection_lost");
+      if (wasOpen) backToPicker(); // the server's session ended with the connection
+      setTimeout(connect, reconnectDelayMs);
+      reconnectDelayMs = Math.min(reconnectDelayMs * 2, 8000);
+    };
+  }
+
+  // ---------------------------------------------------------------- start-up
+
+  function bindControls() {
+    $("lang-btn").addEventListener("click", () => setLang(state.lang === "en" ? "zh-CN" : "en"));
+    $("elder-btn").addEventListener("click", () => setElder(!state.elder));
+    $("mute-btn").addEventListener("click", () => setMuted(!state.muted));
+    $("finish-btn").addEventListener("click", finish);
+    $("back-btn").addEventListener("click", backToPicker);
+    $("again-btn").addEventListener("click", () => state.exercise && startExercise(state.exercise));
+    $("other-btn").addEventListener("click", backToPicker);
+  }
+
+  async function init() {
+    setLang(params.get("lang") || "en");
+    setStatus("loading");
+    try {
+      kiosk = await (await fetch("/api/kiosk")).json();
+      exercises = await (await fetch("/api/exercises")).json();
+    } catch (e) {
+      state.errors.push({ code: "client", detail: String(e) });
+      setStatus("server_starting");
+      setTimeout(init, 2000);
+      return;
+    }
+    setLang(params.get("lang") || kiosk.default_lang);
+    setElder(params.has("elder") ? params.get("elder") === "1" : kiosk.default_elder);
+    state.state = "picker";
+    show("picker");
+    setStatus(exercises.length ? null : "no_exercises");
+    connect();
+    const auto = params.get("exercise");
+    if (auto) {
+      const ex = exercises.find((e) => e.id === auto);
+      if (ex) startExercise(ex);
+    }
+  }
+
+  window.kiosk = { startExercise: (id) => startExercise(exercises.find((e) => e.id === id)), finish, backToPicker };
+  bindControls();
+  init();
+})();

@@ -1,0 +1,335 @@
+"""The MoveCoach web app: kiosk page, exercise catalogue, health, and the `/ws` kiosk
+websocket.
+
+`create_app(settings)` builds it; its lifespan loads the exercise catalogue and the pose
+backend (running it once), compiles the kernels (`vision.geometry.warm_up`) and starts
+the one inference worker, so the first resident pays no start-up cost.
+
+Routes:
+    GET /                 the kiosk page (kiosk/web/index.html)
+    GET /static/...       kiosk/web/ (scripts, styles, exercise pictures)
+    GET /health           liveness + readiness (503 until the backend is loaded and warm)
+    GET /api/kiosk        page defaults (language, elder mode) and the demo video
+    GET /api/exercises    exercises for the picker: id, names (en, zh-CN), kind, view,
+                          required joints, picture URL
+    GET /api/demo         the demo video (`movecoach serve --demo VIDEO`), if any
+    GET /api/demo/video   the demo video file
+    WS  /ws               kiosk protocol (docs/protocol.md)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from exercises.session import Session
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+
+from exercises.spec import UnknownExerciseError, builtin_specs
+from server.inference import InferenceWorker
+from server.recording import CountingRecorder, SessionRecorder
+from server.schemas import (
+    PROTOCOL_VERSION,
+    ErrorCode,
+    ExerciseInfo,
+    KioskOptions,
+    ProtocolError,
+)
+from server.settings import LANGUAGES, Settings
+from server.ws import kiosk_socket
+from vision.backends import PoseBackend, create_backend
+from vision.geometry import warm_up
+
+__all__ = ["WEB_DIR", "DemoInfo", "HealthInfo", "KioskInfo", "Runtime", "create_app"]
+
+log = logging.getLogger(__name__)
+
+WEB_DIR: Final[Path] = Path(__file__).resolve().parents[1] / "kiosk" / "web"
+PICTURES: Final[str] = "pictures"
+
+
+class HealthInfo(BaseModel):
+    status: str  # "ok" when ready, else "starting" or "unavailable"
+    live: bool
+    ready: bool
+    backend: str | None
+    backend_loaded: bool
+    kernels_warm: bool
+    worker_running: bool
+    sessions: int
+    max_sessions: int
+    protocol: int = PROTOCOL_VERSION
+
+
+class DemoInfo(BaseModel):
+    available: bool
+    name: str | None = None
+    url: str | None = None
+    fps: float | None = None
+    frames: int | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+class KioskInfo(BaseModel):
+    languages: list[str]
+    default_lang: str
+    default_elder: bool
+    demo: DemoInfo
+    protocol: int = PROTOCOL_VERSION
+
+
+def _label(value: object) -> str:
+    if isinstance(value, enum.Enum):
+        return value.value if isinstance(value.value, str) else value.name.lower()
+    return str(value)
+
+
+@dataclass
+class Runtime:
+    """What the routes and the websocket share: settings, the worker, the catalogue,
+    the recorder, and the connection count. Lives in `app.state.runtime`."""
+
+    settings: Settings
+    worker: InferenceWorker
+    recorder: SessionRecorder
+    web_dir: Path = WEB_DIR
+    specs: Mapping[str, Any] = field(default_factory=dict)
+    demo: DemoInfo = field(default_factory=lambda: DemoInfo(available=False))
+    kernels_warm: bool = False
+    stopping: bool = False
+    connections: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- connections ------------------------------------------------------------
+
+    def admit(self) -> bool:
+        with self._lock:
+            if self.connections >= self.settings.max_sessions:
+                return False
+            self.connections += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.connections -= 1
+
+    # --- exercises --------------------------------------------------------------
+
+    def spec(self, exercise_id: str) -> Any:
+        """The built-in exercise `exercise_id`.
+
+        Raises:
+            ProtocolError: `unknown_exercise`, listing the valid ids.
+        """
+        try:
+            return self.specs[exercise_id]
+        except (KeyError, UnknownExerciseError):
+            valid = sorted(self.specs)
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_EXERCISE,
+                f"unknown exercise {exercise_id!r}; valid ids: {', '.join(valid)}",
+                valid=valid,
+            ) from None
+
+    @staticmethod
+    def spec_id(spec: Any) -> str:
+        return str(spec.id)
+
+    def new_session(self, spec: Any, *, elder: bool) -> Session:
+        return Session(spec, elder_mode=elder)
+
+    def picture_url(self, spec: Any) -> str:
+        folder = self.web_dir / PICTURES
+        for stem in (str(spec.id), _label(spec.kind), "exercise"):
+            if (folder / f"{stem}.svg").is_file():
+                return f"/static/{PICTURES}/{stem}.svg"
+        return f"/static/{PICTURES}/exercise.svg"
+
+    def describe(self, spec: Any) -> ExerciseInfo:
+        def text(value: Any) -> dict[str, str]:
+            return (
+                {lang: str(value[lang]) for lang in LANGUAGES if lang in value}
+                if value
+                else {}
+            )
+
+        posture = getattr(spec, "posture", None)
+        return ExerciseInfo(
+            id=str(spec.id),
+            name={lang: str(spec.name[lang]) for lang in LANGUAGES},
+            kind=_label(spec.kind),
+            view=_label(spec.view),
+            required_joints=[str(j) for j in spec.required_joints],
+            picture=self.picture_url(spec),
+            description=text(getattr(spec, "description", None)),
+            instructions=text(getattr(spec, "instructions", None)),
+            posture=None if posture is None else _label(posture),
+            target_reps=getattr(spec, "target_reps", None),
+        )
+
+    def kiosk_options(self, elder: bool) -> KioskOptions:
+        s = self.settings
+        return KioskOptions(
+            cue_interval_ms=s.elder_cue_interval_ms if elder else s.cue_interval_ms,
+            speech_rate=s.elder_speech_rate if elder else s.speech_rate,
+            countdown_s=s.countdown_s,
+            send_width=s.send_width,
+        )
+
+    # --- recorder ---------------------------------------------------------------
+
+    def recorder_call(self, method: str, *args: Any) -> None:
+        """Call the recorder; its failures are logged, never raised into a session."""
+        try:
+            getattr(self.recorder, method)(*args)
+        except Exception:
+            log.exception("session recorder %s failed", method)
+
+    # --- health -----------------------------------------------------------------
+
+    def health(self) -> HealthInfo:
+        loaded = self.worker.warm
+        running = self.worker.running
+        ready = loaded and running and self.kernels_warm and not self.stopping
+        return HealthInfo(
+            status="ok" if ready else ("unavailable" if self.stopping else "starting"),
+            live=True,
+            ready=ready,
+            backend=self.worker.backend_name,
+            backend_loaded=loaded,
+            kernels_warm=self.kernels_warm,
+            worker_running=running,
+            sessions=self.connections,
+            max_sessions=self.settings.max_sessions,
+        )
+
+
+def _probe_demo(path: Path | None) -> DemoInfo:
+    if path is None:
+        return DemoInfo(available=False)
+    if not path.is_file():
+        raise FileNotFoundError(f"expected a demo video file, got no file at {path}")
+    import cv2  # edge: only to read the demo's frame rate and size
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise ValueError(f"expected a video OpenCV can read, got {path}")
+        fps = float(capture.get(cv2.CAP_PROP_FPS)) or None
+        frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+        width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)) or None
+        height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)) or None
+    finally:
+        capture.release()
+    return DemoInfo(
+        available=True,
+        name=path.name,
+        url="/api/demo/video",
+        fps=fps,
+        frames=frames,
+        width=width,
+        height=height,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    backend_factory: Callable[[], PoseBackend] | None = None,
+    recorder: SessionRecorder | None = None,
+    web_dir: Path = WEB_DIR,
+) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: Server settings (`Settings.from_env()`).
+        backend_factory: Builds one pose backend; default
+            `create_backend(settings.backend)`. Called once at start-up and once per
+            concurrent session beyond the pooled ones.
+        recorder: Receives every session's open, events and close; default
+            `CountingRecorder` (the records issue passes a database-backed one).
+        web_dir: Folder of the kiosk page.
+    """
+    factory = backend_factory or (lambda: create_backend(settings.backend))
+    runtime = Runtime(
+        settings=settings,
+        worker=InferenceWorker(
+            factory, max_idle_backends=min(settings.max_sessions, 4)
+        ),
+        recorder=recorder if recorder is not None else CountingRecorder(),
+        web_dir=web_dir,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime.specs = builtin_specs()
+        runtime.demo = _probe_demo(settings.demo_video)
+        await asyncio.to_thread(runtime.worker.load)
+        await asyncio.to_thread(warm_up)
+        runtime.kernels_warm = True
+        runtime.worker.start()
+        log.info(
+            "ready: backend %s, %d exercises, demo %s",
+            runtime.worker.backend_name,
+            len(runtime.specs),
+            runtime.demo.name,
+        )
+        try:
+            yield
+        finally:
+            runtime.stopping = True
+            await asyncio.to_thread(runtime.worker.stop)
+
+    app = FastAPI(title="MoveCoach", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.runtime = runtime
+
+    @app.get("/health", response_model=HealthInfo)
+    async def health() -> JSONResponse:
+        info = runtime.health()
+        return JSONResponse(info.model_dump(), status_code=200 if info.ready else 503)
+
+    @app.get("/api/kiosk", response_model=KioskInfo)
+    async def kiosk_info() -> KioskInfo:
+        return KioskInfo(
+            languages=list(LANGUAGES),
+            default_lang=settings.default_lang,
+            default_elder=settings.default_elder,
+            demo=runtime.demo,
+        )
+
+    @app.get("/api/exercises", response_model=list[ExerciseInfo])
+    async def exercises() -> list[ExerciseInfo]:
+        return [runtime.describe(spec) for spec in runtime.specs.values()]
+
+    @app.get("/api/demo", response_model=DemoInfo)
+    async def demo() -> DemoInfo:
+        return runtime.demo
+
+    @app.get("/api/demo/video")
+    async def demo_video() -> FileResponse:
+        if not runtime.demo.available or settings.demo_video is None:
+            raise HTTPException(
+                404, "no demo video: start with `movecoach serve --demo VIDEO`"
+            )
+        return FileResponse(settings.demo_video, media_type="video/mp4")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(
+            web_dir / "index.html", headers={"Cache-Control": "no-cache"}
+        )
+
+    app.add_api_websocket_route("/ws", kiosk_socket)
+    app.mount("/static", StaticFiles(directory=web_dir, check_dir=False), name="static")
+    return app

@@ -1,0 +1,351 @@
+"""The kiosk websocket (`/ws`): a thin loop, protocol in `docs/protocol.md`.
+
+receive -> decode (`server.schemas`) -> inference (`server.inference`, one worker,
+latest frame wins) -> `session.feed` (the engine decides everything about the exercise)
+-> encode -> send. Nothing here knows about exercises: no scoring, no thresholds, no
+per-exercise branches.
+
+Per connection two tasks run: this loop reads messages and offers frames to the
+session's `FrameStream`; a pump task awaits inference results, feeds the engine and
+sends `pose`, the engine's events and periodic `stats`. A client that reads slowly
+blocks only its own pump (and so only its own inference); bad input gets an `error`
+message and the session goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server.inference import FrameStream, InferenceResult
+from server.recording import CloseReason, SessionInfo
+from server.schemas import (
+    CloseMessage,
+    ErrorCode,
+    ErrorMessage,
+    OpenedMessage,
+    OpenMessage,
+    PoseMessage,
+    ProtocolError,
+    StatsMessage,
+    SummaryMessage,
+    decode_frame,
+    event_message,
+    parse_client_message,
+    to_wire,
+)
+
+if TYPE_CHECKING:
+    from server.app import Runtime
+
+__all__ = ["DRAIN_TIMEOUT_S", "kiosk_socket", "pose_message", "stats_message"]
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT_S = 10.0
+"""Longest a `close` waits for the session's last frame to come out of inference."""
+
+BUSY_CLOSE_CODE = 1013  # "try again later"
+
+
+def stats_message(stream: FrameStream) -> StatsMessage:
+    s = stream.stats
+    return StatsMessage(
+        received=s.received,
+        processed=s.processed,
+        dropped=s.dropped,
+        rejected=s.rejected,
+    )
+
+
+def pose_message(
+    result: InferenceResult, engine_ms: float, processing_ms: float
+) -> PoseMessage:
+    """The overlay message of one processed frame (see `PoseMessage`)."""
+    frame = result.frame
+    assert frame is not None
+    xy: list[tuple[float, float] | None] = []
+    for x, y in frame.xyz[:, :2].tolist():
+        xy.append(
+            (round(x, 4), round(y, 4))
+            if math.isfinite(x) and math.isfinite(y)
+            else None
+        )
+    return PoseMessage(
+        timestamp_ms=result.timestamp_ms,
+        present=not frame.is_missing,
+        candidates=result.candidates,
+        image_wh=result.image_wh,
+        xy=xy,
+        visibility=[round(v, 3) for v in frame.visibility.tolist()],
+        bones=list(frame.skeleton.bones),
+        processing_ms=round(processing_ms, 2),
+        inference_ms=round(result.inference_ms, 2),
+        engine_ms=round(engine_ms, 3),
+    )
+
+
+@dataclass(slots=True)
+class _Active:
+    info: SessionInfo
+    session: Any  # exercises.session.Session
+    stream: FrameStream
+    pump: asyncio.Task[None] | None = None
+
+
+async def kiosk_socket(websocket: WebSocket) -> None:
+    """ASGI websocket endpoint: one connection, any number of sessions one after another."""
+    runtime: Runtime = websocket.app.state.runtime
+    await websocket.accept()
+    if not runtime.admit():
+        busy = ErrorMessage(
+            code=ErrorCode.BUSY,
+            detail=f"expected at most {runtime.settings.max_sessions} kiosks at once, "
+            "got one more; try again later",
+            fatal=True,
+        )
+        with contextlib.suppress(Exception):
+            await websocket.send_text(busy.model_dump_json())
+            await websocket.close(code=BUSY_CLOSE_CODE)
+        return
+    try:
+        await _Connection(websocket, runtime).serve()
+    finally:
+        runtime.leave()
+
+
+class _Connection:
+    def __init__(self, websocket: WebSocket, runtime: Runtime) -> None:
+        self.ws = websocket
+        self.rt = runtime
+        self.settings = runtime.settings
+        self.active: _Active | None = None
+        self.gone = False
+        self._send_lock = asyncio.Lock()
+        client = websocket.client
+        self.client = f"{client.host}:{client.port}" if client else None
+
+    async def send(self, message: BaseModel) -> bool:
+        """Send one JSON message; False (and no exception) once the client is gone."""
+        if self.gone:
+            return False
+        text = message.model_dump_json()
+        try:
+            async with self._send_lock:
+                await self.ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.gone = True
+            return False
+        return True
+
+    async def serve(self) -> None:
+        try:
+            while not self.gone:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                try:
+                    if message.get("text") is not None:
+                        await self.on_text(message["text"])
+                    elif message.get("bytes") is not None:
+                        self.on_frame(message["bytes"])
+                except ProtocolError as exc:
+                    await self.send(exc.to_message())
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.gone = True
+            if self.active is not None:
+                reason = (
+                    CloseReason.SHUTDOWN
+                    if self.rt.stopping
+                    else CloseReason.DISCONNECTED
+                )
+                await self.finish(reason)
+            if self.ws.application_state != WebSocketState.DISCONNECTED:
+                with contextlib.suppress(Exception):
+                    await self.ws.close()
+
+    def check_size(self, size: int, what: str) -> None:
+        limit = self.settings.max_message_bytes
+        if size > limit:
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE,
+                f"expected a {what} of at most {limit} bytes, got {size} bytes",
+            )
+
+    async def on_text(self, text: str) -> None:
+        if len(text) * 4 > self.settings.max_message_bytes:  # cheap bound first
+            self.check_size(len(text.encode("utf-8", "surrogatepass")), "text message")
+        message = parse_client_message(text)
+        if isinstance(message, OpenMessage):
+            await self.open(message)
+        elif isinstance(message, CloseMessage):
+            if self.active is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_OPEN, "expected an open session to close, got none"
+                )
+            await self.close()
+
+    def on_frame(self, data: bytes) -> None:
+        active = self.active
+        try:
+            self.check_size(len(data), "frame")
+            if active is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_OPEN,
+                    "expected an 'open' message before frames, got a frame",
+                    valid=["open"],
+                )
+            timestamp_ms, jpeg = decode_frame(data)
+        except ProtocolError:
+            if active is not None:
+                active.stream.stats.received += 1
+                active.stream.stats.rejected += 1
+            raise
+        active.stream.submit(timestamp_ms, jpeg, time.perf_counter_ns())
+
+    async def open(self, message: OpenMessage) -> None:
+        if self.active is not None:
+            raise ProtocolError(
+                ErrorCode.ALREADY_OPEN,
+                f"expected 'close' before a new 'open', got 'open' while a "
+                f"{self.active.info.exercise_id} session runs",
+            )
+        spec = self.rt.spec(message.exercise)
+        lang = message.lang or self.settings.default_lang
+        elder = self.settings.default_elder if message.elder is None else message.elder
+        session = self.rt.new_session(spec, elder=elder)
+        try:
+            stream = await self.rt.worker.open_stream()
+        except Exception as exc:
+            log.exception("could not start a pose backend for a session")
+            raise ProtocolError(
+                ErrorCode.INFERENCE_FAILED,
+                f"expected a pose backend for the session, got {type(exc).__name__}: {exc}",
+            ) from None
+        info = SessionInfo(
+            session_id=uuid.uuid4().hex,
+            exercise_id=self.rt.spec_id(spec),
+            lang=lang,
+            elder=elder,
+            resident=message.resident,
+            started_at=datetime.now(UTC),
+            client=self.client,
+        )
+        self.active = active = _Active(info, session, stream)
+        skeleton = stream.skeleton
+        await self.send(
+            OpenedMessage(
+                session_id=info.session_id,
+                exercise=self.rt.describe(spec),
+                lang=lang,
+                elder=elder,
+                options=self.rt.kiosk_options(elder),
+                skeleton=skeleton.value,
+                joint_names=list(skeleton.joint_names),
+                bones=list(skeleton.bones),
+            )
+        )
+        self.rt.recorder_call("on_open", info)
+        active.pump = asyncio.create_task(
+            self.pump(active), name=f"pump-{info.session_id}"
+        )
+
+    async def close(self) -> None:
+        active = self.active
+        assert active is not None
+        try:
+            await asyncio.wait_for(active.stream.drain(), DRAIN_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "session %s: last frame not drained in %.0f s",
+                active.info.session_id,
+                DRAIN_TIMEOUT_S,
+            )
+        await self.finish(CloseReason.CLOSED)
+
+    async def finish(self, reason: CloseReason) -> None:
+        """End the active session: stop its pump, free its stream, report it."""
+        active, self.active = self.active, None
+        if active is None:
+            return
+        if active.pump is not None:
+            active.pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await active.pump
+        active.stream.close()
+        try:
+            summary = active.session.summary()
+        except Exception:
+            log.exception("session %s: summary failed", active.info.session_id)
+            summary = None
+        stats = stats_message(active.stream)
+        if reason == CloseReason.CLOSED:
+            await self.send(stats)
+            await self.send(
+                SummaryMessage(
+                    session_id=active.info.session_id,
+                    exercise=active.info.exercise_id,
+                    summary=to_wire(summary) if summary is not None else {},
+                    stats=stats,
+                )
+            )
+        self.rt.recorder_call(
+            "on_close", active.info.session_id, summary, active.stream.stats, reason
+        )
+
+    async def pump(self, active: _Active) -> None:
+        """Results of this session's frames -> engine -> socket, in capture order."""
+        stream = active.stream
+        every = self.settings.stats_every
+        while True:
+            result = await stream.next_result()
+            ok = False
+            try:
+                ok = await self.deliver(active, result)
+            except Exception:
+                log.exception(
+                    "session %s: delivering a result failed", active.info.session_id
+                )
+            finally:
+                stream.task_done(ok)
+            if ok and stream.stats.processed % every == 0:
+                await self.send(stats_message(stream))
+
+    async def deliver(self, active: _Active, result: InferenceResult) -> bool:
+        if result.error is not None:
+            await self.send(result.error.to_message())
+            return False
+        assert result.frame is not None
+        started = time.perf_counter_ns()
+        try:
+            events = active.session.feed(result.frame)
+        except ValueError as exc:
+            await self.send(
+                ProtocolError(
+                    ErrorCode.ENGINE_REJECTED,
+                    f"the exercise session rejected frame {result.timestamp_ms}: {exc}",
+                ).to_message()
+            )
+            return False
+        now = time.perf_counter_ns()
+        await self.send(
+            pose_message(
+                result, (now - started) / 1e6, (now - result.received_ns) / 1e6
+            )
+        )
+        for event in events:
+            self.rt.recorder_call("on_event", active.info.session_id, event)
+            await self.send(event_message(event))
+        return True
