@@ -50,6 +50,7 @@ __all__ = [
     "OnnxBackend",
     "OnnxOptions",
     "apply_transform",
+    "associate_rois",
     "box_iou",
     "decode_detections",
     "dedupe_rois",
@@ -471,8 +472,9 @@ def dedupe_rois(
     scores: npt.ArrayLike,
     iou_threshold: float = TRACK_IOU_THRESHOLD,
 ) -> npt.NDArray[np.int64]:
-    """Indices of ROIs to keep, best score first, dropping any that overlaps a kept one
-    by more than `iou_threshold` (two tracks that converged on one person)."""
+    """Indices (ascending) of ROIs to keep: going from the best score down, drop any
+    ROI that overlaps a kept one by more than `iou_threshold` (two tracks that
+    converged on one person). Not in MediaPipe, which keeps such duplicates."""
     r = np.asarray(rois, np.float64).reshape(-1, 4)
     s = np.asarray(scores, np.float64).reshape(-1)
     iou = box_iou(roi_boxes(r), roi_boxes(r))
@@ -480,7 +482,39 @@ def dedupe_rois(
     for i in np.argsort(-s, kind="stable"):
         if all(iou[i, j] <= iou_threshold for j in keep):
             keep.append(int(i))
-    return np.asarray(keep, np.int64)
+    return np.sort(np.asarray(keep, np.int64))
+
+
+def associate_rois(
+    tracked: npt.ArrayLike,
+    detected: npt.ArrayLike,
+    iou_threshold: float = TRACK_IOU_THRESHOLD,
+) -> F64:
+    """Merge tracked and freshly detected ROIs like MediaPipe's
+    `AssociationNormRectCalculator`: add the ROIs one by one, tracked first; each new
+    ROI removes the ones already in the list that it overlaps by more than
+    `iou_threshold` (axis-aligned IoU, rotation ignored), then joins at the end.
+
+    Args:
+        tracked: (T, 4) ROIs carried over from the previous frame.
+        detected: (D, 4) ROIs from this frame's detections, best first.
+        iou_threshold: Overlap above which two ROIs are the same person.
+
+    Returns:
+        (M, 4) float64, the surviving tracked ROIs then the detections.
+    """
+    merged: list[F64] = []
+    for roi in np.concatenate(
+        [
+            np.asarray(tracked, np.float64).reshape(-1, 4),
+            np.asarray(detected, np.float64).reshape(-1, 4),
+        ]
+    ):
+        if merged:
+            iou = box_iou(roi_boxes(roi), roi_boxes(np.stack(merged)))[0]
+            merged = [m for m, o in zip(merged, iou, strict=True) if o <= iou_threshold]
+        merged.append(roi)
+    return np.stack(merged) if merged else np.zeros((0, 4), np.float64)
 
 
 # ---------------------------------------------------------------- detector stage
@@ -928,8 +962,16 @@ class OnnxBackend:
             )
         return ts
 
-    def detect_people(self, image_bgr: npt.NDArray[np.uint8]) -> Detections:
-        """Run the detector alone: candidates in image px, best first (stateless)."""
+    def detect_people(
+        self, image_bgr: npt.NDArray[np.uint8], max_detections: int | None = None
+    ) -> Detections:
+        """Run the detector alone (stateless): people in image px, best first.
+
+        Args:
+            image_bgr: (H, W, 3) uint8 BGR.
+            max_detections: Most detections to return (None: every one above
+                `options.min_detection_confidence` after weighted NMS).
+        """
         self._check_open()
         tensor, transform = preprocess_detector(image_bgr)
         outputs = infer(self._detector, tensor, _DETECTOR_OUTPUTS)
@@ -938,7 +980,7 @@ class OnnxBackend:
             transform,
             self._anchors,
             min_score=self.options.min_detection_confidence,
-            max_detections=self.options.num_poses,
+            max_detections=max_detections,
         )
 
     def landmarks(
@@ -973,7 +1015,8 @@ class OnnxBackend:
 
         Returns:
             `Poses` (33 joints, normalized image coordinates, track IDs -1, scores =
-            pose presence), best first; empty when nobody is found.
+            pose presence): people tracked from the last frame first, then new
+            detections best first; empty when nobody is found.
 
         Raises:
             ValueError: a malformed image or a timestamp that does not increase.
@@ -993,12 +1036,8 @@ class OnnxBackend:
             found = rois_from_alignment_points(
                 dets.keypoints_xy[:, 0], dets.keypoints_xy[:, 1]
             )
-            if rois.shape[0] and found.shape[0]:
-                # A detection on an already tracked person is that person.
-                iou = box_iou(roi_boxes(found), roi_boxes(rois))
-                found = found[iou.max(axis=1) <= TRACK_IOU_THRESHOLD]
-            free = opts.num_poses - rois.shape[0]
-            rois = np.concatenate([rois, found[:free]])
+            # As MediaPipe: a detection replaces the tracked ROI it overlaps.
+            rois = associate_rois(rois, found)[: opts.num_poses]
         t0 = time.perf_counter()
         result = self.landmarks(image_bgr, rois)
         timings["landmarks"] = (time.perf_counter() - t0) * 1e3

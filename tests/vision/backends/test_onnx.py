@@ -621,3 +621,36 @@ def test_cuda_unavailable_is_a_clear_error() -> None:
         pytest.skip("CUDA execution provider present")
     with pytest.raises(BackendError, match=r"CUDAExecutionProvider.*onnxruntime-gpu"):
         ob.OnnxBackend(ob.OnnxOptions(provider="cuda"))
+
+
+@pytest.mark.parametrize(
+    ("tracked", "detected", "expected"),
+    [
+        pytest.param([], [], [], id="empty"),
+        pytest.param([[0, 0, 10, 0]], [], [[0, 0, 10, 0]], id="only-tracked"),
+        pytest.param(
+            [[0, 0, 10, 0.0]],
+            [[1, 0, 10, 0.5]],
+            [[1, 0, 10, 0.5]],
+            id="detection-replaces-overlapping-track",
+        ),
+        pytest.param(
+            [[0, 0, 10, 0], [50, 0, 10, 0]],
+            [[51, 1, 10, 0], [100, 0, 10, 0]],
+            [[0, 0, 10, 0], [51, 1, 10, 0], [100, 0, 10, 0]],
+            id="tracked-first-then-detections",
+        ),
+        pytest.param(
+            [],
+            [[0, 0, 10, 0], [1, 0, 10, 0]],
+            [[1, 0, 10, 0]],
+            id="later-wins-in-stream",
+        ),
+    ],
+)
+def test_associate_rois(
+    tracked: list[list[float]], detected: list[list[float]], expected: list[list[float]]
+) -> None:
+    got = ob.associate_rois(tracked, detected)
+    assert got.shape == (len(expected), 4)
+    npt.assert_allclose(got, np.asarray(expected, np.float64).reshape(-1, 4))
