@@ -15,7 +15,11 @@ re-implemented after its graphs (`pose_detection_cpu`, `pose_detection_to_roi`,
    to normalized image coordinates (`postprocess_landmarks`);
 4. VIDEO-mode tracking: the next frame's ROI comes from this frame's alignment landmarks
    while the pose presence stays above `min_presence_confidence`; the detector runs
-   only while fewer than `num_poses` people are tracked.
+   only while fewer than `num_poses` people are tracked, and its ROIs replace the
+   tracked ones they overlap (`associate_rois`, MediaPipe's rect association). Unlike
+   MediaPipe, tracks that converge on one person are merged (`dedupe_rois`), and
+   landmarks are not smoothed (MediaPipe 1.2.2 One-Euro-filters single-pose VIDEO
+   output; use `vision.geometry.OneEuroSmoother`).
 
 Everything but `infer` is pure numpy (+ cv2 for the warps) and testable without a model.
 `onnxruntime` and `cv2` are imported on first use.
@@ -861,7 +865,10 @@ def _session(path: str, options: OnnxOptions) -> Any:
     so.intra_op_num_threads = options.intra_op_threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.log_severity_level = 3  # errors only; warnings surface as BackendError below
+    # Errors only: ORT's warnings (e.g. a CUDA library it cannot load) would go to the
+    # terminal; a provider that did not start is reported as BackendError below.
+    so.log_severity_level = 3
+    # CUDA sessions keep the CPU provider for the few ops CUDA lacks (ORT's own split).
     providers = (
         [provider] if provider == _PROVIDERS["cpu"] else [provider, _PROVIDERS["cpu"]]
     )
