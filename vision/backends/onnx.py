@@ -930,6 +930,7 @@ class OnnxBackend:
             raise TypeError(
                 f"options must be OnnxOptions, got {type(self.options).__name__}"
             )
+        _ort()  # a missing onnxruntime is reported before anything else
         from models import model_path
 
         self.detector_path = model_path(self.options.detector_model)
