@@ -232,7 +232,7 @@ class Detections:
     def __len__(self) -> int:
         return int(self.scores.shape[0])
 
-    def take(self, index: npt.ArrayLike) -> Detections:
+    def take(self, index: npt.NDArray[Any]) -> Detections:
         """The candidates at `index` (int array or boolean mask), in that order."""
         return Detections(
             self.boxes_xyxy[index], self.keypoints_xy[index], self.scores[index]
@@ -241,7 +241,10 @@ class Detections:
 
 def sigmoid(x: npt.NDArray[np.floating[Any]]) -> F32:
     """Logistic function without overflow warnings, as float32."""
-    return (0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float32)))).astype(np.float32)
+    out: F32 = (0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float32)))).astype(
+        np.float32
+    )
+    return out
 
 
 def decode_detections(
@@ -343,7 +346,9 @@ def weighted_nms(
         Merged detections, best first.
     """
     order = np.argsort(-detections.scores, kind="stable")
-    boxes, kps, scores = [], [], []
+    boxes: list[F64] = []
+    kps: list[F64] = []
+    scores: list[float] = []
     iou_all = box_iou(detections.boxes_xyxy, detections.boxes_xyxy)
     while order.size and (max_detections is None or len(scores) < max_detections):
         best = order[0]
@@ -714,7 +719,7 @@ class LandmarkResult:
     def __len__(self) -> int:
         return int(self.presence.shape[0])
 
-    def take(self, index: npt.ArrayLike) -> LandmarkResult:
+    def take(self, index: npt.NDArray[Any]) -> LandmarkResult:
         return LandmarkResult(
             self.xyz[index], self.visibility[index], self.presence[index]
         )
@@ -751,7 +756,7 @@ def postprocess_landmarks(
         )
     raw = raw.reshape(n, NUM_LANDMARKS, 5)
     presence = np.asarray(outputs[1], np.float32).reshape(n)
-    xy = raw[..., 0:2] / size
+    xy: F32 = raw[..., 0:2] / np.float32(size)
     if refine:
         xy = refine_from_heatmap(xy, outputs[2])
     xy_px = np.einsum("nij,nkj->nki", transforms[:, :, :2], xy * size)
