@@ -266,7 +266,8 @@ class PoseFrame:
 
     def joint(self, joint_name: str) -> npt.NDArray[np.float32]:
         """(3,) float32 position of a joint by name."""
-        return self.xyz[self.skeleton.index(joint_name)]
+        row: npt.NDArray[np.float32] = self.xyz[self.skeleton.index(joint_name)]
+        return row
 
 
 @dataclass(frozen=True, slots=True, eq=False)
