@@ -17,7 +17,7 @@ import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -400,7 +400,7 @@ def start_session(
         resident_id=resident_id,
         kiosk_id=kiosk_id,
         centre_id=centre_id,
-        started_at=started_at or utcnow(),
+        started_at=_utc(started_at) or utcnow(),
         live_id=live_id,
         status=SessionStatus.ACTIVE,
     )
@@ -415,6 +415,19 @@ def get_session(db: Session, session_id: int) -> ExerciseSession | None:
 
 def find_session_by_live_id(db: Session, live_id: str) -> ExerciseSession | None:
     return db.scalar(select(ExerciseSession).where(ExerciseSession.live_id == live_id))
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """An aware datetime in UTC (what the database gives back, so callers see the same).
+
+    Raises:
+        ValueError: a naive datetime.
+    """
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"expected a timezone-aware datetime, got naive {value!r}")
+    return value.astimezone(UTC)
 
 
 def _finite(value: float | None) -> float | None:
@@ -549,7 +562,7 @@ def finish_session(
         return None
     session.status = SessionStatus(status)
     session.end_reason = reason
-    session.ended_at = ended_at or utcnow()
+    session.ended_at = _utc(ended_at) or utcnow()
     if summary is not None:
         session.summary = _json_map(summary)
     if stats is not None:
@@ -889,7 +902,7 @@ def add_assessment(
         unit=unit,
         percentile=_finite(percentile),
         band=band,
-        taken_at=taken_at or utcnow(),
+        taken_at=_utc(taken_at) or utcnow(),
         details=_json_map(details or {}),
         session_id=session_id,
     )

@@ -35,6 +35,7 @@ __all__ = [
     "PG_ADMIN_URL",
     "cue",
     "db_url",
+    "fast_hasher",
     "frames",
     "pg_database_url",
     "rep",
@@ -206,3 +207,18 @@ def frames(
 
 def at(year: int, month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+@pytest.fixture
+def fast_hasher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2id with the smallest parameters, so sign-ins in tests take microseconds."""
+    from argon2 import PasswordHasher
+
+    from server import auth
+
+    monkeypatch.setattr(
+        auth,
+        "PASSWORD_HASHER",
+        PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+    )
+    monkeypatch.setattr(auth, "_dummy_hash", None)

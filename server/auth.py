@@ -1,0 +1,299 @@
+"""Staff sign-in, roles and centre scoping, and kiosk tokens.
+
+Passwords are hashed with Argon2id (argon2-cffi's `PasswordHasher`, RFC 9106
+low-memory defaults); a hash is upgraded at the next successful sign-in when the
+parameters change.
+
+Sign-in produces an opaque bearer token backed by a server-side row (`login_sessions`)
+rather than a self-contained HMAC-signed token. Reasons: signing out, deactivating an
+account or deleting it takes effect at once (a signed token stays valid until it
+expires unless a revocation list is kept, which is a sessions table again); there is no
+signing key to generate, share between processes, keep out of backups and rotate; and a
+lookup by primary key costs nothing next to the queries every page makes anyway. Only
+the SHA-256 of the token is stored, so a copy of the database does not let anyone in.
+The token travels as `Authorization: Bearer <token>` or in the `movecoach_session`
+cookie (HttpOnly, SameSite=Strict: pages never see it and other sites cannot send it).
+
+Roles: `coach` (residents, sessions, notes, exports and templates of their own centre)
+and `admin` (all of that, plus staff, kiosks and deleting a resident's data; an admin
+with no centre administers every centre). Denials: 401 without a valid sign-in, 403 for
+the wrong role or another centre's record, 404 for what does not exist. Every error's
+`detail` is `{"code": ..., "message": ...}`; `ERROR_MESSAGES` has each code's text in
+English and Chinese for the pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Annotated, Final
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from fastapi import Depends, HTTPException, Request, status
+from sqlalchemy.orm import Session
+
+from server.store import Store, repository
+from server.store.models import Kiosk, Role, Staff
+
+__all__ = [
+    "COOKIE_NAME",
+    "ERROR_MESSAGES",
+    "LOGIN_LIFETIME",
+    "PASSWORD_HASHER",
+    "STORE_STATE_KEY",
+    "CurrentStaff",
+    "Db",
+    "api_error",
+    "bearer_token",
+    "can_see_centre",
+    "centre_scope",
+    "current_staff",
+    "get_db",
+    "get_store",
+    "hash_password",
+    "kiosk_token_from",
+    "login",
+    "logout",
+    "require_role",
+    "require_same_centre",
+    "verify_kiosk_token",
+    "verify_password",
+]
+
+COOKIE_NAME: Final[str] = "movecoach_session"
+LOGIN_LIFETIME: Final[timedelta] = timedelta(hours=12)
+"""A sign-in lasts one working day; then the coach signs in again."""
+STORE_STATE_KEY: Final[str] = "movecoach_store"
+
+PASSWORD_HASHER = PasswordHasher()
+"""Argon2id with argon2-cffi's defaults; tests swap in a cheaper one."""
+
+ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
+    "not_logged_in": {"en": "Please sign in.", "zh-CN": "请先登录。"},
+    "login_failed": {
+        "en": "Wrong username or password.",
+        "zh-CN": "用户名或密码错误。",
+    },
+    "forbidden_role": {
+        "en": "Your role does not allow this.",
+        "zh-CN": "您的角色无权进行此操作。",
+    },
+    "other_centre": {
+        "en": "This record belongs to another centre.",
+        "zh-CN": "该记录属于其他中心。",
+    },
+    "not_found": {"en": "Not found.", "zh-CN": "未找到。"},
+    "resident_not_found": {"en": "No such resident.", "zh-CN": "找不到该居民。"},
+    "session_not_found": {"en": "No such session.", "zh-CN": "找不到该训练记录。"},
+    "staff_not_found": {"en": "No such staff account.", "zh-CN": "找不到该员工账号。"},
+    "kiosk_not_found": {"en": "No such kiosk.", "zh-CN": "找不到该终端。"},
+    "centre_not_found": {"en": "No such centre.", "zh-CN": "找不到该中心。"},
+    "template_not_found": {"en": "No such template.", "zh-CN": "找不到该模板。"},
+    "centre_required": {
+        "en": "Choose a centre for this record.",
+        "zh-CN": "请为该记录选择中心。",
+    },
+    "member_code_taken": {
+        "en": "This member code is already used in this centre.",
+        "zh-CN": "该会员编号在本中心已被使用。",
+    },
+    "username_taken": {"en": "This username is taken.", "zh-CN": "该用户名已被使用。"},
+    "centre_name_taken": {
+        "en": "A centre with this name exists.",
+        "zh-CN": "已有同名中心。",
+    },
+    "invalid_template": {
+        "en": "The exercise template is not valid.",
+        "zh-CN": "训练模板无效。",
+    },
+    "invalid_request": {"en": "The request is not valid.", "zh-CN": "请求无效。"},
+    "bad_timezone": {"en": "Unknown time zone.", "zh-CN": "未知的时区。"},
+    "last_admin": {
+        "en": "You cannot deactivate your own account.",
+        "zh-CN": "不能停用自己的账号。",
+    },
+}
+
+
+def api_error(status_code: int, code: str, message: str | None = None) -> HTTPException:
+    """An HTTPException whose detail is a stable code plus English text.
+
+    Args:
+        code: A key of `ERROR_MESSAGES` (the pages show its translation).
+        message: Specific English text; defaults to the code's English message.
+    """
+    if code not in ERROR_MESSAGES:
+        raise KeyError(f"unknown API error code {code!r}")
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return HTTPException(
+        status_code,
+        detail={"code": code, "message": message or ERROR_MESSAGES[code]["en"]},
+        headers=headers,
+    )
+
+
+# --- passwords and sign-in --------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password.
+
+    Raises:
+        ValueError: an empty password.
+    """
+    if not password:
+        raise ValueError("expected a non-empty password, got an empty one")
+    return PASSWORD_HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return PASSWORD_HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+_dummy_hash: str | None = None
+
+
+def _spend_a_verification(password: str) -> None:
+    # Unknown usernames cost as much as wrong passwords, so timing does not tell
+    # which usernames exist.
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = PASSWORD_HASHER.hash("movecoach-dummy-password")
+    verify_password(_dummy_hash, password)
+
+
+def login(
+    db: Session, username: str, password: str, *, lifetime: timedelta = LOGIN_LIFETIME
+) -> tuple[str, Staff, datetime] | None:
+    """Check a username and password; on success add a login and return
+    (bearer token, staff, expiry). None for a wrong username or password or an
+    inactive account. The caller commits."""
+    staff = repository.find_staff(db, username)
+    if staff is None or not staff.active:
+        _spend_a_verification(password)
+        return None
+    if not verify_password(staff.password_hash, password):
+        return None
+    if PASSWORD_HASHER.check_needs_rehash(staff.password_hash):
+        staff.password_hash = PASSWORD_HASHER.hash(password)
+    row, token = repository.create_login(db, staff.id, lifetime=lifetime)
+    return token, staff, row.expires_at
+
+
+def logout(db: Session, token: str) -> bool:
+    """End a login; False if the token was not signed in. The caller commits."""
+    return repository.delete_login(db, token)
+
+
+# --- FastAPI dependencies ---------------------------------------------------------
+
+
+def get_store(request: Request) -> Store:
+    store = getattr(request.app.state, STORE_STATE_KEY, None)
+    if store is None:
+        raise RuntimeError(
+            "expected a records Store on app.state (see server.api.include_routers), "
+            "got none"
+        )
+    return store  # type: ignore[no-any-return]
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """A database session for one request; routes commit what they change."""
+    with get_store(request).session() as db:
+        yield db
+
+
+Db = Annotated[Session, Depends(get_db)]
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from `Authorization: Bearer ...`, else from the session cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(COOKIE_NAME) or None
+
+
+def current_staff(request: Request, db: Db) -> Staff:
+    """The signed-in staff member; 401 (`not_logged_in`) otherwise."""
+    token = bearer_token(request)
+    staff = repository.find_login(db, token) if token else None
+    if staff is None:
+        raise api_error(status.HTTP_401_UNAUTHORIZED, "not_logged_in")
+    return staff
+
+
+CurrentStaff = Annotated[Staff, Depends(current_staff)]
+
+
+def require_role(*roles: Role | str) -> Callable[[Staff], Staff]:
+    """A dependency admitting only staff with one of `roles` (403 `forbidden_role`)."""
+    allowed = frozenset(Role(r) for r in roles)
+
+    def dependency(staff: CurrentStaff) -> Staff:
+        if staff.role not in allowed:
+            raise api_error(
+                status.HTTP_403_FORBIDDEN,
+                "forbidden_role",
+                f"expected role {' or '.join(sorted(allowed))}, got {staff.role}",
+            )
+        return staff
+
+    return dependency
+
+
+def centre_scope(staff: Staff) -> int | None:
+    """The centre whose records the staff member sees; None = every centre."""
+    if staff.role is Role.ADMIN and staff.centre_id is None:
+        return None
+    return staff.centre_id
+
+
+def can_see_centre(staff: Staff, centre_id: int | None) -> bool:
+    scope = centre_scope(staff)
+    return scope is None or (centre_id is not None and centre_id == scope)
+
+
+def require_same_centre(staff: Staff, centre_id: int | None) -> None:
+    """403 (`other_centre`) unless the record's centre is the staff member's."""
+    if not can_see_centre(staff, centre_id):
+        raise api_error(status.HTTP_403_FORBIDDEN, "other_centre")
+
+
+# --- kiosks -----------------------------------------------------------------------
+
+
+def verify_kiosk_token(store: Store, token: str | None) -> Kiosk | None:
+    """The active kiosk holding `token` (its `last_seen_at` updated), else None.
+
+    The websocket handshake calls it with `kiosk_token_from(websocket)` and refuses the
+    connection (close code 1008) on None.
+    """
+    if not token:
+        return None
+    with store.begin() as db:
+        kiosk = repository.find_kiosk_by_token(db, token)
+        if kiosk is None:
+            return None
+        kiosk.last_seen_at = repository.utcnow()
+        db.flush()
+        db.expunge(kiosk)
+        return kiosk
+
+
+def kiosk_token_from(connection: Request | object) -> str | None:
+    """A kiosk's token from `Authorization: Bearer` or the `token` query parameter
+    (browsers cannot set headers on a websocket)."""
+    headers = getattr(connection, "headers", {})
+    scheme, _, value = str(headers.get("authorization", "")).partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    params = getattr(connection, "query_params", {})
+    token = params.get("token")
+    return str(token) if token else None
