@@ -1,0 +1,184 @@
+"""`movecoach admin ...`: set up the records database and its first accounts.
+
+    movecoach admin init-db [--db URL]
+    movecoach admin create-centre NAME
+    movecoach admin create-staff USERNAME --role admin|coach [--centre NAME_OR_ID]
+                                 [--display-name TEXT] [--password-env VAR]
+    movecoach admin create-kiosk NAME --centre NAME_OR_ID
+
+`--db` defaults to `MOVECOACH_DB_URL` (else the SQLite file under the user's data
+folder). Every command first upgrades the schema to head. A staff password is read
+from the environment variable named by `--password-env`, or asked for twice on the
+terminal; it never appears on the command line. `create-kiosk` prints the kiosk's token
+once: only its hash is stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from server.cli import CommandError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+__all__ = ["add_parser", "run"]
+
+MIN_PASSWORD_LENGTH = 8
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "admin",
+        help="set up the records database, centres, staff accounts and kiosks",
+        description="Records administration (database schema, centres, staff, kiosks).",
+    )
+    parser.set_defaults(func=run)
+    actions = parser.add_subparsers(dest="action", required=True)
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument(
+            "--db", metavar="URL", help="database URL (default: MOVECOACH_DB_URL)"
+        )
+        return sub
+
+    action("init-db", "create or upgrade the records database schema")
+    centre = action("create-centre", "add a community centre")
+    centre.add_argument("name")
+    staff = action("create-staff", "add a staff account (admin or coach)")
+    staff.add_argument("username")
+    staff.add_argument("--role", choices=("admin", "coach"), required=True)
+    staff.add_argument(
+        "--centre",
+        metavar="NAME_OR_ID",
+        help="the centre (required for coaches; an admin without one manages all)",
+    )
+    staff.add_argument("--display-name", metavar="TEXT")
+    staff.add_argument(
+        "--password-env",
+        metavar="VAR",
+        help="read the password from this environment variable instead of a prompt",
+    )
+    kiosk = action("create-kiosk", "register a kiosk and print its token (once)")
+    kiosk.add_argument("name")
+    kiosk.add_argument("--centre", metavar="NAME_OR_ID", required=True)
+
+
+def _db_url(args: argparse.Namespace) -> str:
+    if args.db:
+        return str(args.db)
+    from server.settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env().db_url
+    except SettingsError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_env:
+        password = os.environ.get(args.password_env)
+        if not password:
+            raise CommandError(
+                f"expected a password in ${args.password_env}, got none (unset, empty)"
+            )
+    else:
+        if not sys.stdin.isatty():
+            raise CommandError(
+                "expected a terminal to ask for the password, got none; "
+                "use --password-env VAR"
+            )
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat the password: ") != password:
+            raise CommandError("the two passwords differ")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise CommandError(
+            f"expected a password of at least {MIN_PASSWORD_LENGTH} characters, "
+            f"got {len(password)}"
+        )
+    return password
+
+
+def _centre_id(db: Session, ref: str) -> int:
+    from server.store import repository
+
+    centre = repository.get_centre(db, int(ref)) if ref.isdigit() else None
+    centre = centre or repository.find_centre(db, ref)
+    if centre is None:
+        names = ", ".join(c.name for c in repository.list_centres(db)) or "(none yet)"
+        raise CommandError(f"unknown centre {ref!r}; centres: {names}")
+    return centre.id
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # unparsable: say so rather than echo what may hold a secret
+        return "(unparsable URL)"
+
+
+def run(args: argparse.Namespace) -> int:
+    from server.store import current_revision, open_store, repository, upgrade_database
+
+    url = _db_url(args)
+    lines: list[str] = []
+    try:
+        if args.action == "init-db":
+            upgrade_database(url)
+            print(f"database {_shown(url)} at revision {current_revision(url)}")
+            return 0
+        password = _password(args) if args.action == "create-staff" else ""
+        store = open_store(url)
+        try:
+            with store.begin() as db:
+                if args.action == "create-centre":
+                    if repository.find_centre(db, args.name) is not None:
+                        raise CommandError(f"a centre named {args.name!r} exists")
+                    centre = repository.create_centre(db, args.name)
+                    lines.append(f"centre {centre.id}: {centre.name}")
+                elif args.action == "create-staff":
+                    from server.auth import hash_password
+
+                    if repository.find_staff(db, args.username) is not None:
+                        raise CommandError(f"username {args.username!r} is taken")
+                    centre_id = _centre_id(db, args.centre) if args.centre else None
+                    if args.role == "coach" and centre_id is None:
+                        raise CommandError("expected --centre for a coach, got none")
+                    staff = repository.create_staff(
+                        db,
+                        username=args.username,
+                        password_hash=hash_password(password),
+                        role=args.role,
+                        centre_id=centre_id,
+                        display_name=args.display_name,
+                    )
+                    scope = f"centre {centre_id}" if centre_id else "every centre"
+                    lines.append(
+                        f"staff {staff.id}: {staff.username} ({args.role}, {scope})"
+                    )
+                elif args.action == "create-kiosk":
+                    centre_id = _centre_id(db, args.centre)
+                    kiosk, token = repository.create_kiosk(
+                        db, centre_id=centre_id, name=args.name
+                    )
+                    lines.append(f"kiosk {kiosk.id}: {kiosk.name} (centre {centre_id})")
+                    lines.append("token (shown once; only its hash is kept):")
+                    lines.append(token)
+        finally:
+            store.dispose()
+    except (SQLAlchemyError, ValueError) as exc:
+        raise CommandError(f"database {_shown(url)}: {exc}") from None
+    # Printed only once committed: a token shown is a token that works.
+    for line in lines:
+        print(line)
+    return 0
