@@ -24,8 +24,8 @@ pytestmark = pytest.mark.usefixtures("fast_hasher")
 
 
 def test_init_db_creates_the_schema(
-    tmp_path, capsys: pytest.CaptureFixture[str]
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"sqlite:///{tmp_path / 'fresh' / 'records.db'}"
     assert main(["admin", "init-db", "--db", url]) == 0
     assert current_revision(url) == head_revision()
