@@ -49,6 +49,7 @@ from server.settings import LANGUAGES, Settings
 from server.ws import kiosk_socket
 from vision.backends import PoseBackend, create_backend
 from vision.geometry import warm_up
+from vision.types import Skeleton
 
 __all__ = ["WEB_DIR", "DemoInfo", "HealthInfo", "KioskInfo", "Runtime", "create_app"]
 
@@ -146,8 +147,9 @@ class Runtime:
     def spec_id(spec: Any) -> str:
         return str(spec.id)
 
-    def new_session(self, spec: Any, *, elder: bool) -> Session:
-        return Session(spec, elder_mode=elder)
+    def new_session(self, spec: Any, *, elder: bool, skeleton: Skeleton) -> Session:
+        """The engine's session (raises ValueError if `skeleton` lacks needed joints)."""
+        return Session(spec, elder_mode=elder, skeleton=skeleton)
 
     def picture_url(self, spec: Any) -> str:
         folder = self.web_dir / PICTURES

@@ -225,14 +225,22 @@ class _Connection:
         spec = self.rt.spec(message.exercise)
         lang = message.lang or self.settings.default_lang
         elder = self.settings.default_elder if message.elder is None else message.elder
-        session = self.rt.new_session(spec, elder=elder)
         try:
             stream = await self.rt.worker.open_stream()
         except Exception as exc:
             log.exception("could not start a pose backend for a session")
             raise ProtocolError(
                 ErrorCode.INFERENCE_FAILED,
-                f"expected a pose backend for the session, got {type(exc).__name__}: {exc}",
+                "expected a pose backend for the session, got "
+                f"{type(exc).__name__}: {exc}",
+            ) from None
+        try:
+            session = self.rt.new_session(spec, elder=elder, skeleton=stream.skeleton)
+        except ValueError as exc:
+            stream.close()
+            raise ProtocolError(
+                ErrorCode.ENGINE_REJECTED,
+                f"the {self.rt.spec_id(spec)} exercise cannot start: {exc}",
             ) from None
         info = SessionInfo(
             session_id=uuid.uuid4().hex,

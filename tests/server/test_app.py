@@ -1,0 +1,131 @@
+"""HTTP side of the app: health (liveness/readiness), catalogue, demo, the kiosk page,
+and what the lifespan does at start-up."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import cv2
+import pytest
+from starlette.testclient import TestClient
+
+from exercises.spec import builtin_specs
+from server.app import create_app
+from server.settings import Settings
+from tests.conftest import shared_data_path
+from tests.server.conftest import ScriptedBackend
+
+
+def app_with(**settings: object):  # type: ignore[no-untyped-def]
+    return create_app(Settings(**settings), backend_factory=ScriptedBackend)  # type: ignore[arg-type]
+
+
+def test_health_is_ready_only_after_start_up() -> None:
+    backends: list[ScriptedBackend] = []
+
+    def factory() -> ScriptedBackend:
+        backends.append(ScriptedBackend())
+        return backends[-1]
+
+    app = create_app(Settings(), backend_factory=factory)
+    before = TestClient(app).get("/health")  # no lifespan ran: nothing loaded
+    assert before.status_code == 503
+    assert before.json()["ready"] is False and before.json()["live"] is True
+    with TestClient(app) as client:
+        health = client.get("/health")
+        assert health.status_code == 200
+        body = health.json()
+        assert body["ready"] and body["status"] == "ok"
+        assert body["backend"] == "scripted" and body["backend_loaded"]
+        assert body["kernels_warm"] and body["worker_running"]
+        assert (body["sessions"], body["max_sessions"], body["protocol"]) == (0, 8, 1)
+        assert len(backends) == 1 and len(backends[0].calls) == 1  # loaded and run once
+    assert backends[0].closed  # shut down with the app
+
+
+def test_start_up_fails_loudly_when_the_backend_cannot_load() -> None:
+    def broken() -> ScriptedBackend:
+        raise RuntimeError("model file missing")
+
+    app = create_app(Settings(), backend_factory=broken)
+    with pytest.raises(RuntimeError, match="model file missing"), TestClient(app):
+        pass
+
+
+def test_exercise_catalogue_matches_the_engine_templates() -> None:
+    specs = builtin_specs()
+    with TestClient(app_with()) as client:
+        catalogue = client.get("/api/exercises").json()
+        assert [e["id"] for e in catalogue] == list(specs)
+        for entry in catalogue:
+            spec = specs[entry["id"]]
+            assert entry["name"] == {"en": spec.name["en"], "zh-CN": spec.name["zh-CN"]}
+            assert all(entry["name"].values())
+            assert entry["kind"] == spec.kind and entry["view"] == spec.view
+            assert entry["required_joints"] == list(spec.required_joints)
+            assert set(entry["instructions"]) == {"en", "zh-CN"}
+            picture = client.get(entry["picture"])
+            assert picture.status_code == 200, entry["picture"]
+            assert picture.headers["content-type"].startswith("image/svg+xml")
+            assert b"<svg" in picture.content
+
+
+def test_pictures_fall_back_to_the_kind_for_new_templates() -> None:
+    with TestClient(app_with()) as client:
+        runtime = client.app.state.runtime  # type: ignore[attr-defined]
+        spec = next(s for s in builtin_specs().values() if s.kind == "hold")
+        assert runtime.picture_url(spec) == f"/static/pictures/{spec.id}.svg"
+        new = dataclasses.replace(spec, id="brand_new_hold")  # no pictogram of its own
+        assert runtime.picture_url(new) == "/static/pictures/hold.svg"
+        assert client.get(runtime.picture_url(new)).status_code == 200
+
+
+def test_kiosk_defaults_come_from_settings() -> None:
+    with TestClient(app_with(default_lang="zh-CN", default_elder=True)) as client:
+        info = client.get("/api/kiosk").json()
+    assert info["languages"] == ["en", "zh-CN"]
+    assert (info["default_lang"], info["default_elder"]) == ("zh-CN", True)
+    assert info["demo"] == {
+        "available": False, "name": None, "url": None, "fps": None,
+        "frames": None, "width": None, "height": None,
+    }
+
+
+def test_no_demo_video_without_demo_setting() -> None:
+    with TestClient(app_with()) as client:
+        assert client.get("/api/demo").json()["available"] is False
+        assert client.get("/api/demo/video").status_code == 404
+
+
+def test_demo_video_is_described_and_served() -> None:
+    video = shared_data_path("video", "bicep_curl_side.mp4")
+    capture = cv2.VideoCapture(str(video))
+    expected = (capture.get(cv2.CAP_PROP_FPS), int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+    capture.release()
+    with TestClient(app_with(demo_video=video)) as client:
+        demo = client.get("/api/demo").json()
+        assert demo["available"] and demo["name"] == "bicep_curl_side.mp4"
+        assert (demo["fps"], demo["frames"]) == expected
+        assert (demo["width"], demo["height"]) == (522, 294)
+        served = client.get(demo["url"])
+        assert served.status_code == 200
+        assert served.content == video.read_bytes()
+
+
+def test_missing_demo_video_fails_start_up(tmp_path: Path) -> None:
+    app = app_with(demo_video=tmp_path / "nope.mp4")
+    with pytest.raises(FileNotFoundError, match="nope.mp4"), TestClient(app):
+        pass
+
+
+def test_kiosk_page_and_its_assets_are_served() -> None:
+    with TestClient(app_with()) as client:
+        page = client.get("/")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
+        assert {"/static/kiosk.js", "/static/i18n.js", "/static/kiosk.css"} <= set(assets)
+        for asset in assets:
+            assert client.get(asset).status_code == 200, asset
+        assert client.get("/static/../server/settings.py").status_code == 404
