@@ -9,8 +9,9 @@ FHIR content:
 * Per session, an exercise-session panel `Observation` whose `hasMember` points at:
   repetitions (`valueInteger`), mean form score (`valueQuantity` `{score}`, 0-100,
   with a `component` per angle), range of motion (a `component` per angle, UCUM
-  `deg`), and exercise duration (LOINC 55411-3 "Exercise duration", UCUM `min`) once
-  it ended. Each names the exercise in a LOINC 73985-4 "Exercise activity" component.
+  `deg`), time held (UCUM `s`, hold exercises) and exercise duration (LOINC 55411-3
+  "Exercise duration", UCUM `min`) once it ended. Each names the exercise in a LOINC
+  73985-4 "Exercise activity" component.
 * Per assessment, an `Observation` with the result as `valueQuantity` (UCUM code where
   the unit is a known UCUM unit), the band as `interpretation`, and the percentile as
   a component (UCUM `%`).
@@ -571,6 +572,37 @@ def _session_observations(
                         for a, v in rom.items()
                     ),
                 ],
+                **extra,
+            )
+        )
+    summary = session.summary or {}
+    if summary.get("kind") == "hold" and isinstance(summary.get("hold_ms"), int):
+        hold_components: list[dict[str, Any]] = [exercise]
+        if isinstance(summary.get("hold_score"), int | float):
+            hold_components.append(
+                {
+                    "code": {
+                        "coding": [
+                            _coding(OBSERVATION_SYSTEM, "form-score", "Form score")
+                        ]
+                    },
+                    "valueQuantity": _quantity(summary["hold_score"], "{score}"),
+                }
+            )
+        members.append(
+            _observation(
+                f"session-{sid}/hold",
+                {
+                    "coding": [
+                        _coding(OBSERVATION_SYSTEM, "hold-duration", "Hold duration")
+                    ],
+                    "text": f"Time held in position, {session.exercise_id}",
+                },
+                patient,
+                session.started_at,
+                status=status,
+                valueQuantity=_quantity(summary["hold_ms"] / 1000, "s"),
+                component=hold_components,
                 **extra,
             )
         )

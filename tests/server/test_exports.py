@@ -408,3 +408,27 @@ def test_anonymous_session_bundle_has_no_subject(store: Store) -> None:
     )
     statuses = {r["status"] for r in by_url.values()}
     assert statuses == {"preliminary"}  # still active
+
+
+def test_hold_sessions_export_the_time_held(store: Store) -> None:
+    ids = seed_centre(store)
+    with store.begin() as db:
+        sid = repository.start_session(
+            db, exercise_id="plank", language="en", resident_id=ids["resident_id"]
+        ).id
+        repository.finish_session(
+            db,
+            sid,
+            summary={"kind": "hold", "hold_ms": 31500, "hold_score": 77.5, "reps": 0},
+        )
+    with store.session() as db:
+        by_url = _check_bundle(exports.session_fhir(db, sid))
+    (hold,) = _observations(by_url, exports.OBSERVATION_SYSTEM, "hold-duration")
+    assert hold["valueQuantity"] == {
+        "value": 31.5,
+        "unit": "s",
+        "system": exports.UCUM,
+        "code": "s",
+    }
+    assert hold["component"][1]["valueQuantity"]["value"] == 77.5
+    assert _observations(by_url, exports.OBSERVATION_SYSTEM, "form-score") == []
