@@ -48,21 +48,21 @@ TEXT: Final[dict[str, dict[str, str]]] = {
     "en": {
         "opened": "{exercise}: session started",
         "rep": "Rep {count}: score {score}",
-        "summary": "Done: {reps} reps{score}. Frames: {sent} sent, {processed} processed, "
-        "{dropped} dropped",
+        "summary": "Done. Reps: {reps}{score}. Frames: {sent} sent, {processed} "
+        "processed, {dropped} dropped",
         "mean_score": ", average score {score}",
         "error": "Server error ({code}): {detail}",
         "phase": "Phase: {phase}",
         "hold": "Holding {held_s:.1f} s of {target_s:.0f} s",
     },
-    "zh-CN": {
-        "opened": "{exercise}:训练开始",
-        "rep": "第 {count} 次:得分 {score}",
-        "summary": "完成:共 {reps} 次{score}。画面:发送 {sent} 帧,处理 {processed} 帧,"
-        "丢弃 {dropped} 帧",
-        "mean_score": ",平均得分 {score}",
-        "error": "服务器错误({code}):{detail}",
-        "phase": "阶段:{phase}",
+    "zh-CN": {  # full-width punctuation is what Chinese text uses
+        "opened": "{exercise}：训练开始",  # noqa: RUF001
+        "rep": "第 {count} 次：得分 {score}",  # noqa: RUF001
+        "summary": "完成。次数：{reps}{score}。画面：发送 {sent} 帧，"  # noqa: RUF001
+        "处理 {processed} 帧，丢弃 {dropped} 帧",  # noqa: RUF001
+        "mean_score": "，平均得分 {score}",  # noqa: RUF001
+        "error": "服务器错误（{code}）：{detail}",  # noqa: RUF001
+        "phase": "阶段：{phase}",  # noqa: RUF001
         "hold": "已保持 {held_s:.1f} 秒 / 目标 {target_s:.0f} 秒",
     },
 }

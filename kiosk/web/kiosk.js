@@ -40,6 +40,7 @@
     speechErrors: 0,
     stats: null,
     summary: null,
+    options: null,
   });
 
   let kiosk = { languages: window.LANGS, default_lang: "en", default_elder: false, demo: { available: false } };
@@ -508,6 +509,7 @@
         sessionToken++;
         state.sessionId = m.session_id;
         options = m.options;
+        state.options = m.options;
         state.holdDone = false;
         break;
       case "pose":
