@@ -297,7 +297,11 @@ class DatabaseRecorder:
         return frozenset(self._live)
 
     def flush(self, timeout: float | None = None) -> None:
-        """Wait until every write reported so far has run."""
+        """Wait until every write reported so far has run (at once when closed: closing
+        already wrote everything)."""
+        if self._closed:
+            self._thread.join(timeout)
+            return
         self._submit(lambda db: None).result(timeout=timeout)
 
     def close(self, timeout: float | None = 30.0) -> None:

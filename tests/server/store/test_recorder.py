@@ -55,7 +55,11 @@ def _info(
     )
     if not extra:
         return info
-    return types.SimpleNamespace(**dataclasses.asdict(info), **extra)
+    if set(extra) <= {f.name for f in dataclasses.fields(info)}:
+        return dataclasses.replace(info, **extra)  # type: ignore[arg-type]
+    return types.SimpleNamespace(
+        **dataclasses.asdict(info), **extra
+    )  # older SessionInfo
 
 
 @pytest.fixture
@@ -285,6 +289,8 @@ def test_close_interrupts_sessions_still_open(store: Store) -> None:
         "shutdown",
     )
     assert reps == [(1, 80.0)]
+    rec.flush(1)  # nothing left to wait for
+    rec.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         rec.on_open(_info("live-2"))
 
