@@ -7,11 +7,11 @@ websockets on loopback to a real `movecoach serve` process.
 1. Frames of the video are scaled to `--width` and JPEG-encoded once, up front (a kiosk
    encodes on its own machine; here the clients share the server's CPU, so they only
    send bytes).
-2. Raw model inference is measured in this process on the same JPEGs while nothing else
-   of ours runs ("quiet raw"): MediaPipe's `PoseLandmarker.detect_for_video`, the one call
-   every frame funnels into (as `benchmarks/pose.py` does).
-3. The server runs as a subprocess on a free loopback port: `create_app` under uvicorn as
-   `movecoach serve` builds it, with that same model call timed inside the server too.
+2. Raw model inference is measured in this process on the same JPEGs while nothing
+   else of ours runs ("quiet raw"): MediaPipe's `PoseLandmarker.detect_for_video`, the
+   one call every frame funnels into (as `benchmarks/pose.py` does).
+3. The server runs as a subprocess on a free loopback port: `create_app` under uvicorn
+   as `movecoach serve` builds it, with that same model call timed in the server too.
    For each fps and each N, N clients (staggered by 1/N of a frame interval) stream for
    `--seconds` at that rate through `kiosk.client.stream_session`, then close and wait
    for the summary.
@@ -97,7 +97,7 @@ def encode_video(path: Path, width: int, limit: int) -> list[bytes]:
 
 
 def measure_raw_inference(jpegs: list[bytes], backend_name: str) -> dict[str, Any]:
-    """Raw model time (detect_for_video) and the full backend.detect on decoded frames."""
+    """Raw model time (detect_for_video) and backend.detect on decoded frames."""
     backend = create_backend(backend_name)
     raw: list[float] = []
     landmarker = getattr(backend, "_landmarker", None)
@@ -156,7 +156,7 @@ def get_json(url: str, timeout_s: float = 2.0) -> Any:
 
 
 class _ModelClock:
-    """Times every `detect_for_video` of the backends it built (server child process)."""
+    """Times every `detect_for_video` of the backends it built (server process)."""
 
     def __init__(self, backend_name: str) -> None:
         self.backend_name = backend_name
@@ -184,7 +184,7 @@ class _ModelClock:
 
 
 def serve_child(port: int, backend_name: str) -> int:
-    """The server process: `create_app` under uvicorn, exactly as `movecoach serve`, with
+    """The server process: `create_app` under uvicorn as `movecoach serve` runs it, with
     the model call timed so the overhead is measured on the same frames, same load."""
     import uvicorn
 
@@ -345,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     jpegs = encode_video(args.video, args.width, MAX_FRAMES)
     raw = measure_raw_inference(jpegs, args.backend)
     print(
-        f"raw model: p50 {raw['raw_model_p50_ms']} ms ({raw['raw_model_stage']}), JPEG decode p50 {raw['jpeg_decode_p50_ms']} ms",
+        f"raw model: p50 {raw['raw_model_p50_ms']} ms ({raw['raw_model_stage']}), "
+        f"JPEG decode p50 {raw['jpeg_decode_p50_ms']} ms",
         file=sys.stderr,
     )
 
@@ -377,10 +378,14 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 configs.append(result)
                 print(
-                    f"{n} x {fps:g} fps: latency p50 {result['latency_p50_ms']} / p95 {result['latency_p95_ms']} ms, "
-                    f"processed {result['processed_fps_per_stream']} fps/stream, drop rate {result['drop_rate']:.1%}, "
-                    f"server {result['server_ms_p50']} ms/frame vs model {result['server_model_ms_p50']} ms "
-                    f"(x{result.get('overhead_ratio')}; x{result.get('overhead_vs_quiet_raw')} vs quiet raw)",
+                    f"{n} x {fps:g} fps: latency p50 {result['latency_p50_ms']} / "
+                    f"p95 {result['latency_p95_ms']} ms, processed "
+                    f"{result['processed_fps_per_stream']} fps/stream, drop rate "
+                    f"{result['drop_rate']:.1%}, "
+                    f"server {result['server_ms_p50']} ms/frame "
+                    f"vs model {result['server_model_ms_p50']} ms "
+                    f"(x{result.get('overhead_ratio')}; "
+                    f"x{result.get('overhead_vs_quiet_raw')} vs quiet raw)",
                     file=sys.stderr,
                 )
     finally:

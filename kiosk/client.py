@@ -110,7 +110,7 @@ class SessionReport:
 
     Attributes:
         opened: The `opened` message.
-        events: Engine events (every message that is not opened/pose/stats/summary/error).
+        events: Engine events (messages other than opened/pose/stats/summary/error).
         errors: `error` messages.
         summary: The `summary` message (None if the server never sent one).
         frames_sent: Frames sent.

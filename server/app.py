@@ -8,7 +8,7 @@ the one inference worker, so the first resident pays no start-up cost.
 Routes:
     GET /                 the kiosk page (kiosk/web/index.html)
     GET /static/...       kiosk/web/ (scripts, styles, exercise pictures)
-    GET /health           liveness + readiness (503 until the backend is loaded and warm)
+    GET /health           liveness + readiness (503 until the backend is loaded, warm)
     GET /api/kiosk        page defaults (language, elder mode) and the demo video
     GET /api/exercises    exercises for the picker: id, names (en, zh-CN), kind, view,
                           required joints, picture URL
@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from exercises.session import Session
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from exercises.session import Session
 from exercises.spec import UnknownExerciseError, builtin_specs
 from server.inference import InferenceWorker
 from server.recording import CountingRecorder, SessionRecorder
@@ -148,7 +148,7 @@ class Runtime:
         return str(spec.id)
 
     def new_session(self, spec: Any, *, elder: bool, skeleton: Skeleton) -> Session:
-        """The engine's session (raises ValueError if `skeleton` lacks needed joints)."""
+        """The engine's session (ValueError if `skeleton` lacks needed joints)."""
         return Session(spec, elder_mode=elder, skeleton=skeleton)
 
     def picture_url(self, spec: Any) -> str:

@@ -157,7 +157,7 @@ class _Job:
 
 
 class _ShiftedBackend:
-    """A pooled backend whose timestamps stay increasing across the sessions using it."""
+    """A pooled backend whose timestamps keep increasing across its sessions."""
 
     def __init__(self, backend: PoseBackend) -> None:
         self.backend = backend
@@ -226,7 +226,8 @@ class FrameStream:
             self.stats.rejected += 1
             raise ProtocolError(
                 ErrorCode.NON_MONOTONIC,
-                f"expected timestamp_ms above {self.last_timestamp_ms}, got {timestamp_ms}",
+                f"expected timestamp_ms above {self.last_timestamp_ms}, "
+                f"got {timestamp_ms}",
             )
         self.last_timestamp_ms = timestamp_ms
         self._idle.clear()
@@ -237,8 +238,8 @@ class FrameStream:
         return await self._results.get()
 
     def task_done(self, processed: bool) -> None:
-        """The session has used the last result (`processed`: it produced a pose; else it
-        was answered with an error); the stream may be scheduled again."""
+        """The session has used the last result (`processed`: it produced a pose;
+        else it was answered with an error); the stream may be scheduled again."""
         if processed:
             self.stats.processed += 1
         else:
@@ -251,7 +252,7 @@ class FrameStream:
         await self._idle.wait()
 
     def close(self) -> None:
-        """Forget any waiting frame and give the backend back to the pool. Idempotent."""
+        """Forget any waiting frame, give the backend back to the pool. Idempotent."""
         self._worker._close_stream(self)
 
     def _deliver(self, result: InferenceResult) -> None:
@@ -342,7 +343,7 @@ class InferenceWorker:
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread after the frame in progress and close every pooled backend."""
+        """Stop the thread after the frame in progress; close every pooled backend."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
@@ -361,7 +362,7 @@ class InferenceWorker:
     # --- streams ------------------------------------------------------------------
 
     async def open_stream(self) -> FrameStream:
-        """A stream with its own backend (from the pool, or built off the event loop)."""
+        """A stream with its own backend (pooled, or built off the event loop)."""
         with self._cond:
             backend = self._pool.pop() if self._pool else None
         if backend is None:

@@ -5,9 +5,9 @@ Every JSON message is a pydantic model with a `type` and a `v` field. Binary mes
 are camera frames: a 12-byte header (`FRAME_HEADER`) followed by the JPEG bytes.
 
 Engine events are serialized generically (`event_message`): the dataclass's class name
-becomes the snake_case `type` (`RepCompleted` -> `rep_completed`), its fields the payload,
-enum members their names, tuples lists and non-finite floats `null`. A new event class in
-`exercises/events.py` therefore reaches the page without a change here.
+becomes the snake_case `type` (`RepCompleted` -> `rep_completed`), its fields the
+payload, enum members their names, tuples lists and non-finite floats `null`. A new
+event class in `exercises/events.py` therefore reaches the page without a change here.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ FRAME_HEADER: Final[struct.Struct] = struct.Struct("<2sBBQ")
     offset 0  2 bytes  magic b"MC"
     offset 2  uint8    header version (1)
     offset 3  uint8    flags (0; reserved)
-    offset 4  uint64   capture timestamp_ms (monotonic clock of the kiosk; must increase)
+    offset 4  uint64   capture timestamp_ms (kiosk monotonic clock; must increase)
     offset 12 ...      JPEG bytes
 """
 
@@ -111,7 +111,7 @@ class _Message(BaseModel):
 
 
 class OpenMessage(_Message):
-    """Start an exercise session on this socket. `lang`/`elder` default to the server's."""
+    """Start an exercise session; `lang`/`elder` default to the server's settings."""
 
     type: Literal["open"] = "open"
     exercise: str = Field(min_length=1, max_length=64)
@@ -213,7 +213,7 @@ class StatsMessage(_Message):
 
 
 class SummaryMessage(_Message):
-    """End of a session: the engine's summary (generic serialization) and the counters."""
+    """End of a session: the engine's summary (serialized generically) and counters."""
 
     type: Literal["summary"] = "summary"
     session_id: str
@@ -235,7 +235,7 @@ class ErrorMessage(_Message):
 
 
 class EventMessage(BaseModel):
-    """An engine event: `type` from the class name, the dataclass fields flattened in."""
+    """An engine event: `type` from the class name, its dataclass fields flattened."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     type: str

@@ -1,28 +1,22 @@
 """Server settings: one frozen `Settings`, read once from `MOVECOACH_*` environment
 variables at startup and passed down explicitly (starlette `Config(env_prefix=...)`).
 
-| variable                          | field                    | default                      |
-|-----------------------------------|--------------------------|------------------------------|
-| MOVECOACH_HOST                    | host                     | 127.0.0.1                    |
-| MOVECOACH_PORT                    | port                     | 8000                         |
-| MOVECOACH_BACKEND                 | backend                  | mediapipe                    |
-| MOVECOACH_MAX_MESSAGE_BYTES       | max_message_bytes        | 1048576 (1 MiB)              |
-| MOVECOACH_MAX_SESSIONS            | max_sessions             | 8                            |
-| MOVECOACH_DEMO_VIDEO              | demo_video               | (none)                       |
-| MOVECOACH_LANG                    | default_lang             | en                           |
-| MOVECOACH_ELDER                   | default_elder            | false                        |
-| MOVECOACH_DB_URL                  | db_url                   | sqlite:///~/.local/share/movecoach/movecoach.db |
-| MOVECOACH_CUE_INTERVAL_MS         | cue_interval_ms          | 4000                         |
-| MOVECOACH_ELDER_CUE_INTERVAL_MS   | elder_cue_interval_ms    | 9000                         |
-| MOVECOACH_SPEECH_RATE             | speech_rate              | 1.0                          |
-| MOVECOACH_ELDER_SPEECH_RATE       | elder_speech_rate        | 0.8                          |
-| MOVECOACH_COUNTDOWN_S             | countdown_s              | 3                            |
-| MOVECOACH_STATS_EVERY             | stats_every              | 30                           |
-| MOVECOACH_SEND_WIDTH              | send_width               | 640                          |
+Variables (MOVECOACH_ + name) -> field, default:
 
-Cue intervals and speech rates are what the kiosk page applies on top of the engine's own
-cue selection (the engine already issues fewer cues in elder mode); the page is told them
-in the `opened` message so that one server configures every kiosk alike.
+    HOST -> host, 127.0.0.1              PORT -> port, 8000
+    BACKEND -> backend, mediapipe         MAX_MESSAGE_BYTES -> max_message_bytes, 1 MiB
+    MAX_SESSIONS -> max_sessions, 8       DEMO_VIDEO -> demo_video, none
+    LANG -> default_lang, en              ELDER -> default_elder, false
+    DB_URL -> db_url, sqlite:///~/.local/share/movecoach/movecoach.db
+    CUE_INTERVAL_MS -> cue_interval_ms, 4000
+    ELDER_CUE_INTERVAL_MS -> elder_cue_interval_ms, 9000
+    SPEECH_RATE -> speech_rate, 1.0       ELDER_SPEECH_RATE -> elder_speech_rate, 0.8
+    COUNTDOWN_S -> countdown_s, 3         STATS_EVERY -> stats_every, 30
+    SEND_WIDTH -> send_width, 640
+
+Cue intervals and speech rates are what the kiosk page applies on top of the engine's
+own cue selection (the engine already issues fewer cues in elder mode); the page is told
+them in the `opened` message so that one server configures every kiosk alike.
 """
 
 from __future__ import annotations
@@ -124,10 +118,10 @@ class Settings:
 
     @property
     def transport_max_bytes(self) -> int:
-        """Hard per-message limit given to the websocket transport (uvicorn `ws_max_size`).
+        """Hard per-message limit for the websocket transport (uvicorn `ws_max_size`).
 
-        Messages between `max_message_bytes` and this get a polite `error` and the socket
-        stays open; only beyond it does the transport close the connection (1009).
+        Messages between `max_message_bytes` and this get a polite `error` and the
+        socket stays open; only beyond it does the transport close the socket (1009).
         """
         return max(4 * self.max_message_bytes, 16 << 20)
 
@@ -135,12 +129,12 @@ class Settings:
     def from_env(
         cls, environ: Mapping[str, str] | None = None, **overrides: object
     ) -> Settings:
-        """Read `MOVECOACH_*` variables (see the module docstring), then apply overrides.
+        """Read `MOVECOACH_*` variables (see the module docstring), then overrides.
 
         Args:
             environ: Variables to read (default `os.environ`).
-            **overrides: Field values that win over the environment (command-line options);
-                None values are ignored.
+            **overrides: Field values that win over the environment (command-line
+                options); None values are ignored.
 
         Raises:
             SettingsError: a variable is malformed; the message names it and says what
@@ -155,7 +149,8 @@ class Settings:
         for name, value in overrides.items():
             if name not in _FIELD_NAMES:
                 raise SettingsError(
-                    f"unknown setting {name!r}; valid: {', '.join(sorted(_FIELD_NAMES))}"
+                    f"unknown setting {name!r}; "
+                    f"valid: {', '.join(sorted(_FIELD_NAMES))}"
                 )
             if value is not None:
                 values[name] = Path(value) if name == "demo_video" else value

@@ -104,7 +104,7 @@ class _Active:
 
 
 async def kiosk_socket(websocket: WebSocket) -> None:
-    """ASGI websocket endpoint: one connection, any number of sessions one after another."""
+    """ASGI websocket endpoint: one connection, any number of sessions in turn."""
     runtime: Runtime = websocket.app.state.runtime
     await websocket.accept()
     if not runtime.admit():

@@ -18,8 +18,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser = subparsers.add_parser(
         "serve",
         help="run the kiosk server (page, /ws websocket, /health)",
-        description="Serve the kiosk page and the /ws kiosk websocket. Options win over "
-        "MOVECOACH_* environment variables.",
+        description="Serve the kiosk page and the /ws kiosk websocket. Options win "
+        "over MOVECOACH_* environment variables.",
     )
     parser.add_argument(
         "--host", help="interface to bind (MOVECOACH_HOST, default 127.0.0.1)"
@@ -30,13 +30,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="database URL for session records (MOVECOACH_DB_URL; default a SQLite file "
+        help="database URL for session records (MOVECOACH_DB_URL; default a SQLite "
+        "file "
         "under ~/.local/share/movecoach); stored for the records feature",
     )
     parser.add_argument(
         "--demo",
         metavar="VIDEO",
-        help="video the kiosk page replays when there is no camera (MOVECOACH_DEMO_VIDEO)",
+        help="video the kiosk page replays when there is no camera "
+        "(MOVECOACH_DEMO_VIDEO)",
     )
     parser.add_argument(
         "--backend", help="pose backend: mediapipe or onnx (MOVECOACH_BACKEND)"
@@ -65,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     if settings.backend not in BACKENDS:
         raise CommandError(
-            f"unknown pose backend {settings.backend!r}; valid backends: {', '.join(BACKENDS)}"
+            f"unknown pose backend {settings.backend!r}; "
+            f"valid backends: {', '.join(BACKENDS)}"
         )
     if settings.demo_video is not None and not settings.demo_video.is_file():
         raise CommandError(

@@ -65,7 +65,8 @@ def to_y4m(src: Path, dst: Path, fps: int = 30) -> int:
             h, w = bgr.shape[:2]
             bgr = bgr[: h - h % 2, : w - w % 2]
             if n == 0:
-                out.write(f"YUV4MPEG2 W{w - w % 2} H{h - h % 2} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+                size = f"W{bgr.shape[1]} H{bgr.shape[0]}"
+                out.write(f"YUV4MPEG2 {size} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
             out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
             n += 1
     capture.release()
@@ -91,9 +92,17 @@ def server(video: Path) -> Iterator[tuple[str, CountingRecorder, Settings]]:
         port = s.getsockname()[1]
     settings = Settings(host="127.0.0.1", port=port, demo_video=video)
     recorder = CountingRecorder()
-    app = create_app(settings, backend_factory=lambda: create_backend("mediapipe"), recorder=recorder)
+    app = create_app(
+        settings, backend_factory=lambda: create_backend("mediapipe"), recorder=recorder
+    )
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=settings.transport_max_bytes)
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws_max_size=settings.transport_max_bytes,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -109,7 +118,10 @@ def server(video: Path) -> Iterator[tuple[str, CountingRecorder, Settings]]:
 def launch(playwright: Any, chromium: str, camera: Path | None) -> Any:
     args = ["--no-sandbox", "--use-fake-ui-for-media-stream"]
     if camera is not None:
-        args += ["--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"]
+        args += [
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={camera}",
+        ]
     return playwright.chromium.launch(executable_path=chromium, args=args)
 
 
@@ -132,13 +144,18 @@ def test_camera_session_draws_landmarks_counts_reps_and_speaks(
             page.add_init_script(SPEECH_STUB)
             page.goto(f"{url}/?lang=en&mirror=0")
             page.click(f'.card[data-exercise="{EXERCISE}"]')
-            page.wait_for_function("window.kioskState.posesDrawn >= 10", timeout=TIMEOUT_MS)
             page.wait_for_function(
-                "window.kioskState.reps >= 1 && window.kioskState.state === 'exercising'",
+                "window.kioskState.posesDrawn >= 10", timeout=TIMEOUT_MS
+            )
+            page.wait_for_function(
+                "window.kioskState.reps >= 1 && "
+                "window.kioskState.state === 'exercising'",
                 timeout=TIMEOUT_MS,
             )
             page.wait_for_function(  # a fresh skeleton on screen for the picture
-                "(n) => window.kioskState.posesDrawn > n", arg=state(page)["posesDrawn"] + 3, timeout=TIMEOUT_MS
+                "(n) => window.kioskState.posesDrawn > n",
+                arg=state(page)["posesDrawn"] + 3,
+                timeout=TIMEOUT_MS,
             )
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "kiosk.png"))
@@ -146,7 +163,9 @@ def test_camera_session_draws_landmarks_counts_reps_and_speaks(
             spoken = page.evaluate("window.__spoken")
             shown_reps = int(page.inner_text("#rep-count"))
             page.click("#finish-btn")
-            page.wait_for_function("window.kioskState.state === 'summary'", timeout=TIMEOUT_MS)
+            page.wait_for_function(
+                "window.kioskState.state === 'summary'", timeout=TIMEOUT_MS
+            )
             final = state(page)
             summary_reps = int(page.inner_text("#summary-reps"))
         finally:
@@ -183,12 +202,16 @@ def test_demo_video_without_camera_in_chinese_elder_mode(
             assert page.inner_text("#picker h2") == "请选择一个练习"
             assert "弯举" in page.inner_text(f'.card[data-exercise="{EXERCISE}"]')
             page.click(f'.card[data-exercise="{EXERCISE}"]')
-            page.wait_for_function("window.kioskState.posesDrawn >= 10", timeout=TIMEOUT_MS)
+            page.wait_for_function(
+                "window.kioskState.posesDrawn >= 10", timeout=TIMEOUT_MS
+            )
             page.wait_for_function("window.kioskState.reps >= 1", timeout=TIMEOUT_MS)
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "kiosk-demo-zh-elder.png"))
             live = state(page)
-            font_px = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+            font_px = page.evaluate(
+                "parseFloat(getComputedStyle(document.body).fontSize)"
+            )
             spoken = page.evaluate("window.__spoken")
         finally:
             browser.close()

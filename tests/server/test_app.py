@@ -88,8 +88,13 @@ def test_kiosk_defaults_come_from_settings() -> None:
     assert info["languages"] == ["en", "zh-CN"]
     assert (info["default_lang"], info["default_elder"]) == ("zh-CN", True)
     assert info["demo"] == {
-        "available": False, "name": None, "url": None, "fps": None,
-        "frames": None, "width": None, "height": None,
+        "available": False,
+        "name": None,
+        "url": None,
+        "fps": None,
+        "frames": None,
+        "width": None,
+        "height": None,
     }
 
 
@@ -102,7 +107,10 @@ def test_no_demo_video_without_demo_setting() -> None:
 def test_demo_video_is_described_and_served() -> None:
     video = shared_data_path("video", "bicep_curl_side.mp4")
     capture = cv2.VideoCapture(str(video))
-    expected = (capture.get(cv2.CAP_PROP_FPS), int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+    expected = (
+        capture.get(cv2.CAP_PROP_FPS),
+        int(capture.get(cv2.CAP_PROP_FRAME_COUNT)),
+    )
     capture.release()
     with TestClient(app_with(demo_video=video)) as client:
         demo = client.get("/api/demo").json()
@@ -116,7 +124,7 @@ def test_demo_video_is_described_and_served() -> None:
 
 def test_missing_demo_video_fails_start_up(tmp_path: Path) -> None:
     app = app_with(demo_video=tmp_path / "nope.mp4")
-    with pytest.raises(FileNotFoundError, match="nope.mp4"), TestClient(app):
+    with pytest.raises(FileNotFoundError, match=r"nope\.mp4"), TestClient(app):
         pass
 
 
@@ -125,7 +133,9 @@ def test_kiosk_page_and_its_assets_are_served() -> None:
         page = client.get("/")
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', page.text)
-        assert {"/static/kiosk.js", "/static/i18n.js", "/static/kiosk.css"} <= set(assets)
+        assert {"/static/kiosk.js", "/static/i18n.js", "/static/kiosk.css"} <= set(
+            assets
+        )
         for asset in assets:
             assert client.get(asset).status_code == 200, asset
         assert client.get("/static/../server/settings.py").status_code == 404

@@ -75,7 +75,7 @@ def kiosk_json(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str,
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-# --- no model: a scripted backend behind a real server ------------------------------------
+# --- no model: a scripted backend behind a real server --------------------------------
 
 
 @pytest.fixture
@@ -96,7 +96,13 @@ def test_json_output_is_one_message_per_line(
     scripted_server: str, still_video: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     lines = kiosk_json(
-        capsys, "--server", scripted_server, "--source", str(still_video), "--exercise", "squat"
+        capsys,
+        "--server",
+        scripted_server,
+        "--source",
+        str(still_video),
+        "--exercise",
+        "squat",
     )
     assert lines[0]["type"] == "opened" and lines[0]["exercise"]["id"] == "squat"
     assert lines[-1]["type"] == "summary"
@@ -108,7 +114,14 @@ def test_json_output_is_one_message_per_line(
 def test_human_output_in_chinese(
     scripted_server: str, still_video: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    args = ["--server", scripted_server, "--source", str(still_video), "--exercise", "squat"]
+    args = [
+        "--server",
+        scripted_server,
+        "--source",
+        str(still_video),
+        "--exercise",
+        "squat",
+    ]
     assert main(["kiosk", *args, "--lang", "zh-CN", "--elder"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "深蹲：训练开始"  # noqa: RUF001
@@ -124,7 +137,9 @@ def test_human_output_in_chinese(
             "unknown exercise 'moonwalk'; valid ids: arm_raise",
             id="unknown-exercise",
         ),
-        pytest.param(["--source", "/no/such/video.mp4"], "no such path", id="missing-source"),
+        pytest.param(
+            ["--source", "/no/such/video.mp4"], "no such path", id="missing-source"
+        ),
         pytest.param(["--fps", "0"], "--fps must be in (0, 120]", id="bad-fps"),
     ],
 )
@@ -135,7 +150,11 @@ def test_user_errors_exit_2_with_one_line(
     args: list[str],
     message: str,
 ) -> None:
-    base = {"--server": scripted_server, "--source": str(still_video), "--exercise": "squat"}
+    base = {
+        "--server": scripted_server,
+        "--source": str(still_video),
+        "--exercise": "squat",
+    }
     for flag, value in zip(args[::2], args[1::2], strict=True):
         base[flag] = value
     argv = ["kiosk", *[x for kv in base.items() for x in kv]]
@@ -149,12 +168,20 @@ def test_unreachable_server_is_a_user_error(
     still_video: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"ws://127.0.0.1:{free_port()}"  # nobody listens there
-    argv = ["kiosk", "--server", url, "--source", str(still_video), "--exercise", "squat"]
+    argv = [
+        "kiosk",
+        "--server",
+        url,
+        "--source",
+        str(still_video),
+        "--exercise",
+        "squat",
+    ]
     assert main(argv) == 2
     assert "cannot connect to" in capsys.readouterr().err
 
 
-# --- the real model on the shared clips --------------------------------------------------
+# --- the real model on the shared clips -----------------------------------------------
 
 
 @pytest.mark.model
@@ -165,7 +192,13 @@ def test_curl_clip_prints_its_rep_event(
     video = shared_data_path("video", "bicep_curl_side.mp4")
     expected = int(catalogue_row("bicep_curl_side")["reps"])
     lines = kiosk_json(
-        capsys, "--server", real_server, "--source", str(video), "--exercise", "bicep_curl"
+        capsys,
+        "--server",
+        real_server,
+        "--source",
+        str(video),
+        "--exercise",
+        "bicep_curl",
     )
     reps = [m for m in lines if m["type"] == "rep_completed"]
     assert len(reps) == expected == 1
@@ -190,6 +223,9 @@ def test_air_squat_live_count_matches_the_catalogue(
     # Each rep completes on standing up: after its bottom and before the next one.
     ends_s = [*bottoms_s[1:], float(row["active_to_s"]) + 1.0]
     for rep, bottom, limit in zip(reps, bottoms_s, ends_s, strict=True):
-        assert bottom < rep["timestamp_ms"] / 1000 < limit, (rep["count"], rep["timestamp_ms"])
+        assert bottom < rep["timestamp_ms"] / 1000 < limit, (
+            rep["count"],
+            rep["timestamp_ms"],
+        )
     stats = lines[-1]["stats"]
     assert stats["processed"] >= 0.8 * stats["received"]  # live: few frames dropped

@@ -113,7 +113,7 @@ def test_bad_values_say_what_was_expected(env: dict[str, str], match: str) -> No
 
 def test_unknown_override_lists_valid_names() -> None:
     with pytest.raises(
-        SettingsError, match="unknown setting 'colour'; valid: .*backend"
+        SettingsError, match=r"unknown setting 'colour'; valid: .*backend"
     ):
         Settings.from_env({}, colour="red")
 

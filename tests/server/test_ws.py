@@ -104,7 +104,7 @@ def wait_for(predicate: Callable[[], bool], what: str) -> None:
         time.sleep(0.01)
 
 
-# --- the happy path ----------------------------------------------------------------
+# --- the happy path -------------------------------------------------------------------
 
 
 def test_open_frames_close() -> None:
@@ -308,12 +308,15 @@ def test_a_failing_backend_frame_is_reported_and_the_session_goes_on() -> None:
     assert (stats["processed"], stats["rejected"]) == (2, 1)
 
 
-# --- isolation, drops, disconnects --------------------------------------------------------
+# --- isolation, drops, disconnects ----------------------------------------------------
 
 
 def test_a_second_session_is_unaffected_by_a_misbehaving_one() -> None:
     with serving() as (client, _):
-        with client.websocket_connect("/ws") as bad, client.websocket_connect("/ws") as good:
+        with (
+            client.websocket_connect("/ws") as bad,
+            client.websocket_connect("/ws") as good,
+        ):
             open_session(bad)
             open_session(good)
             for i in range(5):
@@ -327,7 +330,12 @@ def test_a_second_session_is_unaffected_by_a_misbehaving_one() -> None:
             until(bad, "pose", seen)
             bad_summary = close_session(bad, seen)
     assert good_summary["stats"] == {
-        "type": "stats", "v": 1, "received": 5, "processed": 5, "dropped": 0, "rejected": 0
+        "type": "stats",
+        "v": 1,
+        "received": 5,
+        "processed": 5,
+        "dropped": 0,
+        "rejected": 0,
     }
     errors = [m["code"] for m in seen if m["type"] == "error"]
     stats = bad_summary["stats"]
@@ -403,7 +411,7 @@ def test_more_kiosks_than_max_sessions_get_busy() -> None:
             open_session(again)
 
 
-# --- the real model ---------------------------------------------------------------------
+# --- the real model -------------------------------------------------------------------
 
 
 @pytest.mark.model
