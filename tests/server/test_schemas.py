@@ -159,7 +159,7 @@ def test_engine_events_serialize_generically() -> None:
         cue_ids=("swing",),
     )
     message = json.loads(event_message(rep).model_dump_json())
-    # Every dataclass field travels (new engine fields too), nothing else but type and v.
+    # Every dataclass field travels (new engine fields too), plus type and v.
     assert message.keys() == {"type", "v"} | {f.name for f in dataclasses.fields(rep)}
     assert {k: message[k] for k in ("type", "v", "timestamp_ms", "count", "score")} == {
         "type": "rep_completed",
