@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 __all__ = [
     "CueIssued",
     "Event",
+    "HoldCompleted",
     "HoldProgressed",
     "LocalizedText",
+    "MoveCompleted",
     "PhaseChanged",
     "Placement",
     "PlacementChanged",
@@ -68,7 +70,8 @@ class PhaseChanged(Event):
 @dataclass(frozen=True, slots=True)
 class RepCompleted(Event):
     """One repetition: `score` 0-100 against the template, per-angle breakdown (0-100),
-    range of motion per angle in degrees, and the ids of the cues raised during it."""
+    range of motion per angle in degrees, and the ids of the cues raised during it.
+    `partial` = it reached only the template's partial (shallower) turning point."""
 
     count: int
     score: float
@@ -77,6 +80,7 @@ class RepCompleted(Event):
     range_of_motion_deg: dict[str, float]
     cue_ids: tuple[str, ...] = ()
     side: str | None = None
+    partial: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,3 +99,33 @@ class HoldProgressed(Event):
     target_ms: int
     in_position: bool
     extra: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HoldCompleted(Event):
+    """An isometric hold reached its target time (emitted once per session).
+
+    `score` 0-100 is how close the held position stayed to the template's targets."""
+
+    held_ms: int
+    target_ms: int
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class MoveCompleted(Event):
+    """One move of a sequence (e.g. a Baduanjin section's "raise" then "lower").
+
+    `index` is the move's position in the sequence (0-based), `round` the 1-based round
+    of the whole sequence it belongs to; a round's last move is followed by a
+    `RepCompleted` whose score is the mean of its moves. `held_ms` is the time held at
+    the move's end position when the move asks for a hold (0 otherwise)."""
+
+    move_id: str
+    index: int
+    round: int
+    name: LocalizedText
+    score: float
+    breakdown: dict[str, float]
+    duration_ms: int
+    held_ms: int = 0
