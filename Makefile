@@ -14,13 +14,17 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-# Debian chromium for the real-browser tests (playwright drives it; no browser download).
+# Debian chromium for the real-browser tests (playwright drives it; no browser download)
+# and a CJK font so Chinese renders in the page screenshots.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi wqy; } || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; }
 
+# Starts the server on http://127.0.0.1:8000 (SQLite file, bundled model, built-in
+# templates); with the shared squat clip as the demo source when no camera exists.
 run: setup
-	$(VENV)/bin/movecoach pose $(DEMO_VIDEO) --json
+	$(VENV)/bin/movecoach serve $(if $(wildcard $(DEMO_VIDEO)),--demo $(DEMO_VIDEO),)
 
 test: setup system-deps
 	$(PY) -m pytest
@@ -31,3 +35,6 @@ lint: setup
 bench: setup
 	$(PY) -m benchmarks.kernels
 	$(PY) -m benchmarks.pose
+	$(PY) -m benchmarks.dtw
+	$(PY) -m benchmarks.repcount --data ../shared/data/repcount-dev
+	$(PY) -m benchmarks.e2e
