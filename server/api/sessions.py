@@ -86,7 +86,7 @@ def _band_for(
 
     lookup = getattr(request.app.state, REFERENCE_BAND_STATE_KEY, reference_band)
     try:
-        return lookup(db, session.exercise_id, session.centre_id)  # type: ignore[no-any-return]
+        return lookup(db, session.exercise_id, session.centre_id)
     except Exception:  # a detail page without a band beats no page
         log.exception("reference band for %r failed", session.exercise_id)
         return None

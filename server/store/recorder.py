@@ -153,7 +153,7 @@ class DatabaseRecorder:
 
     # --- SessionRecorder ------------------------------------------------------------
 
-    def on_open(self, info: Any) -> concurrent.futures.Future[int | None]:
+    def on_open(self, info: Any) -> None:
         """A session opened (`server.recording.SessionInfo`; an optional `kiosk_id`
         attribute names the verified kiosk)."""
         live = _Live(
@@ -194,7 +194,7 @@ class DatabaseRecorder:
             )
             return session.id
 
-        return self._submit(start)
+        self._submit(start)
 
     def _centre_of(self, db: Session, kiosk_id: int | None) -> int | None:
         if kiosk_id is not None:
@@ -263,11 +263,11 @@ class DatabaseRecorder:
 
     def on_close(
         self, session_id: str, summary: object | None, stats: object, reason: Any
-    ) -> concurrent.futures.Future[Any] | None:
+    ) -> None:
         """The session ended: flush landmarks, then mark it completed or interrupted."""
         live = self._live.pop(session_id, None)
         if live is None:
-            return None
+            return
         self._flush_landmarks(live)
         reason_name = getattr(reason, "name", str(reason)).lower()
         completed = reason_name == "closed"
@@ -288,7 +288,7 @@ class DatabaseRecorder:
                 stats=stats_json,
             )
 
-        return self._submit(finish)
+        self._submit(finish)
 
     # --- lifecycle ------------------------------------------------------------------
 

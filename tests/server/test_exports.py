@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -187,14 +188,15 @@ def test_session_json_contains_reps_and_optionally_landmarks(store: Store) -> No
 
 def test_unknown_ids_raise_lookup_error(store: Store) -> None:
     with store.session() as db:
-        for export in (exports.session_csv, exports.session_json, exports.session_fhir):
-            with pytest.raises(LookupError):
-                export(db, 12345)
-        for export in (
+        everything: list[Callable[[Any, int], object]] = [
+            exports.session_csv,
+            exports.session_json,
+            exports.session_fhir,
             exports.resident_csv,
             exports.resident_json,
             exports.resident_fhir,
-        ):
+        ]
+        for export in everything:
             with pytest.raises(LookupError):
                 export(db, 12345)
 

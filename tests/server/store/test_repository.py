@@ -4,6 +4,7 @@ history and weekly progress, notes, templates, assessments, delete on request.""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -33,11 +34,10 @@ from tests.server.store.helpers import (
 from vision.types import PoseWindow
 
 
-def _count(store: Store, model: type[Base], *where: object) -> int:
+def _count(store: Store, model: Any, *where: Any) -> int:
     with store.session() as db:
-        return int(
-            db.scalar(select(func.count()).select_from(model).where(*where)) or 0
-        )
+        query = select(func.count()).select_from(model).where(*where)
+        return int(db.scalar(query) or 0)
 
 
 # --- residents ----------------------------------------------------------------------
@@ -205,8 +205,9 @@ def test_session_lifecycle_keeps_reps_and_cues(store: Store) -> None:
         repository.record_event(db, sid, rep(2, float("nan")))  # non-finite score
         repository.finish_session(db, sid, summary={"reps": 2, "mean": float("inf")})
     with store.session() as db:
-        session = repository.get_session(db, sid)
-        assert session is not None
+        done = repository.get_session(db, sid)
+        assert done is not None
+        session = done
         assert session.status is SessionStatus.COMPLETED
         assert session.ended_at is not None and session.ended_at >= session.started_at
         assert session.summary == {"reps": 2, "mean": None}
@@ -367,7 +368,7 @@ def test_templates_are_upserted_per_centre(store: Store) -> None:
     with store.begin() as db:
         assert repository.delete_template(db, ids["centre_id"], "sit") is True
         assert repository.delete_template(db, ids["centre_id"], "sit") is False
-    assert _count(store, Base.metadata.tables["custom_templates"]) == 1  # type: ignore[arg-type]
+    assert _count(store, Base.metadata.tables["custom_templates"]) == 1
 
 
 def test_assessments_round_trip_and_refuse_nan(store: Store) -> None:
