@@ -73,6 +73,7 @@ class _Live:
     buffer: LandmarkBuffer
     db_id: int | None = None
     keep_landmarks: bool = False
+    resident_id: int | None = None
     chunks: int = 0
     pending: list[concurrent.futures.Future[Any]] = field(default_factory=list)
 
@@ -187,6 +188,7 @@ class DatabaseRecorder:
                 live_id=info.session_id,
             )
             live.db_id = session.id
+            live.resident_id = resident.id if resident is not None else None
             live.keep_landmarks = (
                 resident.consent_landmarks
                 if resident is not None
@@ -253,6 +255,11 @@ class DatabaseRecorder:
         def append(db: Session, window: PoseWindow = window) -> int | None:
             if live.db_id is None or not live.keep_landmarks:
                 return None
+            if live.resident_id is not None:  # consent may be withdrawn mid-session
+                resident = repo.get_resident(db, live.resident_id)
+                if resident is None or not resident.consent_landmarks:
+                    live.keep_landmarks = False
+                    return None
             chunk = repo.append_landmarks(
                 db, live.db_id, window, dtype=self.landmark_dtype
             )

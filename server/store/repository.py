@@ -241,6 +241,10 @@ _RESIDENT_FIELDS = frozenset(
 def update_resident(db: Session, resident: Resident, **changes: Any) -> Resident:
     """Change some of a resident's fields (not the centre or the member code).
 
+    Withdrawing a recording consent deletes what was kept under it: landmark
+    recordings when `consent_landmarks` goes off, videos when `consent_video` does
+    (reps, cues and scores stay; they need no recording).
+
     Raises:
         ValueError: a field that cannot be changed this way.
     """
@@ -250,12 +254,25 @@ def update_resident(db: Session, resident: Resident, **changes: Any) -> Resident
             f"expected fields among {', '.join(sorted(_RESIDENT_FIELDS))}, "
             f"got {', '.join(sorted(unknown))}"
         )
+    withdrawn = [
+        model
+        for name, model in (
+            ("consent_landmarks", LandmarkChunk),
+            ("consent_video", SessionVideo),
+        )
+        if getattr(resident, name) and changes.get(name) is False
+    ]
     for name, value in changes.items():
         if name == "sex":
             value = Sex(value)
         elif name == "conditions":
             value = [str(c) for c in value]
         setattr(resident, name, value)
+    sessions = select(ExerciseSession.id).where(
+        ExerciseSession.resident_id == resident.id
+    )
+    for model in withdrawn:
+        db.execute(delete(model).where(model.session_id.in_(sessions)))
     db.flush()
     return resident
 

@@ -358,3 +358,24 @@ def test_window_type_is_what_load_returns(store: Store) -> None:
         ).id
         repository.append_landmarks(db, sid, PoseWindow.from_frames(frames(3)))
         assert isinstance(repository.load_landmarks(db, sid), PoseWindow)
+
+
+def test_consent_withdrawn_mid_session_stops_the_recording(
+    store: Store, recorder: DatabaseRecorder
+) -> None:
+    ids = seed_centre(store)
+    recorder.on_open(_info(resident=ids["member_code"]))
+    shown = frames(140, step_ms=33)  # two 2 s chunks, then the rest
+    for frame in shown[:70]:
+        recorder.on_landmarks("live-1", frame)
+    recorder.flush(10)
+    with store.begin() as db:
+        resident = repository.get_resident(db, ids["resident_id"])
+        assert resident is not None
+        repository.update_resident(db, resident, consent_landmarks=False)
+    for frame in shown[70:]:
+        recorder.on_landmarks("live-1", frame)
+    recorder.on_close("live-1", None, StreamStats(), CloseReason.CLOSED)
+    recorder.flush(10)
+    _, _, _, window, chunks = _only_session(store)
+    assert window is None and chunks == 0

@@ -503,3 +503,35 @@ def test_delete_resident_removes_everything_that_references_them(store: Store) -
     assert _count(store, Assessment, Assessment.resident_id == kept["resident_id"]) == 1
     with store.begin() as db:
         assert repository.delete_resident(db, gone["resident_id"]) is None
+
+
+def test_withdrawing_consent_deletes_the_recordings_kept_under_it(store: Store) -> None:
+    ids = seed_centre(store)
+    other = seed_centre(store, "Hillside")
+    sids = {}
+    for who in (ids, other):
+        sid = _session_with_reps(store, who["resident_id"], at(2026, 3, 2), [70])
+        with store.begin() as db:
+            repository.append_landmarks(db, sid, PoseWindow.from_frames(frames(4)))
+            resident = repository.get_resident(db, who["resident_id"])
+            assert resident is not None
+            repository.update_resident(db, resident, consent_video=True)
+        with store.begin() as db:
+            repository.attach_video(db, sid, b"v")
+        sids[who["resident_id"]] = sid
+    sid = sids[ids["resident_id"]]
+    with store.begin() as db:
+        resident = repository.get_resident(db, ids["resident_id"])
+        assert resident is not None
+        repository.update_resident(db, resident, consent_landmarks=False)
+    assert _count(store, LandmarkChunk, LandmarkChunk.session_id == sid) == 0
+    assert _count(store, SessionVideo, SessionVideo.session_id == sid) == 1
+    with store.begin() as db:
+        resident = repository.get_resident(db, ids["resident_id"])
+        assert resident is not None
+        repository.update_resident(db, resident, consent_video=False)
+    assert _count(store, SessionVideo, SessionVideo.session_id == sid) == 0
+    assert _count(store, Rep, Rep.session_id == sid) == 1  # results stay
+    kept = sids[other["resident_id"]]
+    assert _count(store, LandmarkChunk, LandmarkChunk.session_id == kept) == 1
+    assert _count(store, SessionVideo, SessionVideo.session_id == kept) == 1
