@@ -13,7 +13,10 @@ Per frame, in this order:
    required joints are visible (OK, or the advisory STEP_CLOSER / TURN_SIDEWAYS /
    FACE_CAMERA).
 3. One-Euro smoothing and the template's angles (`vision.geometry.Kinematics`), the side
-   to use, and the registered metrics the template reads.
+   to use, and the registered metrics the template reads. An angle with a segment
+   shorter than `min_segment` torso lengths in the image (hip to hip seen from the side,
+   a forearm pointing at the camera) is NaN: its value would be noise. Scoring and form
+   rules also skip channels declared for the other camera view.
 4. Phases: the first phase whose conditions hold for `phase_confirm_frames` consecutive
    frames becomes current (`PhaseChanged`). Between phases nothing changes: the gap
    the template leaves between adjacent phases is the hysteresis. NaN values satisfy no
@@ -187,6 +190,8 @@ class SessionOptions:
         rom_lookback_ms: How far back into the start phase the range of motion looks.
         count_partial_reps: Count reps that reach only the template's partial turning
             point (flagged `partial`, cued); False ignores them.
+        min_segment: Angles with a segment shorter than this many torso lengths in
+            the image are NaN.
     """
 
     cue_cooldown_ms: int = 4000
@@ -213,6 +218,7 @@ class SessionOptions:
     min_body_size: float = 0.2
     rom_lookback_ms: int = 1000
     count_partial_reps: bool = True
+    min_segment: float = 0.15
 
     def __post_init__(self) -> None:
         if self.phase_confirm_frames < 1:
@@ -763,9 +769,29 @@ class Session:
             for a, cols in self._columns
         )
 
+    def _degenerate(self, raw: F32, body: Body) -> F32:
+        """The angle columns with a segment too short to measure set to NaN."""
+        torso = body.torso_length()
+        if not torso > 0:
+            return raw
+        limit = self.options.min_segment * torso
+        xy = body.frame.xyz[:, :2]
+        a = xy[self._triples[:, 0]] - xy[self._triples[:, 1]]
+        c = xy[self._triples[:, 2]] - xy[self._triples[:, 1]]
+        short = (np.hypot(a[:, 0], a[:, 1]) < limit) | (
+            np.hypot(c[:, 0], c[:, 1]) < limit
+        )
+        if not short.any():
+            return raw
+        out = raw.copy()
+        out[short] = np.nan
+        return out
+
     def _values(self, raw: F32, body: Body) -> tuple[dict[str, float], str | None]:
         values: dict[str, float] = {}
         active: str | None = None
+        if len(raw):
+            raw = self._degenerate(raw, body)
         for a, cols in self._columns:
             if "fixed" in cols:
                 v = float(raw[cols["fixed"]])

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (full-width punctuation in the zh-CN texts)
 """exercises.session: feed frames, assert the exact event list (websockets style)."""
 
 from __future__ import annotations

@@ -106,7 +106,8 @@ CASES = [
         _set("kind", "circuit"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: kind: expected one of reps, hold, sequence, got a string \('circuit'\)$",
+            match=r"^<test>: kind: expected one of reps, hold, sequence, got a string "
+            r"\('circuit'\)$",
         ),
         id="unknown-kind",
     ),
@@ -114,7 +115,8 @@ CASES = [
         _del("name.zh-CN"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: name: missing 'zh-CN' text \(every text needs en and zh-CN\)$",
+            match=r"^<test>: name: missing 'zh-CN' text \(every text needs en and "
+            r"zh-CN\)$",
         ),
         id="missing-zh-name",
     ),
@@ -137,7 +139,8 @@ CASES = [
         _set("angles.knee.joints", ["hip", "kneecap", "ankle"]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: angles\.knee\.joints\[1\]: unknown sideless joint \(or other_<joint>, "
+            match=r"^<test>: angles\.knee\.joints\[1\]: unknown sideless joint \(or "
+            r"other_<joint>, "
             r"or an unsided joint\) 'kneecap'; valid: ankle, ear, elbow,",
         ),
         id="unknown-joint",
@@ -146,7 +149,8 @@ CASES = [
         _set("angles.knee", ["left_hip", "left_kneecap", "left_ankle"]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: angles\.knee\[1\]: unknown joint 'left_kneecap'; valid: nose, left_eye_inner,",
+            match=r"^<test>: angles\.knee\[1\]: unknown joint 'left_kneecap'; valid: "
+            r"nose, left_eye_inner,",
         ),
         id="unknown-fixed-joint",
     ),
@@ -154,7 +158,8 @@ CASES = [
         _set("angles.knee.joints", ["left_hip", "knee", "ankle"]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: angles\.knee\.joints\[0\]: a side-aware angle names joints without "
+            match=r"^<test>: angles\.knee\.joints\[0\]: a side-aware angle names "
+            r"joints without "
             r"their side, got 'left_hip'; write 'hip'",
         ),
         id="sided-name-in-side-aware-angle",
@@ -163,7 +168,8 @@ CASES = [
         _set("angles.knee", ["hip", "knee", "ankle"]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: angles\.knee\[0\]: 'hip' has no side: add side = one of left, right, "
+            match=r"^<test>: angles\.knee\[0\]: 'hip' has no side: add side = one of "
+            r"left, right, "
             r"best, both, min, max to the angle, or write left_hip / right_hip$",
         ),
         id="sideless-name-without-side",
@@ -172,7 +178,8 @@ CASES = [
         _set("angles.knee.side", "front"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: angles\.knee\.side: expected one of left, right, best, both, min, max, "
+            match=r"^<test>: angles\.knee\.side: expected one of left, right, best, "
+            r"both, min, max, "
             r"got a string \('front'\)$",
         ),
         id="unknown-side",
@@ -181,7 +188,8 @@ CASES = [
         _set("angles.knee.joints", ["hip", "knee"]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: angles\.knee\.joints: expected 3 joint names \(angle at the middle one\), got 2$",
+            match=r"^<test>: angles\.knee\.joints: expected 3 joint names \(angle at "
+            r"the middle one\), got 2$",
         ),
         id="two-joints",
     ),
@@ -189,7 +197,8 @@ CASES = [
         _set("phases.down", {"knee_valgus": {"max": 0.1}}),
         pytest.raises(
             SpecError,
-            match=r"^<test>: phases\.down\.knee_valgus: unknown angle or metric 'knee_valgus'; "
+            match=r"^<test>: phases\.down\.knee_valgus: unknown angle or metric "
+            r"'knee_valgus'; "
             r"angles: knee; metrics: " + ALL_METRICS.replace("(", r"\(") + "$",
         ),
         id="unknown-metric-in-phase",
@@ -198,7 +207,8 @@ CASES = [
         _set("phases.down.knee", {"max": 110.0}),
         pytest.raises(
             SpecError,
-            match=r"^<test>: phases\.down\.knee\.max: unknown key; valid keys: min_deg, max_deg$",
+            match=r"^<test>: phases\.down\.knee\.max: unknown key; valid keys: "
+            r"min_deg, max_deg$",
         ),
         id="metric-bound-on-angle",
     ),
@@ -206,7 +216,8 @@ CASES = [
         _set("phases.down.knee", {"min_deg": 120.0, "max_deg": 100.0}),
         pytest.raises(
             SpecError,
-            match=r"^<test>: phases\.down\.knee: expected min_deg < max_deg, got 120\.0 >= 100\.0$",
+            match=r"^<test>: phases\.down\.knee: expected min_deg < max_deg, got "
+            r"120\.0 >= 100\.0$",
         ),
         id="inverted-bounds",
     ),
@@ -214,7 +225,8 @@ CASES = [
         _set("cycle", ["up", "bottom", "up"]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: cycle\[1\]: unknown phase 'bottom'; valid phases: down, up$",
+            match=r"^<test>: cycle\[1\]: unknown phase 'bottom'; valid phases: down, "
+            r"up$",
         ),
         id="unknown-phase-in-cycle",
     ),
@@ -222,7 +234,8 @@ CASES = [
         _set("phases.down.knee", {"max_deg": 158.0}),
         pytest.raises(
             SpecError,
-            match=r"^<test>: cycle: phases 'up' and 'down' follow each other but no angle or "
+            match=r"^<test>: cycle: phases 'up' and 'down' follow each other but no "
+            r"angle or "
             r"metric separates them by at least 5 deg",
         ),
         id="phases-without-hysteresis",
@@ -231,7 +244,8 @@ CASES = [
         _set("reference.t", [0.0, 0.1, 0.2, 0.3, 0.5, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: reference\.t\[5\]: expected strictly increasing times, got 0\.4 after 0\.5$",
+            match=r"^<test>: reference\.t\[5\]: expected strictly increasing times, "
+            r"got 0\.4 after 0\.5$",
         ),
         id="non-monotonic-reference-time",
     ),
@@ -239,7 +253,8 @@ CASES = [
         _set("reference.t", [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: reference\.t: expected to start at 0 and end at 1, got 0\.1\.\.1$",
+            match=r"^<test>: reference\.t: expected to start at 0 and end at 1, got "
+            r"0\.1\.\.1$",
         ),
         id="reference-time-not-from-0",
     ),
@@ -255,7 +270,8 @@ CASES = [
         _set("reference.knee", [170, 160, 140, 130, 125, 120, 125, 130, 140, 160, 170]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: reference: the reference never reaches phase 'down' \(in cycle order up, down, up\)$",
+            match=r"^<test>: reference: the reference never reaches phase 'down' \(in "
+            r"cycle order up, down, up\)$",
         ),
         id="reference-misses-phase",
     ),
@@ -263,7 +279,8 @@ CASES = [
         _set("reference.knee", [150, 160, 140, 120, 105, 100, 105, 120, 140, 160, 170]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: reference: the reference must start in phase 'up' \(at t=0\)$",
+            match=r"^<test>: reference: the reference must start in phase 'up' \(at "
+            r"t=0\)$",
         ),
         id="reference-starts-outside-phase",
     ),
@@ -271,7 +288,8 @@ CASES = [
         _del("reference.tolerance"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: reference\.tolerance: missing required key \(a tolerance per channel: knee\)$",
+            match=r"^<test>: reference\.tolerance: missing required key \(a tolerance "
+            r"per channel: knee\)$",
         ),
         id="missing-tolerance",
     ),
@@ -287,7 +305,8 @@ CASES = [
         _set("rules.0.angle", "hip"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: rules\[0\]\.angle: unknown angle 'hip'; valid angles: knee$",
+            match=r"^<test>: rules\[0\]\.angle: unknown angle 'hip'; valid angles: "
+            r"knee$",
         ),
         id="rule-unknown-angle",
     ),
@@ -298,9 +317,8 @@ CASES = [
         ),
         pytest.raises(
             SpecError,
-            match=r"^<test>: rules\[0\]\.metric: unknown metric 'knee_caving'; valid metrics: "
-            + ALL_METRICS
-            + "$",
+            match=r"^<test>: rules\[0\]\.metric: unknown metric 'knee_caving'; valid "
+            r"metrics: " + ALL_METRICS + "$",
         ),
         id="rule-unknown-metric",
     ),
@@ -308,7 +326,8 @@ CASES = [
         lambda d: d["rules"][0].update(metric="trunk_lean_deg"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: rules\[0\]: expected exactly one of 'metric' \(from the registry\) or 'angle'$",
+            match=r"^<test>: rules\[0\]: expected exactly one of 'metric' \(from the "
+            r"registry\) or 'angle'$",
         ),
         id="rule-metric-and-angle",
     ),
@@ -316,7 +335,8 @@ CASES = [
         _set("rules.0.during", ["bottom"]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: rules\[0\]\.during\[0\]: unknown phase 'bottom'; valid: down, up, rep, in_position$",
+            match=r"^<test>: rules\[0\]\.during\[0\]: unknown phase 'bottom'; valid: "
+            r"down, up, rep, in_position$",
         ),
         id="rule-unknown-phase",
     ),
@@ -324,7 +344,8 @@ CASES = [
         _set("rules.0.severity", "critical"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: rules\[0\]\.severity: expected one of info, minor, major, safety, "
+            match=r"^<test>: rules\[0\]\.severity: expected one of info, minor, "
+            r"major, safety, "
             r"got a string \('critical'\)$",
         ),
         id="rule-unknown-severity",
@@ -333,7 +354,8 @@ CASES = [
         _del("rules.0.below"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: rules\[0\]: expected 'above' and/or 'below' \(the threshold\)$",
+            match=r"^<test>: rules\[0\]: expected 'above' and/or 'below' \(the "
+            r"threshold\)$",
         ),
         id="rule-without-threshold",
     ),
@@ -356,7 +378,8 @@ CASES = [
         _set("audience", ["kids"]),
         pytest.raises(
             SpecError,
-            match=r"^<test>: audience\[0\]: expected one of resident, elder, rehab, gym, group, "
+            match=r"^<test>: audience\[0\]: expected one of resident, elder, rehab, "
+            r"gym, group, "
             r"got a string \('kids'\)$",
         ),
         id="unknown-audience",
@@ -365,7 +388,8 @@ CASES = [
         _set("elder", {"phases": {"bottom": {"knee": {"max_deg": 120.0}}}}),
         pytest.raises(
             SpecError,
-            match=r"^<test>: elder\.phases\.bottom: unknown phase 'bottom'; valid phases: down, up$",
+            match=r"^<test>: elder\.phases\.bottom: unknown phase 'bottom'; valid "
+            r"phases: down, up$",
         ),
         id="elder-unknown-phase",
     ),
@@ -379,7 +403,8 @@ CASES = [
         ),
         pytest.raises(
             SpecError,
-            match=r"^<test>: partial\.phases\.up: only the cycle's turning phases can be partial; valid: down$",
+            match=r"^<test>: partial\.phases\.up: only the cycle's turning phases can "
+            r"be partial; valid: down$",
         ),
         id="partial-start-phase",
     ),
@@ -387,7 +412,8 @@ CASES = [
         _set("hold", {"target_s": 10, "in_position": {"knee": {"min_deg": 100}}}),
         pytest.raises(
             SpecError,
-            match=r"^<test>: hold: only hold templates have \[hold\], this one is 'reps'$",
+            match=r"^<test>: hold: only hold templates have \[hold\], this one is "
+            r"'reps'$",
         ),
         id="hold-in-reps",
     ),
@@ -395,7 +421,8 @@ CASES = [
         _set("id", "Mini Squat"),
         pytest.raises(
             SpecError,
-            match=r"^<test>: id: expected an id of lowercase letters, digits and _, got 'Mini Squat'$",
+            match=r"^<test>: id: expected an id of lowercase letters, digits and _, "
+            r"got 'Mini Squat'$",
         ),
         id="bad-id",
     ),
