@@ -851,8 +851,8 @@ class Session:
         if self._pending_hold is not None:
             keep_from = min(keep_from, self._pending_hold.start_idx)
         # Keep the lead-in the range of motion looks back over.
-        lookback = ts - self.options.rom_lookback_ms
         i = keep_from - self._base
+        lookback = self._tr_ts[i] - self.options.rom_lookback_ms
         while i > 0 and self._tr_ts[i - 1] >= lookback:
             i -= 1
         if i > 0:

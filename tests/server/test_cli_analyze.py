@@ -1,0 +1,167 @@
+"""`movecoach analyze` in-process through `server.cli.main`: tables, JSON lines and
+one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import models
+from exercises.spec import builtin_specs, get_spec
+from server.cli import main
+from tests.conftest import shared_data_path
+from tests.factories import hold_frames, make_frame, make_window, rep_frames
+from vision.landmarks_io import save_landmarks
+from vision.types import PoseWindow, Skeleton
+
+MODEL_FILE = models.MODELS_DIR / "pose_landmarker_full.task"
+SLOW_DOWN_ZH = "放慢速度，动作要有控制。"  # noqa: RUF001
+
+
+def _save(path: Path, window: PoseWindow) -> Path:
+    return save_landmarks(
+        path, window, detected=np.ones(len(window), bool), meta={"source": "test"}
+    )
+
+
+@pytest.fixture
+def squats_npz(tmp_path: Path) -> Path:
+    frames = rep_frames(get_spec("squat"), reps=3, noise=0.003)
+    return _save(tmp_path / "squats.npz", make_window(frames))
+
+
+def _json_lines(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_table(squats_npz: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(squats_npz), "--exercise", "squat"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].startswith("Squat (squat), ")
+    assert lines[1].split() == [
+        "rep",
+        "score",
+        "time",
+        "s",
+        "range",
+        "of",
+        "motion",
+        "(deg)",
+        "cues",
+    ]
+    assert [line.split()[0] for line in lines[2:5]] == ["1", "2", "3"]
+    assert "reps: 3 (partial 0), mean score: " in out
+
+
+def test_json_lines_end_with_the_summary(
+    squats_npz: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(squats_npz), "-e", "squat", "--json"]) == 0
+    rows = _json_lines(capsys.readouterr().out)
+    reps = [r for r in rows if r["type"] == "rep"]
+    assert [r["count"] for r in reps] == [1, 2, 3]
+    assert all(r["score"] >= 85 and r["range_of_motion_deg"]["knee"] > 60 for r in reps)
+    summary = rows[-1]
+    assert summary["type"] == "summary"
+    assert (summary["exercise"], summary["reps"], summary["elder_mode"]) == (
+        "squat",
+        3,
+        False,
+    )
+    assert summary["frames"] == len(rep_frames(get_spec("squat"), reps=3))
+
+
+def test_cues_in_chinese(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = get_spec("squat")
+    fast = _save(
+        tmp_path / "fast.npz", make_window(rep_frames(spec, reps=1, duration_s=0.9))
+    )
+    assert main(["analyze", str(fast), "-e", "squat", "--json", "--lang", "zh-CN"]) == 0
+    cues = [r for r in _json_lines(capsys.readouterr().out) if r["type"] == "cue"]
+    assert [(c["cue_id"], c["text"]) for c in cues] == [("slow_down", SLOW_DOWN_ZH)]
+
+
+def test_elder_mode(squats_npz: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", str(squats_npz), "-e", "squat", "--json", "--elder"]) == 0
+    assert _json_lines(capsys.readouterr().out)[-1]["elder_mode"] is True
+
+
+def test_hold_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = get_spec("plank")
+    path = _save(tmp_path / "plank.npz", make_window(hold_frames(spec, seconds=31.0)))
+    assert main(["analyze", str(path), "-e", "plank", "--json"]) == 0
+    rows = _json_lines(capsys.readouterr().out)
+    assert [r["type"] for r in rows] == ["hold", "summary"]
+    assert rows[-1]["hold_completed"] is True and rows[-1]["reps"] == 0
+    assert 30000 <= rows[-1]["hold_ms"] <= 31000
+
+
+def test_unknown_exercise_lists_valid_ids(
+    squats_npz: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(squats_npz), "--exercise", "sqaut"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        "movecoach analyze: error: unknown exercise 'sqaut'; valid exercises: "
+    )
+    assert all(sid in err for sid in builtin_specs())
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(
+            lambda p: p / "absent.npz",
+            "expected a landmarks .npz file, got no file at",
+            id="missing-file",
+        ),
+        pytest.param(
+            lambda p: (p / "bad.npz").write_bytes(b"not a zip") and p / "bad.npz",
+            "expected a landmarks .npz file, got an unreadable file",
+            id="not-an-npz",
+        ),
+    ],
+)
+def test_unreadable_landmarks(
+    tmp_path: Path, make: Any, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = make(tmp_path)
+    assert main(["analyze", str(path), "-e", "squat"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("movecoach analyze: error: ") and message in err
+
+
+def test_skeleton_without_the_joints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames = [
+        make_frame(i * 33, view="side", skeleton=Skeleton.COCO_17) for i in range(5)
+    ]
+    path = _save(tmp_path / "coco.npz", make_window(frames))
+    assert main(["analyze", str(path), "-e", "heel_raise"]) == 2
+    err = capsys.readouterr().err
+    assert "needs joints that skeleton coco_17 lacks: left_foot_index" in err
+
+
+def test_missing_video(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["analyze", str(tmp_path / "none.mp4"), "-e", "squat"]) == 2
+    assert "no such path" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_real_video_one_curl(capsys: pytest.CaptureFixture[str]) -> None:
+    """The shared clip of one biceps curl, through the pose model, counts one rep."""
+    if not MODEL_FILE.is_file():
+        pytest.skip(f"model absent: {MODEL_FILE}")
+    video = shared_data_path("video", "bicep_curl_side.mp4")
+    assert main(["analyze", str(video), "-e", "bicep_curl", "--json"]) == 0
+    rows = _json_lines(capsys.readouterr().out)
+    assert rows[-1]["reps"] == 1
+    rep = next(r for r in rows if r["type"] == "rep")
+    assert rep["range_of_motion_deg"]["elbow"] > 90
