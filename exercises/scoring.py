@@ -17,7 +17,13 @@ Steps (`score_trajectory`):
    the standard movement counts equally (a missed turning point cannot hide behind
    many well-matched frames at rest), and so does every observed moment (extra
    movement costs too). The DTW's own per-step mean is the weaker of these.
-4. `cost_to_score`: 100 / (1 + (cost / COST_HALF) ** SCORE_POWER), monotone
+4. Depth: warping can pair a shallow rep's bottom with the reference's slopes, so each
+   channel that moves (reference excursion >= `DEPTH_MIN_TOLERANCES` tolerances) also
+   pays for falling short of the reference's turning point, in tolerances; going
+   further than the reference costs nothing here (form rules judge overshoot). A
+   channel's cost is the larger of its shape cost (step 3) and its depth shortfall; the
+   rep's cost is the mean over observed channels.
+5. `cost_to_score`: 100 / (1 + (cost / COST_HALF) ** SCORE_POWER), monotone
    decreasing: cost 0 -> 100, cost 1 (one tolerance off on average, i.e. just at the
    edge of the band) -> ~86, cost 2 -> 50, cost 4 -> ~14.
 
@@ -46,6 +52,7 @@ __all__ = [
     "RepScore",
     "cost_to_score",
     "crop_reference",
+    "depth_shortfall",
     "path_cost",
     "phase_span",
     "resample_in_time",
@@ -63,6 +70,8 @@ QUERY_SAMPLES: Final[int] = 40
 REFERENCE_SAMPLES: Final[int] = 40
 BAND_FRAC: Final[float] = 0.25
 CROP_MAX: Final[float] = 0.35
+DEPTH_MIN_TOLERANCES: Final[float] = 2.0
+"""Channels whose reference moves less than this many tolerances have no depth term."""
 _FINE: Final[int] = 201
 
 
@@ -265,13 +274,48 @@ def score_trajectory(
     if np.isnan(query).all():
         return RepScore(math.nan, {}, math.nan, span)
     al = dtw_align(np.ascontiguousarray(query), ref, band_frac=BAND_FRAC, scale=scale)
-    cost, per_channel = path_cost(query, ref, scale, al.path)
+    _, per_channel = path_cost(query, ref, scale, al.path)
+    per_channel = np.maximum(per_channel, depth_shortfall(query, ref, scale))
+    observed = per_channel[~np.isnan(per_channel)]
+    cost = float(observed.mean()) if observed.size else math.nan
     breakdown = {
         c: round(cost_to_score(float(per_channel[k])), 1)
         for k, c in enumerate(channels)
         if not math.isnan(float(per_channel[k]))
     }
     return RepScore(round(cost_to_score(cost), 1), breakdown, cost, span)
+
+
+def depth_shortfall(query: F32, reference: F32, scale: F32) -> npt.NDArray[np.float64]:
+    """Per channel, how far the observed extreme falls short of the reference's
+    turning point, in tolerances (see the module docstring, step 4).
+
+    Args:
+        query: (T, K) float32; NaN = not observed.
+        reference: (R, K) float32, the (cropped) reference.
+        scale: (K,) float32 tolerances.
+
+    Returns:
+        (K,) float64 >= 0; 0 for channels that barely move in the reference, NaN for
+        channels never observed.
+    """
+    out = np.zeros(reference.shape[1], np.float64)
+    for k in range(reference.shape[1]):
+        q = query[:, k].astype(np.float64)
+        q = q[~np.isnan(q)]
+        if q.size == 0:
+            out[k] = math.nan
+            continue
+        r = reference[:, k].astype(np.float64)
+        start = r[0]
+        turn = r[int(np.argmax(np.abs(r - start)))]
+        if abs(turn - start) < DEPTH_MIN_TOLERANCES * float(scale[k]):
+            continue
+        if turn < start:
+            out[k] = max(0.0, float(q.min()) - turn) / float(scale[k])
+        else:
+            out[k] = max(0.0, turn - float(q.max())) / float(scale[k])
+    return out
 
 
 def _row_means(

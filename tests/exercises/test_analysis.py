@@ -177,7 +177,7 @@ def test_posetrainer_bad_form_is_flagged_more_than_good(
     gap = float(np.mean(flagged["bad"]) - np.mean(flagged["good"]))
     assert gap >= FORM_MIN_GAP, flagged
     assert scores["good"], "good clips must be counted"
-    assert np.mean(scores["good"]) >= np.mean(scores["bad"]) - 5.0
+    assert np.mean(scores["good"]) > np.mean(scores["bad"])
 
 
 def test_shared_video_landmarks_have_no_spurious_placement_flicker() -> None:
