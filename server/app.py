@@ -27,7 +27,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
@@ -50,6 +50,9 @@ from server.ws import kiosk_socket
 from vision.backends import PoseBackend, create_backend
 from vision.geometry import warm_up
 from vision.types import Skeleton
+
+if TYPE_CHECKING:
+    from server.store import Store
 
 __all__ = ["WEB_DIR", "DemoInfo", "HealthInfo", "KioskInfo", "Runtime", "create_app"]
 
@@ -191,12 +194,17 @@ class Runtime:
 
     # --- recorder ---------------------------------------------------------------
 
-    def recorder_call(self, method: str, *args: Any) -> None:
-        """Call the recorder; its failures are logged, never raised into a session."""
+    def recorder_call(self, method: str, *args: Any) -> Any:
+        """Call the recorder (if it has `method`) and return what it returns; its
+        failures are logged, never raised into a session."""
+        call = getattr(self.recorder, method, None)
+        if call is None:
+            return None
         try:
-            getattr(self.recorder, method)(*args)
+            return call(*args)
         except Exception:
             log.exception("session recorder %s failed", method)
+            return None
 
     # --- health -----------------------------------------------------------------
 
@@ -245,12 +253,26 @@ def _probe_demo(path: Path | None) -> DemoInfo:
     )
 
 
+def _prepare_records(store: Store) -> None:
+    """Schema to head; sessions still `active` from before this start were cut off."""
+    from server.store import repository, upgrade_database
+
+    upgrade_database(store.url)
+    with store.begin() as db:
+        stale = repository.interrupt_stale_sessions(
+            db, started_before=repository.utcnow()
+        )
+    if stale:
+        log.warning("records: %d session(s) cut off by a crash: interrupted", stale)
+
+
 def create_app(
     settings: Settings,
     *,
     backend_factory: Callable[[], PoseBackend] | None = None,
     recorder: SessionRecorder | None = None,
     web_dir: Path = WEB_DIR,
+    store: Store | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -262,6 +284,10 @@ def create_app(
         recorder: Receives every session's open, events and close; default
             `CountingRecorder` (the records issue passes a database-backed one).
         web_dir: Folder of the kiosk page.
+        store: The records database (`server.store.Store`); when given, its schema is
+            upgraded at start-up, sessions a crash left active are marked interrupted,
+            the records API is mounted under /api, and the recorder is closed at
+            shutdown. None: no records (the live path alone).
     """
     factory = backend_factory or (lambda: create_backend(settings.backend))
     runtime = Runtime(
@@ -275,6 +301,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is not None:
+            await asyncio.to_thread(_prepare_records, store)
         runtime.specs = builtin_specs()
         runtime.demo = _probe_demo(settings.demo_video)
         await asyncio.to_thread(runtime.worker.load)
@@ -292,6 +320,11 @@ def create_app(
         finally:
             runtime.stopping = True
             await asyncio.to_thread(runtime.worker.stop)
+            close = getattr(runtime.recorder, "close", None)
+            if callable(close):
+                await asyncio.to_thread(close)
+            if store is not None:
+                store.dispose()
 
     app = FastAPI(title="MoveCoach", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
@@ -332,6 +365,10 @@ def create_app(
             web_dir / "index.html", headers={"Cache-Control": "no-cache"}
         )
 
+    if store is not None:
+        from server.api import include_routers
+
+        include_routers(app, store)
     app.add_api_websocket_route("/ws", kiosk_socket)
     app.mount("/static", StaticFiles(directory=web_dir, check_dir=False), name="static")
     return app

@@ -44,6 +44,8 @@ class SessionInfo:
         resident: Who exercises, as the kiosk named them (None = anonymous).
         started_at: Wall-clock start, timezone-aware UTC.
         client: Peer address of the kiosk ("host:port"), where known.
+        kiosk_id: The kiosk its token identified (`server.auth.verify_kiosk_token`);
+            None when kiosks are not authenticated (`Settings.kiosk_auth` off).
     """
 
     session_id: str
@@ -53,14 +55,21 @@ class SessionInfo:
     resident: str | None
     started_at: datetime
     client: str | None = None
+    kiosk_id: int | None = None
 
 
 class SessionRecorder(Protocol):
-    """Receives what a live session reported (see the module docstring)."""
+    """Receives what a live session reported (see the module docstring).
+
+    Optional: `on_landmarks(session_id, frame: PoseFrame)` for every processed frame
+    (the loop calls it only when the recorder has it). `on_event` is called before the
+    event is sent to the kiosk; a `concurrent.futures.Future` it returns is awaited
+    before sending (the database recorder returns one per rep and cue).
+    """
 
     def on_open(self, info: SessionInfo) -> None: ...
 
-    def on_event(self, session_id: str, event: Event) -> None: ...
+    def on_event(self, session_id: str, event: Event) -> object: ...
 
     def on_close(
         self,

@@ -8,6 +8,7 @@ Variables (MOVECOACH_ + name) -> field, default:
     MAX_SESSIONS -> max_sessions, 8       DEMO_VIDEO -> demo_video, none
     LANG -> default_lang, en              ELDER -> default_elder, false
     DB_URL -> db_url, sqlite:///~/.local/share/movecoach/movecoach.db
+    KIOSK_AUTH -> kiosk_auth, false
     CUE_INTERVAL_MS -> cue_interval_ms, 4000
     ELDER_CUE_INTERVAL_MS -> elder_cue_interval_ms, 9000
     SPEECH_RATE -> speech_rate, 1.0       ELDER_SPEECH_RATE -> elder_speech_rate, 0.8
@@ -63,6 +64,8 @@ class Settings:
         demo_video: Video the kiosk page replays when there is no camera (or None).
         default_lang: Language the kiosk page starts in ("en" or "zh-CN").
         default_elder: Whether the kiosk page starts in elder mode.
+        kiosk_auth: Kiosks must present their token (`?token=` or a Bearer header)
+            to open the websocket (`movecoach admin create-kiosk`).
         db_url: Database for session records (SQLAlchemy URL). Stored for the records
             issue; nothing in the live path reads or writes it yet.
         cue_interval_ms: Shortest gap between two spoken cues on the page.
@@ -85,6 +88,7 @@ class Settings:
     default_lang: str = "en"
     default_elder: bool = False
     db_url: str = dataclasses.field(default_factory=default_db_url)
+    kiosk_auth: bool = False
     cue_interval_ms: int = 4000
     elder_cue_interval_ms: int = 9000
     speech_rate: float = 1.0
@@ -199,7 +203,7 @@ def _parse(key: str, raw: str, name: str) -> object:
             return float(text)
         except ValueError:
             raise SettingsError(f"{key} must be a number, got {raw!r}") from None
-    if name == "default_elder":
+    if name in ("default_elder", "kiosk_auth"):
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:

@@ -15,6 +15,7 @@ message and the session goes on.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import math
@@ -54,6 +55,9 @@ log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT_S = 10.0
 """Longest a `close` waits for the session's last frame to come out of inference."""
+
+RECORD_TIMEOUT_S = 5.0
+"""Longest the loop waits for the recorder to make an event durable, then sends it."""
 
 BUSY_CLOSE_CODE = 1013  # "try again later"
 
@@ -106,6 +110,21 @@ class _Active:
 async def kiosk_socket(websocket: WebSocket) -> None:
     """ASGI websocket endpoint: one connection, any number of sessions in turn."""
     runtime: Runtime = websocket.app.state.runtime
+    kiosk_id: int | None = None
+    if runtime.settings.kiosk_auth:
+        from server.auth import STORE_STATE_KEY, kiosk_token_from, verify_kiosk_token
+
+        store = getattr(websocket.app.state, STORE_STATE_KEY, None)
+        token = kiosk_token_from(websocket)
+        kiosk = (
+            None
+            if store is None
+            else await asyncio.to_thread(verify_kiosk_token, store, token)
+        )
+        if kiosk is None:  # refused before accept: the handshake fails (HTTP 403)
+            await websocket.close(code=1008)
+            return
+        kiosk_id = kiosk.id
     await websocket.accept()
     if not runtime.admit():
         busy = ErrorMessage(
@@ -119,14 +138,17 @@ async def kiosk_socket(websocket: WebSocket) -> None:
             await websocket.close(code=BUSY_CLOSE_CODE)
         return
     try:
-        await _Connection(websocket, runtime).serve()
+        await _Connection(websocket, runtime, kiosk_id).serve()
     finally:
         runtime.leave()
 
 
 class _Connection:
-    def __init__(self, websocket: WebSocket, runtime: Runtime) -> None:
+    def __init__(
+        self, websocket: WebSocket, runtime: Runtime, kiosk_id: int | None = None
+    ) -> None:
         self.ws = websocket
+        self.kiosk_id = kiosk_id
         self.rt = runtime
         self.settings = runtime.settings
         self.active: _Active | None = None
@@ -250,6 +272,7 @@ class _Connection:
             resident=message.resident,
             started_at=datetime.now(UTC),
             client=self.client,
+            kiosk_id=self.kiosk_id,
         )
         self.active = active = _Active(info, session, stream)
         skeleton = stream.skeleton
@@ -347,6 +370,7 @@ class _Connection:
                 ).to_message()
             )
             return False
+        self.rt.recorder_call("on_landmarks", active.info.session_id, result.frame)
         now = time.perf_counter_ns()
         await self.send(
             pose_message(
@@ -354,6 +378,12 @@ class _Connection:
             )
         )
         for event in events:
-            self.rt.recorder_call("on_event", active.info.session_id, event)
+            # Record first, then send: a rep the kiosk shows is already durable.
+            done = self.rt.recorder_call("on_event", active.info.session_id, event)
+            if isinstance(done, concurrent.futures.Future):
+                try:
+                    await asyncio.wait_for(asyncio.wrap_future(done), RECORD_TIMEOUT_S)
+                except Exception:  # logged by the recorder; the session goes on
+                    log.warning("session %s: event unrecorded", active.info.session_id)
             await self.send(event_message(event))
         return True

@@ -82,8 +82,16 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    from server.store import DatabaseRecorder, Store
+
+    try:
+        store = Store(settings.db_url)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    # The websocket loop awaits each rep's commit before sending it (no blocking).
+    recorder = DatabaseRecorder(store, wait_for_reps=False)
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, recorder=recorder, store=store),
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.transport_max_bytes,
