@@ -192,6 +192,9 @@ class SessionOptions:
             point (flagged `partial`, cued); False ignores them.
         min_segment: Angles with a segment shorter than this many torso lengths in
             the image are NaN.
+        image_aspect: Width / height of the camera image. Landmarks normalise x by
+            the width and y by the height, so on a 16:9 picture every angle is skewed
+            unless x is scaled back by this (the edge that knows the camera sets it).
     """
 
     cue_cooldown_ms: int = 4000
@@ -219,6 +222,7 @@ class SessionOptions:
     rom_lookback_ms: int = 1000
     count_partial_reps: bool = True
     min_segment: float = 0.15
+    image_aspect: float = 1.0
 
     def __post_init__(self) -> None:
         if self.phase_confirm_frames < 1:
@@ -236,6 +240,8 @@ class SessionOptions:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not self.image_aspect > 0:
+            raise ValueError(f"image_aspect must be > 0, got {self.image_aspect}")
         if self.hold_tick_ms <= 0 or self.max_rep_ms <= 0 or self.elder_max_rep_ms <= 0:
             raise ValueError(
                 "hold_tick_ms, max_rep_ms and elder_max_rep_ms must be > 0"
@@ -333,6 +339,8 @@ class Session:
         self._min_vis = (
             config.MIN_VISIBILITY if o.min_visibility is None else o.min_visibility
         )
+        self._aspect = float(o.image_aspect)
+        self._xyz_scale = np.array([self._aspect, 1.0, self._aspect], np.float32)
         self._phases: dict[str, Phase] = spec.phases_for(self.elder_mode)
         self._partial_phases: dict[str, Phase] = (
             {p.name: p for p in spec.partial.phases}
@@ -574,9 +582,16 @@ class Session:
         if self._first_ts is None:
             self._first_ts = ts
 
+        picture = frame  # as the camera normalised it, for the in-picture checks
+        if self._aspect != 1.0:
+            # Normalised x is a fraction of the width, y of the height: make one unit
+            # the same length across and down before measuring angles and ratios.
+            frame = PoseFrame(
+                frame.xyz * self._xyz_scale, frame.visibility, ts, frame.skeleton
+            )
         raw_body = Body(frame, self._min_vis)
         view = detect_view(raw_body)
-        self._update_placement(frame, raw_body, view, ts, events)
+        self._update_placement(picture, raw_body, view, ts, events)
         counting = self._placement in ACTIVE_PLACEMENTS
         if counting and prev_ts is not None:
             self._active_ms += ts - prev_ts
@@ -1185,7 +1200,7 @@ class Session:
             if (
                 not counting
                 or not self._rule_applies(rule)
-                or not _sees(self.spec, rule.key, view)
+                or not _sees(self.spec, rule.key, view, strict=True)
             ):
                 st.since_ms = None
                 continue
@@ -1356,15 +1371,21 @@ def _part(joint: str) -> str:
     return "head"
 
 
-def _sees(spec: ExerciseSpec, key: str, view: str | None) -> bool:
-    """Whether a channel is meaningful in the detected view (unknown/oblique: yes)."""
-    if view not in ("front", "side"):
-        return True
+def _sees(
+    spec: ExerciseSpec, key: str, view: str | None, *, strict: bool = False
+) -> bool:
+    """Whether a channel is meaningful in the detected view. An oblique or unknown view
+    passes for scoring; `strict` (form rules: a wrong cue is worse than none) needs
+    the channel's own view, or a channel meant for any view."""
     if key in METRICS:
         need = METRICS[key].view
     else:
         need = next((a.view for a in spec.angles if a.name == key), "any")
-    return need in ("any", view)
+    if need == "any":
+        return True
+    if view not in ("front", "side"):
+        return not strict
+    return need == view
 
 
 def _mean_breakdown(parts: list[dict[str, float]]) -> dict[str, float]:

@@ -567,3 +567,45 @@ def test_options_are_validated() -> None:
         SessionOptions(phase_confirm_frames=0)
     with pytest.raises(ValueError, match="cue_cooldown_ms must be >= 0, got -1"):
         SessionOptions(cue_cooldown_ms=-1)
+
+
+def test_image_aspect_undoes_widescreen_normalisation() -> None:
+    # A 16:9 camera: normalised x shrinks by 9/16 relative to y.
+    frame = make_frame(0, view="side", knee_deg=100.0, aspect=16 / 9)
+    plain = Session(knee_spec(), options=EXACT)
+    plain.feed(frame)
+    assert abs(plain.values["knee"] - 100.0) > 10.0
+    corrected = Session(
+        knee_spec(), options=SessionOptions(smoothing=False, image_aspect=16 / 9)
+    )
+    corrected.feed(frame)
+    assert corrected.values["knee"] == pytest.approx(100.0, abs=0.5)
+    with pytest.raises(ValueError, match="image_aspect must be > 0, got 0"):
+        SessionOptions(image_aspect=0)
+
+
+def test_form_rules_wait_for_a_clear_view() -> None:
+    # A side-view metric is not cued while the person is seen from the front.
+    rule = {
+        "id": "lean_back",
+        "metric": "trunk_forward_deg",
+        "below": -10.0,
+        "severity": "major",
+        "min_duration_ms": 0,
+        "text": {"en": "Don't lean back.", "zh-CN": "不要后仰。"},
+    }
+    spec = knee_spec(rules=[rule])
+    side = [
+        make_frame(t, view="side", trunk_pitch_deg=-20.0) for t in range(0, 1000, 100)
+    ]
+    front = [
+        make_frame(t, view="front", trunk_pitch_deg=-20.0) for t in range(0, 1000, 100)
+    ]
+    assert [
+        e.cue_id
+        for e in feed(Session(spec, options=EXACT), side)
+        if isinstance(e, CueIssued)
+    ] == ["lean_back"]
+    assert not [
+        e for e in feed(Session(spec, options=EXACT), front) if isinstance(e, CueIssued)
+    ]

@@ -165,3 +165,36 @@ def test_real_video_one_curl(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows[-1]["reps"] == 1
     rep = next(r for r in rows if r["type"] == "rep")
     assert rep["range_of_motion_deg"]["elbow"] > 90
+
+
+def test_aspect_from_metadata_and_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frames = rep_frames(get_spec("bicep_curl"), reps=2, aspect=16 / 9)
+    window = make_window(frames)
+    path = save_landmarks(
+        tmp_path / "wide.npz",
+        window,
+        detected=np.ones(len(window), bool),
+        meta={"source": "test", "resolution_wh": [1280, 720]},
+    )
+    assert main(["analyze", str(path), "-e", "bicep_curl", "--json"]) == 0
+    from_meta = _json_lines(capsys.readouterr().out)[-1]
+    assert from_meta["image_aspect"] == pytest.approx(1.7778, abs=1e-3)
+    assert (
+        main(["analyze", str(path), "-e", "bicep_curl", "--json", "--aspect", "1"]) == 0
+    )
+    squashed = _json_lines(capsys.readouterr().out)[-1]
+    assert from_meta["reps"] == 2
+    assert from_meta["mean_score"] > squashed["mean_score"]
+
+
+@pytest.mark.parametrize("bad", ["16:0", "wide", "-2"])
+def test_bad_aspect(
+    squats_npz: Path, bad: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(squats_npz), "-e", "squat", "--aspect", bad]) == 2
+    assert (
+        f"--aspect: expected W:H or a positive number, got {bad!r}"
+        in capsys.readouterr().err
+    )
