@@ -23,10 +23,10 @@ Counting rules (docs/assessments.md has the reasoning):
   back down without a full stand is reported as rejected ("incomplete"), not counted.
 - **Hands**: the protocol wants the arms crossed on the chest. A wrist within
   `HAND_ON_KNEE_SHINS` shin lengths of the knee end of either thigh (its last third,
-  where a palm on the knee puts the wrist) for `HAND_ON_KNEE_MIN_MS` while seated or rising flags
-  the stand: a reminder is spoken, and the stand is rejected ("hands_used") unless
-  `reject_hand_assisted` is off. A person who cannot rise without the arms scores 0, as
-  the manual prescribes.
+  where a palm on the knee puts the wrist) for `HAND_ON_KNEE_MIN_MS` while seated or
+  rising flags the stand: a reminder is spoken, and the stand is rejected
+  ("hands_used") unless `reject_hand_assisted` is off. A person who cannot rise
+  without the arms scores 0, as the manual prescribes.
 - **End of the 30 s**: a stand in progress counts if the hips are more than halfway up
   (the official rule), flagged "final_rep_over_halfway".
 

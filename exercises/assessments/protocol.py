@@ -487,9 +487,10 @@ class AssessmentSession(abc.ABC, Generic[M]):
         duration = self.info.duration_ms
         end = None if duration is None else self._t0 + duration
         if end is None or ts <= end:
-            self._running_frames += 1
-            if m is None:
-                self._unmeasured_frames += 1
+            if self._clock_running():
+                self._running_frames += 1
+                if m is None:
+                    self._unmeasured_frames += 1
             finished = self._step(m, ts, events)
             if finished is not None and self._phase is AssessmentPhase.RUNNING:
                 self._finish(ts, finished, events, ())
@@ -553,6 +554,10 @@ class AssessmentSession(abc.ABC, Generic[M]):
         return ts - self._t0
 
     # --- protocol hooks -------------------------------------------------------------
+
+    def _clock_running(self) -> bool:
+        """Whether the measured time runs now (frames unseen then are tracking gaps)."""
+        return True
 
     @abc.abstractmethod
     def _measure(self, body: Body) -> M | None:

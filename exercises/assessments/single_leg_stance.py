@@ -223,6 +223,9 @@ class SingleLegStanceSession(AssessmentSession[StanceMeasure]):
     def _hands_ok(self, m: StanceMeasure) -> bool:
         return not self.require_hands_on_hips or m.hands_on_hips is not False
 
+    def _clock_running(self) -> bool:
+        return self._state is _State.BALANCING
+
     def _measure(self, body: Body) -> StanceMeasure | None:
         return measure_stance(body)
 

@@ -30,6 +30,10 @@ def with_joints(frame: PoseFrame, joints: Mapping[str, Sequence[float]]) -> Pose
     return PoseFrame(xyz, frame.visibility.copy(), frame.timestamp_ms, frame.skeleton)
 
 
+def _v(x: float, y: float) -> np.ndarray:
+    return np.array([x, y], np.float64)
+
+
 def _xy(frame: PoseFrame, name: str) -> np.ndarray:
     return frame.xyz[_J.index(name), :2].astype(np.float64)
 
@@ -37,9 +41,9 @@ def _xy(frame: PoseFrame, name: str) -> np.ndarray:
 def _hand(frame: PoseFrame, side: str, wrist: np.ndarray) -> dict[str, np.ndarray]:
     return {
         f"{side}_wrist": wrist,
-        f"{side}_index": wrist + [0.0, -0.01],
-        f"{side}_pinky": wrist + [0.005, -0.01],
-        f"{side}_thumb": wrist + [-0.005, -0.01],
+        f"{side}_index": wrist + _v(0.0, -0.01),
+        f"{side}_pinky": wrist + _v(0.005, -0.01),
+        f"{side}_thumb": wrist + _v(-0.005, -0.01),
     }
 
 
@@ -103,11 +107,11 @@ def chair(
             hip, knee = _xy(f, f"{side}_hip"), _xy(f, f"{side}_knee")
             shoulder = _xy(f, f"{side}_shoulder")
             if hands == "crossed":
-                wrist = hip + 0.65 * (shoulder - hip) + [0.02, 0.0]
-                elbow = hip + 0.3 * (shoulder - hip) + [0.03, 0.0]
+                wrist = hip + 0.65 * (shoulder - hip) + _v(0.02, 0.0)
+                elbow = hip + 0.3 * (shoulder - hip) + _v(0.03, 0.0)
             elif hands == "knees":
-                wrist = hip + 0.8 * (knee - hip) + [0.0, -0.015]
-                elbow = wrist + [-0.05, -0.08]
+                wrist = hip + 0.8 * (knee - hip) + _v(0.0, -0.015)
+                elbow = wrist + _v(-0.05, -0.08)
             else:
                 raise ValueError(f"hands must be crossed, knees or hanging: {hands}")
             joints |= _hand(f, side, wrist)
@@ -148,14 +152,17 @@ def curl(
 # --- step test (front view) --------------------------------------------------------
 
 
-def knees(left_flex: float = 0.0, right_flex: float = 0.0) -> Pose:
+def knees(
+    left_flex: float = 0.0, right_flex: float = 0.0, *, height: float = 0.7
+) -> Pose:
     """Standing, facing the camera; each thigh raised `*_flex` degrees from vertical
-    (shin kept vertical, as in marching)."""
+    (shin kept vertical, as in marching). `height`: body height in the image."""
 
     def pose(ts: int) -> PoseFrame:
         return make_frame(
             ts,
             view="front",
+            height=height,
             left_hip_deg=180.0 - left_flex,
             left_knee_deg=180.0 - left_flex,
             right_hip_deg=180.0 - right_flex,
@@ -192,18 +199,18 @@ def stance(
         )
         joints: dict[str, np.ndarray] = {}
         if left_ankle_dy:
-            joints["left_ankle"] = _xy(f, "left_ankle") + [0.0, left_ankle_dy]
+            joints["left_ankle"] = _xy(f, "left_ankle") + _v(0.0, left_ankle_dy)
         if hands == "down":
             return with_joints(f, joints)
         for side in ("left", "right"):
             out = 1.0 if _xy(f, f"{side}_hip")[0] > _xy(f, "nose")[0] else -1.0
             hip, shoulder = _xy(f, f"{side}_hip"), _xy(f, f"{side}_shoulder")
             if hands == "hips":
-                wrist = hip + [out * 0.03, -0.03]
-                elbow = (shoulder + wrist) / 2.0 + [out * 0.08, 0.0]
+                wrist = hip + _v(out * 0.03, -0.03)
+                elbow = (shoulder + wrist) / 2.0 + _v(out * 0.08, 0.0)
             elif hands == "out":
-                elbow = shoulder + [out * 0.12, 0.03]
-                wrist = elbow + [out * 0.1, 0.0]
+                elbow = shoulder + _v(out * 0.12, 0.03)
+                wrist = elbow + _v(out * 0.1, 0.0)
             else:
                 raise ValueError(f"hands must be hips, down or out: {hands}")
             joints |= _hand(f, side, wrist)

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (full-width punctuation in the zh-CN texts)
 """30-second chair stand: counting rules on synthetic side-view sequences, exact events.
 
 Frames are 10 fps (100 ms apart). Every session starts seated with arms crossed; the
@@ -8,6 +9,7 @@ countdown starts at 1000 ms (1 s of instructions, 0.5 s ready hold) and "go" is 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -225,7 +227,7 @@ def test_counting_rules(
 def _until_end(poses: list[tuple[int, Pose]]) -> list[tuple[float, Pose]]:
     """Seated from go until the first (ts, pose), then each pose from its ts."""
     out: list[tuple[float, Pose]] = [((poses[0][0] - GO_MS) / 1000.0, SEATED)]
-    for (ts, pose), (nxt, _) in zip(poses, poses[1:], strict=False):
+    for (ts, pose), (nxt, _) in itertools.pairwise(poses):
         out.append(((nxt - ts) / 1000.0, pose))
     return out
 
