@@ -42,7 +42,13 @@ from typing import ClassVar, Final, Generic, TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from exercises.assessments.norms import NORMS, NormComparison, Sex, compare_to_norms
+from exercises.assessments.norms import (
+    NORMS,
+    Band,
+    NormComparison,
+    Sex,
+    compare_to_norms,
+)
 from exercises.events import Event, LocalizedText
 from exercises.metrics import Body
 from vision import config
@@ -222,7 +228,8 @@ class AssessmentResult:
         per_side: Scores per side where the protocol has sides ("left"/"right"): both
             arms' curls, both knees' lifts, the stance leg's time. Empty otherwise.
         percentile: Estimated percentile for age and sex (1-99), None without norms.
-        band: "below", "normal" or "above" the normal range; None without norms.
+        band: Below, within or above the normal range (a str enum: "below",
+            "normal", "above"); None without norms.
         explanation: Plain-language result, en and zh-CN.
         flags: Protocol remarks for staff, e.g. "hands_used", "stopped_early",
             "final_rep_over_halfway", "tracking_gaps", "touched_down".
@@ -236,7 +243,7 @@ class AssessmentResult:
     unit: str
     per_side: dict[str, float]
     percentile: float | None
-    band: str | None
+    band: Band | None
     explanation: LocalizedText
     flags: tuple[str, ...]
     duration_ms: int
@@ -522,7 +529,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
             unit=self.info.unit,
             per_side=per_side,
             percentile=None if norm is None else norm.percentile,
-            band=None if norm is None else norm.band.value,
+            band=None if norm is None else norm.band,
             explanation=explanation,
             flags=tuple(dict.fromkeys(all_flags)),
             duration_ms=duration_ms,
