@@ -1,0 +1,788 @@
+# ruff: noqa: RUF001  (full-width punctuation in the zh-CN texts)
+"""Template authoring: a coach's demonstration in, a reps template out.
+
+    draft = propose_template(window, template_id="wall_slide",
+                             name={"en": "Wall slide", "zh-CN": "靠墙滑动"})
+    draft.template          # the TOML layout as a dict; spec_from_dict validates it
+    draft.reps              # the repetitions found, resampled, for the coach to review
+
+Steps (`propose_template`):
+1. Repetitions: the template-free counter (`exercises.counting.count_repetitions`) on
+   each demonstration window; its rep bounds run from one rest position to the next.
+2. Channels: the joint angles of `ANGLE_CATALOGUE` (elbow, shoulder, hip, knee), each
+   on the side the demonstration shows best. An angle whose joints are visible in too
+   few of the reps' frames is left out. Angles moving at least `min_moving_deg` within
+   a rep (median over reps) are "moving"; the largest mover drives the phases. The
+   others are "steady": they are scored too (a different movement that happens to bend
+   the same joint moves them), and each gets a "keep it steady" form rule.
+3. Trajectories: each rep's angles are resampled to `samples` points over normalised
+   rep time (`exercises.alignment.resample`).
+4. Reference: the DTW barycentre of the reps (DBA: start from the medoid rep, align
+   every rep to the current average with `dtw_align`, replace each reference sample by
+   the median of the samples aligned to it, repeat), so reps done at different speeds
+   within the rep do not blur the turning point as a plain mean would.
+5. Tolerance band per channel: the spread of the aligned reps around the reference
+   where it is widest (the largest per-sample standard deviation, usually at the
+   turning point, where depth is judged) times `tolerance_spread`, never below
+   `tolerance_floor_deg` (one rep, or a very consistent coach, would otherwise give a
+   band nobody else can stay in).
+6. Phases: on the primary channel, "rest" holds near the ends of the reference and
+   "peak" near its turning point, each within `phase_fraction` of the range of motion;
+   the cycle is rest -> peak -> rest. Both are checked against the reference itself.
+7. Pace: the median rep duration; the shortest accepted rep is half the fastest one.
+
+The result is a `TemplateDraft` whose `template` dict is what the coach edits (name,
+thresholds, cue texts) and saves; `exercises.spec.spec_from_dict` has already accepted
+it. Angles are computed from the landmarks as the live engine sees them: x scaled by
+`image_aspect` (width / height; 1.0 = as stored, which is what the live websocket uses).
+
+Core module: stdlib and numpy, plus vision.{types,geometry} and exercises.*; no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from exercises.alignment import dtw_align, resample
+from exercises.counting import CounterParams, count_repetitions
+from exercises.metrics import VIEWS
+from exercises.spec import (
+    POSTURES,
+    ExerciseSpec,
+    SpecError,
+    spec_from_dict,
+)
+from vision.geometry import angle_triples, joint_angles_array
+from vision.types import PoseWindow, Skeleton
+
+__all__ = [
+    "ANGLE_CATALOGUE",
+    "AuthoringError",
+    "AuthoringOptions",
+    "DemoRep",
+    "TemplateDraft",
+    "cut_repetitions",
+    "demo_trajectories",
+    "propose_template",
+]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+ANGLE_CATALOGUE: Final[dict[str, tuple[str, str, str]]] = {
+    "elbow": ("shoulder", "elbow", "wrist"),
+    "shoulder": ("hip", "shoulder", "elbow"),
+    "hip": ("shoulder", "hip", "knee"),
+    "knee": ("hip", "knee", "ankle"),
+}
+"""Candidate channels: sideless joint triples, angle at the middle joint."""
+
+_PART_TEXT: Final[dict[str, dict[str, str]]] = {
+    "elbow": {"en": "elbow", "zh-CN": "肘部"},
+    "shoulder": {"en": "upper arm", "zh-CN": "上臂"},
+    "hip": {"en": "hips", "zh-CN": "髋部"},
+    "knee": {"en": "knees", "zh-CN": "膝盖"},
+}
+
+_DEFAULT_DESCRIPTION: Final[dict[str, str]] = {
+    "en": "An exercise your coach demonstrated.",
+    "zh-CN": "教练示范的练习。",
+}
+_DEFAULT_INSTRUCTIONS: Final[dict[str, str]] = {
+    "en": "Follow the movement your coach showed you, at an even pace.",
+    "zh-CN": "按照教练示范的动作，匀速完成。",
+}
+
+_BAND_FRAC: Final[float] = 0.3
+_SIDES: Final[tuple[str, str]] = ("left", "right")
+
+
+class AuthoringError(ValueError):
+    """The demonstration cannot make a template (no repetitions, joints not visible);
+    the message says what was expected and what was found."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthoringOptions:
+    """Settings of `propose_template`.
+
+    Attributes:
+        samples: Reference samples over normalised rep time (5..101).
+        tolerance_floor_deg: Smallest tolerance band, degrees.
+        tolerance_spread: Band = this many standard deviations of the reps' spread
+            (at its widest sample).
+        min_moving_deg: A channel moving less within a rep (median) is steady.
+        min_visible_fraction: A channel needs its joints visible in this fraction of
+            the reps' frames.
+        phase_fraction: Phase thresholds sit this fraction of the range of motion in
+            from the rest and turning values.
+        steady_rule_tolerances: A steady channel's form rule fires this many
+            tolerances outside the reference's range.
+        dba_iterations: Most barycentre refinements.
+        image_aspect: Width / height of the demonstration's images (x is scaled by
+            it before angles are taken); 1.0 = as the live engine sees landmarks.
+        counter: Settings of the template-free counter.
+    """
+
+    samples: int = 21
+    tolerance_floor_deg: float = 10.0
+    tolerance_spread: float = 2.0
+    min_moving_deg: float = 25.0
+    min_visible_fraction: float = 0.8
+    phase_fraction: float = 0.3
+    steady_rule_tolerances: float = 2.5
+    dba_iterations: int = 8
+    image_aspect: float = 1.0
+    counter: CounterParams = field(default_factory=CounterParams)
+
+    def __post_init__(self) -> None:
+        if not 5 <= self.samples <= 101:
+            raise ValueError(f"samples must be in 5..101, got {self.samples}")
+        if not self.tolerance_floor_deg > 0 or not self.tolerance_spread > 0:
+            raise ValueError(
+                "tolerance_floor_deg and tolerance_spread must be > 0, got "
+                f"{self.tolerance_floor_deg}, {self.tolerance_spread}"
+            )
+        if not 0.05 <= self.phase_fraction <= 0.45:
+            raise ValueError(
+                f"phase_fraction must be in [0.05, 0.45], got {self.phase_fraction}"
+            )
+        if not self.image_aspect > 0:
+            raise ValueError(f"image_aspect must be > 0, got {self.image_aspect}")
+        if not 0 < self.min_visible_fraction <= 1:
+            raise ValueError(
+                "min_visible_fraction must be in (0, 1], "
+                f"got {self.min_visible_fraction}"
+            )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DemoRep:
+    """One repetition found in the demonstration.
+
+    Attributes:
+        demo: Index of the demonstration window it came from.
+        start_frame / end_frame: Its bounds in that window's frames (inclusive).
+        start_ms / end_ms: The same as capture times.
+        values: (R, K) float32, the channels resampled over normalised rep time,
+            degrees (K = the draft's channels, in order).
+        cost: Mean DTW cost against the reference, in tolerances.
+    """
+
+    demo: int
+    start_frame: int
+    end_frame: int
+    start_ms: int
+    end_ms: int
+    values: F32
+    cost: float
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TemplateDraft:
+    """What `propose_template` proposes.
+
+    Attributes:
+        template: The template in the TOML layout (`spec_from_dict` accepts it).
+        spec: The validated spec.
+        channels: Channel names, in column order.
+        primary: The channel that drives the phases.
+        moving: Channels that move within a rep (the others are steady).
+        sides: The side each channel was read on in the demonstration.
+        reps: The repetitions found.
+        t: (R,) normalised rep time of the reference samples.
+        reference: (R, K) float32, degrees.
+        spread: (R, K) float32, the reps' standard deviation around each reference
+            sample, degrees (0 with one rep).
+        tolerance: (K,) float32, degrees.
+        range_of_motion_deg: Median within-rep excursion per channel.
+        counter_count: What the template-free counter counted in the same windows
+            (for comparison; the repetitions above are cut on the primary angle).
+    """
+
+    template: dict[str, Any]
+    spec: ExerciseSpec
+    channels: tuple[str, ...]
+    primary: str
+    moving: tuple[str, ...]
+    sides: dict[str, str]
+    reps: tuple[DemoRep, ...]
+    t: F64
+    reference: F32
+    spread: F32
+    tolerance: F32
+    range_of_motion_deg: dict[str, float]
+    counter_count: int = 0
+
+
+# --- channels -----------------------------------------------------------------------
+
+
+def _scaled_xyz(window: PoseWindow, image_aspect: float) -> F32:
+    if image_aspect == 1.0:
+        return window.xyz
+    scale = np.array([image_aspect, 1.0, image_aspect], np.float32)
+    return np.ascontiguousarray(window.xyz * scale, np.float32)
+
+
+def _full_names(names: tuple[str, str, str], side: str) -> tuple[str, str, str]:
+    a, b, c = (f"{side}_{n}" for n in names)
+    return a, b, c
+
+
+def _side_angles(window: PoseWindow, image_aspect: float) -> dict[str, dict[str, F32]]:
+    """Per catalogue angle and side, (T,) float32 degrees (NaN = not seen); angles
+    the skeleton lacks joints for are left out."""
+    skeleton: Skeleton = window.skeleton
+    names: list[tuple[str, str]] = []
+    triples: list[tuple[str, str, str]] = []
+    for angle, joints in ANGLE_CATALOGUE.items():
+        for side in _SIDES:
+            full = _full_names(joints, side)
+            if all(skeleton.has(n) for n in full):
+                names.append((angle, side))
+                triples.append(full)
+    out: dict[str, dict[str, F32]] = {}
+    if not triples:
+        return out
+    values = joint_angles_array(
+        _scaled_xyz(window, image_aspect),
+        window.visibility,
+        angle_triples(skeleton, triples),
+    )
+    for k, (angle, side) in enumerate(names):
+        out.setdefault(angle, {})[side] = np.ascontiguousarray(values[:, k])
+    return out
+
+
+def demo_trajectories(
+    window: PoseWindow,
+    channels: Sequence[str],
+    *,
+    sides: Mapping[str, str] | None = None,
+    image_aspect: float = 1.0,
+) -> tuple[F32, dict[str, str]]:
+    """The catalogue angles `channels` over a window, each on one side.
+
+    Args:
+        window: The frames.
+        channels: Names from `ANGLE_CATALOGUE`.
+        sides: Side per channel ("left"/"right"); default, per channel, the side whose
+            angle is seen in more frames.
+        image_aspect: As in `AuthoringOptions`.
+
+    Returns:
+        ((T, K) float32 degrees, NaN = not seen; the side used per channel).
+
+    Raises:
+        AuthoringError: a channel is not in the catalogue or the skeleton lacks it.
+    """
+    per_side = _side_angles(window, image_aspect)
+    cols: list[F32] = []
+    used: dict[str, str] = {}
+    for name in channels:
+        if name not in per_side:
+            raise AuthoringError(
+                f"expected channels from {', '.join(ANGLE_CATALOGUE)} that the "
+                f"{window.skeleton.value} skeleton has, got {name!r}"
+            )
+        options = per_side[name]
+        side = sides.get(name) if sides is not None else None
+        if side not in options:
+            side = max(
+                options, key=lambda s: int(np.count_nonzero(~np.isnan(options[s])))
+            )
+        used[name] = side
+        cols.append(options[side])
+    values = np.stack(cols, axis=1) if cols else np.zeros((len(window), 0))
+    return np.ascontiguousarray(values, np.float32), used
+
+
+# --- statistics with NaN, without warnings --------------------------------------------
+
+
+def _nanmedian_rows(stack: F32, fallback: F32) -> F32:
+    """Median over axis 0 ignoring NaN; `fallback` where a column has no value."""
+    out = fallback.astype(np.float32).copy()
+    for k in range(stack.shape[1]):
+        col = stack[:, k]
+        col = col[~np.isnan(col)]
+        if col.size:
+            out[k] = np.float32(np.median(col))
+    return out
+
+
+def _nanstd_rows(stack: F32) -> F32:
+    out = np.zeros(stack.shape[1], np.float32)
+    for k in range(stack.shape[1]):
+        col = stack[:, k]
+        col = col[~np.isnan(col)]
+        if col.size > 1:
+            out[k] = np.float32(np.std(col))
+    return out
+
+
+# --- reference ------------------------------------------------------------------------
+
+
+def _align_buckets(
+    reps: Sequence[F32], average: F32, scale: F32
+) -> tuple[list[list[F32]], list[float]]:
+    """Samples of every rep aligned to each average row, and each rep's DTW cost."""
+    buckets: list[list[F32]] = [[] for _ in range(average.shape[0])]
+    costs: list[float] = []
+    for rep in reps:
+        alignment = dtw_align(rep, average, band_frac=_BAND_FRAC, scale=scale)
+        costs.append(alignment.cost)
+        for q, r in alignment.path.tolist():
+            buckets[r].append(rep[q])
+    return buckets, costs
+
+
+def _barycentre(reps: Sequence[F32], scale: F32, iterations: int) -> F32:
+    """DTW barycentre (DBA with medians) of equal-length (R, K) trajectories."""
+    if len(reps) == 1:
+        return reps[0].copy()
+    n = len(reps)
+    pair = np.zeros((n, n), np.float64)
+    for i in range(n):
+        for j in range(i + 1, n):
+            cost = dtw_align(reps[i], reps[j], band_frac=_BAND_FRAC, scale=scale).cost
+            pair[i, j] = pair[j, i] = cost if math.isfinite(cost) else 1e6
+    average = reps[int(np.argmin(pair.sum(axis=1)))].copy()
+    for _ in range(iterations):
+        buckets, _ = _align_buckets(reps, average, scale)
+        new = np.stack(
+            [_nanmedian_rows(np.stack(b), average[r]) for r, b in enumerate(buckets)]
+        ).astype(np.float32)
+        done = bool(np.allclose(new, average, atol=0.05, equal_nan=True))
+        average = np.ascontiguousarray(new)
+        if done:
+            break
+    return average
+
+
+def _fill_ends(values: F32) -> F32:
+    """NaN at a channel's ends (not seen at the start or end of every rep) takes the
+    nearest seen value, so the reference has a value everywhere."""
+    out = values.copy()
+    for k in range(out.shape[1]):
+        col = out[:, k]
+        ok = np.flatnonzero(~np.isnan(col))
+        if ok.size == 0:
+            continue
+        col[: ok[0]] = col[ok[0]]
+        col[ok[-1] + 1 :] = col[ok[-1]]
+        inside = np.isnan(col)
+        if inside.any():
+            idx = np.arange(col.size)
+            col[inside] = np.interp(idx[inside], idx[~inside], col[~inside])
+    return out
+
+
+# --- the template ---------------------------------------------------------------------
+
+
+def _round(x: float, step: float = 0.5) -> float:
+    return float(round(x / step) * step)
+
+
+def _phases(
+    ref: F32, options: AuthoringOptions
+) -> tuple[dict[str, float], dict[str, float]]:
+    """(rest condition, peak condition) on the primary channel, in template keys."""
+    ends = (float(ref[0]), float(ref[-1]))
+    high_rest = float(np.mean(ends)) >= float(np.mean(ref))
+    f = options.phase_fraction
+    if high_rest:  # rest is the large angle, the turn the smallest
+        rest_level, turn = min(ends), float(np.min(ref))
+        rom = rest_level - turn
+        rest = {"min_deg": _round(rest_level - f * rom - 0.25, 0.5)}
+        peak = {"max_deg": _round(turn + f * rom + 0.25, 0.5)}
+        if rest["min_deg"] > rest_level:  # rounding must not lose the ends
+            rest["min_deg"] = math.floor(rest_level)
+    else:
+        rest_level, turn = max(ends), float(np.max(ref))
+        rom = turn - rest_level
+        rest = {"max_deg": _round(rest_level + f * rom + 0.25, 0.5)}
+        peak = {"min_deg": _round(turn - f * rom - 0.25, 0.5)}
+        if rest["max_deg"] < rest_level:
+            rest["max_deg"] = math.ceil(rest_level)
+    return rest, peak
+
+
+def _steady_rule(
+    name: str, ref: F32, tolerance: float, margin: float
+) -> dict[str, Any]:
+    part = _PART_TEXT.get(name, {"en": name, "zh-CN": name})
+    rule: dict[str, Any] = {"id": f"keep_{name}_steady", "angle": name}
+    above = float(np.max(ref)) + margin * tolerance
+    below = float(np.min(ref)) - margin * tolerance
+    if above < 180.0:
+        rule["above"] = _round(above, 1.0)
+    if below > 0.0:
+        rule["below"] = _round(below, 1.0)
+    if "above" not in rule and "below" not in rule:
+        rule["above"] = 179.0
+    rule.update(
+        {
+            "during": ["rep"],
+            "severity": "minor",
+            "min_duration_ms": 300,
+            "text": {
+                "en": f"Keep your {part['en']} steady.",
+                "zh-CN": f"保持{part['zh-CN']}稳定。",
+            },
+        }
+    )
+    return rule
+
+
+def _text(
+    value: Mapping[str, str] | None, default: Mapping[str, str]
+) -> dict[str, str]:
+    out = dict(default)
+    if value:
+        out.update({k: v for k, v in value.items() if isinstance(v, str) and v.strip()})
+    return out
+
+
+def _bridged(x: F32) -> F64 | None:
+    """NaN gaps inside the observed span filled linearly; None if nothing observed."""
+    ok = ~np.isnan(x)
+    if not ok.any():
+        return None
+    idx = np.arange(x.size)
+    out = x.astype(np.float64)
+    out[~ok] = np.interp(idx[~ok], idx[ok], out[ok])
+    return out
+
+
+def _gauss(x: F64, sigma: float) -> F64:
+    if sigma < 0.5:
+        return x
+    half = max(1, int(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
+    padded = np.concatenate([np.full(half, x[0]), x, np.full(half, x[-1])])
+    return np.convolve(padded, k / k.sum(), mode="valid")
+
+
+_LOW: Final[float] = 0.25
+_HIGH: Final[float] = 0.75
+_AT_REST: Final[float] = 0.08
+
+
+def _bridged_or_nan(x: F32) -> F32:
+    filled = _bridged(x)
+    if filled is None:
+        return x
+    ok = np.flatnonzero(~np.isnan(x))
+    out = filled.astype(np.float32)
+    out[: ok[0]] = np.nan  # no invention beyond what was seen
+    out[ok[-1] + 1 :] = np.nan
+    return out
+
+
+def _segment(angle: F32, period_frames: float) -> list[tuple[int, int]]:
+    """Rest-to-rest cycles of one angle: (first frame, last frame) per repetition.
+
+    The angle is scaled to 0 at its rest end and 1 at its turning end (5th and 95th
+    percentiles; rest is the end the demonstration starts and finishes at). A cycle
+    leaves rest (below 0.25), reaches the turn (above 0.75) and comes back (below
+    0.25); its bounds are pulled out to where the angle is still (within 0.08) at
+    rest, so pauses between repetitions are not part of them. Half cycles at the ends
+    of the recording do not count.
+    """
+    filled = _bridged(angle)
+    if filled is None or filled.size < 4:
+        return []
+    if not math.isfinite(period_frames):
+        period_frames = 20.0
+    x = _gauss(filled, 0.05 * period_frames)
+    p5, p95 = (float(v) for v in np.percentile(x, [5, 95]))
+    if p95 - p5 < 1e-6:
+        return []
+    edge = max(1, x.size // 10)
+    rest_level = 0.5 * (float(np.median(x[:edge])) + float(np.median(x[-edge:])))
+    rest, turn = (
+        (p5, p95) if abs(rest_level - p5) <= abs(rest_level - p95) else (p95, p5)
+    )
+    z = (x - rest) / (turn - rest)
+    crossings: list[
+        tuple[int, int]
+    ] = []  # (first frame above HIGH, first back below LOW)
+    first_low: int | None = None
+    up: int | None = None
+    for t, v in enumerate(z.tolist()):
+        if first_low is None:
+            if v < _LOW:
+                first_low = t
+        elif up is None:
+            if v > _HIGH:
+                up = t
+        elif v < _LOW:
+            crossings.append((up, t))
+            up = None
+    if first_low is None:
+        return []
+    out: list[tuple[int, int]] = []
+    for i, (up_t, down_t) in enumerate(crossings):
+        before_from = crossings[i - 1][1] if i else first_low
+        after_to = crossings[i + 1][0] if i + 1 < len(crossings) else z.size
+        if up is not None and i + 1 == len(crossings):
+            after_to = up  # a last, unfinished cycle begins there
+        before = z[before_from:up_t]
+        after = z[down_t:after_to]
+        start = before_from + int(np.flatnonzero(before <= before.min() + _AT_REST)[-1])
+        end = down_t + int(np.flatnonzero(after <= after.min() + _AT_REST)[0])
+        if end - start >= 3:
+            out.append((start, end))
+    return out
+
+
+def _choose_channels(
+    windows: Sequence[PoseWindow],
+    per_window: Sequence[dict[str, dict[str, F32]]],
+    options: AuthoringOptions,
+) -> tuple[dict[str, str], dict[str, float]]:
+    """(side per channel seen well enough, its 5-95th percentile span in degrees)."""
+    present = [np.any(w.visibility > 0, axis=1) for w in windows]
+    total = max(1, sum(int(np.count_nonzero(p)) for p in present))
+    sides: dict[str, str] = {}
+    spans: dict[str, float] = {}
+    for angle in ANGLE_CATALOGUE:
+        if not all(angle in p for p in per_window):
+            continue
+        seen = {
+            side: sum(
+                int(np.count_nonzero(~np.isnan(p[angle][side]))) for p in per_window
+            )
+            for side in _SIDES
+        }
+        side = max(seen, key=lambda k: seen[k])
+        if seen[side] < max(4, options.min_visible_fraction * total):
+            continue
+        sides[angle] = side
+        values = np.concatenate([p[angle][side] for p in per_window])
+        values = values[~np.isnan(values)].astype(np.float64)
+        spans[angle] = float(np.percentile(values, 95) - np.percentile(values, 5))
+    if not sides:
+        raise AuthoringError(
+            "expected a joint angle (elbow, shoulder, hip or knee) seen in at least "
+            f"{options.min_visible_fraction:.0%} of the frames, got none"
+        )
+    return sides, spans
+
+
+def cut_repetitions(
+    window: PoseWindow, *, options: AuthoringOptions | None = None
+) -> tuple[str, str, list[tuple[int, int]]]:
+    """Rest-to-rest repetitions of whatever a window shows, cut on its largest-moving
+    catalogue angle (as `propose_template` cuts a demonstration).
+
+    Returns:
+        (channel, side, [(first frame, last frame), ...]).
+
+    Raises:
+        AuthoringError: no catalogue angle is seen well enough.
+    """
+    options = options or AuthoringOptions()
+    per_side = _side_angles(window, options.image_aspect)
+    sides, spans = _choose_channels([window], [per_side], options)
+    primary = max(sides, key=lambda c: spans[c])
+    period = count_repetitions(window, params=options.counter).period_frames
+    return primary, sides[primary], _segment(per_side[primary][sides[primary]], period)
+
+
+def propose_template(
+    demos: PoseWindow | Sequence[PoseWindow],
+    *,
+    template_id: str,
+    name: Mapping[str, str] | None = None,
+    description: Mapping[str, str] | None = None,
+    instructions: Mapping[str, str] | None = None,
+    view: str = "any",
+    posture: str = "standing",
+    options: AuthoringOptions | None = None,
+) -> TemplateDraft:
+    """Propose a reps template from one or more demonstrations of an exercise.
+
+    Args:
+        demos: The coach's demonstration(s): PoseWindows of one person (any skeleton
+            with shoulders, elbows and wrists, or hips, knees and ankles), at least
+            two full repetitions in all (the counter needs two periods to see one).
+        template_id: The new template's id (lowercase letters, digits, _).
+        name / description / instructions: Texts by language ("en", "zh-CN");
+            missing languages get a placeholder the coach should edit (the name
+            defaults to the id).
+        view: Camera view the exercise needs: "front", "side" or "any".
+        posture: One of `exercises.spec.POSTURES`.
+        options: `AuthoringOptions`.
+
+    Returns:
+        A `TemplateDraft`; `draft.template` passes `spec_from_dict`.
+
+    Raises:
+        AuthoringError: no repetition found, no joint angle seen well enough, or the
+            proposal does not validate (the message says why).
+        ValueError: bad arguments (view, posture).
+    """
+    options = options or AuthoringOptions()
+    windows = [demos] if isinstance(demos, PoseWindow) else list(demos)
+    if not windows:
+        raise AuthoringError("expected at least one demonstration window, got none")
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {', '.join(VIEWS)}, got {view!r}")
+    if posture not in POSTURES:
+        raise ValueError(
+            f"posture must be one of {', '.join(POSTURES)}, got {posture!r}"
+        )
+
+    # 1. channels: joint angles seen on the better side in enough of the frames
+    per_window = [_side_angles(w, options.image_aspect) for w in windows]
+    sides, spans = _choose_channels(windows, per_window, options)
+    primary = max(sides, key=lambda c: spans[c])
+    channels = tuple(sides)
+
+    # 2. repetitions: the counter's period, rest-to-rest cycles of the primary angle
+    found: list[tuple[int, int, int]] = []  # (window, start, end)
+    counted = 0
+    for w, window in enumerate(windows):
+        if len(window) < 2:
+            continue
+        count = count_repetitions(window, params=options.counter)
+        counted += count.count
+        bounds = _segment(per_window[w][primary][sides[primary]], count.period_frames)
+        found += [(w, s, e) for s, e in bounds]
+    if not found:
+        frames = sum(len(w) for w in windows)
+        raise AuthoringError(
+            "expected at least one full repetition from rest and back (demonstrate "
+            f"three or more), got none in {frames} frames"
+        )
+
+    # 3. trajectories over normalised rep time
+    reps_raw: list[F32] = []
+    timing: list[tuple[int, int, int, int, int]] = []
+    for w, s, e in found:
+        cols = np.stack(
+            [_bridged_or_nan(per_window[w][c][sides[c]])[s : e + 1] for c in channels],
+            axis=1,
+        ).astype(np.float32)
+        reps_raw.append(np.ascontiguousarray(resample(cols, options.samples)))
+        ts = windows[w].timestamp_ms
+        timing.append((w, s, e, int(ts[s]), int(ts[e])))
+    excursion = {
+        c: float(
+            np.median(
+                [
+                    np.nanmax(r[:, k]) - np.nanmin(r[:, k])
+                    if np.any(~np.isnan(r[:, k]))
+                    else 0.0
+                    for r in reps_raw
+                ]
+            )
+        )
+        for k, c in enumerate(channels)
+    }
+    if excursion[primary] < options.min_moving_deg:
+        raise AuthoringError(
+            f"expected a joint angle moving at least {options.min_moving_deg:g} deg "
+            f"within a repetition, got at most {excursion[primary]:.0f} deg "
+            f"({primary})"
+        )
+    moving = tuple(c for c in channels if excursion[c] >= options.min_moving_deg)
+
+    # 4-5. reference and band
+    floor = np.full(len(channels), options.tolerance_floor_deg, np.float32)
+    reference = _fill_ends(_barycentre(reps_raw, floor, options.dba_iterations))
+    reference = np.ascontiguousarray(np.clip(reference, 0.0, 180.0), np.float32)
+    buckets, _ = _align_buckets(reps_raw, reference, floor)
+    spread = np.stack([_nanstd_rows(np.stack(b)) for b in buckets]).astype(np.float32)
+    widest = spread.astype(np.float64).max(axis=0)
+    tolerance = np.maximum(floor, options.tolerance_spread * widest).astype(np.float32)
+    tolerance = np.array([_round(float(v)) for v in tolerance], np.float32)
+    _, costs = _align_buckets(reps_raw, reference, tolerance)
+
+    # 6-7. phases, pace, rules
+    k_primary = channels.index(primary)
+    rest, peak = _phases(reference[:, k_primary], options)
+    durations_s = [(end - start) / 1000.0 for *_, start, end in timing]
+    pace_s = max(0.5, _round(float(np.median(durations_s)), 0.1))
+    min_rep_s = max(0.3, _round(0.5 * min(durations_s), 0.1))
+    rules = [
+        _steady_rule(
+            c,
+            reference[:, k],
+            float(tolerance[k]),
+            options.steady_rule_tolerances,
+        )
+        for k, c in enumerate(channels)
+        if c not in moving
+    ]
+    required = sorted({j for c in channels for j in ANGLE_CATALOGUE[c]})
+    t = np.linspace(0.0, 1.0, options.samples)
+    template: dict[str, Any] = {
+        "schema": 1,
+        "id": template_id,
+        "kind": "reps",
+        "name": _text(name, {"en": template_id, "zh-CN": template_id}),
+        "description": _text(description, _DEFAULT_DESCRIPTION),
+        "instructions": _text(instructions, _DEFAULT_INSTRUCTIONS),
+        "view": view,
+        "posture": posture,
+        "pace_s": pace_s,
+        "min_rep_s": min_rep_s,
+        "required_joints": required,
+        "angles": {
+            c: {"joints": list(ANGLE_CATALOGUE[c]), "side": "best"} for c in channels
+        },
+        "phases": {
+            "rest": {primary: rest},
+            "peak": {primary: peak},
+        },
+        "cycle": ["rest", "peak", "rest"],
+        "reference": {
+            "t": [round(float(x), 4) for x in t],
+            **{
+                c: [round(float(v), 1) for v in reference[:, k]]
+                for k, c in enumerate(channels)
+            },
+            "tolerance": {c: float(tolerance[k]) for k, c in enumerate(channels)},
+        },
+    }
+    if rules:
+        template["rules"] = rules
+    try:
+        spec = spec_from_dict(template, source=f"<authored {template_id}>")
+    except SpecError as exc:
+        raise AuthoringError(f"the proposed template does not validate: {exc}") from exc
+    reps = tuple(
+        DemoRep(w, s, e, start, end, reps_raw[i], float(costs[i]))
+        for i, (w, s, e, start, end) in enumerate(timing)
+    )
+    return TemplateDraft(
+        template=template,
+        spec=spec,
+        channels=channels,
+        primary=primary,
+        moving=moving,
+        sides=sides,
+        reps=reps,
+        t=t,
+        reference=reference,
+        spread=spread,
+        tolerance=tolerance,
+        range_of_motion_deg={c: round(excursion[c], 1) for c in channels},
+        counter_count=counted,
+    )
