@@ -77,6 +77,11 @@ TEXTS: Final[dict[str, LocalizedText]] = {
         "下垂伸直。听到“开始”后，把哑铃完全举起，再完全放下，30秒内尽可能多做"
         "几次。上臂保持不动。",
     },
+    "start_position": {
+        "en": "Please sit side-on to the screen with the arm you are testing straight "
+        "down, so the camera can see it.",
+        "zh-CN": "请侧对屏幕坐好，测试的手臂自然下垂伸直，让摄像头能看到它。",
+    },
     "countdown": {"en": "Get ready.", "zh-CN": "准备。"},
     "go": {"en": "Go!", "zh-CN": "开始！"},
     "incomplete": {
@@ -97,6 +102,7 @@ INFO: Final[ProtocolInfo] = ProtocolInfo(
         AssessmentPhase.COUNTDOWN: TEXTS["countdown"],
         AssessmentPhase.RUNNING: TEXTS["go"],
     },
+    start_position=TEXTS["start_position"],
 )
 
 

@@ -134,6 +134,11 @@ TEXTS: Final[dict[str, LocalizedText]] = {
         "抱在胸前。听到“开始”后，完全站起来再坐下，30秒内尽可能多做几次。"
         "双臂始终交叉在胸前。",
     },
+    "start_position": {
+        "en": "Please sit on the chair, side-on to the screen, with your arms crossed "
+        "over your chest.",
+        "zh-CN": "请侧对屏幕坐在椅子上，双臂交叉抱在胸前。",
+    },
     "countdown": {"en": "Get ready.", "zh-CN": "准备。"},
     "go": {"en": "Go!", "zh-CN": "开始！"},
     "arms_crossed": {
@@ -162,6 +167,7 @@ INFO: Final[ProtocolInfo] = ProtocolInfo(
         AssessmentPhase.COUNTDOWN: TEXTS["countdown"],
         AssessmentPhase.RUNNING: TEXTS["go"],
     },
+    start_position=TEXTS["start_position"],
 )
 
 

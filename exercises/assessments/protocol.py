@@ -9,7 +9,9 @@ Phases, driven only by frame timestamps:
 
 1. INSTRUCTIONS (from the first frame): the kiosk speaks `say`. It lasts at least
    `PhaseTiming.instructions_ms` and until the person has held the protocol's start
-   position (seated, arm extended, standing still ...) for `ready_hold_ms`.
+   position (seated, arm extended, standing still ...) for `ready_hold_ms`. Someone
+   not in it after the instructions hears how to get into it ("start_position" cue),
+   every `READY_REMINDER_MS`.
 2. COUNTDOWN: `countdown_ms` (3 s) with one `AssessmentCountdownTicked` per whole second
    left ("3", "2", "1"). Frames in the start position here (and the ready frames just
    before) calibrate the protocol (seated hip height, standing knee height ...).
@@ -56,6 +58,7 @@ from vision.types import PoseFrame
 
 __all__ = [
     "NO_NORMS",
+    "READY_REMINDER_MS",
     "TRACKING_GAP_FRACTION",
     "AssessmentCancelled",
     "AssessmentCompleted",
@@ -74,6 +77,10 @@ __all__ = [
 ]
 
 F64 = npt.NDArray[np.float64]
+
+READY_REMINDER_MS: Final[int] = 5000
+"""After the instructions, a person not in the start position hears how to get into it,
+then again every this many ms (`AssessmentCueIssued` "start_position")."""
 
 TRACKING_GAP_FRACTION: Final[float] = 0.2
 """Share of running frames without the needed joints above which a result is flagged
@@ -143,6 +150,7 @@ class ProtocolInfo:
         duration_ms: Fixed test time, or None for a trial that ends by its own rule.
         camera_view: Where the camera should see the person from ("side", "front").
         say: Spoken text per phase (instructions, countdown, running = "Go!").
+        start_position: How to get into the start position (the reminder).
     """
 
     test_id: str
@@ -152,6 +160,7 @@ class ProtocolInfo:
     duration_ms: int | None
     camera_view: str
     say: Mapping[AssessmentPhase, LocalizedText]
+    start_position: LocalizedText
 
 
 # --- events -----------------------------------------------------------------------
@@ -357,6 +366,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
         self._last_ts: int | None = None
         self._phase_ts = 0
         self._ready_since: int | None = None
+        self._reminded_at: int | None = None
         self._calibration: list[M] = []
         self._countdown_start = 0
         self._seconds_left: int | None = None
@@ -461,6 +471,18 @@ class AssessmentSession(abc.ABC, Generic[M]):
         else:
             self._ready_since = None
             self._calibration = []
+            if ts - self._phase_ts >= self.timing.instructions_ms and (
+                self._reminded_at is None or ts - self._reminded_at >= READY_REMINDER_MS
+            ):
+                self._reminded_at = ts
+                events.append(
+                    AssessmentCueIssued(
+                        ts,
+                        self.info.test_id,
+                        "start_position",
+                        dict(self.info.start_position),
+                    )
+                )
         if (
             self._ready_since is not None
             and ts - self._phase_ts >= self.timing.instructions_ms

@@ -100,6 +100,11 @@ TEXTS: Final[dict[str, LocalizedText]] = {
         "听到“开始”后，抬起一只脚离开地面，用另一条腿尽量站久一些，最长一分钟。"
         "双手保持叉腰。为了安全，请站在墙边或椅子旁边。",
     },
+    "start_position": {
+        "en": "Please stand facing the screen with both feet on the floor and your "
+        "hands on your hips.",
+        "zh-CN": "请面对屏幕站好，双脚着地，双手叉腰。",
+    },
     "countdown": {"en": "Get ready.", "zh-CN": "准备。"},
     "go": {"en": "Go! Lift one foot.", "zh-CN": "开始！抬起一只脚。"},
     "hands_on_hips": {
@@ -125,6 +130,7 @@ INFO: Final[ProtocolInfo] = ProtocolInfo(
         AssessmentPhase.COUNTDOWN: TEXTS["countdown"],
         AssessmentPhase.RUNNING: TEXTS["go"],
     },
+    start_position=TEXTS["start_position"],
 )
 
 

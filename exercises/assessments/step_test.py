@@ -88,6 +88,11 @@ TEXTS: Final[dict[str, LocalizedText]] = {
         "“开始”后，原地踏步，每次把膝盖抬到屏幕上标示的高度，2分钟内尽可能多做。"
         "可以放慢或稍作休息，但尽量坚持。",
     },
+    "start_position": {
+        "en": "Please stand up straight facing the screen, so the camera can see you "
+        "from head to toe.",
+        "zh-CN": "请面对屏幕站直，让摄像头能看到您的全身。",
+    },
     "countdown": {"en": "Get ready.", "zh-CN": "准备。"},
     "go": {"en": "Go!", "zh-CN": "开始！"},
     "below_target": {
@@ -108,6 +113,7 @@ INFO: Final[ProtocolInfo] = ProtocolInfo(
         AssessmentPhase.COUNTDOWN: TEXTS["countdown"],
         AssessmentPhase.RUNNING: TEXTS["go"],
     },
+    start_position=TEXTS["start_position"],
 )
 
 

@@ -17,6 +17,7 @@ from exercises.assessments import (
     AssessmentCancelled,
     AssessmentCompleted,
     AssessmentCountdownTicked,
+    AssessmentCueIssued,
     AssessmentPhase,
     AssessmentPhaseChanged,
     Band,
@@ -44,6 +45,7 @@ from tests.exercises.assessments.factories import (
 ROOT = Path(__file__).resolve().parents[3]
 TID = "chair_stand_30s"
 SAY = INFO.say
+INSTRUCTIONS, COUNTDOWN = AssessmentPhase.INSTRUCTIONS, AssessmentPhase.COUNTDOWN
 TIMING = PhaseTiming(instructions_ms=1000, ready_hold_ms=500, countdown_ms=3000)
 
 
@@ -92,6 +94,20 @@ def test_instructions_last_until_the_start_position_is_held(
     events = feed_all(session, frames(segments))
     assert phases(events)[:2] == expected
     assert session.phase is not AssessmentPhase.INSTRUCTIONS
+
+
+def test_a_person_not_in_position_is_reminded_every_5s() -> None:
+    session = ChairStandSession(timing=TIMING)
+    events = feed_all(session, frames([(7.0, chair(1.0)), (1.0, chair(0.0))]))
+    reminder = INFO.start_position
+    assert set(reminder) == {"en", "zh-CN"}
+    assert events == [
+        AssessmentPhaseChanged(0, TID, "instructions", None, SAY[INSTRUCTIONS]),
+        AssessmentCueIssued(1000, TID, "start_position", reminder),
+        AssessmentCueIssued(6000, TID, "start_position", reminder),
+        AssessmentPhaseChanged(7500, TID, "countdown", "instructions", SAY[COUNTDOWN]),
+        AssessmentCountdownTicked(7500, TID, 3, TICKS[3]),
+    ]
 
 
 def test_countdown_ticks_each_second_and_go_is_exact_with_sparse_frames() -> None:
