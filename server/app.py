@@ -14,7 +14,13 @@ Routes:
                           required joints, picture URL
     GET /api/demo         the demo video (`movecoach serve --demo VIDEO`), if any
     GET /api/demo/video   the demo video file
+    GET /coach            the coach pages (kiosk/web/coach/; sign-in, residents,
+                          sessions, template authoring), with a records store
+    GET /setup            the kiosk set-up page (stores the kiosk's token)
     WS  /ws               kiosk protocol (docs/protocol.md)
+
+With a records store the websocket also plays the kiosk's centre's own templates
+(`Runtime.resolve_spec`), and the JSON API of `server.api` is mounted under /api.
 """
 
 from __future__ import annotations
@@ -108,6 +114,8 @@ class Runtime:
     worker: InferenceWorker
     recorder: SessionRecorder
     web_dir: Path = WEB_DIR
+    store: Store | None = None
+    backend_factory: Callable[[], PoseBackend] | None = None
     specs: Mapping[str, Any] = field(default_factory=dict)
     demo: DemoInfo = field(default_factory=lambda: DemoInfo(available=False))
     kernels_warm: bool = False
@@ -145,6 +153,38 @@ class Runtime:
                 f"unknown exercise {exercise_id!r}; valid ids: {', '.join(valid)}",
                 valid=valid,
             ) from None
+
+    async def resolve_spec(self, exercise_id: str, kiosk_id: int | None) -> Any:
+        """A built-in exercise, else a template of the kiosk's centre (a kiosk
+        without a token: the database's only centre), read from the records store
+        at each `open`, so a template a coach saves is playable at once.
+
+        Raises:
+            ProtocolError: `unknown_exercise`, listing the ids this kiosk may open.
+        """
+        if exercise_id in self.specs:
+            return self.specs[exercise_id]
+        custom: dict[str, Any] = {}
+        if self.store is not None:
+            try:
+                custom = await asyncio.to_thread(self._centre_specs, kiosk_id)
+            except Exception:  # the live path goes on with built-ins only
+                log.exception("custom templates could not be read")
+        if exercise_id in custom:
+            return custom[exercise_id]
+        valid = sorted(set(self.specs) | set(custom))
+        raise ProtocolError(
+            ErrorCode.UNKNOWN_EXERCISE,
+            f"unknown exercise {exercise_id!r}; valid ids: {', '.join(valid)}",
+            valid=valid,
+        )
+
+    def _centre_specs(self, kiosk_id: int | None) -> dict[str, Any]:
+        from server.api.kiosk import centre_specs, kiosk_centre_id
+
+        assert self.store is not None
+        with self.store.session() as db:
+            return centre_specs(db, kiosk_centre_id(db, kiosk_id))
 
     @staticmethod
     def spec_id(spec: Any) -> str:
@@ -297,6 +337,8 @@ def create_app(
         ),
         recorder=recorder if recorder is not None else CountingRecorder(),
         web_dir=web_dir,
+        store=store,
+        backend_factory=factory,
     )
 
     @contextlib.asynccontextmanager
@@ -365,10 +407,23 @@ def create_app(
             web_dir / "index.html", headers={"Cache-Control": "no-cache"}
         )
 
+    @app.get("/setup", include_in_schema=False)
+    async def setup_page() -> FileResponse:
+        return FileResponse(
+            web_dir / "setup.html", headers={"Cache-Control": "no-cache"}
+        )
+
     if store is not None:
         from server.api import include_routers
 
-        include_routers(app, store)
+        include_routers(app, store, kiosk_auth=settings.kiosk_auth)
+
+        @app.get("/coach", include_in_schema=False)
+        async def coach_page() -> FileResponse:
+            return FileResponse(
+                web_dir / "coach" / "index.html", headers={"Cache-Control": "no-cache"}
+            )
+
     app.add_api_websocket_route("/ws", kiosk_socket)
     app.mount("/static", StaticFiles(directory=web_dir, check_dir=False), name="static")
     return app

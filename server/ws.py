@@ -244,7 +244,7 @@ class _Connection:
                 f"expected 'close' before a new 'open', got 'open' while a "
                 f"{self.active.info.exercise_id} session runs",
             )
-        spec = self.rt.spec(message.exercise)
+        spec = await self.rt.resolve_spec(message.exercise, self.kiosk_id)
         lang = message.lang or self.settings.default_lang
         elder = self.settings.default_elder if message.elder is None else message.elder
         try:

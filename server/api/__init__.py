@@ -26,6 +26,10 @@ signed-in staff member, see `server.auth` for roles, scoping and error codes):
     GET    /api/exports/sessions/{id}?format=csv|json|fhir
     GET    /api/exports/residents/{id}?format=csv|json|fhir
     GET    /api/templates · POST /api/templates · GET|PUT|DELETE /api/templates/{id}
+    POST   /api/authoring/drafts                 template proposed from a session
+    POST   /api/authoring/drafts/video           ... from an uploaded video (body)
+    GET    /api/kiosk/me · GET /api/kiosk/exercises     (kiosk token, not staff)
+    POST   /api/kiosk/sign-in                    {member_code} -> own recent sessions
     GET    /api/admin/centres · POST /api/admin/centres           (admin)
     GET    /api/admin/staff · POST /api/admin/staff · PATCH /api/admin/staff/{id}
     GET    /api/admin/kiosks · POST /api/admin/kiosks (token shown once)
@@ -55,6 +59,7 @@ def include_routers(
     prefix: str = "/api",
     reference_band: Callable[[Session, str, int | None], dict[str, Any] | None]
     | None = None,
+    kiosk_auth: bool = False,
 ) -> None:
     """Mount the records API on `app` and keep `store` on `app.state` for its routes.
 
@@ -65,12 +70,33 @@ def include_routers(
         reference_band: `(db, exercise_id, centre_id) -> band JSON or None` for session
             detail pages; default `server.api.sessions.reference_band` (built-in
             templates, then the centre's custom templates).
+        kiosk_auth: Kiosk routes require a kiosk token (when the app has no live
+            runtime to ask; `create_app` passes `Settings.kiosk_auth`).
     """
-    from server.api import admin, auth, exports, residents, sessions, templates
+    from server.api import (
+        admin,
+        auth,
+        authoring,
+        exports,
+        kiosk,
+        residents,
+        sessions,
+        templates,
+    )
 
     setattr(app.state, STORE_STATE_KEY, store)
+    setattr(app.state, kiosk.KIOSK_AUTH_STATE_KEY, kiosk_auth)
     setattr(
         app.state, REFERENCE_BAND_STATE_KEY, reference_band or sessions.reference_band
     )
-    for module in (auth, residents, sessions, exports, templates, admin):
+    for module in (
+        auth,
+        residents,
+        sessions,
+        exports,
+        templates,
+        admin,
+        authoring,
+        kiosk,
+    ):
         app.include_router(module.router, prefix=prefix)

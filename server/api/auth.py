@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from server import auth
+from server.api._errors import PAGE_ERROR_MESSAGES
 from server.auth import CurrentStaff, Db, api_error
 from server.store.models import Staff
 
@@ -77,4 +78,4 @@ def me(staff: CurrentStaff) -> dict[str, Any]:
 @router.get("/errors")
 def errors() -> dict[str, dict[str, str]]:
     """Every API error code with its text in English and Chinese."""
-    return auth.ERROR_MESSAGES
+    return {**auth.ERROR_MESSAGES, **PAGE_ERROR_MESSAGES}

@@ -1,6 +1,9 @@
 """Custom exercise templates of a centre, kept as TOML text. Each is validated with
 `exercises.spec.spec_from_dict` before it is stored; its `id` may not shadow a built-in
-exercise."""
+exercise. A body gives either the TOML text (`toml`) or the template as a JSON object in
+the TOML layout (`template`, what the authoring page edits); the latter is stored as
+the TOML `exercises.spec.dump_spec` writes. Kiosks of the centre offer a saved template
+at once (`GET /api/kiosk/exercises`, the websocket's `open`)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,9 @@ import tomllib
 from typing import Any
 
 from fastapi import APIRouter, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from exercises.spec import SpecError, builtin_specs, spec_from_dict
+from exercises.spec import SpecError, builtin_specs, dump_spec, spec_from_dict
 from server.api._access import centre_for_new_record, listing_centre
 from server.auth import CurrentStaff, Db, api_error
 from server.store import repository
@@ -24,8 +27,34 @@ MAX_TEMPLATE_BYTES = 256 * 1024
 
 
 class TemplateIn(BaseModel):
-    toml: str = Field(min_length=1, max_length=MAX_TEMPLATE_BYTES)
+    toml: str | None = Field(default=None, min_length=1, max_length=MAX_TEMPLATE_BYTES)
+    template: dict[str, Any] | None = None
     centre_id: int | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> TemplateIn:
+        if (self.toml is None) == (self.template is None):
+            raise ValueError("expected exactly one of 'toml' and 'template'")
+        return self
+
+    def text(self) -> str:
+        """The TOML to store (422 `invalid_template` for an invalid `template`)."""
+        if self.toml is not None:
+            return self.toml
+        assert self.template is not None
+        try:
+            text = dump_spec(spec_from_dict(self.template, source="<custom template>"))
+        except (SpecError, TypeError, ValueError) as exc:
+            raise api_error(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_template", str(exc)
+            ) from None
+        if len(text.encode("utf-8")) > MAX_TEMPLATE_BYTES:
+            raise api_error(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                "invalid_template",
+                f"expected at most {MAX_TEMPLATE_BYTES} bytes of TOML",
+            )
+        return text
 
 
 def validate_template(text: str) -> str:
@@ -74,7 +103,8 @@ def list_templates(
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create(body: TemplateIn, staff: CurrentStaff, db: Db) -> dict[str, Any]:
     centre_id = centre_for_new_record(db, staff, body.centre_id)
-    template_id = validate_template(body.toml)
+    toml_text = body.text()
+    template_id = validate_template(toml_text)
     if repository.get_template(db, centre_id, template_id) is not None:
         raise api_error(
             status.HTTP_409_CONFLICT,
@@ -85,7 +115,7 @@ def create(body: TemplateIn, staff: CurrentStaff, db: Db) -> dict[str, Any]:
         db,
         centre_id=centre_id,
         template_id=template_id,
-        toml_text=body.toml,
+        toml_text=toml_text,
         author_id=staff.id,
     )
     db.commit()
@@ -114,7 +144,8 @@ def replace(
     template_id: str, body: TemplateIn, staff: CurrentStaff, db: Db
 ) -> dict[str, Any]:
     centre_id = centre_for_new_record(db, staff, body.centre_id)
-    found_id = validate_template(body.toml)
+    toml_text = body.text()
+    found_id = validate_template(toml_text)
     if found_id != template_id:
         raise api_error(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -125,7 +156,7 @@ def replace(
         db,
         centre_id=centre_id,
         template_id=template_id,
-        toml_text=body.toml,
+        toml_text=toml_text,
         author_id=staff.id,
     )
     db.commit()
