@@ -18,8 +18,9 @@ EDGE_LIBRARIES = ("cv2", "mediapipe", "onnxruntime", "fastapi", "websockets", "s
 
 def _core_modules() -> list[str]:
     names = ["vision.types", "vision.geometry", "vision.kernels", "vision.config"]
-    names += [f"exercises.{p.stem}" for p in sorted((ROOT / "exercises").glob("*.py"))
-              if p.stem != "__init__"]
+    for path in sorted((ROOT / "exercises").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return names
 
 
