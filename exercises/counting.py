@@ -24,19 +24,20 @@ on a sliding window):
    rescaled by its local range (running min/max over +-1.5 periods) to about [-1, 1];
    where the local range is small (standing still) a floor relative to the typical
    range keeps noise from being blown up.
-5. Counting with hysteresis: a repetition is a full out-and-back cycle: the signal
-   leaves one end of its range (below -threshold), reaches the other end (above
-   +threshold) and comes back. Which end is "rest" is unknown without a template, so
-   cycles are counted for both readings and the smaller count is kept: a half cycle at
-   the start or the end of a recording (getting into position, stopping mid-way) never
-   counts.
+5. Counting with hysteresis: a repetition is a full out-and-back cycle from the rest
+   end of the range: the signal leaves rest (below -threshold), reaches the other end
+   (above +threshold) and comes back. Without a template, rest is the end where the
+   signal dwells (pauses between repetitions, standing before and after), i.e. the
+   repetitions' excursions form the long tail of the signal's distribution (the sign
+   of its skewness). A half cycle at the start or the end of a recording (getting into
+   position, stopping mid-way) never counts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -109,6 +110,10 @@ class CounterParams:
         smooth_periods: Gaussian smoothing (standard deviation), in periods.
         range_periods: Half-window of the running min/max that normalises the signal.
         range_floor: Floor of the local range relative to its 90th percentile.
+        min_body_range: Floor of the local range of a principal-component signal, in
+            body radii (RMS distance of the joints from their centre): smaller
+            movements are pose jitter, not repetitions.
+        min_angle_range_deg: The same floor for an angle signal, in degrees.
         threshold: Hysteresis level in the normalised signal, which spans about [-1, 1].
         min_joint_fraction: A frame with fewer visible body joints is a gap.
     """
@@ -123,6 +128,8 @@ class CounterParams:
     range_floor: float = 0.4
     threshold: float = 0.3
     min_joint_fraction: float = 0.5
+    min_body_range: float = 0.5
+    min_angle_range_deg: float = 30.0
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_period_frames <= self.max_period_frames:
@@ -231,25 +238,46 @@ def _period(
     return int(peaks[first]), float(strength[first])
 
 
+class _Hysteresis:
+    """Cycles low (<= -threshold) -> high (>= threshold) -> low, one sample at a time.
+
+    A cycle must start from low: an excursion already under way when counting starts
+    does not count. `step` returns (last low frame before, highest frame, first low
+    frame after) when a cycle closes."""
+
+    __slots__ = ("last_low", "peak", "peak_value", "state", "threshold")
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = threshold
+        self.state = (
+            0  # 0 unknown, 1 low, 2 high (came from low), 3 high (origin unknown)
+        )
+        self.last_low = self.peak = 0
+        self.peak_value = -math.inf
+
+    def step(self, t: int, v: float) -> tuple[int, int, int] | None:
+        closed = None
+        if self.state == 2 and v > self.peak_value:
+            self.peak, self.peak_value = t, v
+        if v <= -self.threshold:
+            if self.state == 2:
+                closed = (self.last_low, self.peak, t)
+            self.state = 1
+            self.last_low = t
+        elif v >= self.threshold and self.state in (0, 1):
+            self.state = 2 if self.state == 1 else 3
+            self.peak, self.peak_value = t, v
+        return closed
+
+
 def _hysteresis(z: F64, ok: Bool, threshold: float) -> list[tuple[int, int, int]]:
-    """Cycles low (<= -threshold) -> high (>= threshold) -> low, skipping gaps; each as
-    (last low frame before, highest frame, first low frame after). A cycle must start
-    from low: an excursion already under way at the start does not count."""
-    reps: list[tuple[int, int, int]] = []
-    state = 0  # 0 unknown, 1 low, 2 high (came from low), 3 high (origin unknown)
-    last_low = peak = 0
+    """Every closed cycle of `_Hysteresis` over the valid samples of z."""
+    machine = _Hysteresis(threshold)
+    reps = []
     for t in np.flatnonzero(ok).tolist():
-        v = z[t]
-        if state == 2 and v > z[peak]:
-            peak = t
-        if v <= -threshold:
-            if state == 2:
-                reps.append((last_low, peak, t))
-            state = 1
-            last_low = t
-        elif v >= threshold and state in (0, 1):
-            state = 2 if state == 1 else 3
-            peak = t
+        closed = machine.step(t, float(z[t]))
+        if closed is not None:
+            reps.append(closed)
     return reps
 
 
@@ -327,9 +355,21 @@ class _Analysis:
     period: float
     z: F64
     source: str
+    strength: float = 0.0
+    # The fitted signal, for causal replay: raw = coords . direction (principal
+    # component) or angles[:, angle_index]; z = sign * normalised(raw).
+    direction: F64 | None = None
+    angle_index: int = -1
+    sign: float = 1.0
+    floor: float = 1.0
+    moving: bool = False
 
 
 _ANGLE_NAMES = ("elbow", "shoulder", "hip", "knee")
+# Below this |skewness| a signal gives no hint of which end is rest.
+_SYMMETRIC_SKEW = 0.2
+# A longer-period candidate at least this periodic (relative) is the fundamental.
+_FUNDAMENTAL_STRENGTH = 0.8
 
 
 def _analyze(coords: F64, angles: F64, ok: Bool, params: CounterParams) -> _Analysis:
@@ -354,7 +394,7 @@ def _analyze(coords: F64, angles: F64, ok: Bool, params: CounterParams) -> _Anal
             filled = _bridge(column[:, None])[:, 0]
             candidates[name] = filled - _moving_mean(filled, drift_half)
 
-    best: tuple[str, int, float] | None = None
+    found: list[tuple[str, int, float]] = []
     for name, signal in candidates.items():
         valid = signal[ok]
         sd = float(valid.std())
@@ -367,32 +407,72 @@ def _analyze(coords: F64, angles: F64, ok: Bool, params: CounterParams) -> _Anal
             max_lag,
             params.first_peak_fraction,
         )
-        if lag > 0 and (best is None or strength > best[2]):
-            best = (name, lag, strength)
-    if best is None:
+        if lag > 0:
+            found.append((name, lag, strength))
+    if not found:
         return nothing
-    source, period, _ = best
+    source, period, strength = max(found, key=lambda f: f[2])
+    # The body's movement repeats when all of it does: a nearly as periodic signal
+    # whose period is a multiple of the best one's shows the whole repetition (some
+    # joints move twice per repetition, e.g. the wrists' x in a front raise).
+    for name, lag, other in found:
+        ratio = lag / period
+        if (
+            other >= _FUNDAMENTAL_STRENGTH * strength
+            and lag > period
+            and abs(ratio - round(ratio)) <= 0.15
+        ):
+            source, period, strength = name, lag, other
 
     raw = candidates[source]
     signal = raw - _moving_mean(raw, max(1, int(params.detrend_periods * period) // 2))
     signal = _smooth(signal, params.smooth_periods * period)
     low, high = _running_range(signal, max(1, int(params.range_periods * period)))
     spread = high - low
-    floor = params.range_floor * float(np.percentile(spread[ok], 90))
-    spread = np.maximum(spread, floor if floor > 0 else 1.0)
+    typical = float(np.percentile(spread[ok], 90))
+    # Below a movement size no repetition is real (pose jitter while standing still).
+    least = (
+        params.min_angle_range_deg if source in _ANGLE_NAMES else params.min_body_range
+    )
+    floor = max(params.range_floor * typical, least)
+    spread = np.maximum(spread, floor)
     z = (signal - (high + low) / 2.0) / (spread / 2.0)
 
-    up = _hysteresis(z, ok, params.threshold)
-    down = _hysteresis(-z, ok, params.threshold)
-    # A tie keeps the reading whose excursions point along the longer tail (rest is
-    # where the signal dwells).
-    tail = float(np.mean((z[ok] - z[ok].mean()) ** 3))
-    if len(down) < len(up) or (len(down) == len(up) and tail < 0):
-        reps, z = down, -z
-    else:
-        reps = up
+    sign = _orientation(z[ok], period, params)
+    z = sign * z
+    reps = _hysteresis(z, ok, params.threshold)
     z = np.where(ok, z, np.nan)
-    return _Analysis(len(reps), reps, float(period), z, source)
+    return _Analysis(
+        len(reps),
+        reps,
+        float(period),
+        z,
+        source,
+        strength,
+        direction=vt[int(source[2:])].copy() if source.startswith("pc") else None,
+        angle_index=_ANGLE_NAMES.index(source) if source in _ANGLE_NAMES else -1,
+        sign=sign,
+        floor=floor,
+        moving=typical >= least,
+    )
+
+
+def _orientation(z: F64, period: float, params: CounterParams) -> float:
+    """+1 if the high end of z is the excursion, -1 if the low end is.
+
+    Rest is the end where the signal dwells, so the excursions of the repetitions form
+    the long tail of its distribution (the sign of its skewness). A near-symmetric
+    signal (continuous repetitions) gives no such hint; then rest is where the recording
+    starts and ends (the first and last quarter period)."""
+    centred = z - z.mean()
+    sd = float(centred.std())
+    skew = float(np.mean(centred**3)) / sd**3 if sd > 0 else 0.0
+    if abs(skew) < _SYMMETRIC_SKEW:
+        edge = max(1, int(0.25 * period))
+        ends = float(np.concatenate([centred[:edge], centred[-edge:]]).mean())
+        if ends != 0.0:
+            return 1.0 if ends < 0 else -1.0
+    return -1.0 if skew < 0 else 1.0
 
 
 def _check_window(
@@ -462,23 +542,35 @@ def count_repetitions(
     )
 
 
-@dataclass(slots=True)
-class _Buffer:
-    coords: deque[F64] = field(default_factory=deque)
-    angles: deque[F64] = field(default_factory=deque)
-    ok: deque[bool] = field(default_factory=deque)
+# Turning points closer than this (in periods) are one movement read two ways.
+_SAME_REP_PERIODS = 0.75
 
 
 class StreamingRepCounter:
     """Live template-free counting: `push(frame) -> bool` says whether a repetition was
-    completed with this frame.
+    completed (and `count` went up) with this frame.
 
-    The analysis of `count_repetitions` is re-run on a sliding window of the most recent
-    frames (`window_frames`, default 2.5 slowest periods) every `update_every` frames;
-    a repetition found there is counted once, when its cycle closes, identified by the
-    absolute frame of its turning point. A repetition is therefore reported when the
-    movement returns (typically half a period after its turning point), and reported up
-    to `update_every - 1` frames late.
+    Every `refit_every` frames the analysis of `count_repetitions` runs on the most
+    recent `window_frames` frames (default 2.5 slowest periods) to choose the signal,
+    its period and which end is rest. A choice is adopted only when it is confident:
+    a real movement (see `CounterParams.min_body_range`), periodicity strength >=
+    `min_strength`, three periods seen and, for the first choice, the same period on
+    two refits in a row (short windows mistake a harmonic for the period). The
+    repetitions that analysis found are counted then, so the first count waits for
+    about three repetitions, which are reported together. Between refits each frame is
+    processed causally: the chosen signal minus its trailing mean over 1.5 periods,
+    smoothed exponentially (~0.1 period), scaled by its trailing range over 3 periods,
+    then the hysteresis of `count_repetitions`; a repetition is reported when the
+    movement is back at rest. A repetition whose turning point is less than 0.75 period
+    after the last counted one is the same movement read differently (e.g. by a new
+    choice) and is not counted again.
+
+    Live counts are less accurate than `count_repetitions` on the whole set, which sees
+    the future of every frame: prefer it for the set's final figure.
+
+    Attributes:
+        count: Repetitions so far.
+        period_frames: Period of the adopted signal (NaN until one is adopted).
     """
 
     def __init__(
@@ -487,7 +579,8 @@ class StreamingRepCounter:
         *,
         params: CounterParams | None = None,
         window_frames: int | None = None,
-        update_every: int = 1,
+        refit_every: int = 15,
+        min_strength: float = 0.4,
     ) -> None:
         self.skeleton = skeleton
         self.params = params or CounterParams()
@@ -498,22 +591,33 @@ class StreamingRepCounter:
                 f"window_frames must be >= {4 * self.params.min_period_frames}, "
                 f"got {self.window_frames}"
             )
-        if update_every < 1:
-            raise ValueError(f"update_every must be >= 1, got {update_every}")
-        self.update_every = update_every
+        if refit_every < 1:
+            raise ValueError(f"refit_every must be >= 1, got {refit_every}")
+        self.refit_every = refit_every
+        self.min_strength = min_strength
         self._layout = _Layout.of(skeleton)
+        capacity = 2 * self.window_frames
+        self._coords = np.empty((capacity, 2 * self._layout.joints.shape[0]))
+        self._angles = np.empty((capacity, len(_ANGLE_NAMES)))
+        self._ok = np.zeros(capacity, np.bool_)
+        self._raw = np.empty(capacity)  # adopted signal, NaN in gaps
+        self._smoothed = np.empty(capacity)  # detrended + smoothed, NaN in gaps
         self.reset()
 
     def reset(self) -> None:
         """Forget everything (a new set or a new subject)."""
-        self._buffer = _Buffer()
-        self._frames_seen = 0
-        self._last_peak = -(10**9)
+        self._size = 0  # rows used in the buffers
+        self._first = 0  # absolute frame number of buffer row 0
+        self._model: _Analysis | None = None
+        self._machine = _Hysteresis(self.params.threshold)
+        self._ema = math.nan
+        self._candidate_period = math.nan
+        self._last_peak = -(2**62)
         self.count = 0
         self.period_frames = math.nan
 
     def push(self, frame: PoseFrame) -> bool:
-        """Add one frame; True if a repetition completed (`self.count` went up).
+        """Add one frame; True if a repetition completed with it.
 
         Raises:
             TypeError: not a PoseFrame.
@@ -529,28 +633,139 @@ class StreamingRepCounter:
         coords, angles, ok = _frame_features(
             frame.xyz[None], frame.visibility[None], self._layout, self.params
         )
-        buf = self._buffer
-        buf.coords.append(coords[0])
-        buf.angles.append(angles[0])
-        buf.ok.append(bool(ok[0]))
-        if len(buf.ok) > self.window_frames:
-            buf.coords.popleft()
-            buf.angles.popleft()
-            buf.ok.popleft()
-        self._frames_seen += 1
-        if self._frames_seen % self.update_every:
-            return False
-        offset = self._frames_seen - len(buf.ok)
-        result = _analyze(
-            np.array(buf.coords), np.array(buf.angles), np.array(buf.ok), self.params
-        )
-        if not math.isnan(result.period):
-            self.period_frames = result.period
-        min_gap = 0.5 * result.period if not math.isnan(result.period) else 0.0
+        if self._size == self._ok.shape[0]:
+            # Keep the newest window at the front; amortised O(1) per frame.
+            keep = self.window_frames
+            for buf in (
+                self._coords,
+                self._angles,
+                self._ok,
+                self._raw,
+                self._smoothed,
+            ):
+                buf[:keep] = buf[-keep:]
+            self._first += self._size - keep
+            self._size = keep
+        row = self._size
+        self._coords[row] = coords[0]
+        self._angles[row] = angles[0]
+        self._ok[row] = ok[0]
+        self._size += 1
         new = 0
-        for _, peak, _ in result.reps:
-            if offset + peak > self._last_peak + min_gap:
-                self._last_peak = offset + peak
-                new += 1
+        if self._model is not None:
+            new += self._advance(row)
+        if (self._first + self._size) % self.refit_every == 0:
+            new += self._refit()
         self.count += new
         return new > 0
+
+    def _raw_value(self, row: int) -> float:
+        model = self._model
+        assert model is not None
+        if not self._ok[row]:
+            return math.nan
+        if model.direction is not None:
+            values = self._coords[row]
+            finite = np.isfinite(values)
+            return float(np.dot(np.where(finite, values, 0.0), model.direction))
+        return float(self._angles[row, model.angle_index])
+
+    def _advance(self, row: int, count: bool = True) -> int:
+        """Condition row causally and step the hysteresis; 1 if a repetition closed."""
+        model = self._model
+        assert model is not None
+        raw = self._raw_value(row)
+        self._raw[row] = raw
+        self._smoothed[row] = math.nan
+        if math.isnan(raw):
+            return 0
+        period = model.period
+        start = max(0, row - 4 * int(period) - 1)
+        history = self._raw[start : row + 1]
+        history = history[np.isfinite(history)][-max(1, int(1.5 * period)) :]
+        detrended = raw - float(history.mean())
+        tau = max(self.params.smooth_periods * period, 1e-9)
+        alpha = 1.0 - math.exp(-1.0 / tau)
+        self._ema = (
+            detrended
+            if math.isnan(self._ema)
+            else self._ema + alpha * (detrended - self._ema)
+        )
+        self._smoothed[row] = self._ema
+        recent = self._smoothed[max(0, row - 6 * int(period) - 1) : row + 1]
+        recent = recent[np.isfinite(recent)][
+            -max(1, int(2 * self.params.range_periods * period)) :
+        ]
+        low, high = float(recent.min()), float(recent.max())
+        spread = max(high - low, model.floor)
+        z = model.sign * (self._ema - (high + low) / 2.0) / (spread / 2.0)
+        closed = self._machine.step(self._first + row, z)
+        if (
+            count
+            and closed is not None
+            and closed[1] >= self._last_peak + _SAME_REP_PERIODS * period
+        ):
+            self._last_peak = closed[1]
+            return 1
+        return 0
+
+    def _refit(self) -> int:
+        """Re-choose the signal on the window; adopt it if confident and replay."""
+        start = max(0, self._size - self.window_frames)
+        ok = self._ok[start : self._size]
+        result = _analyze(
+            self._coords[start : self._size].copy(),
+            self._angles[start : self._size],
+            ok,
+            self.params,
+        )
+        if (
+            math.isnan(result.period)
+            or not result.moving
+            or result.strength < self.min_strength
+            or int(ok.sum()) < 3 * result.period
+        ):
+            self._candidate_period = math.nan
+            return 0
+        if self._model is None:
+            # The first choice must hold over two refits: early, short windows mistake
+            # a harmonic for the period.
+            prev = self._candidate_period
+            self._candidate_period = result.period
+            if not abs(result.period - prev) <= 0.15 * result.period:
+                return 0
+        previous = self._model
+        if previous is not None:
+            # Keep which end is rest: orient the new signal like the one it replaces
+            # (over the frames both cover), or counts would shift by half a period.
+            old = previous.sign * self._smoothed[start : self._size]
+            both = np.isfinite(old) & np.isfinite(result.z)
+            if both.sum() > 2:
+                a = old[both] - old[both].mean()
+                b = result.z[both] - result.z[both].mean()
+                if float(np.dot(a, b)) < 0:
+                    z = -result.z
+                    result = dataclasses.replace(
+                        result,
+                        sign=-result.sign,
+                        z=z,
+                        reps=_hysteresis(z, ok, self.params.threshold),
+                    )
+        self._model = result
+        self.period_frames = result.period
+        # Resume the causal conditioning and hysteresis in the state this signal has
+        # now, without counting: the offline repetitions below are the better record.
+        self._machine = _Hysteresis(self.params.threshold)
+        self._ema = math.nan
+        self._raw[: self._size] = math.nan
+        self._smoothed[: self._size] = math.nan
+        # Six periods cover the trailing windows (4.5) and the last excursion.
+        for row in range(max(start, self._size - int(6 * result.period)), self._size):
+            self._advance(row, count=False)
+        offset = self._first + start
+        new = 0
+        for _, peak, _ in result.reps:
+            if offset + peak >= self._last_peak + _SAME_REP_PERIODS * result.period:
+                self._last_peak = offset + peak
+                new += 1
+        return new
