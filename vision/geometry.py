@@ -119,13 +119,14 @@ def joint_angles(
     See `joint_angles_array` for the arguments and NaN semantics.
     """
     if isinstance(poses, PoseFrame):
-        return joint_angles_array(
+        one: F32 = joint_angles_array(
             poses.xyz[None],
             poses.visibility[None],
             triples,
             min_visibility=min_visibility,
             use_z=use_z,
         )[0]
+        return one
     if isinstance(poses, PoseWindow):
         return joint_angles_array(
             poses.xyz,

@@ -11,10 +11,7 @@ from vision import config
 
 __all__: list[str] = []
 
-_JIT = {"cache": True, "nogil": True, "fastmath": config.FASTMATH_FLAGS}
-
-
-@njit(**_JIT)
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _angle_deg(ax, ay, az, bx, by, bz, cx, cy, cz):  # type: ignore[no-untyped-def]
     """Angle ABC at B in degrees; NaN if a segment has zero length or a coordinate is NaN."""
     ux, uy, uz = ax - bx, ay - by, az - bz
@@ -28,7 +25,7 @@ def _angle_deg(ax, ay, az, bx, by, bz, cx, cy, cz):  # type: ignore[no-untyped-d
     return math.degrees(math.acos(cos))
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _joint_angles(xyz, visibility, triples, min_visibility, use_z, out):  # type: ignore[no-untyped-def]
     """(T, J, 3), (T, J), (K, 3) int64 -> out (T, K) degrees; NaN where a joint is missing."""
     for t in range(xyz.shape[0]):
@@ -51,7 +48,7 @@ def _joint_angles(xyz, visibility, triples, min_visibility, use_z, out):  # type
             )
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _smoothing_alpha(cutoff_hz, dt_s):  # type: ignore[no-untyped-def]
     """Exponential smoothing factor of a first-order low-pass at `cutoff_hz`."""
     # 1 / (1 + tau / dt) with tau = 1 / (2 pi f), written with a single division.
@@ -59,7 +56,7 @@ def _smoothing_alpha(cutoff_hz, dt_s):  # type: ignore[no-untyped-def]
     return r / (r + 1.0)
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _one_euro_step(  # type: ignore[no-untyped-def]
     xyz, dt_s, min_cutoff_hz, beta, d_cutoff_hz, x_prev, dx_prev, out
 ):
@@ -100,7 +97,7 @@ def _one_euro_step(  # type: ignore[no-untyped-def]
 P_DT_S, P_MIN_CUTOFF_HZ, P_BETA, P_D_CUTOFF_HZ, P_MIN_VISIBILITY, P_USE_Z = range(6)
 
 
-@njit(**_JIT)
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _smooth_and_angles(xyz, visibility, params, state, triples, angles_out):  # type: ignore[no-untyped-def]
     """The live per-frame path in one call: One-Euro over (J, 3), then angles (1, K).
 
