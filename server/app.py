@@ -96,6 +96,8 @@ class KioskInfo(BaseModel):
     default_lang: str
     default_elder: bool
     demo: DemoInfo
+    kiosk_auth: bool = False  # kiosks must present their token (see /setup)
+    records: bool = False  # sessions are recorded (residents may sign in)
     protocol: int = PROTOCOL_VERSION
 
 
@@ -383,6 +385,8 @@ def create_app(
             default_lang=settings.default_lang,
             default_elder=settings.default_elder,
             demo=runtime.demo,
+            kiosk_auth=settings.kiosk_auth,
+            records=store is not None,
         )
 
     @app.get("/api/exercises", response_model=list[ExerciseInfo])

@@ -6,6 +6,15 @@
 // video played in the same <video> element; either way they are scaled, JPEG-encoded
 // and sent with their capture time, so the demo goes through exactly the camera path.
 //
+// Kiosk token: when the server authenticates kiosks, the set-up page (/setup) stores
+// this kiosk's token in localStorage; the page sends it on the websocket (?token=) and
+// on /api/kiosk/* requests (Authorization: Bearer).
+//
+// Residents may sign in with their member code (sessions are then recorded to them,
+// and "My history" shows their own recent sessions). Anonymous is the default; the code
+// is kept in memory only and forgotten on "Sign out" or after IDLE_SIGN_OUT_MS
+// without a touch while no exercise runs.
+//
 // window.kioskState is read by the browser tests.
 "use strict";
 
@@ -15,6 +24,15 @@
   const MAX_SEND_FPS = Number(params.get("fps")) || 30;
   const MAX_BUFFERED_BYTES = 512 * 1024; // skip frames while the socket is backed up
   const MIN_VISIBILITY = 0.5;
+  const TOKEN_KEY = "movecoach.kioskToken";
+  const IDLE_SIGN_OUT_MS = Number(params.get("idle_ms")) || 120000;
+  const kioskToken = (() => {
+    try {
+      return localStorage.getItem(TOKEN_KEY) || null;
+    } catch (e) {
+      return null;
+    }
+  })();
 
   const state = (window.kioskState = {
     state: "loading", // loading | picker | placing | countdown | exercising | finishing | summary
@@ -41,6 +59,11 @@
     stats: null,
     summary: null,
     options: null,
+    kioskToken: !!kioskToken,
+    kioskProblem: null, // null | "kiosk_token_required" | "bad_kiosk_token"
+    signInAvailable: false,
+    resident: null, // display name of the signed-in resident
+    history: null,
   });
 
   let kiosk = { languages: window.LANGS, default_lang: "en", default_elder: false, demo: { available: false } };
@@ -61,6 +84,8 @@
   let lastSentAt = -Infinity;
   let sourceReady = null;
   let pendingOpen = null;
+  let resident = null; // {member_code, display_name} while signed in
+  let idleTimer = null;
 
   const video = $("video");
   const overlay = $("display");
@@ -87,6 +112,7 @@
     $("mute-btn").textContent = state.muted ? t("unmute") : t("mute");
     $("mute-btn").setAttribute("aria-pressed", String(state.muted));
     renderPicker();
+    renderResident();
     if (state.exercise) $("exercise-name").textContent = localized(state.exercise.name);
     if (lastPlacementMessage) $("guide-text").textContent = lastPlacementMessage();
     if (lastCue) $("cue").textContent = localized(lastCue);
@@ -148,8 +174,12 @@
 
   // ---------------------------------------------------------------- screens
 
+  let currentScreen = "picker";
+
   function show(screen) {
-    for (const id of ["picker", "stage", "summary"]) $(id).hidden = id !== screen;
+    currentScreen = screen;
+    for (const id of ["picker", "signin", "history", "stage", "summary"]) $(id).hidden = id !== screen;
+    renderResident();
   }
 
   function setStatus(key, params) {
@@ -452,6 +482,7 @@
       return;
     }
     pendingOpen = { type: "open", v: 1, exercise: ex.id, lang: state.lang, elder: state.elder };
+    if (resident) pendingOpen.resident = resident.member_code;
     sendOpen();
   }
 
@@ -593,10 +624,189 @@
     }
   }
 
+  // ---------------------------------------------------------------- kiosk token, residents
+
+  function api(path, init = {}) {
+    const headers = Object.assign({}, init.headers || {});
+    if (kioskToken) headers.Authorization = "Bearer " + kioskToken;
+    return fetch(path, Object.assign({}, init, { headers }));
+  }
+
+  async function errorCode(response) {
+    try {
+      const body = await response.json();
+      return (body.detail && body.detail.code) || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // What this kiosk is (with the records store); a 401 names the token problem.
+  async function checkKiosk() {
+    let response;
+    try {
+      response = await api("/api/kiosk/me");
+    } catch (e) {
+      return null;
+    }
+    if (response.status === 401) {
+      state.kioskProblem = (await errorCode(response)) || "bad_kiosk_token";
+      setStatus(state.kioskProblem);
+      return null;
+    }
+    if (!response.ok) return null; // no records on this server: no sign-in
+    state.kioskProblem = null;
+    return response.json();
+  }
+
+  async function loadExercises() {
+    const response = await api("/api/kiosk/exercises");
+    if (response.ok) return response.json();
+    if (response.status === 401) state.kioskProblem = (await errorCode(response)) || "bad_kiosk_token";
+    return (await fetch("/api/exercises")).json(); // built-ins (no records, or no token)
+  }
+
+  function renderResident() {
+    const on = !!resident;
+    const idle = currentScreen !== "stage";
+    $("resident-badge").hidden = !on;
+    $("resident-badge").textContent = on ? t("signed_in_as", { name: resident.display_name }) : "";
+    $("signin-btn").hidden = on || !state.signInAvailable || !idle;
+    $("signout-btn").hidden = !on || !idle;
+    $("history-btn").hidden = !on || !idle;
+  }
+
+  function resetIdle() {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    if (!resident) return;
+    idleTimer = setTimeout(() => {
+      if (["exercising", "countdown", "placing", "finishing"].includes(state.state)) return resetIdle();
+      signOut();
+    }, IDLE_SIGN_OUT_MS);
+  }
+
+  function openSignIn() {
+    state.state = "signin";
+    $("member-code").value = "";
+    $("signin-status").textContent = "";
+    show("signin");
+    $("member-code").focus();
+  }
+
+  function buildKeypad() {
+    const pad = $("keypad");
+    pad.textContent = "";
+    for (const key of ["1", "2", "3", "4", "5", "6", "7", "8", "9", "-", "0", "⌫"]) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.textContent = key;
+      b.addEventListener("click", () => {
+        const input = $("member-code");
+        input.value = key === "⌫" ? input.value.slice(0, -1) : input.value + key;
+        input.focus();
+      });
+      pad.append(b);
+    }
+  }
+
+  async function submitSignIn(event) {
+    event.preventDefault();
+    const code = $("member-code").value.trim();
+    if (!code) return;
+    $("signin-status").textContent = t("signing_in");
+    let response;
+    try {
+      response = await api("/api/kiosk/sign-in", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ member_code: code }),
+      });
+    } catch (e) {
+      $("signin-status").textContent = t("error_sign_in_failed");
+      return;
+    }
+    if (!response.ok) {
+      const code = await errorCode(response);
+      const key = "error_" + code;
+      $("signin-status").textContent = t(key) === key ? t("error_sign_in_failed") : t(key);
+      return;
+    }
+    const body = await response.json();
+    resident = { member_code: body.resident.member_code, display_name: body.resident.display_name };
+    state.resident = resident.display_name;
+    state.history = body.sessions;
+    $("member-code").value = "";
+    resetIdle();
+    showHistory(body.sessions);
+  }
+
+  function exerciseName(id) {
+    const ex = exercises.find((e) => e.id === id);
+    return ex ? localized(ex.name) : id;
+  }
+
+  function showHistory(sessions) {
+    state.state = "history";
+    $("history-title").textContent = t("history_title", { name: resident ? resident.display_name : "" });
+    const rows = $("history-rows");
+    rows.textContent = "";
+    for (const s of sessions || []) {
+      const tr = document.createElement("tr");
+      const when = new Date(s.started_at);
+      const cells = [
+        when.toLocaleDateString(state.lang, { month: "short", day: "numeric" }) + " " +
+          when.toLocaleTimeString(state.lang, { hour: "2-digit", minute: "2-digit" }),
+        exerciseName(s.exercise_id),
+        String(s.rep_count),
+        fmtScore(s.mean_score),
+      ];
+      for (const text of cells) {
+        const td = document.createElement("td");
+        td.textContent = text;
+        tr.append(td);
+      }
+      rows.append(tr);
+    }
+    $("history-empty").hidden = !!(sessions && sessions.length);
+    show("history");
+  }
+
+  async function openHistory() {
+    if (!resident) return;
+    resetIdle();
+    try {
+      const response = await api("/api/kiosk/sign-in", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ member_code: resident.member_code }),
+      });
+      if (response.ok) state.history = (await response.json()).sessions;
+    } catch (e) {
+      // show what we have
+    }
+    showHistory(state.history);
+  }
+
+  function signOut() {
+    resident = null;
+    state.resident = null;
+    state.history = null;
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = null;
+    $("history-rows").textContent = "";
+    if (["history", "signin"].includes(state.state)) {
+      state.state = "picker";
+      show("picker");
+    }
+    renderResident();
+  }
+
   // ---------------------------------------------------------------- websocket
 
   function connect() {
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    let url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    if (kioskToken) url += "?token=" + encodeURIComponent(kioskToken);
     ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     if (!state.connected) setStatus(state.state === "loading" ? "connecting" : "connection_lost");
@@ -616,10 +826,12 @@
     };
     ws.onclose = () => {
       const wasOpen = sessionOpen || state.state === "finishing";
+      const everOpened = state.connected;
       state.connected = false;
       sessionOpen = false;
       sessionToken++;
-      setStatus("connection_lost");
+      setStatus(state.kioskProblem || "connection_lost");
+      if (!everOpened && !state.kioskProblem) checkKiosk(); // refused: a token problem?
       if (wasOpen) backToPicker(); // the server's session ended with the connection
       setTimeout(connect, reconnectDelayMs);
       reconnectDelayMs = Math.min(reconnectDelayMs * 2, 8000);
@@ -636,6 +848,14 @@
     $("back-btn").addEventListener("click", backToPicker);
     $("again-btn").addEventListener("click", () => state.exercise && startExercise(state.exercise));
     $("other-btn").addEventListener("click", backToPicker);
+    $("signin-btn").addEventListener("click", openSignIn);
+    $("signout-btn").addEventListener("click", signOut);
+    $("history-btn").addEventListener("click", openHistory);
+    $("history-back").addEventListener("click", backToPicker);
+    $("signin-cancel").addEventListener("click", backToPicker);
+    $("signin-form").addEventListener("submit", submitSignIn);
+    for (const type of ["pointerdown", "keydown"]) document.addEventListener(type, resetIdle, { passive: true });
+    buildKeypad();
   }
 
   async function init() {
@@ -643,7 +863,7 @@
     setStatus("loading");
     try {
       kiosk = await (await fetch("/api/kiosk")).json();
-      exercises = await (await fetch("/api/exercises")).json();
+      exercises = await loadExercises();
     } catch (e) {
       state.errors.push({ code: "client", detail: String(e) });
       setStatus("server_starting");
@@ -653,8 +873,11 @@
     setLang(params.get("lang") || kiosk.default_lang);
     setElder(params.has("elder") ? params.get("elder") === "1" : kiosk.default_elder);
     state.state = "picker";
+    const me = await checkKiosk();
+    state.signInAvailable = !!(me && me.sign_in);
     show("picker");
-    setStatus(exercises.length ? null : "no_exercises");
+    if (!state.kioskProblem && kiosk.kiosk_auth && !kioskToken) state.kioskProblem = "kiosk_token_required";
+    setStatus(state.kioskProblem || (exercises.length ? null : "no_exercises"));
     connect();
     const auto = params.get("exercise");
     if (auto) {
@@ -663,7 +886,12 @@
     }
   }
 
-  window.kiosk = { startExercise: (id) => startExercise(exercises.find((e) => e.id === id)), finish, backToPicker };
+  window.kiosk = {
+    startExercise: (id) => startExercise(exercises.find((e) => e.id === id)),
+    finish,
+    backToPicker,
+    signOut,
+  };
   bindControls();
   init();
 })();

@@ -1,10 +1,12 @@
 """Session routes for coach review: recent sessions, one session's detail (reps, cues,
-notes, the landmark recording for the skeleton replay, the template's reference band),
-the replay alone, and notes."""
+notes, the landmark recording for the skeleton replay, the template's reference band,
+and the template's channels over the recording as the engine saw them: the angle
+curves drawn against the band), the replay alone, and notes."""
 
 from __future__ import annotations
 
 import logging
+import math
 import tomllib
 from typing import Annotated, Any
 
@@ -13,7 +15,15 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exercises.spec import Reference, SpecError, builtin_specs, spec_from_dict
+from exercises.analysis import channel_trace
+from exercises.scoring import phase_span
+from exercises.spec import (
+    ExerciseSpec,
+    Reference,
+    SpecError,
+    builtin_specs,
+    spec_from_dict,
+)
 from server import exports
 from server.api._access import listing_centre, resident_for, session_for
 from server.auth import CurrentStaff, Db, api_error
@@ -21,13 +31,41 @@ from server.store import repository
 from server.store.landmarks import replay_json
 from server.store.models import ExerciseSession
 
-__all__ = ["reference_band", "router"]
+__all__ = ["MAX_CURVE_POINTS", "reference_band", "router", "session_curves"]
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
 MaxFrames = Annotated[int, Query(ge=1, le=100_000)]
+MAX_CURVE_POINTS = 1500
+
+
+def _finite(value: float) -> float | None:
+    return round(value, 2) if math.isfinite(value) else None
+
+
+def session_curves(
+    spec: ExerciseSpec | None, window: Any, *, max_points: int = MAX_CURVE_POINTS
+) -> dict[str, Any] | None:
+    """The template's channels over a recording, as the engine computes them
+    (`exercises.analysis.channel_trace`), thinned to at most `max_points` samples:
+    `{"timestamp_ms": [...], "channels": {name: [deg or null, ...]}}`."""
+    if spec is None or window is None or len(window) < 2:
+        return None
+    try:
+        trace = channel_trace(window, spec)
+    except ValueError as exc:  # the skeleton lacks a joint the template needs
+        log.warning("no curves for %s: %s", spec.id, exc)
+        return None
+    step = max(1, math.ceil(len(trace.timestamp_ms) / max(1, max_points)))
+    return {
+        "timestamp_ms": trace.timestamp_ms[::step].tolist(),
+        "channels": {
+            name: [_finite(v) for v in trace.values[::step, k].tolist()]
+            for k, name in enumerate(trace.channels)
+        },
+    }
 
 
 class NoteIn(BaseModel):
@@ -48,12 +86,29 @@ def _band(reference: Reference) -> dict[str, Any]:
     return {"t": list(reference.t), "channels": channels}
 
 
-def reference_band(
+def _spans(
+    spec: ExerciseSpec, reference: Reference, cycle: tuple[str, ...]
+) -> dict[str, list[float] | None]:
+    """Where a rep cut at the phase thresholds starts and ends in normalised reference
+    time (`exercises.scoring.phase_span`, as the engine crops the reference to score),
+    with the normal and with the elder-mode phases: the page maps [start, end] onto a
+    rep's recorded time span."""
+    out: dict[str, list[float] | None] = {}
+    for key, elder in (("span", False), ("elder_span", True)):
+        phases = spec.phases_for(elder)
+        span = (
+            phase_span(reference, [phases[p] for p in cycle])
+            if cycle and all(p in phases for p in cycle)
+            else None
+        )
+        out[key] = None if span is None else [round(span[0], 4), round(span[1], 4)]
+    return out
+
+
+def session_spec(
     db: Session, exercise_id: str, centre_id: int | None
-) -> dict[str, Any] | None:
-    """The template's reference trajectories with their tolerance band (None when the
-    exercise is unknown or has no reference): built-in templates first, then the
-    centre's custom ones. Channels are over normalised rep time `t` (0..1)."""
+) -> ExerciseSpec | None:
+    """The template a session used: built-in first, then the centre's own."""
     spec = builtin_specs().get(exercise_id)
     if spec is None and centre_id is not None:
         template = repository.get_template(db, centre_id, exercise_id)
@@ -66,14 +121,32 @@ def reference_band(
                     exercise_id,
                     centre_id,
                 )
+    return spec
+
+
+def reference_band(
+    db: Session, exercise_id: str, centre_id: int | None
+) -> dict[str, Any] | None:
+    """The template's reference trajectories with their tolerance band (None when the
+    exercise is unknown or has no reference): built-in templates first, then the
+    centre's custom ones. Channels are over normalised rep time `t` (0..1)."""
+    spec = session_spec(db, exercise_id, centre_id)
     if spec is None:
         return None
     band: dict[str, Any] = {"exercise_id": spec.id}
     if spec.reference is not None:
         band["reference"] = _band(spec.reference)
+        band["reference"].update(_spans(spec, spec.reference, spec.cycle))
     if spec.moves:
         band["moves"] = [
-            {"id": m.id, "name": m.name, "reference": _band(m.reference)}
+            {
+                "id": m.id,
+                "name": m.name,
+                "reference": {
+                    **_band(m.reference),
+                    **_spans(spec, m.reference, (m.start, m.end)),
+                },
+            }
             for m in spec.moves
         ]
     return band if len(band) > 1 else None
@@ -151,6 +224,9 @@ def detail(
     if landmarks:
         window = repository.load_landmarks(db, session.id)
         body["landmarks"] = replay_json(window, max_frames=max_frames)
+        body["curves"] = session_curves(
+            session_spec(db, session.exercise_id, session.centre_id), window
+        )
     return body
 
 

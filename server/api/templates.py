@@ -79,9 +79,18 @@ def validate_template(text: str) -> str:
     return spec.id
 
 
+def _name(toml_text: str) -> dict[str, str]:
+    try:
+        name = tomllib.loads(toml_text).get("name")
+    except tomllib.TOMLDecodeError:
+        return {}
+    return {k: str(v) for k, v in name.items()} if isinstance(name, dict) else {}
+
+
 def _json(template: CustomTemplate, *, text: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": template.template_id,
+        "name": _name(template.toml_text),
         "centre_id": template.centre_id,
         "author_id": template.author_id,
         "created_at": template.created_at.isoformat(),
