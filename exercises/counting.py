@@ -48,6 +48,7 @@ from vision.types import PoseFrame, PoseWindow, Skeleton
 
 __all__ = [
     "CounterParams",
+    "Guide",
     "RepCount",
     "StreamingRepCounter",
     "count_repetitions",
@@ -165,6 +166,30 @@ class RepCount:
     period_frames: float
     signal: F32
     source: str = ""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Guide:
+    """Prior knowledge of the movement (from an exercise template) for
+    `count_repetitions`.
+
+    Attributes:
+        name: Channel name (e.g. "elbow", "hip_height_ratio").
+        values: (T,) float, the channel per frame of the window; NaN where unknown.
+        sign: +1 if a repetition takes the channel up from rest and back, -1 if down.
+        min_range: Smallest excursion (in the channel's unit) that is a repetition.
+    """
+
+    name: str
+    values: npt.NDArray[np.floating]
+    sign: float
+    min_range: float
+
+    def __post_init__(self) -> None:
+        if self.sign not in (1.0, -1.0):
+            raise ValueError(f"sign must be +1 or -1, got {self.sign}")
+        if not self.min_range > 0:
+            raise ValueError(f"min_range must be > 0, got {self.min_range}")
 
 
 # --- small signal pieces (numpy) ----------------------------------------------------
@@ -372,7 +397,20 @@ _SYMMETRIC_SKEW = 0.2
 _FUNDAMENTAL_STRENGTH = 0.8
 
 
-def _analyze(coords: F64, angles: F64, ok: Bool, params: CounterParams) -> _Analysis:
+# A template's channel at least this periodic (relative to the most periodic
+# candidate) carries the movement: the template says so.
+_GUIDE_STRENGTH = 0.5
+# |correlation| with a guide above which a free signal takes the guide's orientation.
+_GUIDE_CORRELATION = 0.3
+
+
+def _analyze(
+    coords: F64,
+    angles: F64,
+    ok: Bool,
+    params: CounterParams,
+    guides: tuple[Guide, ...] = (),
+) -> _Analysis:
     """The counting pipeline of the module docstring on precomputed features."""
     n = ok.shape[0]
     nothing = _Analysis(0, [], math.nan, np.full(n, np.nan), "")
@@ -393,6 +431,16 @@ def _analyze(coords: F64, angles: F64, ok: Bool, params: CounterParams) -> _Anal
         if np.isfinite(column[ok]).sum() >= 2 * params.min_period_frames:
             filled = _bridge(column[:, None])[:, 0]
             candidates[name] = filled - _moving_mean(filled, drift_half)
+    guided: dict[str, Guide] = {}
+    for guide in guides:
+        column = np.asarray(guide.values, np.float64)
+        if column.shape != (n,):
+            raise ValueError(f"guide {guide.name!r} must be ({n},), got {column.shape}")
+        if np.isfinite(column[ok]).sum() >= 2 * params.min_period_frames:
+            filled = _bridge(np.where(ok, column, np.nan)[:, None])[:, 0]
+            key = f"guide:{guide.name}"
+            candidates[key] = filled - _moving_mean(filled, drift_half)
+            guided[key] = guide
 
     found: list[tuple[str, int, float]] = []
     for name, signal in candidates.items():
@@ -412,33 +460,58 @@ def _analyze(coords: F64, angles: F64, ok: Bool, params: CounterParams) -> _Anal
     if not found:
         return nothing
     source, period, strength = max(found, key=lambda f: f[2])
-    # The body's movement repeats when all of it does: a nearly as periodic signal
-    # whose period is a multiple of the best one's shows the whole repetition (some
-    # joints move twice per repetition, e.g. the wrists' x in a front raise).
-    for name, lag, other in found:
-        ratio = lag / period
-        if (
-            other >= _FUNDAMENTAL_STRENGTH * strength
-            and lag > period
-            and abs(ratio - round(ratio)) <= 0.15
-        ):
-            source, period, strength = name, lag, other
+    from_guides = [f for f in found if f[0] in guided]
+    best_guide = max(from_guides, key=lambda f: f[2]) if from_guides else None
+    if best_guide is not None and best_guide[2] >= _GUIDE_STRENGTH * strength:
+        # The template's channel goes out and back once per repetition.
+        source, period, strength = best_guide
+    else:
+        # The body's movement repeats when all of it does: a nearly as periodic
+        # signal whose period is a multiple of the best one's shows the whole
+        # repetition (some joints move twice per repetition, e.g. the wrists' x in a
+        # front raise).
+        for name, lag, other in found:
+            ratio = lag / period
+            if (
+                other >= _FUNDAMENTAL_STRENGTH * strength
+                and lag > period
+                and abs(ratio - round(ratio)) <= 0.15
+            ):
+                source, period, strength = name, lag, other
 
     raw = candidates[source]
+    period = _local_period(raw, ok, period, strength, params)
     signal = raw - _moving_mean(raw, max(1, int(params.detrend_periods * period) // 2))
     signal = _smooth(signal, params.smooth_periods * period)
     low, high = _running_range(signal, max(1, int(params.range_periods * period)))
     spread = high - low
     typical = float(np.percentile(spread[ok], 90))
     # Below a movement size no repetition is real (pose jitter while standing still).
-    least = (
-        params.min_angle_range_deg if source in _ANGLE_NAMES else params.min_body_range
-    )
+    if source in guided:
+        least = guided[source].min_range
+    elif source in _ANGLE_NAMES:
+        least = params.min_angle_range_deg
+    else:
+        least = params.min_body_range
     floor = max(params.range_floor * typical, least)
     spread = np.maximum(spread, floor)
     z = (signal - (high + low) / 2.0) / (spread / 2.0)
 
-    sign = _orientation(z[ok], period, params)
+    if source in guided:
+        sign = guided[source].sign
+    elif best_guide is not None:
+        # Orient the free signal like the template's channel, if they move together.
+        reference = guided[best_guide[0]].sign * candidates[best_guide[0]][ok]
+        a = z[ok] - z[ok].mean()
+        b = reference - reference.mean()
+        denom = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+        corr = float(np.dot(a, b)) / denom if denom > 0 else 0.0
+        if abs(corr) >= _GUIDE_CORRELATION:
+            sign = 1.0 if corr > 0 else -1.0
+        else:
+            sign = _orientation(z[ok], period, params)
+    else:
+        sign = _orientation(z[ok], period, params)
     z = sign * z
     reps = _hysteresis(z, ok, params.threshold)
     z = np.where(ok, z, np.nan)
@@ -455,6 +528,54 @@ def _analyze(coords: F64, angles: F64, ok: Bool, params: CounterParams) -> _Anal
         floor=floor,
         moving=typical >= least,
     )
+
+
+# Pace changes: the period is the lower quartile of the local periods (windows of
+# _LOCAL_WINDOW global periods) when that is this much shorter than the global one.
+_LOCAL_WINDOW = 4.0
+_LOCAL_SHORTER = 0.8
+
+
+def _local_period(
+    raw: F64, ok: Bool, period: int, strength: float, params: CounterParams
+) -> int:
+    """The period to condition with when the pace changes within the recording.
+
+    The global autocorrelation favours the slowest stretch (or a multiple of the
+    period); conditioning with too long a period smooths the faster repetitions away.
+    Every window of `_LOCAL_WINDOW` periods (hop: one period) estimates its own period
+    among lags up to 1.5 global periods; if their lower quartile is markedly shorter,
+    it is used instead (slower repetitions still count: the detrend and range windows
+    then span at least about one of them)."""
+    n = raw.shape[0]
+    width = int(_LOCAL_WINDOW * period)
+    if width >= n or period < 2 * params.min_period_frames:
+        return period
+    local = []
+    for start in range(0, n - width + 1, max(1, period)):
+        seg_ok = ok[start : start + width]
+        if seg_ok.mean() < 0.5:
+            continue
+        seg = raw[start : start + width]
+        valid = seg[seg_ok]
+        sd = float(valid.std())
+        if not sd > 0:
+            continue
+        z = np.where(seg_ok, (seg - valid.mean()) / sd, 0.0)
+        max_lag = min(int(1.5 * period), width // 2)
+        lag, local_strength = _period(
+            _autocorrelation(z, max_lag),
+            params.min_period_frames,
+            max_lag,
+            params.first_peak_fraction,
+        )
+        # Only windows at least as periodic as the whole recording (not idle noise).
+        if lag > 0 and local_strength >= strength:
+            local.append(lag)
+    if len(local) < 2:
+        return period
+    quartile = float(np.percentile(local, 25))
+    return int(quartile) if quartile < _LOCAL_SHORTER * period else period
 
 
 def _orientation(z: F64, period: float, params: CounterParams) -> float:
@@ -511,6 +632,7 @@ def count_repetitions(
     *,
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
     params: CounterParams | None = None,
+    guides: tuple[Guide, ...] = (),
 ) -> RepCount:
     """Count the repetitions of whatever periodic movement a window shows.
 
@@ -521,6 +643,10 @@ def count_repetitions(
             the joint is finite.
         skeleton: Joint layout of an xyz array (a PoseWindow carries its own).
         params: Counter settings (`CounterParams()` by default).
+        guides: What a template knows (`Guide`): each guide channel is a candidate
+            signal with a known rest end; one nearly as periodic as the best candidate
+            (>= half its strength) is counted, otherwise the best candidate is counted
+            oriented like the guide it correlates with.
 
     Returns:
         `RepCount`; a window with too few valid frames (under two fastest periods) or no
@@ -532,7 +658,7 @@ def count_repetitions(
     params = params or CounterParams()
     xyz, vis, skeleton = _check_window(poses, visibility, skeleton)
     coords, angles, ok = _frame_features(xyz, vis, _Layout.of(skeleton), params)
-    result = _analyze(coords, angles, ok, params)
+    result = _analyze(coords, angles, ok, params, tuple(guides))
     return RepCount(
         count=result.count,
         rep_bounds=[(start, end) for start, _, end in result.reps],

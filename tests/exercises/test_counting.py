@@ -432,9 +432,9 @@ def test_real_sequences_within_one(action, name):
     assert abs(result.count - seq.count) <= 1, (result.count, seq.count)
 
 
-# Dev-set figures when this was written: MAE 0.17, off-by-one 0.72 (see benchmarks).
-DEV_MAE_LIMIT = 0.22
-DEV_OBO_FLOOR = 0.65
+# Dev-set figures when this was written: MAE 0.153, off-by-one 0.76 (see benchmarks).
+DEV_MAE_LIMIT = 0.19
+DEV_OBO_FLOOR = 0.70
 
 
 @pytest.mark.slow
