@@ -148,7 +148,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def records_server(tmp: Path, *, demo_video: Path | None = None) -> Iterator[RecordsServer]:
+def records_server(
+    tmp: Path, *, demo_video: Path | None = None
+) -> Iterator[RecordsServer]:
     """Start the server (generator: yields once, stops it after)."""
     url = f"sqlite:///{tmp / 'records.db'}"
     upgrade_database(url)
@@ -198,12 +200,16 @@ def _video_jpegs(path: Path, width: int = 640) -> list[bytes]:
         h, w = bgr.shape[:2]
         if w > width:
             bgr = cv2.resize(bgr, (width, round(h * width / w)))
-        out.append(cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes())
+        out.append(
+            cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
+        )
     capture.release()
     return out
 
 
-async def _paced(jpegs: list[bytes], loops: int, fps: float) -> AsyncIterator[tuple[int, bytes]]:
+async def _paced(
+    jpegs: list[bytes], loops: int, fps: float
+) -> AsyncIterator[tuple[int, bytes]]:
     """The clip `loops` times in a row at `fps` in real time, like a looping camera."""
     start = time.perf_counter()
     n = 0

@@ -90,7 +90,9 @@ def test_coach_reviews_a_resident_and_replays_a_real_session(
             resident_state = page.evaluate("window.coachState")
             sessions_text = page.inner_text("#sessions-table")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "coach-resident.png"), full_page=True)
+            page.screenshot(
+                path=str(SCREENSHOTS / "coach-resident.png"), full_page=True
+            )
 
             page.click(f'a.session-link[href="#/sessions/{recorded}"]')
             page.wait_for_function(
@@ -174,8 +176,9 @@ def test_authoring_from_a_recorded_session_and_kiosks_use_it_at_once(
             page.fill("#tpl-name-en", "Hall curl")
             page.fill("#tpl-name-zh", "大厅弯举")
             page.select_option("#tpl-view", "side")
-            page.wait_for_selector(f'#source-session option[value="{recorded}"]',
-                                   state="attached")
+            page.wait_for_selector(
+                f'#source-session option[value="{recorded}"]', state="attached"
+            )
             page.select_option("#source-session", str(recorded))
             page.click("#propose-session")
             page.wait_for_function(
@@ -185,7 +188,9 @@ def test_authoring_from_a_recorded_session_and_kiosks_use_it_at_once(
             )
             draft = page.evaluate("window.coachState.authoring.draft")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOTS / "coach-authoring.png"), full_page=True)
+            page.screenshot(
+                path=str(SCREENSHOTS / "coach-authoring.png"), full_page=True
+            )
             # The coach moves the peak threshold and rewrites a cue, then saves.
             peak = page.locator('.phase-input[data-phase="peak"]')
             peak.fill(str(float(peak.input_value()) + 5.0))
@@ -270,7 +275,8 @@ def test_kiosk_with_token_and_a_signed_in_resident(
             page.fill("#member-code", "NOPE-999")
             page.click("#signin-submit")
             page.wait_for_function(
-                "document.getElementById('signin-status').innerText.includes('No member')"
+                "document.getElementById('signin-status').innerText"
+                ".includes('No member')"
             )
             page.fill("#member-code", MEMBER_CODE)
             page.click("#signin-submit")

@@ -140,6 +140,12 @@ def _routes(w: World) -> list[tuple[str, str, dict[str, Any]]]:
         ("POST", f"/api/sessions/{sb}/notes", {"json": {"text": "hi"}}),
         ("GET", f"/api/exports/sessions/{sb}?format=csv", {}),
         ("GET", f"/api/exports/residents/{rb}?format=fhir", {}),
+        (
+            "POST",
+            "/api/authoring/drafts",
+            {"json": {"session_id": sb, "template_id": "drafted"}},
+        ),
+        ("POST", "/api/authoring/drafts/video?template_id=drafted", {"content": b"x"}),
         ("GET", "/api/templates", {}),
         ("POST", "/api/templates", {"json": {"toml": TEMPLATE}}),
         ("GET", "/api/templates/chair_squat", {}),
@@ -268,7 +274,7 @@ def test_coach_is_refused_every_record_of_another_centre(world: World) -> None:
     refused = [
         (m, p, kw)
         for m, p, kw in _routes(world)
-        if not p.startswith(("/api/admin", "/api/auth"))
+        if not p.startswith(("/api/admin", "/api/auth", "/api/authoring/drafts/video"))
         and (m, p)
         != ("DELETE", f"/api/residents/{world.b['resident_id']}")  # role first
     ]
