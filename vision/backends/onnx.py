@@ -60,18 +60,28 @@ __all__ = [
     "dedupe_rois",
     "generate_anchors",
     "infer",
+    "keypoint_similarity",
     "landmarks_to_frames",
     "letterbox_transform",
+    "merge_region_detections",
+    "pose_plausibility",
     "postprocess_detector",
+    "postprocess_detector_batch",
     "postprocess_landmarks",
     "preprocess_detector",
+    "preprocess_detector_regions",
     "preprocess_landmarks",
     "refine_from_heatmap",
+    "region_letterbox_transform",
     "roi_boxes",
     "roi_crop_transform",
     "rois_from_alignment_points",
     "rois_from_landmarks",
+    "select_distinct_poses",
     "sigmoid",
+    "tile_grid",
+    "torso_containment",
+    "torso_lengths",
     "weighted_nms",
 ]
 
@@ -91,6 +101,35 @@ SCORE_CLIP: Final[float] = 100.0  # TensorsToDetections score_clipping_thresh
 HEATMAP_KERNEL: Final[int] = 7  # RefineLandmarksFromHeatmap kernel_size
 HEATMAP_MIN_CONFIDENCE: Final[float] = 0.5  # ... min_confidence_to_refine
 TRACK_IOU_THRESHOLD: Final[float] = 0.5  # a detection this close to a tracked ROI is it
+# Multi-person (see `tile_grid`, `select_distinct_poses`):
+DETECTOR_RELIABLE_FRACTION: Final[float] = 0.4
+"""A person whose height is at least this fraction of the detector input's side is
+found reliably. Alone on a plain canvas (60 frames of 8 shared clips pasted at known
+sizes, score >= 0.5) the detector finds 17 % at 0.15, 58 % at 0.20, 93 % at 0.25 and
+all from 0.30; among neighbours (benchmarks/group_data scenes) people ~0.27 of the
+frame high were still missed in 3-10 of 10 sampled frames with tiles sized for 0.3,
+and in none with tiles sized for 0.4 (except a person whose head is out of view: the
+detector keys on the face)."""
+TILE_OVERLAP: Final[float] = 1.0 / 3.0  # of a tile's side, shared with its neighbour
+MAX_HIPS_OUTSIDE_REGION: Final[float] = 0.5
+"""A detection whose hips lie farther outside its region than this many region sides
+was extrapolated from a scrap at the region's edge (an arm, a face-like texture in a
+small tile): measured on the real two-person clip, such detections put the hips 0.85-
+1.5 tile sides away, while a person the tile cuts through has the hips within half a
+side (they are in the tile, or the face is at its edge)."""
+KEYPOINT_SIGMA: Final[float] = 0.1  # joint-distance tolerance, in body sizes (OKS)
+DUPLICATE_SIMILARITY: Final[float] = 0.5  # two landmark sets this similar: one person
+TORSO_CONTAINMENT: Final[float] = 0.5
+"""Two poses whose trunks (shoulder-hip boxes, padded by `TORSO_PAD`) overlap by more
+than this share of the smaller one are one person: a landmark fit collapsed onto part
+of a body (a crop at the wrong scale) has different joints from the true fit but lies
+on the same trunk, while people side by side, shoulders touching, overlap ~0.2-0.35."""
+TORSO_PAD: Final[float] = 0.15  # of the torso length, around the shoulder-hip box
+HEAD_TORSO_RATIO: Final[float] = 0.34
+"""Nose to shoulder midpoint over shoulder midpoint to hip midpoint in a sound BlazePose
+fit (0.32-0.36 measured on the real two-person clip, front and 3/4 views); collapsed
+fits measured 0.15-1.9. `pose_plausibility` scores the deviation."""
+HEAD_TORSO_LOG_SIGMA: Final[float] = 0.4
 
 _DETECTOR_OUTPUTS = ("Identity", "Identity_1")  # regressors (N, 2254, 12), logits
 _LANDMARK_OUTPUTS = ("Identity", "Identity_1", "Identity_3")  # lms, presence, heatmap
@@ -605,6 +644,426 @@ def postprocess_detector(
     )
 
 
+# ---------------------------------------------------------------- multi-person
+
+
+def tile_grid(
+    image_wh: tuple[int, int],
+    min_person_height: float,
+    *,
+    reliable_fraction: float = DETECTOR_RELIABLE_FRACTION,
+    overlap: float = TILE_OVERLAP,
+) -> npt.NDArray[np.int64]:
+    """Square detector tiles that find people down to `min_person_height`.
+
+    The whole frame, letterboxed, shows a person of height h (image px) at
+    h / max(W, H) of the detector input; below `reliable_fraction` the detector starts
+    to miss people. Tiles of side s = min_person_height * H / reliable_fraction bring
+    the smallest wanted person up to that fraction; neighbours share `overlap` * s so a
+    person cut by one tile's edge is whole (or at least head and trunk) in the next.
+
+    Args:
+        image_wh: Image size in px.
+        min_person_height: Smallest person to find, as a fraction of the image height.
+        reliable_fraction: `DETECTOR_RELIABLE_FRACTION`.
+        overlap: Fraction of a tile's side shared with its neighbour, in [0, 1).
+
+    Returns:
+        (T, 4) int64 [x_min, y_min, x_max, y_max] px, row by row; (0, 4) when the whole
+        frame already shows such a person large enough.
+
+    Raises:
+        ValueError: a non-positive size or an out-of-range fraction.
+    """
+    w, h = int(image_wh[0]), int(image_wh[1])
+    if w < 1 or h < 1:
+        raise ValueError(f"image_wh must be positive, got {image_wh}")
+    if not 0.0 < min_person_height <= 1.0 or not 0.0 < reliable_fraction <= 1.0:
+        raise ValueError(
+            "min_person_height and reliable_fraction must be in (0, 1], got "
+            f"{min_person_height} and {reliable_fraction}"
+        )
+    if not 0.0 <= overlap < 1.0:
+        raise ValueError(f"overlap must be in [0, 1), got {overlap}")
+    person_px = min_person_height * h
+    if person_px >= reliable_fraction * max(w, h):
+        return np.zeros((0, 4), np.int64)
+    side = min(float(min(w, h)), person_px / reliable_fraction)
+    side = max(side, 1.0)
+    stride = side * (1.0 - overlap)
+
+    def starts(length: int) -> list[float]:
+        if length <= side:
+            return [0.0]
+        n = math.ceil((length - side) / stride) + 1
+        return [i * (length - side) / (n - 1) for i in range(n)]
+
+    tiles = [
+        [round(x), round(y), round(x + side), round(y + side)]
+        for y in starts(h)
+        for x in starts(w)
+    ]
+    out = np.asarray(tiles, np.int64).reshape(-1, 4)
+    out[:, 2] = np.minimum(out[:, 2], w)
+    out[:, 3] = np.minimum(out[:, 3], h)
+    return out
+
+
+def region_letterbox_transform(region_xyxy: npt.ArrayLike, size: int) -> F64:
+    """Affine (2, 3) from tensor px to image px for a region of the image letterboxed
+    into a `size` square (as `letterbox_transform`, offset to the region)."""
+    x0, y0, x1, y1 = np.asarray(region_xyxy, np.float64).reshape(4)
+    t = letterbox_transform((max(round(x1 - x0), 1), max(round(y1 - y0), 1)), size)
+    t[:, 2] += (x0, y0)
+    return t
+
+
+def preprocess_detector_regions(
+    image_bgr: npt.NDArray[np.uint8],
+    regions_xyxy: npt.ArrayLike,
+    size: int = DETECTOR_INPUT_SIZE,
+) -> tuple[F32, F64]:
+    """Letterbox several regions of one frame into one detector batch.
+
+    Args:
+        image_bgr: (H, W, 3) uint8 BGR.
+        regions_xyxy: (R, 4) px [x_min, y_min, x_max, y_max]; the whole frame is
+            [0, 0, W, H] (that row gives exactly `preprocess_detector`'s tensor).
+        size: Detector input side.
+
+    Returns:
+        tensor: (R, 3, size, size) float32 RGB in [-1, 1] (outside the image -1).
+        transforms: (R, 2, 3) float64, tensor px -> image px.
+
+    Raises:
+        ValueError: the image is not (H, W, 3) uint8.
+    """
+    cv2 = _cv2()
+    _check_image(image_bgr)
+    regions = np.asarray(regions_xyxy, np.float64).reshape(-1, 4)
+    tensor = np.empty((regions.shape[0], 3, size, size), np.float32)
+    transforms = np.empty((regions.shape[0], 2, 3), np.float64)
+    for i, region in enumerate(regions):
+        transforms[i] = region_letterbox_transform(region, size)
+        warped = cv2.warpAffine(
+            image_bgr,
+            cv2.invertAffineTransform(transforms[i]),
+            (size, size),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=(0, 0, 0),
+        )
+        np.multiply(warped[:, :, ::-1].transpose(2, 0, 1), 1.0 / 127.5, out=tensor[i])
+        tensor[i] -= 1.0
+    return tensor, transforms
+
+
+def _inside_fraction(boxes: F64, regions: F64, image_wh: tuple[int, int]) -> F64:
+    """Share of each box (N, 4) that its region (N, 4) shows; box area outside the
+    image counts as shown (no region could show more of it)."""
+    w, h = image_wh
+    area = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 1e-9, None), axis=1)
+    lo = np.maximum(boxes[:, :2], regions[:, :2])
+    hi = np.minimum(boxes[:, 2:], regions[:, 2:])
+    shown = np.prod(np.clip(hi - lo, 0.0, None), axis=1)
+    lo = np.maximum(boxes[:, :2], 0.0)
+    hi = np.minimum(boxes[:, 2:], (w, h))
+    in_image = np.prod(np.clip(hi - lo, 0.0, None), axis=1)
+    out: F64 = np.clip((shown + area - in_image) / area, 0.0, 1.0)
+    return out
+
+
+def merge_region_detections(
+    detections: Detections,
+    inside: npt.ArrayLike,
+    *,
+    box_iou_threshold: float = NMS_IOU_THRESHOLD,
+    roi_iou_threshold: float = TRACK_IOU_THRESHOLD,
+) -> npt.NDArray[np.int64]:
+    """Indices of the detections to keep when regions overlap (one per person).
+
+    Greedy: candidates whose body ROI the region showed whole come first (a person cut
+    by a tile's edge gives skewed alignment points), then by score; a candidate is
+    dropped when its detector box overlaps a kept one by more than `box_iou_threshold`
+    or its body ROI by more than `roi_iou_threshold`.
+
+    Args:
+        detections: Candidates from every region, in image px.
+        inside: (N,) float, the share of each candidate's body ROI its region showed.
+        box_iou_threshold: Detector-box (face-sized) overlap meaning the same person.
+        roi_iou_threshold: Body-ROI overlap meaning the same person.
+
+    Returns:
+        (K,) int64 indices, best first.
+    """
+    n = len(detections)
+    if n == 0:
+        return np.zeros(0, np.int64)
+    whole = np.asarray(inside, np.float64).reshape(n) >= 0.95
+    order = np.lexsort((-detections.scores.astype(np.float64), ~whole))
+    rois = rois_from_alignment_points(
+        detections.keypoints_xy[:, 0], detections.keypoints_xy[:, 1]
+    )
+    box = box_iou(detections.boxes_xyxy, detections.boxes_xyxy)
+    roi = box_iou(roi_boxes(rois), roi_boxes(rois))
+    keep: list[int] = []
+    for i in order:
+        if all(
+            box[i, j] <= box_iou_threshold and roi[i, j] <= roi_iou_threshold
+            for j in keep
+        ):
+            keep.append(int(i))
+    return np.asarray(keep, np.int64)
+
+
+def postprocess_detector_batch(
+    outputs: Sequence[npt.NDArray[np.floating[Any]]],
+    transforms: F64,
+    regions_xyxy: npt.ArrayLike,
+    anchors: F32,
+    image_wh: tuple[int, int],
+    *,
+    min_score: float,
+    iou_threshold: float = NMS_IOU_THRESHOLD,
+    size: int = DETECTOR_INPUT_SIZE,
+    max_hips_outside: float = MAX_HIPS_OUTSIDE_REGION,
+) -> Detections:
+    """Decode a detector batch of regions of one frame into one set of people.
+
+    Each region is decoded and suppressed as `postprocess_detector` does, mapped to
+    image px; detections whose hips (keypoint 0) lie farther outside their region than
+    `max_hips_outside` of its side are dropped (`MAX_HIPS_OUTSIDE_REGION`); then the
+    regions' detections are merged (`merge_region_detections`).
+
+    Args:
+        outputs: (raw_boxes (R, A, 12), raw_scores (R, A, 1)).
+        transforms: (R, 2, 3) from `preprocess_detector_regions`.
+        regions_xyxy: (R, 4) the regions, image px.
+        anchors: (A, 4) from `generate_anchors`.
+        image_wh: Image size in px.
+        min_score: Detection threshold.
+        iou_threshold: Weighted-NMS merge threshold within a region.
+        size: Detector input side.
+        max_hips_outside: See above, in region sides.
+
+    Returns:
+        Detections in image px, one per person, best first.
+    """
+    regions = np.asarray(regions_xyxy, np.float64).reshape(-1, 4)
+    raw_boxes = np.asarray(outputs[0]).reshape(regions.shape[0], anchors.shape[0], -1)
+    raw_scores = np.asarray(outputs[1]).reshape(regions.shape[0], anchors.shape[0])
+    parts: list[Detections] = []
+    region_of: list[F64] = []
+    for r in range(regions.shape[0]):
+        dets = postprocess_detector(
+            (raw_boxes[r], raw_scores[r]),
+            transforms[r],
+            anchors,
+            min_score=min_score,
+            max_detections=None,
+            iou_threshold=iou_threshold,
+            size=size,
+        )
+        side = float(np.max(regions[r, 2:] - regions[r, :2]))
+        margin = max_hips_outside * side
+        hips = dets.keypoints_xy[:, 0]
+        near = (
+            (hips[:, 0] >= regions[r, 0] - margin)
+            & (hips[:, 0] <= regions[r, 2] + margin)
+            & (hips[:, 1] >= regions[r, 1] - margin)
+            & (hips[:, 1] <= regions[r, 3] + margin)
+        )
+        dets = dets.take(np.flatnonzero(near))
+        parts.append(dets)
+        region_of.append(np.repeat(regions[r : r + 1], len(dets), axis=0))
+    if not parts or sum(len(p) for p in parts) == 0:
+        return Detections.empty()
+    merged = Detections(
+        np.concatenate([p.boxes_xyxy for p in parts]),
+        np.concatenate([p.keypoints_xy for p in parts]),
+        np.concatenate([p.scores for p in parts]),
+    )
+    rois = rois_from_alignment_points(
+        merged.keypoints_xy[:, 0], merged.keypoints_xy[:, 1]
+    )
+    inside = _inside_fraction(roi_boxes(rois), np.concatenate(region_of), image_wh)
+    return merged.take(merge_region_detections(merged, inside))
+
+
+def keypoint_similarity(
+    xy_a: npt.ArrayLike,
+    visibility_a: npt.ArrayLike,
+    xy_b: npt.ArrayLike,
+    visibility_b: npt.ArrayLike,
+    *,
+    sigma: float = KEYPOINT_SIGMA,
+    min_visibility: float = 0.5,
+) -> F64:
+    """Object-keypoint similarity of every pair of poses (COCO's OKS, one sigma).
+
+    Per joint exp(-d^2 / (2 (sigma * size)^2)), with d the distance and size the larger
+    bounding-box diagonal of the two poses' visible joints, averaged over the joints
+    visible in both (all joints, weighted by visibility, when fewer than 4 are).
+
+    Args:
+        xy_a: (N, J, 2) isotropic units (e.g. px). NaN = missing.
+        visibility_a: (N, J) in [0, 1].
+        xy_b: (M, J, 2), same units.
+        visibility_b: (M, J).
+        sigma: Joint tolerance in body sizes.
+        min_visibility: A joint below this is not visible.
+
+    Returns:
+        (N, M) float64 in [0, 1]; 1 = the same landmarks.
+    """
+    a = np.asarray(xy_a, np.float64)
+    b = np.asarray(xy_b, np.float64)
+    va = np.nan_to_num(np.asarray(visibility_a, np.float64))
+    vb = np.nan_to_num(np.asarray(visibility_b, np.float64))
+    va = np.where(np.isnan(a).any(-1), 0.0, va)
+    vb = np.where(np.isnan(b).any(-1), 0.0, vb)
+    if a.shape[0] == 0 or b.shape[0] == 0:
+        return np.zeros((a.shape[0], b.shape[0]), np.float64)
+
+    def size(xy: F64, vis: F64) -> F64:
+        seen = vis >= min_visibility
+        if not seen.any(axis=1).all():
+            seen = np.where(seen.any(axis=1, keepdims=True), seen, vis > 0)
+        lo = np.where(seen[..., None], xy, np.inf).min(axis=1)
+        hi = np.where(seen[..., None], xy, -np.inf).max(axis=1)
+        diag = np.hypot(*(hi - lo).T)
+        return np.where(np.isfinite(diag), diag, 0.0)
+
+    scale = np.maximum(size(a, va)[:, None], size(b, vb)[None, :])
+    scale = np.maximum(scale, 1e-9) * sigma
+    d2 = np.sum((np.nan_to_num(a)[:, None] - np.nan_to_num(b)[None]) ** 2, axis=-1)
+    sim = np.exp(-d2 / (2.0 * scale[..., None] ** 2))
+    both = (va[:, None] >= min_visibility) & (vb[None] >= min_visibility)
+    enough = both.sum(-1) >= 4
+    weight = np.where(enough[..., None], both, va[:, None] * vb[None])
+    total = weight.sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(
+            total > 0, (sim * weight).sum(-1) / np.where(total > 0, total, 1), 0.0
+        )
+    return np.asarray(out, np.float64)
+
+
+_NOSE, _SHOULDERS, _HIPS = 0, (11, 12), (23, 24)
+
+
+def _torso_geometry(xy: F64) -> tuple[F64, F64, F64]:
+    """Shoulder midpoints (N, 2), hip midpoints (N, 2), torso lengths (N,)."""
+    shoulders = xy[:, _SHOULDERS].mean(axis=1)
+    hips = xy[:, _HIPS].mean(axis=1)
+    return shoulders, hips, np.hypot(*(shoulders - hips).T)
+
+
+def torso_lengths(xy: npt.ArrayLike) -> F64:
+    """Shoulder-midpoint to hip-midpoint distance of N BlazePose-33 poses (N, J, 2)."""
+    p = np.asarray(xy, np.float64)
+    if p.shape[0] == 0:
+        return np.zeros(0, np.float64)
+    return np.nan_to_num(_torso_geometry(p)[2])
+
+
+def pose_plausibility(xy: npt.ArrayLike) -> F64:
+    """How much each BlazePose-33 fit looks like a body, in (0, 1] (1 = typical).
+
+    Scores the head-to-trunk proportion (`HEAD_TORSO_RATIO`), which stays near 0.34
+    from the front, side and 3/4 while a fit collapsed onto part of a body (a crop at
+    the wrong scale; its presence is still ~1) gets it badly wrong. Used to rank
+    near-duplicates, never to drop a lone pose.
+
+    Args:
+        xy: (N, 33, 2) isotropic units (px).
+
+    Returns:
+        (N,) float64; 1.0 where the joints are missing.
+    """
+    p = np.asarray(xy, np.float64)
+    if p.shape[0] == 0:
+        return np.zeros(0, np.float64)
+    shoulders, _, torso = _torso_geometry(p)
+    head = np.hypot(*(p[:, _NOSE] - shoulders).T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.log(head / torso / HEAD_TORSO_RATIO) / HEAD_TORSO_LOG_SIGMA
+    out = np.exp(-(z**2))
+    return np.where(np.isfinite(out), out, 1.0)
+
+
+def torso_containment(xy: npt.ArrayLike, *, pad: float = TORSO_PAD) -> F64:
+    """Overlap of every pair of poses' trunks over the smaller trunk, (N, N) in [0, 1].
+
+    A trunk is the box of the shoulders and hips padded by `pad` torso lengths.
+
+    Args:
+        xy: (N, 33, 2) isotropic units.
+        pad: Padding in torso lengths.
+    """
+    p = np.asarray(xy, np.float64)
+    rows = [*_SHOULDERS, *_HIPS]
+    corners = p[:, rows]
+    _, _, torso = _torso_geometry(p)
+    margin = np.nan_to_num(torso) * pad
+    lo = corners.min(axis=1) - margin[:, None]
+    hi = corners.max(axis=1) + margin[:, None]
+    boxes = np.concatenate([lo, hi], axis=1)
+    inter_lo = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
+    inter_hi = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
+    inter = np.prod(np.clip(inter_hi - inter_lo, 0.0, None), axis=2)
+    area = np.prod(np.clip(hi - lo, 0.0, None), axis=1)
+    smaller = np.minimum(area[:, None], area[None, :])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(smaller > 0, inter / np.where(smaller > 0, smaller, 1.0), 0.0)
+    return np.nan_to_num(np.asarray(out, np.float64))
+
+
+def select_distinct_poses(
+    xy: npt.ArrayLike,
+    visibility: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    *,
+    similarity_threshold: float = DUPLICATE_SIMILARITY,
+    containment_threshold: float = TORSO_CONTAINMENT,
+    max_poses: int | None = None,
+    sigma: float = KEYPOINT_SIGMA,
+) -> npt.NDArray[np.int64]:
+    """Indices (best first) of poses that are not near-duplicates of a better one.
+
+    Two landmark sets on one person (two ROIs that converged, a detection next to a
+    track, a person found in two tiles, a fit collapsed onto part of the body) are
+    either far more alike than two people, even two standing shoulder to shoulder
+    (keypoint similarity above `similarity_threshold`), or share the trunk (trunk
+    containment above `containment_threshold`). ROI overlap alone would also merge
+    neighbours. Of each such group the best score is kept.
+
+    Args:
+        xy: (N, 33, 2) isotropic units (px).
+        visibility: (N, 33).
+        scores: (N,) higher is better (e.g. presence x `pose_plausibility`).
+        similarity_threshold: OKS above which two poses are one person.
+        containment_threshold: Trunk containment above which two poses are one person.
+        max_poses: Keep at most this many (None: all distinct ones).
+        sigma: Joint tolerance in body sizes.
+
+    Returns:
+        (K,) int64 indices into the N poses, by descending score.
+    """
+    s = np.asarray(scores, np.float64).reshape(-1)
+    sim = keypoint_similarity(xy, visibility, xy, visibility, sigma=sigma)
+    same = (sim > similarity_threshold) | (
+        torso_containment(xy) > containment_threshold
+    )
+    keep: list[int] = []
+    for i in np.argsort(-s, kind="stable"):
+        if max_poses is not None and len(keep) >= max_poses:
+            break
+        if not any(same[i, j] for j in keep):
+            keep.append(int(i))
+    return np.asarray(keep, np.int64)
+
+
 # ---------------------------------------------------------------- landmark stage
 
 
@@ -994,6 +1453,32 @@ class OnnxBackend:
             self._anchors,
             min_score=self.options.min_detection_confidence,
             max_detections=max_detections,
+        )
+
+    def detect_people_in_regions(
+        self, image_bgr: npt.NDArray[np.uint8], regions_xyxy: npt.ArrayLike
+    ) -> Detections:
+        """Run the detector on several regions of a frame in one batch (stateless):
+        one detection per person in image px, best first (`postprocess_detector_batch`).
+
+        Args:
+            image_bgr: (H, W, 3) uint8 BGR.
+            regions_xyxy: (R, 4) px, e.g. the whole frame plus `tile_grid` tiles.
+        """
+        self._check_open()
+        wh = _check_image(image_bgr)
+        regions = np.asarray(regions_xyxy, np.float64).reshape(-1, 4)
+        if regions.shape[0] == 0:
+            return Detections.empty()
+        tensor, transforms = preprocess_detector_regions(image_bgr, regions)
+        outputs = infer(self._detector, tensor, _DETECTOR_OUTPUTS)
+        return postprocess_detector_batch(
+            outputs,
+            transforms,
+            regions,
+            self._anchors,
+            wh,
+            min_score=self.options.min_detection_confidence,
         )
 
     def landmarks(
