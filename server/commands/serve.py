@@ -1,6 +1,9 @@
-"""`movecoach serve`: the kiosk server (page + websocket) under uvicorn.
+"""`movecoach serve`: the kiosk server (kiosk page, /ws websocket, coach pages at
+/coach, kiosk set-up at /setup, records API under /api) under uvicorn.
 
 Options override the `MOVECOACH_*` environment variables (see `server/settings.py`).
+A centre on PostgreSQL: `movecoach serve --db postgresql+psycopg://user:pass@host/db
+--kiosk-auth` (create the centre, staff and kiosks with `movecoach admin ...`).
 """
 
 from __future__ import annotations
@@ -30,9 +33,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--db",
         metavar="URL",
-        help="database URL for session records (MOVECOACH_DB_URL; default a SQLite "
-        "file "
-        "under ~/.local/share/movecoach); stored for the records feature",
+        help="records database URL: sqlite:///PATH or "
+        "postgresql+psycopg://USER:PASS@HOST/DB (MOVECOACH_DB_URL; default a SQLite "
+        "file under ~/.local/share/movecoach); migrated at start-up",
+    )
+    parser.add_argument(
+        "--kiosk-auth",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="kiosks must present their token on the websocket and /api/kiosk "
+        "(MOVECOACH_KIOSK_AUTH; default off). Tokens come from `movecoach admin "
+        "create-kiosk`; a kiosk stores its token on the /setup page",
     )
     parser.add_argument(
         "--demo",
@@ -62,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
             db_url=args.db,
             demo_video=args.demo,
             backend=args.backend,
+            kiosk_auth=args.kiosk_auth,
         )
     except SettingsError as exc:
         raise CommandError(str(exc)) from None

@@ -65,7 +65,7 @@ class ServerProcess:
         self.port = port
         self.log = log
         env = dict(os.environ)
-        env.update({"MOVECOACH_KIOSK_AUTH": "true", "PYTHONUNBUFFERED": "1"})
+        env["PYTHONUNBUFFERED"] = "1"
         self._out = log.open("ab")
         self.proc = subprocess.Popen(
             [
@@ -79,6 +79,7 @@ class ServerProcess:
                 db_url,
                 "--backend",
                 "mediapipe",
+                "--kiosk-auth",
                 "--log-level",
                 "warning",
             ],
