@@ -3,7 +3,8 @@ real headless Debian chromium against a real server (real pose model, SQLite rec
 kiosk authentication on). A real session is streamed from the shared curl video first;
 the resident's earlier weeks are real Pose Trainer curls run through the engine.
 
-Saves docs/screenshots/coach-resident.png, coach-session.png and coach-authoring.png.
+Saves docs/screenshots/coach-resident.png, coach-session.png, coach-authoring.png and
+kiosk-history.png.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def test_coach_reviews_a_resident_and_replays_a_real_session(
             reps_rows = page.locator("#reps-table tbody tr").count()
             page.screenshot(path=str(SCREENSHOTS / "coach-session.png"), full_page=True)
 
+            no_delete_for_coaches = page.locator("#delete-open").count() == 0
             page.fill("#note-text", "Elbow drifts forward on the way up.")
             page.click("#note-submit")
             page.wait_for_function(
@@ -124,6 +126,7 @@ def test_coach_reviews_a_resident_and_replays_a_real_session(
         finally:
             browser.close()
     assert not errors, errors
+    assert no_delete_for_coaches
     assert resident_state["progressWeeks"] >= 4  # three earlier weeks and this one
     assert sessions_text.count("Biceps Curl") >= 4
     assert replay["frames"] > 30 and replay["bonesDrawn"] > 5
@@ -161,8 +164,9 @@ def test_coach_pages_speak_chinese(chromium: str, server: RecordsServer) -> None
 
 
 def test_authoring_from_a_recorded_session_and_kiosks_use_it_at_once(
-    chromium: str, server: RecordsServer, recorded: int
+    chromium: str, server: RecordsServer, recorded: int, video: Path
 ) -> None:
+    video_path = video
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -201,6 +205,14 @@ def test_authoring_from_a_recorded_session_and_kiosks_use_it_at_once(
             page.wait_for_function(
                 "window.coachState.authoring.saved === 'hall_curl'", timeout=TIMEOUT_MS
             )
+            # The same page also takes a video file: run through the pose model here.
+            page.set_input_files("#source-video", str(video_path))
+            page.click("#propose-video")
+            page.wait_for_function(
+                "window.coachState.authoring.draft.source.video_bytes > 0",
+                timeout=TIMEOUT_MS,
+            )
+            from_video = page.evaluate("window.coachState.authoring.draft")
             saved = json.loads(
                 page.request.get(f"{server.url}/api/templates/hall_curl").text()
             )
@@ -218,6 +230,8 @@ def test_authoring_from_a_recorded_session_and_kiosks_use_it_at_once(
     if rules:
         assert "Keep that upper arm still." in saved["toml"]
     assert any(e["id"] == "hall_curl" and e["custom"] for e in catalogue)
+    assert from_video["primary"] == "elbow" and len(from_video["reps"]) >= 1
+    assert from_video["source"]["frames"] > 30
     # A kiosk of the centre opens it over the websocket at once.
     assert asyncio.run(_open(server, "hall_curl"))["exercise"]["name"]["zh-CN"] == (
         "大厅弯举"
@@ -281,6 +295,8 @@ def test_kiosk_with_token_and_a_signed_in_resident(
             page.fill("#member-code", MEMBER_CODE)
             page.click("#signin-submit")
             page.wait_for_function("window.kioskState.state === 'history'")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "kiosk-history.png"))
             history_rows = page.locator("#history-rows tr").count()
             badge = page.inner_text("#resident-badge")
             page.click("#history-back")
@@ -318,3 +334,55 @@ def test_kiosk_with_token_and_a_signed_in_resident(
 def _resident_sessions(server: RecordsServer) -> list[Any]:
     with server.store.session() as db:
         return repository.resident_sessions(db, server.ids["resident_id"])
+
+
+def test_admin_deletes_a_resident_after_exporting(
+    chromium: str, server: RecordsServer
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.kiosk.records_server import ADMIN
+
+    with server.store.begin() as db:
+        gone = repository.create_resident(
+            db,
+            centre_id=server.ids["centre_id"],
+            member_code="DEL-1",
+            display_name="Zhao Lei",
+        )
+        session = repository.start_session(
+            db,
+            exercise_id="squat",
+            language="en",
+            resident_id=gone.id,
+            centre_id=server.ids["centre_id"],
+        )
+        repository.add_note(db, author_id=None, text="to go", session_id=session.id)
+        gone_id = gone.id
+    with sync_playwright() as p:
+        browser = launch(p, chromium, camera=None)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            _login(page, server.url, username=ADMIN)
+            page.goto(f"{server.url}/coach?lang=en#/residents/{gone_id}")
+            page.wait_for_function("window.coachState.page === 'resident'")
+            page.click("#delete-open")
+            with page.expect_download() as download:
+                page.click("text=Download a full export first (JSON)")
+            exported = json.loads(Path(download.value.path()).read_text())
+            page.fill("#delete-confirm", "DEL-1")
+            page.click("#delete-go")  # the export box is not ticked yet: refused
+            refused = page.inner_text("#delete-dialog")
+            page.check("#delete-exported")
+            page.click("#delete-go")
+            page.wait_for_function("window.coachState.deleted !== undefined")
+            deleted = page.evaluate("window.coachState.deleted")
+            done = page.inner_text("main")
+        finally:
+            browser.close()
+    assert exported["resident"]["member_code"] == "DEL-1"
+    assert "Download the export and type the member code first." in refused
+    assert deleted["sessions"] == 1 and deleted["notes"] == 1
+    assert "Zhao Lei and all their data were deleted." in done
+    with server.store.session() as db:
+        assert repository.get_resident(db, gone_id) is None
