@@ -117,6 +117,9 @@ class CounterParams:
         min_angle_range_deg: The same floor for an angle signal, in degrees.
         threshold: Hysteresis level in the normalised signal, which spans about [-1, 1].
         min_joint_fraction: A frame with fewer visible body joints is a gap.
+        guide_strength: A `Guide` channel at least this periodic, relative to the most
+            periodic candidate, is the one counted (the template says it carries the
+            movement); 1 = only when it is the most periodic.
     """
 
     min_period_frames: int = 12
@@ -131,6 +134,7 @@ class CounterParams:
     min_joint_fraction: float = 0.5
     min_body_range: float = 0.5
     min_angle_range_deg: float = 30.0
+    guide_strength: float = 0.8
 
     def __post_init__(self) -> None:
         if not 2 <= self.min_period_frames <= self.max_period_frames:
@@ -142,6 +146,10 @@ class CounterParams:
             raise ValueError(f"num_components must be >= 1, got {self.num_components}")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        if not 0.0 < self.guide_strength <= 1.0:
+            raise ValueError(
+                f"guide_strength must be in (0, 1], got {self.guide_strength}"
+            )
         for name in ("detrend_periods", "range_periods", "range_floor"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -397,9 +405,6 @@ _SYMMETRIC_SKEW = 0.2
 _FUNDAMENTAL_STRENGTH = 0.8
 
 
-# A template's channel at least this periodic (relative to the most periodic
-# candidate) carries the movement: the template says so.
-_GUIDE_STRENGTH = 0.5
 # |correlation| with a guide above which a free signal takes the guide's orientation.
 _GUIDE_CORRELATION = 0.3
 
@@ -462,7 +467,7 @@ def _analyze(
     source, period, strength = max(found, key=lambda f: f[2])
     from_guides = [f for f in found if f[0] in guided]
     best_guide = max(from_guides, key=lambda f: f[2]) if from_guides else None
-    if best_guide is not None and best_guide[2] >= _GUIDE_STRENGTH * strength:
+    if best_guide is not None and best_guide[2] >= params.guide_strength * strength:
         # The template's channel goes out and back once per repetition.
         source, period, strength = best_guide
     else:
@@ -645,8 +650,9 @@ def count_repetitions(
         params: Counter settings (`CounterParams()` by default).
         guides: What a template knows (`Guide`): each guide channel is a candidate
             signal with a known rest end; one nearly as periodic as the best candidate
-            (>= half its strength) is counted, otherwise the best candidate is counted
-            oriented like the guide it correlates with.
+            is counted, otherwise the best candidate is counted
+            oriented like the guide it correlates with (see
+            `CounterParams.guide_strength`).
 
     Returns:
         `RepCount`; a window with too few valid frames (under two fastest periods) or no
