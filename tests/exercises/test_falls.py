@@ -398,61 +398,6 @@ def test_no_alert_on_any_repcount_sequence() -> None:
     assert alerts == {}
 
 
-# Clips are decoded at about 10-17 fps (a camera feed for fall watching needs no more).
-FALL_FPS = 12.0
-
-
-def _clip_landmarks(
-    cache_dir: Any, path: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """Single-person pipeline (ONNX, VIDEO mode) on a clip; cached under pytest's
-    cache dir keyed by the file's size and mtime."""
-    import cv2
-
-    from vision.backends.onnx import OnnxBackend, OnnxOptions
-
-    stat = path.stat()
-    key = cache_dir / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}-v2.npz"
-    if key.exists():
-        data = np.load(key)
-        return data["xyz"], data["vis"], data["ts"], float(data["aspect"])
-    capture = cv2.VideoCapture(str(path))
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    step = max(1, round(fps / FALL_FPS))
-    xyz, vis, stamps = [], [], []
-    aspect = 1.0
-    with OnnxBackend(OnnxOptions(num_poses=1)) as backend:
-        index = 0
-        while True:
-            if index % step:
-                if not capture.grab():
-                    break
-                index += 1
-                continue
-            ok, image = capture.read()
-            if not ok:
-                break
-            aspect = image.shape[1] / image.shape[0]
-            ts = round(index * 1000 / fps) + 1
-            poses = backend.detect(image, ts)
-            if len(poses):
-                xyz.append(poses.xyz[0])
-                vis.append(poses.visibility[0])
-            else:
-                xyz.append(np.full((33, 3), np.nan, np.float32))
-                vis.append(np.zeros(33, np.float32))
-            stamps.append(ts)
-            index += 1
-    capture.release()
-    arrays = (
-        np.asarray(xyz, np.float32),
-        np.asarray(vis, np.float32),
-        np.asarray(stamps, np.int64),
-    )
-    np.savez(key, xyz=arrays[0], vis=arrays[1], ts=arrays[2], aspect=aspect)
-    return (*arrays, aspect)
-
-
 def _video_clips() -> list[str]:
     from tests.conftest import SHARED_DATA
 
@@ -469,11 +414,12 @@ def test_no_alert_on_any_shared_video(
 ) -> None:
     """Every clip of ../shared/data/video through the pose pipeline (the group clip
     with two people through the single-person pipeline too: it follows one of them)."""
+    from tests.clip_landmarks import clip_landmarks
     from tests.conftest import shared_data_path
 
     path = shared_data_path("video", clip)
     cache_dir = request.config.cache.mkdir("movecoach-fall-landmarks")
-    xyz, vis, stamps, aspect = _clip_landmarks(cache_dir, path)
+    xyz, vis, stamps, aspect = clip_landmarks(cache_dir, path)
     assert len(stamps) > 20
     found = np.isfinite(xyz[:, 0, 0]).mean()
     assert found > 0.5, f"pose found in only {found:.0%} of {clip}"

@@ -1,0 +1,78 @@
+"""Landmark tracks of the shared video clips, computed once and cached.
+
+`clip_landmarks(cache_dir, path)` runs the single-person pipeline (ONNX BlazePose,
+VIDEO mode) over a clip at about `TARGET_FPS` and keeps the result under pytest's cache
+directory (`request.config.cache.mkdir(...)`), keyed by the file's size and mtime, so
+only the first run pays for the inference. Tests that use it are marked `model` and
+`slow` and skip without the shared data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["TARGET_FPS", "ClipTrack", "clip_landmarks"]
+
+TARGET_FPS = 12.0  # every frame up to ~17 fps, every 2nd of 24-30 fps, ... (a camera
+# feed for fall watching and instructor following needs no more)
+_VERSION = "v2"
+
+ClipTrack = tuple[
+    npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64], float
+]
+
+
+def clip_landmarks(cache_dir: Path, path: Path) -> ClipTrack:
+    """xyz (T, 33, 3) (NaN rows where nobody), visibility (T, 33), timestamps (T,) ms,
+    and the clip's aspect ratio (width / height)."""
+    import cv2
+
+    from vision.backends.onnx import OnnxBackend, OnnxOptions
+
+    stat = path.stat()
+    key = (
+        Path(cache_dir)
+        / f"{path.stem}-{stat.st_size}-{int(stat.st_mtime)}-{_VERSION}.npz"
+    )
+    if key.exists():
+        data = np.load(key)
+        return data["xyz"], data["vis"], data["ts"], float(data["aspect"])
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    step = max(1, round(fps / TARGET_FPS))
+    xyz, vis, stamps = [], [], []
+    aspect = 1.0
+    with OnnxBackend(OnnxOptions(num_poses=1)) as backend:
+        index = 0
+        while True:
+            if index % step:
+                if not capture.grab():
+                    break
+                index += 1
+                continue
+            ok, image = capture.read()
+            if not ok:
+                break
+            aspect = image.shape[1] / image.shape[0]
+            ts = round(index * 1000 / fps) + 1
+            poses = backend.detect(image, ts)
+            if len(poses):
+                xyz.append(poses.xyz[0])
+                vis.append(poses.visibility[0])
+            else:
+                xyz.append(np.full((33, 3), np.nan, np.float32))
+                vis.append(np.zeros(33, np.float32))
+            stamps.append(ts)
+            index += 1
+    capture.release()
+    track = (
+        np.asarray(xyz, np.float32).reshape(-1, 33, 3),
+        np.asarray(vis, np.float32).reshape(-1, 33),
+        np.asarray(stamps, np.int64),
+        aspect,
+    )
+    np.savez(key, xyz=track[0], vis=track[1], ts=track[2], aspect=aspect)
+    return track
