@@ -139,6 +139,18 @@ def _seed_history(store: Store, ids: dict[str, Any]) -> list[int]:
                 db, session.id, ended_at=started + timedelta(minutes=2)
             )
             made.append(session.id)
+    with store.begin() as db:  # two fitness assessments, as their protocol stores them
+        for weeks_back, value, percentile in ((3, 11.0, 40.0), (1, 13.0, 55.0)):
+            repository.add_assessment(
+                db,
+                resident_id=ids["resident_id"],
+                protocol_id="chair_stand_30s",
+                value=value,
+                unit="{repetitions}",
+                percentile=percentile,
+                band="normal",
+                taken_at=now - timedelta(weeks=weeks_back, hours=1),
+            )
     return made
 
 

@@ -110,6 +110,7 @@ def test_every_key_the_coach_pages_use_is_translated() -> None:
     keys |= {f"status_{s.value}" for s in SessionStatus}
     keys |= {f"view_{v}" for v in VIEWS} | {f"posture_{p}" for p in POSTURES}
     keys |= {"phase_rest", "phase_peak", "bound_min_deg", "bound_max_deg"}
+    keys |= {"unit_repetitions", "unit_steps", "unit_s", "unit_cm"}
     angles = {a.name for s in builtin_specs().values() for a in s.angles}
     keys |= {f"channel_{c}" for c in angles | set(ANGLE_CATALOGUE) | set(METRICS)}
     missing = keys - en.keys()
@@ -121,6 +122,11 @@ def test_assessment_names_are_translated() -> None:
 
     en = coach_tables()["en"]
     assert {f"assessment_{test_id}" for test_id in NORMS} <= en.keys()
+    from exercises.assessments.norms import Band
+
+    assert {f"band_{b.value}" for b in Band} <= en.keys()
+    units = {str(table.unit).strip("{}") for table in NORMS.values()}
+    assert units and {f"unit_{u}" for u in units} <= en.keys()
 
 
 def test_api_error_codes_have_both_languages() -> None:

@@ -85,10 +85,11 @@ def test_coach_reviews_a_resident_and_replays_a_real_session(
             page.click("a.resident-link")
             page.wait_for_function(
                 "window.coachState.page === 'resident' && "
-                "window.coachState.chartsDrawn >= 3",
+                "window.coachState.chartsDrawn >= 4",
                 timeout=TIMEOUT_MS,
             )
             resident_state = page.evaluate("window.coachState")
+            assessments_text = page.inner_text("#assessments-table")
             sessions_text = page.inner_text("#sessions-table")
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(
@@ -128,6 +129,7 @@ def test_coach_reviews_a_resident_and_replays_a_real_session(
     assert not errors, errors
     assert no_delete_for_coaches
     assert resident_state["progressWeeks"] >= 4  # three earlier weeks and this one
+    assert assessments_text.count("30-second chair stand") == 2
     assert sessions_text.count("Biceps Curl") >= 4
     assert replay["frames"] > 30 and replay["bonesDrawn"] > 5
     with server.store.session() as db:

@@ -381,9 +381,9 @@
                   {},
                   el("td", { text: assessmentName(a.protocol_id) }),
                   el("td", { text: fmtDate(a.taken_at, false) }),
-                  el("td", { text: a.value + " " + a.unit }),
+                  el("td", { text: a.value + " " + unitLabel(a.unit) }),
                   el("td", { text: a.percentile === null ? "–" : Math.round(a.percentile) + "%" }),
-                  el("td", { text: a.band || "–" }),
+                  el("td", { text: a.band ? bandLabel(a.band) : "–" }),
                 ),
               ),
             ),
@@ -422,6 +422,18 @@
     const redraw = () => exerciseIds.length && drawProgress(progress.weeks, select.value, canvases);
     select.addEventListener("change", redraw);
     redraw();
+  }
+
+  // UCUM units; annotations such as "{repetitions}" are shown as words.
+  function unitLabel(unit) {
+    const bare = String(unit || "").replace(/^\{|\}$/g, "");
+    const key = "unit_" + bare;
+    return t(key) === key ? bare : t(key);
+  }
+
+  function bandLabel(band) {
+    const key = "band_" + band;
+    return t(key) === key ? band : t(key);
   }
 
   function assessmentName(id) {
