@@ -319,6 +319,22 @@ def test_kiosk_with_token_and_a_signed_in_resident(
             page.click("#signout-btn")
             page.wait_for_function("window.kioskState.resident === null")
             after_signout = page.inner_text("body")
+            # A resident who walks away is signed out after the idle time.
+            page.goto(f"{server.url}/?lang=en&mirror=0&idle_ms=1500")
+            page.wait_for_function(
+                "window.kioskState.signInAvailable && window.kioskState.connected",
+                timeout=TIMEOUT_MS,
+            )
+            page.click("#signin-btn")
+            page.fill("#member-code", MEMBER_CODE)
+            page.click("#signin-submit")
+            page.wait_for_function("window.kioskState.resident === 'Lin Mei'")
+            page.wait_for_function(
+                "window.kioskState.resident === null && "
+                "window.kioskState.state === 'picker'",
+                timeout=10_000,
+            )
+            after_idle = page.inner_text("body")
         finally:
             browser.close()
     assert problem == "kiosk_token_required" and signin_hidden
@@ -331,6 +347,7 @@ def test_kiosk_with_token_and_a_signed_in_resident(
     assert newest.session.kiosk_id == server.ids["kiosk_id"]  # came with the token
     assert newest.rep_count >= reps >= 1
     assert "Lin Mei" not in after_signout  # nothing of hers stays on screen
+    assert "Lin Mei" not in after_idle
 
 
 def _resident_sessions(server: RecordsServer) -> list[Any]:
