@@ -493,34 +493,26 @@ def _bridged_or_nan(x: F32) -> F32:
     return out
 
 
-def _segment(angle: F32, period_frames: float) -> list[tuple[int, int]]:
-    """Rest-to-rest cycles of one angle: (first frame, last frame) per repetition.
+def _edge_and_dwell(u: F64) -> bool:
+    """Tie-break for `_segment`: is rest the low end of `u` (scaled 0..1)? The end
+    both of the recording's ends are nearer to; when they disagree, the one its stiller
+    end is at (a recording that starts or stops mid-repetition is moving there)."""
+    k = max(3, u.size // 30)
+    first, last = u[:k], u[-k:]
+    first_low = float(np.median(first)) < 0.5
+    last_low = float(np.median(last)) < 0.5
+    if first_low == last_low:
+        return first_low
+    first_speed = float(np.mean(np.abs(np.diff(first))))
+    last_speed = float(np.mean(np.abs(np.diff(last))))
+    return first_low if first_speed < last_speed else last_low
 
-    The angle is scaled to 0 at its rest end and 1 at its turning end (5th and 95th
-    percentiles; rest is the end the demonstration starts and finishes at). A cycle
-    leaves rest (below 0.25), reaches the turn (above 0.75) and comes back (below
-    0.25); its bounds are pulled out to where the angle is still (within 0.08) at
-    rest, so pauses between repetitions are not part of them. Half cycles at the ends
-    of the recording do not count.
-    """
-    filled = _bridged(angle)
-    if filled is None or filled.size < 4:
-        return []
-    if not math.isfinite(period_frames):
-        period_frames = 20.0
-    x = _gauss(filled, 0.05 * period_frames)
-    p5, p95 = (float(v) for v in np.percentile(x, [5, 95]))
-    if p95 - p5 < 1e-6:
-        return []
-    edge = max(1, x.size // 10)
-    rest_level = 0.5 * (float(np.median(x[:edge])) + float(np.median(x[-edge:])))
-    rest, turn = (
-        (p5, p95) if abs(rest_level - p5) <= abs(rest_level - p95) else (p95, p5)
-    )
-    z = (x - rest) / (turn - rest)
-    crossings: list[
-        tuple[int, int]
-    ] = []  # (first frame above HIGH, first back below LOW)
+
+def _cycles(z: F64) -> list[tuple[int, int]]:
+    """Full cycles of `z` (0 = rest, 1 = turn): leave rest (below LOW), reach the turn
+    (above HIGH), come back (below LOW); bounds pulled out to where z is still at rest
+    (within AT_REST of its lowest there). Half cycles at the ends do not count."""
+    crossings: list[tuple[int, int]] = []  # (first above HIGH, first back below LOW)
     first_low: int | None = None
     up: int | None = None
     for t, v in enumerate(z.tolist()):
@@ -548,6 +540,33 @@ def _segment(angle: F32, period_frames: float) -> list[tuple[int, int]]:
         if end - start >= 3:
             out.append((start, end))
     return out
+
+
+def _segment(angle: F32, period_frames: float) -> list[tuple[int, int]]:
+    """Rest-to-rest cycles of one angle: (first frame, last frame) per repetition.
+
+    The angle is scaled between its 5th and 95th percentiles; which end is rest is not
+    known in advance (a curl rests at the large angle, a lateral raise at the small
+    one). People stand still before the first repetition and after the last, so cut
+    at the right end a recording shows one full cycle more than cut at the wrong one;
+    the end giving more cycles is rest. On a tie (a recording that starts or stops
+    mid-repetition), the end the recording's stiller end is at (`_edge_and_dwell`).
+    See `_cycles` for what a cycle is.
+    """
+    filled = _bridged(angle)
+    if filled is None or filled.size < 4:
+        return []
+    if not math.isfinite(period_frames):
+        period_frames = 20.0
+    x = _gauss(filled, 0.05 * period_frames)
+    p5, p95 = (float(v) for v in np.percentile(x, [5, 95]))
+    if p95 - p5 < 1e-6:
+        return []
+    u = (x - p5) / (p95 - p5)
+    low_rest, high_rest = _cycles(u), _cycles(1.0 - u)
+    if len(low_rest) != len(high_rest):
+        return low_rest if len(low_rest) > len(high_rest) else high_rest
+    return low_rest if _edge_and_dwell(u) else high_rest
 
 
 def _choose_channels(

@@ -24,7 +24,7 @@ from exercises.authoring import (
 from exercises.scoring import score_trajectory
 from exercises.spec import dump_spec, get_spec, spec_from_dict
 from tests.conftest import shared_data_path
-from tests.factories import hold_frames, make_window, rep_frames
+from tests.factories import frames_from_channels, hold_frames, make_window, rep_frames
 from vision.types import PoseWindow, Skeleton
 
 NAME = {"en": "My squat", "zh-CN": "我的深蹲"}
@@ -309,3 +309,45 @@ def test_video_curl_template_scores_held_back_curls_above_other_exercises() -> N
     assert len(draft.reps) >= 2
     assert draft.range_of_motion_deg["elbow"] > 90
     assert_curl_beats_other_exercises(draft)
+
+
+def _curls_holding_at_the_top(reps: int = 3, fps: float = 30.0) -> PoseWindow:
+    """Curls like the shared clip's: no pause with the arm down, a hold at the top."""
+    down = 0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, int(0.9 * fps)))
+    elbow: list[float] = []
+    for _ in range(reps):
+        elbow += [170.0] * 2
+        elbow += (170.0 - 140.0 * down).tolist()
+        elbow += [30.0] * int(0.4 * fps)
+        elbow += (30.0 + 140.0 * down).tolist()
+    elbow += [170.0] * 2
+    return make_window(
+        frames_from_channels(
+            get_spec("bicep_curl"), [{"elbow": v} for v in elbow], view="side"
+        )
+    )
+
+
+def test_rest_is_found_when_frames_are_dropped_and_the_start_is_missed() -> None:
+    """A kiosk recording keeps only the frames inference got to (latest frame wins)
+    and may start a moment late. Curls that hold at the top and not at the bottom
+    still give reps from the hanging arm and back, with the peak at the top, in every
+    one of these thinned recordings."""
+    window = _curls_holding_at_the_top()
+    wrong = []
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        size = int(len(window) * rng.uniform(0.3, 0.9))
+        keep = np.sort(rng.choice(len(window), size=size, replace=False))
+        keep = keep[keep >= seed % 8]  # up to a quarter second missed at the start
+        thinned = PoseWindow(
+            np.ascontiguousarray(window.xyz[keep]),
+            np.ascontiguousarray(window.visibility[keep]),
+            np.ascontiguousarray(window.timestamp_ms[keep]),
+            window.skeleton,
+        )
+        draft = propose_template(thinned, template_id="thinned")
+        assert draft.primary == "elbow"
+        if set(draft.template["phases"]["peak"]["elbow"]) != {"max_deg"}:
+            wrong.append(seed)
+    assert wrong == []
