@@ -2,8 +2,10 @@
 websocket.
 
 `create_app(settings)` builds it; its lifespan loads the exercise catalogue and the pose
-backend (running it once), compiles the kernels (`vision.geometry.warm_up`) and starts
-the one inference worker, so the first resident pays no start-up cost.
+backend (running it once), compiles the kernels (`vision.geometry.warm_up`, the DTW
+kernels of `exercises.alignment.warm_up`, and the template-free counter on a short
+synthetic window) and starts the one inference worker, so the first resident pays no
+start-up cost.
 
 Routes:
     GET /                 the kiosk page (kiosk/web/index.html)
@@ -43,12 +45,23 @@ from pydantic import BaseModel
 from exercises.session import Session
 from exercises.spec import UnknownExerciseError, builtin_specs
 from server.inference import InferenceWorker
+from server.live import (
+    AssessmentResultRecorder,
+    Plan,
+    assessment_info,
+    resident_record,
+    start_assessment,
+    start_exercise,
+    subject_of,
+)
 from server.recording import CountingRecorder, SessionRecorder
 from server.schemas import (
+    ASSESSMENT_IDS,
     PROTOCOL_VERSION,
     ErrorCode,
     ExerciseInfo,
     KioskOptions,
+    OpenMessage,
     ProtocolError,
 )
 from server.settings import LANGUAGES, Settings
@@ -196,6 +209,48 @@ class Runtime:
         """The engine's session (ValueError if `skeleton` lacks needed joints)."""
         return Session(spec, elder_mode=elder, skeleton=skeleton)
 
+    async def plan(
+        self, message: OpenMessage, kiosk_id: int | None, *, elder: bool
+    ) -> Plan:
+        """What `message` opens: an exercise (built-in or the centre's template) or
+        a fitness assessment, with the subject from the signed-in resident's record.
+
+        Raises:
+            ProtocolError: `unknown_exercise` / `unknown_assessment`, listing the ids.
+        """
+        if message.assessment is None:
+            assert message.exercise is not None
+            spec = await self.resolve_spec(message.exercise, kiosk_id)
+            return Plan(
+                self.spec_id(spec),
+                self.describe(spec),
+                None,
+                start_exercise(spec, message, elder),
+            )
+        test_id = message.assessment
+        if test_id not in ASSESSMENT_IDS:
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_ASSESSMENT,
+                f"unknown assessment {test_id!r}; "
+                f"valid ids: {', '.join(ASSESSMENT_IDS)}",
+                valid=ASSESSMENT_IDS,
+            )
+        record = None
+        if self.store is not None and message.resident:
+            try:
+                record = await asyncio.to_thread(
+                    resident_record, self.store, kiosk_id, message.resident
+                )
+            except Exception:  # the test goes on without the record's age
+                log.exception("resident record could not be read")
+        subject = subject_of(message, record)
+        return Plan(
+            test_id,
+            None,
+            assessment_info(test_id, subject),
+            start_assessment(test_id, message, subject),
+        )
+
     def picture_url(self, spec: Any) -> str:
         folder = self.web_dir / PICTURES
         for stem in (str(spec.id), _label(spec.kind), "exercise"):
@@ -295,6 +350,32 @@ def _probe_demo(path: Path | None) -> DemoInfo:
     )
 
 
+def _warm_engine() -> None:
+    """Compile the DTW kernels and run the template-free counter once on a short
+    synthetic window (a person bobbing up and down), so the first session pays no
+    JIT."""
+    import numpy as np
+
+    from exercises.alignment import warm_up as warm_alignment
+    from exercises.counting import count_repetitions
+
+    warm_alignment()
+    frames = 60
+    xyz = np.zeros((frames, 33, 3), np.float32)
+    xyz[:, :, 0] = np.linspace(0.4, 0.6, 33, dtype=np.float32)
+    xyz[:, :, 1] = np.linspace(0.1, 0.9, 33, dtype=np.float32)
+    bob = 0.05 * np.sin(np.linspace(0.0, 6.0 * np.pi, frames, dtype=np.float32))
+    xyz[:, :, 1] += bob[:, None]
+    count_repetitions(xyz)
+
+
+def _with_assessments(recorder: SessionRecorder, store: Store | None) -> Any:
+    """With a records store, assessment results are stored (`server.live`)."""
+    if store is None:
+        return recorder
+    return AssessmentResultRecorder(recorder, store)
+
+
 def _prepare_records(store: Store) -> None:
     """Schema to head; sessions still `active` from before this start were cut off."""
     from server.store import repository, upgrade_database
@@ -337,7 +418,9 @@ def create_app(
         worker=InferenceWorker(
             factory, max_idle_backends=min(settings.max_sessions, 4)
         ),
-        recorder=recorder if recorder is not None else CountingRecorder(),
+        recorder=_with_assessments(
+            recorder if recorder is not None else CountingRecorder(), store
+        ),
         web_dir=web_dir,
         store=store,
         backend_factory=factory,
@@ -351,6 +434,7 @@ def create_app(
         runtime.demo = _probe_demo(settings.demo_video)
         await asyncio.to_thread(runtime.worker.load)
         await asyncio.to_thread(warm_up)
+        await asyncio.to_thread(_warm_engine)
         runtime.kernels_warm = True
         runtime.worker.start()
         log.info(

@@ -6,7 +6,8 @@ are camera frames: a 12-byte header (`FRAME_HEADER`) followed by the JPEG bytes.
 
 Engine events are serialized generically (`event_message`): the dataclass's class name
 becomes the snake_case `type` (`RepCompleted` -> `rep_completed`), its fields the
-payload, enum members their names, tuples lists and non-finite floats `null`. A new
+payload, enum members their names (str enums their values: `band: "normal"`),
+tuples lists and non-finite floats `null`. A new
 event class in `exercises/events.py` therefore reaches the page without a change here.
 """
 
@@ -22,15 +23,25 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Final, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from server.settings import LANGUAGES
 
 __all__ = [
+    "ASSESSMENT_IDS",
     "FRAME_HEADER",
     "FRAME_MAGIC",
     "PROTOCOL_VERSION",
     "RESERVED_TYPES",
+    "AssessmentInfo",
+    "AssessmentTiming",
     "ClientMessage",
     "CloseMessage",
     "ErrorCode",
@@ -65,6 +76,14 @@ FRAME_HEADER: Final[struct.Struct] = struct.Struct("<2sBBQ")
     offset 12 ...      JPEG bytes
 """
 
+ASSESSMENT_IDS: Final[tuple[str, ...]] = (
+    "chair_stand_30s",
+    "arm_curl_30s",
+    "step_test_2min",
+    "single_leg_stance",
+)
+"""The fitness assessments a kiosk may `open` (`exercises.assessments.SESSIONS`)."""
+
 Lang = Literal["en", "zh-CN"]
 assert set(LANGUAGES) == {"en", "zh-CN"}
 
@@ -76,6 +95,7 @@ class ErrorCode(enum.StrEnum):
     BAD_MESSAGE = "bad_message"  # JSON, but not a valid client message
     UNSUPPORTED_VERSION = "unsupported_version"  # `v` is not 1
     UNKNOWN_EXERCISE = "unknown_exercise"  # `open` names no built-in exercise
+    UNKNOWN_ASSESSMENT = "unknown_assessment"  # `open` names no assessment protocol
     NOT_OPEN = "not_open"  # frame or close before `open`
     ALREADY_OPEN = "already_open"  # `open` while a session runs
     BAD_FRAME = "bad_frame"  # binary message with a malformed header
@@ -110,14 +130,49 @@ class _Message(BaseModel):
 # --- client -> server -------------------------------------------------------------
 
 
+class AssessmentTiming(BaseModel):
+    """Shorter phases before an assessment's measured time (demonstrations, tests);
+    the protocol's own durations (30 s, 2 min) never change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    instructions_ms: int = Field(ge=0, le=60_000)
+    ready_hold_ms: int = Field(ge=0, le=10_000)
+    countdown_ms: int = Field(ge=0, le=10_000)
+
+
 class OpenMessage(_Message):
-    """Start an exercise session; `lang`/`elder` default to the server's settings."""
+    """Start an exercise session (`exercise`) or a fitness assessment (`assessment`);
+    exactly one of the two. `lang`/`elder` default to the server's settings.
+
+    `resolution_wh` is the camera's (width, height) where the kiosk knows it; the first
+    decoded frame's size wins. `age_years`/`sex` compare an assessment with the norms
+    when no signed-in resident's record gives them.
+    """
 
     type: Literal["open"] = "open"
-    exercise: str = Field(min_length=1, max_length=64)
+    exercise: str | None = Field(default=None, min_length=1, max_length=64)
+    assessment: str | None = Field(default=None, min_length=1, max_length=64)
     lang: Lang | None = None
     elder: bool | None = None
     resident: str | None = Field(default=None, max_length=128)
+    resolution_wh: tuple[Annotated[int, Field(gt=0, le=16384)], ...] | None = None
+    age_years: int | None = Field(default=None, ge=0, le=130)
+    sex: Literal["female", "male"] | None = None
+    timing: AssessmentTiming | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> OpenMessage:
+        if (self.exercise is None) == (self.assessment is None):
+            raise ValueError(
+                "expected exactly one of 'exercise' or 'assessment', got "
+                + ("both" if self.exercise is not None else "neither")
+            )
+        if self.resolution_wh is not None and len(self.resolution_wh) != 2:
+            raise ValueError(
+                "expected resolution_wh [width, height], got "
+                f"{list(self.resolution_wh)}"
+            )
+        return self
 
 
 class CloseMessage(_Message):
@@ -162,10 +217,36 @@ class KioskOptions(BaseModel):
     send_width: int
 
 
+class AssessmentInfo(BaseModel):
+    """A fitness assessment as the `opened` message shows it.
+
+    `normal_range` is the 25th-75th percentile of the subject's age group and sex
+    (the target to reach), None without age and sex. `sides` lists the sides counted
+    on their own ("left", "right"), empty for a single whole-body count.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: dict[str, str]
+    unit: str
+    unit_label: dict[str, str]
+    duration_ms: int | None
+    camera_view: str
+    start_position: dict[str, str]
+    sides: list[str] = Field(default_factory=list)
+    age_years: int | None = None
+    sex: str | None = None
+    normal_range: tuple[float, float] | None = None
+
+
 class OpenedMessage(_Message):
+    """A session started: `exercise` is set for an exercise session, `assessment`
+    for a fitness assessment."""
+
     type: Literal["opened"] = "opened"
     session_id: str
-    exercise: ExerciseInfo
+    exercise: ExerciseInfo | None = None
+    assessment: AssessmentInfo | None = None
     lang: Lang
     elder: bool
     options: KioskOptions
@@ -261,11 +342,12 @@ def snake_case(name: str) -> str:
 
 
 def to_wire(value: object) -> Any:
-    """JSON-ready copy of an engine value: dataclasses -> dicts of their fields, enum
-    members -> their names, tuples/sets -> lists, numpy scalars/arrays -> Python,
-    non-finite floats -> None (JSON has no NaN)."""
+    """JSON-ready copy of an engine value: dataclasses -> dicts of their fields, str
+    enum members -> their values, other enum members -> their names, tuples/sets ->
+    lists, numpy scalars/arrays -> Python, non-finite floats -> None (JSON has no
+    NaN)."""
     if isinstance(value, enum.Enum):
-        return value.name
+        return value.value if isinstance(value, str) else value.name
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {
             f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)

@@ -102,7 +102,7 @@ def pose_message(
 @dataclass(slots=True)
 class _Active:
     info: SessionInfo
-    session: Any  # exercises.session.Session
+    session: Any  # server.live.LiveSession
     stream: FrameStream
     pump: asyncio.Task[None] | None = None
 
@@ -244,9 +244,9 @@ class _Connection:
                 f"expected 'close' before a new 'open', got 'open' while a "
                 f"{self.active.info.exercise_id} session runs",
             )
-        spec = await self.rt.resolve_spec(message.exercise, self.kiosk_id)
         lang = message.lang or self.settings.default_lang
         elder = self.settings.default_elder if message.elder is None else message.elder
+        plan = await self.rt.plan(message, self.kiosk_id, elder=elder)
         try:
             stream = await self.rt.worker.open_stream()
         except Exception as exc:
@@ -257,16 +257,16 @@ class _Connection:
                 f"{type(exc).__name__}: {exc}",
             ) from None
         try:
-            session = self.rt.new_session(spec, elder=elder, skeleton=stream.skeleton)
+            session = plan.start(stream.skeleton)
         except ValueError as exc:
             stream.close()
             raise ProtocolError(
                 ErrorCode.ENGINE_REJECTED,
-                f"the {self.rt.spec_id(spec)} exercise cannot start: {exc}",
+                f"the {plan.target_id} session cannot start: {exc}",
             ) from None
         info = SessionInfo(
             session_id=uuid.uuid4().hex,
-            exercise_id=self.rt.spec_id(spec),
+            exercise_id=plan.target_id,
             lang=lang,
             elder=elder,
             resident=message.resident,
@@ -279,7 +279,8 @@ class _Connection:
         await self.send(
             OpenedMessage(
                 session_id=info.session_id,
-                exercise=self.rt.describe(spec),
+                exercise=plan.exercise,
+                assessment=plan.assessment,
                 lang=lang,
                 elder=elder,
                 options=self.rt.kiosk_options(elder),
@@ -316,6 +317,11 @@ class _Connection:
             with contextlib.suppress(asyncio.CancelledError):
                 await active.pump
         active.stream.close()
+        if reason == CloseReason.CLOSED:  # the kiosk ended it: a result so far
+            try:
+                await self.emit(active, active.session.stop())
+            except Exception:
+                log.exception("session %s: stop failed", active.info.session_id)
         try:
             summary = active.session.summary()
         except Exception:
@@ -361,7 +367,7 @@ class _Connection:
         assert result.frame is not None
         started = time.perf_counter_ns()
         try:
-            events = active.session.feed(result.frame)
+            events = active.session.feed(result.frame, result.image_wh)
         except ValueError as exc:
             await self.send(
                 ProtocolError(
@@ -377,6 +383,11 @@ class _Connection:
                 result, (now - started) / 1e6, (now - result.received_ns) / 1e6
             )
         )
+        await self.emit(active, events)
+        return True
+
+    async def emit(self, active: _Active, events: list[Any]) -> None:
+        """Record, then send, each engine event."""
         for event in events:
             # Record first, then send: a rep the kiosk shows is already durable.
             done = self.rt.recorder_call("on_event", active.info.session_id, event)
@@ -386,4 +397,3 @@ class _Connection:
                 except Exception:  # logged by the recorder; the session goes on
                     log.warning("session %s: event unrecorded", active.info.session_id)
             await self.send(event_message(event))
-        return True
