@@ -107,6 +107,18 @@ _UCUM_UNITS: Final[dict[str, str]] = {
     "score": "{score}",
     "{steps}": "{steps}",
     "steps": "{steps}",
+    "stands": "{stands}",
+    "curls": "{curls}",
+}
+
+INTERPRETATION_SYSTEM: Final[str] = (
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+)
+# An assessment's band against its age norms -> HL7 interpretation (low/normal/high).
+_BAND_INTERPRETATION: Final[dict[str, tuple[str, str]]] = {
+    "below": ("L", "Low"),
+    "normal": ("N", "Normal"),
+    "above": ("H", "High"),
 }
 
 
@@ -645,9 +657,11 @@ def _assessment_observation(
         "valueQuantity": _quantity(assessment.value, assessment.unit)
     }
     if assessment.band:
-        fields["interpretation"] = [
-            {"coding": [_coding(BAND_SYSTEM, assessment.band)], "text": assessment.band}
-        ]
+        codings = [_coding(BAND_SYSTEM, assessment.band)]
+        hl7 = _BAND_INTERPRETATION.get(assessment.band)
+        if hl7 is not None:
+            codings.insert(0, _coding(INTERPRETATION_SYSTEM, *hl7))
+        fields["interpretation"] = [{"coding": codings, "text": assessment.band}]
     if assessment.percentile is not None:
         fields["component"] = [
             {
