@@ -15,6 +15,12 @@
 // is kept in memory only and forgotten on "Sign out" or after IDLE_SIGN_OUT_MS
 // without a touch while no exercise runs.
 //
+// Fitness assessments (the picker's second row): the server runs the protocol and sends
+// its phases, countdown, counts and result as events; the page speaks their `say`
+// texts, shows the count (per arm for the curl, seconds for the stance) and the result
+// screen. `?assessment_timing=fast` shortens the phases before the measured time
+// (demonstrations, the browser tests); the test's own 30 s / 2 min never change.
+//
 // window.kioskState is read by the browser tests.
 "use strict";
 
@@ -26,6 +32,8 @@
   const MIN_VISIBILITY = 0.5;
   const TOKEN_KEY = "movecoach.kioskToken";
   const IDLE_SIGN_OUT_MS = Number(params.get("idle_ms")) || 120000;
+  const ASSESSMENTS = ["chair_stand_30s", "arm_curl_30s", "step_test_2min", "single_leg_stance"];
+  const FAST_TIMING = { instructions_ms: 1500, ready_hold_ms: 300, countdown_ms: 3000 };
   const kioskToken = (() => {
     try {
       return localStorage.getItem(TOKEN_KEY) || null;
@@ -64,6 +72,12 @@
     signInAvailable: false,
     resident: null, // display name of the signed-in resident
     history: null,
+    mode: "exercise", // "exercise" | "assessment"
+    assessment: null, // the `opened` message's assessment info
+    assessPhase: null,
+    counts: {}, // side ("left"/"right") or "total" -> count
+    clock: null,
+    result: null,
   });
 
   let kiosk = { languages: window.LANGS, default_lang: "en", default_elder: false, demo: { available: false } };
@@ -86,6 +100,8 @@
   let pendingOpen = null;
   let resident = null; // {member_code, display_name} while signed in
   let idleTimer = null;
+  let pickedAssessment = null; // the test id while an assessment runs or is shown
+  let timerStart = null; // {started_at_ms, limit_ms} of the running assessment
 
   const video = $("video");
   const overlay = $("display");
@@ -112,6 +128,7 @@
     $("mute-btn").textContent = state.muted ? t("unmute") : t("mute");
     $("mute-btn").setAttribute("aria-pressed", String(state.muted));
     renderPicker();
+    renderAssessments();
     renderResident();
     if (state.exercise) $("exercise-name").textContent = localized(state.exercise.name);
     if (lastPlacementMessage) $("guide-text").textContent = lastPlacementMessage();
@@ -178,7 +195,7 @@
 
   function show(screen) {
     currentScreen = screen;
-    for (const id of ["picker", "signin", "history", "stage", "summary"]) $(id).hidden = id !== screen;
+    for (const id of ["picker", "signin", "history", "stage", "summary", "result"]) $(id).hidden = id !== screen;
     renderResident();
   }
 
@@ -213,6 +230,27 @@
       view.textContent = viewLabel(ex.view);
       card.append(img, name, view);
       card.addEventListener("click", () => startExercise(ex));
+      grid.append(card);
+    }
+  }
+
+  function renderAssessments() {
+    const grid = $("assessment-grid");
+    grid.textContent = "";
+    for (const id of ASSESSMENTS) {
+      const card = document.createElement("button");
+      card.type = "button";
+      card.className = "card";
+      card.setAttribute("role", "listitem");
+      card.dataset.assessment = id;
+      const img = document.createElement("img");
+      img.src = "/static/pictures/exercise.svg";
+      img.alt = "";
+      const name = document.createElement("span");
+      name.className = "card-name";
+      name.textContent = t("assess_" + id);
+      card.append(img, name);
+      card.addEventListener("click", () => startAssessment(id));
       grid.append(card);
     }
   }
@@ -450,6 +488,19 @@
   // ---------------------------------------------------------------- sessions
 
   function resetSessionView() {
+    state.mode = pickedAssessment ? "assessment" : "exercise";
+    $("stage").classList.toggle("assessment", state.mode === "assessment");
+    $("assess-live").hidden = state.mode !== "assessment";
+    $("finish-btn").textContent = state.mode === "assessment" ? t("assess_stop") : t("finish");
+    state.assessment = null;
+    state.assessPhase = null;
+    state.counts = {};
+    state.clock = null;
+    state.result = null;
+    timerStart = null;
+    $("assess-counts").textContent = "";
+    $("assess-clock").textContent = "–";
+    $("assess-target").textContent = "";
     state.reps = 0;
     state.scores = [];
     state.phase = null;
@@ -471,6 +522,7 @@
   }
 
   async function startExercise(ex) {
+    pickedAssessment = null;
     state.exercise = ex;
     $("exercise-name").textContent = localized(ex.name);
     resetSessionView();
@@ -483,7 +535,149 @@
     }
     pendingOpen = { type: "open", v: 1, exercise: ex.id, lang: state.lang, elder: state.elder };
     if (resident) pendingOpen.resident = resident.member_code;
+    if (video.videoWidth) pendingOpen.resolution_wh = [video.videoWidth, video.videoHeight];
     sendOpen();
+  }
+
+  async function startAssessment(id) {
+    pickedAssessment = id;
+    state.exercise = null;
+    $("exercise-name").textContent = t("assess_" + id);
+    resetSessionView();
+    $("guide").hidden = true; // the protocol says how to get into position
+    show("stage");
+    state.state = "assessing";
+    try {
+      await ensureSource();
+    } catch (e) {
+      return;
+    }
+    pendingOpen = { type: "open", v: 1, assessment: id, lang: state.lang, elder: state.elder };
+    if (resident) pendingOpen.resident = resident.member_code;
+    const age = parseInt($("assess-age").value, 10);
+    if (age > 0) pendingOpen.age_years = age;
+    if ($("assess-sex").value) pendingOpen.sex = $("assess-sex").value;
+    if (video.videoWidth) pendingOpen.resolution_wh = [video.videoWidth, video.videoHeight];
+    if (params.get("assessment_timing") === "fast") pendingOpen.timing = FAST_TIMING;
+    sendOpen();
+  }
+
+  function unitLabel() {
+    return state.assessment ? localized(state.assessment.unit_label) : "";
+  }
+
+  function renderCounts() {
+    const box = $("assess-counts");
+    box.textContent = "";
+    const sides = state.assessment && state.assessment.sides.length ? state.assessment.sides : ["total"];
+    for (const side of sides) {
+      const row = document.createElement("div");
+      row.className = "counter";
+      const label = document.createElement("span");
+      label.className = "label";
+      label.textContent = side === "total" ? t("assess_count") : t("assess_" + side);
+      const value = document.createElement("span");
+      value.className = "big";
+      value.id = "assess-count-" + side;
+      value.textContent = String(state.counts[side] || 0);
+      row.append(label, value);
+      box.append(row);
+    }
+  }
+
+  function onAssessmentOpened(info) {
+    state.assessment = info;
+    const openEnded = info.duration_ms === null;
+    $("assess-clock-label").textContent = openEnded ? t("assess_time_held") : t("assess_time_left");
+    $("assess-clock").textContent = openEnded ? "0" : t("assess_seconds", { n: Math.round(info.duration_ms / 1000) });
+    const lines = [];
+    if (info.id === "step_test_2min") lines.push(t("assess_step_target"));
+    if (info.normal_range) {
+      lines.push(t("assess_normal_range", { lo: Math.round(info.normal_range[0]), hi: Math.round(info.normal_range[1]), unit: unitLabel() }));
+    }
+    $("assess-target").textContent = lines.join(" · ");
+    // the stance counts seconds, shown by the clock; the others count repetitions
+    $("assess-counts").hidden = openEnded;
+    renderCounts();
+    lastCue = info.start_position;
+    $("cue").textContent = localized(info.start_position);
+  }
+
+  function tickClock(ts) {
+    if (!timerStart || state.assessPhase !== "running") return;
+    const elapsed = Math.max(0, ts - timerStart.started_at_ms);
+    const fixed = state.assessment && state.assessment.duration_ms !== null;
+    const seconds = fixed ? Math.max(0, Math.ceil((timerStart.limit_ms - elapsed) / 1000)) : Math.floor(elapsed / 1000);
+    state.clock = seconds;
+    $("assess-clock").textContent = fixed ? t("assess_seconds", { n: seconds }) : String(seconds);
+  }
+
+  function showResult(result) {
+    state.result = result;
+    state.state = "result";
+    stopCountdown();
+    $("result-name").textContent = t("assess_" + result.test_id);
+    const seconds = result.unit === "s";
+    $("result-value").textContent = seconds ? result.value.toFixed(1) : String(Math.round(result.value));
+    $("result-unit").textContent = unitLabel();
+    const sides = result.per_side || {};
+    $("result-sides").textContent = "left" in sides && "right" in sides && state.assessment && state.assessment.sides.length
+      ? t("assess_per_side", { left: sides.left, right: sides.right }) : "";
+    $("result-percentile").textContent = typeof result.percentile === "number"
+      ? t("assess_percentile", { p: Math.round(result.percentile) }) : t("assess_no_percentile");
+    const band = $("result-band");
+    band.className = "result-band " + (result.band || "");
+    band.textContent = result.band ? t("band_" + result.band) : "";
+    $("result-explanation").textContent = localized(result.explanation);
+    $("result-flags").textContent = (result.flags || []).includes("stopped_early") ? t("assess_stopped_early") : "";
+    show("result");
+  }
+
+  function onAssessmentEvent(m) {
+    switch (m.type) {
+      case "assessment_phase_changed":
+        state.assessPhase = m.phase;
+        if (m.phase === "running") {
+          $("countdown-num").textContent = t("go");
+          countdownTimer = setTimeout(stopCountdown, 700);
+          lastCue = null;
+          $("cue").textContent = "";
+        }
+        speak(localized(m.say), { interrupt: true });
+        return true;
+      case "assessment_countdown_ticked":
+        $("countdown").hidden = false;
+        $("countdown-num").textContent = String(m.seconds_left);
+        speak(localized(m.say), { interrupt: true });
+        return true;
+      case "assessment_timer_started":
+        timerStart = { started_at_ms: m.started_at_ms, limit_ms: m.limit_ms };
+        return true;
+      case "assessment_count_changed": {
+        const side = m.side || "total";
+        state.counts[side] = m.count;
+        const el = $("assess-count-" + side);
+        if (el) el.textContent = String(m.count);
+        speak(t("say_rep", { n: m.count }));
+        return true;
+      }
+      case "assessment_rep_rejected":
+      case "assessment_cue_issued":
+        lastCue = m.message;
+        $("cue").textContent = localized(m.message);
+        speak(localized(m.message));
+        return true;
+      case "assessment_completed":
+        showResult(m.result);
+        closeSession(); // the server sends the summary; the result screen stays
+        return true;
+      case "assessment_cancelled":
+        stopCountdown();
+        setStatus("assess_cancelled");
+        return true;
+      default:
+        return false;
+    }
   }
 
   function sendOpen() {
@@ -507,6 +701,7 @@
   }
 
   function backToPicker() {
+    pickedAssessment = null;
     closeSession();
     stopCountdown();
     state.state = "picker";
@@ -516,6 +711,14 @@
 
   function showSummary(message) {
     state.summary = message;
+    if (pickedAssessment) {
+      // an assessment ends on its result screen; stopped before the start: no result
+      if (state.state === "finishing") {
+        backToPicker();
+        setStatus("assess_cancelled");
+      }
+      return;
+    }
     if (state.state !== "finishing") return; // "Back" was pressed: no summary screen
     state.state = "summary";
     const s = message.summary || {};
@@ -542,10 +745,12 @@
         options = m.options;
         state.options = m.options;
         state.holdDone = false;
+        if (m.assessment) onAssessmentOpened(m.assessment);
         break;
       case "pose":
         state.posesReceived++;
         drawPose(m);
+        tickClock(m.timestamp_ms);
         break;
       case "stats":
         state.stats = m;
@@ -567,6 +772,7 @@
     if (state.errors.length > 50) state.errors.shift();
     if (m.code === "busy") setStatus("error_busy");
     else if (m.code === "unknown_exercise") setStatus("error_unknown_exercise");
+    else if (m.code === "unknown_assessment") setStatus("error_unknown_assessment");
     else if (m.fatal) setStatus("error_generic");
   }
 
@@ -574,6 +780,7 @@
     state.lastEvent = m;
     state.events.push(m);
     if (state.events.length > 200) state.events.shift();
+    if (onAssessmentEvent(m)) return;
     switch (m.type) {
       case "placement_changed":
         setPlacement(m.placement, m.message);
@@ -847,6 +1054,8 @@
     $("finish-btn").addEventListener("click", finish);
     $("back-btn").addEventListener("click", backToPicker);
     $("again-btn").addEventListener("click", () => state.exercise && startExercise(state.exercise));
+    $("result-again").addEventListener("click", () => pickedAssessment && startAssessment(pickedAssessment));
+    $("result-other").addEventListener("click", backToPicker);
     $("other-btn").addEventListener("click", backToPicker);
     $("signin-btn").addEventListener("click", openSignIn);
     $("signout-btn").addEventListener("click", signOut);
@@ -888,6 +1097,7 @@
 
   window.kiosk = {
     startExercise: (id) => startExercise(exercises.find((e) => e.id === id)),
+    startAssessment,
     finish,
     backToPicker,
     signOut,
