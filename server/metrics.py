@@ -1,0 +1,304 @@
+"""Operations metrics: what a centre's IT scrapes with Prometheus.
+
+Series (Prometheus names; under Ray Serve the same names come out of Ray's metrics
+endpoint with Ray's `ray_` prefix and `deployment`/`replica`/`application` labels):
+
+    movecoach_frames_received_total     counter    camera frames reaching a session
+    movecoach_frames_processed_total    counter    frames through model and engine
+    movecoach_frames_dropped_total      counter    frames replaced by a newer one before
+                                                   inference (latest frame wins)
+    movecoach_frames_rejected_total     counter    frames answered with an `error`
+    movecoach_inference_seconds         histogram  frame offered to inference -> its
+                                                   result (decode + model + waiting)
+    movecoach_active_sessions           gauge      exercise sessions running now
+    movecoach_sessions_total            counter    sessions started
+    movecoach_reps_recorded_total       counter    reps the recorder committed
+                                                   (accepted, without a database)
+    movecoach_inference_batch_size      histogram  frames per model batch (inference)
+    movecoach_inference_batch_seconds   histogram  wall time per model batch (inference)
+
+Nothing here touches the websocket loop: `MeteredWorker` wraps the inference worker
+(`server.inference.InferenceWorker` or the remote one) and `MeteredRecorder` the session
+recorder, and both forward everything else unchanged. `install_metrics(app, metrics)`
+adds `GET /metrics` (text exposition format 0.0.4; OpenMetrics when the scraper asks).
+
+`prometheus_client` is imported when `PrometheusMetrics` is built (the
+`prometheus-client` package; Ray Serve installs it too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from exercises.events import RepCompleted
+from server.inference import InferenceResult, StreamStats
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+__all__ = [
+    "BATCH_SIZE_BUCKETS",
+    "INFERENCE_BUCKETS_S",
+    "MeteredRecorder",
+    "MeteredStream",
+    "MeteredWorker",
+    "Metrics",
+    "PrometheusMetrics",
+    "install_metrics",
+]
+
+log = logging.getLogger(__name__)
+
+INFERENCE_BUCKETS_S: Final[tuple[float, ...]] = (
+    0.005,
+    0.01,
+    0.02,
+    0.03,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.5,
+    1.0,
+    2.5,
+)
+"""Histogram buckets (s): 15-fps kiosks need a frame through in ~66-100 ms."""
+
+BATCH_SIZE_BUCKETS: Final[tuple[float, ...]] = (1, 2, 4, 8, 16, 32, 64)
+
+_FRAME_KINDS: Final[tuple[str, ...]] = ("received", "processed", "dropped", "rejected")
+
+
+class Metrics(Protocol):
+    """Where the counts go (`PrometheusMetrics` in one process; Ray's metrics under
+    Ray Serve, `server.distributed.deployment.RayMetrics`)."""
+
+    def count_frames(self, kind: str, n: int) -> None:
+        """`kind` in received, processed, dropped, rejected; n > 0."""
+
+    def observe_inference(self, seconds: float) -> None: ...
+
+    def session_started(self) -> None: ...
+
+    def session_ended(self) -> None: ...
+
+    def rep_recorded(self) -> None: ...
+
+    def observe_batch(self, size: int, seconds: float) -> None: ...
+
+
+class PrometheusMetrics:
+    """`Metrics` in a `prometheus_client` registry of its own (not the global one, so
+    several apps in one process, as in tests, do not collide).
+
+    Raises:
+        ImportError: prometheus_client is missing (names the package to install).
+    """
+
+    def __init__(self) -> None:
+        try:
+            from prometheus_client import (
+                CollectorRegistry,
+                Counter,
+                Gauge,
+                Histogram,
+            )
+        except ImportError as exc:  # pragma: no cover - installed with ray[serve]
+            raise ImportError(
+                "metrics need the prometheus-client package "
+                "(pip install 'prometheus-client>=0.20,<1')"
+            ) from exc
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self._frames = {
+            kind: Counter(
+                f"movecoach_frames_{kind}",
+                f"Camera frames {kind} (see server/metrics.py)",
+                registry=r,
+            )
+            for kind in _FRAME_KINDS
+        }
+        self._inference = Histogram(
+            "movecoach_inference_seconds",
+            "Frame offered to inference -> its result (decode, model, waiting)",
+            buckets=INFERENCE_BUCKETS_S,
+            registry=r,
+        )
+        self._active = Gauge(
+            "movecoach_active_sessions", "Exercise sessions running now", registry=r
+        )
+        self._sessions = Counter(
+            "movecoach_sessions", "Exercise sessions started", registry=r
+        )
+        self._reps = Counter(
+            "movecoach_reps_recorded",
+            "Reps committed by the recorder before the kiosk was told",
+            registry=r,
+        )
+        self._batch_size = Histogram(
+            "movecoach_inference_batch_size",
+            "Frames per model batch",
+            buckets=BATCH_SIZE_BUCKETS,
+            registry=r,
+        )
+        self._batch_seconds = Histogram(
+            "movecoach_inference_batch_seconds",
+            "Wall time per model batch",
+            buckets=INFERENCE_BUCKETS_S,
+            registry=r,
+        )
+
+    def count_frames(self, kind: str, n: int) -> None:
+        if n > 0:
+            self._frames[kind].inc(n)
+
+    def observe_inference(self, seconds: float) -> None:
+        self._inference.observe(seconds)
+
+    def session_started(self) -> None:
+        self._sessions.inc()
+        self._active.inc()
+
+    def session_ended(self) -> None:
+        self._active.dec()
+
+    def rep_recorded(self) -> None:
+        self._reps.inc()
+
+    def observe_batch(self, size: int, seconds: float) -> None:
+        self._batch_size.observe(size)
+        self._batch_seconds.observe(seconds)
+
+    def exposition(self, accept: str = "") -> tuple[bytes, str]:
+        """(body, content type) for a scraper's Accept header: the Prometheus text
+        format 0.0.4 by default, OpenMetrics when asked for."""
+        from prometheus_client.exposition import choose_encoder
+
+        encoder, content_type = choose_encoder(accept)
+        return encoder(self.registry), content_type
+
+
+class MeteredStream:
+    """A session's inference stream that reports its frame counts and inference
+    latency; everything else goes to the wrapped stream."""
+
+    def __init__(self, inner: Any, metrics: Metrics, on_close: Any) -> None:
+        self._inner = inner
+        self._metrics = metrics
+        self._on_close = on_close
+        self._seen = StreamStats()
+        self._closed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _sync(self) -> None:
+        # The loop and the worker update `stats` in place (also for frames rejected
+        # before they reach `submit`); report what changed since the last look.
+        stats = self._inner.stats
+        for kind in _FRAME_KINDS:
+            now = getattr(stats, kind)
+            delta = now - getattr(self._seen, kind)
+            if delta > 0:
+                self._metrics.count_frames(kind, delta)
+                setattr(self._seen, kind, now)
+
+    def submit(self, timestamp_ms: int, jpeg: bytes, received_ns: int) -> None:
+        try:
+            self._inner.submit(timestamp_ms, jpeg, received_ns)
+        finally:
+            self._sync()
+
+    async def next_result(self) -> InferenceResult:
+        result: InferenceResult = await self._inner.next_result()
+        if result.error is None:
+            self._metrics.observe_inference(result.inference_ms / 1e3)
+        return result
+
+    def task_done(self, processed: bool) -> None:
+        self._inner.task_done(processed)
+        self._sync()
+
+    def close(self) -> None:
+        self._inner.close()
+        self._sync()
+        if not self._closed:
+            self._closed = True
+            self._on_close()
+
+
+class MeteredWorker:
+    """Wraps a `PoseWorker`: its streams are `MeteredStream`s, one per session."""
+
+    def __init__(self, inner: Any, metrics: Metrics) -> None:
+        self._inner = inner
+        self.metrics = metrics
+        self._lock = threading.Lock()
+        self.active = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @property
+    def inner(self) -> Any:
+        return self._inner
+
+    async def open_stream(self) -> MeteredStream:
+        stream = await self._inner.open_stream()
+        with self._lock:
+            self.active += 1
+        self.metrics.session_started()
+        return MeteredStream(stream, self.metrics, self._ended)
+
+    def _ended(self) -> None:
+        with self._lock:
+            self.active -= 1
+        self.metrics.session_ended()
+
+
+class MeteredRecorder:
+    """Wraps a `SessionRecorder`: counts reps once they are recorded (the database
+    recorder's future resolved without error); everything else is forwarded, and
+    methods the wrapped recorder lacks stay absent (the loop checks with getattr)."""
+
+    def __init__(self, inner: Any, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @property
+    def inner(self) -> Any:
+        return self._inner
+
+    def on_event(self, session_id: str, event: Any) -> Any:
+        result = self._inner.on_event(session_id, event)
+        if isinstance(event, RepCompleted):
+            if isinstance(result, concurrent.futures.Future | asyncio.Future):
+                result.add_done_callback(self._rep_done)
+            else:
+                self._metrics.rep_recorded()
+        return result
+
+    def _rep_done(self, future: Any) -> None:
+        if not future.cancelled() and future.exception() is None:
+            self._metrics.rep_recorded()
+
+
+def install_metrics(app: FastAPI, metrics: PrometheusMetrics) -> None:
+    """Add `GET /metrics` (Prometheus text exposition) to `app`."""
+    from starlette.responses import Response
+
+    async def metrics_route(request: Any) -> Response:  # a starlette Request
+        body, content_type = metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, headers={"Content-Type": content_type})
+
+    # A plain Starlette route: the request is passed as is, no dependency injection.
+    app.add_route("/metrics", metrics_route, include_in_schema=False)
