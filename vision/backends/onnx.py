@@ -64,6 +64,7 @@ __all__ = [
     "landmarks_to_frames",
     "letterbox_transform",
     "merge_region_detections",
+    "part_of_another",
     "pose_plausibility",
     "postprocess_detector",
     "postprocess_detector_batch",
@@ -77,8 +78,10 @@ __all__ = [
     "roi_crop_transform",
     "rois_from_alignment_points",
     "rois_from_landmarks",
+    "same_person",
     "select_distinct_poses",
     "sigmoid",
+    "skeleton_overlap",
     "tile_grid",
     "torso_containment",
     "torso_lengths",
@@ -110,7 +113,10 @@ all from 0.30; among neighbours (benchmarks/group_data scenes) people ~0.27 of t
 frame high were still missed in 3-10 of 10 sampled frames with tiles sized for 0.3,
 and in none with tiles sized for 0.4 (except a person whose head is out of view: the
 detector keys on the face)."""
-TILE_OVERLAP: Final[float] = 1.0 / 3.0  # of a tile's side, shared with its neighbour
+TILE_OVERLAP: Final[float] = DETECTOR_RELIABLE_FRACTION
+"""Share of a tile's side its neighbour also covers. Tiles are sized so that the
+smallest wanted person is `DETECTOR_RELIABLE_FRACTION` of a side; this overlap makes
+every such person lie wholly inside some tile, wherever they stand."""
 MAX_HIPS_OUTSIDE_REGION: Final[float] = 0.5
 """A detection whose hips lie farther outside its region than this many region sides
 was extrapolated from a scrap at the region's edge (an arm, a face-like texture in a
@@ -125,6 +131,16 @@ than this share of the smaller one are one person: a landmark fit collapsed onto
 of a body (a crop at the wrong scale) has different joints from the true fit but lies
 on the same trunk, while people side by side, shoulders touching, overlap ~0.2-0.35."""
 TORSO_PAD: Final[float] = 0.15  # of the torso length, around the shoulder-hip box
+SKELETON_OVERLAP: Final[float] = 0.6
+SKELETON_TOLERANCE: Final[float] = 0.2
+"""A pose whose visible joints lie on another pose's bones (within 0.2 of that pose's
+torso length, about half a limb's thickness) for 60 % or more of them is a fit on that
+person's body (an arm, the hips): seen on pasted scenes and on the real clip."""
+PART_INSIDE: Final[float] = 0.8
+PART_PENALTY: Final[float] = 0.5
+"""A fit lying on another's body (`part_of_another`; trunk at least 0.8 inside the
+other's) ranks with half its score: on the pasted scenes an arm fit (presence 0.98)
+outscored the waist-up person it lay on (0.66)."""
 HEAD_TORSO_RATIO: Final[float] = 0.34
 """Nose to shoulder midpoint over shoulder midpoint to hip midpoint in a sound BlazePose
 fit (0.32-0.36 measured on the real two-person clip, front and 3/4 views); collapsed
@@ -992,14 +1008,18 @@ def pose_plausibility(xy: npt.ArrayLike) -> F64:
     return np.where(np.isfinite(out), out, 1.0)
 
 
-def torso_containment(xy: npt.ArrayLike, *, pad: float = TORSO_PAD) -> F64:
-    """Overlap of every pair of poses' trunks over the smaller trunk, (N, N) in [0, 1].
+def torso_containment(
+    xy: npt.ArrayLike, *, pad: float = TORSO_PAD, of_first: bool = False
+) -> F64:
+    """Overlap of every pair of poses' trunks over the smaller trunk, (N, N) in [0, 1]
+    (with `of_first`: over trunk i's own area, how much of i lies in j).
 
     A trunk is the box of the shoulders and hips padded by `pad` torso lengths.
 
     Args:
         xy: (N, 33, 2) isotropic units.
         pad: Padding in torso lengths.
+        of_first: Divide by the row pose's trunk area instead of the smaller one.
     """
     p = np.asarray(xy, np.float64)
     rows = [*_SHOULDERS, *_HIPS]
@@ -1013,10 +1033,116 @@ def torso_containment(xy: npt.ArrayLike, *, pad: float = TORSO_PAD) -> F64:
     inter_hi = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
     inter = np.prod(np.clip(inter_hi - inter_lo, 0.0, None), axis=2)
     area = np.prod(np.clip(hi - lo, 0.0, None), axis=1)
-    smaller = np.minimum(area[:, None], area[None, :])
+    smaller = (
+        np.broadcast_to(area[:, None], inter.shape)
+        if of_first
+        else np.minimum(area[:, None], area[None, :])
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(smaller > 0, inter / np.where(smaller > 0, smaller, 1.0), 0.0)
     return np.nan_to_num(np.asarray(out, np.float64))
+
+
+def part_of_another(
+    xy: npt.ArrayLike, visibility: npt.ArrayLike
+) -> npt.NDArray[np.bool_]:
+    """(N,) bool: the pose lies on another pose's body without that one lying on it:
+    its joints on the other's bones (`skeleton_overlap`), or its trunk inside the
+    other's trunk but not the reverse. Such a fit is a part (an arm, an upper body
+    seen at the wrong scale), and the whole person's fit is preferred to it."""
+    p = np.asarray(xy, np.float64)
+    n = p.shape[0]
+    if n < 2:
+        return np.zeros(n, np.bool_)
+    on = skeleton_overlap(p, visibility)
+    inside = torso_containment(p, of_first=True)
+    part = ((on >= SKELETON_OVERLAP) & (on.T < SKELETON_OVERLAP)) | (
+        (inside >= PART_INSIDE) & (inside.T < TORSO_CONTAINMENT)
+    )
+    np.fill_diagonal(part, False)
+    return np.asarray(part.any(axis=1), np.bool_)
+
+
+def same_person(
+    xy: npt.ArrayLike,
+    visibility: npt.ArrayLike,
+    *,
+    similarity_threshold: float = DUPLICATE_SIMILARITY,
+    containment_threshold: float = TORSO_CONTAINMENT,
+    sigma: float = KEYPOINT_SIGMA,
+) -> npt.NDArray[np.bool_]:
+    """(N, N) bool: which pairs of N poses are one person (see
+    `select_distinct_poses`); the diagonal is True.
+
+    Args:
+        xy: (N, 33, 2) isotropic units (px).
+        visibility: (N, 33).
+        similarity_threshold: OKS above which two poses are one person.
+        containment_threshold: Trunk containment above which two poses are one person.
+        sigma: Joint tolerance in body sizes.
+    """
+    p = np.asarray(xy, np.float64)
+    sim = keypoint_similarity(p, visibility, p, visibility, sigma=sigma)
+    on = skeleton_overlap(p, visibility)
+    same = (
+        (sim > similarity_threshold)
+        | (torso_containment(p) > containment_threshold)
+        | (on >= SKELETON_OVERLAP)
+        | (on.T >= SKELETON_OVERLAP)
+    )
+    np.fill_diagonal(same, True)
+    return np.asarray(same, np.bool_)
+
+
+def skeleton_overlap(
+    xy: npt.ArrayLike,
+    visibility: npt.ArrayLike,
+    *,
+    tolerance: float = SKELETON_TOLERANCE,
+    min_visibility: float = 0.5,
+) -> F64:
+    """(N, N): share of pose i's visible joints lying on pose j's skeleton (within
+    `tolerance` torso lengths of j of one of j's bones). A fit on someone's arm or one
+    collapsed onto their hips lies entirely on that person; a neighbour, at most the
+    hand they touch with.
+
+    Args:
+        xy: (N, 33, 2) isotropic units.
+        visibility: (N, 33).
+        tolerance: Distance, in torso lengths of the other pose, counted as on a bone.
+        min_visibility: Joints below it are not used (of either pose).
+    """
+    p = np.asarray(xy, np.float64)
+    v = (np.nan_to_num(np.asarray(visibility, np.float64)) >= min_visibility) & (
+        np.isfinite(p).all(-1)
+    )
+    n = p.shape[0]
+    if n == 0:
+        return np.zeros((0, 0), np.float64)
+    bones = np.asarray(Skeleton.BLAZEPOSE_33.bones, np.int64)
+    a, b = p[:, bones[:, 0]], p[:, bones[:, 1]]  # (N, B, 2)
+    bone_ok = v[:, bones[:, 0]] & v[:, bones[:, 1]]
+    seg = b - a
+    length2 = np.maximum((seg**2).sum(-1), 1e-12)  # (N, B)
+    # Point i,k against segment j,s.
+    rel = np.nan_to_num(p)[:, None, :, None, :] - np.nan_to_num(a)[None, :, None, :, :]
+    t = np.clip(
+        (rel * np.nan_to_num(seg)[None, :, None]).sum(-1) / length2[None, :, None], 0, 1
+    )
+    closest = (
+        np.nan_to_num(a)[None, :, None]
+        + t[..., None] * np.nan_to_num(seg)[None, :, None]
+    )
+    dist = np.hypot(
+        *(np.nan_to_num(p)[:, None, :, None, :] - closest).transpose(4, 0, 1, 2, 3)
+    )
+    dist = np.where(bone_ok[None, :, None, :], dist, np.inf).min(axis=-1)  # (N, N, J)
+    torso = np.nan_to_num(_torso_geometry(p)[2])
+    on = (dist <= tolerance * torso[None, :, None]) & v[:, None, :]
+    count = v.sum(-1)[:, None]
+    out = np.where(count > 0, on.sum(-1) / np.maximum(count, 1), 0.0)
+    np.fill_diagonal(out, 1.0)
+    return np.asarray(out, np.float64)
 
 
 def select_distinct_poses(
@@ -1036,7 +1162,8 @@ def select_distinct_poses(
     either far more alike than two people, even two standing shoulder to shoulder
     (keypoint similarity above `similarity_threshold`), or share the trunk (trunk
     containment above `containment_threshold`). ROI overlap alone would also merge
-    neighbours. Of each such group the best score is kept.
+    neighbours. Of each such group the best score is kept; a fit lying on another's
+    body (`part_of_another`) ranks with `PART_PENALTY` of its score.
 
     Args:
         xy: (N, 33, 2) isotropic units (px).
@@ -1051,9 +1178,13 @@ def select_distinct_poses(
         (K,) int64 indices into the N poses, by descending score.
     """
     s = np.asarray(scores, np.float64).reshape(-1)
-    sim = keypoint_similarity(xy, visibility, xy, visibility, sigma=sigma)
-    same = (sim > similarity_threshold) | (
-        torso_containment(xy) > containment_threshold
+    s = np.where(part_of_another(xy, visibility), s * PART_PENALTY, s)
+    same = same_person(
+        xy,
+        visibility,
+        similarity_threshold=similarity_threshold,
+        containment_threshold=containment_threshold,
+        sigma=sigma,
     )
     keep: list[int] = []
     for i in np.argsort(-s, kind="stable"):
