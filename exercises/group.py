@@ -369,6 +369,8 @@ class GroupSession:
             posture is used, for the fall detector).
         instructor_track_id: The instructor's track, if known; else in follow mode the
             largest, most central person is picked (`InstructorChanged`, automatic).
+            In follow mode an instructor unseen for `instructor_lost_ms` is replaced
+            the same way.
         max_participants: Most people scored at once (first come; the instructor
             does not count).
         elder_mode: Passed to each `Session`; in follow mode a longer lag and a wider
@@ -428,6 +430,7 @@ class GroupSession:
         self._frame_ts: deque[int] = deque()
         self._frame_index = -1
         self._last_ts: int | None = None
+        self._first_ts = 0
         self._last_seen: dict[int, int] = {}
         self._last_cue_ms: int | None = None
         self._cue_last: dict[str, int] = {}
@@ -480,6 +483,8 @@ class GroupSession:
                 "GroupSession needs tracked poses (track_ids >= 0); "
                 "run vision.tracking.PoseTracker first"
             )
+        if self._last_ts is None:
+            self._first_ts = ts
         self._last_ts = ts
         self._frame_index += 1
         self._frame_ts.append(ts)
@@ -527,10 +532,16 @@ class GroupSession:
             if current in self.participants:
                 self._drop(current)
             return
-        if self.mode != "follow" or self._instructor_fixed:
+        if self.mode != "follow":
             return
-        seen = self._last_seen.get(current, -(10**12)) if current is not None else None
-        lost = seen is None or ts - seen > self.options.instructor_lost_ms
+        # A follow session needs someone to follow: an instructor (set or picked)
+        # unseen for `instructor_lost_ms` is replaced by the best placed person (a
+        # set one too: the tracker may have given them a new ID after a long
+        # occlusion; `set_instructor` fixes it again).
+        lost = current is None or (
+            ts - max(self._last_seen.get(current, self._first_ts), self._first_ts)
+            > self.options.instructor_lost_ms
+        )
         if not lost or len(poses) == 0:
             return
         pick = self._pick_instructor(poses)
@@ -538,6 +549,7 @@ class GroupSession:
             return
         events.append(InstructorChanged(ts, pick, current, True))
         self._instructor = pick
+        self._instructor_fixed = False
         self._instructor_announced = True
         self._instructor_angles.clear()
         if pick in self.participants:

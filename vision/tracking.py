@@ -221,8 +221,10 @@ class PoseTracker:
         """Joints (N, J, 2), usable joints (N, J), torso centres (N, 2), sizes (N,)."""
         xy = poses.xyz[:, :, :2].astype(np.float64)
         xy[..., 0] *= self.options.aspect_wh
-        finite = np.isfinite(xy).all(-1)
-        visible = (poses.visibility >= self.options.min_visibility) & finite
+        finite: npt.NDArray[np.bool_] = np.asarray(np.isfinite(xy).all(-1))
+        visible: npt.NDArray[np.bool_] = (
+            poses.visibility >= self.options.min_visibility
+        ) & finite
         # A pose the model reports with (almost) nothing visible still has a place:
         # fall back to every finite joint.
         weak = visible.sum(-1) < 3

@@ -216,6 +216,19 @@ def test_lost_instructor_is_replaced_and_set_instructor_overrides() -> None:
     assert events[0] == InstructorChanged(1, 1, None, True)
 
 
+def test_set_instructor_who_never_shows_up_is_replaced() -> None:
+    options = GroupOptions(instructor_lost_ms=1000)
+    group = GroupSession(mode="follow", instructor_track_id=99, options=options)
+    events = run(group, {1: person(0.5, 0.62), 2: person(0.2, 0.5)}, 2.0)
+    changed = [e for e in events if isinstance(e, InstructorChanged)]
+    first_after_1s = next(_ts(i) for i in range(100) if _ts(i) - _ts(0) > 1000)
+    assert changed == [InstructorChanged(first_after_1s, 1, 99, True)]
+    joined = [e.track_id for e in events if isinstance(e, ParticipantJoined)]
+    left = [e.track_id for e in events if isinstance(e, ParticipantLeft)]
+    assert joined == [1, 2] and left == [1]  # 1 was a participant until picked
+    assert group.instructor_track_id == 1
+
+
 def test_leaving_frees_the_number_and_capacity_is_respected() -> None:
     options = GroupOptions(leave_after_ms=500)
     group = GroupSession(
