@@ -346,19 +346,25 @@ def _group_clip() -> list[Any]:
 )
 def test_real_two_person_clip(options: MultiPersonOptions) -> None:
     """group2_taichi_beach.mp4: both people found in every frame, never a duplicate,
-    each keeps one track ID within each shot. The hard cut at 1.8 s (frame 30) moves
-    and enlarges both people at once; the tracker treats that as new people (new IDs
-    after the cut), since nothing in the poses says who is who across a cut."""
+    each keeps one track ID within each shot, no fall alert. The hard cut at 1.8 s
+    (frame 30) moves and enlarges both people at once; the tracker treats that as new
+    people (new IDs after the cut), since nothing in the poses says who is who across
+    a cut."""
     from benchmarks import group_data as gd
+    from exercises.falls import FallMonitor
     from vision.tracking import PoseTracker
 
     frames = _group_clip()
     assert len(frames) == 66
     tracker = PoseTracker()
+    h0, w0 = frames[0].image.shape[:2]
+    falls = FallMonitor(aspect_wh=w0 / h0)
+    alerts = []
     ids: dict[tuple[int, int], set[int]] = {}
     with MultiPersonPoseEstimator(options) as est:
         for f in frames:
             poses = tracker.update(est.detect(f.image, f.timestamp_ms))
+            alerts += falls.update(poses)
             assert len(poses) == 2, f"frame {f.index}: {len(poses)} people"
             h, w = f.image.shape[:2]
             xy = poses.xyz[:, :, :2] * np.array([w, h], np.float32)
@@ -379,6 +385,7 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
     for key, found in ids.items():
         assert len(found) == 1, f"shot/person {key}: IDs {found}"
     assert ids[(0, 0)] != ids[(0, 1)] and ids[(1, 0)] != ids[(1, 1)]
+    assert alerts == []  # tai chi, and the cut, are not falls
 
 
 @pytest.mark.model
