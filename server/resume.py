@@ -194,10 +194,12 @@ def _point(db: Any, row: ExerciseSession) -> ResumePoint:
 
 
 class ResumedSession:
-    """The engine's session for the resumed part, numbered and summed as one session.
+    """The live session for the resumed part, numbered and summed as one session.
 
-    `feed` renumbers `RepCompleted.count` after the recorded reps; `summary()` merges
-    the recorded reps and cues with the engine's (durations and hold times cover the
+    Wraps what `server.live` starts for an exercise (`feed(frame, image_wh)`,
+    `stop()`, `summary()`) or the engine's `Session` itself. `feed` and `stop`
+    renumber `RepCompleted.count` after the recorded reps; `summary()` merges the
+    recorded reps and cues with the engine's (durations and hold times cover the
     resumed part only: the records keep no frame times of the lost part). Everything
     else is the wrapped session's.
     """
@@ -211,8 +213,16 @@ class ResumedSession:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)
 
-    def feed(self, frame: Any) -> list[Event]:
-        events: list[Event] = self._session.feed(frame)
+    def feed(self, frame: Any, *args: Any) -> list[Event]:
+        """The wrapped session's `feed` (any further arguments, e.g. the image size,
+        passed on), reps renumbered."""
+        events: list[Event] = self._session.feed(frame, *args)
+        return [self._renumber(e) for e in events]
+
+    def stop(self) -> list[Event]:
+        """The wrapped session's `stop` (the kiosk closed it), reps renumbered."""
+        stop = getattr(self._session, "stop", None)
+        events: list[Event] = stop() if callable(stop) else []
         return [self._renumber(e) for e in events]
 
     def _renumber(self, event: Event) -> Event:
@@ -224,6 +234,8 @@ class ResumedSession:
 
     def summary(self) -> Any:
         summary = self._session.summary()
+        if not dataclasses.is_dataclass(summary) or not hasattr(summary, "reps"):
+            return summary  # not an exercise session's summary: nothing to merge
         point = self.point
         scores = [s for s in point.rep_scores if s is not None and math.isfinite(s)]
         scores += self._scores

@@ -152,11 +152,17 @@ class FakeSession:
     fed: int = 0
     reps: list[RepCompleted] = field(default_factory=list)
 
-    def feed(self, frame: object) -> list[Event]:
+    def feed(self, frame: object, image_wh: tuple[int, int]) -> list[Event]:
+        assert image_wh == (640, 360)  # passed on unchanged
         events = self.script[self.fed] if self.fed < len(self.script) else []
         self.fed += 1
         self.reps += [e for e in events if isinstance(e, RepCompleted)]
         return events
+
+    def stop(self) -> list[Event]:
+        final = engine_rep(len(self.reps) + 1, 50.0)  # e.g. a rep the stop completes
+        self.reps.append(final)
+        return [final]
 
     def summary(self) -> Any:
         from exercises.session import SessionSummary
@@ -216,7 +222,7 @@ def test_a_resumed_session_numbers_reps_after_the_recorded_ones() -> None:
         ),
         point,
     )
-    events = [e for _ in range(4) for e in session.feed(object())]
+    events = [e for _ in range(4) for e in session.feed(object(), (640, 360))]
     assert events[0] is phase and events[2] is cue_event  # only reps change
     assert [e.count for e in events if isinstance(e, RepCompleted)] == [4, 5]
     summary = session.summary()
@@ -232,6 +238,9 @@ def test_a_resumed_session_numbers_reps_after_the_recorded_ones() -> None:
     assert summary.faults_by_id == {"knees_cave": 2, "too_fast": 1}
     assert (summary.duration_ms, summary.active_ms) == (4000, 3000)  # the resumed part
     assert session.phase == "up"  # everything else is the engine's
+    assert [e.count for e in session.stop()] == [6]  # stop's reps go on the count too
+    after_stop = session.summary()
+    assert (after_stop.reps, after_stop.worst_score) == (6, 50.0)
 
 
 def test_the_recorder_goes_on_in_the_same_row(store: Store) -> None:
