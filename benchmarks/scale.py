@@ -67,7 +67,7 @@ MAX_FRAMES: Final[int] = 300
 # --- the single-process server (child process) ----------------------------------------
 
 
-def serve_child(port: int, threads: int, db_url: str) -> int:
+def serve_child(port: int, threads: int, db_url: str, provider: str) -> int:
     """`movecoach serve` as one process, with the onnx backend at `threads` threads."""
     import uvicorn
 
@@ -85,7 +85,9 @@ def serve_child(port: int, threads: int, db_url: str) -> int:
         settings,
         recorder=ResumableRecorder(store, wait_for_reps=False),
         store=store,
-        backend_factory=lambda: create_backend("onnx", intra_op_threads=threads),
+        backend_factory=lambda: create_backend(
+            "onnx", provider=provider, intra_op_threads=threads
+        ),
     )
     server = graceful_server(
         uvicorn.Config(
@@ -100,7 +102,9 @@ def serve_child(port: int, threads: int, db_url: str) -> int:
     return 0
 
 
-def start_single(port: int, threads: int, db_url: str) -> subprocess.Popen[bytes]:
+def start_single(
+    port: int, threads: int, db_url: str, provider: str
+) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
             sys.executable,
@@ -112,6 +116,8 @@ def start_single(port: int, threads: int, db_url: str) -> subprocess.Popen[bytes
             str(threads),
             "--db",
             db_url,
+            "--provider",
+            provider,
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -452,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_child is not None:
-        return serve_child(args.serve_child, args.threads, args.db)
+        return serve_child(args.serve_child, args.threads, args.db, args.provider)
     if not args.video.is_file():
         print(f"skipped: video not found: {args.video}", file=sys.stderr)
         return 0
@@ -474,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         upgrade_database(single_db)
         port = free_port()
         t0 = time.perf_counter()
-        process = start_single(port, args.threads, single_db)
+        process = start_single(port, args.threads, single_db, args.provider)
         single_startup_s = time.perf_counter() - t0
         try:
             single = kiosk_configs(

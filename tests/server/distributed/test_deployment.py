@@ -101,23 +101,31 @@ def seed(db_url: str) -> tuple[Centre, Centre]:
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[dict[str, int]]:
     # Ray reports metrics every 10 s by default; 1 s keeps the metrics test short.
-    os.environ.setdefault("RAY_metrics_report_interval_ms", "1000")
+    # (Read when the cluster starts; put back afterwards.)
+    saved = os.environ.get("RAY_metrics_report_interval_ms")
+    os.environ["RAY_metrics_report_interval_ms"] = "1000"
     ports = {"http": free_port(), "metrics": free_port()}
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        _node_ip_address="127.0.0.1",
-        _metrics_export_port=ports["metrics"],
-    )
     try:
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            _node_ip_address="127.0.0.1",
+            _metrics_export_port=ports["metrics"],
+        )
         serve.start(http_options={"host": "127.0.0.1", "port": ports["http"]})
         yield ports
     finally:
         try:
-            serve.shutdown()
+            if ray.is_initialized():
+                serve.shutdown()
         finally:
             ray.shutdown()
+            _current.clear()
+            if saved is None:
+                os.environ.pop("RAY_metrics_report_interval_ms", None)
+            else:
+                os.environ["RAY_metrics_report_interval_ms"] = saved
 
 
 _current: dict[str, Deployed] = {}
