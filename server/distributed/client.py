@@ -319,15 +319,29 @@ class RemoteInferenceWorker:
         )
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the probe; streams still open are closed."""
+        """Stop the probe and close the streams still open (on their event loop:
+        the lifespan calls this from a thread)."""
         self._started = False
-        if self._probe is not None:
-            with contextlib.suppress(RuntimeError):  # its loop may be gone already
-                self._probe.get_loop().call_soon_threadsafe(self._probe.cancel)
-            self._probe = None
-        for stream in list(self._streams):
-            with contextlib.suppress(RuntimeError):
+        probe, self._probe = self._probe, None
+        if probe is None:
+            return
+        streams = list(self._streams)
+
+        def stop_on_loop() -> None:
+            probe.cancel()
+            for stream in streams:
                 stream.close()
+
+        loop = probe.get_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            stop_on_loop()
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop is gone already
+                loop.call_soon_threadsafe(stop_on_loop)
 
     @property
     def running(self) -> bool:

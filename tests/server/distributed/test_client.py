@@ -248,3 +248,19 @@ def test_close_discards_the_frame_in_flight() -> None:
         assert [r.timestamp_ms for r in service.requests] == [1]
 
     run(body)
+
+
+def test_stop_from_the_lifespan_thread_closes_streams_on_their_loop() -> None:
+    async def body() -> None:
+        worker = RemoteInferenceWorker(FakeService())
+        worker.start()
+        stream = await worker.open_stream()
+        stream.submit(1, b"a", 1)  # a frame still waiting to be used
+        await asyncio.to_thread(worker.stop)  # as the app's lifespan calls it
+        await settle()
+        await asyncio.wait_for(stream.drain(), 1)  # closed: nothing to wait for
+        assert not worker.running
+        stream.submit(2, b"b", 2)
+        assert stream.stats.received == 2 and stream.stats.processed == 0
+
+    run(body)
