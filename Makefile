@@ -9,7 +9,7 @@ DEMO_VIDEO ?= ../shared/data/video/mrpose_air_squat.mp4
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,distributed]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -38,3 +38,4 @@ bench: setup
 	$(PY) -m benchmarks.dtw
 	$(PY) -m benchmarks.repcount --data ../shared/data/repcount-dev
 	$(PY) -m benchmarks.e2e
+	$(PY) -m benchmarks.scale
