@@ -19,7 +19,8 @@ The supervision `update_with_detections` shape. Per frame:
 4. Hungarian assignment (`scipy.optimize.linear_sum_assignment`) in two rounds: tracks
    seen in the previous frame first, then the remembered lost ones (a person behind
    someone else for a few seconds) for the detections left. Pairs costing more than
-   `max_cost` stay apart.
+   `max_cost` stay apart, and every track may stay unmatched at that cost (so a track
+   whose person has gone cannot take a detection from the track it belongs to).
 5. Unmatched detections start new tracks (new IDs, never reused). Tracks unseen for
    longer than `max_lost_ms` are forgotten (short-lived ones, fewer than
    `min_hits_to_remember` frames, after one frame).
@@ -308,15 +309,23 @@ class PoseTracker:
         return np.where(bad, _INFEASIBLE, cost)
 
     def _assign(self, cost: F64) -> list[tuple[int, int]]:
+        """Minimum-cost matching in which every track may also stay unmatched at
+        `max_cost`: a forced pairing must not bend the others (with a plain square
+        problem, a track that fits nobody takes some detection above the limit and
+        can push that detection's own track off it)."""
         if cost.size == 0:
             return []
         from scipy.optimize import linear_sum_assignment
 
-        rows, cols = linear_sum_assignment(cost)
+        limit = self.options.max_cost
+        n_t, n_d = cost.shape
+        allowed = np.where(cost <= limit, cost, _INFEASIBLE)
+        augmented = np.hstack([allowed, np.full((n_t, n_t), limit)])
+        rows, cols = linear_sum_assignment(augmented)
         return [
             (int(r), int(c))
             for r, c in zip(rows, cols, strict=True)
-            if cost[r, c] <= self.options.max_cost
+            if c < n_d and cost[r, c] <= limit
         ]
 
     def update(self, poses: Poses) -> Poses:

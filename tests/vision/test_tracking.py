@@ -1,5 +1,5 @@
-"""vision/tracking.py: synthetic groups (crossings, occlusions, entries, cuts) with exact
-track-ID expectations."""
+"""vision/tracking.py: synthetic groups (crossings, occlusions, entries, cuts) with
+exact track-ID expectations."""
 
 from __future__ import annotations
 
@@ -37,7 +37,10 @@ def _run(
     for i, people in enumerate(frames):
         tracked = tracker.update(_poses(i, [p for _, p in people]))
         out.append(
-            {name: int(tid) for (name, _), tid in zip(people, tracked.track_ids)}
+            {
+                name: int(tid)
+                for (name, _), tid in zip(people, tracked.track_ids, strict=True)
+            }
         )
     return out
 
@@ -282,3 +285,25 @@ def test_pose_boxes() -> None:
     npt.assert_allclose(sizes, [2])
     boxes, _, sizes = pose_boxes(xy, np.zeros((1, 3), bool))
     assert np.isnan(boxes).all() and np.isnan(sizes).all()
+
+
+@pytest.mark.parametrize(
+    ("cost", "expected"),
+    [
+        pytest.param(
+            # Seen on a pasted scene: track 0 fits detection 0 (0.01) and, poorly,
+            # a newcomer (0.89); track 1 (its person gone) fits detection 0 poorly
+            # (0.81). A square assignment takes 0.89 + 0.81 over 0.01 + infeasible
+            # and then drops both as too costly: detection 0 would get a new ID.
+            [[0.01, 0.89], [0.81, 1e6]],
+            [(0, 0)],
+            id="gone-track-does-not-push-another-off",
+        ),
+        pytest.param([[0.2, 0.9], [0.9, 0.3]], [(0, 0), (1, 1)], id="plain"),
+        pytest.param([[0.9], [0.95]], [], id="nobody-close-enough"),
+        pytest.param(np.zeros((0, 3)), [], id="no-tracks"),
+    ],
+)
+def test_assignment(cost: Any, expected: list[tuple[int, int]]) -> None:
+    tracker = PoseTracker(TrackerOptions(max_cost=0.8))
+    assert tracker._assign(np.asarray(cost, np.float64)) == expected
