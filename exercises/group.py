@@ -46,10 +46,10 @@ from exercises.alignment import dtw_costs_batch
 from exercises.counting import StreamingRepCounter
 from exercises.events import CueIssued, Event, LocalizedText, RepCompleted, Severity
 from exercises.falls import FallMonitor
-from exercises.session import SLOW_DOWN, Session
+from exercises.session import SLOW_DOWN, Session, SessionSummary
 from exercises.spec import ExerciseSpec
 from vision.geometry import angle_triples, joint_angles_array
-from vision.types import Poses, Skeleton
+from vision.types import PoseFrame, Poses, Skeleton
 
 __all__ = [
     "FOLLOW_ANGLES",
@@ -66,6 +66,7 @@ __all__ = [
     "ParticipantJoined",
     "ParticipantLeft",
     "ParticipantState",
+    "ParticipantSummary",
     "in_step_score",
 ]
 
@@ -335,6 +336,31 @@ class ParticipantState:
     lag_ms: int = 0
     reps: int = 0
     faults: dict[str, int] = field(default_factory=dict)  # cue id -> last ms
+    in_step_total: float = 0.0
+    in_step_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantSummary:
+    """One person's part in the session (`GroupSession.summary`).
+
+    Attributes:
+        track_id, number: As in `ParticipantJoined`.
+        joined_ms / last_seen_ms: First and last frame they were part of it.
+        present: Still in the session (not left).
+        reps: Repetitions (the session's, or the template-free counter's).
+        in_step_mean: Follow mode: mean of the (unsmoothed) in-step scores, 0-100.
+        session: Same-exercise mode: their own `Session.summary()`.
+    """
+
+    track_id: int
+    number: int
+    joined_ms: int
+    last_seen_ms: int
+    present: bool
+    reps: int
+    in_step_mean: float | None
+    session: SessionSummary | None
 
 
 @dataclass(slots=True)
@@ -424,6 +450,7 @@ class GroupSession:
         self._instructor_fixed = instructor_track_id is not None
         self._instructor_announced = False
         self.participants: dict[int, ParticipantState] = {}
+        self._left: list[ParticipantSummary] = []
         self._sessions: dict[int, Session] = {}
         self._followers: dict[int, _Follower] = {}
         self._instructor_angles: dict[int, F32] = {}
@@ -607,7 +634,33 @@ class GroupSession:
         events.append(ParticipantJoined(ts, track_id, number, "participant"))
         return state
 
-    def _drop(self, track_id: int) -> None:
+    def _summarize(self, state: ParticipantState, present: bool) -> ParticipantSummary:
+        session = self._sessions.get(state.track_id)
+        return ParticipantSummary(
+            state.track_id,
+            state.number,
+            state.joined_ms,
+            state.last_seen_ms,
+            present,
+            state.reps,
+            round(state.in_step_total / state.in_step_count, 1)
+            if state.in_step_count
+            else None,
+            session.summary() if session is not None else None,
+        )
+
+    def summary(self) -> list[ParticipantSummary]:
+        """Everyone who took part (a participant, not the instructor), in order of
+        joining; those who left keep their state from when they left."""
+        now = [self._summarize(p, True) for p in self.participants.values()]
+        return sorted(
+            [*self._left, *now], key=lambda p: (p.joined_ms, p.number, p.track_id)
+        )
+
+    def _drop(self, track_id: int, *, left: bool = False) -> None:
+        state = self.participants.get(track_id)
+        if left and state is not None:
+            self._left.append(self._summarize(state, False))
         self.participants.pop(track_id, None)
         self._sessions.pop(track_id, None)
         self._followers.pop(track_id, None)
@@ -616,7 +669,7 @@ class GroupSession:
         for t, state in list(self.participants.items()):
             if ts - state.last_seen_ms > self.options.leave_after_ms:
                 events.append(ParticipantLeft(ts, t, state.number))
-                self._drop(t)
+                self._drop(t, left=True)
                 if self._falls is not None and t not in self._falls.fallen:
                     self._falls.forget(t)
 
@@ -627,11 +680,11 @@ class GroupSession:
     # --- same exercise ----------------------------------------------------------------
 
     def _feed_session(
-        self, state: ParticipantState, frame: object, events: list[Event]
+        self, state: ParticipantState, frame: PoseFrame, events: list[Event]
     ) -> None:
         session = self._sessions[state.track_id]
         ts = state.last_seen_ms
-        for e in session.feed(frame):  # type: ignore[arg-type]
+        for e in session.feed(frame):
             events.append(ParticipantEvent(e.timestamp_ms, state.track_id, e))
             if isinstance(e, RepCompleted):
                 state.reps = session.reps
@@ -670,7 +723,7 @@ class GroupSession:
     def _feed_follower(
         self,
         state: ParticipantState,
-        frame: object,
+        frame: PoseFrame,
         angles: F32,
         ts: int,
         events: list[Event],
@@ -680,7 +733,7 @@ class GroupSession:
         oldest = self._frame_index - len(self._frame_ts) + 1
         while f.angles and f.angles[0][0] < oldest:
             f.angles.popleft()
-        if f.counter.push(frame):  # type: ignore[arg-type]
+        if f.counter.push(frame):
             # The counter may confirm several repetitions at once (it needs two
             # cycles to see a period): one event per repetition.
             for count in range(state.reps + 1, f.counter.count + 1):
@@ -708,6 +761,8 @@ class GroupSession:
             a = 1.0 - math.exp(-((ts - previous) / 1000.0) / o.score_smoothing_s)
             state.in_step = (1 - a) * state.in_step + a * score
         f.raw_score = score
+        state.in_step_total += score
+        state.in_step_count += 1
         state.lag_ms = round(lag_frames * step_ms)
         self._follow_faults(state, diffs, ts)
         last = f.last_emitted_ms

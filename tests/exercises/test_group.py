@@ -129,6 +129,9 @@ def test_lagging_copy_is_in_step_other_movements_are_not() -> None:
     assert scores[5].lag_ms == pytest.approx(300, abs=150)
     assert scores[3].score <= OUT_OF_STEP
     assert scores[4].score <= OUT_OF_STEP
+    means = {p.track_id: p.in_step_mean for p in group.summary()}
+    assert means[2] is not None and means[2] >= IN_STEP
+    assert means[3] is not None and means[3] <= OUT_OF_STEP
 
 
 def test_lag_beyond_tolerance_scores_lower() -> None:
@@ -250,6 +253,13 @@ def test_leaving_frees_the_number_and_capacity_is_respected() -> None:
     assert joined == [(2, 1), (3, 2), (4, 1)]  # 4 waits for a free place, gets no. 1
     assert left == [(2, 1)]
     assert sorted(group.participants) == [3, 4]
+    summary = group.summary()
+    assert [(p.track_id, p.number, p.present) for p in summary] == [
+        (2, 1, False),
+        (3, 2, True),
+        (4, 1, True),
+    ]
+    assert summary[0].last_seen_ms == _ts(19)
 
 
 def test_group_cue_when_most_share_a_problem() -> None:
@@ -353,6 +363,8 @@ def test_same_exercise_wraps_each_participants_own_session() -> None:
         reps = [e for e in expected if isinstance(e, RepCompleted)]
         assert len(reps) == 3
         assert group.participants[k].reps == 3
+        (mine,) = [p for p in group.summary() if p.track_id == k]
+        assert mine.session is not None and mine.session == alone.summary()
     assert events[0] == ParticipantJoined(1, 3, 1, "participant")
 
 
