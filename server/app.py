@@ -126,7 +126,7 @@ class Runtime:
     the recorder, and the connection count. Lives in `app.state.runtime`."""
 
     settings: Settings
-    worker: InferenceWorker
+    worker: InferenceWorker  # or any worker with its interface (create_app `worker`)
     recorder: SessionRecorder
     web_dir: Path = WEB_DIR
     store: Store | None = None
@@ -396,6 +396,8 @@ def create_app(
     recorder: SessionRecorder | None = None,
     web_dir: Path = WEB_DIR,
     store: Store | None = None,
+    worker: Any | None = None,
+    prepare_records: bool = True,
 ) -> FastAPI:
     """Build the app.
 
@@ -411,13 +413,21 @@ def create_app(
             upgraded at start-up, sessions a crash left active are marked interrupted,
             the records API is mounted under /api, and the recorder is closed at
             shutdown. None: no records (the live path alone).
+        worker: The inference worker (`InferenceWorker`'s interface: load, start,
+            stop, warm, running, backend_name, open_stream); default an
+            `InferenceWorker` over `backend_factory`. Under Ray Serve, the client of
+            the inference deployment (`server.distributed.client`).
+        prepare_records: With a store, upgrade its schema and mark sessions a crash
+            left active interrupted at start-up. False when several processes share
+            the database (Ray Serve replicas): the deployment migrates once, and a
+            starting replica must not interrupt the others' live sessions.
     """
     factory = backend_factory or (lambda: create_backend(settings.backend))
     runtime = Runtime(
         settings=settings,
-        worker=InferenceWorker(
-            factory, max_idle_backends=min(settings.max_sessions, 4)
-        ),
+        worker=worker
+        if worker is not None
+        else InferenceWorker(factory, max_idle_backends=min(settings.max_sessions, 4)),
         recorder=_with_assessments(
             recorder if recorder is not None else CountingRecorder(), store
         ),
@@ -428,7 +438,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if store is not None:
+        if store is not None and prepare_records:
             await asyncio.to_thread(_prepare_records, store)
         runtime.specs = builtin_specs()
         runtime.demo = _probe_demo(settings.demo_video)

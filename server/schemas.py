@@ -159,6 +159,9 @@ class OpenMessage(_Message):
     age_years: int | None = Field(default=None, ge=0, le=130)
     sex: Literal["female", "male"] | None = None
     timing: AssessmentTiming | None = None
+    resume: str | None = Field(default=None, min_length=1, max_length=64)
+    """Go on with this kiosk's earlier exercise session (its `opened.session_id`)
+    after a reconnect; see server/resume.py."""
 
     @model_validator(mode="after")
     def _one_target(self) -> OpenMessage:
@@ -253,6 +256,8 @@ class OpenedMessage(_Message):
     skeleton: str
     joint_names: list[str]
     bones: list[tuple[int, int]]
+    resumed_reps: int | None = None
+    """Reps already recorded when `open` resumed a session; None for a new one."""
 
 
 class PoseMessage(_Message):

@@ -48,6 +48,7 @@ from server.schemas import (
 
 if TYPE_CHECKING:
     from server.app import Runtime
+    from server.resume import ResumePoint
 
 __all__ = ["DRAIN_TIMEOUT_S", "kiosk_socket", "pose_message", "stats_message"]
 
@@ -244,8 +245,11 @@ class _Connection:
                 f"expected 'close' before a new 'open', got 'open' while a "
                 f"{self.active.info.exercise_id} session runs",
             )
+        resume = await self.resume_point(message)
         lang = message.lang or self.settings.default_lang
         elder = self.settings.default_elder if message.elder is None else message.elder
+        if resume is not None:  # the session goes on as it was opened
+            lang, elder = resume.lang, resume.elder
         plan = await self.rt.plan(message, self.kiosk_id, elder=elder)
         try:
             stream = await self.rt.worker.open_stream()
@@ -264,13 +268,17 @@ class _Connection:
                 ErrorCode.ENGINE_REJECTED,
                 f"the {plan.target_id} session cannot start: {exc}",
             ) from None
+        if resume is not None:
+            from server.resume import ResumedSession
+
+            session = ResumedSession(session, resume)
         info = SessionInfo(
-            session_id=uuid.uuid4().hex,
+            session_id=uuid.uuid4().hex if resume is None else resume.session_id,
             exercise_id=plan.target_id,
             lang=lang,
             elder=elder,
-            resident=message.resident,
-            started_at=datetime.now(UTC),
+            resident=message.resident if resume is None else resume.resident,
+            started_at=datetime.now(UTC) if resume is None else resume.started_at,
             client=self.client,
             kiosk_id=self.kiosk_id,
         )
@@ -287,12 +295,38 @@ class _Connection:
                 skeleton=skeleton.value,
                 joint_names=list(skeleton.joint_names),
                 bones=list(skeleton.bones),
+                resumed_reps=None if resume is None else resume.rep_count,
             )
         )
-        self.rt.recorder_call("on_open", info)
+        self.rt.recorder_call("on_open" if resume is None else "on_resume", info)
         active.pump = asyncio.create_task(
             self.pump(active), name=f"pump-{info.session_id}"
         )
+
+    async def resume_point(self, message: OpenMessage) -> ResumePoint | None:
+        """The recorded exercise session `open` asks to go on with, if it may
+        (server/resume.py); None: a new session. Needs a store and a recorder that
+        can resume; assessments always start afresh."""
+        if (
+            message.resume is None
+            or message.exercise is None
+            or self.rt.store is None
+            or not hasattr(self.rt.recorder, "on_resume")
+        ):
+            return None
+        from server.resume import find_resume_point
+
+        try:
+            return await asyncio.to_thread(
+                find_resume_point,
+                self.rt.store,
+                message.resume,
+                kiosk_id=self.kiosk_id,
+                exercise_id=message.exercise,
+            )
+        except Exception:  # the resident goes on in a new session
+            log.exception("session %s: resume lookup failed", message.resume)
+            return None
 
     async def close(self) -> None:
         active = self.active

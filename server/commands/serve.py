@@ -4,12 +4,17 @@
 Options override the `MOVECOACH_*` environment variables (see `server/settings.py`).
 A centre on PostgreSQL: `movecoach serve --db postgresql+psycopg://user:pass@host/db
 --kiosk-auth` (create the centre, staff and kiosks with `movecoach admin ...`).
+
+One process (the default) serves Prometheus metrics at /metrics and health at
+/health/{live,ready,inference}, records with session resumption, and shuts down
+gracefully (kiosks are told to reconnect; the recorder is flushed). `--ray` runs the
+same app on Ray Serve with pose inference as a separate, batched deployment
+(docs/deployment.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 
 from server.cli import CommandError
 from server.settings import Settings, SettingsError
@@ -60,6 +65,36 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         choices=["critical", "error", "warning", "info", "debug"],
         help="server log level (default info)",
     )
+    parser.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="log lines as text or as JSON objects, one per line (default text)",
+    )
+    parser.add_argument(
+        "--ray",
+        action="store_true",
+        help="serve through Ray Serve (pip install 'movecoach[distributed]'): the same "
+        "app, with pose inference (onnx) as a separate deployment batching frames "
+        "of every kiosk; a local Ray cluster unless --ray-address",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --ray: join this Ray cluster (auto, ray://HOST:10001)",
+    )
+    parser.add_argument(
+        "--provider",
+        choices=["cpu", "cuda"],
+        help="with --ray: ONNX Runtime provider of the inference deployment "
+        "(default cpu)",
+    )
+    parser.add_argument(
+        "--max-batch-size",
+        type=int,
+        metavar="N",
+        help="with --ray: most frames per inference batch (default 8)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -89,28 +124,45 @@ def run(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from server.app import create_app
-
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    from server.operations import (
+        build_app,
+        configure_logging,
+        graceful_server,
+        uvicorn_log_config,
     )
-    from server.store import DatabaseRecorder, Store
+
+    configure_logging(args.log_level, args.log_format)
+    if args.ray:
+        try:
+            from server.distributed.local import serve_with_ray
+        except ImportError as exc:
+            raise CommandError(
+                f"--ray needs Ray Serve (pip install 'movecoach[distributed]'): {exc}"
+            ) from None
+        return serve_with_ray(
+            settings,
+            address=args.ray_address,
+            args={"provider": args.provider, "max_batch_size": args.max_batch_size},
+        )
+    from server.resume import ResumableRecorder
+    from server.store import Store
 
     try:
         store = Store(settings.db_url)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     # The websocket loop awaits each rep's commit before sending it (no blocking).
-    recorder = DatabaseRecorder(store, wait_for_reps=False)
+    recorder = ResumableRecorder(store, wait_for_reps=False)
     config = uvicorn.Config(
-        create_app(settings, recorder=recorder, store=store),
+        build_app(settings, recorder=recorder, store=store),
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.transport_max_bytes,
         log_level=args.log_level,
+        log_config=uvicorn_log_config(args.log_format),
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = graceful_server(config)
     server.run()
     if not server.started:
         raise CommandError("the server did not start (see the log above)")
