@@ -46,7 +46,7 @@ from exercises.alignment import dtw_costs_batch
 from exercises.counting import StreamingRepCounter
 from exercises.events import CueIssued, Event, LocalizedText, RepCompleted, Severity
 from exercises.falls import FallMonitor
-from exercises.session import SLOW_DOWN, Session, SessionSummary
+from exercises.session import SLOW_DOWN, Session, SessionOptions, SessionSummary
 from exercises.spec import ExerciseSpec
 from vision.geometry import angle_triples, joint_angles_array
 from vision.types import PoseFrame, Poses, Skeleton
@@ -620,8 +620,12 @@ class GroupSession:
         self.participants[track_id] = state
         if self.mode == "same_exercise":
             assert self.spec is not None
+            # The camera's aspect, so each participant's angles are true ones.
             self._sessions[track_id] = Session(
-                self.spec, elder_mode=self.elder_mode, skeleton=self.skeleton
+                self.spec,
+                elder_mode=self.elder_mode,
+                skeleton=self.skeleton,
+                options=SessionOptions(image_aspect=self.options.aspect_wh),
             )
         else:
             window = self.options.counter_window_frames

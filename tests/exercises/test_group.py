@@ -28,7 +28,7 @@ from exercises.group import (
     ParticipantLeft,
     in_step_score,
 )
-from exercises.session import Session
+from exercises.session import Session, SessionOptions
 from exercises.spec import get_spec
 from tests.factories import make_frame, rep_frames
 from vision.types import PoseFrame, Poses
@@ -344,7 +344,11 @@ def test_same_exercise_wraps_each_participants_own_session() -> None:
         p = Poses.from_frames(frames, ts)
         events += group.feed(Poses(p.xyz, p.visibility, np.array([3, 5]), p.scores, ts))
     for k in (3, 5):
-        alone = Session(spec, elder_mode=True)
+        alone = Session(
+            spec,
+            elder_mode=True,
+            options=SessionOptions(image_aspect=GroupOptions().aspect_wh),
+        )
         expected = []
         for i in range(n):
             f = tracks[k][i]
