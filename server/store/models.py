@@ -4,7 +4,9 @@ The same models run on SQLite (the default: one file, WAL, foreign keys on) and 
 PostgreSQL. JSON columns use `JSON` (JSONB on PostgreSQL); times are timezone-aware UTC
 on both (`UTCDateTime`). Every foreign key that points at a resident or a session
 cascades on delete, so deleting a resident on request removes everything about them in
-one statement (`repository.delete_resident`). The schema itself is owned by the Alembic
+one statement (`repository.delete_resident`); the one exception is a fall alert, a
+safety record of the centre, which loses its resident (ON DELETE SET NULL) and its
+details instead. The schema itself is owned by the Alembic
 migrations in `server/store/migrations/`; `tests/server/store/test_migrations.py` checks
 that the head revision and these models agree.
 """
@@ -38,6 +40,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "JSON_TYPE",
+    "Alert",
     "Assessment",
     "Base",
     "Centre",
@@ -413,3 +416,48 @@ class Assessment(Base):
     band: Mapped[str | None] = mapped_column(String(32))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     taken_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(Base):
+    """A safety alert raised by a group screen (kind `fall`).
+
+    It is open until someone acknowledges it (staff on the coach pages, or staff at the
+    screen through its kiosk); `cleared_at` records that the person got up, which does
+    not close it: staff should still check on them.
+    """
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_centre_raised", "centre_id", "raised_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int | None] = mapped_column(
+        ForeignKey("centres.id", ondelete="CASCADE")
+    )
+    kiosk_id: Mapped[int | None] = mapped_column(
+        ForeignKey("kiosks.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    live_id: Mapped[str] = mapped_column(String(64), index=True)
+    """The group session's id (`group_opened.session_id`)."""
+    track_id: Mapped[int | None]
+    seat_number: Mapped[int | None]
+    resident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("residents.id", ondelete="SET NULL"), index=True
+    )
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cleared_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL")
+    )
+    acknowledged_by_kiosk: Mapped[int | None] = mapped_column(
+        ForeignKey("kiosks.id", ondelete="SET NULL")
+    )
+
+    kiosk: Mapped[Kiosk | None] = relationship(foreign_keys=[kiosk_id])
+    resident: Mapped[Resident | None] = relationship()
+    acknowledger: Mapped[Staff | None] = relationship(foreign_keys=[acknowledged_by])
+    acknowledger_kiosk: Mapped[Kiosk | None] = relationship(
+        foreign_keys=[acknowledged_by_kiosk]
+    )

@@ -22,12 +22,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from exercises.events import CueIssued, Event, RepCompleted
 from server.schemas import to_wire
 from server.store.landmarks import encode_chunk, window_from_chunks
 from server.store.models import (
+    Alert,
     Assessment,
     Centre,
     Cue,
@@ -52,10 +53,12 @@ __all__ = [
     "ConsentError",
     "SessionOverview",
     "WeekProgress",
+    "acknowledge_alert",
     "add_assessment",
     "add_note",
     "append_landmarks",
     "attach_video",
+    "clear_alert",
     "create_centre",
     "create_kiosk",
     "create_login",
@@ -71,6 +74,7 @@ __all__ = [
     "find_session_by_live_id",
     "find_staff",
     "finish_session",
+    "get_alert",
     "get_centre",
     "get_kiosk",
     "get_resident",
@@ -79,6 +83,7 @@ __all__ = [
     "get_template",
     "hash_token",
     "interrupt_stale_sessions",
+    "list_alerts",
     "list_assessments",
     "list_centres",
     "list_kiosks",
@@ -89,6 +94,7 @@ __all__ = [
     "mark_interrupted",
     "new_token",
     "purge_expired_logins",
+    "raise_alert",
     "record_cue",
     "record_event",
     "record_rep",
@@ -322,8 +328,10 @@ def delete_resident(db: Session, resident_id: int) -> dict[str, int] | None:
     """Delete a resident and everything that references them, on their request.
 
     Sessions (with their reps, cues, landmark chunks and videos), notes and assessments
-    go by the database's ON DELETE CASCADE. Returns how many rows of each kind went
-    (None when there was no such resident).
+    go by the database's ON DELETE CASCADE. Fall alerts stay (a safety record of the
+    centre: kiosk, seat, times) but lose the resident (ON DELETE SET NULL) and their
+    details, which may name them. Returns how many rows of each kind went, plus
+    `alerts_unlinked` (None when there was no such resident).
     """
     resident = db.get(Resident, resident_id)
     if resident is None:
@@ -347,11 +355,129 @@ def delete_resident(db: Session, resident_id: int) -> dict[str, int] | None:
             Note, or_(Note.resident_id == resident_id, Note.session_id.in_(sessions))
         ),
         "assessments": count(Assessment, Assessment.resident_id == resident_id),
+        "alerts_unlinked": count(Alert, Alert.resident_id == resident_id),
     }
+    db.execute(
+        update(Alert)
+        .where(Alert.resident_id == resident_id)
+        .values(details={}, resident_id=None)
+        .execution_options(synchronize_session=False)
+    )
     db.execute(delete(Resident).where(Resident.id == resident_id))
     db.expunge(resident)
     db.flush()
     return counts
+
+
+# --- alerts -----------------------------------------------------------------------
+
+
+def raise_alert(
+    db: Session,
+    *,
+    centre_id: int | None,
+    kiosk_id: int | None,
+    kind: str,
+    live_id: str,
+    track_id: int | None,
+    seat_number: int | None,
+    resident_id: int | None,
+    details: dict[str, Any],
+) -> Alert:
+    """An open alert, raised now. The centre defaults to the kiosk's.
+
+    Args:
+        kind: What happened: `fall`.
+        live_id: The group session's id.
+        track_id: The tracker's id of the person, if known.
+        seat_number: Their seat on the group screen (1..8), if they have one.
+        resident_id: The resident, when the person was checked in.
+        details: JSON-able facts for the record (e.g. the engine's `timestamp_ms`).
+    """
+    if centre_id is None and kiosk_id is not None:
+        kiosk = db.get(Kiosk, kiosk_id)
+        centre_id = kiosk.centre_id if kiosk is not None else None
+    alert = Alert(
+        centre_id=centre_id,
+        kiosk_id=kiosk_id,
+        kind=kind,
+        live_id=live_id,
+        track_id=None if track_id is None else int(track_id),
+        seat_number=None if seat_number is None else int(seat_number),
+        resident_id=resident_id,
+        details=_json_map(details),
+        raised_at=utcnow(),
+    )
+    db.add(alert)
+    db.flush()
+    return alert
+
+
+def get_alert(db: Session, alert_id: int) -> Alert | None:
+    return db.get(Alert, alert_id)
+
+
+def clear_alert(db: Session, alert_id: int) -> Alert | None:
+    """Mark that the person got up (`cleared_at`, set once). The alert stays open
+    until someone acknowledges it. None when there is no such alert."""
+    db.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.cleared_at.is_(None))
+        .values(cleared_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return db.get(Alert, alert_id, populate_existing=True)
+
+
+def acknowledge_alert(
+    db: Session,
+    alert_id: int,
+    *,
+    staff_id: int | None = None,
+    kiosk_id: int | None = None,
+) -> Alert | None:
+    """Close an alert: someone saw it. Idempotent: the first acknowledgement wins
+    (its time, staff member or kiosk), later ones change nothing, even concurrent ones
+    (one conditional UPDATE). None when there is no such alert."""
+    db.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.acknowledged_at.is_(None))
+        .values(
+            acknowledged_at=utcnow(),
+            acknowledged_by=staff_id,
+            acknowledged_by_kiosk=kiosk_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return db.get(Alert, alert_id, populate_existing=True)
+
+
+def list_alerts(
+    db: Session, centre_id: int | None, *, open_only: bool = True, limit: int = 50
+) -> list[Alert]:
+    """Alerts newest first, with their kiosk, resident and acknowledger loaded.
+
+    Args:
+        centre_id: The centre's alerts; None = every centre's (an all-centres admin).
+        open_only: Only those nobody has acknowledged yet (cleared ones included).
+        limit: At most this many.
+    """
+    query = (
+        select(Alert)
+        .options(
+            joinedload(Alert.kiosk),
+            joinedload(Alert.resident),
+            joinedload(Alert.acknowledger),
+            joinedload(Alert.acknowledger_kiosk),
+        )
+        .order_by(Alert.raised_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    if centre_id is not None:
+        query = query.where(Alert.centre_id == centre_id)
+    if open_only:
+        query = query.where(Alert.acknowledged_at.is_(None))
+    return list(db.scalars(query).unique())
 
 
 # --- kiosks -----------------------------------------------------------------------

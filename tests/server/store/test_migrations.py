@@ -31,6 +31,7 @@ EXPECTED_TABLES = {
     "notes",
     "custom_templates",
     "assessments",
+    "alerts",
 }
 
 
