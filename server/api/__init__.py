@@ -1,5 +1,5 @@
-"""JSON API of the records: sign-in, residents, sessions, exports, custom templates and
-administration (staff, kiosks), for the coach pages.
+"""JSON API of the records: sign-in, fall alerts, residents, sessions, exports, custom
+templates and administration (staff, kiosks), for the coach pages.
 
     include_routers(app, store)          # every router under /api, store on app.state
 
@@ -19,6 +19,8 @@ signed-in staff member, see `server.auth` for roles, scoping and error codes):
     GET    /api/residents/{id}/progress?exercise=&tz=   weekly reps, score, ROM
     GET    /api/residents/{id}/notes · POST /api/residents/{id}/notes
     GET    /api/residents/{id}/assessments · POST /api/residents/{id}/assessments
+    GET    /api/alerts?open=true                fall alerts of the centre, newest first
+    POST   /api/alerts/{id}/acknowledge         (idempotent; 404 for another centre's)
     GET    /api/sessions?resident_id=           recent sessions of the centre
     GET    /api/sessions/{id}                   reps, cues, notes, replay, band
     GET    /api/sessions/{id}/landmarks         skeleton replay JSON
@@ -75,6 +77,7 @@ def include_routers(
     """
     from server.api import (
         admin,
+        alerts,
         auth,
         authoring,
         exports,
@@ -91,6 +94,7 @@ def include_routers(
     )
     for module in (
         auth,
+        alerts,
         residents,
         sessions,
         exports,

@@ -1,0 +1,93 @@
+"""Alert routes for the coach pages: the open fall alerts of the centre (polled every
+few seconds) and acknowledging one. Group screens raise and clear alerts
+(`repository.raise_alert`, docs/group.md); a coach sees their own centre's, an
+all-centres admin every centre's. Another centre's alert is answered 404, like an
+unknown one: alert ids are sequential, and a poll should learn nothing about other
+centres from them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, status
+
+from server.api._access import listing_centre
+from server.auth import CurrentStaff, Db, api_error, can_see_centre
+from server.store import repository
+from server.store.models import Alert, Staff, utcnow
+
+__all__ = ["alert_json", "router"]
+
+router = APIRouter(prefix="/alerts", tags=["alerts"])
+
+
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def alert_json(alert: Alert) -> dict[str, Any]:
+    """An alert for the coach pages: where (kiosk, seat), who (resident, if checked
+    in), when (raised, cleared, acknowledged) and who acknowledged it."""
+    kiosk, resident = alert.kiosk, alert.resident
+    staff, by_kiosk = alert.acknowledger, alert.acknowledger_kiosk
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "centre_id": alert.centre_id,
+        "live_id": alert.live_id,
+        "kiosk": None if kiosk is None else {"id": kiosk.id, "name": kiosk.name},
+        "track_id": alert.track_id,
+        "seat_number": alert.seat_number,
+        "resident": None
+        if resident is None
+        else {
+            "id": resident.id,
+            "member_code": resident.member_code,
+            "display_name": resident.display_name,
+        },
+        "raised_at": _time(alert.raised_at),
+        "cleared_at": _time(alert.cleared_at),
+        "acknowledged_at": _time(alert.acknowledged_at),
+        "acknowledged_by": None
+        if staff is None
+        else {"id": staff.id, "display_name": staff.display_name},
+        "acknowledged_by_kiosk": None
+        if by_kiosk is None
+        else {"id": by_kiosk.id, "name": by_kiosk.name},
+        "open": alert.acknowledged_at is None,
+    }
+
+
+def _alert_for(db: Db, staff: Staff, alert_id: int) -> Alert:
+    alert = repository.get_alert(db, alert_id)
+    if alert is None or not can_see_centre(staff, alert.centre_id):
+        raise api_error(status.HTTP_404_NOT_FOUND, "not_found", "No such alert.")
+    return alert
+
+
+@router.get("")
+def list_alerts(
+    staff: CurrentStaff,
+    db: Db,
+    open_only: Annotated[bool, Query(alias="open")] = True,
+    centre_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    """Alerts newest first (only open ones unless `open=false`), with the server's
+    `now` so pages count the time since an alert was raised on the server's clock."""
+    scope = listing_centre(staff, centre_id)
+    alerts = repository.list_alerts(db, scope, open_only=open_only, limit=limit)
+    return {"now": utcnow().isoformat(), "alerts": [alert_json(a) for a in alerts]}
+
+
+@router.post("/{alert_id}/acknowledge")
+def acknowledge(alert_id: int, staff: CurrentStaff, db: Db) -> dict[str, Any]:
+    """Acknowledge an alert (idempotent: the first acknowledgement stands)."""
+    _alert_for(db, staff, alert_id)
+    repository.acknowledge_alert(db, alert_id, staff_id=staff.id)
+    db.commit()
+    alert = repository.get_alert(db, alert_id)
+    assert alert is not None
+    db.refresh(alert)
+    return {"alert": alert_json(alert)}
