@@ -19,7 +19,10 @@ Routes:
     GET /coach            the coach pages (kiosk/web/coach/; sign-in, residents,
                           sessions, template authoring), with a records store
     GET /setup            the kiosk set-up page (stores the kiosk's token)
+    GET /group            the group screen (kiosk/web/group/index.html)
     WS  /ws               kiosk protocol (docs/protocol.md)
+    WS  /ws/group         group screen protocol (docs/group.md); its multi-person
+                          inference worker starts with the first group session
 
 With a records store the websocket also plays the kiosk's centre's own templates
 (`Runtime.resolve_spec`), and the JSON API of `server.api` is mounted under /api.
@@ -44,7 +47,8 @@ from pydantic import BaseModel
 
 from exercises.session import Session
 from exercises.spec import UnknownExerciseError, builtin_specs
-from server.inference import InferenceWorker
+from server.group_ws import group_socket
+from server.inference import FrameStream, InferenceWorker
 from server.live import (
     AssessmentResultRecorder,
     Plan,
@@ -131,12 +135,15 @@ class Runtime:
     web_dir: Path = WEB_DIR
     store: Store | None = None
     backend_factory: Callable[[], PoseBackend] | None = None
+    group_backend_factory: Callable[[], PoseBackend] | None = None
+    group_worker: InferenceWorker | None = None
     specs: Mapping[str, Any] = field(default_factory=dict)
     demo: DemoInfo = field(default_factory=lambda: DemoInfo(available=False))
     kernels_warm: bool = False
     stopping: bool = False
     connections: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _group_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     # --- connections ------------------------------------------------------------
 
@@ -150,6 +157,26 @@ class Runtime:
     def leave(self) -> None:
         with self._lock:
             self.connections -= 1
+
+    # --- group screen -----------------------------------------------------------
+
+    async def open_group_stream(self) -> FrameStream:
+        """A stream of the multi-person worker, which the first group session
+        builds (its models load in a thread) and starts.
+
+        Raises:
+            Whatever the group backend factory raises (missing model, wrong hash).
+        """
+        async with self._group_lock:
+            worker = self.group_worker
+            if worker is None:
+                factory = self.group_backend_factory or _multiperson_backend
+                worker = InferenceWorker(factory, max_idle_backends=1)
+                await asyncio.to_thread(worker.load)
+                worker.start()
+                self.group_worker = worker
+                log.info("group worker ready: backend %s", worker.backend_name)
+        return await worker.open_stream()
 
     # --- exercises --------------------------------------------------------------
 
@@ -322,6 +349,13 @@ class Runtime:
         )
 
 
+def _multiperson_backend() -> PoseBackend:
+    """The group screen's backend: everyone in view, BlazePose-33 on ONNX (CPU)."""
+    from vision.multiperson import MultiPersonOptions, MultiPersonPoseEstimator
+
+    return MultiPersonPoseEstimator(MultiPersonOptions(provider="cpu", max_people=10))
+
+
 def _probe_demo(path: Path | None) -> DemoInfo:
     if path is None:
         return DemoInfo(available=False)
@@ -398,6 +432,7 @@ def create_app(
     store: Store | None = None,
     worker: Any | None = None,
     prepare_records: bool = True,
+    group_backend_factory: Callable[[], PoseBackend] | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -421,6 +456,10 @@ def create_app(
             left active interrupted at start-up. False when several processes share
             the database (Ray Serve replicas): the deployment migrates once, and a
             starting replica must not interrupt the others' live sessions.
+        group_backend_factory: Builds the group screen's multi-person backend
+            (`PoseBackend` returning everyone in view); default
+            `MultiPersonPoseEstimator` on the CPU. Called when the first group
+            session opens.
     """
     factory = backend_factory or (lambda: create_backend(settings.backend))
     runtime = Runtime(
@@ -434,6 +473,7 @@ def create_app(
         web_dir=web_dir,
         store=store,
         backend_factory=factory,
+        group_backend_factory=group_backend_factory,
     )
 
     @contextlib.asynccontextmanager
@@ -458,6 +498,9 @@ def create_app(
         finally:
             runtime.stopping = True
             await asyncio.to_thread(runtime.worker.stop)
+            group_worker, runtime.group_worker = runtime.group_worker, None
+            if group_worker is not None:
+                await asyncio.to_thread(group_worker.stop)
             close = getattr(runtime.recorder, "close", None)
             if callable(close):
                 await asyncio.to_thread(close)
@@ -511,6 +554,12 @@ def create_app(
             web_dir / "setup.html", headers={"Cache-Control": "no-cache"}
         )
 
+    @app.get("/group", include_in_schema=False)
+    async def group_page() -> FileResponse:
+        return FileResponse(
+            web_dir / "group" / "index.html", headers={"Cache-Control": "no-cache"}
+        )
+
     if store is not None:
         from server.api import include_routers
 
@@ -523,5 +572,6 @@ def create_app(
             )
 
     app.add_api_websocket_route("/ws", kiosk_socket)
+    app.add_api_websocket_route("/ws/group", group_socket)
     app.mount("/static", StaticFiles(directory=web_dir, check_dir=False), name="static")
     return app

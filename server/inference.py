@@ -138,6 +138,8 @@ class InferenceResult:
         image_wh: (width, height) of the decoded image; (0, 0) on error.
         inference_ms: Decode + model + subject selection.
         error: Why the frame produced no pose (`bad_image`, `inference_failed`).
+        poses: Everyone the backend found (untracked), None on error or when the
+            worker does not pass them on; the group screen uses these.
     """
 
     timestamp_ms: int
@@ -147,6 +149,7 @@ class InferenceResult:
     image_wh: tuple[int, int]
     inference_ms: float
     error: ProtocolError | None = None
+    poses: Poses | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +270,7 @@ class FrameStream:
         started = time.perf_counter_ns()
         backend = self._backend
         wh = (0, 0)
+        poses: Poses | None = None
         try:
             if backend is None:
                 raise RuntimeError("stream closed")
@@ -277,12 +281,12 @@ class FrameStream:
             error = None
             candidates = len(poses)
         except ProtocolError as exc:
-            frame, candidates, error = None, 0, exc
+            frame, candidates, error, poses = None, 0, exc, None
         except (
             Exception
         ) as exc:  # a backend failing on one frame must not end the stream
             log.exception("pose backend failed on a frame")
-            frame, candidates = None, 0
+            frame, candidates, poses = None, 0, None
             error = ProtocolError(
                 ErrorCode.INFERENCE_FAILED,
                 f"pose inference failed on frame {job.timestamp_ms}: "
@@ -290,7 +294,14 @@ class FrameStream:
             )
         elapsed_ms = (time.perf_counter_ns() - started) / 1e6
         return InferenceResult(
-            job.timestamp_ms, job.received_ns, frame, candidates, wh, elapsed_ms, error
+            job.timestamp_ms,
+            job.received_ns,
+            frame,
+            candidates,
+            wh,
+            elapsed_ms,
+            error,
+            poses,
         )
 
 

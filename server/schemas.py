@@ -1,5 +1,6 @@
-"""Wire messages of the kiosk websocket (`/ws`), version 1. The kiosk's only contract;
-`docs/protocol.md` describes them for people.
+"""Wire messages of the kiosk websocket (`/ws`) and of the group screen's websocket
+(`/ws/group`), version 1. The pages' only contract; `docs/protocol.md` and
+`docs/group.md` describe them for people.
 
 Every JSON message is a pydantic model with a `type` and a `v` field. Binary messages
 are camera frames: a 12-byte header (`FRAME_HEADER`) followed by the JPEG bytes.
@@ -40,25 +41,41 @@ __all__ = [
     "FRAME_MAGIC",
     "PROTOCOL_VERSION",
     "RESERVED_TYPES",
+    "AcknowledgeAlertMessage",
+    "AlertAcknowledgedMessage",
+    "AlertRaisedMessage",
     "AssessmentInfo",
     "AssessmentTiming",
+    "CheckInMessage",
+    "CheckOutMessage",
+    "CheckedInMessage",
+    "CheckedOutMessage",
     "ClientMessage",
     "CloseMessage",
     "ErrorCode",
     "ErrorMessage",
     "EventMessage",
     "ExerciseInfo",
+    "GroupClientMessage",
+    "GroupOpenMessage",
+    "GroupOpenedMessage",
+    "GroupParticipantInfo",
+    "GroupPerson",
+    "GroupPoseMessage",
+    "GroupSummaryMessage",
     "KioskOptions",
     "OpenMessage",
     "OpenedMessage",
     "PoseMessage",
     "ProtocolError",
+    "SetInstructorMessage",
     "StatsMessage",
     "SummaryMessage",
     "decode_frame",
     "encode_frame",
     "event_message",
     "parse_client_message",
+    "parse_group_message",
     "snake_case",
     "to_wire",
 ]
@@ -105,6 +122,10 @@ class ErrorCode(enum.StrEnum):
     BUSY = "busy"  # max_sessions reached; the socket is closed (1013)
     INFERENCE_FAILED = "inference_failed"  # the pose backend raised on a frame
     ENGINE_REJECTED = "engine_rejected"  # the exercise session raised on a frame
+    # group screen (`/ws/group`, docs/group.md):
+    UNKNOWN_RESIDENT = "unknown_resident"  # check_in: no such member code here
+    UNKNOWN_PARTICIPANT = "unknown_participant"  # track id not a participant now
+    NO_RECORDS = "no_records"  # check_in / acknowledge_alert without a records store
 
 
 class ProtocolError(Exception):
@@ -189,6 +210,87 @@ _CLIENT_ADAPTER: Final[TypeAdapter[OpenMessage | CloseMessage]] = TypeAdapter(
     ClientMessage
 )
 _CLIENT_TYPES: Final[tuple[str, ...]] = ("open", "close")
+
+TrackId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class GroupOpenMessage(_Message):
+    """Start a group session (`/ws/group`, docs/group.md).
+
+    `follow`: everyone copies the instructor (`exercise` optional: only its posture
+    is used, for the fall detector); `same_exercise`: everyone does `exercise`.
+    `elder` defaults to true (a group of older adults). `resolution_wh` as in
+    `OpenMessage`; `instructor_track_id` when staff already know who leads.
+    """
+
+    type: Literal["open"] = "open"
+    mode: Literal["follow", "same_exercise"]
+    exercise: str | None = Field(default=None, min_length=1, max_length=64)
+    lang: Lang | None = None
+    elder: bool = True
+    resolution_wh: tuple[Annotated[int, Field(gt=0, le=16384)], ...] | None = None
+    max_participants: int = Field(default=8, ge=1, le=8)
+    instructor_track_id: TrackId | None = None
+
+    @model_validator(mode="after")
+    def _exercise_for_mode(self) -> GroupOpenMessage:
+        if self.mode == "same_exercise" and self.exercise is None:
+            raise ValueError("expected 'exercise' for mode 'same_exercise', got none")
+        if self.resolution_wh is not None and len(self.resolution_wh) != 2:
+            raise ValueError(
+                "expected resolution_wh [width, height], got "
+                f"{list(self.resolution_wh)}"
+            )
+        return self
+
+
+class SetInstructorMessage(_Message):
+    """Staff tapped this person as the instructor."""
+
+    type: Literal["set_instructor"] = "set_instructor"
+    track_id: TrackId
+
+
+class CheckInMessage(_Message):
+    """This participant is that resident (their member code)."""
+
+    type: Literal["check_in"] = "check_in"
+    track_id: TrackId
+    resident: str = Field(min_length=1, max_length=128)
+
+
+class CheckOutMessage(_Message):
+    """Undo a check-in; the resident's record closes."""
+
+    type: Literal["check_out"] = "check_out"
+    track_id: TrackId
+
+
+class AcknowledgeAlertMessage(_Message):
+    """Staff at the screen saw the alert."""
+
+    type: Literal["acknowledge_alert"] = "acknowledge_alert"
+    alert_id: int = Field(ge=1)
+
+
+_GroupClient = (
+    GroupOpenMessage
+    | SetInstructorMessage
+    | CheckInMessage
+    | CheckOutMessage
+    | AcknowledgeAlertMessage
+    | CloseMessage
+)
+GroupClientMessage = Annotated[_GroupClient, Field(discriminator="type")]
+_GROUP_ADAPTER: Final[TypeAdapter[_GroupClient]] = TypeAdapter(GroupClientMessage)
+_GROUP_TYPES: Final[tuple[str, ...]] = (
+    "open",
+    "set_instructor",
+    "check_in",
+    "check_out",
+    "acknowledge_alert",
+    "close",
+)
 
 
 # --- server -> client -------------------------------------------------------------
@@ -320,6 +422,118 @@ class ErrorMessage(_Message):
     fatal: bool = False
 
 
+# --- server -> client: the group screen (`/ws/group`) ------------------------------
+
+
+class GroupOpenedMessage(_Message):
+    """A group session started (`exercise`: null in follow mode without one)."""
+
+    type: Literal["group_opened"] = "group_opened"
+    session_id: str
+    mode: Literal["follow", "same_exercise"]
+    exercise: ExerciseInfo | None = None
+    lang: Lang
+    elder: bool
+    max_participants: int
+    options: KioskOptions
+    skeleton: str
+    joint_names: list[str]
+    bones: list[tuple[int, int]]
+
+
+class GroupPerson(BaseModel):
+    """One tracked person in a `group_pose`.
+
+    `number`: seat 1..max_participants (null for the instructor and people beyond
+    the limit); `role`: "instructor", "participant" or "extra"; `name`: display name
+    after check-in; `in_step`: follow mode 0-100; `last_score`: same_exercise, the
+    last rep's score; `xy`/`visibility` as in `PoseMessage`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+    track_id: int
+    number: int | None
+    role: Literal["instructor", "participant", "extra"]
+    name: str | None
+    reps: int
+    in_step: float | None
+    last_score: float | None
+    fallen: bool
+    xy: list[tuple[float, float] | None]
+    visibility: list[float]
+
+
+class GroupPoseMessage(_Message):
+    """Everyone tracked in one processed frame (times as in `PoseMessage`)."""
+
+    type: Literal["group_pose"] = "group_pose"
+    timestamp_ms: int
+    image_wh: tuple[int, int]
+    people: list[GroupPerson]
+    processing_ms: float
+    inference_ms: float
+    engine_ms: float
+
+
+class CheckedInMessage(_Message):
+    type: Literal["checked_in"] = "checked_in"
+    track_id: int
+    number: int | None
+    resident: str
+    name: str
+
+
+class CheckedOutMessage(_Message):
+    type: Literal["checked_out"] = "checked_out"
+    track_id: int
+    number: int | None
+
+
+class AlertRaisedMessage(_Message):
+    """A fall alert for staff; `alert_id` null when it could not be stored (no
+    records store, or the write failed)."""
+
+    type: Literal["alert_raised"] = "alert_raised"
+    alert_id: int | None
+    kind: str
+    track_id: int
+    number: int | None
+    name: str | None
+    timestamp_ms: int
+
+
+class AlertAcknowledgedMessage(_Message):
+    type: Literal["alert_acknowledged"] = "alert_acknowledged"
+    alert_id: int
+
+
+class GroupParticipantInfo(BaseModel):
+    """One participant in `group_summary` (`resident`/`name` when checked in;
+    `session`: same_exercise, their own `Session` summary, serialized generically)."""
+
+    model_config = ConfigDict(frozen=True)
+    track_id: int
+    number: int
+    resident: str | None
+    name: str | None
+    reps: int
+    in_step_mean: float | None
+    joined_ms: int
+    last_seen_ms: int
+    session: dict[str, Any] | None
+
+
+class GroupSummaryMessage(_Message):
+    """End of a group session (`exercise`: the exercise id, or null)."""
+
+    type: Literal["group_summary"] = "group_summary"
+    session_id: str
+    mode: Literal["follow", "same_exercise"]
+    exercise: str | None
+    participants: list[GroupParticipantInfo]
+    stats: StatsMessage
+
+
 class EventMessage(BaseModel):
     """An engine event: `type` from the class name, its dataclass fields flattened."""
 
@@ -330,7 +544,23 @@ class EventMessage(BaseModel):
 
 
 RESERVED_TYPES: Final[frozenset[str]] = frozenset(
-    {"open", "close", "opened", "pose", "stats", "summary", "error"}
+    {
+        "open",
+        "close",
+        "opened",
+        "pose",
+        "stats",
+        "summary",
+        "error",
+        *_GROUP_TYPES,
+        "group_opened",
+        "group_pose",
+        "checked_in",
+        "checked_out",
+        "alert_raised",
+        "alert_acknowledged",
+        "group_summary",
+    }
 )
 
 
@@ -394,12 +624,27 @@ def event_message(event: object) -> EventMessage:
 
 
 def parse_client_message(text: str) -> OpenMessage | CloseMessage:
-    """Decode a text websocket message.
+    """Decode a text message of the kiosk websocket (`/ws`).
 
     Raises:
         ProtocolError: not JSON (`bad_json`), wrong version (`unsupported_version`),
             unknown `type` or invalid fields (`bad_message`).
     """
+    message: OpenMessage | CloseMessage = _parse(text, _CLIENT_ADAPTER, _CLIENT_TYPES)
+    return message
+
+
+def parse_group_message(text: str) -> _GroupClient:
+    """Decode a text message of the group screen's websocket (`/ws/group`).
+
+    Raises:
+        ProtocolError: as `parse_client_message`.
+    """
+    message: _GroupClient = _parse(text, _GROUP_ADAPTER, _GROUP_TYPES)
+    return message
+
+
+def _parse(text: str, adapter: TypeAdapter[Any], types: tuple[str, ...]) -> Any:
     try:
         data = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -411,11 +656,11 @@ def parse_client_message(text: str) -> OpenMessage | CloseMessage:
             ErrorCode.BAD_MESSAGE, f"expected a JSON object, got {type(data).__name__}"
         )
     kind = data.get("type")
-    if kind not in _CLIENT_TYPES:
+    if kind not in types:
         raise ProtocolError(
             ErrorCode.BAD_MESSAGE,
-            f"expected type one of {', '.join(_CLIENT_TYPES)}, got {kind!r}",
-            valid=_CLIENT_TYPES,
+            f"expected type one of {', '.join(types)}, got {kind!r}",
+            valid=types,
         )
     if "v" in data and data["v"] != PROTOCOL_VERSION:
         raise ProtocolError(
@@ -424,7 +669,7 @@ def parse_client_message(text: str) -> OpenMessage | CloseMessage:
             valid=[str(PROTOCOL_VERSION)],
         )
     try:
-        return _CLIENT_ADAPTER.validate_python(data)
+        return adapter.validate_python(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'][1:]) or 'message'}: {err['msg']}"

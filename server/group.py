@@ -1,0 +1,665 @@
+"""The group screen's live session (`/ws/group`, docs/group.md), without sockets.
+
+Per processed frame `GroupLive.feed(poses, image_wh)`:
+
+    tracked = tracker.update(poses)          # vision.tracking.PoseTracker
+    events = group.feed(tracked)             # exercises.group.GroupSession
+
+then it routes what checked-in participants did to the session recorder
+(`server.recording.SessionRecorder`), each under their own recorder session id, and
+builds the screen's people list (`GroupPerson`). Anonymous people (never checked in)
+are never recorded. The websocket loop (`server/group_ws.py`) awaits the recorder's
+futures of a frame before it sends the frame's events (a rep the screen shows is
+durable), and does the database work of check-ins and fall alerts off the event loop
+with `find_resident_ref` and `AlertDesk` (blocking; call them from a thread).
+
+Records of one participant:
+
+- `check_in` opens a recorder session (`SessionInfo` with the resident's member code,
+  the kiosk, `exercise_id` = the template id, or `FOLLOW_EXERCISE_ID` in follow mode).
+- same_exercise: the inner events of each `ParticipantEvent` go to it (the recorder
+  keeps reps and cues); follow mode: each `FollowRepCounted` is recorded as a
+  `RepCompleted` whose score is the in-step score at that moment (NaN: none yet).
+  Counts are renumbered from 1 per record (someone checked in late starts at 1).
+- Their frames go to `on_landmarks` (a missing frame when they are out of view); the
+  recorder keeps them only with the resident's consent.
+- The record closes (`CloseReason.CLOSED`: completed) on `check_out`, when they leave
+  (`ParticipantLeft`), when they become the instructor, and when the session closes;
+  with the loop's reason (`DISCONNECTED`: interrupted) when the connection drops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from exercises.events import Event, RepCompleted
+from exercises.falls import FallCleared, FallDetected
+from exercises.group import (
+    FollowRepCounted,
+    GroupOptions,
+    GroupSession,
+    ParticipantEvent,
+    ParticipantLeft,
+    ParticipantSummary,
+)
+from server.live import aspect_of
+from server.recording import CloseReason, SessionInfo
+from server.schemas import (
+    ErrorCode,
+    GroupParticipantInfo,
+    GroupPerson,
+    ProtocolError,
+    to_wire,
+)
+from vision.tracking import PoseTracker, TrackerOptions
+from vision.types import PoseFrame, Poses, Skeleton
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session as DbSession
+
+    from server.store import Store
+
+__all__ = [
+    "FOLLOW_EXERCISE_ID",
+    "AlertDesk",
+    "CheckIn",
+    "GroupLive",
+    "GroupStep",
+    "ResidentRef",
+    "centre_of",
+    "find_resident_ref",
+    "people_of",
+]
+
+log = logging.getLogger(__name__)
+
+FOLLOW_EXERCISE_ID: Final[str] = "group_follow"
+"""`exercise_id` of a follow-mode participant's record."""
+
+FALL_KIND: Final[str] = "fall"
+
+Recorder = Callable[..., Any]
+"""`recorder(method, *args)`: calls the session recorder's `method` if it has it and
+returns what it returned (`server.app.Runtime.recorder_call`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentRef:
+    """A resident as a check-in names them."""
+
+    resident_id: int
+    member_code: str
+    display_name: str
+
+
+@dataclass(slots=True)
+class CheckIn:
+    """A participant checked in to a resident, with their open record.
+
+    Attributes:
+        track_id: The tracker's ID.
+        number: Their seat number at check-in.
+        resident: The resident.
+        session_id: The recorder's session id of their record (a live id).
+        reps: Reps recorded in this record.
+        last_rep_ms: Time of the last recorded rep (or of the check-in).
+    """
+
+    track_id: int
+    number: int
+    resident: ResidentRef
+    session_id: str
+    reps: int = 0
+    last_rep_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupStep:
+    """What one processed frame produced.
+
+    Attributes:
+        tracked: The frame's poses with track IDs.
+        events: The engine's events, in order.
+        people: The `group_pose` people list.
+        pending: Recorder writes (futures) to await before sending `events`.
+        checked_out: Check-ins this frame closed (the participant left, or became
+            the instructor).
+    """
+
+    tracked: Poses
+    events: list[Event]
+    people: list[GroupPerson]
+    pending: list[Any] = field(default_factory=list)
+    checked_out: list[CheckIn] = field(default_factory=list)
+
+
+def people_of(
+    tracked: Poses,
+    group: GroupSession,
+    names: dict[int, str],
+    last_scores: dict[int, float],
+    fallen: set[int],
+) -> list[GroupPerson]:
+    """The `group_pose` people list of one frame, in the tracker's order.
+
+    Args:
+        tracked: Poses with track IDs.
+        group: The engine (roles, seat numbers, reps, in-step scores).
+        names: Display names of checked-in tracks.
+        last_scores: Last rep score per track (same_exercise).
+        fallen: Tracks with a raised, not cleared, fall.
+    """
+    out: list[GroupPerson] = []
+    instructor = group.instructor_track_id
+    for i, raw in enumerate(tracked.track_ids.tolist()):
+        track_id = int(raw)
+        state = group.participants.get(track_id)
+        role: Literal["instructor", "participant", "extra"] = (
+            "instructor"
+            if track_id == instructor
+            else ("participant" if state is not None else "extra")
+        )
+        xy: list[tuple[float, float] | None] = []
+        for x, y in tracked.xyz[i, :, :2].tolist():
+            xy.append(
+                (round(x, 4), round(y, 4))
+                if math.isfinite(x) and math.isfinite(y)
+                else None
+            )
+        in_step = None if state is None else state.in_step
+        out.append(
+            GroupPerson(
+                track_id=track_id,
+                number=None if state is None else state.number,
+                role=role,
+                name=names.get(track_id),
+                reps=0 if state is None else state.reps,
+                in_step=None if in_step is None else round(float(in_step), 1),
+                last_score=last_scores.get(track_id),
+                fallen=track_id in fallen,
+                xy=xy,
+                visibility=[round(v, 3) for v in tracked.visibility[i].tolist()],
+            )
+        )
+    return out
+
+
+class GroupLive:
+    """One group session on the screen (see the module docstring).
+
+    Args:
+        mode: "follow" or "same_exercise".
+        spec: The exercise (required for same_exercise; follow: optional, for the
+            fall detector's posture).
+        exercise_id: Records' `exercise_id` of same_exercise participants (the
+            template id); follow mode records `FOLLOW_EXERCISE_ID`.
+        elder: Elder mode.
+        lang: "en" or "zh-CN" (records).
+        max_participants: Seats, 1..8.
+        instructor_track_id: The instructor, if staff named one at `open`.
+        skeleton: Joint layout of the poses.
+        aspect_wh: Expected width / height; the first frame's decoded size wins.
+        recorder: See `Recorder`.
+        live_id: The group session's id (alerts carry it).
+        kiosk_id: The group screen's kiosk (records, alerts), None without auth.
+        client: Peer address, for the records.
+        stats: Frame counters passed to the recorder when a record closes.
+        clock: Wall clock for the records' start times.
+
+    Raises:
+        ValueError: the engine refuses the configuration (e.g. missing joints).
+    """
+
+    def __init__(
+        self,
+        *,
+        mode: Literal["follow", "same_exercise"],
+        spec: Any | None,
+        exercise_id: str | None,
+        elder: bool,
+        lang: str,
+        max_participants: int,
+        instructor_track_id: int | None = None,
+        skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+        aspect_wh: float = 16.0 / 9.0,
+        recorder: Recorder | None = None,
+        live_id: str | None = None,
+        kiosk_id: int | None = None,
+        client: str | None = None,
+        stats: object | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.mode = mode
+        self.spec = spec
+        self.exercise_id = exercise_id
+        self.elder = elder
+        self.lang = lang
+        self.max_participants = max_participants
+        self.skeleton = skeleton
+        self.live_id = live_id or uuid.uuid4().hex
+        self.kiosk_id = kiosk_id
+        self.client = client
+        self.stats = stats
+        self._record: Recorder = recorder or (lambda method, *args: None)
+        self._clock = clock
+        self._instructor = instructor_track_id
+        self.aspect_wh = aspect_wh
+        self.group = self._build(aspect_wh)  # raises early on a bad configuration
+        self.tracker: PoseTracker | None = None
+        self.check_ins: dict[int, CheckIn] = {}
+        self._left: dict[int, ResidentRef] = {}  # checked in when they left
+        self.fallen: set[int] = set()
+        self.last_scores: dict[int, float] = {}
+        self.last_track_ids: frozenset[int] = frozenset()
+        self.last_timestamp_ms: int | None = None
+
+    @property
+    def record_exercise_id(self) -> str:
+        """`exercise_id` of the participants' records."""
+        if self.mode == "follow" or self.exercise_id is None:
+            return FOLLOW_EXERCISE_ID
+        return self.exercise_id
+
+    def _build(self, aspect_wh: float) -> GroupSession:
+        return GroupSession(
+            self.mode,
+            self.spec,
+            instructor_track_id=self._instructor,
+            max_participants=self.max_participants,
+            elder_mode=self.elder,
+            skeleton=self.skeleton,
+            options=GroupOptions(aspect_wh=aspect_wh),
+        )
+
+    # --- frames -----------------------------------------------------------------------
+
+    def feed(self, poses: Poses, image_wh: tuple[int, int]) -> GroupStep:
+        """Track, run the engine, record the checked-in participants.
+
+        Raises:
+            ValueError: the tracker or the engine rejected the frame (timestamps).
+        """
+        if self.tracker is None:
+            aspect = aspect_of(image_wh)
+            if not math.isclose(aspect, self.aspect_wh, rel_tol=1e-6):
+                self.aspect_wh = aspect
+                self.group = self._build(aspect)
+            self.tracker = PoseTracker(
+                TrackerOptions(aspect_wh=self.aspect_wh), self.skeleton
+            )
+        tracked = self.tracker.update(poses)
+        events = self.group.feed(tracked)
+        ts = int(tracked.timestamp_ms)
+        self.last_timestamp_ms = ts
+        self.last_track_ids = frozenset(int(t) for t in tracked.track_ids.tolist())
+        pending: list[Any] = []
+        closed: list[CheckIn] = []
+        for event in events:
+            self._route(event, pending, closed)
+        instructor = self.group.instructor_track_id
+        if instructor is not None and instructor in self.check_ins:
+            closed.append(self._close(instructor, CloseReason.CLOSED))
+        index = {int(t): i for i, t in enumerate(tracked.track_ids.tolist())}
+        for track_id, check_in in self.check_ins.items():
+            i = index.get(track_id)
+            frame = (
+                tracked[i] if i is not None else PoseFrame.missing(ts, tracked.skeleton)
+            )
+            self._record("on_landmarks", check_in.session_id, frame)
+        names = {t: c.resident.display_name for t, c in self.check_ins.items()}
+        people = people_of(tracked, self.group, names, self.last_scores, self.fallen)
+        return GroupStep(tracked, events, people, pending, closed)
+
+    def _route(self, event: Event, pending: list[Any], closed: list[CheckIn]) -> None:
+        if isinstance(event, FallDetected):
+            self.fallen.add(event.track_id)
+        elif isinstance(event, FallCleared):
+            self.fallen.discard(event.track_id)
+        elif isinstance(event, ParticipantEvent):
+            inner = event.event
+            if isinstance(inner, RepCompleted):
+                self.last_scores[event.track_id] = round(float(inner.score), 1)
+            check_in = self.check_ins.get(event.track_id)
+            if check_in is not None:
+                if isinstance(inner, RepCompleted):
+                    check_in.reps += 1
+                    check_in.last_rep_ms = inner.timestamp_ms
+                    inner = dataclasses.replace(inner, count=check_in.reps)
+                self._keep(
+                    self._record("on_event", check_in.session_id, inner), pending
+                )
+        elif isinstance(event, FollowRepCounted):
+            check_in = self.check_ins.get(event.track_id)
+            if check_in is not None:
+                self._keep(
+                    self._record(
+                        "on_event",
+                        check_in.session_id,
+                        self._follow_rep(check_in, event),
+                    ),
+                    pending,
+                )
+        elif isinstance(event, ParticipantLeft) and event.track_id in self.check_ins:
+            gone = self._close(event.track_id, CloseReason.CLOSED)
+            self._left[event.track_id] = gone.resident
+            closed.append(gone)
+
+    @staticmethod
+    def _keep(result: object, pending: list[Any]) -> None:
+        if result is not None and hasattr(result, "add_done_callback"):
+            pending.append(result)
+
+    @staticmethod
+    def _follow_rep(check_in: CheckIn, event: FollowRepCounted) -> RepCompleted:
+        """A follow-mode repetition as a rep of the participant's record: its score
+        is the in-step score at that moment."""
+        check_in.reps += 1
+        previous = check_in.last_rep_ms
+        check_in.last_rep_ms = event.timestamp_ms
+        return RepCompleted(
+            timestamp_ms=event.timestamp_ms,
+            count=check_in.reps,
+            score=math.nan if event.in_step is None else float(event.in_step),
+            breakdown={},
+            duration_ms=0 if previous is None else event.timestamp_ms - previous,
+            range_of_motion_deg={},
+        )
+
+    # --- staff actions ----------------------------------------------------------------
+
+    def require_participant(self, track_id: int) -> int:
+        """`track_id`'s seat number.
+
+        Raises:
+            ProtocolError: `unknown_participant` when it is not a participant now.
+        """
+        state = self.group.participants.get(track_id)
+        if state is None:
+            valid = sorted(self.group.participants)
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_PARTICIPANT,
+                f"expected the track id of a participant now "
+                f"({', '.join(map(str, valid)) or 'none'}), got {track_id}",
+                valid=[str(t) for t in valid],
+            )
+        return state.number
+
+    def check_in(
+        self, track_id: int, resident: ResidentRef
+    ) -> tuple[CheckIn, list[CheckIn]]:
+        """This participant is `resident`: open their record.
+
+        A check-in of this track to someone else, and one of this resident on another
+        track (a resident is one person), close first.
+
+        Returns:
+            The check-in, and those it closed on other tracks.
+
+        Raises:
+            ProtocolError: `unknown_participant`.
+        """
+        number = self.require_participant(track_id)
+        replaced = []
+        if track_id in self.check_ins:
+            self._close(track_id, CloseReason.CLOSED)
+        for other, existing in list(self.check_ins.items()):
+            if existing.resident.resident_id == resident.resident_id:
+                replaced.append(self._close(other, CloseReason.CLOSED))
+        self._left.pop(track_id, None)
+        check_in = CheckIn(
+            track_id,
+            number,
+            resident,
+            uuid.uuid4().hex,
+            last_rep_ms=self.last_timestamp_ms,
+        )
+        self.check_ins[track_id] = check_in
+        self._record(
+            "on_open",
+            SessionInfo(
+                session_id=check_in.session_id,
+                exercise_id=self.record_exercise_id,
+                lang=self.lang,
+                elder=self.elder,
+                resident=resident.member_code,
+                started_at=self._clock(),
+                client=self.client,
+                kiosk_id=self.kiosk_id,
+            ),
+        )
+        return check_in, replaced
+
+    def check_out(self, track_id: int) -> CheckIn:
+        """Undo a check-in: their record closes (completed).
+
+        Raises:
+            ProtocolError: `unknown_participant` when the track is not checked in.
+        """
+        if track_id not in self.check_ins:
+            valid = sorted(self.check_ins)
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_PARTICIPANT,
+                f"expected the track id of a checked-in participant "
+                f"({', '.join(map(str, valid)) or 'none'}), got {track_id}",
+                valid=[str(t) for t in valid],
+            )
+        return self._close(track_id, CloseReason.CLOSED)
+
+    def set_instructor(self, track_id: int) -> CheckIn | None:
+        """Staff tapped `track_id` as the instructor; a check-in of theirs closes
+        (returned).
+
+        Raises:
+            ProtocolError: `unknown_participant` when nobody with that track id was
+                in the last frame.
+        """
+        if track_id not in self.last_track_ids:
+            valid = sorted(self.last_track_ids)
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_PARTICIPANT,
+                f"expected the track id of someone in view "
+                f"({', '.join(map(str, valid)) or 'nobody'}), got {track_id}",
+                valid=[str(t) for t in valid],
+            )
+        closed = (
+            self._close(track_id, CloseReason.CLOSED)
+            if track_id in self.check_ins
+            else None
+        )
+        self._instructor = track_id
+        self.group.set_instructor(track_id)
+        return closed
+
+    def who(self, track_id: int) -> tuple[int | None, str | None, int | None]:
+        """(seat number, display name, resident id) of a track, where known."""
+        state = self.group.participants.get(track_id)
+        check_in = self.check_ins.get(track_id)
+        resident = check_in.resident if check_in else self._left.get(track_id)
+        return (
+            None if state is None else state.number,
+            None if resident is None else resident.display_name,
+            None if resident is None else resident.resident_id,
+        )
+
+    # --- ends -------------------------------------------------------------------------
+
+    def _summary_of(self, track_id: int) -> ParticipantSummary | None:
+        mine = [p for p in self.group.summary() if p.track_id == track_id]
+        return mine[-1] if mine else None
+
+    def _close(self, track_id: int, reason: CloseReason) -> CheckIn:
+        check_in = self.check_ins.pop(track_id)
+        part = self._summary_of(track_id)
+        summary: object | None = None
+        if part is not None:
+            summary = part.session if part.session is not None else part
+        self._record("on_close", check_in.session_id, summary, self.stats, reason)
+        return check_in
+
+    def close(self, reason: CloseReason) -> list[GroupParticipantInfo]:
+        """End the session: every open record closes with `reason`; returns the
+        `group_summary` participants (with the residents checked in at the end or
+        when they left)."""
+        residents = {**self._left}
+        residents.update({t: c.resident for t, c in self.check_ins.items()})
+        for track_id in list(self.check_ins):
+            try:
+                self._close(track_id, reason)
+            except Exception:  # one record's failure must not keep the others open
+                log.exception(
+                    "group %s: closing track %d failed", self.live_id, track_id
+                )
+        out = []
+        for p in self.group.summary():
+            resident = residents.get(p.track_id)
+            out.append(
+                GroupParticipantInfo(
+                    track_id=p.track_id,
+                    number=p.number,
+                    resident=None if resident is None else resident.member_code,
+                    name=None if resident is None else resident.display_name,
+                    reps=p.reps,
+                    in_step_mean=p.in_step_mean,
+                    joined_ms=p.joined_ms,
+                    last_seen_ms=p.last_seen_ms,
+                    session=None if p.session is None else to_wire(p.session),
+                )
+            )
+        return out
+
+
+# --- database work (blocking: call from a thread) ------------------------------------
+
+
+def centre_of(db: DbSession, kiosk_id: int | None) -> int | None:
+    """The kiosk's centre; without a kiosk the database's only centre (else None)."""
+    from sqlalchemy import select
+
+    from server.store.models import Centre, Kiosk
+
+    if kiosk_id is not None:
+        kiosk = db.get(Kiosk, kiosk_id)
+        if kiosk is not None:
+            return int(kiosk.centre_id)
+    ids = db.scalars(select(Centre.id).limit(2)).all()
+    return int(ids[0]) if len(ids) == 1 else None
+
+
+def find_resident_ref(
+    store: Store, kiosk_id: int | None, member_code: str
+) -> ResidentRef | None:
+    """The resident `member_code` names in the screen's centre, or None."""
+    from server.store import repository as repo
+
+    with store.session() as db:
+        centre_id = centre_of(db, kiosk_id)
+        if centre_id is None:
+            return None
+        resident = repo.find_resident(db, centre_id, member_code)
+        if resident is None:
+            return None
+        return ResidentRef(
+            int(resident.id), str(resident.member_code), str(resident.display_name)
+        )
+
+
+class AlertDesk:
+    """Fall alerts of one group session in the records store (blocking methods: call
+    them from a thread). Without a store every alert id is None.
+
+    Args:
+        store: The records database, or None.
+        live_id: The group session's id.
+        kiosk_id: The group screen's kiosk.
+    """
+
+    def __init__(self, store: Store | None, *, live_id: str, kiosk_id: int | None):
+        self.store = store
+        self.live_id = live_id
+        self.kiosk_id = kiosk_id
+        self.open_by_track: dict[int, int] = {}  # track id -> alert id not yet cleared
+
+    def raise_fall(
+        self,
+        event: FallDetected,
+        *,
+        number: int | None,
+        resident_id: int | None,
+    ) -> int | None:
+        """Store a fall alert; its id, or None (no store, or the write failed:
+        logged)."""
+        if self.store is None:
+            return None
+        from server.store import repository as repo
+
+        details = to_wire(event)
+        details.pop("message", None)
+        try:
+            with self.store.begin() as db:
+                alert = repo.raise_alert(
+                    db,
+                    centre_id=centre_of(db, self.kiosk_id),
+                    kiosk_id=self.kiosk_id,
+                    kind=FALL_KIND,
+                    live_id=self.live_id,
+                    track_id=event.track_id,
+                    seat_number=number,
+                    resident_id=resident_id,
+                    details=details,
+                )
+                alert_id = int(alert.id)
+        except Exception:
+            log.exception(
+                "group %s: fall alert of track %d not stored",
+                self.live_id,
+                event.track_id,
+            )
+            return None
+        self.open_by_track[event.track_id] = alert_id
+        return alert_id
+
+    def clear_fall(self, event: FallCleared) -> int | None:
+        """Mark the track's alert cleared (the person got up); its id, or None."""
+        alert_id = self.open_by_track.pop(event.track_id, None)
+        if alert_id is None or self.store is None:
+            return None
+        from server.store import repository as repo
+
+        try:
+            with self.store.begin() as db:
+                repo.clear_alert(db, alert_id)
+        except Exception:
+            log.exception("group %s: alert %d not cleared", self.live_id, alert_id)
+        return alert_id
+
+    def acknowledge(self, alert_id: int) -> bool:
+        """Staff at the screen saw it; False when there is no such alert.
+
+        Raises:
+            ProtocolError: `no_records` without a store.
+        """
+        if self.store is None:
+            raise ProtocolError(
+                ErrorCode.NO_RECORDS,
+                "expected a records store to acknowledge alerts, got none "
+                "(start the server with a database)",
+            )
+        from server.store import repository as repo
+
+        with self.store.begin() as db:
+            alert = repo.get_alert(db, alert_id)
+            centre_id = centre_of(db, self.kiosk_id)
+            if alert is None or (
+                centre_id is not None and alert.centre_id not in (None, centre_id)
+            ):
+                return False  # not this centre's: as good as unknown
+            return (
+                repo.acknowledge_alert(db, alert_id, kiosk_id=self.kiosk_id) is not None
+            )

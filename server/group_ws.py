@@ -1,0 +1,494 @@
+"""The group screen's websocket (`/ws/group`): a thin loop, protocol in docs/group.md.
+
+receive -> decode (`server.schemas.parse_group_message`, `decode_frame`) -> the group
+inference worker (multi-person pose, latest frame wins; `Runtime.open_group_stream`)
+-> `GroupLive.feed` (tracker, group engine, records; `server/group.py`) -> encode ->
+send. Like the kiosk socket (`server/ws.py`): a pump task per session awaits results;
+bad input gets an `error` and the session goes on; `stats` every
+`Settings.stats_every` processed frames; `close` drains the last frame and sends
+`group_summary`; a dropped connection leaves the open records interrupted.
+
+Database work (residents at check-in, fall alerts) runs in threads
+(`asyncio.to_thread`); an alert the database could not store still reaches the
+screen, with `alert_id` null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from exercises.falls import FallCleared, FallDetected
+from server.group import AlertDesk, GroupLive, find_resident_ref
+from server.inference import FrameStream, InferenceResult
+from server.recording import CloseReason
+from server.schemas import (
+    AcknowledgeAlertMessage,
+    AlertAcknowledgedMessage,
+    AlertRaisedMessage,
+    CheckedInMessage,
+    CheckedOutMessage,
+    CheckInMessage,
+    CheckOutMessage,
+    CloseMessage,
+    ErrorCode,
+    ErrorMessage,
+    GroupOpenedMessage,
+    GroupOpenMessage,
+    GroupPoseMessage,
+    GroupSummaryMessage,
+    ProtocolError,
+    SetInstructorMessage,
+    decode_frame,
+    event_message,
+    parse_group_message,
+)
+from server.ws import BUSY_CLOSE_CODE, DRAIN_TIMEOUT_S, RECORD_TIMEOUT_S, stats_message
+
+if TYPE_CHECKING:
+    from server.app import Runtime
+    from server.group import CheckIn
+
+__all__ = ["ALERT_TIMEOUT_S", "group_socket"]
+
+log = logging.getLogger(__name__)
+
+ALERT_TIMEOUT_S = 5.0
+"""Longest the loop waits for an alert's database write before it sends the alert
+with `alert_id` null (the write may still finish; it is logged)."""
+
+
+@dataclass(slots=True)
+class _Active:
+    live: GroupLive
+    desk: AlertDesk
+    stream: FrameStream
+    mode: str
+    exercise_id: str | None
+    pump: asyncio.Task[None] | None = None
+
+
+async def group_socket(websocket: WebSocket) -> None:
+    """ASGI websocket endpoint: one group screen, any number of sessions in turn."""
+    runtime: Runtime = websocket.app.state.runtime
+    kiosk_id: int | None = None
+    if runtime.settings.kiosk_auth:
+        from server.auth import STORE_STATE_KEY, kiosk_token_from, verify_kiosk_token
+
+        store = getattr(websocket.app.state, STORE_STATE_KEY, None)
+        token = kiosk_token_from(websocket)
+        kiosk = (
+            None
+            if store is None
+            else await asyncio.to_thread(verify_kiosk_token, store, token)
+        )
+        if kiosk is None:  # refused before accept: the handshake fails (HTTP 403)
+            await websocket.close(code=1008)
+            return
+        kiosk_id = kiosk.id
+    await websocket.accept()
+    if not runtime.admit():
+        busy = ErrorMessage(
+            code=ErrorCode.BUSY,
+            detail=f"expected at most {runtime.settings.max_sessions} kiosks at once, "
+            "got one more; try again later",
+            fatal=True,
+        )
+        with contextlib.suppress(Exception):
+            await websocket.send_text(busy.model_dump_json())
+            await websocket.close(code=BUSY_CLOSE_CODE)
+        return
+    try:
+        await _GroupConnection(websocket, runtime, kiosk_id).serve()
+    finally:
+        runtime.leave()
+
+
+class _GroupConnection:
+    def __init__(
+        self, websocket: WebSocket, runtime: Runtime, kiosk_id: int | None
+    ) -> None:
+        self.ws = websocket
+        self.rt = runtime
+        self.settings = runtime.settings
+        self.kiosk_id = kiosk_id
+        self.active: _Active | None = None
+        self.gone = False
+        self._send_lock = asyncio.Lock()
+        client = websocket.client
+        self.client = f"{client.host}:{client.port}" if client else None
+
+    @property
+    def store(self) -> Any:
+        """The records store (the app's, else the recorder's), or None."""
+        if self.rt.store is not None:
+            return self.rt.store
+        return getattr(self.rt.recorder, "store", None)
+
+    async def send(self, message: BaseModel) -> bool:
+        """Send one JSON message; False (and no exception) once the client is gone."""
+        if self.gone:
+            return False
+        text = message.model_dump_json()
+        try:
+            async with self._send_lock:
+                await self.ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.gone = True
+            return False
+        return True
+
+    async def serve(self) -> None:
+        try:
+            while not self.gone:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                try:
+                    if message.get("text") is not None:
+                        await self.on_text(message["text"])
+                    elif message.get("bytes") is not None:
+                        self.on_frame(message["bytes"])
+                except ProtocolError as exc:
+                    await self.send(exc.to_message())
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.gone = True
+            if self.active is not None:
+                reason = (
+                    CloseReason.SHUTDOWN
+                    if self.rt.stopping
+                    else CloseReason.DISCONNECTED
+                )
+                await self.finish(reason)
+            if self.ws.application_state != WebSocketState.DISCONNECTED:
+                with contextlib.suppress(Exception):
+                    await self.ws.close()
+
+    def check_size(self, size: int, what: str) -> None:
+        limit = self.settings.max_message_bytes
+        if size > limit:
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE,
+                f"expected a {what} of at most {limit} bytes, got {size} bytes",
+            )
+
+    def require_active(self, kind: str) -> _Active:
+        if self.active is None:
+            raise ProtocolError(
+                ErrorCode.NOT_OPEN,
+                f"expected an open group session for '{kind}', got none",
+                valid=["open"],
+            )
+        return self.active
+
+    async def on_text(self, text: str) -> None:
+        if len(text) * 4 > self.settings.max_message_bytes:  # cheap bound first
+            self.check_size(len(text.encode("utf-8", "surrogatepass")), "text message")
+        message = parse_group_message(text)
+        if isinstance(message, GroupOpenMessage):
+            await self.open(message)
+        elif isinstance(message, CloseMessage):
+            self.require_active("close")
+            await self.close()
+        elif isinstance(message, SetInstructorMessage):
+            active = self.require_active(message.type)
+            closed = active.live.set_instructor(message.track_id)
+            if closed is not None:
+                await self.send(self._checked_out(closed))
+        elif isinstance(message, CheckInMessage):
+            await self.check_in(self.require_active(message.type), message)
+        elif isinstance(message, CheckOutMessage):
+            active = self.require_active(message.type)
+            await self.send(self._checked_out(active.live.check_out(message.track_id)))
+        elif isinstance(message, AcknowledgeAlertMessage):
+            await self.acknowledge(self.require_active(message.type), message.alert_id)
+
+    def on_frame(self, data: bytes) -> None:
+        active = self.active
+        try:
+            self.check_size(len(data), "frame")
+            if active is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_OPEN,
+                    "expected an 'open' message before frames, got a frame",
+                    valid=["open"],
+                )
+            timestamp_ms, jpeg = decode_frame(data)
+        except ProtocolError:
+            if active is not None:
+                active.stream.stats.received += 1
+                active.stream.stats.rejected += 1
+            raise
+        active.stream.submit(timestamp_ms, jpeg, time.perf_counter_ns())
+
+    # --- sessions ---------------------------------------------------------------------
+
+    async def open(self, message: GroupOpenMessage) -> None:
+        if self.active is not None:
+            raise ProtocolError(
+                ErrorCode.ALREADY_OPEN,
+                "expected 'close' before a new 'open', got 'open' while a group "
+                "session runs",
+            )
+        lang = message.lang or self.settings.default_lang
+        spec = (
+            None
+            if message.exercise is None
+            else await self.rt.resolve_spec(message.exercise, self.kiosk_id)
+        )
+        try:
+            stream = await self.rt.open_group_stream()
+        except Exception as exc:
+            log.exception("could not start the multi-person pose backend")
+            raise ProtocolError(
+                ErrorCode.INFERENCE_FAILED,
+                "expected a multi-person pose backend for the group session, got "
+                f"{type(exc).__name__}: {exc}",
+            ) from None
+        live_id = uuid.uuid4().hex
+        resolution = message.resolution_wh
+        try:
+            live = GroupLive(
+                mode=message.mode,
+                spec=spec,
+                exercise_id=None if spec is None else self.rt.spec_id(spec),
+                elder=message.elder,
+                lang=lang,
+                max_participants=message.max_participants,
+                instructor_track_id=message.instructor_track_id,
+                skeleton=stream.skeleton,
+                aspect_wh=(resolution[0] / resolution[1] if resolution else 16.0 / 9.0),
+                recorder=self.rt.recorder_call,
+                live_id=live_id,
+                kiosk_id=self.kiosk_id,
+                client=self.client,
+                stats=stream.stats,
+            )
+        except ValueError as exc:
+            stream.close()
+            raise ProtocolError(
+                ErrorCode.ENGINE_REJECTED, f"the group session cannot start: {exc}"
+            ) from None
+        desk = AlertDesk(self.store, live_id=live_id, kiosk_id=self.kiosk_id)
+        self.active = active = _Active(
+            live, desk, stream, message.mode, live.exercise_id
+        )
+        skeleton = stream.skeleton
+        await self.send(
+            GroupOpenedMessage(
+                session_id=live_id,
+                mode=message.mode,
+                exercise=None if spec is None else self.rt.describe(spec),
+                lang=lang,
+                elder=message.elder,
+                max_participants=message.max_participants,
+                options=self.rt.kiosk_options(message.elder),
+                skeleton=skeleton.value,
+                joint_names=list(skeleton.joint_names),
+                bones=list(skeleton.bones),
+            )
+        )
+        active.pump = asyncio.create_task(self.pump(active), name=f"group-{live_id}")
+
+    async def close(self) -> None:
+        active = self.active
+        assert active is not None
+        try:
+            await asyncio.wait_for(active.stream.drain(), DRAIN_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "group %s: last frame not drained in %.0f s",
+                active.live.live_id,
+                DRAIN_TIMEOUT_S,
+            )
+        await self.finish(CloseReason.CLOSED)
+
+    async def finish(self, reason: CloseReason) -> None:
+        """End the active session: stop its pump, free its stream, close records."""
+        active, self.active = self.active, None
+        if active is None:
+            return
+        if active.pump is not None:
+            active.pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await active.pump
+        active.stream.close()
+        try:
+            participants = active.live.close(reason)
+        except Exception:
+            log.exception("group %s: summary failed", active.live.live_id)
+            participants = []
+        if reason == CloseReason.CLOSED:
+            stats = stats_message(active.stream)
+            await self.send(stats)
+            await self.send(
+                GroupSummaryMessage(
+                    session_id=active.live.live_id,
+                    mode=active.live.mode,
+                    exercise=active.exercise_id,
+                    participants=participants,
+                    stats=stats,
+                )
+            )
+
+    # --- staff actions ----------------------------------------------------------------
+
+    async def check_in(self, active: _Active, message: CheckInMessage) -> None:
+        active.live.require_participant(message.track_id)
+        store = self.store
+        if store is None:
+            raise ProtocolError(
+                ErrorCode.NO_RECORDS,
+                "expected a records store to check residents in, got none "
+                "(start the server with a database)",
+            )
+        try:
+            resident = await asyncio.to_thread(
+                find_resident_ref, store, self.kiosk_id, message.resident
+            )
+        except Exception:
+            log.exception("group: resident %r could not be read", message.resident)
+            resident = None
+        if resident is None:
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_RESIDENT,
+                f"expected a member code of this centre, got {message.resident!r}",
+            )
+        if self.active is not active:  # the session ended meanwhile
+            return
+        check_in, replaced = active.live.check_in(message.track_id, resident)
+        for other in replaced:
+            await self.send(self._checked_out(other))
+        await self.send(
+            CheckedInMessage(
+                track_id=check_in.track_id,
+                number=check_in.number,
+                resident=resident.member_code,
+                name=resident.display_name,
+            )
+        )
+
+    async def acknowledge(self, active: _Active, alert_id: int) -> None:
+        try:
+            found = await asyncio.to_thread(active.desk.acknowledge, alert_id)
+        except ProtocolError:
+            raise
+        except Exception as exc:
+            log.exception("group: alert %d not acknowledged", alert_id)
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                f"alert {alert_id} could not be acknowledged: {type(exc).__name__}",
+            ) from None
+        if not found:
+            raise ProtocolError(
+                ErrorCode.BAD_MESSAGE,
+                f"expected the id of an alert of this centre, got {alert_id}",
+            )
+        await self.send(AlertAcknowledgedMessage(alert_id=alert_id))
+
+    # --- frames -----------------------------------------------------------------------
+
+    async def pump(self, active: _Active) -> None:
+        """Results of this session's frames -> engine -> socket, in capture order."""
+        stream = active.stream
+        every = self.settings.stats_every
+        while True:
+            result = await stream.next_result()
+            ok = False
+            try:
+                ok = await self.deliver(active, result)
+            except Exception:
+                log.exception(
+                    "group %s: delivering a result failed", active.live.live_id
+                )
+            finally:
+                stream.task_done(ok)
+            if ok and stream.stats.processed % every == 0:
+                await self.send(stats_message(stream))
+
+    async def deliver(self, active: _Active, result: InferenceResult) -> bool:
+        if result.error is not None:
+            await self.send(result.error.to_message())
+            return False
+        assert result.poses is not None
+        started = time.perf_counter_ns()
+        try:
+            step = active.live.feed(result.poses, result.image_wh)
+        except ValueError as exc:
+            await self.send(
+                ProtocolError(
+                    ErrorCode.ENGINE_REJECTED,
+                    f"the group session rejected frame {result.timestamp_ms}: {exc}",
+                ).to_message()
+            )
+            return False
+        now = time.perf_counter_ns()
+        if step.pending:  # record first, then send: a rep on screen is durable
+            try:
+                await asyncio.wait_for(
+                    asyncio.gather(*(asyncio.wrap_future(f) for f in step.pending)),
+                    RECORD_TIMEOUT_S,
+                )
+            except Exception:  # logged by the recorder; the session goes on
+                log.warning("group %s: events unrecorded", active.live.live_id)
+        await self.send(
+            GroupPoseMessage(
+                timestamp_ms=result.timestamp_ms,
+                image_wh=result.image_wh,
+                people=step.people,
+                processing_ms=round((now - result.received_ns) / 1e6, 2),
+                inference_ms=round(result.inference_ms, 2),
+                engine_ms=round((now - started) / 1e6, 3),
+            )
+        )
+        for closed in step.checked_out:
+            await self.send(self._checked_out(closed))
+        for event in step.events:
+            await self.send(event_message(event))
+            if isinstance(event, FallDetected):
+                await self.raise_alert(active, event)
+            elif isinstance(event, FallCleared):
+                await self._off_loop(active.desk.clear_fall, event)
+        return True
+
+    @staticmethod
+    def _checked_out(closed: CheckIn) -> CheckedOutMessage:
+        return CheckedOutMessage(track_id=closed.track_id, number=closed.number)
+
+    async def raise_alert(self, active: _Active, event: FallDetected) -> None:
+        number, name, resident_id = active.live.who(event.track_id)
+        alert_id = await self._off_loop(
+            lambda: active.desk.raise_fall(
+                event, number=number, resident_id=resident_id
+            )
+        )
+        await self.send(
+            AlertRaisedMessage(
+                alert_id=alert_id,
+                kind="fall",
+                track_id=event.track_id,
+                number=number,
+                name=name,
+                timestamp_ms=event.timestamp_ms,
+            )
+        )
+
+    async def _off_loop(self, work: Any, *args: Any) -> Any:
+        """`work(*args)` in a thread, bounded by `ALERT_TIMEOUT_S`; None on failure."""
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(work, *args), ALERT_TIMEOUT_S
+            )
+        except Exception:
+            log.exception("group: alert database work failed or timed out")
+            return None
