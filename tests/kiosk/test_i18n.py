@@ -111,6 +111,8 @@ def test_every_key_the_coach_pages_use_is_translated() -> None:
     keys |= {f"view_{v}" for v in VIEWS} | {f"posture_{p}" for p in POSTURES}
     keys |= {"phase_rest", "phase_peak", "bound_min_deg", "bound_max_deg"}
     keys |= {"unit_repetitions", "unit_steps", "unit_s", "unit_cm"}
+    # Exercise ids that are no template (group sessions' follow mode): exercise_<id>.
+    keys |= {"exercise_group_follow"}
     angles = {a.name for s in builtin_specs().values() for a in s.angles}
     keys |= {f"channel_{c}" for c in angles | set(ANGLE_CATALOGUE) | set(METRICS)}
     missing = keys - en.keys()
