@@ -237,3 +237,34 @@ def test_load_builds_and_warms_one_backend() -> None:
     assert worker.warm and worker.backend_name == "scripted"
     assert len(backend.calls) == 1  # one warm-up detect
     worker.stop()
+
+
+def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
+    found = [person(0.2, 0.5, 0.05, 0.2), person(0.5, 0.5, 0.1, 0.4)]
+    backend = ScriptedBackend(lambda i, ts, image: found)
+    worker = InferenceWorker(lambda: backend)
+
+    async def scenario() -> list[object]:
+        worker.start()
+        stream = await worker.open_stream()
+        results = []
+        for ts, jpeg in ((5, jpeg_bytes()), (6, b"not a jpeg")):
+            stream.submit(ts, jpeg, 0)
+            results.append(await stream.next_result())
+            stream.task_done(True)
+        stream.close()
+        return results
+
+    try:
+        good, bad = run(scenario())
+    finally:
+        worker.stop()
+    assert good.poses is not None  # type: ignore[attr-defined]
+    assert good.poses.timestamp_ms == 5  # type: ignore[attr-defined]
+    np.testing.assert_array_equal(
+        good.poses.xyz,  # type: ignore[attr-defined]
+        np.stack([f.xyz for f in found]),
+    )
+    assert good.candidates == 2  # type: ignore[attr-defined]
+    assert bad.poses is None  # type: ignore[attr-defined]
+    assert bad.error.code is ErrorCode.BAD_IMAGE  # type: ignore[attr-defined]

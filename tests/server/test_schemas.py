@@ -20,14 +20,17 @@ from exercises.events import (
 )
 from server.schemas import (
     FRAME_HEADER,
+    CheckInMessage,
     CloseMessage,
     ErrorCode,
+    GroupOpenMessage,
     OpenMessage,
     ProtocolError,
     decode_frame,
     encode_frame,
     event_message,
     parse_client_message,
+    parse_group_message,
     snake_case,
     to_wire,
 )
@@ -95,6 +98,83 @@ def test_unknown_type_error_lists_valid_types() -> None:
         parse_client_message('{"type":"dance"}')
     assert info.value.valid == ("open", "close")
     assert "'dance'" in info.value.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "code"),
+    [
+        pytest.param(
+            '{"type":"open","v":1,"mode":"follow"}',
+            GroupOpenMessage(mode="follow"),
+            None,
+            id="follow-defaults",
+        ),
+        pytest.param(
+            '{"type":"open","mode":"same_exercise","exercise":"squat",'
+            '"elder":false,"max_participants":3,"instructor_track_id":4}',
+            GroupOpenMessage(
+                mode="same_exercise",
+                exercise="squat",
+                elder=False,
+                max_participants=3,
+                instructor_track_id=4,
+            ),
+            None,
+            id="same-exercise",
+        ),
+        pytest.param(
+            '{"type":"open","mode":"same_exercise"}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="same-exercise-needs-exercise",
+        ),
+        pytest.param(
+            '{"type":"open","mode":"follow","max_participants":9}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="at-most-8-seats",
+        ),
+        pytest.param(
+            '{"type":"check_in","track_id":3,"resident":"RI-001"}',
+            CheckInMessage(track_id=3, resident="RI-001"),
+            None,
+            id="check-in",
+        ),
+        pytest.param(
+            '{"type":"check_in","track_id":-1,"resident":"RI-001"}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="negative-track",
+        ),
+        pytest.param(
+            '{"type":"open","v":1,"exercise":"squat"}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="kiosk-open-is-not-a-group-open",
+        ),
+        pytest.param(
+            '{"type":"check_out","v":2,"track_id":3}',
+            None,
+            ErrorCode.UNSUPPORTED_VERSION,
+            id="v2",
+        ),
+    ],
+)
+def test_parse_group_message(
+    text: str, expected: object, code: ErrorCode | None
+) -> None:
+    if code is None:
+        assert parse_group_message(text) == expected
+    else:
+        with pytest.raises(ProtocolError) as info:
+            parse_group_message(text)
+        assert info.value.code == code
+
+
+def test_group_messages_are_not_kiosk_messages() -> None:
+    with pytest.raises(ProtocolError) as info:
+        parse_client_message('{"type":"check_in","track_id":3,"resident":"A"}')
+    assert info.value.valid == ("open", "close")
 
 
 @pytest.mark.parametrize(
