@@ -2,7 +2,8 @@
 server (SQLite records; a scripted pose backend, since no camera is involved): alerts
 raised through the repository while a coach is signed in appear in the red banner
 above the page (another centre's do not), acknowledging one there removes it and
-records who did, the alerts page lists both, and a group session's rows are named.
+records who did, the alerts page lists them (and picks up a new one), and a group
+session's rows are named.
 
 Saves docs/screenshots/coach-fall-alert.png.
 """
@@ -216,7 +217,16 @@ def test_coach_sees_the_fall_alert_banner_and_acknowledges_it(
                 "[...document.querySelectorAll('#alerts-table tbody tr')]"
                 ".map(r => [Number(r.dataset.alertId), r.innerText])"
             )
-            page.click(f'.alert-ack[data-alert-id="{anonymous}"]')
+            # A new alert while the list is open: the banner and the list get it.
+            late = _raise(server, seat=None, resident=False)
+            page.wait_for_function(
+                f"{ROWS} === 2 && document.querySelector("
+                f"'#alerts-table tr.alert-open[data-alert-id=\"{late}\"]') !== null",
+                timeout=TIMEOUT_MS,
+            )
+            late_text = page.inner_text(f'.alert-row[data-alert-id="{late}"]')
+            for alert_id in (anonymous, late):
+                page.click(f'.alert-ack[data-alert-id="{alert_id}"]')
             page.wait_for_function(
                 f"{ROWS} === 0 && document.getElementById('alert-banner').hidden",
                 timeout=TIMEOUT_MS,
@@ -245,6 +255,7 @@ def test_coach_sees_the_fall_alert_banner_and_acknowledges_it(
     assert [row[0] for row in listed] == [anonymous, fell]
     assert "Acknowledged by Coach Mei" in listed[1][1]
     assert "Open" in listed[0][1]
+    assert "Group hall · No seat number · Not checked in" in late_text
     with server.store.session() as db:
         acknowledged = repository.get_alert(db, fell)
         assert acknowledged is not None and acknowledged.acknowledged_at is not None

@@ -1083,8 +1083,11 @@
       const body = await api("/api/alerts");
       // Ages are counted on the server's clock: the office PC's may be off.
       state.alerts.offsetMs = Date.parse(body.now) - Date.now();
+      const before = state.alerts.open.map((a) => a.id + (a.cleared_at ? "c" : "")).join();
       state.alerts.open = body.alerts.filter((a) => !acknowledgedIds.has(a.id));
       state.alerts.failed = false;
+      const after = state.alerts.open.map((a) => a.id + (a.cleared_at ? "c" : "")).join();
+      if (after !== before && state.page === "alerts" && state.ready) renderAlerts(); // the list too
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) {
         stopAlerts();
