@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from exercises.alignment import dtw_costs_batch
-from exercises.counting import StreamingRepCounter
+from exercises.counting import CounterParams, StreamingRepCounter
 from exercises.events import CueIssued, Event, LocalizedText, RepCompleted, Severity
 from exercises.falls import FallMonitor
 from exercises.session import SLOW_DOWN, Session, SessionOptions, SessionSummary
@@ -122,6 +122,13 @@ _ELBOW_BENT_DEG = 30.0  # participant's elbow this much more bent: "straighten a
 _KNEE_BENT_DEG = 150.0  # instructor's knee counts as bent below this
 _KNEE_STIFF_DEG = 20.0  # participant's knee this much straighter: "bend knees"
 _LOST_STEP_SCORE = 40.0  # a smoothed in-step score below this: "follow along"
+COUNTER_NOMINAL_FPS: Final[float] = 30.0
+"""Frame rate `CounterParams`' frame counts are meant for."""
+COUNTER_RATE_SPAN_MS: Final[int] = 1000
+"""A follower's rep counter is built once the session has this much footage, with
+periods scaled from the frame rate measured over it."""
+COUNTER_REFIT_S: Final[float] = 0.5
+"""The rep counter re-chooses its signal this often."""
 SCORE_EVERY_MS: Final[int] = 200
 """A participant's alignment is recomputed this often (the score is smoothed anyway)."""
 
@@ -366,7 +373,8 @@ class ParticipantSummary:
 @dataclass(slots=True)
 class _Follower:
     angles: deque[tuple[int, F32]]  # (frame index, (K,) degrees)
-    counter: StreamingRepCounter
+    counter: StreamingRepCounter | None  # built once the frame rate is known
+    early: list[PoseFrame] = field(default_factory=list)  # frames before that
     last_scored_ms: int | None = None
     last_emitted_ms: int | None = None
     raw_score: float | None = None
@@ -628,13 +636,7 @@ class GroupSession:
                 options=SessionOptions(image_aspect=self.options.aspect_wh),
             )
         else:
-            window = self.options.counter_window_frames
-            counter = (
-                StreamingRepCounter(self.skeleton)
-                if window is None
-                else StreamingRepCounter(self.skeleton, window_frames=window)
-            )
-            self._followers[track_id] = _Follower(deque(), counter)
+            self._followers[track_id] = _Follower(deque(), None)
         events.append(ParticipantJoined(ts, track_id, number, "participant"))
         return state
 
@@ -737,7 +739,8 @@ class GroupSession:
         oldest = self._frame_index - len(self._frame_ts) + 1
         while f.angles and f.angles[0][0] < oldest:
             f.angles.popleft()
-        if f.counter.push(frame):
+        if self._count(f, frame):
+            assert f.counter is not None
             # The counter may confirm several repetitions at once (it needs two
             # cycles to see a period): one event per repetition.
             for count in range(state.reps + 1, f.counter.count + 1):
@@ -775,6 +778,43 @@ class GroupSession:
             events.append(
                 InStepScored(ts, state.track_id, round(state.in_step, 1), state.lag_ms)
             )
+
+    def _count(self, f: _Follower, frame: PoseFrame) -> bool:
+        """Push `frame` to the follower's rep counter; True if a rep completed.
+
+        The template-free counter measures time in frames, and a live group screen on
+        a CPU sees 4-10 frames a second, not 30: its frame-based periods are set from
+        the frame rate measured over the first `COUNTER_RATE_SPAN_MS` of the session
+        (frames until then are kept and pushed when the counter is built).
+        """
+        if f.counter is None:
+            f.early.append(frame)
+            span = self._frame_ts[-1] - self._frame_ts[0] if self._frame_ts else 0
+            if span < COUNTER_RATE_SPAN_MS:
+                return False
+            f.counter = self._new_counter(self._frames_per_s())
+            early, f.early = f.early, []
+            done = False
+            for e in early:
+                done = f.counter.push(e) or done
+            return done
+        return f.counter.push(frame)
+
+    def _new_counter(self, fps: float) -> StreamingRepCounter:
+        base = CounterParams()
+        scale = fps / COUNTER_NOMINAL_FPS
+        min_period = max(3, round(base.min_period_frames * scale))
+        max_period = max(4 * min_period, round(base.max_period_frames * scale))
+        params = CounterParams(
+            min_period_frames=min_period, max_period_frames=max_period
+        )
+        refit = max(2, round(COUNTER_REFIT_S * fps))
+        window = self.options.counter_window_frames
+        if window is None:
+            return StreamingRepCounter(self.skeleton, params=params, refit_every=refit)
+        return StreamingRepCounter(
+            self.skeleton, params=params, window_frames=window, refit_every=refit
+        )
 
     def _compare(self, f: _Follower) -> tuple[float, int, dict[str, float]] | None:
         """Best lag's cost, the lag (frames) and signed fault measures, or None."""
