@@ -22,7 +22,7 @@ from server.app import create_app
 from server.group import FOLLOW_EXERCISE_ID
 from server.schemas import encode_frame
 from server.settings import Settings
-from server.store import DatabaseRecorder, Store, upgrade_database
+from server.store import DatabaseRecorder, Store, repository, upgrade_database
 from server.store.models import ExerciseSession, SessionStatus
 from tests.conftest import ROOT, shared_data_path
 from tests.server.conftest import ScriptedBackend, jpeg_bytes, standing_frame
@@ -362,3 +362,71 @@ def test_group_page_is_served(scripted_client: TestClient) -> None:
     assert response.status_code == 200
     assert response.text == page.read_text(encoding="utf-8")
     assert response.headers["cache-control"] == "no-cache"
+
+
+@pytest.mark.parametrize("with_records", [True, False], ids=["records", "no-records"])
+def test_a_fall_raises_an_alert_on_the_screen(
+    records: tuple[Store, str, dict[str, Any]], with_records: bool
+) -> None:
+    from tests.exercises.test_falls import fall, frames, get_up, lie, stand
+
+    timeline = [stand(2.0), fall(0.7), lie(5.0), get_up(1.5), stand(1.5)]
+    scripted = {
+        f.timestamp_ms: [standing_frame(f.timestamp_ms), f]
+        for f in frames(timeline, fps=15.0)
+    }
+    store, url, ids = records
+    app = create_app(
+        Settings(db_url=url, stats_every=1000),
+        backend_factory=ScriptedBackend,
+        group_backend_factory=lambda: ScriptedBackend(
+            lambda i, ts, image: scripted.get(ts, [])
+        ),
+        store=store if with_records else None,
+    )
+    seen: list[dict[str, Any]] = []
+    with TestClient(app) as client, client.websocket_connect("/ws/group") as ws:
+        send(ws, type="open", mode="follow", instructor_track_id=1)
+        until(ws, "group_opened")
+        jpeg = jpeg_bytes(96, 96)  # square, like the synthetic fall
+        poses = [pose_after(ws, ts, jpeg, seen) for ts in scripted]
+        send(ws, type="close")
+        until(ws, "group_summary", seen)
+        kinds = [m["type"] for m in seen]
+        falls = [
+            k for k in kinds if k in ("fall_detected", "alert_raised", "fall_cleared")
+        ]
+        assert falls == ["fall_detected", "alert_raised", "fall_cleared"]
+        (alert,) = [m for m in seen if m["type"] == "alert_raised"]
+        assert {k: alert[k] for k in ("kind", "track_id", "number", "name")} == {
+            "kind": "fall",
+            "track_id": 2,
+            "number": 1,
+            "name": None,
+        }
+        fallen = [m["timestamp_ms"] for m in poses for p in m["people"] if p["fallen"]]
+        (detected,) = [m for m in seen if m["type"] == "fall_detected"]
+        (cleared,) = [m for m in seen if m["type"] == "fall_cleared"]
+        assert fallen == [  # shown fallen from the alert until they are up
+            ts
+            for ts in scripted
+            if detected["timestamp_ms"] <= ts < cleared["timestamp_ms"]
+        ]
+        if not with_records:
+            assert alert["alert_id"] is None
+            return
+        assert isinstance(alert["alert_id"], int)
+        send(ws, type="open", mode="follow")
+        until(ws, "group_opened")
+        send(ws, type="acknowledge_alert", alert_id=alert["alert_id"])
+        assert until(ws, "alert_acknowledged") == {
+            "type": "alert_acknowledged",
+            "v": 1,
+            "alert_id": alert["alert_id"],
+        }
+        send(ws, type="acknowledge_alert", alert_id=alert["alert_id"] + 99)
+        assert until(ws, "error")["code"] == "bad_message"
+    with store.session() as db:
+        (row,) = repository.list_alerts(db, ids["centre_id"], open_only=False)
+        assert (row.id, row.track_id, row.seat_number) == (alert["alert_id"], 2, 1)
+        assert row.cleared_at is not None and row.acknowledged_at is not None
