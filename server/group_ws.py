@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from pydantic import BaseModel
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -45,6 +45,7 @@ from server.schemas import (
     GroupOpenMessage,
     GroupPoseMessage,
     GroupSummaryMessage,
+    Lang,
     ProtocolError,
     SetInstructorMessage,
     decode_frame,
@@ -240,7 +241,7 @@ class _GroupConnection:
                 "expected 'close' before a new 'open', got 'open' while a group "
                 "session runs",
             )
-        lang = message.lang or self.settings.default_lang
+        lang = message.lang or cast(Lang, self.settings.default_lang)
         spec = (
             None
             if message.exercise is None

@@ -11,8 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from exercises.events import CueIssued, RepCompleted
 from exercises.falls import FallCleared, FallDetected
-from exercises.group import FollowRepCounted, ParticipantLeft
+from exercises.group import FollowRepCounted, ParticipantEvent, ParticipantLeft
+from exercises.spec import get_spec
 from server.group import (
     FOLLOW_EXERCISE_ID,
     AlertDesk,
@@ -23,8 +25,8 @@ from server.group import (
 from server.recording import CloseReason
 from server.schemas import ErrorCode, GroupPerson, ProtocolError
 from server.store import DatabaseRecorder, Store, repository
-from server.store.models import ExerciseSession, Rep, SessionStatus
-from tests.factories import make_frame
+from server.store.models import Cue, ExerciseSession, Rep, SessionStatus
+from tests.factories import make_frame, rep_frames
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     db_url,
     pg_database_url,
@@ -53,7 +55,9 @@ def person(x: float, height: float = 0.45, lag_s: float | None = None) -> Person
     """Someone at `x`; raising the arms (`lag_s` behind the beat) or standing still."""
 
     def make(ts: int, t: float) -> PoseFrame:
-        kw = {} if lag_s is None else {"shoulder_deg": arm_deg(t - lag_s)}
+        kw: dict[str, Any] = (
+            {} if lag_s is None else {"shoulder_deg": arm_deg(t - lag_s)}
+        )
         return make_frame(ts, center_x=x, height=height, aspect=ASPECT, **kw)
 
     return make
@@ -318,6 +322,60 @@ def test_follow_reps_of_checked_in_residents_are_recorded_with_in_step_scores(
     landmarks = [a for m, a in calls.log if m == "on_landmarks"]
     assert len(landmarks) == frames - 1  # every frame after the check-in
     assert {a[0] for a in landmarks} == {check_in.session_id}
+
+
+def test_same_exercise_records_each_checked_in_participants_own_events(
+    records: tuple[Store, DatabaseRecorder, dict[str, Any]],
+) -> None:
+    spec = get_spec("arm_raise")
+    lean = {"trunk_roll_deg": 40.0}  # the template's "leaning" cue fires
+    tracks = [
+        rep_frames(
+            spec, reps=3, aspect=ASPECT, seed=1, center_x=0.3, height=0.5, **lean
+        ),
+        rep_frames(spec, reps=3, aspect=ASPECT, seed=2, center_x=0.75, height=0.5),
+    ]
+    st, recorder, ids = records
+    group = live(
+        mode="same_exercise",
+        spec=spec,
+        exercise_id=spec.id,
+        recorder=Calls(recorder),
+        kiosk_id=ids["kiosk_id"],
+    )
+    inner: dict[int, list[Any]] = {1: [], 2: []}
+    step = None
+    for i in range(min(len(t) for t in tracks)):
+        ts = tracks[0][i].timestamp_ms + 1
+        step = group.feed(untracked(ts, [t[i] for t in tracks]), WIDE)
+        if i == 0:
+            group.check_in(1, resident_of(st, ids))
+        for e in step.events:
+            if isinstance(e, ParticipantEvent):
+                inner[e.track_id].append(e.event)
+        for future in step.pending:
+            future.result(5)
+    assert step is not None
+    reps = {k: [e for e in v if isinstance(e, RepCompleted)] for k, v in inner.items()}
+    cues = [e for e in inner[1] if isinstance(e, CueIssued)]
+    assert len(reps[1]) == len(reps[2]) == 3
+    assert cues, "the leaning participant got no cue"
+    assert [(p.track_id, p.role, p.reps, p.last_score) for p in step.people] == [
+        (1, "participant", 3, round(reps[1][-1].score, 1)),
+        (2, "participant", 3, round(reps[2][-1].score, 1)),
+    ]
+    group.close(CloseReason.CLOSED)
+    recorder.flush(10)
+    (row,) = sessions(st)
+    assert (row.exercise_id, row.resident_id, row.status) == (
+        "arm_raise",
+        ids["resident_id"],
+        SessionStatus.COMPLETED,
+    )
+    assert reps_of(st, row.id) == [(e.count, e.score) for e in reps[1]]
+    with st.session() as db:
+        stored = db.query(Cue).filter(Cue.session_id == row.id).order_by(Cue.id)
+        assert [c.cue_id for c in stored] == [c.cue_id for c in cues]
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 from starlette.testclient import TestClient, WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
 
 from server.app import create_app
 from server.group import FOLLOW_EXERCISE_ID
@@ -430,3 +431,48 @@ def test_a_fall_raises_an_alert_on_the_screen(
         (row,) = repository.list_alerts(db, ids["centre_id"], open_only=False)
         assert (row.id, row.track_id, row.seat_number) == (alert["alert_id"], 2, 1)
         assert row.cleared_at is not None and row.acknowledged_at is not None
+
+
+def test_with_kiosk_auth_the_screen_needs_its_token_and_records_name_its_kiosk(
+    records: tuple[Store, str, dict[str, Any]],
+) -> None:
+    store, url, ids = records
+    recorder = DatabaseRecorder(store)
+    app = create_app(
+        Settings(db_url=url, kiosk_auth=True),
+        backend_factory=ScriptedBackend,
+        group_backend_factory=lambda: ScriptedBackend(two_people),
+        recorder=recorder,
+        store=store,
+    )
+    try:
+        with TestClient(app) as client:
+            for refused in ("/ws/group", "/ws/group?token=forged"):
+                with (
+                    pytest.raises(WebSocketDisconnect),
+                    client.websocket_connect(refused) as ws,
+                ):
+                    ws.receive_json()
+            token = ids["kiosk_token"]
+            with client.websocket_connect(f"/ws/group?token={token}") as ws:
+                send(ws, type="open", mode="follow", instructor_track_id=1)
+                until(ws, "group_opened")
+                pose_after(ws, 10, jpeg_bytes(), [])
+                send(ws, type="check_in", track_id=2, resident=ids["member_code"])
+                assert until(ws, "checked_in")["name"] == "Lin Riverside"
+                send(ws, type="check_out", track_id=2)
+                assert until(ws, "checked_out") == {
+                    "type": "checked_out",
+                    "v": 1,
+                    "track_id": 2,
+                    "number": 1,
+                }
+        recorder.flush(10)
+    finally:
+        recorder.close()
+    (row,) = rows(store)
+    assert (row.kiosk_id, row.resident_id, row.status) == (
+        ids["kiosk_id"],
+        ids["resident_id"],
+        SessionStatus.COMPLETED,
+    )

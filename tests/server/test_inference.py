@@ -8,7 +8,12 @@ import threading
 import numpy as np
 import pytest
 
-from server.inference import InferenceWorker, decode_jpeg, select_subject
+from server.inference import (
+    InferenceResult,
+    InferenceWorker,
+    decode_jpeg,
+    select_subject,
+)
 from server.schemas import ErrorCode, ProtocolError
 from tests.server.conftest import ScriptedBackend, jpeg_bytes
 from vision.types import PoseFrame, Poses
@@ -244,7 +249,7 @@ def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
     backend = ScriptedBackend(lambda i, ts, image: found)
     worker = InferenceWorker(lambda: backend)
 
-    async def scenario() -> list[object]:
+    async def scenario() -> list[InferenceResult]:
         worker.start()
         stream = await worker.open_stream()
         results = []
@@ -259,12 +264,12 @@ def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
         good, bad = run(scenario())
     finally:
         worker.stop()
-    assert good.poses is not None  # type: ignore[attr-defined]
-    assert good.poses.timestamp_ms == 5  # type: ignore[attr-defined]
+    assert good.poses is not None
+    assert good.poses.timestamp_ms == 5
     np.testing.assert_array_equal(
-        good.poses.xyz,  # type: ignore[attr-defined]
+        good.poses.xyz,
         np.stack([f.xyz for f in found]),
     )
-    assert good.candidates == 2  # type: ignore[attr-defined]
-    assert bad.poses is None  # type: ignore[attr-defined]
-    assert bad.error.code is ErrorCode.BAD_IMAGE  # type: ignore[attr-defined]
+    assert good.candidates == 2
+    assert bad.poses is None
+    assert bad.error.code is ErrorCode.BAD_IMAGE
