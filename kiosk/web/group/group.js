@@ -348,7 +348,8 @@
     return colorOf(p.track_id);
   }
 
-  // The <video> is shown with object-fit: contain; the overlay covers the same box.
+  // The <video> is shown with object-fit: contain at the top of its box (group.css);
+  // the overlay covers the same box.
   function contentRect() {
     const cw = overlay.clientWidth;
     const ch = overlay.clientHeight;
@@ -357,7 +358,7 @@
     const scale = Math.min(cw / vw, ch / vh);
     const w = vw * scale;
     const h = vh * scale;
-    return { x: (cw - w) / 2, y: (ch - h) / 2, w, h };
+    return { x: (cw - w) / 2, y: 0, w, h };
   }
 
   function drawPeople(people) {
@@ -431,7 +432,7 @@
 
   // The seat number in a coloured disc above the head; the instructor gets a banner.
   function drawLabel(g, p, color, head, box) {
-    const size = Math.max(26, Math.min(48, (box[3] - box[1]) * 0.12));
+    const size = Math.max(26, Math.min(36, (box[3] - box[1]) * 0.1));
     const y = Math.max(size * 0.8, Math.min(head[1], box[1]) - size * 1.1);
     const x = head[0];
     g.font = `800 ${Math.round(size)}px ${getComputedStyle(document.body).fontFamily}`;
@@ -530,8 +531,8 @@
         <div class="stat"><span class="stat-num reps">0</span><span class="stat-label l-reps"></span></div>
         <div class="stat score-stat"><span class="stat-num score">–</span><span class="stat-label l-score"></span></div>
         <div class="stat step-stat"><div class="meter"><div class="meter-fill"></div></div><span class="stat-label l-step"></span></div>
+        <p class="away-note"></p>
       </div>
-      <p class="away"></p>
       <div class="tile-actions">
         <button type="button" class="checkin-btn"></button>
         <button type="button" class="instructor-btn"></button>
@@ -589,11 +590,16 @@
     fill.style.width = (step ?? 0) + "%";
     fill.className = "meter-fill " + (step == null ? "" : step >= 70 ? "good" : step >= 40 ? "fair" : "low");
     el.querySelector(".l-step").textContent = gt("in_step") + (step == null ? "" : " " + Math.round(step));
-    el.querySelector(".score-stat").hidden = state.mode === "follow";
-    el.querySelector(".step-stat").hidden = state.mode !== "follow";
-    el.querySelector(".away").textContent = tile.in_view ? "" : gt("not_in_view");
+    // out of view: a gentle note where the live measure was
+    el.querySelector(".score-stat").hidden = state.mode === "follow" || !tile.in_view;
+    el.querySelector(".step-stat").hidden = state.mode !== "follow" || !tile.in_view;
+    el.querySelector(".away-note").hidden = tile.in_view;
+    el.querySelector(".away-note").textContent = gt("not_in_view");
     el.querySelector(".checkin-btn").textContent = tile.name ? gt("check_out") : gt("check_in");
-    el.querySelector(".instructor-btn").textContent = gt("make_instructor");
+    const lead = el.querySelector(".instructor-btn");
+    lead.textContent = "★";
+    lead.title = gt("make_instructor_label");
+    lead.setAttribute("aria-label", gt("make_instructor_label"));
   }
 
   function syncTileState() {
