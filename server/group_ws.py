@@ -212,7 +212,13 @@ class _GroupConnection:
             active = self.require_active(message.type)
             await self.send(self._checked_out(active.live.check_out(message.track_id)))
         elif isinstance(message, AcknowledgeAlertMessage):
-            await self.acknowledge(self.require_active(message.type), message.alert_id)
+            # Any open alert of the centre, also between sessions.
+            desk = (
+                self.active.desk
+                if self.active is not None
+                else AlertDesk(self.store, live_id="", kiosk_id=self.kiosk_id)
+            )
+            await self.acknowledge(desk, message.alert_id)
 
     def on_frame(self, data: bytes) -> None:
         active = self.active
@@ -379,9 +385,9 @@ class _GroupConnection:
             )
         )
 
-    async def acknowledge(self, active: _Active, alert_id: int) -> None:
+    async def acknowledge(self, desk: AlertDesk, alert_id: int) -> None:
         try:
-            found = await asyncio.to_thread(active.desk.acknowledge, alert_id)
+            found = await asyncio.to_thread(desk.acknowledge, alert_id)
         except ProtocolError:
             raise
         except Exception as exc:

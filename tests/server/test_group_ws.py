@@ -417,9 +417,7 @@ def test_a_fall_raises_an_alert_on_the_screen(
             assert alert["alert_id"] is None
             return
         assert isinstance(alert["alert_id"], int)
-        send(ws, type="open", mode="follow")
-        until(ws, "group_opened")
-        send(ws, type="acknowledge_alert", alert_id=alert["alert_id"])
+        send(ws, type="acknowledge_alert", alert_id=alert["alert_id"])  # after close
         assert until(ws, "alert_acknowledged") == {
             "type": "alert_acknowledged",
             "v": 1,
