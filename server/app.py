@@ -171,7 +171,9 @@ class Runtime:
             worker = self.group_worker
             if worker is None:
                 factory = self.group_backend_factory or _multiperson_backend
-                worker = InferenceWorker(factory, max_idle_backends=1)
+                worker = InferenceWorker(
+                    factory, max_idle_backends=1, reset_backends=True
+                )
                 await asyncio.to_thread(worker.load)
                 worker.start()
                 self.group_worker = worker

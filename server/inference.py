@@ -311,13 +311,21 @@ class InferenceWorker:
     Args:
         backend_factory: Builds a fresh backend (called off the event loop).
         max_idle_backends: Backends kept for re-use after their session ends.
+        reset_backends: A pooled backend's `reset()` (where it has one) is called
+            before its next session, so it tracks nobody from the last one (the
+            group screen's multi-person backend).
     """
 
     def __init__(
-        self, backend_factory: Callable[[], PoseBackend], *, max_idle_backends: int = 4
+        self,
+        backend_factory: Callable[[], PoseBackend],
+        *,
+        max_idle_backends: int = 4,
+        reset_backends: bool = False,
     ) -> None:
         self._factory = backend_factory
         self._max_idle = max_idle_backends
+        self._reset = reset_backends
         self._cond = threading.Condition()
         self._runnable: collections.deque[FrameStream] = collections.deque()
         self._pool: list[_ShiftedBackend] = []
@@ -378,6 +386,10 @@ class InferenceWorker:
             backend = self._pool.pop() if self._pool else None
         if backend is None:
             backend = _ShiftedBackend(await asyncio.to_thread(self._factory))
+        elif self._reset:
+            reset = getattr(backend.backend, "reset", None)
+            if callable(reset):
+                reset()
         backend.rebase = True
         return FrameStream(self, backend, asyncio.get_running_loop())
 

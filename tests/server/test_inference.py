@@ -273,3 +273,39 @@ def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
     assert good.candidates == 2
     assert bad.poses is None
     assert bad.error.code is ErrorCode.BAD_IMAGE
+
+
+class _Resettable(ScriptedBackend):
+    def __init__(self) -> None:
+        super().__init__()
+        self.resets = 0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+@pytest.mark.parametrize(
+    ("reset_backends", "resets"),
+    [
+        pytest.param(False, 0, id="kiosk-pool-keeps-state"),
+        pytest.param(True, 2, id="group-pool-resets"),  # pooled at each open
+    ],
+)
+def test_pooled_backends_are_reset_between_streams_when_asked(
+    reset_backends: bool, resets: int
+) -> None:
+    backend = _Resettable()
+    worker = InferenceWorker(lambda: backend, reset_backends=reset_backends)
+
+    async def scenario() -> None:
+        worker.start()
+        for _ in range(2):
+            stream = await worker.open_stream()
+            stream.close()
+
+    worker.load()  # the pool's first backend
+    try:
+        run(scenario())
+    finally:
+        worker.stop()
+    assert backend.resets == resets
