@@ -31,8 +31,6 @@ from tests.conftest import ROOT, shared_data_path
 from tests.kiosk.records_server import RecordsServer, records_server
 from tests.kiosk.test_browser import SPEECH_STUB, chromium, launch
 
-pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.slow]
-
 __all__ = ["chromium"]  # fixture shared with test_browser
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -117,14 +115,18 @@ def group_frames(fps: int, seconds: float) -> Iterator[Image]:
 
 
 FALL_AT_S = 3.0
-FALL_S = 0.5  # from upright to the floor (falls take 0.5-1 s)
+SLIDE_S = 0.3  # the knees give way: the upright body drops...
+SLIDE_TORSO = 1.4  # ...this many torso lengths (exercises.falls.DROP_MIN_TORSO: 1)
+TOPPLE_S = 0.6  # then he topples over about his feet
 FALL_DEG = 82.0  # lying: the torso far past exercises.falls.DOWN_MIN_DEG
 
 
 def fall_frames(fps: int, seconds: float) -> Iterator[Image]:
     """Two people exercising at the back (the top row of "two_rows5") and, at the
-    right, a standing man (ksh_front_raise, arms down) who at `FALL_AT_S` topples to
-    the left about his feet, slides a little further down and stays on the floor.
+    right, a standing man (ksh_front_raise, arms down) who at `FALL_AT_S` sinks
+    (`SLIDE_S`), topples to the left about his feet (`TOPPLE_S`) and stays on the
+    floor. The whole fall takes 0.9 s, like a real one; the topple is slow enough for
+    the pose tracker to keep his track id (each processed frame ~25 deg further).
     He is smaller and further from the centre than the others, so he is a
     participant with a seat number (the instructor is picked big and central)."""
     from benchmarks.group_data import SCENES
@@ -135,18 +137,24 @@ def fall_frames(fps: int, seconds: float) -> Iterator[Image]:
         _clip_part("ksh_front_raise.mp4", 0, 1)[0], (0.3, 0.6), round(0.45 * 720)
     )
     ph = man.shape[0]
-    pivot = np.array([0.86 * SCENE_WH[0], 0.25 * SCENE_WH[1] + 0.93 * ph])  # feet
+    torso_px = 0.3 * ph  # shoulders to hips in this clip
+    feet = np.array([0.86 * SCENE_WH[0], 0.1 * SCENE_WH[1] + 0.93 * ph])
     to_centre = 0.5 * ph - 0.93 * ph  # patch centre above the feet (negative: up)
     for t in range(round(seconds * fps)):
         canvas = np.empty((SCENE_WH[1], SCENE_WH[0], 3), np.uint8)
         canvas[:] = BG_BGR
         _paste_copies(canvas, back_row, t / fps, seconds)
-        a = min(1.0, max(0.0, (t / fps - FALL_AT_S) / FALL_S))
-        theta = math.radians(FALL_DEG * a)
-        centre = pivot + np.array(
-            [to_centre * math.sin(theta), to_centre * math.cos(theta) + 0.25 * ph * a]
+        since = t / fps - FALL_AT_S
+        sink = min(1.0, max(0.0, since / SLIDE_S))
+        topple = min(1.0, max(0.0, (since - SLIDE_S) / TOPPLE_S))
+        theta = math.radians(FALL_DEG * topple)
+        centre = feet + np.array(
+            [
+                to_centre * math.sin(theta),
+                to_centre * math.cos(theta) + SLIDE_TORSO * torso_px * sink,
+            ]
         )
-        _paste_rotated(canvas, man, centre, FALL_DEG * a)  # counter-clockwise: left
+        _paste_rotated(canvas, man, centre, FALL_DEG * topple)  # counter-clockwise
         yield canvas
 
 
@@ -264,6 +272,9 @@ def click_person(page: Any, box: list[float]) -> None:
 # --- tests ----------------------------------------------------------------------------
 
 
+@pytest.mark.browser
+@pytest.mark.model
+@pytest.mark.slow
 def test_group_class_people_tiles_instructor_check_in_and_summary(
     chromium: str, group_camera: Path, server: RecordsServer
 ) -> None:
@@ -378,6 +389,9 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
         assert [o.session.exercise_id for o in rows_of] == ["group_follow"]
 
 
+@pytest.mark.browser
+@pytest.mark.model
+@pytest.mark.slow
 def test_fall_alert_in_chinese_until_acknowledged(
     chromium: str, fall_camera: Path, server: RecordsServer
 ) -> None:
@@ -433,3 +447,46 @@ def test_fall_alert_in_chinese_until_acknowledged(
         stored = repository.list_alerts(db, server.ids["centre_id"], open_only=False)
         row = next(a for a in stored if a.id == alert["alert_id"])
         assert row.kind == "fall" and row.acknowledged_at is not None
+
+
+# --- strings (no browser) -------------------------------------------------------------
+
+GROUP_DIR = ROOT / "kiosk" / "web" / "group"
+ENTRY = re.compile(r'^\s+(\w+): "(.*)",$', re.M)
+
+
+def group_tables() -> dict[str, dict[str, str]]:
+    source = (GROUP_DIR / "i18n.js").read_text(encoding="utf-8")
+    zh_start = source.index('"zh-CN": {')
+    return {
+        "en": dict(ENTRY.findall(source[source.index("en: {") : zh_start])),
+        "zh-CN": dict(ENTRY.findall(source[zh_start:])),
+    }
+
+
+def test_group_screen_strings_exist_in_both_languages() -> None:
+    en, zh = group_tables()["en"], group_tables()["zh-CN"]
+    assert len(en) > 60
+    assert en.keys() == zh.keys()
+    assert all(en.values()) and all(zh.values())
+    # Translated, not copied; language names are written in their own language.
+    names = {"lang_en", "lang_switch"}
+    same = {k for k in en if en[k] == zh[k] and re.search("[A-Za-z]{3}", en[k])}
+    assert same == {"lang_en"}, same
+    untranslated = {k for k in zh if not re.search("[\u4e00-\u9fff]", zh[k])}
+    assert untranslated == names, untranslated
+
+
+def test_every_key_the_group_screen_uses_is_translated() -> None:
+    page = (GROUP_DIR / "index.html").read_text(encoding="utf-8")
+    script = (GROUP_DIR / "group.js").read_text(encoding="utf-8")
+    keys = set(re.findall(r'data-i18n="(\w+)"', page))
+    keys |= set(re.findall(r'\bgt\("(\w+)"\s*[,)]', script))
+    keys |= set(re.findall(r'setStatus\("(\w+)"', script))
+    # Errors are shown by code ("error_" + code): the group codes and the common ones.
+    keys |= {f"error_{c}" for c in ("unknown_resident", "unknown_participant")}
+    keys |= {"error_no_records", "error_busy", "error_unknown_exercise"}
+    keys |= {"kiosk_token_required", "bad_kiosk_token"}
+    assert len(keys) > 50
+    missing = keys - group_tables()["en"].keys()
+    assert not missing, missing
