@@ -14,6 +14,7 @@ them).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterator
@@ -115,18 +116,18 @@ def group_frames(fps: int, seconds: float) -> Iterator[Image]:
 
 
 FALL_AT_S = 3.0
-SLIDE_S = 0.3  # the knees give way: the upright body drops...
-SLIDE_TORSO = 1.4  # ...this many torso lengths (exercises.falls.DROP_MIN_TORSO: 1)
-TOPPLE_S = 0.6  # then he topples over about his feet
+TOPPLE_S = 0.9  # he topples over about his feet...
+SLIDE_S = 0.6  # ...while his knees give way: the body sinks...
+SLIDE_TORSO = 0.7  # ...this many torso lengths (the hips drop ~1.9 in all)
 FALL_DEG = 82.0  # lying: the torso far past exercises.falls.DOWN_MIN_DEG
 
 
 def fall_frames(fps: int, seconds: float) -> Iterator[Image]:
     """Two people exercising at the back (the top row of "two_rows5") and, at the
-    right, a standing man (ksh_front_raise, arms down) who at `FALL_AT_S` sinks
-    (`SLIDE_S`), topples to the left about his feet (`TOPPLE_S`) and stays on the
-    floor. The whole fall takes 0.9 s, like a real one; the topple is slow enough for
-    the pose tracker to keep his track id (each processed frame ~25 deg further).
+    right, a standing man (ksh_front_raise, arms down) who at `FALL_AT_S` topples to
+    the left about his feet while sinking, and stays on the floor. The fall takes
+    0.9 s, like a real one, slow enough for the pose tracker to keep his track id
+    (each processed frame ~25 deg further).
     He is smaller and further from the centre than the others, so he is a
     participant with a seat number (the instructor is picked big and central)."""
     from benchmarks.group_data import SCENES
@@ -146,7 +147,7 @@ def fall_frames(fps: int, seconds: float) -> Iterator[Image]:
         _paste_copies(canvas, back_row, t / fps, seconds)
         since = t / fps - FALL_AT_S
         sink = min(1.0, max(0.0, since / SLIDE_S))
-        topple = min(1.0, max(0.0, (since - SLIDE_S) / TOPPLE_S))
+        topple = min(1.0, max(0.0, since / TOPPLE_S))
         theta = math.radians(FALL_DEG * topple)
         centre = feet + np.array(
             [
@@ -278,6 +279,7 @@ def click_person(page: Any, box: list[float]) -> None:
 def test_group_class_people_tiles_instructor_check_in_and_summary(
     chromium: str, group_camera: Path, server: RecordsServer
 ) -> None:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -335,11 +337,10 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
             )
             tile_text = page.inner_text(f'#tiles .tile[data-track-id="{track_id}"]')
             dialog_closed = page.locator("#checkin").is_hidden()
-            page.wait_for_function(  # a fresh frame drawn for the picture
-                "(n) => window.groupState.posesDrawn > n",
-                arg=group_state(page)["posesDrawn"] + 2,
-                timeout=TIMEOUT_MS,
-            )
+            with contextlib.suppress(PlaywrightTimeout):  # many people, if we can
+                page.wait_for_function(
+                    "window.groupState.drawn.length >= 5", timeout=5_000
+                )
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "group-screen.png"))
             tile_px = page.evaluate(

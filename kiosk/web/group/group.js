@@ -24,6 +24,7 @@
   const WELCOME_MS = 5000;
   const ACK_FALLBACK_MS = 6000; // the server did not confirm: close the alert anyway
   const MAX_TILES = 8;
+  const AWAY_AFTER_MS = 1500; // a missed detection or two is not "not in view"
   // Bright, distinct colours, readable on the camera image from a distance.
   const PALETTE = ["#ff6b6b", "#4dabf7", "#ffd43b", "#69db7c", "#da77f2", "#ff922b", "#3bc9db", "#f783ac", "#a9e34b", "#9775fa"];
   const INSTRUCTOR_COLOR = "#ffffff";
@@ -508,6 +509,7 @@
         in_step: null,
         last_score: null,
         in_view: true,
+        seen_at: performance.now(),
         fallen: false,
         el: buildTile(trackId),
       };
@@ -614,7 +616,6 @@
     const people = Array.isArray(m.people) ? m.people : [];
     lastPeople = people;
     drawPeople(people);
-    const seen = new Set();
     for (const p of people) {
       if (p.role === "instructor") state.instructorTrackId = p.track_id;
       if (p.role !== "participant" || p.number == null) {
@@ -624,15 +625,15 @@
       if (!tiles.has(p.track_id) && tiles.size >= MAX_TILES) continue;
       const tile = tileFor(p.track_id, p.number);
       const visible = (p.visibility || []).some((v) => v >= MIN_VISIBILITY);
-      seen.add(p.track_id);
       tile.name = p.name || null;
       tile.reps = p.reps || 0;
       tile.in_step = p.in_step;
       tile.last_score = p.last_score;
       tile.fallen = !!p.fallen;
-      tile.in_view = visible;
+      if (visible) tile.seen_at = performance.now();
     }
-    for (const tile of tiles.values()) if (!seen.has(tile.track_id)) tile.in_view = false;
+    const now = performance.now();
+    for (const tile of tiles.values()) tile.in_view = now - (tile.seen_at ?? -Infinity) < AWAY_AFTER_MS;
     for (const tile of tiles.values()) renderTile(tile);
     $("people-count").textContent = gt("people_in_view", { n: people.filter((p) => (p.visibility || []).some((v) => v >= MIN_VISIBILITY)).length });
     syncTileState();
