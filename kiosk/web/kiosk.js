@@ -948,9 +948,12 @@
     showHistory(body.sessions);
   }
 
+  // Records that are not templates (a group class stores `group_follow`) are named in
+  // i18n.js as exercise_<id>; anything else unknown shows its id.
   function exerciseName(id) {
     const ex = exercises.find((e) => e.id === id);
-    return ex ? localized(ex.name) : id;
+    if (ex) return localized(ex.name);
+    return "exercise_" + id in window.I18N.en ? t("exercise_" + id) : id;
   }
 
   function showHistory(sessions) {

@@ -259,6 +259,14 @@ def test_kiosk_with_token_and_a_signed_in_resident(
     and signs out."""
     from playwright.sync_api import sync_playwright
 
+    with server.store.begin() as db:  # a group class they took part in
+        repository.start_session(
+            db,
+            exercise_id="group_follow",
+            language="en",
+            elder_mode=True,
+            resident_id=server.ids["resident_id"],
+        )
     before = _resident_sessions(server)
     with sync_playwright() as p:
         browser = launch(p, chromium, fake_camera)
@@ -300,6 +308,7 @@ def test_kiosk_with_token_and_a_signed_in_resident(
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "kiosk-history.png"))
             history_rows = page.locator("#history-rows tr").count()
+            history_text = page.inner_text("#history-rows")
             badge = page.inner_text("#resident-badge")
             page.click("#history-back")
             page.click('.card[data-exercise="bicep_curl"]')
@@ -340,6 +349,9 @@ def test_kiosk_with_token_and_a_signed_in_resident(
     assert problem == "kiosk_token_required" and signin_hidden
     assert "Hall 1" in setup_text and "Riverside" in setup_text
     assert history_rows == len(before) and badge == "Signed in: Lin Mei"
+    # A group class is named, not shown as its record id.
+    assert "Group class: follow the instructor" in history_text
+    assert "group_follow" not in history_text
     server.recorder.flush(30)
     after = _resident_sessions(server)
     assert len(after) == len(before) + 1
