@@ -10,7 +10,9 @@ start-up cost.
 Routes:
     GET /                 the kiosk page (kiosk/web/index.html)
     GET /static/...       kiosk/web/ (scripts, styles, exercise pictures)
-    GET /health           liveness + readiness (503 until the backend is loaded, warm)
+    GET /health           liveness + readiness (503 until the backend is loaded, warm);
+                          also the group screen's worker (`group_worker`), which
+                          readiness does not wait for
     GET /api/kiosk        page defaults (language, elder mode) and the demo video
     GET /api/exercises    exercises for the picker: id, names (en, zh-CN), kind, view,
                           required joints, picture URL
@@ -38,12 +40,12 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from exercises.session import Session
 from exercises.spec import UnknownExerciseError, builtin_specs
@@ -77,12 +79,36 @@ from vision.types import Skeleton
 if TYPE_CHECKING:
     from server.store import Store
 
-__all__ = ["WEB_DIR", "DemoInfo", "HealthInfo", "KioskInfo", "Runtime", "create_app"]
+__all__ = [
+    "WEB_DIR",
+    "DemoInfo",
+    "GroupWorkerHealth",
+    "HealthInfo",
+    "KioskInfo",
+    "Runtime",
+    "create_app",
+]
 
 log = logging.getLogger(__name__)
 
 WEB_DIR: Final[Path] = Path(__file__).resolve().parents[1] / "kiosk" / "web"
 PICTURES: Final[str] = "pictures"
+
+
+GroupWorkerState = Literal["not_started", "loading", "ready", "failed"]
+
+
+class GroupWorkerHealth(BaseModel):
+    """The group screen's multi-person worker, built by the first group `open`.
+
+    `not_started` until then (a kiosk-only centre stays there), `loading` while its
+    model loads, `ready` once it runs, `failed` when the last start raised (`error`;
+    the next `open` tries again) or its thread is gone. `backend` is known once loaded.
+    """
+
+    state: GroupWorkerState = "not_started"
+    backend: str | None = None
+    error: str | None = None
 
 
 class HealthInfo(BaseModel):
@@ -96,6 +122,8 @@ class HealthInfo(BaseModel):
     sessions: int
     max_sessions: int
     protocol: int = PROTOCOL_VERSION
+    # Reported, never part of `ready`: a kiosk-only centre never opens a group session.
+    group_worker: GroupWorkerHealth = Field(default_factory=GroupWorkerHealth)
 
 
 class DemoInfo(BaseModel):
@@ -142,6 +170,8 @@ class Runtime:
     kernels_warm: bool = False
     stopping: bool = False
     connections: int = 0
+    group_loading: bool = False
+    group_error: str | None = None  # why the last group worker start failed
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _group_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -174,8 +204,15 @@ class Runtime:
                 worker = InferenceWorker(
                     factory, max_idle_backends=1, reset_backends=True
                 )
-                await asyncio.to_thread(worker.load)
-                worker.start()
+                self.group_loading, self.group_error = True, None
+                try:
+                    await asyncio.to_thread(worker.load)
+                    worker.start()
+                except Exception as exc:
+                    self.group_error = f"{type(exc).__name__}: {exc}"
+                    raise
+                finally:
+                    self.group_loading = False
                 self.group_worker = worker
                 log.info("group worker ready: backend %s", worker.backend_name)
         return await worker.open_stream()
@@ -348,7 +385,25 @@ class Runtime:
             worker_running=running,
             sessions=self.connections,
             max_sessions=self.settings.max_sessions,
+            group_worker=self.group_health(),
         )
+
+    def group_health(self) -> GroupWorkerHealth:
+        """The group screen's worker; see `GroupWorkerHealth`."""
+        worker = self.group_worker
+        if worker is not None:
+            if worker.warm and worker.running:
+                return GroupWorkerHealth(state="ready", backend=worker.backend_name)
+            return GroupWorkerHealth(
+                state="failed",
+                backend=worker.backend_name,
+                error="the inference thread is not running",
+            )
+        if self.group_loading:
+            return GroupWorkerHealth(state="loading")
+        if self.group_error is not None:
+            return GroupWorkerHealth(state="failed", error=self.group_error)
+        return GroupWorkerHealth()
 
 
 def _multiperson_backend() -> PoseBackend:

@@ -15,6 +15,12 @@ FHIR content:
 * Per assessment, an `Observation` with the result as `valueQuantity` (UCUM code where
   the unit is a known UCUM unit), the band as `interpretation`, and the percentile as
   a component (UCUM `%`).
+* Per fall alert that names the resident (a group screen saw them fall, docs/group.md),
+  an `Observation` coded `fall-alert` in the MoveCoach observation code system, at the
+  time it was raised, with `valueBoolean` true and components for the seat, the kiosk,
+  when the person got up and when staff acknowledged it. It records an automated
+  camera alert, not a clinical finding: no SNOMED CT "fall" code, no category, and a
+  `note` saying so; `preliminary` until acknowledged, then `final`.
 
 Real codes used: LOINC 55411-3 and 73985-4 (the HL7 Physical Activity IG uses both
 for single bouts of exercise), the HL7 observation category `activity`, and UCUM units.
@@ -35,11 +41,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
 
 from server.store import repository
 from server.store.landmarks import replay_json
 from server.store.models import (
+    Alert,
     Assessment,
     Cue,
     ExerciseSession,
@@ -51,6 +59,7 @@ from server.store.models import (
 )
 
 __all__ = [
+    "ALERT_NOTE",
     "ANGLE_SYSTEM",
     "ASSESSMENT_SYSTEM",
     "EXERCISE_SYSTEM",
@@ -59,6 +68,7 @@ __all__ = [
     "MOVECOACH_FHIR_BASE",
     "OBSERVATION_SYSTEM",
     "UCUM",
+    "alert_export_json",
     "resident_csv",
     "resident_fhir",
     "resident_json",
@@ -168,6 +178,22 @@ def _resident_sessions(db: Session, resident_id: int) -> list[ExerciseSession]:
     return sorted((o.session for o in overviews), key=lambda s: (s.started_at, s.id))
 
 
+def _resident_alerts(db: Session, resident_id: int) -> list[Alert]:
+    """The alerts that name the resident, oldest first. Deleting a resident unlinks
+    theirs (resident_id NULL), so none of those can come back under a reused id."""
+    query = (
+        select(Alert)
+        .options(
+            joinedload(Alert.kiosk),
+            joinedload(Alert.acknowledger),
+            joinedload(Alert.acknowledger_kiosk),
+        )
+        .where(Alert.resident_id == resident_id)
+        .order_by(Alert.raised_at, Alert.id)
+    )
+    return list(db.scalars(query).unique())
+
+
 # --- JSON -----------------------------------------------------------------------------
 
 
@@ -218,6 +244,32 @@ def assessment_json(assessment: Assessment) -> dict[str, Any]:
         "details": assessment.details,
         "session_id": assessment.session_id,
         "taken_at": _iso(assessment.taken_at),
+    }
+
+
+def alert_export_json(alert: Alert) -> dict[str, Any]:
+    """A fall alert as kept: where (kiosk, seat), when (raised, cleared,
+    acknowledged), who acknowledged it, and its details."""
+    kiosk, staff, by_kiosk = alert.kiosk, alert.acknowledger, alert.acknowledger_kiosk
+    return {
+        "id": alert.id,
+        "kind": alert.kind,
+        "centre_id": alert.centre_id,
+        "resident_id": alert.resident_id,
+        "live_id": alert.live_id,
+        "kiosk": None if kiosk is None else {"id": kiosk.id, "name": kiosk.name},
+        "track_id": alert.track_id,
+        "seat_number": alert.seat_number,
+        "details": alert.details,
+        "raised_at": _iso(alert.raised_at),
+        "cleared_at": _iso(alert.cleared_at),
+        "acknowledged_at": _iso(alert.acknowledged_at),
+        "acknowledged_by": None
+        if staff is None
+        else {"id": staff.id, "display_name": staff.display_name},
+        "acknowledged_by_kiosk": None
+        if by_kiosk is None
+        else {"id": by_kiosk.id, "name": by_kiosk.name},
     }
 
 
@@ -299,7 +351,8 @@ def resident_json(
     db: Session, resident_id: int, *, landmarks: bool = False
 ) -> dict[str, Any]:
     """Everything kept about a resident: profile, sessions (reps, cues, notes),
-    assessments and notes (the answer to a data-access request).
+    assessments, notes and the fall alerts that name them (the answer to a
+    data-access request).
 
     Raises:
         LookupError: no such resident.
@@ -321,6 +374,7 @@ def resident_json(
             for n in repository.list_notes(db, resident_id=resident_id)
             if n.session_id is None
         ],
+        "alerts": [alert_export_json(a) for a in _resident_alerts(db, resident_id)],
     }
 
 
@@ -683,6 +737,72 @@ def _assessment_observation(
     )
 
 
+ALERT_NOTE: Final[str] = (
+    "Automated alert from a MoveCoach group screen camera; not a clinical finding. "
+    "Staff acknowledgement means someone saw the alert, not that a fall was confirmed."
+)
+
+
+def _alert_observation(alert: Alert, patient: dict[str, Any]) -> dict[str, Any]:
+    def component(code: str, display: str, **value: Any) -> dict[str, Any]:
+        return {
+            "code": {"coding": [_coding(OBSERVATION_SYSTEM, code, display)]},
+            **value,
+        }
+
+    components = []
+    if alert.seat_number is not None:
+        components.append(
+            component(
+                "seat-number",
+                "Seat on the group screen",
+                valueInteger=alert.seat_number,
+            )
+        )
+    if alert.kiosk is not None:
+        components.append(
+            component("kiosk", "Group screen", valueString=alert.kiosk.name)
+        )
+    if alert.cleared_at is not None:
+        components.append(
+            component(
+                "alert-cleared", "Person got up", valueDateTime=_iso(alert.cleared_at)
+            )
+        )
+    if alert.acknowledged_at is not None:
+        components.append(
+            component(
+                "alert-acknowledged",
+                "Alert acknowledged by staff",
+                valueDateTime=_iso(alert.acknowledged_at),
+            )
+        )
+    observation = _observation(
+        f"alert-{alert.id}",
+        {
+            "coding": [
+                _coding(
+                    OBSERVATION_SYSTEM,
+                    f"{alert.kind}-alert",
+                    f"{alert.kind.capitalize()} alert",
+                )
+            ],
+            "text": f"{alert.kind.capitalize()} detected by a group screen camera",
+        },
+        patient,
+        alert.raised_at,
+        # Open until someone acknowledges it: staff may still have to check on them.
+        status="preliminary" if alert.acknowledged_at is None else "final",
+        valueBoolean=True,
+        note=[{"text": ALERT_NOTE}],
+    )
+    if components:
+        observation["component"] = components
+    # No observation category fits an automated safety alert (it is no `activity`).
+    del observation["category"]
+    return observation
+
+
 def _bundle(key: str, resources: Iterable[dict[str, Any]]) -> dict[str, Any]:
     return {
         "resourceType": "Bundle",
@@ -711,8 +831,8 @@ def session_fhir(db: Session, session_id: int) -> dict[str, Any]:
 
 
 def resident_fhir(db: Session, resident_id: int) -> dict[str, Any]:
-    """A FHIR R4 collection Bundle: the Patient, every session's Observations and every
-    assessment's Observation.
+    """A FHIR R4 collection Bundle: the Patient, every session's Observations, every
+    assessment's Observation and an Observation per fall alert that names them.
 
     Raises:
         LookupError: no such resident.
@@ -724,4 +844,6 @@ def resident_fhir(db: Session, resident_id: int) -> dict[str, Any]:
         resources.extend(_session_observations(session, patient))
     for assessment in repository.list_assessments(db, resident_id):
         resources.append(_assessment_observation(assessment, patient))
+    for alert in _resident_alerts(db, resident_id):
+        resources.append(_alert_observation(alert, patient))
     return _bundle(f"resident-{resident_id}", resources)

@@ -11,9 +11,12 @@ Routes added:
     GET /health/live       200 while the process serves requests (liveness)
     GET /health/ready      200 when a kiosk would be served now, else 503 (readiness:
                            model loaded or inference deployment answering, kernels warm,
-                           not shutting down); body = `GET /health`'s
+                           not shutting down); body = `GET /health`'s, which also
+                           reports the group screen's worker (`group_worker`: not
+                           started / loading / ready / failed) without waiting for it
     GET /health/inference  the inference component: the in-process backend, or the
-                           inference deployment's own health answer; 200/503
+                           inference deployment's own health answer; 200/503; `group`
+                           = the group screen's worker, outside that status
     GET /metrics           Prometheus text exposition (`server.metrics`), one process
 """
 
@@ -160,6 +163,8 @@ def add_health_routes(app: FastAPI) -> None:
         else:
             ok = body["loaded"] and body["running"]
         body["ready"] = ok
+        # A kiosk-only centre never starts the group worker: reported, not required.
+        body["group"] = runtime.group_health().model_dump()
         return JSONResponse(body, status_code=200 if ok else 503)
 
     app.add_api_route("/health/live", live, include_in_schema=False)

@@ -1,11 +1,13 @@
-"""HTTP side of the app: health (liveness/readiness), catalogue, demo, the kiosk page,
-and what the lifespan does at start-up."""
+"""HTTP side of the app: health (liveness/readiness, the group screen's worker),
+catalogue, demo, the kiosk page, and what the lifespan does at start-up."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 from pathlib import Path
+from typing import Any
 
 import cv2
 import pytest
@@ -16,6 +18,9 @@ from server.app import create_app
 from server.settings import Settings
 from tests.conftest import shared_data_path
 from tests.server.conftest import ScriptedBackend
+from tests.server.test_group_ws import send, two_people, until
+
+NOT_STARTED = {"state": "not_started", "backend": None, "error": None}
 
 
 def app_with(**settings: object):  # type: ignore[no-untyped-def]
@@ -41,8 +46,76 @@ def test_health_is_ready_only_after_start_up() -> None:
         assert body["backend"] == "scripted" and body["backend_loaded"]
         assert body["kernels_warm"] and body["worker_running"]
         assert (body["sessions"], body["max_sessions"], body["protocol"]) == (0, 8, 1)
+        assert body["group_worker"] == NOT_STARTED  # and ready all the same
         assert len(backends) == 1 and len(backends[0].calls) == 1  # loaded and run once
     assert backends[0].closed  # shut down with the app
+
+
+def _group_health(client: TestClient) -> dict[str, Any]:
+    """The group worker's part of /health, which stays ready (200) throughout."""
+    response = client.get("/health")
+    assert response.status_code == 200 and response.json()["ready"] is True
+    group: dict[str, Any] = response.json()["group_worker"]
+    return group
+
+
+def test_health_follows_the_group_worker_loading_ready_and_stopped() -> None:
+    gate = threading.Event()
+    backend = ScriptedBackend(two_people, gate=gate)  # its first detect is the load
+    app = create_app(
+        Settings(),
+        backend_factory=ScriptedBackend,
+        group_backend_factory=lambda: backend,
+    )
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws/group") as ws:
+            assert _group_health(client) == NOT_STARTED
+            send(ws, type="open", mode="follow")
+            assert backend.entered.wait(5), "the group model never started loading"
+            assert _group_health(client) == {**NOT_STARTED, "state": "loading"}
+            gate.set()
+            until(ws, "group_opened")
+            assert _group_health(client) == {
+                **NOT_STARTED,
+                "state": "ready",
+                "backend": "scripted",
+            }
+        client.app.state.runtime.group_worker.stop()  # type: ignore[attr-defined]
+        assert _group_health(client) == {
+            "state": "failed",
+            "backend": "scripted",
+            "error": "the inference thread is not running",
+        }
+
+
+def test_health_reports_a_group_worker_that_failed_and_its_retry() -> None:
+    attempts: list[int] = []
+
+    def flaky() -> ScriptedBackend:
+        attempts.append(len(attempts))
+        if len(attempts) == 1:
+            raise RuntimeError("multi-person model missing")
+        return ScriptedBackend(two_people)
+
+    app = create_app(
+        Settings(), backend_factory=ScriptedBackend, group_backend_factory=flaky
+    )
+    with TestClient(app) as client, client.websocket_connect("/ws/group") as ws:
+        send(ws, type="open", mode="follow")
+        assert until(ws, "error")["code"] == "inference_failed"
+        assert _group_health(client) == {
+            "state": "failed",
+            "backend": None,
+            "error": "RuntimeError: multi-person model missing",
+        }
+        send(ws, type="open", mode="follow")  # the next open tries again
+        until(ws, "group_opened")
+        assert _group_health(client) == {
+            **NOT_STARTED,
+            "state": "ready",
+            "backend": "scripted",
+        }
+    assert len(attempts) == 2
 
 
 def test_start_up_fails_loudly_when_the_backend_cannot_load() -> None:

@@ -1,6 +1,7 @@
 """Exports: CSV and JSON contain the reps; the FHIR R4 bundle is structurally valid
 (resource types, required fields, codes, references that resolve inside the bundle) and
-reveals the resident's identity only with data-sharing consent."""
+reveals the resident's identity only with data-sharing consent. The fall alerts that
+name a resident are in their JSON and FHIR exports, and not after they are deleted."""
 
 # ruff: noqa: F811 (pytest fixtures imported from the helpers)
 
@@ -241,7 +242,7 @@ def _check_bundle(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
         assert resource["resourceType"] == "Observation"
         assert resource["status"] in OBSERVATION_STATUS
         _check_codeable(resource["code"])
-        for category in resource["category"]:
+        for category in resource.get("category", []):
             _check_codeable(category)
         assert DATETIME.match(resource["effectiveDateTime"])
         values = [k for k in resource if k.startswith("value")]
@@ -250,12 +251,18 @@ def _check_bundle(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
             _check_quantity(resource["valueQuantity"])
         if "valueInteger" in resource:
             assert isinstance(resource["valueInteger"], int)
+        if "valueBoolean" in resource:
+            assert isinstance(resource["valueBoolean"], bool)
+        for note in resource.get("note", []):
+            assert isinstance(note["text"], str) and note["text"]
         for component in resource.get("component", []):
             _check_codeable(component["code"])
             component_values = [k for k in component if k.startswith("value")]
             assert len(component_values) == 1, component
             if "valueQuantity" in component:
                 _check_quantity(component["valueQuantity"])
+            if "valueDateTime" in component:
+                assert DATETIME.match(component["valueDateTime"])
         refs = [resource["subject"]] if "subject" in resource else []
         refs += resource.get("hasMember", [])
         for ref in refs:
@@ -434,3 +441,149 @@ def test_hold_sessions_export_the_time_held(store: Store) -> None:
     }
     assert hold["component"][1]["valueQuantity"]["value"] == 77.5
     assert _observations(by_url, exports.OBSERVATION_SYSTEM, "form-score") == []
+
+
+# --- fall alerts --------------------------------------------------------------------
+
+
+def _raise_alerts(store: Store, ids: dict[str, Any]) -> dict[str, int]:
+    """Fall alerts at the resident's centre: two name the resident (one cleared and
+    acknowledged, one still open), one names another resident, one nobody."""
+    with store.begin() as db:
+        other = repository.create_resident(
+            db, centre_id=ids["centre_id"], member_code="RI-002", display_name="Wu"
+        )
+        coach = repository.create_staff(
+            db,
+            username="ling",
+            password_hash="x",
+            role="coach",
+            centre_id=ids["centre_id"],
+            display_name="Coach Ling",
+        )
+
+        def fall(resident_id: int | None, seat: int | None, when: Any) -> int:
+            alert = repository.raise_alert(
+                db,
+                centre_id=None,
+                kiosk_id=ids["kiosk_id"],
+                kind="fall",
+                live_id="live-1",
+                track_id=7,
+                seat_number=seat,
+                resident_id=resident_id,
+                details={"timestamp_ms": 4200, "name": "Lin"},
+            )
+            alert.raised_at = when
+            return alert.id
+
+        seen = fall(ids["resident_id"], 3, at(2026, 3, 7, 9, 10))
+        open_ = fall(ids["resident_id"], None, at(2026, 3, 8, 9, 10))
+        fall(other.id, 4, at(2026, 3, 7, 9, 11))
+        fall(None, 5, at(2026, 3, 7, 9, 12))
+        db.flush()
+        repository.clear_alert(db, seen)
+        repository.acknowledge_alert(db, seen, staff_id=coach.id)
+    return {"seen": seen, "open": open_, "other_resident": other.id}
+
+
+def test_resident_json_lists_the_fall_alerts_that_name_them(store: Store) -> None:
+    ids = _populate(store)
+    alerts = _raise_alerts(store, ids)
+    with store.session() as db:
+        data = exports.resident_json(db, ids["resident_id"])
+        other = exports.resident_json(db, alerts["other_resident"])
+    json.dumps(data)
+    # The format only grew: every key a version-1 reader knows is still there.
+    assert set(data) == {
+        "format",
+        "version",
+        "exported_at",
+        "resident",
+        "sessions",
+        "assessments",
+        "notes",
+        "alerts",
+    }
+    assert data["version"] == 1
+    assert [a["id"] for a in data["alerts"]] == [alerts["seen"], alerts["open"]]
+    seen, open_ = data["alerts"]
+    assert {k: seen[k] for k in ("kind", "resident_id", "seat_number", "details")} == {
+        "kind": "fall",
+        "resident_id": ids["resident_id"],
+        "seat_number": 3,
+        "details": {"timestamp_ms": 4200, "name": "Lin"},
+    }
+    assert seen["kiosk"] == {"id": ids["kiosk_id"], "name": "Riverside hall"}
+    assert seen["raised_at"].startswith("2026-03-07T09:10:00")
+    assert DATETIME.match(seen["cleared_at"]) and DATETIME.match(
+        seen["acknowledged_at"]
+    )
+    assert seen["acknowledged_by"]["display_name"] == "Coach Ling"
+    assert (open_["acknowledged_at"], open_["acknowledged_by"]) == (None, None)
+    assert [a["seat_number"] for a in other["alerts"]] == [4]  # not the anonymous one
+
+
+def test_resident_bundle_has_an_observation_per_fall_alert(store: Store) -> None:
+    ids = _populate(store)
+    _raise_alerts(store, ids)
+    with store.session() as db:
+        bundle = exports.resident_fhir(db, ids["resident_id"])
+        session_bundle = exports.session_fhir(db, ids["first"])
+    by_url = _check_bundle(bundle)
+    found = _observations(by_url, exports.OBSERVATION_SYSTEM, "fall-alert")
+    assert len(found) == 2
+    seen, open_ = sorted(found, key=lambda o: o["effectiveDateTime"])
+    assert seen["effectiveDateTime"].startswith("2026-03-07T09:10:00")
+    assert (seen["status"], open_["status"]) == ("final", "preliminary")
+    assert seen["valueBoolean"] is True and "category" not in seen
+    assert seen["note"] == [{"text": exports.ALERT_NOTE}]
+    components = {
+        c["code"]["coding"][0]["code"]: next(v for k, v in c.items() if k != "code")
+        for c in seen["component"]
+    }
+    assert set(components) == {
+        "seat-number",
+        "kiosk",
+        "alert-cleared",
+        "alert-acknowledged",
+    }
+    assert (components["seat-number"], components["kiosk"]) == (3, "Riverside hall")
+    assert {c["code"]["coding"][0]["code"] for c in open_["component"]} == {"kiosk"}
+    assert "Lin" not in json.dumps(found)  # details (may name them) stay out
+    # The rest of the bundle is what it was; session bundles carry no alerts.
+    assert len(_observations(by_url, exports.OBSERVATION_SYSTEM, "repetitions")) == 2
+    assert not _observations(
+        _check_bundle(session_bundle), exports.OBSERVATION_SYSTEM, "fall-alert"
+    )
+
+
+def test_fall_alerts_of_a_deleted_resident_are_not_exported(store: Store) -> None:
+    ids = _populate(store)
+    _raise_alerts(store, ids)
+    with store.begin() as db:
+        archive = exports.resident_json(db, ids["resident_id"])  # what DELETE returns
+        counts = repository.delete_resident(db, ids["resident_id"])
+    assert counts is not None and counts["alerts_unlinked"] == 2
+    assert len(archive["alerts"]) == 2
+    with store.begin() as db:
+        # SQLite hands the freed id to the next resident: nothing may follow it.
+        again = repository.create_resident(
+            db, centre_id=ids["centre_id"], member_code="RI-003", display_name="Zhao"
+        )
+        again_id = again.id
+    with store.session() as db:
+        if again_id != ids["resident_id"]:  # PostgreSQL: a fresh id
+            with pytest.raises(LookupError):
+                exports.resident_json(db, ids["resident_id"])
+        assert exports.resident_json(db, again_id)["alerts"] == []
+        bundle = exports.resident_fhir(db, again_id)
+        assert not _observations(
+            _check_bundle(bundle), exports.OBSERVATION_SYSTEM, "fall-alert"
+        )
+        kept = repository.list_alerts(db, ids["centre_id"], open_only=False)
+    assert len(kept) == 4  # the centre's safety record stays, without them
+    unlinked = sorted(
+        (a.seat_number or 0, a.details) for a in kept if a.resident_id is None
+    )
+    assert unlinked == [(0, {}), (3, {}), (5, {"timestamp_ms": 4200, "name": "Lin"})]

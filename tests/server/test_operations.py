@@ -56,10 +56,35 @@ def test_health_live_ready_and_inference() -> None:
             "loaded": True,
             "running": True,
             "ready": True,
+            "group": {"state": "not_started", "backend": None, "error": None},
         }
         app.state.runtime.stopping = True  # what a shutdown sets first
         assert client.get("/health/ready").status_code == 503
         assert client.get("/health/live").status_code == 200
+
+
+def test_a_failed_group_worker_is_reported_but_does_not_block_readiness() -> None:
+    from tests.server.test_group_ws import send, until
+
+    def broken() -> ScriptedBackend:
+        raise FileNotFoundError("pose_detector.onnx")
+
+    app = build_app(Settings(), backend_factory=ScriptedBackend)
+    app.state.runtime.group_backend_factory = broken  # build_app keeps the default
+    with TestClient(app) as client:
+        with client.websocket_connect("/ws/group") as ws:
+            send(ws, type="open", mode="follow")
+            assert until(ws, "error")["code"] == "inference_failed"
+        failed = {
+            "state": "failed",
+            "backend": None,
+            "error": "FileNotFoundError: pose_detector.onnx",
+        }
+        ready = client.get("/health/ready")
+        assert ready.status_code == 200 and ready.json()["group_worker"] == failed
+        inference = client.get("/health/inference")
+        assert inference.status_code == 200
+        assert (inference.json()["ready"], inference.json()["group"]) == (True, failed)
 
 
 def test_health_before_the_model_is_loaded_is_not_ready() -> None:
