@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 
 from server import exports
 from server.store import Store, repository
@@ -225,6 +226,9 @@ def _check_quantity(quantity: dict[str, Any]) -> None:
 
 def _check_bundle(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """R4 structure checks; returns resources by fullUrl."""
+    # The HL7 models (fhir.resources, R4B = R4 plus fixes for these resources)
+    # validate every element's name, type and cardinality.
+    Bundle.model_validate(bundle)
     assert bundle["resourceType"] == "Bundle"
     assert bundle["type"] == "collection"
     assert DATETIME.match(bundle["timestamp"])

@@ -5,6 +5,7 @@ the band (HL7 low/normal/high plus the MoveCoach band)."""
 from __future__ import annotations
 
 import pytest
+from fhir.resources.R4B.bundle import Bundle
 
 from server import exports
 from server.store import DatabaseRecorder, Store
@@ -41,6 +42,7 @@ def test_kiosk_assessment_is_a_fhir_observation(
     result = next(m for m in seen if m["type"] == "assessment_completed")["result"]
     with store.session() as db:
         bundle = exports.resident_fhir(db, ids["resident_id"])
+    Bundle.model_validate(bundle)  # the HL7 R4B models accept every element
     observations = [
         r["resource"]
         for r in bundle["entry"]
