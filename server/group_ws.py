@@ -23,8 +23,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from pydantic import BaseModel
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket
 
 from exercises.falls import FallCleared, FallDetected
 from server.group import AlertDesk, GroupLive, find_resident_ref
@@ -40,7 +39,6 @@ from server.schemas import (
     CheckOutMessage,
     CloseMessage,
     ErrorCode,
-    ErrorMessage,
     GroupOpenedMessage,
     GroupOpenMessage,
     GroupPoseMessage,
@@ -48,14 +46,13 @@ from server.schemas import (
     Lang,
     ProtocolError,
     SetInstructorMessage,
-    decode_frame,
     event_message,
     parse_group_message,
 )
-from server.ws import BUSY_CLOSE_CODE, DRAIN_TIMEOUT_S, RECORD_TIMEOUT_S, stats_message
+from server.socket_base import SocketConnection, serve_socket
+from server.ws import DRAIN_TIMEOUT_S, RECORD_TIMEOUT_S, stats_message
 
 if TYPE_CHECKING:
-    from server.app import Runtime
     from server.group import CheckIn
 
 __all__ = ["ALERT_TIMEOUT_S", "group_socket"]
@@ -79,53 +76,11 @@ class _Active:
 
 async def group_socket(websocket: WebSocket) -> None:
     """ASGI websocket endpoint: one group screen, any number of sessions in turn."""
-    runtime: Runtime = websocket.app.state.runtime
-    kiosk_id: int | None = None
-    if runtime.settings.kiosk_auth:
-        from server.auth import STORE_STATE_KEY, kiosk_token_from, verify_kiosk_token
-
-        store = getattr(websocket.app.state, STORE_STATE_KEY, None)
-        token = kiosk_token_from(websocket)
-        kiosk = (
-            None
-            if store is None
-            else await asyncio.to_thread(verify_kiosk_token, store, token)
-        )
-        if kiosk is None:  # refused before accept: the handshake fails (HTTP 403)
-            await websocket.close(code=1008)
-            return
-        kiosk_id = kiosk.id
-    await websocket.accept()
-    if not runtime.admit():
-        busy = ErrorMessage(
-            code=ErrorCode.BUSY,
-            detail=f"expected at most {runtime.settings.max_sessions} kiosks at once, "
-            "got one more; try again later",
-            fatal=True,
-        )
-        with contextlib.suppress(Exception):
-            await websocket.send_text(busy.model_dump_json())
-            await websocket.close(code=BUSY_CLOSE_CODE)
-        return
-    try:
-        await _GroupConnection(websocket, runtime, kiosk_id).serve()
-    finally:
-        runtime.leave()
+    await serve_socket(websocket, _GroupConnection)
 
 
-class _GroupConnection:
-    def __init__(
-        self, websocket: WebSocket, runtime: Runtime, kiosk_id: int | None
-    ) -> None:
-        self.ws = websocket
-        self.rt = runtime
-        self.settings = runtime.settings
-        self.kiosk_id = kiosk_id
-        self.active: _Active | None = None
-        self.gone = False
-        self._send_lock = asyncio.Lock()
-        client = websocket.client
-        self.client = f"{client.host}:{client.port}" if client else None
+class _GroupConnection(SocketConnection):
+    active: _Active | None
 
     @property
     def store(self) -> Any:
@@ -133,55 +88,6 @@ class _GroupConnection:
         if self.rt.store is not None:
             return self.rt.store
         return getattr(self.rt.recorder, "store", None)
-
-    async def send(self, message: BaseModel) -> bool:
-        """Send one JSON message; False (and no exception) once the client is gone."""
-        if self.gone:
-            return False
-        text = message.model_dump_json()
-        try:
-            async with self._send_lock:
-                await self.ws.send_text(text)
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self.gone = True
-            return False
-        return True
-
-    async def serve(self) -> None:
-        try:
-            while not self.gone:
-                message = await self.ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                try:
-                    if message.get("text") is not None:
-                        await self.on_text(message["text"])
-                    elif message.get("bytes") is not None:
-                        self.on_frame(message["bytes"])
-                except ProtocolError as exc:
-                    await self.send(exc.to_message())
-        except WebSocketDisconnect:
-            pass
-        finally:
-            self.gone = True
-            if self.active is not None:
-                reason = (
-                    CloseReason.SHUTDOWN
-                    if self.rt.stopping
-                    else CloseReason.DISCONNECTED
-                )
-                await self.finish(reason)
-            if self.ws.application_state != WebSocketState.DISCONNECTED:
-                with contextlib.suppress(Exception):
-                    await self.ws.close()
-
-    def check_size(self, size: int, what: str) -> None:
-        limit = self.settings.max_message_bytes
-        if size > limit:
-            raise ProtocolError(
-                ErrorCode.TOO_LARGE,
-                f"expected a {what} of at most {limit} bytes, got {size} bytes",
-            )
 
     def require_active(self, kind: str) -> _Active:
         if self.active is None:
@@ -193,8 +99,6 @@ class _GroupConnection:
         return self.active
 
     async def on_text(self, text: str) -> None:
-        if len(text) * 4 > self.settings.max_message_bytes:  # cheap bound first
-            self.check_size(len(text.encode("utf-8", "surrogatepass")), "text message")
         message = parse_group_message(text)
         if isinstance(message, GroupOpenMessage):
             await self.open(message)
@@ -219,24 +123,6 @@ class _GroupConnection:
                 else AlertDesk(self.store, live_id="", kiosk_id=self.kiosk_id)
             )
             await self.acknowledge(desk, message.alert_id)
-
-    def on_frame(self, data: bytes) -> None:
-        active = self.active
-        try:
-            self.check_size(len(data), "frame")
-            if active is None:
-                raise ProtocolError(
-                    ErrorCode.NOT_OPEN,
-                    "expected an 'open' message before frames, got a frame",
-                    valid=["open"],
-                )
-            timestamp_ms, jpeg = decode_frame(data)
-        except ProtocolError:
-            if active is not None:
-                active.stream.stats.received += 1
-                active.stream.stats.rejected += 1
-            raise
-        active.stream.submit(timestamp_ms, jpeg, time.perf_counter_ns())
 
     # --- sessions ---------------------------------------------------------------------
 

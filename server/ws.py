@@ -25,32 +25,35 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocket
 
 from server.inference import FrameStream, InferenceResult
 from server.recording import CloseReason, SessionInfo
 from server.schemas import (
     CloseMessage,
     ErrorCode,
-    ErrorMessage,
     OpenedMessage,
     OpenMessage,
     PoseMessage,
     ProtocolError,
     StatsMessage,
     SummaryMessage,
-    decode_frame,
     event_message,
     parse_client_message,
     to_wire,
 )
+from server.socket_base import BUSY_CLOSE_CODE, SocketConnection, serve_socket
 
 if TYPE_CHECKING:
-    from server.app import Runtime
     from server.resume import ResumePoint
 
-__all__ = ["DRAIN_TIMEOUT_S", "kiosk_socket", "pose_message", "stats_message"]
+__all__ = [
+    "BUSY_CLOSE_CODE",
+    "DRAIN_TIMEOUT_S",
+    "kiosk_socket",
+    "pose_message",
+    "stats_message",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +62,6 @@ DRAIN_TIMEOUT_S = 10.0
 
 RECORD_TIMEOUT_S = 5.0
 """Longest the loop waits for the recorder to make an event durable, then sends it."""
-
-BUSY_CLOSE_CODE = 1013  # "try again later"
 
 
 def stats_message(stream: FrameStream) -> StatsMessage:
@@ -110,106 +111,13 @@ class _Active:
 
 async def kiosk_socket(websocket: WebSocket) -> None:
     """ASGI websocket endpoint: one connection, any number of sessions in turn."""
-    runtime: Runtime = websocket.app.state.runtime
-    kiosk_id: int | None = None
-    if runtime.settings.kiosk_auth:
-        from server.auth import STORE_STATE_KEY, kiosk_token_from, verify_kiosk_token
-
-        store = getattr(websocket.app.state, STORE_STATE_KEY, None)
-        token = kiosk_token_from(websocket)
-        kiosk = (
-            None
-            if store is None
-            else await asyncio.to_thread(verify_kiosk_token, store, token)
-        )
-        if kiosk is None:  # refused before accept: the handshake fails (HTTP 403)
-            await websocket.close(code=1008)
-            return
-        kiosk_id = kiosk.id
-    await websocket.accept()
-    if not runtime.admit():
-        busy = ErrorMessage(
-            code=ErrorCode.BUSY,
-            detail=f"expected at most {runtime.settings.max_sessions} kiosks at once, "
-            "got one more; try again later",
-            fatal=True,
-        )
-        with contextlib.suppress(Exception):
-            await websocket.send_text(busy.model_dump_json())
-            await websocket.close(code=BUSY_CLOSE_CODE)
-        return
-    try:
-        await _Connection(websocket, runtime, kiosk_id).serve()
-    finally:
-        runtime.leave()
+    await serve_socket(websocket, _Connection)
 
 
-class _Connection:
-    def __init__(
-        self, websocket: WebSocket, runtime: Runtime, kiosk_id: int | None = None
-    ) -> None:
-        self.ws = websocket
-        self.kiosk_id = kiosk_id
-        self.rt = runtime
-        self.settings = runtime.settings
-        self.active: _Active | None = None
-        self.gone = False
-        self._send_lock = asyncio.Lock()
-        client = websocket.client
-        self.client = f"{client.host}:{client.port}" if client else None
-
-    async def send(self, message: BaseModel) -> bool:
-        """Send one JSON message; False (and no exception) once the client is gone."""
-        if self.gone:
-            return False
-        text = message.model_dump_json()
-        try:
-            async with self._send_lock:
-                await self.ws.send_text(text)
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self.gone = True
-            return False
-        return True
-
-    async def serve(self) -> None:
-        try:
-            while not self.gone:
-                message = await self.ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                try:
-                    if message.get("text") is not None:
-                        await self.on_text(message["text"])
-                    elif message.get("bytes") is not None:
-                        self.on_frame(message["bytes"])
-                except ProtocolError as exc:
-                    await self.send(exc.to_message())
-        except WebSocketDisconnect:
-            pass
-        finally:
-            self.gone = True
-            if self.active is not None:
-                reason = (
-                    CloseReason.SHUTDOWN
-                    if self.rt.stopping
-                    else CloseReason.DISCONNECTED
-                )
-                await self.finish(reason)
-            if self.ws.application_state != WebSocketState.DISCONNECTED:
-                with contextlib.suppress(Exception):
-                    await self.ws.close()
-
-    def check_size(self, size: int, what: str) -> None:
-        limit = self.settings.max_message_bytes
-        if size > limit:
-            raise ProtocolError(
-                ErrorCode.TOO_LARGE,
-                f"expected a {what} of at most {limit} bytes, got {size} bytes",
-            )
+class _Connection(SocketConnection):
+    active: _Active | None
 
     async def on_text(self, text: str) -> None:
-        if len(text) * 4 > self.settings.max_message_bytes:  # cheap bound first
-            self.check_size(len(text.encode("utf-8", "surrogatepass")), "text message")
         message = parse_client_message(text)
         if isinstance(message, OpenMessage):
             await self.open(message)
@@ -219,24 +127,6 @@ class _Connection:
                     ErrorCode.NOT_OPEN, "expected an open session to close, got none"
                 )
             await self.close()
-
-    def on_frame(self, data: bytes) -> None:
-        active = self.active
-        try:
-            self.check_size(len(data), "frame")
-            if active is None:
-                raise ProtocolError(
-                    ErrorCode.NOT_OPEN,
-                    "expected an 'open' message before frames, got a frame",
-                    valid=["open"],
-                )
-            timestamp_ms, jpeg = decode_frame(data)
-        except ProtocolError:
-            if active is not None:
-                active.stream.stats.received += 1
-                active.stream.stats.rejected += 1
-            raise
-        active.stream.submit(timestamp_ms, jpeg, time.perf_counter_ns())
 
     async def open(self, message: OpenMessage) -> None:
         if self.active is not None:

@@ -1,0 +1,173 @@
+"""What the kiosk socket (`/ws`, `server/ws.py`) and the group screen's socket
+(`/ws/group`, `server/group_ws.py`) share: the handshake (kiosk token, admission), one
+JSON message sent at a time, the receive loop, size limits and binary camera frames
+into the active session's `FrameStream`.
+
+A socket module subclasses `SocketConnection` with its own `on_text` (its client
+messages) and `finish` (end the active session for a `CloseReason`), and serves it with
+`serve_socket(websocket, TheConnection)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from server.recording import CloseReason
+from server.schemas import ErrorCode, ErrorMessage, ProtocolError, decode_frame
+
+if TYPE_CHECKING:
+    from server.app import Runtime
+
+__all__ = ["BUSY_CLOSE_CODE", "SocketConnection", "serve_socket"]
+
+BUSY_CLOSE_CODE = 1013  # "try again later"
+
+
+async def serve_socket(
+    websocket: WebSocket, connection: type[SocketConnection]
+) -> None:
+    """Authenticate (kiosk token, when `Settings.kiosk_auth`), accept, admit (at most
+    `Settings.max_sessions` sockets at once) and serve one connection."""
+    runtime: Runtime = websocket.app.state.runtime
+    kiosk_id: int | None = None
+    if runtime.settings.kiosk_auth:
+        from server.auth import STORE_STATE_KEY, kiosk_token_from, verify_kiosk_token
+
+        store = getattr(websocket.app.state, STORE_STATE_KEY, None)
+        token = kiosk_token_from(websocket)
+        kiosk = (
+            None
+            if store is None
+            else await asyncio.to_thread(verify_kiosk_token, store, token)
+        )
+        if kiosk is None:  # refused before accept: the handshake fails (HTTP 403)
+            await websocket.close(code=1008)
+            return
+        kiosk_id = kiosk.id
+    await websocket.accept()
+    if not runtime.admit():
+        busy = ErrorMessage(
+            code=ErrorCode.BUSY,
+            detail=f"expected at most {runtime.settings.max_sessions} kiosks at once, "
+            "got one more; try again later",
+            fatal=True,
+        )
+        with contextlib.suppress(Exception):
+            await websocket.send_text(busy.model_dump_json())
+            await websocket.close(code=BUSY_CLOSE_CODE)
+        return
+    try:
+        await connection(websocket, runtime, kiosk_id).serve()
+    finally:
+        runtime.leave()
+
+
+class SocketConnection:
+    """One accepted socket: any number of sessions in turn, at most one active.
+
+    Subclasses set `self.active` (an object with a `stream: FrameStream`) while a
+    session runs and implement `on_text` and `finish`.
+    """
+
+    active: Any
+
+    def __init__(
+        self, websocket: WebSocket, runtime: Runtime, kiosk_id: int | None = None
+    ) -> None:
+        self.ws = websocket
+        self.rt = runtime
+        self.settings = runtime.settings
+        self.kiosk_id = kiosk_id
+        self.active = None
+        self.gone = False
+        self._send_lock = asyncio.Lock()
+        client = websocket.client
+        self.client = f"{client.host}:{client.port}" if client else None
+
+    async def on_text(self, text: str) -> None:
+        """Handle one text message (raise `ProtocolError` for an `error` reply)."""
+        raise NotImplementedError
+
+    async def finish(self, reason: CloseReason) -> None:
+        """End the active session (the socket closed: `DISCONNECTED`/`SHUTDOWN`)."""
+        raise NotImplementedError
+
+    async def send(self, message: BaseModel) -> bool:
+        """Send one JSON message; False (and no exception) once the client is gone."""
+        if self.gone:
+            return False
+        text = message.model_dump_json()
+        try:
+            async with self._send_lock:
+                await self.ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self.gone = True
+            return False
+        return True
+
+    async def serve(self) -> None:
+        """Receive until the client goes; bad input is answered, never fatal."""
+        try:
+            while not self.gone:
+                message = await self.ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                try:
+                    if message.get("text") is not None:
+                        text = message["text"]
+                        if len(text) * 4 > self.settings.max_message_bytes:
+                            # Cheap bound first: only long texts are encoded.
+                            size = len(text.encode("utf-8", "surrogatepass"))
+                            self.check_size(size, "text message")
+                        await self.on_text(text)
+                    elif message.get("bytes") is not None:
+                        self.on_frame(message["bytes"])
+                except ProtocolError as exc:
+                    await self.send(exc.to_message())
+        except WebSocketDisconnect:
+            pass
+        finally:
+            self.gone = True
+            if self.active is not None:
+                reason = (
+                    CloseReason.SHUTDOWN
+                    if self.rt.stopping
+                    else CloseReason.DISCONNECTED
+                )
+                await self.finish(reason)
+            if self.ws.application_state != WebSocketState.DISCONNECTED:
+                with contextlib.suppress(Exception):
+                    await self.ws.close()
+
+    def check_size(self, size: int, what: str) -> None:
+        limit = self.settings.max_message_bytes
+        if size > limit:
+            raise ProtocolError(
+                ErrorCode.TOO_LARGE,
+                f"expected a {what} of at most {limit} bytes, got {size} bytes",
+            )
+
+    def on_frame(self, data: bytes) -> None:
+        """A binary camera frame: into the active session's stream (latest wins)."""
+        active = self.active
+        try:
+            self.check_size(len(data), "frame")
+            if active is None:
+                raise ProtocolError(
+                    ErrorCode.NOT_OPEN,
+                    "expected an 'open' message before frames, got a frame",
+                    valid=["open"],
+                )
+            timestamp_ms, jpeg = decode_frame(data)
+        except ProtocolError:
+            if active is not None:
+                active.stream.stats.received += 1
+                active.stream.stats.rejected += 1
+            raise
+        active.stream.submit(timestamp_ms, jpeg, time.perf_counter_ns())
