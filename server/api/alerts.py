@@ -7,13 +7,13 @@ centres from them."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 
 from server.api._access import listing_centre
 from server.auth import CurrentStaff, Db, api_error, can_see_centre
+from server.exports import alert_export_json
 from server.store import repository
 from server.store.models import Alert, Staff, utcnow
 
@@ -22,41 +22,25 @@ __all__ = ["alert_json", "router"]
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
-def _time(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def alert_json(alert: Alert) -> dict[str, Any]:
     """An alert for the coach pages: where (kiosk, seat), who (resident, if checked
-    in), when (raised, cleared, acknowledged) and who acknowledged it."""
-    kiosk, resident = alert.kiosk, alert.resident
-    staff, by_kiosk = alert.acknowledger, alert.acknowledger_kiosk
-    return {
-        "id": alert.id,
-        "kind": alert.kind,
-        "centre_id": alert.centre_id,
-        "live_id": alert.live_id,
-        "kiosk": None if kiosk is None else {"id": kiosk.id, "name": kiosk.name},
-        "track_id": alert.track_id,
-        "seat_number": alert.seat_number,
-        "resident": None
+    in), when (raised, cleared, acknowledged) and who acknowledged it. The export's
+    fields (`server.exports.alert_export_json`) less the details, which may name
+    the person, plus the resident and whether it is still open."""
+    out = alert_export_json(alert)
+    del out["details"], out["resident_id"]
+    resident = alert.resident
+    out["resident"] = (
+        None
         if resident is None
         else {
             "id": resident.id,
             "member_code": resident.member_code,
             "display_name": resident.display_name,
-        },
-        "raised_at": _time(alert.raised_at),
-        "cleared_at": _time(alert.cleared_at),
-        "acknowledged_at": _time(alert.acknowledged_at),
-        "acknowledged_by": None
-        if staff is None
-        else {"id": staff.id, "display_name": staff.display_name},
-        "acknowledged_by_kiosk": None
-        if by_kiosk is None
-        else {"id": by_kiosk.id, "name": by_kiosk.name},
-        "open": alert.acknowledged_at is None,
-    }
+        }
+    )
+    out["open"] = alert.acknowledged_at is None
+    return out
 
 
 def _alert_for(db: Db, staff: Staff, alert_id: int) -> Alert:
