@@ -3,9 +3,11 @@
 real server (real multi-person pose model, SQLite records, kiosk authentication on).
 
 The camera is a video file built at test time from real footage in ../shared/data
-(never committed): single-person clips pasted side by side as in
-`benchmarks.group_data` (scene "two_rows5"), and for the fall a standing person's real
-pixels that topple over (rotated about the feet within 0.9 s) and stay on the floor.
+(never committed): a class in one row (`CLASS`: an instructor doing jumping jacks,
+three copies of her 0.3, 0.5 and 0.7 s behind, and a man squatting instead), and for
+the fall a standing person's real pixels that topple over (rotated about the feet
+within 1 s) and stay on the floor, with two people exercising behind him (pasted as
+in `benchmarks.group_data`).
 
 Speech is stubbed (headless chromium has no voices). Saves
 docs/screenshots/group-screen.png and group-screen-zh-alert.png (the README shows
@@ -18,6 +20,7 @@ import contextlib
 import math
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,8 +39,9 @@ __all__ = ["chromium"]  # fixture shared with test_browser
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 TIMEOUT_MS = 30_000  # ~4 processed frames per second on 2 shared cores
-FALL_TIMEOUT_MS = 30_000  # the video loops every 16 s; the alert ~5 s after the fall
-SCENE_WH = (1280, 720)  # pasted like benchmarks.group_data's scenes
+STEP_TIMEOUT_MS = 15_000  # in-step needs ~4 s of everyone, after the check-in
+IN_STEP_MARGIN = 25  # followers over the squatting man (6 runs: 46-95 over 0-5)
+FALL_TIMEOUT_MS = 14_000  # the alert ~10 s into the video (fall + falls.CONFIRM_S)
 CAMERA_WH = (960, 540)  # what the fake camera delivers (the page sends 640 wide)
 MEMBER_CODE = "3071"  # a resident created in this test's store
 NAME = "Chen Hua"
@@ -103,19 +107,100 @@ def _paste_rotated(canvas: Image, patch: Image, centre: Any, angle_deg: float) -
     canvas[mask] = warped[mask]
 
 
-def group_frames(fps: int, seconds: float) -> Iterator[Image]:
-    """Five real people in two rows (benchmarks.group_data "two_rows5")."""
-    from benchmarks.group_data import SCENES
+@dataclass(frozen=True, slots=True)
+class Person:
+    """One real person in the class scene: a part of a shared clip played in a loop.
 
-    scene = next(s for s in SCENES if s.name == "two_rows5")
+    Attributes:
+        name: What the test calls them.
+        clip, first, frames, clip_fps: The clip's frames first..first+frames-1 (a
+            whole number of repetitions, so the loop barely shows) at its frame rate.
+        lag_s: How far behind the clip's own time they are (a follower's delay).
+        height: Pasted height, fraction of the scene height (aspect kept).
+        x, y: Top-left corner, fractions of the scene width and height.
+        crop_x: The part of the source frame's width pasted.
+    """
+
+    name: str
+    clip: str
+    first: int
+    frames: int
+    clip_fps: float
+    lag_s: float
+    height: float
+    x: float
+    y: float
+    crop_x: tuple[float, float]
+
+    def rect_px(self) -> tuple[int, int, int, int]:
+        """x0, y0, x1, y1 of the pasted part in CAMERA_WH pixels."""
+        w, h = CAMERA_WH
+        ph = round(self.height * h)
+        pw = round((self.crop_x[1] - self.crop_x[0]) * 1280 * ph / 720)  # 16:9 clips
+        x0, y0 = round(self.x * w), round(self.y * h)
+        return x0, y0, x0 + pw, y0 + ph
+
+
+_JACKS = "mrpose_jumping_jacks.mp4"  # front view 2.2-8.6 s, ~1 jack a second
+_SQUAT = "mrpose_air_squat.mp4"  # front view 0-7.7 s, arms overhead, slow squats
+# Frames 119-207: 3 jumping jacks from arms overhead to arms overhead (3.97-6.94 s,
+# CATALOG.tsv), so the loop is seamless. Two squats from 1.6 s to 7.6 s.
+_JACK_LOOP = (_JACKS, 119, 89, 29.97)
+_SQUAT_LOOP = (_SQUAT, 38, 144, 23.976)
+_JACK_CROP = (0.32, 0.68)  # her hands, arms out
+# One row, side by side, no overlap: the instructor in front (big, central: the
+# server picks them), three followers 0.3, 0.5 and 0.7 s behind, and one person
+# squatting instead. Everyone is full-body; the smallest is over a third of the
+# frame high (their patch is 0.46 of it).
+CLASS = (
+    Person("follower_0.3s", *_JACK_LOOP, 0.3, 0.46, 0.0125, 0.24, _JACK_CROP),
+    Person("follower_0.5s", *_JACK_LOOP, 0.5, 0.46, 0.1906, 0.24, _JACK_CROP),
+    Person("instructor", *_JACK_LOOP, 0.0, 0.8, 0.3688, 0.16, _JACK_CROP),
+    Person("follower_0.7s", *_JACK_LOOP, 0.7, 0.46, 0.6688, 0.24, _JACK_CROP),
+    Person("squats", *_SQUAT_LOOP, 0.0, 0.46, 0.8469, 0.24, (0.52, 0.82)),
+)
+CLASS_BGR = (224, 222, 226)  # the jumping-jacks studio's wall
+CLASS_FPS = 15
+CLASS_S = 89 / 29.97 * 2  # two jumping-jack loops (the camera file loops too)
+
+
+@lru_cache(maxsize=1024)
+def _person_patch(person: Person, index: int) -> Image:
+    """Source frame `index` of the person's loop, cropped and scaled (shared by the
+    copies of one clip at one size: each frame is decoded and resized once)."""
+    frames = _clip_part(person.clip, person.first, person.frames)
+    _, y0, _, y1 = person.rect_px()
+    return _patch(frames[index], person.crop_x, y1 - y0)
+
+
+def class_frames(fps: int, seconds: float) -> Iterator[Image]:
+    """The class (`CLASS`) at the camera's size, `fps` frames a second."""
+    w, h = CAMERA_WH
     for t in range(round(seconds * fps)):
-        canvas = np.empty((SCENE_WH[1], SCENE_WH[0], 3), np.uint8)
-        canvas[:] = BG_BGR
-        _paste_copies(canvas, scene.copies, t / fps, seconds)
+        canvas = np.empty((h, w, 3), np.uint8)
+        canvas[:] = CLASS_BGR
+        for person in CLASS:
+            src_t = t / fps - person.lag_s
+            k = math.floor(src_t * person.clip_fps) % person.frames
+            patch = _person_patch(replace(person, name="", lag_s=0.0, x=0, y=0), k)
+            x0, y0, _, _ = person.rect_px()
+            ph, pw = patch.shape[:2]
+            canvas[y0 : y0 + ph, x0 : x0 + pw] = patch
         yield canvas
 
 
-FALL_AT_S = 3.0
+def _check_layout() -> None:
+    rects = [p.rect_px() for p in CLASS]
+    for i, a in enumerate(rects):
+        assert a[2] <= CAMERA_WH[0] and a[3] <= CAMERA_WH[1], (CLASS[i].name, a)
+        assert CLASS[i].height >= 0.4  # the person in it over 1/3 of the frame
+        for b in rects[i + 1 :]:
+            assert a[2] <= b[0] or b[2] <= a[0], (a, b)  # side by side, no overlap
+
+
+FALL_AT_S = 4.0
+FALL_VIDEO_S = 11.0  # he lies for 6 s (falls.CONFIRM_S is 4 s); then the video loops
+BACK_ROW_SPAN_S = 4.0  # the back row plays 4 s of its clips forwards and backwards
 TOPPLE_S = 1.0  # he topples over about his feet...
 SLIDE_S = 0.3  # ...while his knees give way at once: the body sinks...
 SLIDE_TORSO = 0.9  # ...this many torso lengths (the hips drop ~2 in all)
@@ -136,17 +221,18 @@ def fall_frames(fps: int, seconds: float) -> Iterator[Image]:
 
     scene = next(s for s in SCENES if s.name == "two_rows5")
     back_row = scene.copies[:2]
+    w, h = CAMERA_WH  # drawn at the camera's size: no resizing of whole frames
     man = _patch(
-        _clip_part("ksh_front_raise.mp4", 0, 1)[0], (0.3, 0.6), round(0.45 * 720)
+        _clip_part("ksh_front_raise.mp4", 0, 1)[0], (0.3, 0.6), round(0.45 * h)
     )
     ph = man.shape[0]
     torso_px = 0.3 * ph  # shoulders to hips in this clip
-    feet = np.array([0.86 * SCENE_WH[0], 0.1 * SCENE_WH[1] + 0.93 * ph])
+    feet = np.array([0.86 * w, 0.1 * h + 0.93 * ph])
     to_centre = 0.5 * ph - 0.93 * ph  # patch centre above the feet (negative: up)
     for t in range(round(seconds * fps)):
-        canvas = np.empty((SCENE_WH[1], SCENE_WH[0], 3), np.uint8)
+        canvas = np.empty((h, w, 3), np.uint8)
         canvas[:] = BG_BGR
-        _paste_copies(canvas, back_row, t / fps, seconds)
+        _paste_copies(canvas, back_row, t / fps, BACK_ROW_SPAN_S)
         since = t / fps - FALL_AT_S
         sink = min(1.0, max(0.0, since / SLIDE_S))
         topple = min(1.0, max(0.0, since / TOPPLE_S))
@@ -168,7 +254,9 @@ def write_y4m(frames: Iterator[Image], dst: Path, fps: int) -> int:
     with dst.open("wb") as out:
         out.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
         for bgr in frames:
-            small = cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA)
+            small = bgr
+            if bgr.shape[:2] != (h, w):
+                small = cv2.resize(bgr, (w, h), interpolation=cv2.INTER_AREA)
             out.write(
                 b"FRAME\n" + cv2.cvtColor(small, cv2.COLOR_BGR2YUV_I420).tobytes()
             )
@@ -179,8 +267,10 @@ def write_y4m(frames: Iterator[Image], dst: Path, fps: int) -> int:
 @pytest.fixture(scope="module")
 def group_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared_data_path("video")
-    y4m = tmp_path_factory.mktemp("camera") / "group.y4m"
-    assert write_y4m(group_frames(15, 6.0), y4m, 15) == 90
+    _check_layout()
+    y4m = tmp_path_factory.mktemp("camera") / "class.y4m"
+    n = round(CLASS_S * CLASS_FPS)
+    assert write_y4m(class_frames(CLASS_FPS, CLASS_S), y4m, CLASS_FPS) == n
     return y4m.resolve()
 
 
@@ -188,7 +278,7 @@ def group_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fall_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shared_data_path("video")
     y4m = tmp_path_factory.mktemp("camera") / "fall.y4m"
-    assert write_y4m(fall_frames(10, 16.0), y4m, 10) == 160
+    assert write_y4m(fall_frames(10, FALL_VIDEO_S), y4m, 10) == round(10 * FALL_VIDEO_S)
     return y4m.resolve()
 
 
@@ -275,13 +365,67 @@ def click_person(page: Any, box: list[float]) -> None:
 # --- tests ----------------------------------------------------------------------------
 
 
+def who_is_who(drawn: list[dict[str, Any]], picture: dict[str, Any]) -> dict[int, str]:
+    """Track id -> the `CLASS` person whose pasted rectangle holds the centre of the
+    skeleton as drawn (mirrored back when the picture is mirrored)."""
+    out = {}
+    for d in drawn:
+        u = (d["box"][0] + d["box"][2]) / 2 / picture["width"]
+        x = (1 - u if picture["mirror"] else u) * CAMERA_WH[0]
+        for person in CLASS:
+            x0, _, x1, _ = person.rect_px()
+            if x0 <= x < x1:
+                out[d["track_id"]] = person.name
+    return out
+
+
+def misaligned(drawn: list[dict[str, Any]], picture: dict[str, Any]) -> list[Any]:
+    """Skeletons drawn outside the picture rectangle of the person they belong to
+    (the overlay must sit on the picture, mirrored or not)."""
+    sx, sy = picture["width"] / CAMERA_WH[0], picture["height"] / CAMERA_WH[1]
+    slack = 0.03 * picture["width"]
+    names = who_is_who(drawn, picture)
+    bad = []
+    for d in drawn:
+        person = next((p for p in CLASS if p.name == names.get(d["track_id"])), None)
+        if person is None:
+            bad.append(d)
+            continue
+        x0, y0, x1, y1 = person.rect_px()
+        if picture["mirror"]:
+            x0, x1 = CAMERA_WH[0] - x1, CAMERA_WH[0] - x0
+        b = d["box"]
+        inside = (
+            b[0] >= x0 * sx - slack
+            and b[2] <= x1 * sx + slack
+            and b[1] >= y0 * sy - slack
+            and b[3] <= y1 * sy + slack
+        )
+        if not inside:
+            bad.append((person.name, b, (x0 * sx, y0 * sy, x1 * sx, y1 * sy)))
+    return bad
+
+
+LAYOUT_JS = """() => {
+  const r = (sel) => {
+    const b = document.querySelector(sel).getBoundingClientRect();
+    return {left: b.left, top: b.top, right: b.right, bottom: b.bottom,
+            width: b.width, height: b.height};
+  };
+  return {stage: r('#stage'), picture: r('#picture'), video: r('#video'),
+          canvas: r('#display'), strip: r('.cue-strip'), tiles: r('.tiles-wrap'),
+          main: r('main')};
+}"""
+
+
 @pytest.mark.browser
 @pytest.mark.model
 @pytest.mark.slow
 def test_group_class_people_tiles_instructor_check_in_and_summary(
     chromium: str, group_camera: Path, server: RecordsServer
 ) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    """A class in one row: the instructor in front, three followers 0.3-0.7 s behind
+    her and a man squatting instead (`CLASS`)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -291,31 +435,24 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
             page.click('[data-mode="follow"]')
             page.click("#start-btn")
             page.wait_for_function(
-                "window.groupState.drawn.length >= 3 && "
-                "window.groupState.tiles.length >= 2",
+                "window.groupState.drawn.length >= 4 && "
+                "window.groupState.tiles.length >= 3",
                 timeout=TIMEOUT_MS,
             )
             live = group_state(page)
-            drawn = live["drawn"]
+            drawn, picture = live["drawn"], live["picture"]
+            layout = page.evaluate(LAYOUT_JS)
             on_canvas = colours_on_canvas(page, sorted({d["color"] for d in drawn}))
             seats = page.locator("#tiles .tile .seat").all_inner_texts()
 
-            # Tap a participant in the picture: the server makes them the instructor.
-            target = next(d for d in drawn if d["role"] == "participant")
-            click_person(page, target["box"])
-            wait_event(
-                page, "instructor_changed", track_id=target["track_id"], automatic=False
+            # Check a follower in at their tile: a wrong code first, then theirs.
+            names = who_is_who(drawn, picture)
+            tile_ids = [t["track_id"] for t in live["tiles"]]
+            track_id = next(
+                (i for i in tile_ids if names.get(i, "").startswith("follower")),
+                tile_ids[0],
             )
-            page.wait_for_function(
-                "(id) => window.groupState.instructorTrackId === id && "
-                "!window.groupState.tiles.some((t) => t.track_id === id)",
-                arg=target["track_id"],
-                timeout=TIMEOUT_MS,
-            )
-
-            # Check a participant in at their tile: a wrong code first, then theirs.
-            tile = page.locator("#tiles .tile").first
-            track_id = int(tile.get_attribute("data-track-id"))
+            tile = page.locator(f'#tiles .tile[data-track-id="{track_id}"]')
             tile.locator(".checkin-btn").click()
             assert page.locator("#checkin").is_visible()
             for key in "9999":
@@ -337,18 +474,44 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
                 arg=[track_id, NAME],
                 timeout=TIMEOUT_MS,
             )
-            tile_text = page.inner_text(f'#tiles .tile[data-track-id="{track_id}"]')
+            tile_text = tile.inner_text()
             dialog_closed = page.locator("#checkin").is_hidden()
-            with contextlib.suppress(PlaywrightTimeout):  # many people, if we can
-                page.wait_for_function(
-                    "window.groupState.drawn.length >= 5", timeout=5_000
-                )
+
+            # In-step meters fill once the server has seen a window of everyone
+            # (2 s) plus the longest lag (2 s in elder mode).
+            page.wait_for_function(
+                "window.groupState.tiles.length >= 4 && window.groupState.tiles"
+                ".every((t) => typeof t.in_step === 'number')",
+                timeout=STEP_TIMEOUT_MS,
+            )
+            late = group_state(page)
+            names |= who_is_who(late["drawn"], late["picture"])
+            steps = {names.get(t["track_id"], "?"): t["in_step"] for t in late["tiles"]}
+            page.wait_for_timeout(600)  # the meters' 0.4 s transition
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "group-screen.png"))
+            late_misaligned = misaligned(late["drawn"], late["picture"])
             tile_px = page.evaluate(
                 "Math.min(...[...document.querySelectorAll('#tiles .tile *')]"
                 ".filter((e) => e.offsetParent && e.textContent.trim())"
                 ".map((e) => parseFloat(getComputedStyle(e).fontSize)))"
+            )
+
+            # Tap a follower in the picture: the server makes them the instructor.
+            target = next(
+                d
+                for d in late["drawn"]
+                if d["role"] == "participant" and d["track_id"] != track_id
+            )
+            click_person(page, target["box"])
+            wait_event(
+                page, "instructor_changed", track_id=target["track_id"], automatic=False
+            )
+            page.wait_for_function(
+                "(id) => window.groupState.instructorTrackId === id && "
+                "!window.groupState.tiles.some((t) => t.track_id === id)",
+                arg=target["track_id"],
+                timeout=TIMEOUT_MS,
             )
 
             page.click("#stop-btn")
@@ -362,13 +525,37 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
     assert not errors, errors
     assert live["source"] == "camera" and live["cameraError"] is None
     assert live["connected"] and live["sessionId"]
-    # Several people drawn, each participant in a colour of their own, as drawn.
-    colours = {d["track_id"]: d["color"] for d in drawn}
-    assert len(set(colours.values())) >= 2, drawn
-    assert sum(1 for n in on_canvas.values() if n > 50) >= 2, on_canvas
+    # The picture fills its pane (aspect kept), the skeletons sit on the people.
+    pic, stage = layout["picture"], layout["stage"]
+    assert picture["mirror"] and picture["video_wh"] == list(CAMERA_WH)
+    assert abs(pic["width"] / pic["height"] - CAMERA_WH[0] / CAMERA_WH[1]) < 0.01
+    assert (
+        abs(pic["width"] - stage["width"]) <= 2
+        or abs(pic["height"] - stage["height"]) <= 2
+    ), layout
+    assert layout["video"] == pic and layout["canvas"] == pic
+    assert pic["height"] >= 0.68 * 1080, layout  # the class is seen large
+    assert layout["strip"]["top"] >= pic["bottom"]  # captions never cover people
+    assert layout["tiles"]["left"] >= pic["right"]  # tiles on the right
+    assert not misaligned(drawn, picture), misaligned(drawn, picture)
+    assert not late_misaligned, late_misaligned
+    # Followers 0.3-0.7 s behind the instructor are in step; the man squatting
+    # instead is clearly not (the issue: "a copy doing a different movement scores
+    # clearly lower").
+    followers = [v for k, v in steps.items() if k.startswith("follower")]
+    assert len(followers) == 3 and "squats" in steps, steps
+    assert min(followers) >= steps["squats"] + IN_STEP_MARGIN, steps
+    assert steps["squats"] < 40, steps  # the meter's "low" band
+    # Everyone drawn, the instructor (big, central) marked, each participant in a
+    # colour of their own.
     assert len({d["track_id"] for d in drawn}) == len(drawn)
+    roles = {names.get(d["track_id"]): d["role"] for d in drawn}
+    assert roles.get("instructor") == "instructor", roles
+    colours = {d["track_id"]: d["color"] for d in drawn}
+    assert len(set(colours.values())) >= 3, drawn
+    assert sum(1 for n in on_canvas.values() if n > 50) >= 3, on_canvas
     # Tiles carry seat numbers 1..8, one each.
-    assert len(seats) >= 2 and all(re.fullmatch(r"[1-8]", s) for s in seats), seats
+    assert len(seats) >= 3 and all(re.fullmatch(r"[1-8]", s) for s in seats), seats
     assert len(set(seats)) == len(seats)
     assert tile_px >= 28  # readable from 3 m
     assert "not known" in unknown_text  # the unknown_resident error, in English

@@ -56,6 +56,7 @@
     posesReceived: 0,
     posesDrawn: 0,
     drawn: [], // last frame: [{track_id, role, number, color, box: [x0, y0, x1, y1]}] in canvas CSS px
+    picture: null, // where the picture is on the page: {left, top, width, height, mirror, video_wh}
     instructorTrackId: null,
     tiles: [], // [{track_id, number, name, reps, in_step, last_score, in_view, fallen}]
     events: [],
@@ -136,6 +137,7 @@
     state.elder = !!on;
     document.body.classList.toggle("elder", state.elder);
     applyI18n();
+    drawPeople(lastPeople); // the cue strip changed height: refit the picture
   }
 
   function setMuted(on) {
@@ -349,20 +351,40 @@
     return colorOf(p.track_id);
   }
 
-  // The <video> is shown with object-fit: contain at the top of its box (group.css);
-  // the overlay covers the same box.
+  // #picture is sized to the video's aspect, as large as the stage allows (no bars,
+  // no distortion), so the <video> and the overlay cover exactly the same pixels; a
+  // mirrored video flips about the picture's centre, as the overlay's x does.
+  function fitPicture() {
+    const stage = $("stage");
+    const sw = stage.clientWidth;
+    const sh = stage.clientHeight;
+    const vw = video.videoWidth;
+    const vh = video.videoHeight;
+    const pic = $("picture");
+    if (!sw || !sh) return;
+    if (!vw || !vh) {
+      pic.style.width = "";
+      pic.style.height = "";
+      return;
+    }
+    const scale = Math.min(sw / vw, sh / vh);
+    const w = Math.floor(vw * scale);
+    const h = Math.floor(vh * scale);
+    if (pic.style.width !== w + "px") pic.style.width = w + "px";
+    if (pic.style.height !== h + "px") pic.style.height = h + "px";
+  }
+
   function contentRect() {
-    const cw = overlay.clientWidth;
-    const ch = overlay.clientHeight;
-    const vw = video.videoWidth || cw;
-    const vh = video.videoHeight || ch;
-    const scale = Math.min(cw / vw, ch / vh);
-    const w = vw * scale;
-    const h = vh * scale;
-    return { x: (cw - w) / 2, y: 0, w, h };
+    return { x: 0, y: 0, w: overlay.clientWidth, h: overlay.clientHeight };
+  }
+
+  function pictureState() {
+    const r = overlay.getBoundingClientRect();
+    return { left: r.left, top: r.top, width: r.width, height: r.height, mirror, video_wh: [video.videoWidth, video.videoHeight] };
   }
 
   function drawPeople(people) {
+    fitPicture();
     const dpr = window.devicePixelRatio || 1;
     const cw = overlay.clientWidth;
     const ch = overlay.clientHeight;
@@ -428,6 +450,7 @@
       if (nBones > 0) drawn.push({ track_id: p.track_id, role: p.role, number: p.number, color, box });
     }
     state.drawn = drawn;
+    state.picture = pictureState();
     if (drawn.length) state.posesDrawn++;
   }
 
@@ -528,16 +551,18 @@
     li.className = "tile";
     li.dataset.trackId = String(trackId);
     li.innerHTML = `
-      <div class="tile-head"><span class="seat"></span><span class="who"></span></div>
-      <div class="tile-body">
-        <div class="stat"><span class="stat-num reps">0</span><span class="stat-label l-reps"></span></div>
-        <div class="stat score-stat"><span class="stat-num score">–</span><span class="stat-label l-score"></span></div>
-        <div class="stat step-stat"><div class="meter"><div class="meter-fill"></div></div><span class="stat-label l-step"></span></div>
-        <p class="away-note"></p>
+      <div class="tile-head">
+        <span class="seat"></span><span class="who"></span>
+        <span class="tile-actions">
+          <button type="button" class="checkin-btn"></button>
+          <button type="button" class="instructor-btn"></button>
+        </span>
       </div>
-      <div class="tile-actions">
-        <button type="button" class="checkin-btn"></button>
-        <button type="button" class="instructor-btn"></button>
+      <div class="tile-body">
+        <span class="stat-num reps">0</span><span class="stat-label l-reps"></span>
+        <span class="score-stat"><span class="stat-label l-score"></span><span class="stat-num score">–</span></span>
+        <span class="step-stat"><span class="stat-label l-step"></span><span class="meter"><span class="meter-fill"></span></span><span class="step-num"></span></span>
+        <span class="away-note"></span>
       </div>`;
     li.querySelector(".checkin-btn").addEventListener("click", (e) => {
       e.stopPropagation();
@@ -582,6 +607,7 @@
     el.classList.toggle("named", !!tile.name);
     el.querySelector(".seat").textContent = tile.number != null ? String(tile.number) : "?";
     const greeting = welcome.has(tile.track_id) && tile.name ? gt("checked_in_as", { name: tile.name }) : null;
+    el.classList.toggle("welcome", !!greeting); // the greeting gets the whole line for a moment
     el.querySelector(".who").textContent = greeting || tile.name || gt("seat", { n: tile.number ?? "?" });
     el.querySelector(".reps").textContent = String(tile.reps || 0);
     el.querySelector(".l-reps").textContent = gt("reps");
@@ -591,7 +617,8 @@
     const fill = el.querySelector(".meter-fill");
     fill.style.width = (step ?? 0) + "%";
     fill.className = "meter-fill " + (step == null ? "" : step >= 70 ? "good" : step >= 40 ? "fair" : "low");
-    el.querySelector(".l-step").textContent = gt("in_step") + (step == null ? "" : " " + Math.round(step));
+    el.querySelector(".l-step").textContent = gt("in_step");
+    el.querySelector(".step-num").textContent = step == null ? "–" : String(Math.round(step));
     // out of view: a gentle note where the live measure was
     el.querySelector(".score-stat").hidden = state.mode === "follow" || !tile.in_view;
     el.querySelector(".step-stat").hidden = state.mode !== "follow" || !tile.in_view;
@@ -609,6 +636,8 @@
       .sort((a, b) => (a.number ?? 99) - (b.number ?? 99))
       .map(({ el, ...rest }) => rest);
     $("waiting").hidden = tiles.size > 0 || lastPeople.length > 0;
+    // tiles keep one size from 1 to 5 people, then share the column (up to 8)
+    $("tiles").style.setProperty("--rows", String(Math.max(5, Math.min(MAX_TILES, tiles.size))));
   }
 
   function onPose(m) {
@@ -710,10 +739,12 @@
     const box = $("caption");
     box.textContent = localized(message);
     box.hidden = false;
+    $("view-hint").hidden = true;
     state.caption = localized(message);
     if (captionTimer) clearTimeout(captionTimer);
     captionTimer = setTimeout(() => {
       box.hidden = true;
+      $("view-hint").hidden = false;
       state.caption = null;
     }, CAPTION_MS);
   }
@@ -842,6 +873,7 @@
     state.instructorTrackId = null;
     $("people-count").textContent = "";
     $("caption").hidden = true;
+    $("view-hint").hidden = false;
     drawPeople([]);
     syncTileState();
   }
@@ -868,6 +900,7 @@
     } catch (e) {
       return;
     }
+    drawPeople(lastPeople); // size the picture to the camera
     wantSession = true;
     sendOpen();
   }
@@ -1073,6 +1106,8 @@
     $("checkin-cancel").addEventListener("click", closeCheckin);
     $("alert-ack").addEventListener("click", acknowledgeShown);
     window.addEventListener("resize", () => drawPeople(lastPeople));
+    video.addEventListener("loadedmetadata", () => drawPeople(lastPeople));
+    video.addEventListener("resize", () => drawPeople(lastPeople)); // the camera changed size
     buildKeypad();
   }
 
