@@ -638,7 +638,7 @@ def test_chinese_screen_and_a_fall_alert_until_acknowledged(
             "no fall alert: the pose model did not follow the pasted man through his "
             f"fall at {final['posesReceived']} processed frames this run"
         )
-    assert "摔倒" in alert_who and alert_button == "我在他身边"
+    assert "摔倒" in alert_who and alert_button == "我已到场照看"
     if alert["number"] is not None:
         assert f"{alert['number']}号" in alert_who
     assert alert_box is not None and alert_box["width"] >= 1900  # full width
