@@ -26,21 +26,13 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
+  const media = window.MoveCoachMedia; // shared/media.js: camera, frames, overlay, speech
   const params = new URLSearchParams(location.search);
   const MAX_SEND_FPS = Number(params.get("fps")) || 30;
-  const MAX_BUFFERED_BYTES = 512 * 1024; // skip frames while the socket is backed up
-  const MIN_VISIBILITY = 0.5;
-  const TOKEN_KEY = "movecoach.kioskToken";
   const IDLE_SIGN_OUT_MS = Number(params.get("idle_ms")) || 120000;
   const ASSESSMENTS = ["chair_stand_30s", "arm_curl_30s", "step_test_2min", "single_leg_stance"];
   const FAST_TIMING = { instructions_ms: 1500, ready_hold_ms: 300, countdown_ms: 3000 };
-  const kioskToken = (() => {
-    try {
-      return localStorage.getItem(TOKEN_KEY) || null;
-    } catch (e) {
-      return null;
-    }
-  })();
+  const kioskToken = media.kioskToken();
 
   const state = (window.kioskState = {
     state: "loading", // loading | picker | placing | countdown | exercising | finishing | summary
@@ -93,10 +85,6 @@
   let lastCue = null;
   let lastCueSpokenAt = -Infinity;
   let lastPlacementSpokenAt = -Infinity;
-  let encoding = false;
-  let lastTs = 0;
-  let lastSentAt = -Infinity;
-  let sourceReady = null;
   let pendingOpen = null;
   let resident = null; // {member_code, display_name} while signed in
   let idleTimer = null;
@@ -105,15 +93,11 @@
 
   const video = $("video");
   const overlay = $("display");
-  const overlayCtx = overlay.getContext("2d");
-  const encCanvas = document.createElement("canvas");
-  const encCtx = encCanvas.getContext("2d");
 
   // ---------------------------------------------------------------- language, modes
 
   function localized(text) {
-    if (!text || typeof text !== "object") return text || "";
-    return text[state.lang] || text.en || "";
+    return media.localized(text, state.lang);
   }
 
   function applyI18n() {
@@ -151,42 +135,25 @@
 
   function setMuted(on) {
     state.muted = !!on;
-    if (state.muted && "speechSynthesis" in window) speechSynthesis.cancel();
+    if (state.muted) media.hush();
     applyI18n();
   }
 
   // ---------------------------------------------------------------- voice
 
-  function pickVoice(lang) {
-    if (!("speechSynthesis" in window)) return null;
-    const voices = speechSynthesis.getVoices() || [];
-    const base = lang.split("-")[0];
-    return voices.find((v) => v.lang === lang) || voices.find((v) => v.lang && v.lang.startsWith(base)) || null;
-  }
-
-  // Headless browsers and some kiosks have no voices: speak() then fails with
-  // onerror (never onend), so nothing here waits for the end of an utterance.
   function speak(text, { interrupt = false } = {}) {
-    if (!text) return;
-    state.spoken.push(text);
-    if (state.spoken.length > 100) state.spoken.shift();
-    if (state.muted || !("speechSynthesis" in window)) return;
-    try {
-      const u = new SpeechSynthesisUtterance(text);
-      u.lang = state.lang;
-      u.rate = options.speech_rate;
-      const voice = pickVoice(state.lang);
-      if (voice) u.voice = voice;
-      u.onerror = (e) => {
+    media.speak(text, {
+      spoken: state.spoken,
+      keep: 100,
+      muted: state.muted,
+      lang: state.lang,
+      rate: options.speech_rate,
+      interrupt,
+      failed: (reason) => {
         state.speechErrors++;
-        state.lastSpeechError = e.error || "error";
-      };
-      if (interrupt) speechSynthesis.cancel();
-      speechSynthesis.speak(u);
-    } catch (e) {
-      state.speechErrors++;
-      state.lastSpeechError = String(e);
-    }
+        state.lastSpeechError = reason;
+      },
+    });
   }
 
   // ---------------------------------------------------------------- screens
@@ -271,160 +238,38 @@
 
   // ---------------------------------------------------------------- source (camera or demo)
 
-  async function ensureSource() {
-    if (!sourceReady) sourceReady = openSource();
-    return sourceReady;
-  }
-
-  async function openSource() {
-    setStatus("camera_starting");
-    const wantDemo = params.get("source") === "demo";
-    if (!wantDemo && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
-      try {
-        const stream = await navigator.mediaDevices.getUserMedia({
-          video: { width: { ideal: 1280 }, height: { ideal: 720 } },
-          audio: false,
-        });
-        video.srcObject = stream;
-        state.source = "camera";
-      } catch (e) {
-        state.cameraError = String(e);
-      }
-    }
-    if (!state.source && kiosk.demo && kiosk.demo.available) {
-      video.srcObject = null;
-      video.src = kiosk.demo.url;
-      video.loop = true;
-      state.source = "demo";
-    }
-    if (!state.source) {
-      setStatus("camera_error");
-      sourceReady = null;
-      throw new Error(state.cameraError || "no camera and no demo video");
-    }
-    // A mirror is what people expect of a camera; the demo is shown as recorded.
-    $("stage").classList.toggle("mirror", state.source === "camera" && params.get("mirror") !== "0");
-    $("source-badge").hidden = false;
-    applyI18n();
-    await video.play().catch(() => {});
-    if (!video.videoWidth) await new Promise((resolve) => video.addEventListener("loadedmetadata", resolve, { once: true }));
-    setStatus(null);
-    scheduleFrame();
-  }
-
-  function scheduleFrame() {
-    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onVideoFrame);
-    else requestAnimationFrame(onVideoFrame);
-  }
-
-  function onVideoFrame() {
-    maybeSendFrame();
-    scheduleFrame();
-  }
-
-  function maybeSendFrame() {
-    if (!sessionOpen || !ws || ws.readyState !== WebSocket.OPEN || encoding) return;
-    if (ws.bufferedAmount > MAX_BUFFERED_BYTES || !video.videoWidth) return;
-    const now = performance.now();
-    if (now - lastSentAt < 1000 / MAX_SEND_FPS - 3) return;
-    lastSentAt = now;
-    // Capture time on the page's monotonic clock; strictly increasing as the server requires.
-    const ts = Math.max(lastTs + 1, Math.round(now));
-    lastTs = ts;
-    const w = Math.min(options.send_width, video.videoWidth);
-    const h = Math.round((video.videoHeight * w) / video.videoWidth);
-    if (encCanvas.width !== w || encCanvas.height !== h) {
-      encCanvas.width = w;
-      encCanvas.height = h;
-    }
-    encCtx.drawImage(video, 0, 0, w, h);
-    encoding = true;
-    const token = sessionToken;
-    encCanvas.toBlob(
-      async (blob) => {
-        try {
-          if (!blob || token !== sessionToken || !sessionOpen || ws.readyState !== WebSocket.OPEN) return;
-          const jpeg = new Uint8Array(await blob.arrayBuffer());
-          if (token !== sessionToken || !sessionOpen) return;
-          ws.send(frameMessage(ts, jpeg));
-          state.framesSent++;
-        } finally {
-          encoding = false;
-        }
-      },
-      "image/jpeg",
-      0.8,
-    );
-  }
-
-  // 12-byte header (docs/protocol.md): "MC", version 1, flags 0, uint64 LE timestamp_ms.
-  function frameMessage(ts, jpeg) {
-    const msg = new Uint8Array(12 + jpeg.byteLength);
-    const view = new DataView(msg.buffer);
-    msg[0] = 0x4d;
-    msg[1] = 0x43;
-    msg[2] = 1;
-    msg[3] = 0;
-    view.setBigUint64(4, BigInt(ts), true);
-    msg.set(jpeg, 12);
-    return msg;
-  }
+  const ensureSource = media.videoSource(video, state, {
+    demo: () => kiosk.demo,
+    wantDemo: params.get("source") === "demo",
+    status: setStatus,
+    chosen: () => {
+      // A mirror is what people expect of a camera; the demo is shown as recorded.
+      $("stage").classList.toggle("mirror", state.source === "camera" && params.get("mirror") !== "0");
+      $("source-badge").hidden = false;
+      applyI18n();
+    },
+    maxFps: MAX_SEND_FPS,
+    sendWidth: () => options.send_width,
+    socket: () => (sessionOpen && ws && ws.readyState === WebSocket.OPEN ? ws : null),
+    session: () => sessionToken,
+  });
 
   // ---------------------------------------------------------------- overlay
 
-  // The <video> is shown with object-fit: contain; the overlay covers the same box.
-  function contentRect() {
-    const cw = overlay.clientWidth;
-    const ch = overlay.clientHeight;
-    const vw = video.videoWidth || cw;
-    const vh = video.videoHeight || ch;
-    const scale = Math.min(cw / vw, ch / vh);
-    const w = vw * scale;
-    const h = vh * scale;
-    return { x: (cw - w) / 2, y: (ch - h) / 2, w, h };
-  }
-
+  // The <video> is shown with object-fit: contain; the overlay covers the same box and
+  // is mirrored with it (the "mirror" class), so landmarks are placed as sent.
   function drawPose(pose) {
-    const dpr = window.devicePixelRatio || 1;
-    const cw = overlay.clientWidth;
-    const ch = overlay.clientHeight;
-    if (overlay.width !== Math.round(cw * dpr) || overlay.height !== Math.round(ch * dpr)) {
-      overlay.width = Math.round(cw * dpr);
-      overlay.height = Math.round(ch * dpr);
-    }
-    const g = overlayCtx;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, cw, ch);
+    const g = media.clearOverlay(overlay);
     if (!pose || !pose.present) return;
-    const r = contentRect();
-    const at = (j) => {
-      const p = pose.xy[j];
-      if (!p || pose.visibility[j] < MIN_VISIBILITY) return null;
-      return [r.x + p[0] * r.w, r.y + p[1] * r.h];
-    };
+    const r = media.containRect(overlay, video);
+    const at = (j) => media.landmarkAt(pose, j, r, false);
     const thick = state.elder ? 7 : 5;
     g.lineCap = "round";
     g.lineWidth = thick;
     g.strokeStyle = "rgba(64, 224, 160, 0.9)";
-    let bones = 0;
-    for (const [a, b] of pose.bones) {
-      const pa = at(a);
-      const pb = at(b);
-      if (!pa || !pb) continue;
-      g.beginPath();
-      g.moveTo(pa[0], pa[1]);
-      g.lineTo(pb[0], pb[1]);
-      g.stroke();
-      bones++;
-    }
+    const bones = media.strokeBones(g, pose.bones, at);
     g.fillStyle = "#ffffff";
-    for (let j = 0; j < pose.xy.length; j++) {
-      const p = at(j);
-      if (!p) continue;
-      g.beginPath();
-      g.arc(p[0], p[1], thick * 0.8, 0, 2 * Math.PI);
-      g.fill();
-    }
+    media.fillJoints(g, pose.xy.map((_, j) => at(j)).filter(Boolean), thick * 0.8);
     if (bones > 0) state.posesDrawn++;
   }
 
@@ -1015,24 +860,13 @@
   // ---------------------------------------------------------------- websocket
 
   function connect() {
-    let url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
-    if (kioskToken) url += "?token=" + encodeURIComponent(kioskToken);
-    ws = new WebSocket(url);
-    ws.binaryType = "arraybuffer";
+    ws = media.openSocket("/ws", kioskToken, onMessage, state.errors);
     if (!state.connected) setStatus(state.state === "loading" ? "connecting" : "connection_lost");
     ws.onopen = () => {
       state.connected = true;
       reconnectDelayMs = 500;
       setStatus(null);
       sendOpen();
-    };
-    ws.onmessage = (e) => {
-      if (typeof e.data !== "string") return;
-      try {
-        onMessage(JSON.parse(e.data));
-      } catch (err) {
-        state.errors.push({ code: "client", detail: String(err) });
-      }
     };
     ws.onclose = () => {
       const wasOpen = sessionOpen || state.state === "finishing";

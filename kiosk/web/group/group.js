@@ -15,11 +15,10 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
+  const media = window.MoveCoachMedia; // shared/media.js: camera, frames, overlay, speech
   const params = new URLSearchParams(location.search);
   const MAX_SEND_FPS = Number(params.get("fps")) || 15;
-  const MAX_BUFFERED_BYTES = 512 * 1024;
-  const MIN_VISIBILITY = 0.5;
-  const TOKEN_KEY = "movecoach.kioskToken";
+  const MIN_VISIBILITY = media.MIN_VISIBILITY;
   const CAPTION_MS = 7000;
   const WELCOME_MS = 5000;
   const ACK_FALLBACK_MS = 6000; // the server did not confirm: close the alert anyway
@@ -31,13 +30,7 @@
   const EXTRA_COLOR = "rgba(200, 200, 200, 0.55)";
   const NOSE = 0;
 
-  const kioskToken = (() => {
-    try {
-      return localStorage.getItem(TOKEN_KEY) || null;
-    } catch (e) {
-      return null;
-    }
-  })();
+  const kioskToken = media.kioskToken();
 
   const state = (window.groupState = {
     state: "loading", // loading | setup | live | closing | summary
@@ -80,10 +73,6 @@
   let wantSession = false; // staff started a class and did not end it
   let options = { cue_interval_ms: 6000, speech_rate: 0.85, countdown_s: 0, send_width: 640 };
   let bones = [];
-  let encoding = false;
-  let lastTs = 0;
-  let lastSentAt = -Infinity;
-  let sourceReady = null;
   let mirror = false;
   let captionTimer = null;
   let lastCueMessage = null;
@@ -95,15 +84,11 @@
 
   const video = $("video");
   const overlay = $("display");
-  const overlayCtx = overlay.getContext("2d");
-  const encCanvas = document.createElement("canvas");
-  const encCtx = encCanvas.getContext("2d");
 
   // ---------------------------------------------------------------- language
 
   function localized(text) {
-    if (!text || typeof text !== "object") return text || "";
-    return text[state.lang] || text.en || "";
+    return media.localized(text, state.lang);
   }
 
   function applyI18n() {
@@ -142,7 +127,7 @@
 
   function setMuted(on) {
     state.muted = !!on;
-    if (state.muted && "speechSynthesis" in window) speechSynthesis.cancel();
+    if (state.muted) media.hush();
     applyI18n();
   }
 
@@ -155,32 +140,16 @@
 
   // ---------------------------------------------------------------- voice
 
-  function pickVoice(lang) {
-    if (!("speechSynthesis" in window)) return null;
-    const voices = speechSynthesis.getVoices() || [];
-    const base = lang.split("-")[0];
-    return voices.find((v) => v.lang === lang) || voices.find((v) => v.lang && v.lang.startsWith(base)) || null;
-  }
-
-  // Headless browsers and some screens have no voices: speak() then fails with
-  // onerror (never onend), so nothing waits for the end of an utterance.
+  // The caption shows every cue; speaking is best effort (some screens have no voice).
   function speak(text) {
-    if (!text) return;
-    state.spoken.push(text);
-    if (state.spoken.length > 50) state.spoken.shift();
-    if (state.muted || !("speechSynthesis" in window)) return;
-    try {
-      const u = new SpeechSynthesisUtterance(text);
-      u.lang = state.lang;
+    media.speak(text, {
+      spoken: state.spoken,
+      keep: 50,
+      muted: state.muted,
+      lang: state.lang,
       // calm and slow: never faster than the server's pace, slower still for elders
-      u.rate = Math.min(options.speech_rate || 1, state.elder ? 0.85 : 0.95);
-      const voice = pickVoice(state.lang);
-      if (voice) u.voice = voice;
-      u.onerror = () => {};
-      speechSynthesis.speak(u);
-    } catch (e) {
-      // no speech on this screen; the caption still shows
-    }
+      rate: Math.min(options.speech_rate || 1, state.elder ? 0.85 : 0.95),
+    });
   }
 
   // ---------------------------------------------------------------- screens
@@ -238,98 +207,20 @@
 
   // ---------------------------------------------------------------- source
 
-  async function ensureSource() {
-    if (!sourceReady) sourceReady = openSource();
-    return sourceReady;
-  }
-
-  async function openSource() {
-    setStatus("camera_starting");
-    const wantDemo = params.get("source") === "demo";
-    if (!wantDemo && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
-      try {
-        video.srcObject = await navigator.mediaDevices.getUserMedia({
-          video: { width: { ideal: 1280 }, height: { ideal: 720 } },
-          audio: false,
-        });
-        state.source = "camera";
-      } catch (e) {
-        state.cameraError = String(e);
-      }
-    }
-    if (!state.source && kiosk.demo && kiosk.demo.available) {
-      video.srcObject = null;
-      video.src = kiosk.demo.url;
-      video.loop = true;
-      state.source = "demo";
-    }
-    if (!state.source) {
-      setStatus("camera_error");
-      sourceReady = null;
-      throw new Error(state.cameraError || "no camera and no demo video");
-    }
-    // A class expects a mirror (like a dance studio's); the demo is shown as recorded.
-    mirror = state.source === "camera" && params.get("mirror") !== "0";
-    video.classList.toggle("mirror", mirror);
-    await video.play().catch(() => {});
-    if (!video.videoWidth) await new Promise((resolve) => video.addEventListener("loadedmetadata", resolve, { once: true }));
-    setStatus(null);
-    scheduleFrame();
-  }
-
-  function scheduleFrame() {
-    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onVideoFrame);
-    else requestAnimationFrame(onVideoFrame);
-  }
-
-  function onVideoFrame() {
-    maybeSendFrame();
-    scheduleFrame();
-  }
-
-  function maybeSendFrame() {
-    if (!sessionOpen || !ws || ws.readyState !== WebSocket.OPEN || encoding) return;
-    if (ws.bufferedAmount > MAX_BUFFERED_BYTES || !video.videoWidth) return;
-    const now = performance.now();
-    if (now - lastSentAt < 1000 / MAX_SEND_FPS - 3) return;
-    lastSentAt = now;
-    const ts = Math.max(lastTs + 1, Math.round(now)); // strictly increasing
-    lastTs = ts;
-    const w = Math.min(options.send_width || 640, video.videoWidth);
-    const h = Math.round((video.videoHeight * w) / video.videoWidth);
-    if (encCanvas.width !== w || encCanvas.height !== h) {
-      encCanvas.width = w;
-      encCanvas.height = h;
-    }
-    encCtx.drawImage(video, 0, 0, w, h);
-    encoding = true;
-    const token = sessionToken;
-    const sock = ws;
-    encCanvas.toBlob(
-      async (blob) => {
-        try {
-          if (!blob || token !== sessionToken || !sessionOpen || sock.readyState !== WebSocket.OPEN) return;
-          const jpeg = new Uint8Array(await blob.arrayBuffer());
-          if (token !== sessionToken || !sessionOpen || sock.readyState !== WebSocket.OPEN) return;
-          sock.send(frameMessage(ts, jpeg));
-          state.framesSent++;
-        } finally {
-          encoding = false;
-        }
-      },
-      "image/jpeg",
-      0.8,
-    );
-  }
-
-  // 12-byte header (docs/protocol.md): "MC", version 1, flags 0, uint64 LE timestamp_ms.
-  function frameMessage(ts, jpeg) {
-    const msg = new Uint8Array(12 + jpeg.byteLength);
-    msg.set([0x4d, 0x43, 1, 0]);
-    new DataView(msg.buffer).setBigUint64(4, BigInt(ts), true);
-    msg.set(jpeg, 12);
-    return msg;
-  }
+  const ensureSource = media.videoSource(video, state, {
+    demo: () => kiosk.demo,
+    wantDemo: params.get("source") === "demo",
+    status: setStatus,
+    chosen: () => {
+      // A class expects a mirror (like a dance studio's); the demo is shown as recorded.
+      mirror = state.source === "camera" && params.get("mirror") !== "0";
+      video.classList.toggle("mirror", mirror);
+    },
+    maxFps: MAX_SEND_FPS,
+    sendWidth: () => options.send_width || 640,
+    socket: () => (sessionOpen && ws && ws.readyState === WebSocket.OPEN ? ws : null),
+    session: () => sessionToken,
+  });
 
   // ---------------------------------------------------------------- drawing
 
@@ -385,28 +276,14 @@
 
   function drawPeople(people) {
     fitPicture();
-    const dpr = window.devicePixelRatio || 1;
-    const cw = overlay.clientWidth;
-    const ch = overlay.clientHeight;
-    if (overlay.width !== Math.round(cw * dpr) || overlay.height !== Math.round(ch * dpr)) {
-      overlay.width = Math.round(cw * dpr);
-      overlay.height = Math.round(ch * dpr);
-    }
-    const g = overlayCtx;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, cw, ch);
+    const g = media.clearOverlay(overlay);
     const r = contentRect();
     const drawn = [];
     const thick = state.elder ? 7 : 5;
     // the instructor last, on top
     const order = [...people].sort((a, b) => (a.role === "instructor") - (b.role === "instructor"));
     for (const p of order) {
-      const at = (j) => {
-        const q = p.xy && p.xy[j];
-        if (!q || !(p.visibility[j] >= MIN_VISIBILITY)) return null;
-        const x = mirror ? 1 - q[0] : q[0];
-        return [r.x + x * r.w, r.y + q[1] * r.h];
-      };
+      const at = (j) => media.landmarkAt(p, j, r, mirror);
       const color = personColor(p);
       const pts = [];
       for (let j = 0; j < (p.xy || []).length; j++) {
@@ -418,23 +295,9 @@
       g.lineJoin = "round";
       g.strokeStyle = color;
       g.lineWidth = p.role === "instructor" ? thick + 3 : p.role === "extra" ? thick - 2 : thick;
-      let nBones = 0;
-      for (const [a, b] of bones) {
-        const pa = at(a);
-        const pb = at(b);
-        if (!pa || !pb) continue;
-        g.beginPath();
-        g.moveTo(pa[0], pa[1]);
-        g.lineTo(pb[0], pb[1]);
-        g.stroke();
-        nBones++;
-      }
+      const nBones = media.strokeBones(g, bones, at);
       g.fillStyle = color;
-      for (const q of pts) {
-        g.beginPath();
-        g.arc(q[0], q[1], thick * 0.7, 0, 2 * Math.PI);
-        g.fill();
-      }
+      media.fillJoints(g, pts, thick * 0.7);
       const xs = pts.map((q) => q[0]);
       const ys = pts.map((q) => q[1]);
       const box = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
@@ -1032,24 +895,13 @@
   // ---------------------------------------------------------------- websocket
 
   function connect() {
-    let url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/group";
-    if (kioskToken) url += "?token=" + encodeURIComponent(kioskToken);
-    const sock = new WebSocket(url);
+    const sock = media.openSocket("/ws/group", kioskToken, onMessage, state.errors);
     ws = sock;
-    sock.binaryType = "arraybuffer";
     sock.onopen = () => {
       state.connected = true;
       reconnectDelayMs = 500;
       setStatus(null);
       sendOpen(); // a class that was running goes on in a new server session
-    };
-    sock.onmessage = (e) => {
-      if (typeof e.data !== "string") return;
-      try {
-        onMessage(JSON.parse(e.data));
-      } catch (err) {
-        state.errors.push({ code: "client", detail: String(err) });
-      }
     };
     sock.onclose = () => {
       if (ws !== sock) return;
