@@ -17,7 +17,10 @@ getting onto a mat), each a named constant below with its reasoning:
    torso length measured while upright, so it is independent of the distance to the
    camera and of the foreshortening during the fall. People lower themselves to the
    floor in steps (kneel, hands down) taking several seconds, and while kneeling the
-   torso is upright again, which moves the reference down with them.
+   torso is upright again, which moves the reference down with them. Time in which the
+   person was not seen does not count against the drop (`UNSEEN_DROP_SPAN_S`): the
+   pose model loses people mid-fall, and a loaded machine processes 1-2 frames a
+   second, so a person last seen standing may reappear already lying.
 3. The end posture: torso at least `DOWN_MIN_DEG` from vertical, or the hips at the
    level of the ankles (`FLOOR_HIP_TORSO`), reached within `DOWN_WITHIN_S` of the drop.
    Squats and sitting down keep the torso upright.
@@ -51,6 +54,8 @@ __all__ = [
     "DROP_MAX_S",
     "DROP_MIN_TORSO",
     "FALL_MESSAGES",
+    "MAX_GAP_S",
+    "UNSEEN_DROP_SPAN_S",
     "UPRIGHT_MAX_DEG",
     "FallCleared",
     "FallDetected",
@@ -88,7 +93,45 @@ Lying back from a bench or a chair, or a sit-up's top position, is not a fall st
 Without visible ankles the stance is taken as standing."""
 
 DOWN_WITHIN_S: Final[float] = 1.5
-"""The lying (or floor) posture must be reached this soon after the drop."""
+"""The lying (or floor) posture must be reached this soon after the drop (after missed
+frames: timed to the last frame before them, see `UNSEEN_DROP_SPAN_S`)."""
+
+UNSEEN_DROP_SPAN_S: Final[float] = 2.5
+"""Missed frames: when frames of the person were missed (`MISSED_FRAME_RATIO`) and
+they reappear down (lying, or on the floor) after last being seen not down, their hips
+reached the new height at some moment between the last frame they were seen in and
+this one, so the drop is timed up to that last frame (the least time it can have
+taken) for `DROP_MAX_S` and `DOWN_WITHIN_S`, provided what was seen of it until then
+went down at a fall's speed (`DROP_MIN_TORSO` per `DROP_MAX_S`: not someone kneeling
+first); the whole span from the upright frame, unseen time included, is at most this.
+Someone who reappears half-way (kneeling, leaning) gets no allowance: the rest of
+their way down is seen. Measured offline (tests/exercises/fall_video.py: the group
+screen's fall video through the real pose model and tracker, 4 phases of the frame
+grid per rate): the model loses the falling man while he is tilted and re-finds him
+lying, 1.33-2.0 s after he was last seen standing (or sinking) at 1.5 processed frames
+per second, 2.0-2.5 s at 2 (re-finding takes it a frame or two); 2.5 s covers these.
+At 1 frame per second it was 3-4 s: not covered. Getting down on purpose mostly takes
+longer, in stages (kneel, sit, hands down; older adults 5 s or more), and the end
+posture and `CONFIRM_S` still apply; but young people in the RepCount sit-up
+sequences lie down within 1-2 s, and with just the wrong frames missed (every run of
+1-3 missed frames tried at 1.5 and 2 frames per second) 2 of ~17,000 runs became an
+alert that was not one before (runs at these rates that already alerted: ~200)."""
+
+MISSED_FRAME_RATIO: Final[float] = 1.5
+"""Frames of a person were missed when the time since their last frame is over this
+many times their usual interval (the median of the last `INTERVAL_HISTORY`): the
+server processes frames at a steady rate (1-4 a second on a kiosk), so a doubled
+interval is a frame in which the model did not find them. Regular low-rate frames get
+no allowance: each sees the person, so a descent in stages stays visible (a sit-up
+sequence that starts with sitting down onto the mat within 1.5 s was an alert at 2
+frames per second when every interval counted as unseen)."""
+
+INTERVAL_HISTORY: Final[int] = 8
+"""Intervals of the person's frames in the median (a few seconds at kiosk rates)."""
+
+UNSEEN_MIN_S: Final[float] = 0.3
+"""Intervals shorter than this are never unseen time: over ~3 frames a second see a
+fall's drop (0.5-1 s) in several frames."""
 
 FLOOR_HIP_TORSO: Final[float] = 0.35
 """Hips no higher than this many torso lengths above the ankles: sitting on the floor
@@ -120,8 +163,9 @@ RHYTHM_SHOULDER_TORSO: Final[float] = 0.3
 (one full cycle) during the confirmation window cancel the alert."""
 RHYTHM_REVERSALS: Final[int] = 2
 
-MAX_GAP_S: Final[float] = 1.0
-"""Frames missing longer than this break the drop sequence (we did not see it)."""
+MAX_GAP_S: Final[float] = UNSEEN_DROP_SPAN_S
+"""A person unseen (no frame with shoulders and hips) longer than this breaks the drop
+sequence: what happened meanwhile is unknown (see `UNSEEN_DROP_SPAN_S`)."""
 
 REFERENCE_S: Final[float] = 2.0
 """Upright torso length is the median over this much recent upright time."""
@@ -287,6 +331,8 @@ class FallDetector:
         self._fallen_ms = 0
         self._recover_since: int | None = None
         self._last_t: int | None = None
+        self._seen: _Sample | None = None  # the last frame with a sample
+        self._intervals: deque[int] = deque(maxlen=INTERVAL_HISTORY)
 
     @property
     def confirm_ms(self) -> int:
@@ -344,14 +390,24 @@ class FallDetector:
             raise ValueError(
                 f"timestamps must increase: got {t} ms after {self._last_t} ms"
             )
-        gap = self._last_t is not None and t - self._last_t > MAX_GAP_S * 1000
         self._last_t = t
         s = self._sample(frame)
         if s is None:
             return []
-        if gap:
-            self._upright.clear()
-            self._drop = None
+        previous, self._seen = self._seen, s
+        unseen_after: _Sample | None = None  # last seen before missed frames
+        if previous is not None:
+            interval = t - previous.t
+            if interval > MAX_GAP_S * 1000:
+                self._upright.clear()
+                self._drop = None
+            elif (
+                self._missed(interval)
+                and self._looks_down(s)
+                and not self._looks_down(previous)
+            ):
+                unseen_after = previous
+            self._intervals.append(interval)
         events: list[Event] = []
         if self.state is FallState.FALLEN:
             self._watch_recovery(s, events)
@@ -359,23 +415,46 @@ class FallDetector:
         if self.state is FallState.PENDING:
             self._watch_pending(s, events)
             return events
-        self._watch_drop(s)
+        self._watch_drop(s, unseen_after)
         return events
 
-    def _watch_drop(self, s: _Sample) -> None:
+    def _missed(self, interval_ms: int) -> bool:
+        """Frames of the person were missed before this one (`MISSED_FRAME_RATIO`)."""
+        if interval_ms <= UNSEEN_MIN_S * 1000 or not self._intervals:
+            return False
+        usual = float(np.median(self._intervals))
+        return interval_ms > MISSED_FRAME_RATIO * usual
+
+    def _looks_down(self, s: _Sample) -> bool:
+        ref = self._reference_len() if self._upright else s.torso_len
+        return self._is_down(s, ref)
+
+    def _watch_drop(self, s: _Sample, unseen_after: _Sample | None) -> None:
+        """`unseen_after`: the last frame before missed frames when the person
+        reappears down (`UNSEEN_DROP_SPAN_S`), else None."""
         if self._upright and self._drop is None:
-            recent = [u for u in self._upright if s.t - u.t <= DROP_MAX_S * 1000]
+            ref_len = self._reference_len()
+            recent = [
+                u
+                for u in self._upright
+                if s.t - u.t <= DROP_MAX_S * 1000
+                or (
+                    unseen_after is not None
+                    and s.t - u.t <= UNSEEN_DROP_SPAN_S * 1000
+                    and self._falling_until(u, unseen_after, ref_len)
+                )
+            ]
             if recent:
                 # From the highest upright hips of the last DROP_MAX_S: the trunk
                 # may stay upright (a fall onto the buttocks) or tilt (sideways).
                 top = min(recent, key=lambda u: u.hip_y)
-                ref_len = self._reference_len()
                 drop = (s.hip_y - top.hip_y) / ref_len
                 if drop >= DROP_MIN_TORSO:
                     self._drop = (s.t, drop, s.t - top.t, ref_len)
         if self._drop is not None:
             t_drop, drop, duration, ref = self._drop
-            if s.t - t_drop > DOWN_WITHIN_S * 1000:
+            since_t = s.t if unseen_after is None else max(unseen_after.t, t_drop)
+            if since_t - t_drop > DOWN_WITHIN_S * 1000:
                 self._drop = None
             elif self._is_down(s, ref):
                 self.state = FallState.PENDING
@@ -388,6 +467,19 @@ class FallDetector:
         if self._upright and not self._standing(s, self._reference_len()):
             # Seated or kneeling: the reference hips must be a standing person's.
             self._upright = deque(u for u in self._upright if u.t != s.t)
+
+    @staticmethod
+    def _falling_until(top: _Sample, last: _Sample, ref_len: float) -> bool:
+        """From the upright `top` to `last` (the last frame before the person was
+        missed) what was seen fits a fall under way: within `DROP_MAX_S`, the hips
+        going down at least at the speed `DROP_MIN_TORSO` / `DROP_MAX_S` (a slow,
+        staged descent, like kneeling first, is not)."""
+        seen_s = (last.t - top.t) / 1000
+        if seen_s < 0 or seen_s > DROP_MAX_S:
+            return False
+        return (last.hip_y - top.hip_y) / ref_len >= seen_s * (
+            DROP_MIN_TORSO / DROP_MAX_S
+        )
 
     def _standing(self, s: _Sample, ref_len: float) -> bool:
         return s.angle_deg <= UPRIGHT_MAX_DEG and (

@@ -21,7 +21,14 @@ The supervision `update_with_detections` shape. Per frame:
    someone else for a few seconds) for the detections left. Pairs costing more than
    `max_cost` stay apart, and every track may stay unmatched at that cost (so a track
    whose person has gone cannot take a detection from the track it belongs to).
-5. Unmatched detections start new tracks (new IDs, never reused). Tracks unseen for
+5. A person who toppled (a fall): their body rotated about the feet, so box, centre
+   and joints all moved and the cues above fail, and at low frame rates the pose
+   model often misses them mid-fall. A detection left over whose trunk is turned
+   at least `TOPPLE_MIN_DEG` from an unmatched upright track's last trunk, of the
+   same torso length, with the hips within `TOPPLE_REACH_TORSO` of the track's, seen
+   within `TOPPLE_MAX_LOST_MS`, continues that track (`exercises.falls` needs one
+   track from standing to lying to see the fall).
+6. Unmatched detections start new tracks (new IDs, never reused). Tracks unseen for
    longer than `max_lost_ms` are forgotten (short-lived ones, fewer than
    `min_hits_to_remember` frames, after one frame).
 
@@ -54,6 +61,32 @@ BODY_PER_TORSO: Final[float] = 3.3
 """Body height in torso lengths (shoulder to hip midpoints: ~0.3 of the height)."""
 SIZE_SMOOTHING: Final[float] = 0.3
 """Weight of the newest body size in a track's running size."""
+
+TOPPLE_MIN_DEG: Final[float] = 30.0
+"""Trunk rotation (shoulders-over-hips direction in the image) from a track's last pose
+that makes a left-over detection a toppled candidate for it. Measured offline on the
+group screen's fall video (tests/exercises/fall_video.py): at 1.5-2 processed frames
+per second the pose model lost the falling man for 1-4 frames and re-found him lying
+(73-83 deg from his upright 0-12 deg); in half the runs he got a new track, so the fall
+detector saw no fall. People bending in an exercise are matched by the ordinary cues
+before this rule is tried (it only takes detections nobody matched)."""
+TOPPLE_UPRIGHT_MAX_DEG: Final[float] = 45.0
+"""The track's last trunk must have been within this of vertical: a fall starts from
+an upright stance (`exercises.falls.UPRIGHT_MAX_DEG` is 35)."""
+TOPPLE_REACH_TORSO: Final[float] = 3.0
+"""Most the hips move in a topple, in torso lengths: rotating about the feet moves
+hips ~1.7 torso lengths above them by up to ~2.4 (a quarter circle's chord), sliding
+and the knees giving way add some."""
+TOPPLE_MAX_LOST_MS: Final[int] = 3000
+"""Most time since the track was seen: a fall (~1 s) plus re-finding the person (the
+pose model returns someone it found anew from their second frame,
+`vision.multiperson.CONFIRM_FRAMES`). Measured on the fall video: 1.33-2.5 s at 1.5-2
+processed frames per second; at 1 frame per second 3-4 s (a fall the detector cannot
+confirm anyway, `exercises.falls.UNSEEN_DROP_SPAN_S`)."""
+TOPPLE_MAX_TORSO_RATIO: Final[float] = 1.5
+"""Torso lengths of the track and the detection differ by at most this factor (the
+torso's length does not change with the rotation in the image plane; some slack for
+the model's fit of a lying person and foreshortening)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +341,61 @@ class PoseTracker:
         bad = (dist > gate[:, None]) | (ratio > o.max_scale_ratio) | ~np.isfinite(cost)
         return np.where(bad, _INFEASIBLE, cost)
 
+    def _trunk(
+        self, xy: F64, visible: npt.NDArray[np.bool_]
+    ) -> tuple[F64, float, float] | None:
+        """Hip midpoint, torso length and trunk direction (deg from up, signed) of one
+        pose, or None without a usable shoulder and hip."""
+        mids = []
+        for pair in self._torso_pairs:
+            rows = [r for r in pair if visible[r]]
+            if not rows:
+                return None
+            mids.append(xy[rows].mean(axis=0))
+        if len(mids) != 2:
+            return None
+        d = mids[0] - mids[1]
+        length = float(np.hypot(d[0], d[1]))
+        if not length > 0:
+            return None
+        return mids[1], length, float(np.degrees(np.arctan2(d[0], -d[1])))
+
+    def _topple_pairs(
+        self, tracks: list[Track], xy: F64, visible: npt.NDArray[np.bool_]
+    ) -> list[tuple[int, int]]:
+        """Left-over detections that continue toppled tracks (see `TOPPLE_MIN_DEG`):
+        pairs (track row, detection column), nearest hips first."""
+        if not tracks or xy.shape[0] == 0:
+            return []
+        from scipy.optimize import linear_sum_assignment
+
+        cost = np.full((len(tracks), xy.shape[0]), _INFEASIBLE)
+        dets = [self._trunk(xy[d], visible[d]) for d in range(xy.shape[0])]
+        for r, track in enumerate(tracks):
+            last = self._trunk(track.xy, track.visible)
+            if last is None or abs(last[2]) > TOPPLE_UPRIGHT_MAX_DEG:
+                continue
+            for c, det in enumerate(dets):
+                if det is None:
+                    continue
+                turn = abs((det[2] - last[2] + 180.0) % 360.0 - 180.0)
+                ratio = max(det[1], last[1]) / min(det[1], last[1])
+                reach = float(np.hypot(*(det[0] - last[0]))) / last[1]
+                if (
+                    turn >= TOPPLE_MIN_DEG
+                    and ratio <= TOPPLE_MAX_TORSO_RATIO
+                    and reach <= TOPPLE_REACH_TORSO
+                ):
+                    cost[r, c] = reach
+        if not (cost < _INFEASIBLE).any():
+            return []
+        rows, cols = linear_sum_assignment(cost)
+        return [
+            (int(r), int(c))
+            for r, c in zip(rows, cols, strict=True)
+            if cost[r, c] < _INFEASIBLE
+        ]
+
     def _assign(self, cost: F64) -> list[tuple[int, int]]:
         """Minimum-cost matching in which every track may also stay unmatched at
         `max_cost`: a forced pairing must not bend the others (with a plain square
@@ -371,6 +459,22 @@ class PoseTracker:
                 d = free[c]
                 self._refresh(group[r], xy[d], visible[d], centres[d], sizes[d], ts)
                 ids[d] = group[r].track_id
+            free = [d for d in free if ids[d] < 0]
+        if free:
+            matched = {int(i) for i in ids if i >= 0}
+            candidates = [
+                t
+                for t in self._tracks
+                if t.track_id not in matched
+                and t.hits >= self.options.min_hits_to_remember
+                and ts - t.last_seen_ms <= TOPPLE_MAX_LOST_MS
+            ]
+            for r, c in self._topple_pairs(candidates, xy[free], visible[free]):
+                d = free[c]
+                track = candidates[r]
+                self._refresh(track, xy[d], visible[d], centres[d], sizes[d], ts)
+                track.velocity = np.zeros(2)  # down: not moving on
+                ids[d] = track.track_id
             free = [d for d in free if ids[d] < 0]
         for d in free:
             ids[d] = self._start(xy[d], visible[d], centres[d], sizes[d], ts)

@@ -348,12 +348,96 @@ def test_lying_exercise_waits_longer_but_still_alerts() -> None:
 
 
 def test_unseen_drop_is_not_a_fall() -> None:
-    """Nobody visible for 2 s between standing and lying: we did not see a fall."""
+    """Nobody visible for 3 s between standing and lying: we did not see a fall (over
+    `UNSEEN_DROP_SPAN_S`, what happened meanwhile is unknown)."""
     det = FallDetector()
     events = []
-    for f in frames([stand(2.0), (2.0, lambda ts, u: PoseFrame.missing(ts)), lie(6.0)]):
+    for f in frames([stand(2.0), (3.0, lambda ts, u: PoseFrame.missing(ts)), lie(6.0)]):
         events += det.update(f)
     assert events == []
+
+
+# --------------------------------------------------------------------- low frame rates
+
+
+def processed(
+    timeline: Timeline, rate: float, phase_s: float, missed: Callable[[float], bool]
+) -> list[PoseFrame]:
+    """`timeline` as the group server processes it on a loaded machine: `rate` frames
+    a second from `phase_s` (the latest frame, stamped at that instant), without the
+    ones at times (s) where the pose model `missed` the person."""
+    source = list(frames(timeline))
+    stamps = np.array([f.timestamp_ms for f in source])
+    out = []
+    k = 0
+    while (t := phase_s + k / rate) * 1000 <= stamps[-1]:
+        k += 1
+        i = int(np.searchsorted(stamps, t * 1000, side="right")) - 1
+        if i >= 0 and not missed(t):
+            out.append(PoseFrame(source[i].xyz, source[i].visibility, round(t * 1000)))
+    return out
+
+
+FALL_START_S = 3.0
+
+
+@pytest.mark.parametrize("rate", [2.0, 1.5, 1.0])
+@pytest.mark.parametrize("phase", [0.0, 0.25, 0.5, 0.75])
+def test_low_rate_fall_missed_mid_fall_fires(rate: float, phase: float) -> None:
+    """At 1-2 processed frames a second the pose model misses the falling person in
+    the frame(s) during the fall: seen standing, then lying (`UNSEEN_DROP_SPAN_S`)."""
+    fall_end = FALL_START_S + 0.7
+    seen = processed(
+        [stand(FALL_START_S), fall(0.7), lie(6.0)],
+        rate,
+        phase / rate,
+        lambda t: FALL_START_S <= t < fall_end,
+    )
+    det = FallDetector()
+    events = [e for f in seen for e in det.update(f)]
+    assert _types(events) == ["FallDetected"]
+    last_up = max(f.timestamp_ms for f in seen if f.timestamp_ms < FALL_START_S * 1000)
+    assert events[0].fall_ms > fall_end * 1000 - 1000 / FPS  # first seen lying
+    assert events[0].drop_duration_ms >= events[0].fall_ms - last_up
+
+
+@pytest.mark.parametrize(
+    ("rate", "lower_s", "longest"),
+    [
+        pytest.param(2.0, 4.0, 2, id="2fps-4s-descent"),
+        pytest.param(1.5, 4.0, 2, id="1.5fps-4s-descent"),
+        pytest.param(2.0, 3.0, 2, id="2fps-3s-descent"),
+        pytest.param(1.5, 3.0, 1, id="1.5fps-3s-descent"),
+    ],
+)
+def test_low_rate_lying_down_with_missed_frames_is_not_a_fall(
+    rate: float, lower_s: float, longest: int
+) -> None:
+    """Kneeling, then lying down on the mat (`_lower_to_mat` over 3-4 s) and resting,
+    at 1.5-2 frames a second with any run of up to `longest` frames of the descent
+    missed, from four phases of the frame grid: no alert. (Two frames missed at 1.5
+    frames a second hide 2 s of a 3 s descent: seen standing, then lying, which is
+    what a fall missed by the model looks like too; see `UNSEEN_DROP_SPAN_S`.)"""
+    timeline = [stand(2.0), (lower_s, _lower_to_mat), lie(10.0)]
+    step = 1.0 / rate
+    for phase in (0.0, 0.25, 0.5, 0.75):
+        descent = [
+            phase * step + k * step
+            for k in range(int((2.0 + lower_s) * rate) + 2)
+            if 2.0 - step <= phase * step + k * step <= 2.0 + lower_s
+        ]
+        for first in range(len(descent)):
+            for count in range(1, longest + 1):
+                gone = descent[first : first + count]
+                seen = processed(
+                    timeline,
+                    rate,
+                    phase * step,
+                    lambda t, gone=gone: any(abs(t - g) < 1e-6 for g in gone),
+                )
+                det = FallDetector()
+                events = [e for f in seen for e in det.update(f)]
+                assert events == [], (phase, gone)
 
 
 def test_timestamps_must_increase() -> None:
@@ -429,3 +513,26 @@ def test_no_alert_on_any_shared_video(
         frame = PoseFrame(xyz[k], vis[k], int(stamps[k]))
         events += det.update(frame)
     assert events == []
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_real_pixels_fall_at_2_frames_a_second_alerts() -> None:
+    """The group screen's fall video (a real man's pixels toppling, from the browser
+    test) through the real multi-person pose model, tracker and `FallMonitor` at 2
+    processed frames per second (a loaded kiosk): the model loses him for 1.5-2.5 s
+    around the fall; he keeps his track and the alert comes
+    (tests/exercises/fall_video.py measures all rates)."""
+    import models
+    from tests.conftest import shared_data_path
+
+    shared_data_path("video", "ksh_front_raise.mp4")
+    for name in ("pose_detector.onnx", "pose_landmark_full.onnx"):
+        if not (models.MODELS_DIR / name).is_file():
+            pytest.skip(f"model file absent: {name}")
+    pytest.importorskip("playwright", reason="the video comes from the browser test")
+    from tests.exercises.fall_video import run as run_video
+
+    result = run_video(2.0, phase_s=0.05)
+    assert result.alert, result.line()
+    assert result.id_changes == 0, result.line()

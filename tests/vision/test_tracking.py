@@ -307,3 +307,84 @@ def test_pose_boxes() -> None:
 def test_assignment(cost: Any, expected: list[tuple[int, int]]) -> None:
     tracker = PoseTracker(TrackerOptions(max_cost=0.8))
     assert tracker._assign(np.asarray(cost, np.float64)) == expected
+
+
+# --------------------------------------------------------------------- toppling
+
+
+def _toppled(ts: int, angle_deg: float, **kw: Any) -> Any:
+    """`make_frame` rotated by `angle_deg` (+ = to the image right) about its ankles
+    (a fall sideways)."""
+    frame = make_frame(ts, **kw)
+    j = Skeleton.BLAZEPOSE_33.index
+    xy = frame.xyz[:, :2].astype(np.float64)
+    feet = xy[[j("left_ankle"), j("right_ankle")]].mean(axis=0)
+    a = np.radians(angle_deg)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    xyz = frame.xyz.copy()
+    xyz[:, :2] = ((xy - feet) @ rot.T + feet).astype(np.float32)
+    return type(frame)(xyz, frame.visibility, frame.timestamp_ms)
+
+
+def _low_rate_fall(
+    fps: float, missed: int, angle: float, faller: dict[str, Any], gap_from: int = 4
+) -> list[dict[str, int]]:
+    """A bystander standing and `faller` standing for `gap_from` frames, then missing
+    for `missed` frames (mid-fall), then lying (`angle` deg) for 5 frames."""
+    tracker = PoseTracker()
+    out = []
+    for i in range(gap_from + missed + 5):
+        ts = round(i * 1000 / fps) + 1
+        people = [("bystander", make_frame(ts, center_x=0.2, height=0.5))]
+        if i < gap_from:
+            people.append(("faller", make_frame(ts, **faller)))
+        elif i >= gap_from + missed:
+            people.append(("faller", _toppled(ts, angle, **faller)))
+        poses = Poses.from_frames([f for _, f in people], ts)
+        tracked = tracker.update(poses)
+        out.append(
+            {n: int(t) for (n, _), t in zip(people, tracked.track_ids, strict=True)}
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("fps", "missed", "angle"),
+    [
+        pytest.param(2.0, 0, 80.0, id="2fps-seen-throughout"),
+        pytest.param(2.0, 1, 80.0, id="2fps-1-missed"),
+        pytest.param(2.0, 1, -85.0, id="2fps-1-missed-to-the-right"),
+        pytest.param(1.5, 1, 45.0, id="1.5fps-1-missed-half-way-down"),
+        pytest.param(1.5, 2, 85.0, id="1.5fps-2-missed"),
+        pytest.param(1.0, 2, 85.0, id="1fps-2-missed"),
+    ],
+)
+def test_person_who_topples_keeps_the_id(fps: float, missed: int, angle: float) -> None:
+    """The fall detector needs one track from standing to lying; at 1-2 processed
+    frames per second the pose model misses people mid-fall (TOPPLE_* constants)."""
+    history = _low_rate_fall(fps, missed, angle, {"center_x": 0.6, "height": 0.5})
+    assert _ids_of(history, "bystander") == {1}
+    assert _ids_of(history, "faller") == {2}
+
+
+def test_lying_newcomer_after_the_track_is_long_lost_gets_a_new_id() -> None:
+    """Lying down where someone vanished `TOPPLE_MAX_LOST_MS` ago: someone else."""
+    history = _low_rate_fall(1.0, 4, 85.0, {"center_x": 0.6, "height": 0.5})
+    assert _ids_of(history, "faller") == {2, 3}
+
+
+def test_lying_newcomer_beyond_reach_gets_a_new_id() -> None:
+    """Someone lying down further than `TOPPLE_REACH_TORSO` from where a person
+    vanished is not that person."""
+    tracker = PoseTracker()
+    ids = []
+    for i in range(10):
+        ts = round(i * 500) + 1
+        if i < 4:
+            frame = make_frame(ts, center_x=0.1, height=0.5)
+        elif i < 5:
+            continue
+        else:  # hips 3.5 torso lengths from where the first person's were
+            frame = _toppled(ts, -85.0, center_x=0.85, height=0.5)
+        ids.append(int(tracker.update(Poses.from_frames([frame], ts)).track_ids[0]))
+    assert ids == [1] * 4 + [2] * 5
