@@ -1,4 +1,5 @@
-"""Shared reporting for the benchmark scripts: percentiles, a JSON line last, a result file."""
+"""Shared reporting for the benchmark scripts: percentiles, a JSON line last, a
+result file."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def percentiles_ms(samples_s: list[float] | np.ndarray) -> dict[str, float]:
 
 
 def emit(name: str, result: dict[str, Any]) -> None:
-    """Write benchmarks/results/<name>.json and print the result as the last stdout line."""
+    """Write benchmarks/results/<name>.json and print the result as the last stdout
+    line."""
     result = {
         "benchmark": name,
         "machine": {"python": platform.python_version(), "cpu": platform.machine()},

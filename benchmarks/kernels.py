@@ -8,7 +8,8 @@ Per frame of the live path: One-Euro smoothing of 33 joints and 8 joint angles. 
   PoseFrame construction, allocation),
 - the same arithmetic vectorized in numpy (the peer the ratio is against).
 Also batch angles over a (T, 33, 3) window: kernel vs numpy.
-Target (issue 2): angles + One-Euro for one frame <= 1.2 us, about 15x faster than numpy.
+Target (issue 2): angles + One-Euro for one frame <= 1.2 us, about 15x faster than
+numpy.
 """
 
 from __future__ import annotations
@@ -57,13 +58,18 @@ class NumpyKinematics:
             dx = (xyz - self.x_prev) / dt
             a_d = self._alpha(config.ONE_EURO_D_CUTOFF_HZ, dt)
             dx_hat = a_d * dx + (1 - a_d) * self.dx_prev
-            cutoff = config.ONE_EURO_MIN_CUTOFF_HZ + config.ONE_EURO_BETA * np.abs(dx_hat)
+            cutoff = config.ONE_EURO_MIN_CUTOFF_HZ + config.ONE_EURO_BETA * np.abs(
+                dx_hat
+            )
             a = self._alpha(cutoff, dt)
             x_hat = a * xyz + (1 - a) * self.x_prev
             self.dx_prev = dx_hat
         self.x_prev = x_hat
-        a, b, c = x_hat[self.triples[:, 0], :2], x_hat[self.triples[:, 1], :2], x_hat[
-            self.triples[:, 2], :2]
+        a, b, c = (
+            x_hat[self.triples[:, 0], :2],
+            x_hat[self.triples[:, 1], :2],
+            x_hat[self.triples[:, 2], :2],
+        )
         u, v = a - b, c - b
         cos = (u * v).sum(1) / (np.linalg.norm(u, axis=1) * np.linalg.norm(v, axis=1))
         angles = np.degrees(np.arccos(np.clip(cos, -1, 1)))
@@ -75,8 +81,11 @@ class NumpyKinematics:
 def _frames(n: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     t = np.linspace(0, 20, n)[:, None, None]
-    xyz = (0.5 + 0.1 * np.sin(t + np.arange(33)[None, :, None]) +
-           rng.normal(0, 0.003, (n, 33, 3))).astype(np.float32)
+    xyz = (
+        0.5
+        + 0.1 * np.sin(t + np.arange(33)[None, :, None])
+        + rng.normal(0, 0.003, (n, 33, 3))
+    ).astype(np.float32)
     vis = rng.uniform(0.6, 1.0, (n, 33)).astype(np.float32)
     return xyz, vis
 
@@ -105,8 +114,16 @@ def main(argv: list[str] | None = None) -> None:
         state = np.zeros((2, 33, 3), np.float32)
         state[0] = np.nan
         angles = np.empty((1, len(ANGLES)), np.float32)
-        params = np.array([dt, config.ONE_EURO_MIN_CUTOFF_HZ, config.ONE_EURO_BETA,
-                           config.ONE_EURO_D_CUTOFF_HZ, config.MIN_VISIBILITY, 0.0])
+        params = np.array(
+            [
+                dt,
+                config.ONE_EURO_MIN_CUTOFF_HZ,
+                config.ONE_EURO_BETA,
+                config.ONE_EURO_D_CUTOFF_HZ,
+                config.MIN_VISIBILITY,
+                0.0,
+            ]
+        )
         for i in range(n):
             k._smooth_and_angles(xyz[i], vis[i], params, state, triples, angles)
 
@@ -135,7 +152,10 @@ def main(argv: list[str] | None = None) -> None:
     numpy_us = _per_frame_us(run_numpy, n, args.repeats)
 
     window_t = 1000
-    win_xyz, win_vis = np.ascontiguousarray(xyz[:window_t]), np.ascontiguousarray(vis[:window_t])
+    win_xyz, win_vis = (
+        np.ascontiguousarray(xyz[:window_t]),
+        np.ascontiguousarray(vis[:window_t]),
+    )
 
     def batch_kernel() -> None:
         geometry.joint_angles_array(win_xyz, win_vis, triples)
@@ -143,30 +163,35 @@ def main(argv: list[str] | None = None) -> None:
     def batch_numpy() -> None:
         a, b, c = (win_xyz[:, triples[:, i], :2] for i in range(3))
         u, v = a - b, c - b
-        cos = (u * v).sum(-1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
+        cos = (u * v).sum(-1) / (
+            np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1)
+        )
         out = np.degrees(np.arccos(np.clip(cos, -1, 1)))
         out[(win_vis[:, triples] < config.MIN_VISIBILITY).any(-1)] = np.nan
 
     batch_kernel_us = _per_frame_us(batch_kernel, window_t, args.repeats * 3)
     batch_numpy_us = _per_frame_us(batch_numpy, window_t, args.repeats * 3)
 
-    emit("kernels", {
-        "frames": n,
-        "angles": len(ANGLES),
-        "per_frame_us": {
-            "kernel_one_euro_plus_angles": round(kernel_us, 3),
-            "wrapper_kinematics": round(wrapper_us, 3),
-            "numpy_one_euro_plus_angles": round(numpy_us, 3),
-            "window_angles_kernel": round(batch_kernel_us, 4),
-            "window_angles_numpy": round(batch_numpy_us, 4),
+    emit(
+        "kernels",
+        {
+            "frames": n,
+            "angles": len(ANGLES),
+            "per_frame_us": {
+                "kernel_one_euro_plus_angles": round(kernel_us, 3),
+                "wrapper_kinematics": round(wrapper_us, 3),
+                "numpy_one_euro_plus_angles": round(numpy_us, 3),
+                "window_angles_kernel": round(batch_kernel_us, 4),
+                "window_angles_numpy": round(batch_numpy_us, 4),
+            },
+            "speedup_vs_numpy": {
+                "kernel": round(numpy_us / kernel_us, 2),
+                "wrapper": round(numpy_us / wrapper_us, 2),
+                "window_angles": round(batch_numpy_us / batch_kernel_us, 2),
+            },
+            "target": {"kernel_us_max": 1.2, "met": kernel_us <= 1.2},
         },
-        "speedup_vs_numpy": {
-            "kernel": round(numpy_us / kernel_us, 2),
-            "wrapper": round(numpy_us / wrapper_us, 2),
-            "window_angles": round(batch_numpy_us / batch_kernel_us, 2),
-        },
-        "target": {"kernel_us_max": 1.2, "met": kernel_us <= 1.2},
-    })
+    )
 
 
 if __name__ == "__main__":

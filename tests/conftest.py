@@ -13,7 +13,8 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 def shared_data_path(*parts: str) -> Path:
-    """A path under ../shared/data; skips the calling test, with a reason, when absent."""
+    """A path under ../shared/data; skips the calling test, with a reason, when
+    absent."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"shared data not available: {path}")

@@ -11,13 +11,17 @@ import numpy as np
 
 
 def joint_angles(xyz, visibility, triples, min_visibility, use_z):
-    """Twin of vision.kernels._joint_angles: degrees at the middle joint, NaN if missing."""
+    """Twin of vision.kernels._joint_angles: degrees at the middle joint, NaN if
+    missing."""
     t_count, k_count = xyz.shape[0], len(triples)
     out = np.full((t_count, k_count), np.nan, np.float64)
     dims = 3 if use_z else 2
     for t in range(t_count):
         for k, (a, b, c) in enumerate(triples):
-            if min(visibility[t, a], visibility[t, b], visibility[t, c]) < min_visibility:
+            if (
+                min(visibility[t, a], visibility[t, b], visibility[t, c])
+                < min_visibility
+            ):
                 continue
             u = np.asarray(xyz[t, a, :dims], np.float64) - xyz[t, b, :dims]
             v = np.asarray(xyz[t, c, :dims], np.float64) - xyz[t, b, :dims]
@@ -30,7 +34,8 @@ def joint_angles(xyz, visibility, triples, min_visibility, use_z):
 
 
 def one_euro(samples, timestamps_ms, min_cutoff_hz, beta, d_cutoff_hz):
-    """Twin of the One-Euro kernel over a (T, J, 3) sequence, straight from Casiez et al.
+    """Twin of the One-Euro kernel over a (T, J, 3) sequence, straight from Casiez et
+    al.
 
     Per coordinate: a NaN sample outputs NaN and forgets the past; the first sample
     after that passes through.
@@ -56,7 +61,9 @@ def one_euro(samples, timestamps_ms, min_cutoff_hz, beta, d_cutoff_hz):
                 x_prev, dx_prev = x, 0.0
                 continue
             dx = (x - x_prev) / dt
-            dx_hat = alpha(d_cutoff_hz, dt) * dx + (1 - alpha(d_cutoff_hz, dt)) * dx_prev
+            dx_hat = (
+                alpha(d_cutoff_hz, dt) * dx + (1 - alpha(d_cutoff_hz, dt)) * dx_prev
+            )
             cutoff = min_cutoff_hz + beta * abs(dx_hat)
             x_hat = alpha(cutoff, dt) * x + (1 - alpha(cutoff, dt)) * x_prev
             out[(t, *idx)] = x_hat
@@ -64,7 +71,7 @@ def one_euro(samples, timestamps_ms, min_cutoff_hz, beta, d_cutoff_hz):
     return out
 
 
-# --- DTW (twins of exercises/kernels.py) ------------------------------------------------
+# --- DTW (twins of exercises/kernels.py) -----------------------------------------
 
 
 def dtw_local_cost(q_row, r_row, s_row):

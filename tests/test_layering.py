@@ -12,8 +12,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-EDGE_LIBRARIES = ("cv2", "mediapipe", "onnxruntime", "fastapi", "websockets", "starlette",
-                  "uvicorn", "sqlalchemy")
+EDGE_LIBRARIES = (
+    "cv2",
+    "mediapipe",
+    "onnxruntime",
+    "fastapi",
+    "websockets",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+)
 
 
 def _core_modules() -> list[str]:
@@ -30,8 +38,14 @@ def test_core_module_imports_no_edge_library(module):
         f"import importlib, json, sys; importlib.import_module({module!r}); "
         f"print(json.dumps([m for m in {EDGE_LIBRARIES!r} if m in sys.modules]))"
     )
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == []
 
@@ -42,7 +56,10 @@ def test_only_kernel_modules_import_numba():
         if ".venv" in path.parts or path.parts[-2] == "tests" or "tests" in path.parts:
             continue
         text = path.read_text(encoding="utf-8")
-        if re.search(r"^\s*(from numba|import numba)", text, re.M) and path.name != "kernels.py":
+        if (
+            re.search(r"^\s*(from numba|import numba)", text, re.M)
+            and path.name != "kernels.py"
+        ):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
 

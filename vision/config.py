@@ -1,4 +1,5 @@
-"""Numeric algorithm constants of the vision core (UPPER_SNAKE); `_reset()` restores them for tests."""
+"""Numeric algorithm constants of the vision core (UPPER_SNAKE); `_reset()` restores
+them for tests."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ FASTMATH_FLAGS = {"nsz", "arcp", "contract", "afn", "reassoc"}
 # A joint whose visibility is below this counts as missing for angles.
 MIN_VISIBILITY = 0.5
 
-# One-Euro filter (Casiez et al. 2012) defaults for normalized image coordinates at 15-30 fps.
+# One-Euro filter (Casiez et al. 2012) defaults for normalized image coordinates at
+# 15-30 fps.
 ONE_EURO_MIN_CUTOFF_HZ = 1.0
 ONE_EURO_BETA = 10.0
 ONE_EURO_D_CUTOFF_HZ = 1.0

@@ -58,7 +58,8 @@ def _check_triples(triples: npt.NDArray[np.int64], num_joints: int) -> None:
     ):
         raise ValueError(
             "triples must be (K, 3) int64, got "
-            f"{getattr(triples, 'shape', None)} {getattr(triples, 'dtype', type(triples))}"
+            f"{getattr(triples, 'shape', None)} "
+            f"{getattr(triples, 'dtype', type(triples))}"
         )
     if triples.size and (triples.min() < 0 or triples.max() >= num_joints):
         raise ValueError(
@@ -81,11 +82,13 @@ def joint_angles_array(
         xyz: (T, J, 3) float32, normalized image coordinates; NaN = missing.
         visibility: (T, J) float32 in [0, 1].
         triples: (K, 3) int64 joint rows, from `angle_triples`.
-        min_visibility: joints below it count as missing (default `config.MIN_VISIBILITY`).
+        min_visibility: joints below it count as missing (default
+            `config.MIN_VISIBILITY`).
         use_z: include the (noisy) depth; default is the image-plane angle.
 
     Returns:
-        (T, K) float32, degrees in [0, 180]; NaN where any of the three joints is missing.
+        (T, K) float32, degrees in [0, 180]; NaN where any of the three joints is
+        missing.
     """
     if not isinstance(xyz, np.ndarray) or xyz.ndim != 3 or xyz.shape[2] != 3:
         raise ValueError(
@@ -187,7 +190,8 @@ class OneEuroSmoother:
     def _check(self, frame: PoseFrame) -> None:
         if frame.skeleton is not self.skeleton:
             raise ValueError(
-                f"smoother is for {self.skeleton.value}, got a {frame.skeleton.value} frame"
+                f"smoother is for {self.skeleton.value}, "
+                f"got a {frame.skeleton.value} frame"
             )
 
     def update(self, frame: PoseFrame) -> PoseFrame:
@@ -213,7 +217,8 @@ class OneEuroSmoother:
 
 
 class Kinematics(OneEuroSmoother):
-    """The live per-frame path: One-Euro smoothing, then the angles, in one kernel call."""
+    """The live per-frame path: One-Euro smoothing, then the angles, in one kernel
+    call."""
 
     def __init__(
         self,
@@ -257,8 +262,8 @@ class Kinematics(OneEuroSmoother):
 def convert_skeleton(frame: PoseFrame, target: Skeleton) -> PoseFrame:
     """Re-map a frame's joints to another skeleton by joint name.
 
-    Joints the source lacks are NaN with visibility 0, except OpenPose's `neck`, which is
-    the midpoint of the shoulders when both exist.
+    Joints the source lacks are NaN with visibility 0, except OpenPose's `neck`, which
+    is the midpoint of the shoulders when both exist.
     """
     if frame.skeleton is target:
         return frame
@@ -287,8 +292,9 @@ def _synthetic_frame(timestamp_ms: int) -> PoseFrame:
 
 
 def warm_up() -> None:
-    """Compile (or load from cache) every kernel by calling each public wrapper once on a
-    missing frame and once on a synthetic one, so the first live frame pays no JIT."""
+    """Compile (or load from cache) every kernel by calling each public wrapper once on
+    a missing frame and once on a synthetic one, so the first live frame pays no
+    JIT."""
     triples = angle_triples(
         Skeleton.BLAZEPOSE_33, [("left_hip", "left_knee", "left_ankle")]
     )

@@ -1,4 +1,5 @@
-"""Numba kernels for per-frame kinematics. Private; call them through `vision.geometry`."""
+"""Numba kernels for per-frame kinematics. Private; call them through
+`vision.geometry`."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from vision import config
 
 __all__: list[str] = []
 
+
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _angle_deg(ax, ay, az, bx, by, bz, cx, cy, cz):  # type: ignore[no-untyped-def]
-    """Angle ABC at B in degrees; NaN if a segment has zero length or a coordinate is NaN."""
+    """Angle ABC at B in degrees; NaN if a segment has zero length or a coordinate is
+    NaN."""
     ux, uy, uz = ax - bx, ay - by, az - bz
     vx, vy, vz = cx - bx, cy - by, cz - bz
     nu = math.sqrt(ux * ux + uy * uy + uz * uz)
@@ -27,7 +30,8 @@ def _angle_deg(ax, ay, az, bx, by, bz, cx, cy, cz):  # type: ignore[no-untyped-d
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _joint_angles(xyz, visibility, triples, min_visibility, use_z, out):  # type: ignore[no-untyped-def]
-    """(T, J, 3), (T, J), (K, 3) int64 -> out (T, K) degrees; NaN where a joint is missing."""
+    """(T, J, 3), (T, J), (K, 3) int64 -> out (T, K) degrees; NaN where a joint is
+    missing."""
     for t in range(xyz.shape[0]):
         for k in range(triples.shape[0]):
             a, b, c = triples[k, 0], triples[k, 1], triples[k, 2]
@@ -42,9 +46,15 @@ def _joint_angles(xyz, visibility, triples, min_visibility, use_z, out):  # type
             zb = xyz[t, b, 2] if use_z else 0.0
             zc = xyz[t, c, 2] if use_z else 0.0
             out[t, k] = _angle_deg(
-                xyz[t, a, 0], xyz[t, a, 1], za,
-                xyz[t, b, 0], xyz[t, b, 1], zb,
-                xyz[t, c, 0], xyz[t, c, 1], zc,
+                xyz[t, a, 0],
+                xyz[t, a, 1],
+                za,
+                xyz[t, b, 0],
+                xyz[t, b, 1],
+                zb,
+                xyz[t, c, 0],
+                xyz[t, c, 1],
+                zc,
             )
 
 
@@ -63,8 +73,8 @@ def _one_euro_step(  # type: ignore[no-untyped-def]
     """One One-Euro step over (J, 3); state (x_prev, dx_prev) updated in place.
 
     A NaN sample outputs NaN and clears that joint's state, so a joint that comes back
-    starts fresh instead of being dragged from where it was lost. dt_s <= 0 (first frame)
-    passes the sample through.
+    starts fresh instead of being dragged from where it was lost. dt_s <= 0 (first
+    frame) passes the sample through.
     """
     a_d = _smoothing_alpha(d_cutoff_hz, dt_s) if dt_s > 0.0 else 1.0
     inv_dt = 1.0 / dt_s if dt_s > 0.0 else 0.0
@@ -106,12 +116,20 @@ def _smooth_and_angles(xyz, visibility, params, state, triples, angles_out):  # 
     """
     x_prev = state[0]
     _one_euro_step(
-        xyz, params[P_DT_S], params[P_MIN_CUTOFF_HZ], params[P_BETA],
-        params[P_D_CUTOFF_HZ], x_prev, state[1], x_prev,
+        xyz,
+        params[P_DT_S],
+        params[P_MIN_CUTOFF_HZ],
+        params[P_BETA],
+        params[P_D_CUTOFF_HZ],
+        x_prev,
+        state[1],
+        x_prev,
     )
     _joint_angles(
         x_prev.reshape((1, x_prev.shape[0], 3)),
         visibility.reshape((1, visibility.shape[0])),
-        triples, np.float32(params[P_MIN_VISIBILITY]), params[P_USE_Z] != 0.0,
+        triples,
+        np.float32(params[P_MIN_VISIBILITY]),
+        params[P_USE_Z] != 0.0,
         angles_out,
     )

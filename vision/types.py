@@ -1,5 +1,5 @@
-"""Core pose types: skeletons by joint name, one person (`PoseFrame`), N people (`Poses`),
-and stacked windows for scoring (`PoseWindow`).
+"""Core pose types: skeletons by joint name, one person (`PoseFrame`), N people
+(`Poses`), and stacked windows for scoring (`PoseWindow`).
 
 Core module: imports only the stdlib and numpy.
 """
@@ -168,7 +168,8 @@ class Skeleton(enum.Enum):
         """Row of `joint_name` in this skeleton.
 
         Raises:
-            KeyError: the name is not a joint of this skeleton; the message lists the valid names.
+            KeyError: the name is not a joint of this skeleton; the message lists the
+                valid names.
         """
         try:
             return _INDEX[self][joint_name]
@@ -330,7 +331,9 @@ class Poses:
             np.stack([f.xyz for f in frames]).astype(np.float32),
             np.stack([f.visibility for f in frames]).astype(np.float32),
             np.full(len(frames), -1, np.int64),
-            np.asarray(scores if scores is not None else [1.0] * len(frames), np.float32),
+            np.asarray(
+                scores if scores is not None else [1.0] * len(frames), np.float32
+            ),
             int(timestamp_ms),
             frames[0].skeleton,
         )

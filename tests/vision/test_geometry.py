@@ -35,10 +35,18 @@ def test_joint_angles_of_a_frame_and_a_window(angle_deg):
 @pytest.mark.parametrize(
     ("triples", "error", "match"),
     [
-        pytest.param([("left_hip", "left_knee")], ValueError, "needs 3 joint names",
-                     id="two-names"),
-        pytest.param([("left_hip", "knee", "left_ankle")], KeyError,
-                     "unknown joint 'knee'", id="unknown-name"),
+        pytest.param(
+            [("left_hip", "left_knee")],
+            ValueError,
+            "needs 3 joint names",
+            id="two-names",
+        ),
+        pytest.param(
+            [("left_hip", "knee", "left_ankle")],
+            KeyError,
+            "unknown joint 'knee'",
+            id="unknown-name",
+        ),
     ],
 )
 def test_angle_triples_errors(triples, error, match):
@@ -49,16 +57,21 @@ def test_angle_triples_errors(triples, error, match):
 def test_joint_angles_array_rejects_bad_input():
     triples = geometry.angle_triples(Skeleton.BLAZEPOSE_33, KNEE)
     with pytest.raises(ValueError, match=r"xyz must be \(T, J, 3\)"):
-        geometry.joint_angles_array(np.zeros((5, 33, 2), np.float32),
-                                    np.ones((5, 33), np.float32), triples)
+        geometry.joint_angles_array(
+            np.zeros((5, 33, 2), np.float32), np.ones((5, 33), np.float32), triples
+        )
     with pytest.raises(ValueError, match=r"triples must index joints 0..32"):
-        geometry.joint_angles_array(np.zeros((5, 33, 3), np.float32),
-                                    np.ones((5, 33), np.float32),
-                                    np.array([[0, 1, 40]], np.int64))
+        geometry.joint_angles_array(
+            np.zeros((5, 33, 3), np.float32),
+            np.ones((5, 33), np.float32),
+            np.array([[0, 1, 40]], np.int64),
+        )
     with pytest.raises(ValueError, match=r"triples must be \(K, 3\) int64"):
-        geometry.joint_angles_array(np.zeros((5, 33, 3), np.float32),
-                                    np.ones((5, 33), np.float32),
-                                    np.array([[0, 1, 2]], np.int32))
+        geometry.joint_angles_array(
+            np.zeros((5, 33, 3), np.float32),
+            np.ones((5, 33), np.float32),
+            np.array([[0, 1, 2]], np.int32),
+        )
 
 
 def test_min_visibility_follows_config(monkeypatch):
@@ -79,14 +92,23 @@ def test_smoother_matches_naive_and_rejects_time_going_back():
     ts = np.arange(20, dtype=np.int64) * 33
     xyz = (0.5 + rng.normal(0, 0.02, (20, 33, 3))).astype(np.float32)
     smoother = geometry.OneEuroSmoother()
-    got = np.stack([
-        smoother.update(PoseFrame(xyz[i], np.ones(33, np.float32), int(ts[i]))).xyz
-        for i in range(20)
-    ])
-    expected = naive.one_euro(xyz, ts, config.ONE_EURO_MIN_CUTOFF_HZ,
-                              config.ONE_EURO_BETA, config.ONE_EURO_D_CUTOFF_HZ)
+    got = np.stack(
+        [
+            smoother.update(PoseFrame(xyz[i], np.ones(33, np.float32), int(ts[i]))).xyz
+            for i in range(20)
+        ]
+    )
+    expected = naive.one_euro(
+        xyz,
+        ts,
+        config.ONE_EURO_MIN_CUTOFF_HZ,
+        config.ONE_EURO_BETA,
+        config.ONE_EURO_D_CUTOFF_HZ,
+    )
     npt.assert_allclose(got, expected, atol=2e-5)
-    with pytest.raises(ValueError, match="timestamps must increase: got 600 ms after 627 ms"):
+    with pytest.raises(
+        ValueError, match="timestamps must increase: got 600 ms after 627 ms"
+    ):
         smoother.update(PoseFrame(xyz[0], np.ones(33, np.float32), 600))
     with pytest.raises(ValueError, match="smoother is for blazepose_33, got a coco_17"):
         smoother.update(PoseFrame.missing(10_000, Skeleton.COCO_17))
@@ -115,13 +137,19 @@ def test_convert_openpose_to_blazepose_and_back_by_name():
     )
     blaze = geometry.convert_skeleton(src, Skeleton.BLAZEPOSE_33)
     op, bp = Skeleton.OPENPOSE_18, Skeleton.BLAZEPOSE_33
-    npt.assert_array_equal(blaze.xyz[bp.index("left_knee")], src.xyz[op.index("left_knee")])
+    npt.assert_array_equal(
+        blaze.xyz[bp.index("left_knee")], src.xyz[op.index("left_knee")]
+    )
     assert np.isnan(blaze.xyz[bp.index("left_heel")]).all()
     assert blaze.visibility[bp.index("left_heel")] == 0
     back = geometry.convert_skeleton(blaze, Skeleton.OPENPOSE_18)
-    expected_neck = (src.xyz[op.index("left_shoulder")] + src.xyz[op.index("right_shoulder")]) / 2
+    expected_neck = (
+        src.xyz[op.index("left_shoulder")] + src.xyz[op.index("right_shoulder")]
+    ) / 2
     npt.assert_allclose(back.xyz[op.index("neck")], expected_neck)
-    npt.assert_array_equal(back.xyz[op.index("right_wrist")], src.xyz[op.index("right_wrist")])
+    npt.assert_array_equal(
+        back.xyz[op.index("right_wrist")], src.xyz[op.index("right_wrist")]
+    )
 
 
 def test_warm_up_compiles_every_kernel():

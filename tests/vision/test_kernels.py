@@ -1,4 +1,5 @@
-"""vision/kernels.py against the slow twins in tests/naive.py, plus kernel invariants."""
+"""vision/kernels.py against the slow twins in tests/naive.py, plus kernel
+invariants."""
 
 from __future__ import annotations
 
@@ -51,8 +52,12 @@ def test_joint_angle_known_values(a, b, c, expected_deg):
     xyz[0, 0, :2], xyz[0, 1, :2], xyz[0, 2, :2] = a, b, c
     out = np.empty((1, 1), np.float32)
     k._joint_angles(
-        xyz, np.ones((1, J), np.float32), np.array([[0, 1, 2]], np.int64),
-        np.float32(0.5), False, out,
+        xyz,
+        np.ones((1, J), np.float32),
+        np.array([[0, 1, 2]], np.int64),
+        np.float32(0.5),
+        False,
+        out,
     )
     npt.assert_allclose(out[0, 0], expected_deg, atol=1e-3)
 
@@ -86,8 +91,9 @@ def test_one_euro_smooths_jitter_but_follows_fast_moves():
     dx_prev = np.zeros((J, 3), np.float32)
     out = np.empty_like(still)
     for i in range(t):
-        k._one_euro_step(still[i], 0.0 if i == 0 else 0.033, 1.0, 10.0, 1.0,
-                         x_prev, dx_prev, out[i])
+        k._one_euro_step(
+            still[i], 0.0 if i == 0 else 0.033, 1.0, 10.0, 1.0, x_prev, dx_prev, out[i]
+        )
     assert out[50:].std() < 0.5 * still[50:].std()
     del ts
 
@@ -101,8 +107,16 @@ def test_smooth_and_angles_equals_the_two_kernels_in_sequence():
     state_b = (np.full((J, 3), np.nan, np.float32), np.zeros((J, 3), np.float32))
     angles = np.empty((1, 4), np.float32)
     params = np.zeros(6)
-    params[[k.P_DT_S, k.P_MIN_CUTOFF_HZ, k.P_BETA, k.P_D_CUTOFF_HZ, k.P_MIN_VISIBILITY,
-            k.P_USE_Z]] = (0.0, 1.0, 10.0, 1.0, 0.5, 0.0)
+    params[
+        [
+            k.P_DT_S,
+            k.P_MIN_CUTOFF_HZ,
+            k.P_BETA,
+            k.P_D_CUTOFF_HZ,
+            k.P_MIN_VISIBILITY,
+            k.P_USE_Z,
+        ]
+    ] = (0.0, 1.0, 10.0, 1.0, 0.5, 0.0)
     k._smooth_and_angles(xyz, vis, params, state_a, TRIPLES, angles)
     smoothed = state_a[0]
     alone = np.empty_like(xyz)
@@ -120,8 +134,14 @@ _coords = hnp.arrays(
 
 def _angle(xyz: np.ndarray, use_z: bool = True) -> float:
     out = np.empty((1, 1), np.float32)
-    k._joint_angles(np.ascontiguousarray(xyz, np.float32), np.ones((1, 3), np.float32),
-                    np.array([[0, 1, 2]], np.int64), np.float32(0.5), use_z, out)
+    k._joint_angles(
+        np.ascontiguousarray(xyz, np.float32),
+        np.ones((1, 3), np.float32),
+        np.array([[0, 1, 2]], np.int64),
+        np.float32(0.5),
+        use_z,
+        out,
+    )
     return float(out[0, 0])
 
 
@@ -141,7 +161,8 @@ def test_angles_stay_in_0_180_or_are_nan_for_degenerate_segments(xyz):
 def test_angles_invariant_to_translation_and_uniform_scale(xyz, shift, scale):
     u = xyz[0, 0] - xyz[0, 1]
     v = xyz[0, 2] - xyz[0, 1]
-    # Near-degenerate segments make acos ill-conditioned; the invariant is about geometry.
+    # Near-degenerate segments make acos ill-conditioned; the invariant is about
+    # geometry.
     if min(np.linalg.norm(u), np.linalg.norm(v)) < 0.05:
         return
     before = _angle(xyz)

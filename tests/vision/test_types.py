@@ -21,19 +21,45 @@ from vision.types import (
 @pytest.mark.parametrize(
     ("xyz", "visibility", "timestamp_ms", "expectation"),
     [
-        pytest.param(np.zeros((33, 3), np.float32), np.ones(33, np.float32), 0,
-                     does_not_raise(), id="valid"),
-        pytest.param(np.zeros((17, 2), np.float64), np.ones(33, np.float32), 0,
-                     pytest.raises(ValueError, match=r"xyz must be \(33, 3\) float32, "
-                                   r"got \(17, 2\) float64"), id="wrong-shape-dtype"),
-        pytest.param(np.zeros((33, 3), np.float32), np.ones(33, np.float64), 0,
-                     pytest.raises(ValueError, match=r"visibility must be \(33,\) float32"),
-                     id="visibility-dtype"),
-        pytest.param([[0.0] * 3] * 33, np.ones(33, np.float32), 0,
-                     pytest.raises(TypeError, match="numpy array, got list"), id="list"),
-        pytest.param(np.zeros((33, 3), np.float32), np.ones(33, np.float32), 1.5,
-                     pytest.raises(TypeError, match="timestamp_ms must be an int"),
-                     id="float-timestamp"),
+        pytest.param(
+            np.zeros((33, 3), np.float32),
+            np.ones(33, np.float32),
+            0,
+            does_not_raise(),
+            id="valid",
+        ),
+        pytest.param(
+            np.zeros((17, 2), np.float64),
+            np.ones(33, np.float32),
+            0,
+            pytest.raises(
+                ValueError,
+                match=r"xyz must be \(33, 3\) float32, "
+                r"got \(17, 2\) float64",
+            ),
+            id="wrong-shape-dtype",
+        ),
+        pytest.param(
+            np.zeros((33, 3), np.float32),
+            np.ones(33, np.float64),
+            0,
+            pytest.raises(ValueError, match=r"visibility must be \(33,\) float32"),
+            id="visibility-dtype",
+        ),
+        pytest.param(
+            [[0.0] * 3] * 33,
+            np.ones(33, np.float32),
+            0,
+            pytest.raises(TypeError, match="numpy array, got list"),
+            id="list",
+        ),
+        pytest.param(
+            np.zeros((33, 3), np.float32),
+            np.ones(33, np.float32),
+            1.5,
+            pytest.raises(TypeError, match="timestamp_ms must be an int"),
+            id="float-timestamp",
+        ),
     ],
 )
 def test_pose_frame_validation(xyz, visibility, timestamp_ms, expectation):
@@ -64,13 +90,20 @@ def test_skeleton_names_and_enums_agree(skeleton, enum, count):
     for a, b in skeleton.bones:
         assert 0 <= a < count and 0 <= b < count and a != b
     # Every skeleton has the limbs that downstream templates name.
-    for name in ("left_shoulder", "left_elbow", "left_wrist", "left_hip", "left_knee",
-                 "left_ankle", "right_knee"):
+    for name in (
+        "left_shoulder",
+        "left_elbow",
+        "left_wrist",
+        "left_hip",
+        "left_knee",
+        "left_ankle",
+        "right_knee",
+    ):
         assert skeleton.has(name)
 
 
 def test_unknown_joint_lists_valid_names():
-    with pytest.raises(KeyError, match="unknown joint 'left_kne'.*valid joints: nose"):
+    with pytest.raises(KeyError, match=r"unknown joint 'left_kne'.*valid joints: nose"):
         Skeleton.COCO_17.index("left_kne")
 
 
@@ -83,15 +116,22 @@ def test_openpose_layout_matches_pose_trainer_order():
 
 
 def test_poses_round_trip_and_validation():
-    frames = [PoseFrame(np.full((33, 3), i, np.float32), np.ones(33, np.float32), 5)
-              for i in range(3)]
+    frames = [
+        PoseFrame(np.full((33, 3), i, np.float32), np.ones(33, np.float32), 5)
+        for i in range(3)
+    ]
     poses = Poses.from_frames(frames, 5, scores=[0.9, 0.8, 0.7])
     assert len(poses) == 3 and (poses.track_ids == -1).all()
     assert poses[2].xyz[0, 0] == 2 and poses[2].timestamp_ms == 5
     assert len(Poses.empty(0)) == 0
     with pytest.raises(ValueError, match=r"visibility must be \(2, 33\) float32"):
-        Poses(np.zeros((2, 33, 3), np.float32), np.zeros((3, 33), np.float32),
-              np.zeros(2, np.int64), np.zeros(2, np.float32), 0)
+        Poses(
+            np.zeros((2, 33, 3), np.float32),
+            np.zeros((3, 33), np.float32),
+            np.zeros(2, np.int64),
+            np.zeros(2, np.float32),
+            0,
+        )
 
 
 def test_pose_window_stacks_frames_in_order():

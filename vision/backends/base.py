@@ -20,8 +20,8 @@ class PoseBackend(Protocol):
     """Image in, everyone found out.
 
     `detect` takes a BGR uint8 (H, W, 3) image and its capture time; timestamps must
-    increase between calls (VIDEO-mode tracking). Landmarks come back in normalized image
-    coordinates as `Poses` (track_ids -1: tracking is a separate step).
+    increase between calls (VIDEO-mode tracking). Landmarks come back in normalized
+    image coordinates as `Poses` (track_ids -1: tracking is a separate step).
     """
 
     name: str
