@@ -499,6 +499,7 @@
       .sort((a, b) => (a.number ?? 99) - (b.number ?? 99))
       .map(({ el, ...rest }) => rest);
     $("waiting").hidden = tiles.size > 0 || lastPeople.length > 0;
+    $("tiles-empty").hidden = tiles.size > 0;
     // tiles keep one size from 1 to 5 people, then share the column (up to 8)
     $("tiles").style.setProperty("--rows", String(Math.max(5, Math.min(MAX_TILES, tiles.size))));
   }
@@ -733,6 +734,7 @@
     lastPeople = [];
     state.drawn = [];
     state.tiles = [];
+    $("tiles-empty").hidden = false;
     state.instructorTrackId = null;
     $("people-count").textContent = "";
     $("caption").hidden = true;
