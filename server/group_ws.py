@@ -49,8 +49,8 @@ from server.schemas import (
     event_message,
     parse_group_message,
 )
-from server.socket_base import SocketConnection, serve_socket
-from server.ws import DRAIN_TIMEOUT_S, RECORD_TIMEOUT_S, stats_message
+from server.socket_base import SocketConnection, serve_socket, stats_message
+from server.ws import DRAIN_TIMEOUT_S, RECORD_TIMEOUT_S
 
 if TYPE_CHECKING:
     from server.group import CheckIn
@@ -291,23 +291,8 @@ class _GroupConnection(SocketConnection):
 
     # --- frames -----------------------------------------------------------------------
 
-    async def pump(self, active: _Active) -> None:
-        """Results of this session's frames -> engine -> socket, in capture order."""
-        stream = active.stream
-        every = self.settings.stats_every
-        while True:
-            result = await stream.next_result()
-            ok = False
-            try:
-                ok = await self.deliver(active, result)
-            except Exception:
-                log.exception(
-                    "group %s: delivering a result failed", active.live.live_id
-                )
-            finally:
-                stream.task_done(ok)
-            if ok and stream.stats.processed % every == 0:
-                await self.send(stats_message(stream))
+    def describe(self, active: _Active) -> str:
+        return f"group {active.live.live_id}"
 
     async def deliver(self, active: _Active, result: InferenceResult) -> bool:
         if result.error is not None:

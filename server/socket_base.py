@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,14 +20,34 @@ from pydantic import BaseModel
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.recording import CloseReason
-from server.schemas import ErrorCode, ErrorMessage, ProtocolError, decode_frame
+from server.schemas import (
+    ErrorCode,
+    ErrorMessage,
+    ProtocolError,
+    StatsMessage,
+    decode_frame,
+)
 
 if TYPE_CHECKING:
     from server.app import Runtime
+    from server.inference import FrameStream, InferenceResult
 
-__all__ = ["BUSY_CLOSE_CODE", "SocketConnection", "serve_socket"]
+__all__ = ["BUSY_CLOSE_CODE", "SocketConnection", "serve_socket", "stats_message"]
+
+log = logging.getLogger(__name__)
 
 BUSY_CLOSE_CODE = 1013  # "try again later"
+
+
+def stats_message(stream: FrameStream) -> StatsMessage:
+    """The frame counters of a session's stream (see `StatsMessage`)."""
+    s = stream.stats
+    return StatsMessage(
+        received=s.received,
+        processed=s.processed,
+        dropped=s.dropped,
+        rejected=s.rejected,
+    )
 
 
 async def serve_socket(
@@ -97,6 +118,32 @@ class SocketConnection:
     async def finish(self, reason: CloseReason) -> None:
         """End the active session (the socket closed: `DISCONNECTED`/`SHUTDOWN`)."""
         raise NotImplementedError
+
+    async def deliver(self, active: Any, result: InferenceResult) -> bool:
+        """Feed one inference result to the session and send what it made; False
+        when the frame produced nothing (an error was sent instead)."""
+        raise NotImplementedError
+
+    def describe(self, active: Any) -> str:
+        """The active session, for log lines."""
+        raise NotImplementedError
+
+    async def pump(self, active: Any) -> None:
+        """Results of this session's frames -> `deliver` -> socket, in capture order;
+        `stats` every `Settings.stats_every` processed frames."""
+        stream = active.stream
+        every = self.settings.stats_every
+        while True:
+            result = await stream.next_result()
+            ok = False
+            try:
+                ok = await self.deliver(active, result)
+            except Exception:
+                log.exception("%s: delivering a result failed", self.describe(active))
+            finally:
+                stream.task_done(ok)
+            if ok and stream.stats.processed % every == 0:
+                await self.send(stats_message(stream))
 
     async def send(self, message: BaseModel) -> bool:
         """Send one JSON message; False (and no exception) once the client is gone."""

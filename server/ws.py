@@ -36,13 +36,17 @@ from server.schemas import (
     OpenMessage,
     PoseMessage,
     ProtocolError,
-    StatsMessage,
     SummaryMessage,
     event_message,
     parse_client_message,
     to_wire,
 )
-from server.socket_base import BUSY_CLOSE_CODE, SocketConnection, serve_socket
+from server.socket_base import (
+    BUSY_CLOSE_CODE,
+    SocketConnection,
+    serve_socket,
+    stats_message,
+)
 
 if TYPE_CHECKING:
     from server.resume import ResumePoint
@@ -62,16 +66,6 @@ DRAIN_TIMEOUT_S = 10.0
 
 RECORD_TIMEOUT_S = 5.0
 """Longest the loop waits for the recorder to make an event durable, then sends it."""
-
-
-def stats_message(stream: FrameStream) -> StatsMessage:
-    s = stream.stats
-    return StatsMessage(
-        received=s.received,
-        processed=s.processed,
-        dropped=s.dropped,
-        rejected=s.rejected,
-    )
 
 
 def pose_message(
@@ -266,23 +260,8 @@ class _Connection(SocketConnection):
             "on_close", active.info.session_id, summary, active.stream.stats, reason
         )
 
-    async def pump(self, active: _Active) -> None:
-        """Results of this session's frames -> engine -> socket, in capture order."""
-        stream = active.stream
-        every = self.settings.stats_every
-        while True:
-            result = await stream.next_result()
-            ok = False
-            try:
-                ok = await self.deliver(active, result)
-            except Exception:
-                log.exception(
-                    "session %s: delivering a result failed", active.info.session_id
-                )
-            finally:
-                stream.task_done(ok)
-            if ok and stream.stats.processed % every == 0:
-                await self.send(stats_message(stream))
+    def describe(self, active: _Active) -> str:
+        return f"session {active.info.session_id}"
 
     async def deliver(self, active: _Active, result: InferenceResult) -> bool:
         if result.error is not None:
