@@ -16,7 +16,6 @@ screen, with `alert_id` null.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -50,7 +49,7 @@ from server.schemas import (
     parse_group_message,
 )
 from server.socket_base import SocketConnection, serve_socket, stats_message
-from server.ws import DRAIN_TIMEOUT_S, RECORD_TIMEOUT_S
+from server.ws import RECORD_TIMEOUT_S
 
 if TYPE_CHECKING:
     from server.group import CheckIn
@@ -193,29 +192,11 @@ class _GroupConnection(SocketConnection):
         )
         active.pump = asyncio.create_task(self.pump(active), name=f"group-{live_id}")
 
-    async def close(self) -> None:
-        active = self.active
-        assert active is not None
-        try:
-            await asyncio.wait_for(active.stream.drain(), DRAIN_TIMEOUT_S)
-        except TimeoutError:
-            log.warning(
-                "group %s: last frame not drained in %.0f s",
-                active.live.live_id,
-                DRAIN_TIMEOUT_S,
-            )
-        await self.finish(CloseReason.CLOSED)
-
     async def finish(self, reason: CloseReason) -> None:
         """End the active session: stop its pump, free its stream, close records."""
-        active, self.active = self.active, None
+        active = await self.detach()
         if active is None:
             return
-        if active.pump is not None:
-            active.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await active.pump
-        active.stream.close()
         try:
             participants = active.live.close(reason)
         except Exception:

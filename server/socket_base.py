@@ -32,11 +32,20 @@ if TYPE_CHECKING:
     from server.app import Runtime
     from server.inference import FrameStream, InferenceResult
 
-__all__ = ["BUSY_CLOSE_CODE", "SocketConnection", "serve_socket", "stats_message"]
+__all__ = [
+    "BUSY_CLOSE_CODE",
+    "DRAIN_TIMEOUT_S",
+    "SocketConnection",
+    "serve_socket",
+    "stats_message",
+]
 
 log = logging.getLogger(__name__)
 
 BUSY_CLOSE_CODE = 1013  # "try again later"
+
+DRAIN_TIMEOUT_S = 10.0
+"""Longest a `close` waits for the session's last frame to come out of inference."""
 
 
 def stats_message(stream: FrameStream) -> StatsMessage:
@@ -127,6 +136,34 @@ class SocketConnection:
     def describe(self, active: Any) -> str:
         """The active session, for log lines."""
         raise NotImplementedError
+
+    async def close(self) -> None:
+        """The client closed the active session: let its last frame through
+        inference, then `finish(CLOSED)`."""
+        active = self.active
+        assert active is not None
+        try:
+            await asyncio.wait_for(active.stream.drain(), DRAIN_TIMEOUT_S)
+        except TimeoutError:
+            log.warning(
+                "%s: last frame not drained in %.0f s",
+                self.describe(active),
+                DRAIN_TIMEOUT_S,
+            )
+        await self.finish(CloseReason.CLOSED)
+
+    async def detach(self) -> Any:
+        """Take the active session (None if none) off the socket: stop its pump
+        and free its stream. `finish` then reports it."""
+        active, self.active = self.active, None
+        if active is None:
+            return None
+        if active.pump is not None:
+            active.pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await active.pump
+        active.stream.close()
+        return active
 
     async def pump(self, active: Any) -> None:
         """Results of this session's frames -> `deliver` -> socket, in capture order;

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import math
 import time
@@ -43,6 +42,7 @@ from server.schemas import (
 )
 from server.socket_base import (
     BUSY_CLOSE_CODE,
+    DRAIN_TIMEOUT_S,
     SocketConnection,
     serve_socket,
     stats_message,
@@ -60,9 +60,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-DRAIN_TIMEOUT_S = 10.0
-"""Longest a `close` waits for the session's last frame to come out of inference."""
 
 RECORD_TIMEOUT_S = 5.0
 """Longest the loop waits for the recorder to make an event durable, then sends it."""
@@ -212,29 +209,11 @@ class _Connection(SocketConnection):
             log.exception("session %s: resume lookup failed", message.resume)
             return None
 
-    async def close(self) -> None:
-        active = self.active
-        assert active is not None
-        try:
-            await asyncio.wait_for(active.stream.drain(), DRAIN_TIMEOUT_S)
-        except TimeoutError:
-            log.warning(
-                "session %s: last frame not drained in %.0f s",
-                active.info.session_id,
-                DRAIN_TIMEOUT_S,
-            )
-        await self.finish(CloseReason.CLOSED)
-
     async def finish(self, reason: CloseReason) -> None:
         """End the active session: stop its pump, free its stream, report it."""
-        active, self.active = self.active, None
+        active = await self.detach()
         if active is None:
             return
-        if active.pump is not None:
-            active.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await active.pump
-        active.stream.close()
         if reason == CloseReason.CLOSED:  # the kiosk ended it: a result so far
             try:
                 await self.emit(active, active.session.stop())
