@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import cv2
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "InferenceResult",
     "InferenceWorker",
     "StreamStats",
+    "accept_timestamp",
     "decode_jpeg",
     "select_subject",
 ]
@@ -124,6 +126,25 @@ class StreamStats:
     processed: int = 0
     dropped: int = 0
     rejected: int = 0
+
+
+def accept_timestamp(stream: Any, timestamp_ms: int) -> None:
+    """Count a frame offered to `stream` (a `FrameStream` or the Ray client's) and
+    take its timestamp as the stream's latest.
+
+    Raises:
+        ProtocolError: `non_monotonic` when timestamp_ms is not above the previous
+            accepted frame's (counted as rejected; the stream goes on).
+    """
+    stream.stats.received += 1
+    last = stream.last_timestamp_ms
+    if last is not None and timestamp_ms <= last:
+        stream.stats.rejected += 1
+        raise ProtocolError(
+            ErrorCode.NON_MONOTONIC,
+            f"expected timestamp_ms above {last}, got {timestamp_ms}",
+        )
+    stream.last_timestamp_ms = timestamp_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,18 +242,7 @@ class FrameStream:
             ProtocolError: `non_monotonic` when timestamp_ms is not above the previous
                 accepted frame's (the frame is rejected, the stream goes on).
         """
-        self.stats.received += 1
-        if (
-            self.last_timestamp_ms is not None
-            and timestamp_ms <= self.last_timestamp_ms
-        ):
-            self.stats.rejected += 1
-            raise ProtocolError(
-                ErrorCode.NON_MONOTONIC,
-                f"expected timestamp_ms above {self.last_timestamp_ms}, "
-                f"got {timestamp_ms}",
-            )
-        self.last_timestamp_ms = timestamp_ms
+        accept_timestamp(self, timestamp_ms)
         self._idle.clear()
         self._worker._offer(self, _Job(timestamp_ms, jpeg, received_ns))
 

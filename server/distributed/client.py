@@ -29,7 +29,12 @@ from dataclasses import dataclass
 from typing import Any, Final, Protocol, runtime_checkable
 
 from server.distributed.batching import PoseReply, PoseRequest, no_rois
-from server.inference import InferenceResult, StreamStats, select_subject
+from server.inference import (
+    InferenceResult,
+    StreamStats,
+    accept_timestamp,
+    select_subject,
+)
 from server.schemas import ErrorCode, ProtocolError
 from vision.types import Skeleton
 
@@ -142,18 +147,7 @@ class RemoteFrameStream:
             ProtocolError: `non_monotonic` when timestamp_ms is not above the previous
                 accepted frame's (the frame is rejected, the stream goes on).
         """
-        self.stats.received += 1
-        if (
-            self.last_timestamp_ms is not None
-            and timestamp_ms <= self.last_timestamp_ms
-        ):
-            self.stats.rejected += 1
-            raise ProtocolError(
-                ErrorCode.NON_MONOTONIC,
-                f"expected timestamp_ms above {self.last_timestamp_ms}, "
-                f"got {timestamp_ms}",
-            )
-        self.last_timestamp_ms = timestamp_ms
+        accept_timestamp(self, timestamp_ms)
         if self._closed:
             return
         self._idle.clear()
