@@ -6,8 +6,6 @@ the engine, and a real session streamed from the shared curl video."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -17,7 +15,6 @@ from typing import Any
 
 import cv2
 import numpy as np
-import uvicorn
 
 from exercises.analysis import analyze
 from server import auth
@@ -25,6 +22,7 @@ from server.app import create_app
 from server.settings import Settings
 from server.store import DatabaseRecorder, Store, repository, upgrade_database
 from tests.conftest import shared_data_path
+from tests.live_server import free_port, serve_in_thread
 from vision.backends import create_backend
 from vision.types import PoseWindow, Skeleton
 
@@ -154,12 +152,6 @@ def _seed_history(store: Store, ids: dict[str, Any]) -> list[int]:
     return made
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def records_server(
     tmp: Path, *, demo_video: Path | None = None
 ) -> Iterator[RecordsServer]:
@@ -169,7 +161,7 @@ def records_server(
     store = Store(url)
     ids = _seed(store)
     ids["history_sessions"] = _seed_history(store, ids)
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         host="127.0.0.1", port=port, db_url=url, kiosk_auth=True, demo_video=demo_video
     )
@@ -180,26 +172,8 @@ def records_server(
         recorder=recorder,
         store=store,
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ws_max_size=settings.transport_max_bytes,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    try:
+    with serve_in_thread(app, port, ws_max_size=settings.transport_max_bytes):
         yield RecordsServer(f"http://127.0.0.1:{port}", store, recorder, ids)
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 def _video_jpegs(path: Path, width: int = 640) -> list[bytes]:

@@ -11,15 +11,12 @@ Saves docs/screenshots/coach-fall-alert.png.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from server import auth
 from server.app import create_app
@@ -27,6 +24,7 @@ from server.settings import Settings
 from server.store import Store, repository, upgrade_database
 from tests.conftest import ROOT
 from tests.kiosk.test_browser import chromium, launch
+from tests.live_server import serve_in_thread
 from tests.server.conftest import ScriptedBackend
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -97,20 +95,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AlertServer]:
         backend_factory=ScriptedBackend,
         store=store,
     )
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield AlertServer(f"http://127.0.0.1:{port}", store, ids)
+        with serve_in_thread(app) as port:
+            yield AlertServer(f"http://127.0.0.1:{port}", store, ids)
     finally:
-        server.should_exit = True
-        thread.join(15)
         store.dispose()
 
 

@@ -9,21 +9,18 @@ been said. Saves docs/screenshots/kiosk.png (the README shows it).
 from __future__ import annotations
 
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import cv2
 import pytest
-import uvicorn
 
 from server.app import create_app
 from server.recording import CountingRecorder
 from server.settings import Settings
 from tests.conftest import IN_CI, ROOT, shared_data_path
+from tests.live_server import free_port, serve_in_thread
 from vision.backends import create_backend
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.slow]
@@ -87,32 +84,14 @@ def fake_camera(video: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(video: Path) -> Iterator[tuple[str, CountingRecorder, Settings]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     settings = Settings(host="127.0.0.1", port=port, demo_video=video)
     recorder = CountingRecorder()
     app = create_app(
         settings, backend_factory=lambda: create_backend("mediapipe"), recorder=recorder
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            ws_max_size=settings.transport_max_bytes,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}", recorder, settings  # loopback: a secure context
-    server.should_exit = True
-    thread.join(15)
+    with serve_in_thread(app, port, ws_max_size=settings.transport_max_bytes):
+        yield f"http://127.0.0.1:{port}", recorder, settings  # loopback: secure context
 
 
 def launch(playwright: Any, chromium: str, camera: Path | None) -> Any:

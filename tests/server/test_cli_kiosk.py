@@ -6,53 +6,27 @@ from __future__ import annotations
 
 import csv
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from server.app import create_app
 from server.cli import main
 from server.settings import Settings
 from tests.conftest import shared_data_path
+from tests.live_server import free_port, serve_in_thread
 from tests.server.conftest import ScriptedBackend
 from vision.backends import create_backend
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def run_server(backend_factory: Callable[[], Any]) -> Iterator[str]:
     port = free_port()
     settings = Settings(host="127.0.0.1", port=port)
-    config = uvicorn.Config(
-        create_app(settings, backend_factory=backend_factory),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws_max_size=settings.transport_max_bytes,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive(), "the server failed to start"
-        assert time.monotonic() < deadline, "the server did not start in 120 s"
-        time.sleep(0.02)
-    try:
+    app = create_app(settings, backend_factory=backend_factory)
+    with serve_in_thread(app, port, ws_max_size=settings.transport_max_bytes):
         yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ from server.schemas import encode_frame
 from server.store import Store, repository, upgrade_database
 from server.store.models import SessionStatus
 from tests.conftest import IN_CI, ROOT, shared_data_path
+from tests.live_server import free_port
 from tests.server.store.helpers import PG_ADMIN_URL
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
@@ -42,12 +42,6 @@ REPS_BEFORE_KILL = 2
 STREAM_LIMIT_S = 30.0  # video seconds streamed at most while waiting for the reps
 START_TIMEOUT_S = 180.0  # model load and kernel warm-up on 2 busy cores
 MEMBER_CODE = "K-001"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _movecoach() -> list[str]:
@@ -207,7 +201,7 @@ async def _stream_until_reps(
 def _crash_and_restart(db_url: str, tmp_path: Path) -> None:
     ids = _seed(db_url)
     video = shared_data_path("video", "mrpose_air_squat.mp4")
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "server.log"
     server = ServerProcess(db_url, port, log)
     try:

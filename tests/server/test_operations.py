@@ -9,7 +9,6 @@ import asyncio
 import io
 import json
 import logging
-import socket
 import sys
 import threading
 import time
@@ -29,6 +28,7 @@ from server.operations import (
 from server.recording import CountingRecorder
 from server.schemas import OpenMessage, encode_frame
 from server.settings import Settings
+from tests.live_server import free_port
 from tests.server.conftest import ScriptedBackend, jpeg_bytes
 
 HAS_RESUME = "resume" in OpenMessage.model_fields  # the ws.py/schemas.py hooks landed
@@ -175,12 +175,6 @@ def test_configure_logging_writes_one_json_object_per_line() -> None:
 
 
 # --- graceful shutdown ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class ClosingRecorder(CountingRecorder):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -34,6 +33,7 @@ ray = pytest.importorskip("ray", reason="the distributed extra (ray[serve]) is a
 serve = pytest.importorskip("ray.serve")
 
 from server.distributed.deployment import APP_NAME, INFERENCE, INGRESS, build_app  # noqa: E402
+from tests.live_server import free_port  # noqa: E402
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
@@ -42,12 +42,6 @@ FRAME_MS = 33
 REPLY_TIMEOUT_S = 30.0
 PASSWORD = "a long test password"
 HAS_RESUME = "resume" in OpenMessage.model_fields  # the ws.py/schemas.py hooks landed
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
