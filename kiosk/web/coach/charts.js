@@ -208,25 +208,14 @@ window.Charts = (() => {
     g.lineCap = "round";
     g.lineWidth = 5;
     g.strokeStyle = "rgba(64, 224, 160, 0.95)";
-    let bonesDrawn = 0;
-    for (const [a, b] of bones) {
-      const pa = at(a);
-      const pb = at(b);
-      if (!pa || !pb) continue;
-      g.beginPath();
-      g.moveTo(pa[0], pa[1]);
-      g.lineTo(pb[0], pb[1]);
-      g.stroke();
-      bonesDrawn++;
-    }
+    const bonesDrawn = window.MoveCoachMedia.strokeBones(g, bones, at);
     g.fillStyle = "#fff";
+    const joints = [];
     for (let j = 0; j < frame.xy.length / 2; j++) {
       const p = at(j);
-      if (!p) continue;
-      g.beginPath();
-      g.arc(p[0], p[1], 3.5, 0, 2 * Math.PI);
-      g.fill();
+      if (p) joints.push(p);
     }
+    window.MoveCoachMedia.fillJoints(g, joints, 3.5);
     if (opts.caption) {
       g.fillStyle = "#9fb3c2";
       g.textAlign = "left";

@@ -8,6 +8,7 @@
 //   with the 12-byte header (docs/protocol.md), paced and never queued;
 // - the overlay: a canvas at the device's pixel ratio, landmarks (normalized to the
 //   picture) placed on the displayed picture, mirrored or not;
+// - skeleton strokes (bones, joints), also used by the coach pages' replay (charts.js);
 // - speech: a voice for the language, utterances that never block;
 // - the kiosk token (set-up page, localStorage), the websocket URL, localized texts.
 "use strict";
