@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -47,6 +48,8 @@ from vision.geometry import angle_triples, joint_angles_array
 from vision.types import PoseFrame, PoseWindow, Skeleton
 
 __all__ = [
+    "COUNTER_NOMINAL_FPS",
+    "COUNTER_REFIT_S",
     "CounterParams",
     "Guide",
     "RepCount",
@@ -92,6 +95,12 @@ _ANGLES = (
         ("right_hip", "right_knee", "right_ankle"),
     ),
 )
+
+
+COUNTER_NOMINAL_FPS: Final[float] = 30.0
+"""Frame rate `CounterParams`' frame counts are meant for."""
+COUNTER_REFIT_S: Final[float] = 0.5
+"""`StreamingRepCounter.for_frame_rate` re-chooses the signal this often."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -735,6 +744,32 @@ class StreamingRepCounter:
         self._raw = np.empty(capacity)  # adopted signal, NaN in gaps
         self._smoothed = np.empty(capacity)  # detrended + smoothed, NaN in gaps
         self.reset()
+
+    @classmethod
+    def for_frame_rate(
+        cls,
+        fps: float,
+        skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+        *,
+        window_frames: int | None = None,
+    ) -> StreamingRepCounter:
+        """A counter for frames arriving at `fps` (a live screen on a CPU may see 4-10
+        a second): `CounterParams`' periods, which are in frames and suit
+        `COUNTER_NOMINAL_FPS`, and the refit interval (`COUNTER_REFIT_S`) scaled to
+        it; at least 3 frames for the fastest repetition."""
+        base = CounterParams()
+        scale = fps / COUNTER_NOMINAL_FPS
+        min_period = max(3, round(base.min_period_frames * scale))
+        max_period = max(4 * min_period, round(base.max_period_frames * scale))
+        params = CounterParams(
+            min_period_frames=min_period, max_period_frames=max_period
+        )
+        return cls(
+            skeleton,
+            params=params,
+            window_frames=window_frames,
+            refit_every=max(2, round(COUNTER_REFIT_S * fps)),
+        )
 
     def reset(self) -> None:
         """Forget everything (a new set or a new subject)."""

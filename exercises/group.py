@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from exercises.alignment import dtw_costs_batch
-from exercises.counting import CounterParams, StreamingRepCounter
+from exercises.counting import StreamingRepCounter
 from exercises.events import CueIssued, Event, LocalizedText, RepCompleted, Severity
 from exercises.falls import FallMonitor
 from exercises.session import SLOW_DOWN, Session, SessionOptions, SessionSummary
@@ -122,13 +122,9 @@ _ELBOW_BENT_DEG = 30.0  # participant's elbow this much more bent: "straighten a
 _KNEE_BENT_DEG = 150.0  # instructor's knee counts as bent below this
 _KNEE_STIFF_DEG = 20.0  # participant's knee this much straighter: "bend knees"
 _LOST_STEP_SCORE = 40.0  # a smoothed in-step score below this: "follow along"
-COUNTER_NOMINAL_FPS: Final[float] = 30.0
-"""Frame rate `CounterParams`' frame counts are meant for."""
 COUNTER_RATE_SPAN_MS: Final[int] = 1000
 """A follower's rep counter is built once the session has this much footage, with
 periods scaled from the frame rate measured over it."""
-COUNTER_REFIT_S: Final[float] = 0.5
-"""The rep counter re-chooses its signal this often."""
 SCORE_EVERY_MS: Final[int] = 200
 """A participant's alignment is recomputed this often (the score is smoothed anyway)."""
 
@@ -792,29 +788,17 @@ class GroupSession:
             span = self._frame_ts[-1] - self._frame_ts[0] if self._frame_ts else 0
             if span < COUNTER_RATE_SPAN_MS:
                 return False
-            f.counter = self._new_counter(self._frames_per_s())
+            f.counter = StreamingRepCounter.for_frame_rate(
+                self._frames_per_s(),
+                self.skeleton,
+                window_frames=self.options.counter_window_frames,
+            )
             early, f.early = f.early, []
             done = False
             for e in early:
                 done = f.counter.push(e) or done
             return done
         return f.counter.push(frame)
-
-    def _new_counter(self, fps: float) -> StreamingRepCounter:
-        base = CounterParams()
-        scale = fps / COUNTER_NOMINAL_FPS
-        min_period = max(3, round(base.min_period_frames * scale))
-        max_period = max(4 * min_period, round(base.max_period_frames * scale))
-        params = CounterParams(
-            min_period_frames=min_period, max_period_frames=max_period
-        )
-        refit = max(2, round(COUNTER_REFIT_S * fps))
-        window = self.options.counter_window_frames
-        if window is None:
-            return StreamingRepCounter(self.skeleton, params=params, refit_every=refit)
-        return StreamingRepCounter(
-            self.skeleton, params=params, window_frames=window, refit_every=refit
-        )
 
     def _compare(self, f: _Follower) -> tuple[float, int, dict[str, float]] | None:
         """Best lag's cost, the lag (frames) and signed fault measures, or None."""
