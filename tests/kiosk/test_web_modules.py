@@ -1,0 +1,79 @@
+"""The pages are ES modules with no build step: each page's HTML loads one module
+script, every import names a file that exports what is imported, the HTML preloads
+exactly the modules the page imports, and nothing runs inline (a strict Content
+Security Policy, `script-src 'self'`, must not break a page)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from server.app import WEB_DIR
+from tests.kiosk.web_modules import (
+    COMMENT,
+    IMPORT,
+    PAGES,
+    exports,
+    imports,
+    module,
+    page_entry,
+    page_graph,
+)
+
+ALL_MODULES = sorted(
+    {m.path for page in PAGES for m in page_graph(page)}
+    | {p.relative_to(WEB_DIR).as_posix() for p in WEB_DIR.rglob("*.js")}
+)
+
+
+def test_every_script_file_is_a_module_of_some_page() -> None:
+    loaded = {m.path for page in PAGES for m in page_graph(page)}
+    on_disk = {p.relative_to(WEB_DIR).as_posix() for p in WEB_DIR.rglob("*.js")}
+    assert on_disk == loaded, on_disk ^ loaded
+
+
+@pytest.mark.parametrize("path", ALL_MODULES)
+def test_imports_name_files_that_export_them(path: str) -> None:
+    m = module(path)
+    assert '"use strict"' not in m.source  # modules are strict; no leftover scripts
+    assert not re.search(
+        r"\bwindow\.(?:t|gt|I18N|GROUP_I18N|LANGS|MoveCoachMedia)\b", m.source
+    )
+    for clause, target in imports(m):
+        assert (WEB_DIR / target).is_file(), f"{path} imports {target}"
+        names = exports(module(target))
+        if clause.startswith("* as "):
+            alias = clause.removeprefix("* as ").strip()
+            code = IMPORT.sub("", COMMENT.sub("", m.source))
+            used = set(re.findall(rf"\b{alias}\.(\w+)", code))
+            assert used and used <= names, f"{path}: {alias}.{used - names}"
+        elif clause.startswith("{"):
+            for item in clause.strip("{} \n").split(","):
+                name = item.split(" as ")[0].strip()
+                assert name in names, f"{path} imports {name} from {target}"
+        else:
+            assert "default" in names, f"{path} imports a default from {target}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_preloads_exactly_the_modules_it_imports(page: str) -> None:
+    html = (WEB_DIR / page).read_text(encoding="utf-8")
+    preloaded = set(
+        re.findall(r'<link rel="modulepreload" href="/static/([^"]+)">', html)
+    )
+    imported = {m.path for m in page_graph(page)} - {page_entry(page)}
+    assert preloaded == imported, preloaded ^ imported
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_nothing_runs_inline(page: str) -> None:
+    html = (WEB_DIR / page).read_text(encoding="utf-8")
+    scripts = re.findall(r"<script\b([^>]*)>(.*?)</script>", html, re.S)
+    assert scripts and all(
+        'type="module"' in attrs and 'src="/static/' in attrs and not body.strip()
+        for attrs, body in scripts
+    ), scripts
+    assert not re.search(r"\son[a-z]+\s*=", html)  # onclick= and the like
+    assert not re.search(r"\sstyle\s*=", html)  # inline styles (CSP style-src)
+    assert "javascript:" not in html
