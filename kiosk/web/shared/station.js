@@ -243,14 +243,17 @@ function wantsDemo() {
 // was asked for the demo). Returns the problem (see media.cameraProblem).
 export function renderCameraNotice(box, demoAvailable) {
   const problem = wantsDemo() ? null : media.cameraProblem();
-  box.textContent = "";
   box.hidden = !problem;
-  if (!problem) return null;
+  if (!problem) {
+    box.replaceChildren();
+    return null;
+  }
   const insecure = problem === "insecure_context";
-  box.append(
+  const lines = [
     el("strong", { class: "notice-why", text: insecure ? t("camera_insecure_context", { origin: location.origin }) : t("camera_no_api") }),
     el("span", { class: "notice-fix", text: insecure ? t("camera_insecure_fix") : t("camera_no_api_fix") }),
-    demoAvailable ? el("span", { class: "notice-demo", text: t("camera_demo_instead") }) : null,
-  );
+  ];
+  if (demoAvailable) lines.push(el("span", { class: "notice-demo", text: t("camera_demo_instead") }));
+  box.replaceChildren(...lines);
   return problem;
 }
