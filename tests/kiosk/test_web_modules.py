@@ -56,6 +56,23 @@ def test_imports_name_files_that_export_them(path: str) -> None:
             assert "default" in names, f"{path} imports a default from {target}"
 
 
+@pytest.mark.parametrize("path", ALL_MODULES)
+def test_every_imported_name_is_used(path: str) -> None:
+    m = module(path)
+    code = IMPORT.sub("", COMMENT.sub("", m.source))
+    for clause, _ in imports(m):
+        if clause.startswith("{"):
+            names = [
+                i.split(" as ")[-1].strip() for i in clause.strip("{} \n").split(",")
+            ]
+        else:
+            names = [clause.removeprefix("* as ").strip()]
+        for name in names:
+            assert re.search(rf"(?<![\w$.]){re.escape(name)}(?![\w$])", code), (
+                f"{path}: {name} is imported but not used"
+            )
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_preloads_exactly_the_modules_it_imports(page: str) -> None:
     html = (WEB_DIR / page).read_text(encoding="utf-8")

@@ -6,7 +6,7 @@
 // and the notice that tells staff why there is no camera and what to do.
 
 import { $, el, params } from "./dom.js";
-import { addStrings, lang, LANGS, setLang, t } from "./i18n.js";
+import { addStrings, lang, setLang, t } from "./i18n.js";
 import * as media from "./media.js";
 import STRINGS from "./strings.js";
 
@@ -76,7 +76,7 @@ export class Station {
   }
 
   setLang(code) {
-    this.state.lang = setLang(LANGS.includes(code) ? code : "en");
+    this.state.lang = setLang(code);
     this.o.render();
   }
 
