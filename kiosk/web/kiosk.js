@@ -108,6 +108,7 @@ const residents = new Residents(state, {
 const link = new Link("/ws", state, {
   maxDelayMs: 8000,
   onMessage,
+  onError,
   onConnecting: () => {
     if (!state.connected) setStatus(state.kioskProblem || (state.state === "loading" ? "connecting" : "connection_lost"));
   },
@@ -519,15 +520,9 @@ function onMessage(m) {
       drawPose(m);
       tickClock(m.timestamp_ms);
       break;
-    case "stats":
-      state.stats = m;
-      break;
     case "summary":
       state.stats = m.stats;
       showSummary(m);
-      break;
-    case "error":
-      onError(m);
       break;
     default:
       onEngineEvent(m);
@@ -535,8 +530,6 @@ function onMessage(m) {
 }
 
 function onError(m) {
-  state.errors.push(m);
-  if (state.errors.length > 50) state.errors.shift();
   if (m.code === "busy") setStatus("error_busy");
   else if (m.code === "unknown_exercise") setStatus("error_unknown_exercise");
   else if (m.code === "unknown_assessment") setStatus("error_unknown_assessment");

@@ -10,6 +10,7 @@ name to it (--host-resolver-rules); a secure context is judged by the name in th
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -52,18 +53,26 @@ def demo_port(video: Path) -> Iterator[int]:
         yield bound
 
 
-def launch(playwright: Any, chromium: str) -> Any:
+@contextlib.contextmanager
+def lan_browser(chromium: str) -> Iterator[Any]:
     """Chromium with a fake camera (granted without asking) and the LAN name mapped
     to loopback."""
-    return playwright.chromium.launch(
-        executable_path=chromium,
-        args=[
-            "--no-sandbox",
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--host-resolver-rules=MAP {LAN_NAME} 127.0.0.1",
-        ],
-    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--host-resolver-rules=MAP {LAN_NAME} 127.0.0.1",
+            ],
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def open_kiosk(browser: Any, url: str) -> tuple[Any, list[str]]:
@@ -93,46 +102,40 @@ def notice_lines(lang: str, origin: str, *, demo: bool = False) -> list[str]:
 def test_kiosk_over_plain_http_on_the_lan_says_why_there_is_no_camera(
     chromium: str, port: int, tmp_path: Any
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     lan = f"http://{LAN_NAME}:{port}"
-    with sync_playwright() as p:
-        browser = launch(p, chromium)
-        try:
-            page, lan_errors = open_kiosk(browser, f"{lan}/?lang=en&mirror=0")
-            secure = page.evaluate("window.isSecureContext")
-            notice_visible = page.is_visible("#camera-notice")
-            notice_en = page.inner_text("#camera-notice")
-            state_notice = page.evaluate("window.kioskState.cameraNotice")
-            page.screenshot(path=str(tmp_path / "kiosk-insecure.png"))
-            page.click("#lang-btn")
-            notice_zh = page.inner_text("#camera-notice")
-            page.click("#lang-btn")
-            # Choosing an exercise: the status line says why, not "not available".
-            page.click(f'.card[data-exercise="{EXERCISE}"]')
-            page.wait_for_function(
-                "window.kioskState.cameraProblem !== null", timeout=TIMEOUT_MS
-            )
-            page.wait_for_function(
-                "document.getElementById('stage-status').innerText.includes('HTTPS')",
-                timeout=TIMEOUT_MS,
-            )
-            stage_status = page.inner_text("#stage-status")
-            lan_state = page.evaluate("window.kioskState")
+    with lan_browser(chromium) as browser:
+        page, lan_errors = open_kiosk(browser, f"{lan}/?lang=en&mirror=0")
+        secure = page.evaluate("window.isSecureContext")
+        notice_visible = page.is_visible("#camera-notice")
+        notice_en = page.inner_text("#camera-notice")
+        state_notice = page.evaluate("window.kioskState.cameraNotice")
+        page.screenshot(path=str(tmp_path / "kiosk-insecure.png"))
+        page.click("#lang-btn")
+        notice_zh = page.inner_text("#camera-notice")
+        page.click("#lang-btn")
+        # Choosing an exercise: the status line says why, not "not available".
+        page.click(f'.card[data-exercise="{EXERCISE}"]')
+        page.wait_for_function(
+            "window.kioskState.cameraProblem !== null", timeout=TIMEOUT_MS
+        )
+        page.wait_for_function(
+            "document.getElementById('stage-status').innerText.includes('HTTPS')",
+            timeout=TIMEOUT_MS,
+        )
+        stage_status = page.inner_text("#stage-status")
+        lan_state = page.evaluate("window.kioskState")
 
-            # The same page on loopback is a secure context: no notice, a camera.
-            page, loopback_errors = open_kiosk(
-                browser, f"http://127.0.0.1:{port}/?lang=en&mirror=0"
-            )
-            loopback_secure = page.evaluate("window.isSecureContext")
-            loopback_notice = page.is_visible("#camera-notice")
-            page.click(f'.card[data-exercise="{EXERCISE}"]')
-            page.wait_for_function(
-                "window.kioskState.source === 'camera'", timeout=TIMEOUT_MS
-            )
-            loopback_state = page.evaluate("window.kioskState")
-        finally:
-            browser.close()
+        # The same page on loopback is a secure context: no notice, a camera.
+        page, loopback_errors = open_kiosk(
+            browser, f"http://127.0.0.1:{port}/?lang=en&mirror=0"
+        )
+        loopback_secure = page.evaluate("window.isSecureContext")
+        loopback_notice = page.is_visible("#camera-notice")
+        page.click(f'.card[data-exercise="{EXERCISE}"]')
+        page.wait_for_function(
+            "window.kioskState.source === 'camera'", timeout=TIMEOUT_MS
+        )
+        loopback_state = page.evaluate("window.kioskState")
     assert secure is False and loopback_secure is True
     assert notice_visible and state_notice == "insecure_context"
     assert notice_en.splitlines() == notice_lines("en", lan)  # no demo: no third line
@@ -152,31 +155,25 @@ def test_kiosk_over_plain_http_on_the_lan_says_why_there_is_no_camera(
 def test_group_screen_over_plain_http_on_the_lan_says_why_in_chinese(
     chromium: str, port: int
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = launch(p, chromium)
-        try:
-            page = browser.new_page(viewport={"width": 1920, "height": 1080})
-            page.add_init_script(SPEECH_STUB)
-            page.goto(f"http://{LAN_NAME}:{port}/group?lang=zh-CN")
-            page.wait_for_function(
-                "window.groupState.state === 'setup' && window.groupState.connected",
-                timeout=TIMEOUT_MS,
-            )
-            notice = page.inner_text("#camera-notice")
-            problem = page.evaluate("window.groupState.cameraNotice")
-            page.click("#start-btn")
-            page.wait_for_function(
-                "window.groupState.cameraProblem !== null", timeout=TIMEOUT_MS
-            )
-            page.wait_for_function(
-                "document.getElementById('live-status').innerText.includes('HTTPS')",
-                timeout=TIMEOUT_MS,
-            )
-            live_status = page.inner_text("#live-status")
-        finally:
-            browser.close()
+    with lan_browser(chromium) as browser:
+        page = browser.new_page(viewport={"width": 1920, "height": 1080})
+        page.add_init_script(SPEECH_STUB)
+        page.goto(f"http://{LAN_NAME}:{port}/group?lang=zh-CN")
+        page.wait_for_function(
+            "window.groupState.state === 'setup' && window.groupState.connected",
+            timeout=TIMEOUT_MS,
+        )
+        notice = page.inner_text("#camera-notice")
+        problem = page.evaluate("window.groupState.cameraNotice")
+        page.click("#start-btn")
+        page.wait_for_function(
+            "window.groupState.cameraProblem !== null", timeout=TIMEOUT_MS
+        )
+        page.wait_for_function(
+            "document.getElementById('live-status').innerText.includes('HTTPS')",
+            timeout=TIMEOUT_MS,
+        )
+        live_status = page.inner_text("#live-status")
     assert problem == "insecure_context"
     assert "无法使用摄像头" in notice and "HTTPS" in notice
     assert "docs/kiosk-setup.md" in notice
@@ -187,22 +184,16 @@ def test_kiosk_with_a_demo_video_says_the_demo_plays_instead(
     chromium: str, demo_port: int
 ) -> None:
     """Where the server has a demo video the page used to fall back to it silently."""
-    from playwright.sync_api import sync_playwright
-
     lan = f"http://{LAN_NAME}:{demo_port}"
-    with sync_playwright() as p:
-        browser = launch(p, chromium)
-        try:
-            page, errors = open_kiosk(browser, f"{lan}/?lang=zh-CN")
-            notice = page.inner_text("#camera-notice")
-            page.click(f'.card[data-exercise="{EXERCISE}"]')
-            page.wait_for_function(
-                "window.kioskState.source === 'demo'", timeout=TIMEOUT_MS
-            )
-            live = page.evaluate("window.kioskState")
-            badge = page.inner_text("#source-badge")
-        finally:
-            browser.close()
+    with lan_browser(chromium) as browser:
+        page, errors = open_kiosk(browser, f"{lan}/?lang=zh-CN")
+        notice = page.inner_text("#camera-notice")
+        page.click(f'.card[data-exercise="{EXERCISE}"]')
+        page.wait_for_function(
+            "window.kioskState.source === 'demo'", timeout=TIMEOUT_MS
+        )
+        live = page.evaluate("window.kioskState")
+        badge = page.inner_text("#source-badge")
     assert notice.splitlines() == notice_lines("zh-CN", lan, demo=True)
     assert live["cameraProblem"] == "insecure_context"
     assert badge == page_keys("index.html", "zh-CN")["using_demo"]

@@ -41,7 +41,9 @@ KEY_CALL = re.compile(
     r'\b(?:t|tOr|known|status|setStatus|section)\(\s*"(\w+)"(?=\s*[,)])'
 )  # not t("prefix_" + value)
 COMMENT = re.compile(r"(?<!:)//.*$", re.M)  # to the end of the line; not in ws://
+# Lists of keys: ["a", "b"].map((k) => ... t(k)), and a table's head (coach/common.js).
 KEY_LIST = re.compile(r"\[((?:\"\w+\",\s*)+\"\w+\")\]\.map\(\(k\)")
+TABLE_KEYS = re.compile(r'\btable\(\s*"[\w-]+",\s*\[((?:"\w+",\s*)*"\w+")\]')
 KEY_ATTR = re.compile(r'data-i18n(?:-label|-title|-placeholder)?="(\w+)"')
 
 
@@ -134,6 +136,6 @@ def used_keys(page: str) -> set[str]:
     for m in page_graph(page):
         code = COMMENT.sub("", m.source)
         keys |= set(KEY_CALL.findall(code))
-        for names in KEY_LIST.findall(code):
+        for names in KEY_LIST.findall(code) + TABLE_KEYS.findall(code):
             keys |= set(re.findall(r'"(\w+)"', names))
     return keys

@@ -4,7 +4,7 @@
 
 import { $, el, params } from "../shared/dom.js";
 import { fmtTime, t } from "../shared/i18n.js";
-import { api, ApiError, dateTime, failedView, section, setView, showError, state } from "./common.js";
+import { api, ApiError, dateTime, section, setView, showError, state, table, viewData } from "./common.js";
 
 // Polled every few seconds while signed in; ?alert_poll_ms= overrides (tests).
 const ALERT_POLL_MS = Math.max(500, Number(params.get("alert_poll_ms")) || 3000);
@@ -178,13 +178,8 @@ function alertStatus(a) {
 
 export async function renderAlerts() {
   state.page = "alerts";
-  let body;
-  try {
-    body = await api("/api/alerts?open=false&limit=100");
-  } catch (err) {
-    failedView(err);
-    return;
-  }
+  const body = await viewData("/api/alerts?open=false&limit=100");
+  if (!body) return;
   const rows = body.alerts.map((a) =>
     el(
       "tr",
@@ -202,20 +197,7 @@ export async function renderAlerts() {
     section(
       "alerts_title",
       el("p", { class: "muted", text: t("alerts_explain") }),
-      el(
-        "table",
-        { class: "table", id: "alerts-table" },
-        el(
-          "thead",
-          {},
-          el(
-            "tr",
-            {},
-            ["alert_col_raised", "alert_col_kind", "alert_col_kiosk", "alert_col_seat", "alert_col_resident", "alert_col_status"].map((k) => el("th", { text: t(k) })),
-          ),
-        ),
-        el("tbody", {}, rows),
-      ),
+      table("alerts-table", ["alert_col_raised", "alert_col_kind", "alert_col_kiosk", "alert_col_seat", "alert_col_resident", "alert_col_status"], rows),
     ),
   );
   state.alertsListed = body.alerts.length;

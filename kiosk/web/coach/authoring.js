@@ -6,7 +6,7 @@
 import * as Charts from "./charts.js";
 import { el } from "../shared/dom.js";
 import { t } from "../shared/i18n.js";
-import { api, channelName, dateTime, exerciseName, section, setView, showError, state } from "./common.js";
+import { api, channelName, dateTime, exerciseName, section, setView, showError, state, table } from "./common.js";
 
 export async function renderAuthoring() {
   state.page = "authoring";
@@ -109,11 +109,10 @@ function showDraft(draft, review, status, names) {
       state.chartsDrawn++;
     });
   }
-  const repsTable = el(
-    "table",
-    { class: "table", id: "draft-reps" },
-    el("thead", {}, el("tr", {}, ["rep_number", "rep_duration", "rep_fit"].map((k) => el("th", { text: t(k) })))),
-    el("tbody", {}, draft.reps.map((r, i) => el("tr", {}, el("td", { text: String(i + 1) }), el("td", { text: (r.duration_ms / 1000).toFixed(1) + " s" }), el("td", { text: r.cost === null ? "–" : r.cost.toFixed(2) })))),
+  const repsTable = table(
+    "draft-reps",
+    ["rep_number", "rep_duration", "rep_fit"],
+    draft.reps.map((r, i) => el("tr", {}, el("td", { text: String(i + 1) }), el("td", { text: (r.duration_ms / 1000).toFixed(1) + " s" }), el("td", { text: r.cost === null ? "–" : r.cost.toFixed(2) }))),
   );
   // thresholds
   const primary = draft.primary;

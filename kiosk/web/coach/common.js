@@ -113,16 +113,27 @@ export function onLeave(stop) {
   leaving = stop;
 }
 
-// Shows an API error on an otherwise empty view.
-export function failedView(err) {
-  setView();
-  showError(err);
+// GET `path` for a view: its body, or null once the error shows on an empty view.
+export async function viewData(path) {
+  try {
+    return await api(path);
+  } catch (err) {
+    setView();
+    showError(err);
+    return null;
+  }
 }
 
 // ---------------------------------------------------------------- parts
 
 export function section(titleKey, ...children) {
   return el("section", { class: "card" }, el("h2", { text: t(titleKey) }), ...children);
+}
+
+// A table with `id`: a head row naming `headKeys` (t), then `rows` (or a <tbody>).
+export function table(id, headKeys, rows) {
+  const body = Array.isArray(rows) ? el("tbody", {}, rows) : rows;
+  return el("table", { class: "table", id }, el("thead", {}, el("tr", {}, headKeys.map((k) => el("th", { text: t(k) })))), body);
 }
 
 export function download(href, label) {

@@ -6,19 +6,14 @@
 import * as Charts from "./charts.js";
 import { el } from "../shared/dom.js";
 import { fmtDate, fmtScore, t, tOr } from "../shared/i18n.js";
-import { api, channelName, dateTime, download, exerciseName, exportButtons, failedView, notesSection, scoreClass, section, setView, showError, state } from "./common.js";
+import { api, channelName, dateTime, download, exerciseName, exportButtons, notesSection, scoreClass, section, setView, showError, state, table, viewData } from "./common.js";
 
 export async function renderResident(id) {
   state.page = "resident";
   state.chartsDrawn = 0;
   const base = "/api/residents/" + id;
-  let resident;
-  try {
-    resident = await api(base);
-  } catch (err) {
-    failedView(err);
-    return;
-  }
+  const resident = await viewData(base);
+  if (!resident) return;
   const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
   const [progress, sessions, notes, assessments] = await Promise.all([
     api(base + "/progress?tz=" + encodeURIComponent(timeZone)).catch(() => api(base + "/progress")),
@@ -71,23 +66,18 @@ export async function renderResident(id) {
 function sessionsSection(sessions) {
   return section(
     "sessions_title",
-    el(
-      "table",
-      { class: "table", id: "sessions-table" },
-      el("thead", {}, el("tr", {}, ["session_date", "exercise", "reps", "mean_score", "status"].map((k) => el("th", { text: t(k) })))),
-      el(
-        "tbody",
-        {},
-        sessions.map((s) =>
-          el(
-            "tr",
-            {},
-            el("td", {}, el("a", { href: "#/sessions/" + s.id, class: "session-link", text: dateTime(s.started_at) })),
-            el("td", { text: exerciseName(s.exercise_id) }),
-            el("td", { text: String(s.rep_count) }),
-            el("td", { class: scoreClass(s.mean_score), text: fmtScore(s.mean_score) }),
-            el("td", { text: t("status_" + s.status) }),
-          ),
+    table(
+      "sessions-table",
+      ["session_date", "exercise", "reps", "mean_score", "status"],
+      sessions.map((s) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, el("a", { href: "#/sessions/" + s.id, class: "session-link", text: dateTime(s.started_at) })),
+          el("td", { text: exerciseName(s.exercise_id) }),
+          el("td", { text: String(s.rep_count) }),
+          el("td", { class: scoreClass(s.mean_score), text: fmtScore(s.mean_score) }),
+          el("td", { text: t("status_" + s.status) }),
         ),
       ),
     ),
@@ -153,23 +143,18 @@ function assessmentName(id) {
 function assessmentsSection(list) {
   return section(
     "assessments_title",
-    el(
-      "table",
-      { class: "table", id: "assessments-table" },
-      el("thead", {}, el("tr", {}, ["assessment_test", "assessment_date", "assessment_value", "assessment_percentile", "assessment_band"].map((k) => el("th", { text: t(k) })))),
-      el(
-        "tbody",
-        {},
-        list.map((a) =>
-          el(
-            "tr",
-            {},
-            el("td", { text: assessmentName(a.protocol_id) }),
-            el("td", { text: dateTime(a.taken_at, false) }),
-            el("td", { text: a.value + " " + unitLabel(a.unit) }),
-            el("td", { text: a.percentile === null ? "–" : Math.round(a.percentile) + "%" }),
-            el("td", { text: a.band ? tOr("band_" + a.band, a.band) : "–" }),
-          ),
+    table(
+      "assessments-table",
+      ["assessment_test", "assessment_date", "assessment_value", "assessment_percentile", "assessment_band"],
+      list.map((a) =>
+        el(
+          "tr",
+          {},
+          el("td", { text: assessmentName(a.protocol_id) }),
+          el("td", { text: dateTime(a.taken_at, false) }),
+          el("td", { text: a.value + " " + unitLabel(a.unit) }),
+          el("td", { text: a.percentile === null ? "–" : Math.round(a.percentile) + "%" }),
+          el("td", { text: a.band ? tOr("band_" + a.band, a.band) : "–" }),
         ),
       ),
     ),

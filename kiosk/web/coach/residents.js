@@ -3,7 +3,7 @@
 
 import { el, params } from "../shared/dom.js";
 import { t } from "../shared/i18n.js";
-import { api, section, setView, showError, state } from "./common.js";
+import { api, section, setView, showError, state, table } from "./common.js";
 
 const SEARCH_DELAY_MS = 250;
 
@@ -37,13 +37,10 @@ export async function renderResidents() {
     clearTimeout(timer);
     timer = setTimeout(load, SEARCH_DELAY_MS);
   });
-  const table = el(
-    "table",
-    { class: "table", id: "residents-table" },
-    el("thead", {}, el("tr", {}, el("th", { text: t("name") }), el("th", { text: t("member_code") }), el("th", { text: t("birth_year") }))),
-    list,
+  setView(
+    section("residents_title", el("div", { class: "toolbar" }, search), table("residents-table", ["name", "member_code", "birth_year"], list)),
+    newResidentForm(load),
   );
-  setView(section("residents_title", el("div", { class: "toolbar" }, search), table), newResidentForm(load));
   await load();
 }
 

@@ -7,7 +7,7 @@ import * as Charts from "./charts.js";
 import { el, params } from "../shared/dom.js";
 import { fmtScore, localized, t } from "../shared/i18n.js";
 import { MIN_VISIBILITY } from "../shared/skeleton.js";
-import { api, channelName, dateTime, exerciseName, exportButtons, failedView, notesSection, onLeave, scoreClass, scoreColor, section, setView, state } from "./common.js";
+import { api, channelName, dateTime, exerciseName, exportButtons, notesSection, onLeave, scoreClass, scoreColor, section, setView, state, table, viewData } from "./common.js";
 
 function replayBox(lm) {
   let x0 = 1, y0 = 1, x1 = 0, y1 = 0;
@@ -32,13 +32,8 @@ export async function renderSession(id) {
   state.curvesDrawn = 0;
   state.replay = null;
   state.timelineDrawn = false;
-  let body;
-  try {
-    body = await api("/api/sessions/" + id + "?max_frames=3000");
-  } catch (err) {
-    failedView(err);
-    return;
-  }
+  const body = await viewData("/api/sessions/" + id + "?max_frames=3000");
+  if (!body) return;
   const s = body.session;
   const lm = body.landmarks || { frames: 0, timestamp_ms: [], xy: [], visibility: [], bones: [] };
   const curves = body.curves;
@@ -94,24 +89,19 @@ export async function renderSession(id) {
   // reps and cues
   const repsCard = section(
     "reps_title",
-    el(
-      "table",
-      { class: "table", id: "reps-table" },
-      el("thead", {}, el("tr", {}, ["rep_number", "rep_time", "score", "rep_duration", "rom", "cues"].map((k) => el("th", { text: t(k) })))),
-      el(
-        "tbody",
-        {},
-        reps.map((r) =>
-          el(
-            "tr",
-            { class: "rep-row", onclick: () => seekMs(r.timestamp_ms - r.duration_ms) },
-            el("td", { text: String(r.count) }),
-            el("td", { text: sec(r.timestamp_ms).toFixed(1) + " s" }),
-            el("td", { class: scoreClass(r.score), text: fmtScore(r.score) }),
-            el("td", { text: (r.duration_ms / 1000).toFixed(1) + " s" }),
-            el("td", { text: Object.entries(r.range_of_motion_deg || {}).map(([k, v]) => channelName(k) + " " + Math.round(v) + "°").join(", ") || "–" }),
-            el("td", { text: (r.cue_ids || []).join(", ") || "–" }),
-          ),
+    table(
+      "reps-table",
+      ["rep_number", "rep_time", "score", "rep_duration", "rom", "cues"],
+      reps.map((r) =>
+        el(
+          "tr",
+          { class: "rep-row", onclick: () => seekMs(r.timestamp_ms - r.duration_ms) },
+          el("td", { text: String(r.count) }),
+          el("td", { text: sec(r.timestamp_ms).toFixed(1) + " s" }),
+          el("td", { class: scoreClass(r.score), text: fmtScore(r.score) }),
+          el("td", { text: (r.duration_ms / 1000).toFixed(1) + " s" }),
+          el("td", { text: Object.entries(r.range_of_motion_deg || {}).map(([k, v]) => channelName(k) + " " + Math.round(v) + "°").join(", ") || "–" }),
+          el("td", { text: (r.cue_ids || []).join(", ") || "–" }),
         ),
       ),
     ),

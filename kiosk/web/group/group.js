@@ -87,6 +87,7 @@ const speak = (text) => station.speak(text);
 const link = new Link("/ws/group", state, {
   maxDelayMs: 10000,
   onMessage,
+  onError,
   onOpen: () => {
     setStatus(null);
     sendOpen(); // a class that was running goes on in a new server session
@@ -534,22 +535,19 @@ function onMessage(m) {
     case "alert_acknowledged":
       alerts.acknowledged(m);
       break;
-    case "stats":
-      state.stats = m;
-      break;
     case "group_summary":
       showSummary(m);
-      break;
-    case "error":
-      onError(m);
       break;
     default:
       onEvent(m);
   }
-  if (!["group_pose", "stats"].includes(m.type)) {
-    state.events.push(m);
-    if (state.events.length > 300) state.events.shift();
-  }
+  if (m.type !== "group_pose") logEvent(m);
+}
+
+// Every message but the poses and the stats, the newest 300 (the tests read them).
+function logEvent(m) {
+  state.events.push(m);
+  if (state.events.length > 300) state.events.shift();
 }
 
 function onEvent(m) {
@@ -583,8 +581,7 @@ function onEvent(m) {
 }
 
 function onError(m) {
-  state.errors.push(m);
-  if (state.errors.length > 50) state.errors.shift();
+  logEvent(m);
   const key = "error_" + m.code;
   if (checkinTrack != null && ["unknown_resident", "unknown_participant", "no_records", "bad_message"].includes(m.code)) {
     $("checkin-status").className = "status error";

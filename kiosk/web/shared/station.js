@@ -137,7 +137,8 @@ export class Station {
 // The page's websocket to `path`, with this kiosk's token: it reconnects with a
 // growing delay (0.5 s, doubling up to o.maxDelayMs) and carries one session at a
 // time. `state` (the test hook) gets connected, reconnects, sent (the newest 100 text
-// messages) and errors. `o`: onMessage(m); onConnecting(), onOpen() and
+// messages), stats (the latest) and errors (the newest 50). `o`: onMessage(m) (all but
+// stats and errors), onError(m); onConnecting(), onOpen() and
 // onClose({everOpened, hadSession}) (after the session was dropped).
 export class Link {
   constructor(path, state, o) {
@@ -151,7 +152,7 @@ export class Link {
   }
 
   connect() {
-    const sock = media.openSocket(this.path, kioskToken, this.o.onMessage, this.state.errors);
+    const sock = media.openSocket(this.path, kioskToken, (m) => this.receive(m), this.state.errors);
     this.ws = sock;
     if (this.o.onConnecting) this.o.onConnecting();
     sock.onopen = () => {
@@ -170,6 +171,18 @@ export class Link {
       setTimeout(() => this.connect(), this.delayMs);
       this.delayMs = Math.min(this.delayMs * 2, this.o.maxDelayMs);
     };
+  }
+
+  receive(m) {
+    if (m.type === "stats") {
+      this.state.stats = m;
+    } else if (m.type === "error") {
+      this.state.errors.push(m);
+      if (this.state.errors.length > 50) this.state.errors.shift();
+      this.o.onError(m);
+    } else {
+      this.o.onMessage(m);
+    }
   }
 
   get up() {
