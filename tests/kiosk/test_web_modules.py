@@ -94,3 +94,21 @@ def test_nothing_runs_inline(page: str) -> None:
     assert not re.search(r"\son[a-z]+\s*=", html)  # onclick= and the like
     assert not re.search(r"\sstyle\s*=", html)  # inline styles (CSP style-src)
     assert "javascript:" not in html
+
+
+def test_the_server_serves_every_module_as_javascript() -> None:
+    """Browsers run a module only when its MIME type is JavaScript."""
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+    from server.settings import Settings
+    from tests.server.conftest import ScriptedBackend
+
+    app = create_app(
+        Settings(host="127.0.0.1", port=0), backend_factory=ScriptedBackend
+    )
+    client = TestClient(app)  # no lifespan: static files need no backend
+    for path in ALL_MODULES:
+        response = client.get(f"/static/{path}")
+        assert response.status_code == 200, path
+        assert "javascript" in response.headers["content-type"], path
