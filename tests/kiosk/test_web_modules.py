@@ -73,6 +73,15 @@ def test_every_imported_name_is_used(path: str) -> None:
             )
 
 
+@pytest.mark.parametrize("path", ALL_MODULES)
+def test_no_module_writes_html_or_evaluates_strings(path: str) -> None:
+    """Text goes in as textContent; no code is built from strings (Trusted Types and
+    `script-src 'self'` stay possible)."""
+    code = COMMENT.sub("", module(path).source)
+    assert not re.search(r"\.(?:innerHTML|outerHTML)\b|insertAdjacentHTML", code)
+    assert not re.search(r"\beval\(|\bnew Function\(|setAttribute\(\s*\"style\"", code)
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_preloads_exactly_the_modules_it_imports(page: str) -> None:
     html = (WEB_DIR / page).read_text(encoding="utf-8")

@@ -226,35 +226,43 @@ function tileFor(trackId, number) {
 }
 
 function buildTile(trackId) {
-  const li = document.createElement("li");
-  li.className = "tile";
-  li.dataset.trackId = String(trackId);
-  li.innerHTML = `
-    <div class="tile-head">
-      <span class="seat"></span><span class="who"></span>
-      <span class="tile-actions">
-        <button type="button" class="checkin-btn"></button>
-        <button type="button" class="instructor-btn"></button>
-      </span>
-    </div>
-    <div class="tile-body">
-      <span class="stat-num reps">0</span><span class="stat-label l-reps"></span>
-      <span class="score-stat"><span class="stat-label l-score"></span><span class="stat-num score">–</span></span>
-      <span class="step-stat"><span class="stat-label l-step"></span><span class="meter"><span class="meter-fill"></span></span><span class="step-num"></span></span>
-      <span class="away-note"></span>
-    </div>`;
-  li.querySelector(".checkin-btn").addEventListener("click", (e) => {
+  const span = (cls, text) => el("span", { class: cls, text });
+  const checkIn = (e) => {
     e.stopPropagation();
     const tile = tiles.get(trackId);
     if (!tile) return;
     if (tile.name) send({ type: "check_out", track_id: trackId });
     else openCheckin(trackId);
-  });
-  li.querySelector(".instructor-btn").addEventListener("click", (e) => {
+  };
+  const lead = (e) => {
     e.stopPropagation();
     setInstructor(trackId);
-  });
-  return li;
+  };
+  return el(
+    "li",
+    { class: "tile", "data-track-id": String(trackId) },
+    el(
+      "div",
+      { class: "tile-head" },
+      span("seat"),
+      span("who"),
+      el(
+        "span",
+        { class: "tile-actions" },
+        el("button", { type: "button", class: "checkin-btn", onclick: checkIn }),
+        el("button", { type: "button", class: "instructor-btn", onclick: lead }),
+      ),
+    ),
+    el(
+      "div",
+      { class: "tile-body" },
+      span("stat-num reps", "0"),
+      span("stat-label l-reps"),
+      el("span", { class: "score-stat" }, span("stat-label l-score"), span("stat-num score", "–")),
+      el("span", { class: "step-stat" }, span("stat-label l-step"), el("span", { class: "meter" }, span("meter-fill")), span("step-num")),
+      span("away-note"),
+    ),
+  );
 }
 
 const bySeat = (a, b) => (a.number ?? 99) - (b.number ?? 99);
