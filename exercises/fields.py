@@ -200,17 +200,7 @@ class Fields:
         positive: bool = False,
     ) -> float:
         """A finite number within the bounds (inclusive; `positive`: above 0)."""
-        return self.number_value(key, self.raw(key), minimum, maximum, positive)
-
-    def number_value(
-        self,
-        key: str | int,
-        value: Any,
-        minimum: float | None = None,
-        maximum: float | None = None,
-        positive: bool = False,
-    ) -> float:
-        """Check a number found under `key` (also an array index)."""
+        value = self.raw(key)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, f"expected a number, got {describe(value)}")
         x = float(value)
@@ -223,7 +213,7 @@ class Fields:
 
     def _check_bounds(
         self,
-        key: str | int,
+        key: str,
         value: float,
         minimum: float | None,
         maximum: float | None,

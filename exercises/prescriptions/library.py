@@ -32,6 +32,7 @@ from typing import Any, Final
 from exercises.assessments import NORMS, SESSIONS, Band
 from exercises.events import LocalizedText
 from exercises.fields import Fields
+from exercises.national_standard import ITEMS, BatteryScore, ScoringTable
 from exercises.prescriptions.model import (
     Catalogue,
     Dose,
@@ -57,6 +58,7 @@ __all__ = [
     "Level",
     "LevelSuggestion",
     "PlanTemplate",
+    "assessed_bands",
     "builtin_plan_templates",
     "plan_template_from_dict",
     "plan_template_from_toml",
@@ -72,11 +74,14 @@ def _assessment_names() -> dict[str, LocalizedText]:
     names = {test_id: dict(cls.info.name) for test_id, cls in SESSIONS.items()}
     for test_id, table in NORMS.items():
         names.setdefault(test_id, dict(table.name))
+    for item in ITEMS.values():
+        names[item.id] = dict(item.name)
     return names
 
 
 ASSESSMENT_NAMES: Final[dict[str, LocalizedText]] = _assessment_names()
-"""Every assessment id a template may name in `assessed_by`, with its name."""
+"""Every assessment id a template may name in `assessed_by`, with its name: the
+Senior Fitness Test protocols and norms, and the national-standard items."""
 
 
 class Level(enum.StrEnum):
@@ -323,6 +328,17 @@ def _reason(result: AssessedBand | None, level: Level) -> LocalizedText:
         "en": f"{name['en']} on {day} was {band['en']}: {then['en']}.",
         "zh-CN": f"{day}的{name['zh-CN']}{band['zh-CN']}：{then['zh-CN']}。",
     }
+
+
+def assessed_bands(
+    table: ScoringTable, score: BatteryScore, taken_on: dt.date
+) -> tuple[AssessedBand, ...]:
+    """The bands of a national-standard battery's items (`Battery.band` of each
+    item's points: below pass, pass to good, excellent) for `suggest_levels`."""
+    battery = table.batteries[score.battery_id]
+    return tuple(
+        AssessedBand(s.item_id, taken_on, battery.band(s.points)) for s in score.items
+    )
 
 
 def suggest_levels(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from exercises.assessments import Band
+from exercises.national_standard import Sex, builtin_test_table, score_battery
 from exercises.prescriptions import (
     PLANS_DIR,
     AssessedBand,
@@ -19,6 +20,7 @@ from exercises.prescriptions import (
     Level,
     Prescriber,
     PrescriptionError,
+    assessed_bands,
     builtin_plan_templates,
     catalogue_of,
     plan_template_from_dict,
@@ -230,3 +232,32 @@ def test_prescription_from_template_unknown_level_key() -> None:
             prescribed_by=MEI,
             levels={("strength", "plank"): Level.EASIER},
         )
+
+
+def test_suggestion_from_a_national_standard_battery() -> None:
+    """Item points become bands with the battery's cut-offs (TEST table: pass 60,
+    excellent 90) and pick the levels of the exercises they assess."""
+    table = builtin_test_table()
+    score = score_battery(
+        table,
+        sex=Sex.FEMALE,
+        age_years=72,
+        results={
+            "cn_sit_stand_30s": 15,  # 60 points: normal
+            "cn_one_leg_stand_eyes_closed": 10.0,  # 100 points: above
+            "cn_high_knee_2min": 20,  # 20 points: below
+        },
+    )
+    bands = assessed_bands(table, score, D(2025, 3, 1))
+    assert [(b.test_id, b.band) for b in bands] == [
+        ("cn_sit_stand_30s", Band.NORMAL),
+        ("cn_high_knee_2min", Band.BELOW),
+        ("cn_one_leg_stand_eyes_closed", Band.ABOVE),
+    ]
+    assert _suggested(list(bands)) == {
+        "sit_to_stand": Level.STANDARD,
+        "single_leg_stance": Level.HARDER,
+        "heel_raise": Level.STANDARD,
+        "standing_hip_abduction": Level.STANDARD,
+        "standing_march": Level.EASIER,
+    }
