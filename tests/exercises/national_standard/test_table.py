@@ -25,6 +25,7 @@ from exercises.national_standard import (
     scoring_table_from_dict,
     scoring_table_from_toml,
 )
+from tests.documents import delete_at, set_at
 
 SMALL = """
 schema = 1
@@ -212,105 +213,90 @@ def test_battery_without_items_for_a_sex() -> None:
         score_battery(table, sex=M, age_years=62, results={})
 
 
-def _mutate(path: str, value: Any = ...) -> Callable[[dict[str, Any]], None]:
-    """Set (or with no value delete) a dotted path; integer parts index arrays."""
-
-    def apply(d: dict[str, Any]) -> None:
-        keys: list[Any] = [int(k) if k.isdigit() else k for k in path.split("|")]
-        for k in keys[:-1]:
-            d = d[k]
-        if value is ...:
-            del d[keys[-1]]
-        else:
-            d[keys[-1]] = value
-
-    return apply
-
-
 BAD = [
     pytest.param(
-        _mutate("items|cn_grip_strength|female|65-69"),
+        delete_at("items.cn_grip_strength.female.65-69"),
         r"^small\.toml: items\.cn_grip_strength\.female: missing age group 65-69 "
         r"\(battery 'elder' weighs cn_grip_strength for female aged 60-69\)$",
         id="missing-age-group",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|male"),
+        delete_at("items.cn_grip_strength.male"),
         r"^small\.toml: items\.cn_grip_strength\.male: missing age group 60-64 ",
         id="missing-sex",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|female|60-64", [[0, 0], [10]]),
+        set_at("items.cn_grip_strength.female.60-64", [[0, 0], [10]]),
         r'^small\.toml: items\.cn_grip_strength\.female\."60-64": row 1: expected '
         r"\[lowest value, points\] \(two numbers\), got \[10\]$",
         id="row-not-a-pair",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|female|60-64", [[0, 0], [10, "60"]]),
+        set_at("items.cn_grip_strength.female.60-64", [[0, 0], [10, "60"]]),
         r"row 1: expected \[lowest value, points\] \(two numbers\), got \[10, '60'\]$",
         id="points-as-text",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|female|60-64", [[0, 0], [10, 60], [10, 80]]),
+        set_at("items.cn_grip_strength.female.60-64", [[0, 0], [10, 60], [10, 80]]),
         r"row 2: lowest values must increase, got 10 after 10$",
         id="rows-not-increasing",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|female|60-64", [[0, 0], [10, 120]]),
+        set_at("items.cn_grip_strength.female.60-64", [[0, 0], [10, 120]]),
         r"row 1: expected points from 0 to 100, got 120$",
         id="points-over-100",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|female|60-64", []),
+        set_at("items.cn_grip_strength.female.60-64", []),
         r'female\."60-64": expected at least 1 entries, got 0$',
         id="no-rows",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|female|61-65", [[0, 0]]),
+        set_at("items.cn_grip_strength.female.61-65", [[0, 0]]),
         r'female\."61-65": expected a five-year age group starting at a multiple of 5 '
         r'\(e\.g\. "60-64"\), got "61-65"$',
         id="misaligned-age-group",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|female|sixties", [[0, 0]]),
+        set_at("items.cn_grip_strength.female.sixties", [[0, 0]]),
         r'female\.sixties: expected an age group like "60-64"$',
         id="not-an-age-group",
     ),
     pytest.param(
-        _mutate("items|cn_grip_strength|other", {}),
+        set_at("items.cn_grip_strength.other", {}),
         r"^small\.toml: items\.cn_grip_strength\.other: unknown key; valid keys: "
         r"female, male$",
         id="unknown-sex",
     ),
     pytest.param(
-        _mutate("items|grip", {}),
+        set_at("items.grip", {}),
         r"^small\.toml: items\.grip: unknown item; valid items: cn_sit_stand_30s, ",
         id="unknown-item",
     ),
     pytest.param(
-        _mutate("batteries|0|weights|female|cn_grip_strength", 0.4),
+        set_at("batteries.0.weights.female.cn_grip_strength", 0.4),
         r"^small\.toml: batteries\[0\]\.weights\.female: weights add up to 0\.9, "
         r"expected 1$",
         id="weights-sum",
     ),
     pytest.param(
-        _mutate("batteries|0|weights|female|cn_bmi", 0.0),
+        set_at("batteries.0.weights.female.cn_bmi", 0.0),
         r"weights\.female\.cn_bmi: expected a number > 0, got 0\.0$",
         id="zero-weight",
     ),
     pytest.param(
-        _mutate("batteries|0|grades", {"excellent": 90, "good": 60, "pass": 75}),
+        set_at("batteries.0.grades", {"excellent": 90, "good": 60, "pass": 75}),
         r"batteries\[0\]\.grades: expected excellent > good > pass, got excellent 90, "
         r"good 60, pass 75$",
         id="grades-order",
     ),
     pytest.param(
-        _mutate("batteries|0|grades", {"excellent": 90, "good": 75}),
+        set_at("batteries.0.grades", {"excellent": 90, "good": 75}),
         r"batteries\[0\]\.grades\.pass: missing required key$",
         id="grade-missing",
     ),
     pytest.param(
-        _mutate("batteries|0|ages", [60, 68]),
+        set_at("batteries.0.ages", [60, 68]),
         r"batteries\[0\]\.ages: expected \[lowest, highest\] covering whole "
         r"five-year groups \(e\.g\. \[60, 79\]\), got \[60, 68\]$",
         id="partial-age-group",
@@ -328,22 +314,22 @@ BAD = [
         id="duplicate-battery",
     ),
     pytest.param(
-        _mutate("source"),
+        delete_at("source"),
         r"^small\.toml: source: missing required key$",
         id="no-source",
     ),
     pytest.param(
-        _mutate("test_table"),
+        delete_at("test_table"),
         r"^small\.toml: test_table: missing required key$",
         id="no-test-flag",
     ),
     pytest.param(
-        _mutate("schema", 2),
+        set_at("schema", 2),
         r"^small\.toml: schema: expected 1, got 2$",
         id="schema",
     ),
     pytest.param(
-        _mutate("batteries", []),
+        set_at("batteries", []),
         r"^small\.toml: batteries: expected at least 1 entries, got 0$",
         id="no-batteries",
     ),

@@ -19,28 +19,9 @@ from exercises.prescriptions import (
     prescription_to_dict,
 )
 from exercises.spec import builtin_specs
+from tests.documents import delete_at as _del
+from tests.documents import set_at as _set
 from tests.exercises.prescriptions.factories import CATALOGUE, make_plan
-
-
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    def apply(d: dict[str, Any]) -> None:
-        keys: list[Any] = [int(k) if k.isdigit() else k for k in path.split(".")]
-        for k in keys[:-1]:
-            d = d[k]
-        d[keys[-1]] = value
-
-    return apply
-
-
-def _del(path: str) -> Callable[[dict[str, Any]], None]:
-    def apply(d: dict[str, Any]) -> None:
-        keys: list[Any] = [int(k) if k.isdigit() else k for k in path.split(".")]
-        for k in keys[:-1]:
-            d = d[k]
-        del d[keys[-1]]
-
-    return apply
-
 
 STS = {"exercise": "sit_to_stand", "sets": 1, "reps": 10, "rest_s": 0}
 CASES = [
