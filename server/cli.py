@@ -48,4 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m server.cli`: run the imported module's main, so that the commands'
+    # `server.cli.CommandError` is the class caught here (not a `__main__` copy).
+    from server.cli import main as _main
+
+    sys.exit(_main())

@@ -5,12 +5,16 @@
     movecoach admin create-staff USERNAME --role admin|coach [--centre NAME_OR_ID]
                                  [--display-name TEXT] [--password-env VAR]
     movecoach admin create-kiosk NAME --centre NAME_OR_ID
+    movecoach admin make-cert --host NAME [--host NAME_OR_IP ...] [--out DIR]
+                              [--days N] [--force]
 
 `--db` defaults to `MOVECOACH_DB_URL` (else the SQLite file under the user's data
 folder). Every command first upgrades the schema to head. A staff password is read
 from the environment variable named by `--password-env`, or asked for twice on the
 terminal; it never appears on the command line. `create-kiosk` prints the kiosk's token
-once: only its hash is stored.
+once: only its hash is stored. `make-cert` writes a self-signed TLS certificate
+(`cert.pem`, `key.pem`) for `movecoach serve --ssl-certfile/--ssl-keyfile`; it needs no
+database (docs/kiosk-setup.md).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import getpass
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,6 +74,62 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     kiosk = action("create-kiosk", "register a kiosk and print its token (once)")
     kiosk.add_argument("name")
     kiosk.add_argument("--centre", metavar="NAME_OR_ID", required=True)
+    _add_make_cert(actions)
+
+
+def _add_make_cert(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    from server.tls import DEFAULT_VALIDITY_DAYS
+
+    text = (
+        "write a self-signed TLS certificate (cert.pem) and key (key.pem) for the "
+        "server, so that kiosks on the LAN reach it over HTTPS (browsers give the "
+        "camera only to secure contexts)"
+    )
+    cert = actions.add_parser("make-cert", help=text, description=text)
+    cert.add_argument(
+        "--host",
+        dest="hosts",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="DNS name or IP address kiosks use in the server's URL (repeatable)",
+    )
+    cert.add_argument(
+        "--out", default=".", metavar="DIR", help="folder to write to (default .)"
+    )
+    cert.add_argument(
+        "--days",
+        type=int,
+        default=DEFAULT_VALIDITY_DAYS,
+        help=f"validity in days (default {DEFAULT_VALIDITY_DAYS})",
+    )
+    cert.add_argument(
+        "--force", action="store_true", help="replace existing cert.pem / key.pem"
+    )
+
+
+def _make_cert(args: argparse.Namespace) -> int:
+    from server.tls import TlsError, write_self_signed
+
+    try:
+        files = write_self_signed(
+            Path(args.out), args.hosts, days=args.days, overwrite=args.force
+        )
+    except TlsError as exc:
+        raise CommandError(str(exc)) from None
+    print(
+        f"certificate {files.certfile} (for {', '.join(args.hosts)}, "
+        f"valid until {files.not_after:%Y-%m-%d})"
+    )
+    print(f"private key {files.keyfile} (keep it on the server)")
+    print(f"public key sha256 (base64) {files.spki_sha256}")
+    print(
+        f"serve: movecoach serve --host 0.0.0.0 --ssl-certfile {files.certfile} "
+        f"--ssl-keyfile {files.keyfile}"
+    )
+    return 0
 
 
 def _db_url(args: argparse.Namespace) -> str:
@@ -128,6 +189,8 @@ def _shown(url: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "make-cert":
+        return _make_cert(args)
     from server.store import current_revision, open_store, repository, upgrade_database
 
     url = _db_url(args)

@@ -3,7 +3,9 @@
 
 Options override the `MOVECOACH_*` environment variables (see `server/settings.py`).
 A centre on PostgreSQL: `movecoach serve --db postgresql+psycopg://user:pass@host/db
---kiosk-auth` (create the centre, staff and kiosks with `movecoach admin ...`).
+--kiosk-auth` (create the centre, staff and kiosks with `movecoach admin ...`). Kiosks on
+the LAN need HTTPS for their camera: `--ssl-certfile/--ssl-keyfile` (a self-signed pair
+from `movecoach admin make-cert`; docs/kiosk-setup.md).
 
 One process (the default) serves Prometheus metrics at /metrics and health at
 /health/{live,ready,inference}, records with session resumption, and shuts down
@@ -15,6 +17,8 @@ same app on Ray Serve with pose inference as a separate, batched deployment
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 
 from server.cli import CommandError
 from server.settings import Settings, SettingsError
@@ -57,7 +61,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "(MOVECOACH_DEMO_VIDEO)",
     )
     parser.add_argument(
-        "--backend", help="pose backend: mediapipe or onnx (MOVECOACH_BACKEND)"
+        "--backend",
+        help="pose backend: onnx (ONNX Runtime; nothing leaves the server) or "
+        "mediapipe (MediaPipe Tasks: its privacy notice says it sends usage metrics "
+        "to Google, never the images; docs/records.md) (MOVECOACH_BACKEND)",
+    )
+    parser.add_argument(
+        "--ssl-certfile",
+        metavar="PEM",
+        help="serve HTTPS with this certificate (with --ssl-keyfile): kiosks on the "
+        "LAN need it, browsers give the camera only to https:// pages (and to "
+        "localhost). `movecoach admin make-cert` writes a self-signed one",
+    )
+    parser.add_argument(
+        "--ssl-keyfile",
+        metavar="PEM",
+        help="the certificate's private key (unencrypted PEM)",
     )
     parser.add_argument(
         "--log-level",
@@ -98,6 +117,25 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(func=run)
 
 
+def _tls_files(args: argparse.Namespace) -> dict[str, str]:
+    """uvicorn's `ssl_certfile`/`ssl_keyfile`, checked before anything starts."""
+    if args.ssl_certfile is None and args.ssl_keyfile is None:
+        return {}
+    if args.ssl_certfile is None or args.ssl_keyfile is None:
+        raise CommandError(
+            "expected both --ssl-certfile and --ssl-keyfile, got only "
+            + ("--ssl-certfile" if args.ssl_certfile else "--ssl-keyfile")
+        )
+    from server.tls import TlsError, check_certificate_pair
+
+    certfile, keyfile = Path(args.ssl_certfile), Path(args.ssl_keyfile)
+    try:
+        check_certificate_pair(certfile, keyfile)
+    except TlsError as exc:
+        raise CommandError(str(exc)) from None
+    return {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
+
+
 def run(args: argparse.Namespace) -> int:
     from vision.backends import BACKENDS
 
@@ -122,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
             f"expected a demo video file, got no file at {settings.demo_video}"
         )
 
+    tls = _tls_files(args)
+
     import uvicorn
 
     from server.operations import (
@@ -133,6 +173,14 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging(args.log_level, args.log_format)
     if args.ray:
+        if tls:
+            raise CommandError(
+                "--ssl-certfile/--ssl-keyfile do not apply to --ray (Ray Serve's proxy "
+                "speaks plain HTTP): put a TLS reverse proxy in front "
+                "(docs/kiosk-setup.md)"
+            )
+        # Ray reports cluster usage to its developers unless told not to.
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
             from server.distributed.local import serve_with_ray
         except ImportError as exc:
@@ -161,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=uvicorn_log_config(args.log_format),
         lifespan="on",
+        **tls,
     )
     server = graceful_server(config)
     server.run()
