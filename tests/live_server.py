@@ -85,6 +85,8 @@ class ServerProcess:
         cwd: Working directory (default the current one).
         env: Environment (default this process's), PYTHONUNBUFFERED set.
         tls_context: Client context for https:// (the server has --ssl-*); None: http.
+        argv: The whole command line instead (e.g. `make run`, which must then serve
+            on `port`); `args` and `command` are ignored.
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class ServerProcess:
         cwd: Path | None = None,
         env: dict[str, str] | None = None,
         tls_context: ssl.SSLContext | None = None,
+        argv: Sequence[str] | None = None,
     ) -> None:
         self.port = port
         self.log = log
@@ -106,16 +109,9 @@ class ServerProcess:
         environ = dict(os.environ if env is None else env)
         environ["PYTHONUNBUFFERED"] = "1"
         self._out = log.open("ab")
+        serve = [*(command or movecoach_command()), "serve", *args]
         self.proc = subprocess.Popen(
-            [
-                *(command or movecoach_command()),
-                "serve",
-                *args,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
+            argv or [*serve, "--host", "127.0.0.1", "--port", str(port)],
             cwd=cwd,
             env=environ,
             stdin=subprocess.DEVNULL,
@@ -158,12 +154,25 @@ class ServerProcess:
         self.proc.wait(10)
 
     def stop(self) -> None:
-        """SIGTERM (graceful shutdown), SIGKILL after 15 s; closes the log."""
+        """SIGTERM to the process group (graceful shutdown), SIGKILL to what is left
+        after 15 s; closes the log."""
         if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        while _group_alive(self.proc.pid) and time.monotonic() < deadline:
+            self.proc.poll()  # reap the leader, or the group never empties
+            time.sleep(0.1)
+        if _group_alive(self.proc.pid):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(5)
         self._out.close()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a zombie leader's group: still there
+        return True
+    return True
