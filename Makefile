@@ -20,18 +20,17 @@ APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 # ships `python3 -m venv` in python3-venv). Installed only when something is missing.
 RUN_LIBS := libGL.so.1 libglib-2.0.so.0 libgthread-2.0.so.0 libX11.so.6 libXext.so.6 \
 	libxcb.so.1 libSM.so.6 libICE.so.6 libEGL.so.1 libGLESv2.so.2
-RUN_APT := libgl1 libglib2.0-0 libx11-6 libxext6 libxcb1 libsm6 libice6 libegl1 \
-	libgles2 python3-venv
+RUN_APT := libgl1 libglib2.0-0 libx11-6 libxext6 libxcb1 libsm6 libice6 libegl1 libgles2
 
 run-deps:
 	@missing=""; \
 	for lib in $(RUN_LIBS); do \
-	  /sbin/ldconfig -p | grep -q "/$$lib$$" || missing="$$missing $$lib"; \
+	  /sbin/ldconfig -p | grep -q "/$$lib$$" || missing="$(RUN_APT)"; \
 	done; \
 	python3 -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
-	  echo "installing system packages for:$$missing"; \
-	  $(SUDO) apt-get update -qq && $(APT_INSTALL) $(RUN_APT) >/dev/null; \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(APT_INSTALL) $$missing >/dev/null; \
 	fi
 
 # Running: the core dependencies only (no dev tools, no Ray).

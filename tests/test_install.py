@@ -6,7 +6,8 @@ install sees exactly what a centre would get. pip's own cache keeps it to about 
 minute when the wheels were downloaded before (by `make test`'s own set-up in CI).
 Also checked: running installs nothing for development or Ray, a single OpenCV
 (mediapipe brings opencv-contrib-python; a second cv2 provider would overwrite it),
-and exactly the constrained versions.
+exactly the constrained versions, and every system library its compiled modules load
+is one `make run-deps` installs or one every Debian has.
 """
 
 from __future__ import annotations
@@ -28,6 +29,25 @@ pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 INSTALL_TIMEOUT_S = 900.0  # a cold pip cache downloads ~400 MB of wheels
 NOT_FOR_RUNNING = ("pytest", "playwright", "ray", "hypothesis", "ruff", "mypy")
+IN_EVERY_DEBIAN = frozenset(  # libc6, libgcc-s1, libstdc++6 (apt needs it), zlib1g
+    {
+        "ld-linux-x86-64.so.2",
+        "libc.so.6",
+        "libdl.so.2",
+        "libm.so.6",
+        "libpthread.so.0",
+        "librt.so.1",
+        "libresolv.so.2",
+        "libutil.so.1",
+        "libgcc_s.so.1",
+        "libstdc++.so.6",
+        "libz.so.1",
+    }
+)
+OPTIONAL_LIBRARIES = {  # loaded only when asked for; absent, numba uses its workqueue
+    "libtbb.so.12": "numba/np/ufunc/tbbpool",
+    "libgomp.so.1.0.0": "numba/np/ufunc/omppool",
+}
 
 
 def _need(tool: str) -> str:
@@ -119,6 +139,35 @@ def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
         [str(python), "-m", "pip", "check"], capture_output=True, text=True
     )
     assert check.returncode == 0, check.stdout
+    if shutil.which("readelf") is not None:
+        wanted = _system_libraries(clone / ".venv") - IN_EVERY_DEBIAN
+        assert wanted - set(OPTIONAL_LIBRARIES) <= _make_run_libs(clone / "Makefile")
+
+
+def _system_libraries(venv: Path) -> set[str]:
+    """Shared libraries the venv's compiled modules need and do not bring along."""
+    files = [
+        p
+        for p in venv.rglob("*.so*")
+        if p.is_file() and re.search(r"\.so(\.|$)", p.name)
+    ]
+    needed: set[str] = set()
+    for start in range(0, len(files), 200):
+        out = subprocess.run(
+            ["readelf", "-d", *map(str, files[start : start + 200])],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+        needed |= set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^]]+)\]", out))
+    return needed - {p.name for p in files}
+
+
+def _make_run_libs(makefile: Path) -> set[str]:
+    text = makefile.read_text().replace("\\\n", " ")
+    match = re.search(r"^RUN_LIBS := (.*)$", text, re.MULTILINE)
+    assert match, "no RUN_LIBS in the Makefile"
+    return set(match.group(1).split())
 
 
 def _get(server: ServerProcess, path: str) -> str:
