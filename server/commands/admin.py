@@ -178,28 +178,18 @@ def _centre_id(db: Session, ref: str) -> int:
     return centre.id
 
 
-def _shown(url: str) -> str:
-    """The URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # unparsable: say so rather than echo what may hold a secret
-        return "(unparsable URL)"
-
-
 def run(args: argparse.Namespace) -> int:
     if args.action == "make-cert":
         return _make_cert(args)
-    from server.store import current_revision, open_store, repository, upgrade_database
+    from server.commands._database import database_error, prepare_database, shown
+    from server.store import open_store, repository
 
     url = _db_url(args)
+    if args.action == "init-db":
+        print(f"database {shown(url)} at revision {prepare_database(url)}")
+        return 0
     lines: list[str] = []
     try:
-        if args.action == "init-db":
-            upgrade_database(url)
-            print(f"database {_shown(url)} at revision {current_revision(url)}")
-            return 0
         password = _password(args) if args.action == "create-staff" else ""
         store = open_store(url)
         try:
@@ -240,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             store.dispose()
     except (SQLAlchemyError, ValueError) as exc:
-        raise CommandError(f"database {_shown(url)}: {exc}") from None
+        raise database_error(url, exc) from None
     # Printed only once committed: a token shown is a token that works.
     for line in lines:
         print(line)

@@ -3,9 +3,9 @@
 
 Options override the `MOVECOACH_*` environment variables (see `server/settings.py`).
 A centre on PostgreSQL: `movecoach serve --db postgresql+psycopg://user:pass@host/db
---kiosk-auth` (create the centre, staff and kiosks with `movecoach admin ...`). Kiosks on
-the LAN need HTTPS for their camera: `--ssl-certfile/--ssl-keyfile` (a self-signed pair
-from `movecoach admin make-cert`; docs/kiosk-setup.md).
+--kiosk-auth` (create the centre, staff and kiosks with `movecoach admin ...`).
+Kiosks on the LAN need HTTPS for their camera: `--ssl-certfile/--ssl-keyfile` (a
+self-signed pair from `movecoach admin make-cert`; docs/kiosk-setup.md).
 
 One process (the default) serves Prometheus metrics at /metrics and health at
 /health/{live,ready,inference}, records with session resumption, and shuts down
@@ -17,7 +17,9 @@ same app on Ray Serve with pose inference as a separate, batched deployment
 from __future__ import annotations
 
 import argparse
+import errno
 import os
+import socket
 from pathlib import Path
 
 from server.cli import CommandError
@@ -136,6 +138,37 @@ def _tls_files(args: argparse.Namespace) -> dict[str, str]:
     return {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
 
 
+def _check_port(host: str, port: int) -> None:
+    """Bind and release `host:port` as uvicorn will (SO_REUSEADDR), so that a port in
+    use fails at once with one line instead of after the model has loaded."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CommandError(
+            f"cannot listen on {host}:{port}: unknown host ({exc.strerror}); expected "
+            "an address of this machine (--host or MOVECOACH_HOST)"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            hint = {
+                errno.EADDRINUSE: "another program (another movecoach serve?) listens "
+                "there; stop it or choose another --port (MOVECOACH_PORT)",
+                errno.EACCES: "ports below 1024 need privileges; choose --port 1024 "
+                "or above",
+                errno.EADDRNOTAVAIL: "the address is not one of this machine's; "
+                "check --host (MOVECOACH_HOST)",
+            }.get(exc.errno or 0, "check --host and --port")
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; {hint}"
+            ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from vision.backends import BACKENDS
 
@@ -161,6 +194,12 @@ def run(args: argparse.Namespace) -> int:
         )
 
     tls = _tls_files(args)
+    if tls and args.ray:
+        raise CommandError(
+            "--ssl-certfile/--ssl-keyfile do not apply to --ray (Ray Serve's proxy "
+            "speaks plain HTTP): put a TLS reverse proxy in front (docs/kiosk-setup.md)"
+        )
+    _check_port(settings.host, settings.port)
 
     import uvicorn
 
@@ -172,13 +211,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     configure_logging(args.log_level, args.log_format)
+    from server.commands._database import prepare_database
+
+    prepare_database(settings.db_url)  # one line and exit 2 if it cannot be written
     if args.ray:
-        if tls:
-            raise CommandError(
-                "--ssl-certfile/--ssl-keyfile do not apply to --ray (Ray Serve's proxy "
-                "speaks plain HTTP): put a TLS reverse proxy in front "
-                "(docs/kiosk-setup.md)"
-            )
         # Ray reports cluster usage to its developers unless told not to.
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
