@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import IN_CI, ROOT, SHARED_DATA
+from tests.conftest import ROOT, SHARED_DATA, need_tool
 from tests.live_server import ServerProcess, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -48,15 +48,6 @@ OPTIONAL_LIBRARIES = {  # loaded only when asked for; absent, numba uses its wor
     "libtbb.so.12": "numba/np/ufunc/tbbpool",
     "libgomp.so.1.0.0": "numba/np/ufunc/omppool",
 }
-
-
-def _need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"needs {tool}")
-        pytest.skip(f"needs {tool}")
-    return path
 
 
 def _constraints() -> dict[str, str]:
@@ -88,7 +79,8 @@ def test_constraints_pin_every_dependency_once() -> None:
 
 
 def test_make_run_from_a_fresh_clone(tmp_path: Path) -> None:
-    git, make = _need("git"), _need("make")
+    git = need_tool("git", "apt-get install git")
+    make = need_tool("make", "apt-get install make")
     clone = tmp_path / "movecoach"
     subprocess.run(
         [git, "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)],

@@ -15,7 +15,6 @@ kiosk user's NSS database, trusted as a server certificate) and uses no such fla
 
 from __future__ import annotations
 
-import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from typing import Any
 import pytest
 
 from server.cli import main
-from tests.conftest import IN_CI
+from tests.conftest import need_tool
 from tests.kiosk.test_browser import (  # noqa: F401 (fixtures)
     SPEECH_STUB,
     chromium,
@@ -136,13 +135,7 @@ def test_kiosk_page_over_https_under_a_lan_name_gets_the_camera_and_counts(
 
 @pytest.fixture(scope="module")
 def certutil() -> str:
-    path = shutil.which("certutil")
-    if path is None:
-        message = "needs NSS certutil: apt-get install libnss3-tools (make system-deps)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return need_tool("certutil", "apt-get install libnss3-tools (make system-deps)")
 
 
 def test_a_kiosk_that_trusts_the_certificate_in_its_nss_database_needs_no_flag(
