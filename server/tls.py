@@ -16,7 +16,10 @@ import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 __all__ = [
     "DEFAULT_VALIDITY_DAYS",
@@ -133,7 +136,7 @@ def make_self_signed(
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
-def _general_name(host: str) -> object:
+def _general_name(host: str) -> x509.GeneralName:
     from cryptography import x509
 
     text = host.strip()

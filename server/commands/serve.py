@@ -119,10 +119,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(func=run)
 
 
-def _tls_files(args: argparse.Namespace) -> dict[str, str]:
-    """uvicorn's `ssl_certfile`/`ssl_keyfile`, checked before anything starts."""
+def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
+    """uvicorn's `ssl_certfile` and `ssl_keyfile`, checked before anything starts;
+    None for plain HTTP."""
     if args.ssl_certfile is None and args.ssl_keyfile is None:
-        return {}
+        return None
     if args.ssl_certfile is None or args.ssl_keyfile is None:
         raise CommandError(
             "expected both --ssl-certfile and --ssl-keyfile, got only "
@@ -135,7 +136,7 @@ def _tls_files(args: argparse.Namespace) -> dict[str, str]:
         check_certificate_pair(certfile, keyfile)
     except TlsError as exc:
         raise CommandError(str(exc)) from None
-    return {"ssl_certfile": str(certfile), "ssl_keyfile": str(keyfile)}
+    return str(certfile), str(keyfile)
 
 
 def _check_port(host: str, port: int) -> None:
@@ -245,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=uvicorn_log_config(args.log_format),
         lifespan="on",
-        **tls,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     server = graceful_server(config)
     server.run()
