@@ -209,9 +209,10 @@ def _jsonable(value: object) -> bool:
 
 
 TEXT_FORMAT: Final[str] = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-QUIET_LOGGERS: Final[tuple[str, ...]] = ("alembic",)
+QUIET_LOGGERS: Final[tuple[str, ...]] = ("alembic", "matplotlib")
 """Libraries whose INFO lines at start-up are noise to an operator (alembic: its
-plugins and migration context); their warnings still show. The schema upgrade itself
+plugins and migration context; matplotlib, which mediapipe imports: its font cache on
+a first start); their warnings still show. The schema upgrade itself
 is logged by MoveCoach (`server.records`)."""
 
 
