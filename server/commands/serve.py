@@ -23,6 +23,7 @@ import socket
 from pathlib import Path
 
 from server.cli import CommandError
+from server.commands._privacy import BACKENDS_HELP
 from server.settings import Settings, SettingsError
 
 __all__ = ["add_parser", "run"]
@@ -64,9 +65,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--backend",
-        help="pose backend: onnx (ONNX Runtime; nothing leaves the server) or "
-        "mediapipe (MediaPipe Tasks: its privacy notice says it sends usage metrics "
-        "to Google, never the images; docs/records.md) (MOVECOACH_BACKEND)",
+        help=f"pose backend (MOVECOACH_BACKEND): {BACKENDS_HELP}",
     )
     parser.add_argument(
         "--ssl-certfile",

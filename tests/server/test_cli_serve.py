@@ -225,3 +225,15 @@ def test_start_up_log_is_ours_with_timestamps_and_static_files_revalidate(
     assert {"server.records", "server.app", "uvicorn.error"} <= loggers
     assert {n.split(".")[0] for n in loggers} <= {"server", "uvicorn"}, loggers
     assert cache_control == "no-cache"
+
+
+@pytest.mark.parametrize("command", ["serve", "pose", "analyze"])
+def test_backend_help_says_what_mediapipe_sends(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert done.value.code == 0
+    assert "onnx = ONNX Runtime, sends nothing" in text
+    assert "whose privacy notice says it sends usage metrics to Google" in text
