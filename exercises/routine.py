@@ -151,7 +151,9 @@ class KeyPose:
     """A pose of the standard at normalised round time `t`.
 
     `xy` holds the 17 COCO joints (`vision.types.COCO_JOINT_NAMES` order) in torso
-    lengths, isotropic, origin at the hips' midpoint, y pointing down (image-like)."""
+    lengths, isotropic, y pointing down (image-like), origin at the ankles' midpoint
+    at the start of the round (the floor under the feet: a heel raise lifts the
+    whole body off it)."""
 
     name: str
     t: float

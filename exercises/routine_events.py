@@ -53,7 +53,8 @@ class RoundCompleted(Event):
         turning_ms: When the round's turning point (the held extreme) was reached.
         score: 0-100 against the section's reference; `breakdown` per channel.
         duration_ms: From leaving the rest position to coming back to it.
-        tempo_ratio: This round's time over the standard's (1 = on tempo, > 1 slower).
+        tempo_ratio: Time since the previous round's turning point over the
+            standard round's (1 = on tempo, > 1 slower); None for a first round.
     """
 
     section_id: str
@@ -65,7 +66,7 @@ class RoundCompleted(Event):
     score: float
     breakdown: dict[str, float]
     duration_ms: int
-    tempo_ratio: float
+    tempo_ratio: float | None
 
 
 @dataclass(frozen=True, slots=True)

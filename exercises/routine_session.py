@@ -106,6 +106,9 @@ _HISTORY_MS: Final[int] = 60_000
 _PENDING_MS: Final[int] = 60_000
 _OVERLAP: Final[float] = 0.25
 _SEEN_TURN_MS: Final[int] = 1000
+_TEMPO_GAP: Final[float] = 2.5
+"""Turning points further apart than this many standard rounds are not consecutive
+rounds (a pause between them), so no tempo is taken from them."""
 _TEMPO_ROUNDS: Final[int] = 3
 
 
@@ -506,7 +509,13 @@ class RoutineSession:
         )
         duration_ms = cand.end_ms - cand.start_ms
         pace_ms = 1000.0 * self.routine.pace_s(section, self.options.elder)
-        ratio = duration_ms / pace_ms
+        ratio: float | None = None
+        if state.rounds:
+            # the tempo is the time between turning points: the ends of a round are
+            # where the counter saw rest, which depends on the person's range
+            period = cand.turning_ms - state.rounds[-1].turning_ms
+            if 0 < period <= _TEMPO_GAP * pace_ms:
+                ratio = round(period / pace_ms, 3)
         n = len(state.rounds) + 1
         expected = None
         if section.sides == "alternate":
@@ -522,7 +531,7 @@ class RoutineSession:
             float(rs.score),
             dict(rs.breakdown),
             int(duration_ms),
-            round(ratio, 3),
+            ratio,
         )
         state.rounds.append(event)
         _, turn_row = self._history.window(cand.turning_frame, cand.turning_frame)
@@ -538,7 +547,8 @@ class RoutineSession:
                     self.routine.messages["other_side"],
                 )
             )
-        events += self._tempo(section, state, ratio, now)
+        if ratio is not None:
+            events += self._tempo(section, state, ratio, now)
         if announce and n == section.rounds:
             events += self._target_reached(index, now)
         return events

@@ -57,8 +57,10 @@ MAX_RESIDUAL: Final[float] = 1.5
 over the channels) of the line from the rest pose to the turning pose: a pose far to
 the side of that line is another movement, whatever its projection."""
 MAX_PEAK: Final[float] = 3.0
-"""A round that goes this many times further than the standard's is another movement
-(e.g. standing up from a squat is not a heel raise)."""
+"""Progress beyond this (three times as far as the standard goes) is another movement
+(standing up from a squat is not a heel raise): going on past it ends a round that
+reached its turning point, like coming back to rest does (the preparation ends
+holding the ball and flows into section 1's lift)."""
 PLATEAU: Final[float] = 0.1
 """The turning point is the middle of the stretch within this of the round's peak
 progress (a held pose has a flat top; its middle is the hold's middle)."""
@@ -224,7 +226,8 @@ class RoundCounter:
             elif p <= self.low:
                 self._start = (frame, timestamp_ms)
             return None
-        if p > self.low:
+        at_rest = p <= self.low
+        if not (at_rest or p > MAX_PEAK):
             self._low_since = None
             self._peak.append((frame, timestamp_ms, p, k, turning))
             return None
@@ -232,7 +235,11 @@ class RoundCounter:
             self._low_since = (frame, timestamp_ms)
         if timestamp_ms - self._low_since[1] < REST_DWELL_MS:
             return None
-        return self.close(*self._low_since)
+        cand = self.close(*self._low_since)
+        if not at_rest:
+            # it went on to another movement: the next round starts from rest again
+            self._waiting = True
+        return cand
 
     def close(self, frame: int, timestamp_ms: int) -> Candidate | None:
         """End the round under way here (back at rest, or the person moved on past
@@ -243,10 +250,6 @@ class RoundCounter:
         peak = top[2]
         self._in_turn = False
         self._low_since = None
-        if peak > MAX_PEAK:
-            self._peak = []
-            self._start = (frame, timestamp_ms)
-            return None
         side = [r for r in self._peak if r[3] == top[3] and not math.isnan(r[4])]
         top_turn = max(r[4] for r in side) if side else math.nan
         near = [r for r in side if r[4] >= top_turn - PLATEAU] or [top]
