@@ -305,7 +305,8 @@ def build_poses(data: Path) -> dict[str, dict[str, object]]:
             "poses": poses,
             "reference": _features_of_poses(poses),
         }
-    return out
+    order = ("preparation", *ROUNDS, "closing")
+    return {sid: out[sid] for sid in order}
 
 
 def _fmt(x: float) -> str:

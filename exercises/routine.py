@@ -268,7 +268,8 @@ class _Ctx:
         self.source = source
 
     def fail(self, path: str, message: str) -> RoutineError:
-        return RoutineError(f"{self.source}: {path}: {message}" if path else message)
+        where = f"{self.source}: {path}" if path else self.source
+        return RoutineError(f"{where}: {message}")
 
 
 def _join(path: str, key: str | int) -> str:

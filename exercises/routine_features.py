@@ -41,6 +41,8 @@ from vision.types import COCO_JOINT_NAMES, PoseFrame, Skeleton
 __all__ = [
     "FEATURES",
     "FEATURE_NAMES",
+    "RISE_RESET",
+    "RISE_SETTLE_MS",
     "RISE_WINDOW_MS",
     "SCALE_PERCENTILE",
     "SCALE_WINDOW_MS",
@@ -58,10 +60,16 @@ F64 = npt.NDArray[np.float64]
 
 SCALE_WINDOW_MS: Final[int] = 10_000
 SCALE_PERCENTILE: Final[float] = 90.0
-RISE_WINDOW_MS: Final[int] = 6_000
-RISE_PERCENTILE: Final[float] = 25.0
+RISE_WINDOW_MS: Final[int] = 8_000
+RISE_PERCENTILE: Final[float] = 10.0
 """The baseline shoulder height is this percentile of the recent heights (low =
-standing flat: heel raises are at most about half the time)."""
+standing flat: the feet are flat at least a tenth of the time, even in a run of heel
+raises)."""
+RISE_RESET: Final[float] = 0.3
+"""Shoulders this far (torso lengths) above the baseline are a new posture (standing
+up from a squat), not a heel raise: the baseline starts again from there and follows
+the climb for `RISE_SETTLE_MS`."""
+RISE_SETTLE_MS: Final[int] = 1500
 
 _J: Final[dict[str, int]] = {n: i for i, n in enumerate(COCO_JOINT_NAMES)}
 
@@ -300,11 +308,13 @@ class FeatureTracker:
         self._smoothers: dict[Skeleton, OneEuroSmoother] = {}
         self._scale = _Window(SCALE_WINDOW_MS)
         self._rise = _Window(RISE_WINDOW_MS)
+        self._reset_ms: int | None = None
 
     def reset(self) -> None:
         self._smoothers.clear()
         self._scale.clear()
         self._rise.clear()
+        self._reset_ms = None
 
     def update(self, frame: PoseFrame) -> F32:
         """(F,) float32 features of one frame (all NaN for nobody in view).
@@ -334,6 +344,15 @@ class FeatureTracker:
         self._rise.add(ts, ms_y)
         scale = self._scale.percentile(SCALE_PERCENTILE)
         baseline = self._rise.percentile(100.0 - RISE_PERCENTILE)
+        settling = self._reset_ms is not None and ts - self._reset_ms < RISE_SETTLE_MS
+        if (baseline - ms_y) > RISE_RESET * scale or (settling and ms_y < baseline):
+            # a new posture: start the baseline again, and follow the rest of the
+            # climb for a moment (standing up takes more than one frame)
+            self._rise.clear()
+            self._rise.add(ts, ms_y)
+            baseline = ms_y
+            if not settling:
+                self._reset_ms = ts
         out: F32 = compute_features(xy, np.array([scale]), np.array([baseline]))[0]
         return out
 

@@ -32,6 +32,7 @@ from exercises.spec import Reference
 
 __all__ = [
     "BAND_FRAC",
+    "HELD_MS",
     "HIGH",
     "LOW",
     "MAX_PEAK",
@@ -61,6 +62,8 @@ MAX_PEAK: Final[float] = 3.0
 (standing up from a squat is not a heel raise): going on past it ends a round that
 reached its turning point, like coming back to rest does (the preparation ends
 holding the ball and flows into section 1's lift)."""
+HELD_MS: Final[int] = 1000
+"""A round that ends by going on past its turn must have stayed at it this long."""
 PLATEAU: Final[float] = 0.1
 """The turning point is the middle of the stretch within this of the round's peak
 progress (a held pose has a flat top; its middle is the hold's middle)."""
@@ -235,11 +238,19 @@ class RoundCounter:
             self._low_since = (frame, timestamp_ms)
         if timestamp_ms - self._low_since[1] < REST_DWELL_MS:
             return None
-        cand = self.close(*self._low_since)
         if not at_rest:
-            # it went on to another movement: the next round starts from rest again
+            # it went on to another movement: the climb past the turn is not part of
+            # this round's turning point, and the next round starts from rest again
+            while len(self._peak) > 1 and self._peak[-1][2] > 1.0 + PLATEAU:
+                self._peak.pop()
             self._waiting = True
-        return cand
+            if self._peak[-1][1] - self._peak[0][1] < HELD_MS:
+                # passing through on the way to something else is no round
+                self._in_turn = False
+                self._low_since = None
+                self._peak = []
+                return None
+        return self.close(*self._low_since)
 
     def close(self, frame: int, timestamp_ms: int) -> Candidate | None:
         """End the round under way here (back at rest, or the person moved on past
