@@ -110,14 +110,19 @@ def _walk(a: F64, b: F64, seconds: float, fps: float) -> list[F64]:
 
 
 def frames_of(
-    poses: Sequence[F64], fps: float, aspect: float, start_ms: int = 0
+    poses: Sequence[F64],
+    fps: float,
+    aspect: float,
+    start_ms: int = 0,
+    torso: float = TORSO,
 ) -> list[PoseFrame]:
-    """Body poses -> COCO-17 frames in a picture of `aspect` (width / height)."""
+    """Body poses -> COCO-17 frames in a picture of `aspect` (width / height), the
+    torso `torso` of the picture's height."""
     out = []
     for i, body in enumerate(poses):
         xyz = np.zeros((17, 3), np.float32)
-        xyz[:, 0] = FEET_XY[0] + body[:, 0] * TORSO / aspect
-        xyz[:, 1] = FEET_XY[1] + body[:, 1] * TORSO
+        xyz[:, 0] = FEET_XY[0] + body[:, 0] * torso / aspect
+        xyz[:, 1] = FEET_XY[1] + body[:, 1] * torso
         out.append(
             PoseFrame(
                 xyz,
