@@ -20,8 +20,6 @@ Core module: stdlib (tomllib) and numpy. Files are read only in `load_routine` a
 from __future__ import annotations
 
 import functools
-import math
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,9 +28,11 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from exercises import routine_validation as check
 from exercises.events import LocalizedText
 from exercises.routine_features import FEATURES, mirror_features
-from exercises.spec import LANGUAGES, Reference
+from exercises.routine_validation import RoutineError
+from exercises.spec import Reference
 from vision.types import COCO_JOINT_NAMES
 
 __all__ = [
@@ -69,7 +69,6 @@ MESSAGES: Final[tuple[str, ...]] = (
 )
 ROUTINES_DIR: Final[Path] = Path(__file__).resolve().parent / "routines"
 
-_ID_RE: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 _F32 = npt.NDArray[np.float32]
 
 _KEYS: Final[dict[str, tuple[str, ...]]] = {
@@ -137,10 +136,6 @@ _REQUIRED: Final[dict[str, tuple[str, ...]]] = {
     "section_poses": ("turn_t", "key_poses", "reference"),
     "key_pose": ("name", "t", "xy"),
 }
-
-
-class RoutineError(ValueError):
-    """A malformed routine; the message names the file, the key and valid choices."""
 
 
 # --- the dataclasses -----------------------------------------------------------
@@ -260,166 +255,43 @@ class RoutineSpec:
         return base
 
 
-# --- validation ------------------------------------------------------------------
-
-
-class _Ctx:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, path: str, message: str) -> RoutineError:
-        where = f"{self.source}: {path}" if path else self.source
-        return RoutineError(f"{where}: {message}")
-
-
-def _join(path: str, key: str | int) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else key
-
-
-def _what(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"a boolean ({value!r})"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    return f"{type(value).__name__} ({value!r})"
-
-
-def _table(ctx: _Ctx, path: str, value: Any, kind: str | None = None) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ctx.fail(path, f"expected a table, got {_what(value)}")
-    if kind is not None:
-        valid = _KEYS[kind]
-        for key in value:
-            if key not in valid:
-                raise ctx.fail(
-                    _join(path, key), f"unknown key; valid keys: {', '.join(valid)}"
-                )
-        for key in _REQUIRED.get(kind, ()):
-            if key not in value:
-                raise ctx.fail(_join(path, key), "missing required key")
-    return value
-
-
-def _list(ctx: _Ctx, path: str, value: Any, *, nonempty: bool = True) -> list[Any]:
-    if not isinstance(value, list) or (nonempty and not value):
-        raise ctx.fail(path, f"expected a non-empty array, got {_what(value)}")
-    return value
-
-
-def _str(ctx: _Ctx, path: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ctx.fail(path, f"expected a non-empty string, got {_what(value)}")
-    return value
-
-
-def _ident(ctx: _Ctx, path: str, value: Any) -> str:
-    text = _str(ctx, path, value)
-    if not _ID_RE.match(text):
-        raise ctx.fail(
-            path, f"expected an id of lowercase letters, digits and _, got {text!r}"
-        )
-    return text
-
-
-def _choice(ctx: _Ctx, path: str, value: Any, valid: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in valid:
-        raise ctx.fail(path, f"expected one of {', '.join(valid)}, got {_what(value)}")
-    return value
-
-
-def _number(
-    ctx: _Ctx, path: str, value: Any, *, positive: bool = False, lo: float = -math.inf
-) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ctx.fail(path, f"expected a number, got {_what(value)}")
-    x = float(value)
-    if not math.isfinite(x) or (positive and x <= 0) or x < lo:
-        need = "> 0" if positive else f">= {lo:g}" if lo > -math.inf else "finite"
-        raise ctx.fail(path, f"expected a number {need}, got {value!r}")
-    return x
-
-
-def _int(ctx: _Ctx, path: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ctx.fail(path, f"expected an integer >= {minimum}, got {_what(value)}")
-    return value
-
-
-def _text(ctx: _Ctx, path: str, value: Any) -> LocalizedText:
-    table = _table(ctx, path, value)
-    for key in table:
-        if key not in LANGUAGES:
-            raise ctx.fail(
-                _join(path, key),
-                f"unknown language; valid languages: {', '.join(LANGUAGES)}",
-            )
-    for lang in LANGUAGES:
-        if lang not in table:
-            raise ctx.fail(
-                path, f"missing {lang!r} text (every text needs en and zh-CN)"
-            )
-        _str(ctx, _join(path, lang), table[lang])
-    return {lang: table[lang] for lang in LANGUAGES}
-
-
-def _feature(ctx: _Ctx, path: str, value: Any) -> str:
-    name = _str(ctx, path, value)
-    if name not in FEATURES:
-        raise ctx.fail(
-            path, f"unknown feature {name!r}; valid features: {', '.join(FEATURES)}"
-        )
-    return name
-
-
-def _features(ctx: _Ctx, path: str, value: Any) -> tuple[str, ...]:
-    names = tuple(
-        _feature(ctx, _join(path, i), v) for i, v in enumerate(_list(ctx, path, value))
-    )
-    if len(set(names)) != len(names):
-        raise ctx.fail(path, f"expected each feature once, got {list(names)}")
-    return names
-
-
-def _tolerances(ctx: _Ctx, path: str, value: Any) -> dict[str, float]:
-    table = _table(ctx, path, value)
-    return {
-        _feature(ctx, _join(path, k), k): _number(ctx, _join(path, k), v, positive=True)
-        for k, v in table.items()
-    }
+def _table(
+    ctx: check.Context, path: str, value: Any, kind: str | None = None
+) -> dict[str, Any]:
+    """A table; with `kind`, checked against that kind's keys in `_KEYS`."""
+    if kind is None:
+        return check.table(ctx, path, value)
+    return check.table(ctx, path, value, _KEYS[kind], _REQUIRED.get(kind, ()))
 
 
 # --- the poses file ----------------------------------------------------------------
 
 
-def _key_poses(ctx: _Ctx, path: str, value: Any) -> tuple[KeyPose, ...]:
+def _key_poses(ctx: check.Context, path: str, value: Any) -> tuple[KeyPose, ...]:
     out = []
-    for i, item in enumerate(_list(ctx, path, value)):
-        ipath = _join(path, i)
+    for i, item in enumerate(check.array(ctx, path, value)):
+        ipath = check.join(path, i)
         data = _table(ctx, ipath, item, "key_pose")
-        xy = _list(ctx, _join(ipath, "xy"), data["xy"])
+        xy = check.array(ctx, check.join(ipath, "xy"), data["xy"])
         if len(xy) != len(COCO_JOINT_NAMES):
             raise ctx.fail(
-                _join(ipath, "xy"),
+                check.join(ipath, "xy"),
                 f"expected {len(COCO_JOINT_NAMES)} joints "
                 f"({', '.join(COCO_JOINT_NAMES)}), got {len(xy)}",
             )
         pts = []
         for j, p in enumerate(xy):
-            jpath = _join(_join(ipath, "xy"), j)
+            jpath = check.join(check.join(ipath, "xy"), j)
             if not isinstance(p, list) or len(p) != 2:
-                raise ctx.fail(jpath, f"expected [x, y], got {_what(p)}")
-            pts.append((_number(ctx, jpath, p[0]), _number(ctx, jpath, p[1])))
-        t = _number(ctx, _join(ipath, "t"), data["t"], lo=0.0)
+                raise ctx.fail(jpath, f"expected [x, y], got {check.describe(p)}")
+            pts.append((check.number(ctx, jpath, p[0]), check.number(ctx, jpath, p[1])))
+        t = check.number(ctx, check.join(ipath, "t"), data["t"], lo=0.0)
         if t > 1.0:
-            raise ctx.fail(_join(ipath, "t"), f"expected 0 <= t <= 1, got {t}")
+            raise ctx.fail(check.join(ipath, "t"), f"expected 0 <= t <= 1, got {t}")
         out.append(
-            KeyPose(_ident(ctx, _join(ipath, "name"), data["name"]), t, tuple(pts))
+            KeyPose(
+                check.ident(ctx, check.join(ipath, "name"), data["name"]), t, tuple(pts)
+            )
         )
     names = [k.name for k in out]
     for need in ("rest", "turn"):
@@ -429,7 +301,7 @@ def _key_poses(ctx: _Ctx, path: str, value: Any) -> tuple[KeyPose, ...]:
 
 
 def _reference(
-    ctx: _Ctx, path: str, value: Any, tolerance: dict[str, float]
+    ctx: check.Context, path: str, value: Any, tolerance: dict[str, float]
 ) -> Reference:
     table = _table(ctx, path, value)
     missing = [n for n in FEATURES if n not in table]
@@ -438,11 +310,11 @@ def _reference(
     rows: list[tuple[float, ...]] = []
     length = None
     for name in FEATURES:
-        fpath = _join(path, name)
-        _feature(ctx, fpath, name)
+        fpath = check.join(path, name)
+        check.feature(ctx, fpath, name)
         vals = tuple(
-            _number(ctx, _join(fpath, i), v)
-            for i, v in enumerate(_list(ctx, fpath, table[name]))
+            check.number(ctx, check.join(fpath, i), x)
+            for i, x in enumerate(check.array(ctx, fpath, table[name]))
         )
         if length is None:
             length = len(vals)
@@ -454,7 +326,7 @@ def _reference(
     for key in table:
         if key not in FEATURES:
             raise ctx.fail(
-                _join(path, key),
+                check.join(path, key),
                 f"unknown feature {key!r}; valid features: {', '.join(FEATURES)}",
             )
     assert length is not None
@@ -468,28 +340,28 @@ def _reference(
 
 
 def _cues(
-    ctx: _Ctx, path: str, value: Any, channels: tuple[str, ...]
+    ctx: check.Context, path: str, value: Any, channels: tuple[str, ...]
 ) -> tuple[SectionCue, ...]:
     out = []
-    for i, item in enumerate(_list(ctx, path, value, nonempty=False)):
-        ipath = _join(path, i)
+    for i, item in enumerate(check.array(ctx, path, value, nonempty=False)):
+        ipath = check.join(path, i)
         data = _table(ctx, ipath, item, "cue")
-        channel = _feature(ctx, _join(ipath, "channel"), data["channel"])
+        channel = check.feature(ctx, check.join(ipath, "channel"), data["channel"])
         if channel not in channels:
             raise ctx.fail(
-                _join(ipath, "channel"),
+                check.join(ipath, "channel"),
                 f"expected one of the section's channels ({', '.join(channels)}), "
                 f"got {channel!r}",
             )
         out.append(
             SectionCue(
-                id=_ident(ctx, _join(ipath, "id"), data["id"]),
+                id=check.ident(ctx, check.join(ipath, "id"), data["id"]),
                 channel=channel,
-                want=_choice(ctx, _join(ipath, "want"), data["want"], WANTS),
-                say=_text(ctx, _join(ipath, "say"), data["say"]),
-                min_deficit=_number(
+                want=check.choice(ctx, check.join(ipath, "want"), data["want"], WANTS),
+                say=check.text(ctx, check.join(ipath, "say"), data["say"]),
+                min_deficit=check.number(
                     ctx,
-                    _join(ipath, "min_deficit"),
+                    check.join(ipath, "min_deficit"),
                     data.get("min_deficit", 1.0),
                     positive=True,
                 ),
@@ -499,65 +371,77 @@ def _cues(
 
 
 def _section(
-    ctx: _Ctx,
+    ctx: check.Context,
     path: str,
     data: dict[str, Any],
     poses: dict[str, Any],
     tolerance: dict[str, float],
-    poses_ctx: _Ctx,
+    poses_ctx: check.Context,
 ) -> Section:
     _table(ctx, path, data, "section")
-    sid = _ident(ctx, _join(path, "id"), data["id"])
-    channels = _features(ctx, _join(path, "channels"), data["channels"])
+    sid = check.ident(ctx, check.join(path, "id"), data["id"])
+    channels = check.features(ctx, check.join(path, "channels"), data["channels"])
     tol = dict(tolerance)
-    tol.update(_tolerances(ctx, _join(path, "tolerance"), data.get("tolerance", {})))
+    tol.update(
+        check.tolerances(ctx, check.join(path, "tolerance"), data.get("tolerance", {}))
+    )
     if sid not in poses:
         raise poses_ctx.fail(
             "sections",
             f"missing poses for section {sid!r}; sections there: "
             f"{', '.join(poses) or '(none)'}",
         )
-    ppath = _join("sections", sid)
+    ppath = check.join("sections", sid)
     pdata = _table(poses_ctx, ppath, poses[sid], "section_poses")
-    turn_t = _number(poses_ctx, _join(ppath, "turn_t"), pdata["turn_t"], positive=True)
+    turn_t = check.number(
+        poses_ctx, check.join(ppath, "turn_t"), pdata["turn_t"], positive=True
+    )
     if turn_t >= 1.0:
         raise poses_ctx.fail(
-            _join(ppath, "turn_t"), f"expected 0 < t < 1, got {turn_t}"
+            check.join(ppath, "turn_t"), f"expected 0 < t < 1, got {turn_t}"
         )
     number = data.get("number")
     turning_channels: tuple[str, ...] = ()
     if "turning_channels" in data:
-        tpath = _join(path, "turning_channels")
-        turning_channels = _features(ctx, tpath, data["turning_channels"])
+        tpath = check.join(path, "turning_channels")
+        turning_channels = check.features(ctx, tpath, data["turning_channels"])
         for i, name in enumerate(turning_channels):
             if name not in channels:
                 raise ctx.fail(
-                    _join(tpath, i),
+                    check.join(tpath, i),
                     f"expected one of the section's channels ({', '.join(channels)}), "
                     f"got {name!r}",
                 )
     return Section(
         id=sid,
-        name=_text(ctx, _join(path, "name"), data["name"]),
-        say=_text(ctx, _join(path, "say"), data["say"]),
-        instructions=_text(ctx, _join(path, "instructions"), data["instructions"]),
-        turning=_text(ctx, _join(path, "turning"), data["turning"]),
-        rounds=_int(ctx, _join(path, "rounds"), data["rounds"], minimum=1),
-        sides=_choice(ctx, _join(path, "sides"), data["sides"], SIDES),
-        pace_s=_number(ctx, _join(path, "pace_s"), data["pace_s"], positive=True),
+        name=check.text(ctx, check.join(path, "name"), data["name"]),
+        say=check.text(ctx, check.join(path, "say"), data["say"]),
+        instructions=check.text(
+            ctx, check.join(path, "instructions"), data["instructions"]
+        ),
+        turning=check.text(ctx, check.join(path, "turning"), data["turning"]),
+        rounds=check.integer(
+            ctx, check.join(path, "rounds"), data["rounds"], minimum=1
+        ),
+        sides=check.choice(ctx, check.join(path, "sides"), data["sides"], SIDES),
+        pace_s=check.number(
+            ctx, check.join(path, "pace_s"), data["pace_s"], positive=True
+        ),
         channels=channels,
         reference=_reference(
-            poses_ctx, _join(ppath, "reference"), pdata["reference"], tol
+            poses_ctx, check.join(ppath, "reference"), pdata["reference"], tol
         ),
         turn_t=turn_t,
-        key_poses=_key_poses(poses_ctx, _join(ppath, "key_poses"), pdata["key_poses"]),
-        cues=_cues(ctx, _join(path, "cues"), data.get("cues", []), channels),
+        key_poses=_key_poses(
+            poses_ctx, check.join(ppath, "key_poses"), pdata["key_poses"]
+        ),
+        cues=_cues(ctx, check.join(path, "cues"), data.get("cues", []), channels),
         number=None
         if number is None
-        else _int(ctx, _join(path, "number"), number, minimum=0),
+        else check.integer(ctx, check.join(path, "number"), number, minimum=0),
         rest_s=None
         if "rest_s" not in data
-        else _number(ctx, _join(path, "rest_s"), data["rest_s"], lo=0.0),
+        else check.number(ctx, check.join(path, "rest_s"), data["rest_s"], lo=0.0),
         turning_channels=turning_channels,
     )
 
@@ -574,11 +458,11 @@ def routine_from_dict(
     Raises:
         RoutineError: anything malformed (the message names the file and key).
     """
-    ctx, pctx = _Ctx(source), _Ctx(poses_source)
+    ctx, pctx = check.Context(source), check.Context(poses_source)
     _table(ctx, "", data, "")
     if data["schema"] != SCHEMA_VERSION:
         raise ctx.fail("schema", f"expected {SCHEMA_VERSION}, got {data['schema']!r}")
-    rid = _ident(ctx, "id", data["id"])
+    rid = check.ident(ctx, "id", data["id"])
     _table(pctx, "", poses, "poses")
     if poses["routine"] != rid:
         raise pctx.fail("routine", f"expected {rid!r}, got {poses['routine']!r}")
@@ -586,7 +470,7 @@ def routine_from_dict(
         raise pctx.fail(
             "joints", f"expected the COCO-17 joints: {', '.join(COCO_JOINT_NAMES)}"
         )
-    tolerance = _tolerances(ctx, "tolerance", data["tolerance"])
+    tolerance = check.tolerances(ctx, "tolerance", data["tolerance"])
     missing = [n for n in FEATURES if n not in tolerance]
     if missing:
         raise ctx.fail("tolerance", f"missing tolerance for: {', '.join(missing)}")
@@ -594,24 +478,27 @@ def routine_from_dict(
     for key in messages_table:
         if key not in MESSAGES:
             raise ctx.fail(
-                _join("messages", key), f"unknown message; valid: {', '.join(MESSAGES)}"
+                check.join("messages", key),
+                f"unknown message; valid: {', '.join(MESSAGES)}",
             )
     messages = {}
     for key in MESSAGES:
         if key not in messages_table:
-            raise ctx.fail(_join("messages", key), "missing required message")
-        messages[key] = _text(ctx, _join("messages", key), messages_table[key])
+            raise ctx.fail(check.join("messages", key), "missing required message")
+        messages[key] = check.text(
+            ctx, check.join("messages", key), messages_table[key]
+        )
     section_poses = _table(pctx, "sections", poses["sections"])
     sections = tuple(
         _section(
             ctx,
-            _join("sections", i),
-            _table(ctx, _join("sections", i), item),
+            check.join("sections", i),
+            _table(ctx, check.join("sections", i), item),
             section_poses,
             tolerance,
             pctx,
         )
-        for i, item in enumerate(_list(ctx, "sections", data["sections"]))
+        for i, item in enumerate(check.array(ctx, "sections", data["sections"]))
     )
     ids = [s.id for s in sections]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
@@ -626,19 +513,21 @@ def routine_from_dict(
     elder = _table(ctx, "elder", data.get("elder", {}), "elder")
     return RoutineSpec(
         id=rid,
-        name=_text(ctx, "name", data["name"]),
-        description=_text(ctx, "description", data["description"]),
+        name=check.text(ctx, "name", data["name"]),
+        description=check.text(ctx, "description", data["description"]),
         sections=sections,
-        recognition=_features(ctx, "recognition", data["recognition"]),
+        recognition=check.features(ctx, "recognition", data["recognition"]),
         messages=messages,
-        standard=_str(ctx, "standard", data["standard"]) if "standard" in data else "",
-        rest_s=_number(ctx, "rest_s", data.get("rest_s", 5.0), lo=0.0),
-        elder_pace_factor=_number(
+        standard=check.string(ctx, "standard", data["standard"])
+        if "standard" in data
+        else "",
+        rest_s=check.number(ctx, "rest_s", data.get("rest_s", 5.0), lo=0.0),
+        elder_pace_factor=check.number(
             ctx, "elder.pace_factor", elder.get("pace_factor", 1.3), positive=True
         ),
         elder_rest_s=None
         if "rest_s" not in elder
-        else _number(ctx, "elder.rest_s", elder["rest_s"], lo=0.0),
+        else check.number(ctx, "elder.rest_s", elder["rest_s"], lo=0.0),
         source=source,
     )
 
@@ -664,8 +553,9 @@ def load_routine(path: str | Path) -> RoutineSpec:
     data = _read_toml(p)
     poses_name = data.get("poses")
     if not isinstance(poses_name, str) or not poses_name.strip():
+        got = check.describe(poses_name)
         raise RoutineError(
-            f"{p}: poses: expected the name of the poses file, got {_what(poses_name)}"
+            f"{p}: poses: expected the name of the poses file, got {got}"
         )
     poses_path = p.parent / poses_name
     spec = routine_from_dict(

@@ -9,12 +9,17 @@ Every frame goes through the feature tracker (`exercises.routine_features`) and 
 round counter of each section from the one being done onward
 (`exercises.routine_tracking`). A counter's finished round is classified against every
 section (DTW on the recognition channels):
-- a round of the section being done counts when that section is the best match or
-  within `ACTIVE_MARGIN` of it (the routine's order is a prior);
-- rounds of a later section, each its best match by `ACTIVE_MARGIN`, are evidence that
-  the person moved on; `JUMP_ROUNDS` in a row (one when the current section's target
-  was reached and it is the next one) move the routine there, the sections between are
-  reported skipped, and the evidence rounds are counted for the new section;
+- a round of the section being done counts at once when that section is the best
+  match or within `ACTIVE_MARGIN` of it (the routine's order is a prior);
+- a round of a later section that is its own best match waits as evidence that the
+  person moved on, worth `MAX_ROUND_COST - cost`. Sections can hold each other's
+  movements (section 6 raises the arms overhead like section 1), so the evidence is
+  weighed as a whole: the best run of waiting rounds in routine order (a small dynamic
+  programme) moves the routine to its last section once it beats both staying (the
+  current section's rounds meanwhile) and the best run ending elsewhere by
+  `JUMP_MARGIN`, with at least `JUMP_ROUNDS` rounds (one, for the next section once
+  the current one's target is reached; any, at `finish`). The sections in between
+  are reported done or skipped and the run's rounds counted where they belong;
 - a round matching nothing within `MAX_ROUND_COST` is ignored.
 
 The guide (what is announced) runs at the standard's pace: when a section's target
@@ -49,19 +54,20 @@ from exercises.routine_events import (
     TempoChanged,
 )
 from exercises.routine_features import (
-    FEATURE_NAMES,
-    FEATURES,
     FeatureTracker,
     feature_column,
     mirror_features,
 )
+from exercises.routine_feedback import improvement_of, tempo_of, turn_deficits
 from exercises.routine_tracking import (
     HIGH,
     LOW,
     Candidate,
+    Evidence,
     FeatureHistory,
     RoundCounter,
     SectionClassifier,
+    best_runs,
     mirrored_reference,
 )
 from exercises.scoring import score_trajectory
@@ -76,8 +82,6 @@ __all__ = [
     "MAX_ROUND_COST",
     "MIN_ROUND_MS",
     "MIN_TEMPO_RATIO",
-    "TEMPO_AHEAD",
-    "TEMPO_BEHIND",
     "RoutineOptions",
     "RoutinePosition",
     "RoutineSession",
@@ -99,9 +103,6 @@ MIN_TEMPO_RATIO: Final[float] = 0.25
 """A round shorter than this fraction of the standard's is a twitch, not a round."""
 ABSENT_RESET_MS: Final[int] = 3000
 """Nobody in view this long: the round under way is forgotten."""
-TEMPO_AHEAD: Final[float] = 0.75
-"""Round time over the standard's below this: ahead (too fast)."""
-TEMPO_BEHIND: Final[float] = 1.4
 _HISTORY_MS: Final[int] = 60_000
 _PENDING_MS: Final[int] = 60_000
 _OVERLAP: Final[float] = 0.25
@@ -109,7 +110,6 @@ _SEEN_TURN_MS: Final[int] = 1000
 _TEMPO_GAP: Final[float] = 2.5
 """Turning points further apart than this many standard rounds are not consecutive
 rounds (a pause between them), so no tempo is taken from them."""
-_TEMPO_ROUNDS: Final[int] = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,16 +162,6 @@ class _SectionState:
     closed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Evidence:
-    """A round of a later section, waiting for the routine to move there."""
-
-    candidate: Candidate
-    timestamps_ms: npt.NDArray[np.int64]
-    features: F32
-    reward: float
-
-
 class RoutineSession:
     """Follows one person through a routine (see the module docstring)."""
 
@@ -195,7 +185,7 @@ class RoutineSession:
             mirror = mirror_features(s.reference.array(), s.reference.channels)
             self._refs.append((s.reference, mirrored_reference(s.reference, mirror)))
         self._states = [_SectionState() for _ in routine.sections]
-        self._pending: list[_Evidence] = []
+        self._pending: list[Evidence] = []
         self._active_rewards: list[tuple[int, float]] = []
         self._active = 0
         self._guide = 0
@@ -388,7 +378,7 @@ class RoutineSession:
             return self._accept(cand, ts_arr, seg, now)
         if s < self._active or costs[s] > best:
             return []
-        self._pending.append(_Evidence(cand, ts_arr, seg, reward))
+        self._pending.append(Evidence(cand, ts_arr, seg, reward))
         self._prune(now)
         return self._consider_jump(now, final=False)
 
@@ -397,41 +387,8 @@ class RoutineSession:
         self._pending = [e for e in self._pending if e.candidate.end_ms >= keep]
         self._active_rewards = [(t, r) for t, r in self._active_rewards if t >= keep]
 
-    def _best_paths(self) -> dict[int, tuple[float, list[_Evidence]]]:
-        """Per final section, the best run of pending rounds in routine order (no two
-        overlapping by more than `_OVERLAP`): its summed reward and its rounds."""
-        pending = sorted(self._pending, key=lambda e: e.candidate.end_ms)
-        score: list[float] = []
-        back: list[int] = []
-        for i, e in enumerate(pending):
-            c = e.candidate
-            prev, arg = 0.0, -1
-            for j in range(i):
-                q = pending[j].candidate
-                overlap = q.end_ms - c.start_ms
-                shorter = min(q.end_ms - q.start_ms, c.end_ms - c.start_ms)
-                if (
-                    q.section <= c.section
-                    and overlap <= _OVERLAP * shorter
-                    and score[j] > prev
-                ):
-                    prev, arg = score[j], j
-            score.append(e.reward + prev)
-            back.append(arg)
-        out: dict[int, tuple[float, list[_Evidence]]] = {}
-        for i, e in enumerate(pending):
-            s = e.candidate.section
-            if s in out and out[s][0] >= score[i]:
-                continue
-            path, k = [], i
-            while k >= 0:
-                path.append(pending[k])
-                k = back[k]
-            out[s] = (score[i], path[::-1])
-        return out
-
     def _consider_jump(self, now: int, *, final: bool) -> list[Event]:
-        paths = self._best_paths()
+        paths = best_runs(self._pending, _OVERLAP)
         if not paths:
             return []
         ranked = sorted(paths.values(), key=lambda v: -v[0])
@@ -475,7 +432,7 @@ class RoutineSession:
         self._rest_until = None
         return events
 
-    def _jump(self, path: list[_Evidence], now: int) -> list[Event]:
+    def _jump(self, path: list[Evidence], now: int) -> list[Event]:
         events: list[Event] = []
         self._pending = []
         self._active_rewards = []
@@ -536,7 +493,7 @@ class RoutineSession:
         state.rounds.append(event)
         _, turn_row = self._history.window(cand.turning_frame, cand.turning_frame)
         if len(turn_row):
-            state.deficits.append(self._deficits(section, turn_row[0], mirrored))
+            state.deficits.append(turn_deficits(section, turn_row[0], mirrored))
         events: list[Event] = [event]
         if expected is not None and cand.side is not None and cand.side != expected:
             events.append(
@@ -557,58 +514,12 @@ class RoutineSession:
         self, section: Section, state: _SectionState, ratio: float, now: int
     ) -> list[Event]:
         state.tempo_ratios.append(ratio)
-        recent = float(np.median(state.tempo_ratios[-_TEMPO_ROUNDS:]))
-        tempo = (
-            "ahead"
-            if recent < TEMPO_AHEAD
-            else "behind"
-            if recent > TEMPO_BEHIND
-            else "on"
-        )
+        tempo, recent = tempo_of(state.tempo_ratios)
         if tempo == state.tempo:
             return []
         state.tempo = tempo
-        return [
-            TempoChanged(
-                now,
-                section.id,
-                tempo,
-                round(recent, 3),
-                self.routine.messages[f"tempo_{tempo}"],
-            )
-        ]
-
-    def _deficits(
-        self, section: Section, features: F32, mirrored: bool
-    ) -> dict[str, float]:
-        """Per cue: how far the turning pose fell short of the standard's, in
-        tolerances (negative = beyond it)."""
-        if mirrored:
-            features = mirror_features(features[None], FEATURE_NAMES)[0]
-        turn = section.values(FEATURE_NAMES)[
-            round(section.turn_t * (len(section.reference.t) - 1))
-        ]
-        tol = section.tolerance(FEATURE_NAMES)
-        out = {}
-        for cue in section.cues:
-            names = [cue.channel]
-            mirror = FEATURES[cue.channel].mirror
-            if (
-                section.sides == "none"
-                and mirror != cue.channel
-                and mirror in section.channels
-            ):
-                names.append(mirror)
-            values = []
-            for name in names:
-                k = feature_column(name)
-                sign = 1.0 if cue.want == "more" else -1.0
-                values.append(
-                    sign * (float(turn[k]) - float(features[k])) / float(tol[k])
-                )
-            ok = [v for v in values if not math.isnan(v)]
-            out[cue.id] = float(np.mean(ok)) if ok else math.nan
-        return out
+        message = self.routine.messages[f"tempo_{tempo}"]
+        return [TempoChanged(now, section.id, tempo, recent, message)]
 
     def _target_reached(self, index: int, now: int) -> list[Event]:
         if index + 1 >= len(self.routine.sections):
@@ -622,28 +533,6 @@ class RoutineSession:
         nxt = self.routine.sections[index + 1]
         return [RestStarted(now, rest_ms, nxt.id, self.routine.messages["rest"])]
 
-    def _improvement(self, index: int) -> tuple[str | None, dict[str, str] | None]:
-        section = self.routine.sections[index]
-        state = self._states[index]
-        best: tuple[float, str] | None = None
-        for cue in section.cues:
-            vals = [
-                d[cue.id]
-                for d in state.deficits
-                if not math.isnan(d.get(cue.id, math.nan))
-            ]
-            if not vals:
-                continue
-            mean = float(np.mean(vals))
-            if mean >= cue.min_deficit and (best is None or mean > best[0]):
-                best = (mean, cue.id)
-        if best is not None:
-            cue = next(c for c in section.cues if c.id == best[1])
-            return cue.id, cue.say
-        if state.tempo == "ahead":
-            return "tempo_ahead", self.routine.messages["tempo_ahead"]
-        return None, None
-
     def _close_active(self, now: int, *, reason: str) -> list[Event]:
         index = self._active
         state = self._states[index]
@@ -653,7 +542,9 @@ class RoutineSession:
         section = self.routine.sections[index]
         if not state.rounds:
             return [SectionSkipped(now, section.id, index, reason)]
-        improvement_id, improvement = self._improvement(index)
+        improvement_id, improvement = improvement_of(
+            section, state.deficits, state.tempo, self.routine.messages
+        )
         return [
             SectionCompleted(
                 now,
@@ -661,7 +552,7 @@ class RoutineSession:
                 index,
                 len(state.rounds),
                 section.rounds,
-                round(float(np.mean([r.score for r in state.rounds])), 1),
+                _mean_score(state.rounds),
                 improvement_id,
                 improvement,
             )
@@ -681,10 +572,11 @@ class RoutineSession:
         for s, st in zip(self.routine.sections, self._states, strict=True):
             rounds[s.id] = len(st.rounds)
             if st.rounds:
-                scores[s.id] = round(float(np.mean([r.score for r in st.rounds])), 1)
+                scores[s.id] = _mean_score(st.rounds)
             else:
                 skipped.append(s.id)
-        whole = round(float(np.mean(list(scores.values()))), 1) if scores else math.nan
+        done = [v for v in scores.values() if not math.isnan(v)]
+        whole = round(float(np.mean(done)), 1) if done else math.nan
         self._finished = True
         self._rest_until = None
         events.append(
@@ -693,3 +585,9 @@ class RoutineSession:
             )
         )
         return events
+
+
+def _mean_score(rounds: list[RoundCompleted]) -> float:
+    """Mean round score, 1 decimal; NaN when no round could be scored."""
+    scores = [r.score for r in rounds if not math.isnan(r.score)]
+    return round(float(np.mean(scores)), 1) if scores else math.nan

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,9 +42,11 @@ __all__ = [
     "QUERY_SAMPLES",
     "REST_DWELL_MS",
     "Candidate",
+    "Evidence",
     "FeatureHistory",
     "RoundCounter",
     "SectionClassifier",
+    "best_runs",
     "mirrored_reference",
 ]
 
@@ -98,6 +101,56 @@ def mirrored_reference(reference: Reference, mirror: F32) -> Reference:
         tuple(float(v) for v in mirror[:, k]) for k in range(mirror.shape[1])
     )
     return Reference(reference.t, reference.channels, values, reference.tolerance)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A round of a later section waiting for the routine to move there: the
+    candidate, its frames' times and features, and its reward (MAX_ROUND_COST - cost,
+    set by the session)."""
+
+    candidate: Candidate
+    timestamps_ms: npt.NDArray[np.int64]
+    features: F32
+    reward: float
+
+
+def best_runs(
+    pending: Sequence[Evidence], overlap: float
+) -> dict[int, tuple[float, list[Evidence]]]:
+    """Per final section, the best run of `pending` rounds in routine order (sections
+    never going back, no two rounds overlapping by more than `overlap` of the
+    shorter): its summed reward and its rounds, by dynamic programming over the rounds
+    in order of their ends."""
+    rounds = sorted(pending, key=lambda e: e.candidate.end_ms)
+    score: list[float] = []
+    back: list[int] = []
+    for i, e in enumerate(rounds):
+        c = e.candidate
+        prev, arg = 0.0, -1
+        for j in range(i):
+            q = rounds[j].candidate
+            shared = q.end_ms - c.start_ms
+            shorter = min(q.end_ms - q.start_ms, c.end_ms - c.start_ms)
+            if (
+                q.section <= c.section
+                and shared <= overlap * shorter
+                and score[j] > prev
+            ):
+                prev, arg = score[j], j
+        score.append(e.reward + prev)
+        back.append(arg)
+    out: dict[int, tuple[float, list[Evidence]]] = {}
+    for i, e in enumerate(rounds):
+        s = e.candidate.section
+        if s in out and out[s][0] >= score[i]:
+            continue
+        run, k = [], i
+        while k >= 0:
+            run.append(rounds[k])
+            k = back[k]
+        out[s] = (score[i], run[::-1])
+    return out
 
 
 class FeatureHistory:
