@@ -347,6 +347,23 @@ def main(argv: list[str] | None = None) -> int:
             for who, i in chosen.items()
         },
         "default": metrics(clips, list(default.values())),
+        "grid": [
+            {
+                "tuning": [t.high, t.low, t.active_margin, t.jump_margin],
+                **{
+                    k: v
+                    for k, v in metrics(clips, list(r.values())).items()
+                    if k
+                    in (
+                        "section_accuracy",
+                        "rounds_mae",
+                        "rounds_obo",
+                        "turning_point_f1",
+                    )
+                },
+            }
+            for t, r in zip(grid, runs, strict=True)
+        ],
         "peer": metrics(clips, peer),
         "per_clip": {
             c.name: {
