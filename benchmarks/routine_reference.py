@@ -41,6 +41,7 @@ from exercises.routine_features import (
     SCALE_PERCENTILE,
     FeatureTracker,
     mirror_features,
+    mirror_joints,
     torso_lengths,
 )
 from vision.types import COCO_JOINT_NAMES, PoseFrame, Skeleton
@@ -86,15 +87,6 @@ _ANGLE_TRIPLES: Final[tuple[tuple[int, int, int], ...]] = (
     (11, 13, 15),
 )
 """The joint triples (COCO rows) of key_poses.json's eight angles, in its order."""
-
-_SWAP: Final = np.array(
-    [
-        COCO_JOINT_NAMES.index(
-            n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
-        )
-        for n in COCO_JOINT_NAMES
-    ]
-)
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -177,12 +169,6 @@ def _cut(values: F64, start_s: float, turn_s: float, end_s: float) -> F64:
     flat = values.reshape(len(values), -1)
     out = np.stack([np.interp(grid, t, flat[:, k]) for k in range(flat.shape[1])], 1)
     return out.reshape((SAMPLES, *values.shape[1:]))
-
-
-def _mirror_joints(xy: F64) -> F64:
-    out = xy[..., _SWAP, :].copy()
-    out[..., 0] *= -1.0
-    return out
 
 
 def _authored(standing: F64) -> dict[str, list[tuple[str, float, F64]]]:
@@ -282,7 +268,7 @@ def build_poses(data: Path) -> dict[str, dict[str, object]]:
             b = _on_floor(_cut(body, start, turn, end))
             if side == "R":
                 f = mirror_features(f, FEATURE_NAMES)
-                b = _mirror_joints(b)
+                b = mirror_joints(b)
             f_rounds.append(f)
             j_rounds.append(b)
         f_mean = np.nanmean(np.stack(f_rounds), 0)

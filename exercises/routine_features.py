@@ -52,6 +52,7 @@ __all__ = [
     "feature_column",
     "mirror_features",
     "mirror_index",
+    "mirror_joints",
     "torso_lengths",
 ]
 
@@ -188,6 +189,25 @@ def mirror_index(names: tuple[str, ...]) -> tuple[npt.NDArray[np.int64], F32]:
         idx[i] = where[f.mirror]
         sign[i] = f.mirror_sign
     return idx, sign
+
+
+_SWAP_LR: Final[npt.NDArray[np.int64]] = np.array(
+    [
+        COCO_JOINT_NAMES.index(
+            n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
+        )
+        for n in COCO_JOINT_NAMES
+    ],
+    np.int64,
+)
+
+
+def mirror_joints(xy: F64) -> F64:
+    """The same pose done to the other side: (..., 17, 2) COCO joints with x flipped
+    about 0 and left and right swapped."""
+    out: F64 = xy[..., _SWAP_LR, :].copy()
+    out[..., 0] *= -1.0
+    return out
 
 
 def mirror_features(values: F32, names: tuple[str, ...]) -> F32:

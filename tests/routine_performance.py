@@ -16,18 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from exercises.routine import RoutineSpec, Section
-from vision.types import COCO_JOINT_NAMES, PoseFrame, Skeleton
+from exercises.routine_features import mirror_joints
+from vision.types import PoseFrame, Skeleton
 
 F64 = npt.NDArray[np.float64]
 
-_SWAP = np.array(
-    [
-        COCO_JOINT_NAMES.index(
-            n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
-        )
-        for n in COCO_JOINT_NAMES
-    ]
-)
 FEET_XY = (0.5, 0.92)
 TORSO = 0.22  # of the picture's height
 
@@ -56,14 +49,6 @@ class Part:
     sides: tuple[str, ...] | None = None
 
 
-def mirror_pose(xy: F64) -> F64:
-    """The same pose done to the other side (x flipped about the feet, left and
-    right swapped)."""
-    out = xy[_SWAP].copy()
-    out[:, 0] *= -1.0
-    return out
-
-
 def round_poses(
     section: Section,
     side: str | None,
@@ -82,7 +67,7 @@ def round_poses(
     if turn_shift is not None:
         stack[turn_row] += turn_shift
     if side == "right":
-        stack = np.stack([mirror_pose(p) for p in stack])
+        stack = np.stack([mirror_joints(p) for p in stack])
     move_s = max(duration_s - hold_s, 1.0)
     n = max(round(move_s * fps), 4)
     hold = round(hold_s * fps)

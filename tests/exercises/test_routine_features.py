@@ -13,8 +13,9 @@ from exercises.routine_features import (
     feature_column,
     mirror_features,
     mirror_index,
+    mirror_joints,
 )
-from tests.routine_performance import frames_of, mirror_pose
+from tests.routine_performance import frames_of
 from vision.geometry import convert_skeleton
 from vision.types import COCO_JOINT_NAMES, PoseFrame, Skeleton
 
@@ -53,7 +54,7 @@ def test_the_picture_does_not_change_the_features(aspect: float, torso: float) -
 def test_the_other_side_mirrors_the_features() -> None:
     poses = _poses()
     direct = _features(frames_of(poses, 10.0, 1.0), 1.0)
-    mirrored = _features(frames_of([mirror_pose(p) for p in poses], 10.0, 1.0), 1.0)
+    mirrored = _features(frames_of([mirror_joints(p) for p in poses], 10.0, 1.0), 1.0)
     np.testing.assert_allclose(
         mirrored, mirror_features(direct, FEATURE_NAMES), rtol=RTOL, atol=ATOL
     )
