@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from contextlib import nullcontext as does_not_raise
 from pathlib import Path
@@ -23,6 +22,7 @@ from exercises.routine import (
 )
 from exercises.routine_features import FEATURES
 from tests.conftest import shared_data_path
+from tests.documents import Mutation, delete_at, set_at
 from vision.types import COCO_JOINT_NAMES
 
 ALL_FEATURES = ", ".join(FEATURES)
@@ -48,27 +48,16 @@ def _files() -> tuple[dict[str, Any], dict[str, Any]]:
 
 ROUTINE, POSES = _files()
 
-Edit = Callable[[dict[str, Any], dict[str, Any]], None]
+Edit = tuple[str, Mutation]
+"""Which document ("routine" or "poses") and how it changes."""
 
 
-def _set(path: tuple[Any, ...], value: Any, *, poses: bool = False) -> Edit:
-    def edit(routine: dict[str, Any], pose_data: dict[str, Any]) -> None:
-        target = pose_data if poses else routine
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-
-    return edit
+def _routine(mutation: Mutation) -> Edit:
+    return ("routine", mutation)
 
 
-def _delete(path: tuple[Any, ...], *, poses: bool = False) -> Edit:
-    def edit(routine: dict[str, Any], pose_data: dict[str, Any]) -> None:
-        target = pose_data if poses else routine
-        for key in path[:-1]:
-            target = target[key]
-        del target[path[-1]]
-
-    return edit
+def _poses(mutation: Mutation) -> Edit:
+    return ("poses", mutation)
 
 
 def _raises(message: str) -> AbstractContextManager[Any]:
@@ -80,9 +69,9 @@ def _raises_partial(message: str) -> AbstractContextManager[Any]:
 
 
 CASES = [
-    pytest.param(lambda r, p: None, does_not_raise(), id="valid"),
+    pytest.param(("routine", lambda d: None), does_not_raise(), id="valid"),
     pytest.param(
-        _set(("colour",), "red"),
+        _routine(set_at("colour", "red")),
         _raises(
             "r: colour: unknown key; valid keys: schema, id, name, description, "
             "standard, poses, rest_s, recognition, tolerance, elder, messages, sections"
@@ -90,7 +79,7 @@ CASES = [
         id="unknown-key",
     ),
     pytest.param(
-        _set(("sections", 1, "channels", 0), "wrist_hieght_left"),
+        _routine(set_at("sections.1.channels.0", "wrist_hieght_left")),
         _raises(
             "r: sections[1].channels[0]: unknown feature 'wrist_hieght_left'; "
             f"valid features: {ALL_FEATURES}"
@@ -98,19 +87,19 @@ CASES = [
         id="unknown-feature",
     ),
     pytest.param(
-        _set(("sections", 0, "name"), {"en": "Preparation"}),
+        _routine(set_at("sections.0.name", {"en": "Preparation"})),
         _raises(
             "r: sections[0].name: missing 'zh-CN' text (every text needs en and zh-CN)"
         ),
         id="missing-chinese",
     ),
     pytest.param(
-        _set(("sections", 0, "say", "fr"), "Préparation"),
+        _routine(set_at("sections.0.say.fr", "Préparation")),
         _raises("r: sections[0].say.fr: unknown language; valid languages: en, zh-CN"),
         id="unknown-language",
     ),
     pytest.param(
-        _set(("sections", 2, "sides"), "both"),
+        _routine(set_at("sections.2.sides", "both")),
         _raises(
             "r: sections[2].sides: expected one of none, alternate, any, "
             "got a string ('both')"
@@ -118,12 +107,12 @@ CASES = [
         id="bad-sides",
     ),
     pytest.param(
-        _set(("sections", 1, "rounds"), 0),
+        _routine(set_at("sections.1.rounds", 0)),
         _raises("r: sections[1].rounds: expected an integer >= 1, got int (0)"),
         id="zero-rounds",
     ),
     pytest.param(
-        _set(("sections", 1, "cues", 0, "channel"), "head_turn"),
+        _routine(set_at("sections.1.cues.0.channel", "head_turn")),
         _raises(
             "r: sections[1].cues[0].channel: expected one of the section's channels "
             "(wrist_height_left, wrist_height_right, elbow_height_left, "
@@ -132,7 +121,7 @@ CASES = [
         id="cue-channel-not-followed",
     ),
     pytest.param(
-        _set(("sections", 1, "cues", 0, "want"), "higher"),
+        _routine(set_at("sections.1.cues.0.want", "higher")),
         _raises(
             "r: sections[1].cues[0].want: expected one of more, less, "
             "got a string ('higher')"
@@ -140,7 +129,7 @@ CASES = [
         id="cue-want",
     ),
     pytest.param(
-        _set(("sections", 6, "turning_channels"), ["head_turn"]),
+        _routine(set_at("sections.6.turning_channels", ["head_turn"])),
         _raises(
             "r: sections[6].turning_channels[0]: expected one of the section's "
             "channels (wrist_height_left, wrist_height_right, head_height, "
@@ -149,24 +138,24 @@ CASES = [
         id="turning-channel-not-followed",
     ),
     pytest.param(
-        _set(("sections", 2, "id"), "hold_up_heavens"),
+        _routine(set_at("sections.2.id", "hold_up_heavens")),
         _raises(
             "r: sections: expected unique section ids, got ['hold_up_heavens'] twice"
         ),
         id="duplicate-section",
     ),
     pytest.param(
-        _delete(("tolerance", "body_rise")),
+        _routine(delete_at("tolerance.body_rise")),
         _raises("r: tolerance: missing tolerance for: body_rise"),
         id="missing-tolerance",
     ),
     pytest.param(
-        _set(("tolerance", "head_turn"), 0),
+        _routine(set_at("tolerance.head_turn", 0)),
         _raises("r: tolerance.head_turn: expected a number > 0, got 0"),
         id="zero-tolerance",
     ),
     pytest.param(
-        _set(("messages", "cheer"), {"en": "Go!", "zh-CN": "加油"}),
+        _routine(set_at("messages.cheer", {"en": "Go!", "zh-CN": "加油"})),
         _raises(
             "r: messages.cheer: unknown message; valid: other_side, tempo_ahead, "
             "tempo_behind, tempo_on, rest, well_done"
@@ -174,7 +163,7 @@ CASES = [
         id="unknown-message",
     ),
     pytest.param(
-        _delete(("sections", "closing"), poses=True),
+        _poses(delete_at("sections.closing")),
         _raises(
             "p: sections: missing poses for section 'closing'; sections there: "
             + ", ".join(SECTION_IDS[:-1])
@@ -182,11 +171,7 @@ CASES = [
         id="poses-missing-section",
     ),
     pytest.param(
-        _set(
-            ("sections", "extra"),
-            copy.deepcopy(POSES["sections"]["closing"]),
-            poses=True,
-        ),
+        _poses(set_at("sections.extra", copy.deepcopy(POSES["sections"]["closing"]))),
         _raises(
             "p: sections: poses for unknown sections ['extra']; routine sections: "
             + ", ".join(SECTION_IDS)
@@ -194,10 +179,11 @@ CASES = [
         id="poses-unknown-section",
     ),
     pytest.param(
-        _set(
-            ("sections", "preparation", "key_poses", 0, "xy"),
-            POSES["sections"]["preparation"]["key_poses"][0]["xy"][:16],
-            poses=True,
+        _poses(
+            set_at(
+                "sections.preparation.key_poses.0.xy",
+                POSES["sections"]["preparation"]["key_poses"][0]["xy"][:16],
+            )
         ),
         _raises(
             "p: sections.preparation.key_poses[0].xy: expected 17 joints "
@@ -206,7 +192,7 @@ CASES = [
         id="key-pose-joints",
     ),
     pytest.param(
-        _set(("sections", "preparation", "key_poses", 2, "name"), "held", poses=True),
+        _poses(set_at("sections.preparation.key_poses.2.name", "held")),
         _raises(
             "p: sections.preparation.key_poses: expected a key pose named 'turn', "
             "got ['rest', 'rising', 'held', 'returning', 'end']"
@@ -214,14 +200,14 @@ CASES = [
         id="key-pose-turn-missing",
     ),
     pytest.param(
-        _delete(("sections", "closing", "reference", "body_rise"), poses=True),
+        _poses(delete_at("sections.closing.reference.body_rise")),
         _raises(
             "p: sections.closing.reference: missing reference for features: body_rise"
         ),
         id="reference-feature-missing",
     ),
     pytest.param(
-        _set(("sections", "closing", "reference", "head_turn"), [0.0] * 20, poses=True),
+        _poses(set_at("sections.closing.reference.head_turn", [0.0] * 20)),
         _raises(
             "p: sections.closing.reference.head_turn: "
             "expected 21 samples like the others"
@@ -229,7 +215,7 @@ CASES = [
         id="reference-length",
     ),
     pytest.param(
-        _set(("routine",), "tai_chi", poses=True),
+        _poses(set_at("routine", "tai_chi")),
         _raises("p: routine: expected 'baduanjin', got 'tai_chi'"),
         id="poses-of-another-routine",
     ),
@@ -239,7 +225,8 @@ CASES = [
 @pytest.mark.parametrize(("edit", "expectation"), CASES)
 def test_validation(edit: Edit, expectation: AbstractContextManager[Any]) -> None:
     routine, poses = copy.deepcopy(ROUTINE), copy.deepcopy(POSES)
-    edit(routine, poses)
+    document, mutation = edit
+    mutation(routine if document == "routine" else poses)
     with expectation:
         routine_from_dict(routine, poses, source="r", poses_source="p")
 
