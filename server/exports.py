@@ -44,8 +44,8 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from server.jsonable import replay_json
 from server.store import repository
-from server.store.landmarks import replay_json
 from server.store.models import (
     Alert,
     Assessment,

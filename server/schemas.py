@@ -17,13 +17,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import math
 import re
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any, Final, Literal
 
-import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,7 +31,8 @@ from pydantic import (
     model_validator,
 )
 
-from server.settings import LANGUAGES
+from server.jsonable import to_jsonable
+from server.settings import LANGUAGES, Lang, Settings
 
 __all__ = [
     "ASSESSMENT_IDS",
@@ -64,6 +63,7 @@ __all__ = [
     "GroupPoseMessage",
     "GroupSummaryMessage",
     "KioskOptions",
+    "Lang",
     "OpenMessage",
     "OpenedMessage",
     "PoseMessage",
@@ -77,10 +77,9 @@ __all__ = [
     "parse_client_message",
     "parse_group_message",
     "snake_case",
-    "to_wire",
 ]
 
-PROTOCOL_VERSION: Final[int] = 1
+PROTOCOL_VERSION: Final = 1
 
 FRAME_MAGIC: Final[bytes] = b"MC"
 FRAME_HEADER: Final[struct.Struct] = struct.Struct("<2sBBQ")
@@ -101,7 +100,6 @@ ASSESSMENT_IDS: Final[tuple[str, ...]] = (
 )
 """The fitness assessments a kiosk may `open` (`exercises.assessments.SESSIONS`)."""
 
-Lang = Literal["en", "zh-CN"]
 assert set(LANGUAGES) == {"en", "zh-CN"}
 
 
@@ -320,6 +318,17 @@ class KioskOptions(BaseModel):
     speech_rate: float
     countdown_s: int
     send_width: int
+
+    @classmethod
+    def of(cls, settings: Settings, elder: bool) -> KioskOptions:
+        """The options `settings` give a page in (or out of) elder mode."""
+        s = settings
+        return cls(
+            cue_interval_ms=s.elder_cue_interval_ms if elder else s.cue_interval_ms,
+            speech_rate=s.elder_speech_rate if elder else s.speech_rate,
+            countdown_s=s.countdown_s,
+            send_width=s.send_width,
+        )
 
 
 class AssessmentInfo(BaseModel):
@@ -576,33 +585,6 @@ def snake_case(name: str) -> str:
     return _CAMEL_BOUNDARY.sub("_", name).lower()
 
 
-def to_wire(value: object) -> Any:
-    """JSON-ready copy of an engine value: dataclasses -> dicts of their fields, str
-    enum members -> their values, other enum members -> their names, tuples/sets ->
-    lists, numpy scalars/arrays -> Python, non-finite floats -> None (JSON has no
-    NaN)."""
-    if isinstance(value, enum.Enum):
-        return value.value if isinstance(value, str) else value.name
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: to_wire(getattr(value, f.name)) for f in dataclasses.fields(value)
-        }
-    if isinstance(value, bool) or value is None or isinstance(value, str | int):
-        return value
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return to_wire(value.tolist())
-    if isinstance(value, Mapping):
-        return {str(to_wire(k)): to_wire(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_wire(v) for v in value]
-    raise TypeError(f"cannot serialize {type(value).__name__} for the wire: {value!r}")
-
-
 def event_message(event: object) -> EventMessage:
     """Wire message of any engine event dataclass (see the module docstring).
 
@@ -617,7 +599,7 @@ def event_message(event: object) -> EventMessage:
         raise TypeError(
             f"event class {type(event).__name__} shadows the {kind!r} message"
         )
-    payload = to_wire(event)
+    payload = to_jsonable(event)
     payload.pop("type", None)
     payload.pop("v", None)
     return EventMessage(type=kind, **payload)

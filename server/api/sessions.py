@@ -27,8 +27,8 @@ from exercises.spec import (
 from server import exports
 from server.api._access import listing_centre, resident_for, session_for
 from server.auth import CurrentStaff, Db, api_error
+from server.jsonable import replay_json
 from server.store import repository
-from server.store.landmarks import replay_json
 from server.store.models import ExerciseSession
 
 __all__ = ["MAX_CURVE_POINTS", "reference_band", "router", "session_curves"]

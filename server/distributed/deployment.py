@@ -35,7 +35,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ray import serve
 from ray.serve.handle import DeploymentHandle
@@ -43,6 +43,10 @@ from ray.serve.handle import DeploymentHandle
 from server.distributed.batching import BatchedPoseModel, PoseReply, PoseRequest
 from server.distributed.client import RemoteInferenceWorker
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.resume import ResumableRecorder
+    from server.store import Store
 
 __all__ = [
     "DEFAULT_BATCH_WAIT_S",
@@ -305,14 +309,15 @@ class MoveCoachIngress:
     ) -> None:
         self._inference = inference
         self._config = IngressConfig(**dict(config or {}))
-        self._recorder: Any = None
+        self._recorder: ResumableRecorder | None = None
 
     def __serve_build_asgi_app__(self) -> Any:
         from server.operations import build_app as build_web_app
 
         cfg = self._config
         settings = Settings.from_env(**dict(cfg.settings))
-        store = recorder = None
+        store: Store | None = None
+        recorder: ResumableRecorder | None = None
         if cfg.records:
             from server.resume import ResumableRecorder
             from server.store import Store
@@ -336,8 +341,8 @@ class MoveCoachIngress:
     def check_health(self) -> None:
         """Serve's health check (liveness of this replica, not of inference: a
         replica is not restarted because the inference deployment is)."""
-        thread = getattr(self._recorder, "_thread", None)
-        if thread is not None and not thread.is_alive() and not self._recorder._closed:
+        recorder = self._recorder
+        if recorder is not None and not recorder.writer_alive and not recorder.closed:
             raise RuntimeError("the session recorder's writer thread died")
 
 

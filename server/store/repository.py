@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from exercises.events import CueIssued, Event, RepCompleted
-from server.schemas import to_wire
+from server.jsonable import to_jsonable
 from server.store.landmarks import encode_chunk, window_from_chunks
 from server.store.models import (
     Alert,
@@ -69,6 +69,7 @@ __all__ = [
     "delete_template",
     "find_centre",
     "find_kiosk_by_token",
+    "find_kiosk_resident",
     "find_login",
     "find_resident",
     "find_session_by_live_id",
@@ -83,6 +84,7 @@ __all__ = [
     "get_template",
     "hash_token",
     "interrupt_stale_sessions",
+    "kiosk_centre_id",
     "list_alerts",
     "list_assessments",
     "list_centres",
@@ -103,6 +105,7 @@ __all__ = [
     "search_residents",
     "session_overview",
     "start_session",
+    "touch_kiosk",
     "update_resident",
     "utcnow",
     "weekly_progress",
@@ -293,6 +296,14 @@ def find_resident(db: Session, centre_id: int, member_code: str) -> Resident | N
             Resident.centre_id == centre_id, Resident.member_code == member_code.strip()
         )
     )
+
+
+def find_kiosk_resident(
+    db: Session, kiosk_id: int | None, member_code: str
+) -> Resident | None:
+    """The resident `member_code` names in the kiosk's centre (`kiosk_centre_id`)."""
+    centre_id = kiosk_centre_id(db, kiosk_id)
+    return None if centre_id is None else find_resident(db, centre_id, member_code)
 
 
 def _like_pattern(text: str) -> str:
@@ -507,6 +518,23 @@ def find_kiosk_by_token(db: Session, token: str) -> Kiosk | None:
     )
 
 
+def kiosk_centre_id(db: Session, kiosk_id: int | None) -> int | None:
+    """The centre of a kiosk; without a kiosk, the database's only centre (None when
+    the kiosk is unknown, or there are no centres or several)."""
+    if kiosk_id is not None:
+        kiosk = db.get(Kiosk, kiosk_id)
+        return None if kiosk is None else int(kiosk.centre_id)
+    ids = db.scalars(select(Centre.id).limit(2)).all()
+    return int(ids[0]) if len(ids) == 1 else None
+
+
+def touch_kiosk(db: Session, kiosk_id: int | None) -> None:
+    """The kiosk was seen now (`last_seen_at`); nothing without a known kiosk."""
+    kiosk = None if kiosk_id is None else db.get(Kiosk, kiosk_id)
+    if kiosk is not None:
+        kiosk.last_seen_at = utcnow()
+
+
 def list_kiosks(db: Session, centre_id: int | None = None) -> list[Kiosk]:
     query = select(Kiosk).order_by(Kiosk.id)
     if centre_id is not None:
@@ -581,7 +609,7 @@ def _finite(value: float | None) -> float | None:
 
 
 def _json_map(values: Mapping[str, Any]) -> dict[str, Any]:
-    wired = to_wire(dict(values))
+    wired = to_jsonable(dict(values))
     assert isinstance(wired, dict)
     return wired
 
