@@ -5,6 +5,7 @@ It knows nothing of messages or tables: the wire and the store both depend on it
 on each other. JSON has no NaN, so every non-finite float becomes `None` (`null`).
 
     to_jsonable(RepCompleted(...))   -> {"timestamp_ms": 1200, "score": 81.5, ...}
+    fields_json(rep_row, ("count", "score"))  -> {"count": 3, "score": 80.5}
     joint_xy(frame.xyz)              -> [(0.5123, 0.2011), None, ...]  (per joint)
     visibility_list(frame.visibility) -> [0.998, 0.0, ...]
     replay_json(window)              -> the coach page's replay of a recording
@@ -13,10 +14,11 @@ on each other. JSON has no NaN, so every non-finite float becomes `None` (`null`
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import math
-from collections.abc import Mapping
-from typing import Any, TypeAlias
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,17 +27,13 @@ from vision.types import PoseWindow
 
 __all__ = [
     "XY_DIGITS",
-    "JsonValue",
+    "fields_json",
     "joint_xy",
     "replay_json",
     "rounded",
     "to_jsonable",
     "visibility_list",
 ]
-
-JsonValue: TypeAlias = (
-    "dict[str, JsonValue] | list[JsonValue] | str | int | float | bool | None"
-)
 
 XY_DIGITS = 4
 """Decimals of normalized image coordinates (1/10 000 of the image: under a pixel)."""
@@ -44,7 +42,8 @@ XY_DIGITS = 4
 def to_jsonable(value: object) -> Any:
     """JSON-ready copy of an engine value: dataclasses -> dicts of their fields, str
     enum members -> their values, other enum members -> their names, tuples/sets ->
-    lists, numpy scalars/arrays -> Python, non-finite floats -> None.
+    lists, numpy scalars/arrays -> Python, non-finite floats -> None, dates and times
+    -> ISO 8601.
 
     Raises:
         TypeError: a value of another type (the message names it).
@@ -65,11 +64,18 @@ def to_jsonable(value: object) -> Any:
         return value.item()
     if isinstance(value, np.ndarray):
         return to_jsonable(value.tolist())
+    if isinstance(value, datetime.date):  # datetimes too
+        return value.isoformat()
     if isinstance(value, Mapping):
         return {str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [to_jsonable(v) for v in value]
     raise TypeError(f"cannot serialize {type(value).__name__} for JSON: {value!r}")
+
+
+def fields_json(record: object, names: Iterable[str]) -> dict[str, Any]:
+    """The named attributes of `record` (a database row, a dataclass), JSON-ready."""
+    return {name: to_jsonable(getattr(record, name)) for name in names}
 
 
 def rounded(values: npt.NDArray[np.floating[Any]], digits: int) -> list[float | None]:
