@@ -35,7 +35,7 @@ import dataclasses
 import logging
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -171,6 +171,19 @@ def people_of(
             )
         )
     return out
+
+
+def _unknown(
+    track_id: int, who: str, valid: Iterable[int], *, none: str = "none"
+) -> ProtocolError:
+    """`unknown_participant`: `track_id` is not the track id of `who` (listed)."""
+    ids = sorted(valid)
+    return ProtocolError(
+        ErrorCode.UNKNOWN_PARTICIPANT,
+        f"expected the track id of {who} "
+        f"({', '.join(map(str, ids)) or none}), got {track_id}",
+        valid=[str(t) for t in ids],
+    )
 
 
 class GroupLive:
@@ -363,13 +376,7 @@ class GroupLive:
         """
         state = self.group.participants.get(track_id)
         if state is None:
-            valid = sorted(self.group.participants)
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_PARTICIPANT,
-                f"expected the track id of a participant now "
-                f"({', '.join(map(str, valid)) or 'none'}), got {track_id}",
-                valid=[str(t) for t in valid],
-            )
+            raise _unknown(track_id, "a participant now", self.group.participants)
         return state.number
 
     def check_in(
@@ -423,13 +430,7 @@ class GroupLive:
             ProtocolError: `unknown_participant` when the track is not checked in.
         """
         if track_id not in self.check_ins:
-            valid = sorted(self.check_ins)
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_PARTICIPANT,
-                f"expected the track id of a checked-in participant "
-                f"({', '.join(map(str, valid)) or 'none'}), got {track_id}",
-                valid=[str(t) for t in valid],
-            )
+            raise _unknown(track_id, "a checked-in participant", self.check_ins)
         return self._close(track_id, CloseReason.CLOSED)
 
     def set_instructor(self, track_id: int) -> CheckIn | None:
@@ -441,12 +442,8 @@ class GroupLive:
                 in the last frame.
         """
         if track_id not in self.last_track_ids:
-            valid = sorted(self.last_track_ids)
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_PARTICIPANT,
-                f"expected the track id of someone in view "
-                f"({', '.join(map(str, valid)) or 'nobody'}), got {track_id}",
-                valid=[str(t) for t in valid],
+            raise _unknown(
+                track_id, "someone in view", self.last_track_ids, none="nobody"
             )
         closed = (
             self._close(track_id, CloseReason.CLOSED)

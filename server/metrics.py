@@ -47,6 +47,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCH_SIZE_BUCKETS",
     "INFERENCE_BUCKETS_S",
+    "CounterLike",
+    "GaugeLike",
+    "HistogramLike",
+    "InstrumentedMetrics",
     "MeteredRecorder",
     "MeteredStream",
     "MeteredWorker",
@@ -97,66 +101,66 @@ class Metrics(Protocol):
     def observe_batch(self, size: int, seconds: float) -> None: ...
 
 
-class PrometheusMetrics:
-    """`Metrics` in a `prometheus_client` registry of its own (not the global one, so
-    several apps in one process, as in tests, do not collide).
+class CounterLike(Protocol):
+    def inc(self, value: float = 1.0) -> None: ...
 
-    Raises:
-        ImportError: prometheus_client is missing (names the package to install).
-    """
+
+class HistogramLike(Protocol):
+    def observe(self, value: float) -> None: ...
+
+
+class GaugeLike(Protocol):
+    def set(self, value: float) -> None: ...
+
+
+class InstrumentedMetrics:
+    """`Metrics` over instruments a subclass makes (`counter`, `histogram`, `gauge`):
+    the series of the module docstring, once, for Prometheus and Ray alike."""
 
     def __init__(self) -> None:
-        try:
-            from prometheus_client import (
-                CollectorRegistry,
-                Counter,
-                Gauge,
-                Histogram,
-            )
-        except ImportError as exc:  # pragma: no cover - installed with ray[serve]
-            raise ImportError(
-                "metrics need the prometheus-client package "
-                "(pip install 'prometheus-client>=0.20,<1')"
-            ) from exc
-        self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
         self._frames = {
-            kind: Counter(
+            kind: self.counter(
                 f"movecoach_frames_{kind}",
                 f"Camera frames {kind} (see server/metrics.py)",
-                registry=r,
             )
             for kind in _FRAME_KINDS
         }
-        self._inference = Histogram(
+        self._inference = self.histogram(
             "movecoach_inference_seconds",
             "Frame offered to inference -> its result (decode, model, waiting)",
-            buckets=INFERENCE_BUCKETS_S,
-            registry=r,
+            INFERENCE_BUCKETS_S,
         )
-        self._active = Gauge(
-            "movecoach_active_sessions", "Exercise sessions running now", registry=r
+        self._active_gauge = self.gauge(
+            "movecoach_active_sessions", "Exercise sessions running now"
         )
-        self._sessions = Counter(
-            "movecoach_sessions", "Exercise sessions started", registry=r
-        )
-        self._reps = Counter(
+        self._sessions = self.counter("movecoach_sessions", "Exercise sessions started")
+        self._reps = self.counter(
             "movecoach_reps_recorded",
             "Reps committed by the recorder before the kiosk was told",
-            registry=r,
         )
-        self._batch_size = Histogram(
+        self._batch_size = self.histogram(
             "movecoach_inference_batch_size",
             "Frames per model batch",
-            buckets=BATCH_SIZE_BUCKETS,
-            registry=r,
+            BATCH_SIZE_BUCKETS,
         )
-        self._batch_seconds = Histogram(
+        self._batch_seconds = self.histogram(
             "movecoach_inference_batch_seconds",
             "Wall time per model batch",
-            buckets=INFERENCE_BUCKETS_S,
-            registry=r,
+            INFERENCE_BUCKETS_S,
         )
+        self._active = 0
+        self._lock = threading.Lock()
+
+    def counter(self, name: str, description: str) -> CounterLike:
+        raise NotImplementedError
+
+    def histogram(
+        self, name: str, description: str, buckets: tuple[float, ...]
+    ) -> HistogramLike:
+        raise NotImplementedError
+
+    def gauge(self, name: str, description: str) -> GaugeLike:
+        raise NotImplementedError
 
     def count_frames(self, kind: str, n: int) -> None:
         if n > 0:
@@ -167,10 +171,15 @@ class PrometheusMetrics:
 
     def session_started(self) -> None:
         self._sessions.inc()
-        self._active.inc()
+        self._move_active(+1)
 
     def session_ended(self) -> None:
-        self._active.dec()
+        self._move_active(-1)
+
+    def _move_active(self, step: int) -> None:
+        with self._lock:
+            self._active += step
+            self._active_gauge.set(self._active)
 
     def rep_recorded(self) -> None:
         self._reps.inc()
@@ -178,6 +187,43 @@ class PrometheusMetrics:
     def observe_batch(self, size: int, seconds: float) -> None:
         self._batch_size.observe(size)
         self._batch_seconds.observe(seconds)
+
+
+class PrometheusMetrics(InstrumentedMetrics):
+    """`Metrics` in a `prometheus_client` registry of its own (not the global one, so
+    several apps in one process, as in tests, do not collide).
+
+    Raises:
+        ImportError: prometheus_client is missing (names the package to install).
+    """
+
+    def __init__(self) -> None:
+        try:
+            from prometheus_client import CollectorRegistry
+        except ImportError as exc:  # pragma: no cover - installed with ray[serve]
+            raise ImportError(
+                "metrics need the prometheus-client package "
+                "(pip install 'prometheus-client>=0.20,<1')"
+            ) from exc
+        self.registry = CollectorRegistry(auto_describe=True)
+        super().__init__()
+
+    def counter(self, name: str, description: str) -> CounterLike:
+        from prometheus_client import Counter
+
+        return Counter(name, description, registry=self.registry)
+
+    def histogram(
+        self, name: str, description: str, buckets: tuple[float, ...]
+    ) -> HistogramLike:
+        from prometheus_client import Histogram
+
+        return Histogram(name, description, buckets=buckets, registry=self.registry)
+
+    def gauge(self, name: str, description: str) -> GaugeLike:
+        from prometheus_client import Gauge
+
+        return Gauge(name, description, registry=self.registry)
 
     def exposition(self, accept: str = "") -> tuple[bytes, str]:
         """(body, content type) for a scraper's Accept header: the Prometheus text

@@ -42,6 +42,12 @@ from ray.serve.handle import DeploymentHandle
 
 from server.distributed.batching import BatchedPoseModel, PoseReply, PoseRequest
 from server.distributed.client import RemoteInferenceWorker
+from server.metrics import (
+    CounterLike,
+    GaugeLike,
+    HistogramLike,
+    InstrumentedMetrics,
+)
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -77,64 +83,28 @@ INGRESS: Final[str] = "MoveCoachIngress"
 # --- metrics through Ray --------------------------------------------------------------
 
 
-class RayMetrics:
+class RayMetrics(InstrumentedMetrics):
     """`server.metrics.Metrics` on Ray's metrics (`ray.serve.metrics`: tagged with the
     deployment, replica and application; exported by every Ray node's metrics agent in
-    the Prometheus format, names prefixed `ray_`)."""
+    the Prometheus format, names prefixed `ray_`). The active-session gauge counts
+    this replica's sessions."""
 
-    def __init__(self) -> None:
-        from ray.serve import metrics as m
+    def counter(self, name: str, description: str) -> CounterLike:
+        from ray.serve import metrics
 
-        from server.metrics import BATCH_SIZE_BUCKETS, INFERENCE_BUCKETS_S
+        return metrics.Counter(name, description)
 
-        self._frames = {
-            kind: m.Counter(f"movecoach_frames_{kind}", f"Camera frames {kind}")
-            for kind in ("received", "processed", "dropped", "rejected")
-        }
-        self._inference = m.Histogram(
-            "movecoach_inference_seconds",
-            "Frame offered to inference -> its result",
-            boundaries=list(INFERENCE_BUCKETS_S),
-        )
-        self._active_gauge = m.Gauge(
-            "movecoach_active_sessions", "Exercise sessions running now (per replica)"
-        )
-        self._sessions = m.Counter("movecoach_sessions", "Exercise sessions started")
-        self._reps = m.Counter("movecoach_reps_recorded", "Reps committed")
-        self._batch_size = m.Histogram(
-            "movecoach_inference_batch_size",
-            "Frames per model batch",
-            boundaries=list(BATCH_SIZE_BUCKETS),
-        )
-        self._batch_seconds = m.Histogram(
-            "movecoach_inference_batch_seconds",
-            "Wall time per model batch",
-            boundaries=list(INFERENCE_BUCKETS_S),
-        )
-        self._active = 0
+    def histogram(
+        self, name: str, description: str, buckets: tuple[float, ...]
+    ) -> HistogramLike:
+        from ray.serve import metrics
 
-    def count_frames(self, kind: str, n: int) -> None:
-        if n > 0:
-            self._frames[kind].inc(n)
+        return metrics.Histogram(name, description, boundaries=list(buckets))
 
-    def observe_inference(self, seconds: float) -> None:
-        self._inference.observe(seconds)
+    def gauge(self, name: str, description: str) -> GaugeLike:
+        from ray.serve import metrics
 
-    def session_started(self) -> None:
-        self._sessions.inc()
-        self._active += 1
-        self._active_gauge.set(self._active)
-
-    def session_ended(self) -> None:
-        self._active -= 1
-        self._active_gauge.set(self._active)
-
-    def rep_recorded(self) -> None:
-        self._reps.inc()
-
-    def observe_batch(self, size: int, seconds: float) -> None:
-        self._batch_size.observe(size)
-        self._batch_seconds.observe(seconds)
+        return metrics.Gauge(name, description)
 
 
 def _metrics(kind: str) -> Any:
