@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, Result, Select
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from server.jsonable import to_jsonable
 
 S = TypeVar("S", bound=Select[Any])
+T = TypeVar("T")
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -40,6 +41,13 @@ def json_map(values: Mapping[str, Any]) -> dict[str, Any]:
     wired = to_jsonable(dict(values))
     assert isinstance(wired, dict)
     return wired
+
+
+def added(db: Session, record: T) -> T:
+    """`record`, added to the session and flushed (its id assigned)."""
+    db.add(record)
+    db.flush()
+    return record
 
 
 def of_centre(

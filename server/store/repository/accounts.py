@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from server.store.models import Centre, Kiosk, LoginSession, Role, Staff, utcnow
-from server.store.repository._common import of_centre, rowcount
+from server.store.repository._common import added, of_centre, rowcount
 
 # --- tokens -----------------------------------------------------------------------
 
@@ -31,10 +31,7 @@ def hash_token(token: str) -> str:
 
 
 def create_centre(db: Session, name: str) -> Centre:
-    centre = Centre(name=name.strip())
-    db.add(centre)
-    db.flush()
-    return centre
+    return added(db, Centre(name=name.strip()))
 
 
 def get_centre(db: Session, centre_id: int) -> Centre | None:
@@ -66,16 +63,16 @@ def create_staff(
     role = Role(role)
     if role is Role.COACH and centre_id is None:
         raise ValueError("expected a centre for a coach account, got none")
-    staff = Staff(
-        username=username.strip(),
-        display_name=(display_name or username).strip(),
-        role=role,
-        centre_id=centre_id,
-        password_hash=password_hash,
+    return added(
+        db,
+        Staff(
+            username=username.strip(),
+            display_name=(display_name or username).strip(),
+            role=role,
+            centre_id=centre_id,
+            password_hash=password_hash,
+        ),
     )
-    db.add(staff)
-    db.flush()
-    return staff
 
 
 def get_staff(db: Session, staff_id: int) -> Staff | None:
@@ -98,9 +95,7 @@ def create_kiosk(db: Session, *, centre_id: int, name: str) -> tuple[Kiosk, str]
     """A kiosk and its bearer token. The token is returned once and stored hashed."""
     token = new_token()
     kiosk = Kiosk(centre_id=centre_id, name=name.strip(), token_hash=hash_token(token))
-    db.add(kiosk)
-    db.flush()
-    return kiosk, token
+    return added(db, kiosk), token
 
 
 def get_kiosk(db: Session, kiosk_id: int) -> Kiosk | None:
@@ -160,9 +155,7 @@ def create_login(
         created_at=now,
         expires_at=now + lifetime,
     )
-    db.add(login)
-    db.flush()
-    return login, token
+    return added(db, login), token
 
 
 def find_login(db: Session, token: str, *, now: datetime | None = None) -> Staff | None:

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from server.store.models import Alert, utcnow
-from server.store.repository._common import json_map, of_centre
+from server.store.repository._common import added, json_map, of_centre
 from server.store.repository.accounts import centre_of_kiosk
 
 
@@ -37,20 +37,20 @@ def raise_alert(
     """
     if centre_id is None and kiosk_id is not None:
         centre_id = centre_of_kiosk(db, kiosk_id)
-    alert = Alert(
-        centre_id=centre_id,
-        kiosk_id=kiosk_id,
-        kind=kind,
-        live_id=live_id,
-        track_id=None if track_id is None else int(track_id),
-        seat_number=None if seat_number is None else int(seat_number),
-        resident_id=resident_id,
-        details=json_map(details),
-        raised_at=utcnow(),
+    return added(
+        db,
+        Alert(
+            centre_id=centre_id,
+            kiosk_id=kiosk_id,
+            kind=kind,
+            live_id=live_id,
+            track_id=None if track_id is None else int(track_id),
+            seat_number=None if seat_number is None else int(seat_number),
+            resident_id=resident_id,
+            details=json_map(details),
+            raised_at=utcnow(),
+        ),
     )
-    db.add(alert)
-    db.flush()
-    return alert
 
 
 def get_alert(db: Session, alert_id: int) -> Alert | None:

@@ -23,7 +23,7 @@ from server.store.models import (
     Sex,
     utcnow,
 )
-from server.store.repository._common import finite, json_map, of_centre, utc
+from server.store.repository._common import added, finite, json_map, of_centre, utc
 from server.store.repository.accounts import kiosk_centre_id
 
 # --- residents --------------------------------------------------------------------
@@ -47,20 +47,20 @@ def create_resident(
     Landmark recording is on by default (landmarks and events only, never video);
     video and data sharing need explicit consent.
     """
-    resident = Resident(
-        centre_id=centre_id,
-        member_code=member_code.strip(),
-        display_name=display_name.strip(),
-        birth_year=birth_year,
-        sex=Sex(sex),
-        conditions=[str(c) for c in conditions],
-        consent_landmarks=consent_landmarks,
-        consent_video=consent_video,
-        consent_data_sharing=consent_data_sharing,
+    return added(
+        db,
+        Resident(
+            centre_id=centre_id,
+            member_code=member_code.strip(),
+            display_name=display_name.strip(),
+            birth_year=birth_year,
+            sex=Sex(sex),
+            conditions=[str(c) for c in conditions],
+            consent_landmarks=consent_landmarks,
+            consent_video=consent_video,
+            consent_data_sharing=consent_data_sharing,
+        ),
     )
-    db.add(resident)
-    db.flush()
-    return resident
 
 
 _RESIDENT_FIELDS = frozenset(
@@ -243,16 +243,16 @@ def add_note(
         centre_id = resident.centre_id
     if resident_id is None and session_id is None:
         raise ValueError("expected a resident or a session for the note, got neither")
-    note = Note(
-        author_id=author_id,
-        text=text.strip(),
-        resident_id=resident_id,
-        session_id=session_id,
-        centre_id=centre_id,
+    return added(
+        db,
+        Note(
+            author_id=author_id,
+            text=text.strip(),
+            resident_id=resident_id,
+            session_id=session_id,
+            centre_id=centre_id,
+        ),
     )
-    db.add(note)
-    db.flush()
-    return note
 
 
 def list_notes(
@@ -292,20 +292,20 @@ def add_assessment(
     """
     if finite(value) is None:
         raise ValueError(f"expected a finite assessment value, got {value!r}")
-    assessment = Assessment(
-        resident_id=resident_id,
-        protocol_id=protocol_id,
-        value=float(value),
-        unit=unit,
-        percentile=finite(percentile),
-        band=band,
-        taken_at=utc(taken_at) or utcnow(),
-        details=json_map(details or {}),
-        session_id=session_id,
+    return added(
+        db,
+        Assessment(
+            resident_id=resident_id,
+            protocol_id=protocol_id,
+            value=float(value),
+            unit=unit,
+            percentile=finite(percentile),
+            band=band,
+            taken_at=utc(taken_at) or utcnow(),
+            details=json_map(details or {}),
+            session_id=session_id,
+        ),
     )
-    db.add(assessment)
-    db.flush()
-    return assessment
 
 
 def list_assessments(db: Session, resident_id: int) -> list[Assessment]:

@@ -22,7 +22,7 @@ from server.store.models import (
     SessionVideo,
     utcnow,
 )
-from server.store.repository._common import finite, json_map, rowcount, utc
+from server.store.repository._common import added, finite, json_map, rowcount, utc
 from server.store.repository.accounts import centre_of_kiosk
 from vision.types import PoseWindow
 
@@ -49,20 +49,20 @@ def start_session(
         centre_id = resident.centre_id if resident is not None else None
     if centre_id is None and kiosk_id is not None:
         centre_id = centre_of_kiosk(db, kiosk_id)
-    session = ExerciseSession(
-        exercise_id=exercise_id,
-        language=language,
-        elder_mode=elder_mode,
-        resident_id=resident_id,
-        kiosk_id=kiosk_id,
-        centre_id=centre_id,
-        started_at=utc(started_at) or utcnow(),
-        live_id=live_id,
-        status=SessionStatus.ACTIVE,
+    return added(
+        db,
+        ExerciseSession(
+            exercise_id=exercise_id,
+            language=language,
+            elder_mode=elder_mode,
+            resident_id=resident_id,
+            kiosk_id=kiosk_id,
+            centre_id=centre_id,
+            started_at=utc(started_at) or utcnow(),
+            live_id=live_id,
+            status=SessionStatus.ACTIVE,
+        ),
     )
-    db.add(session)
-    db.flush()
-    return session
 
 
 def get_session(db: Session, session_id: int) -> ExerciseSession | None:
@@ -76,34 +76,34 @@ def find_session_by_live_id(db: Session, live_id: str) -> ExerciseSession | None
 def record_rep(db: Session, session_id: int, event: RepCompleted) -> Rep:
     """Add a completed rep. Commit right after (the recorder does, in its own
     transaction, before the rep reaches the kiosk)."""
-    rep = Rep(
-        session_id=session_id,
-        count=int(event.count),
-        score=finite(event.score),
-        breakdown=json_map(event.breakdown),
-        range_of_motion_deg=json_map(event.range_of_motion_deg),
-        duration_ms=int(event.duration_ms),
-        cue_ids=[str(c) for c in event.cue_ids],
-        side=event.side,
-        timestamp_ms=int(event.timestamp_ms),
+    return added(
+        db,
+        Rep(
+            session_id=session_id,
+            count=int(event.count),
+            score=finite(event.score),
+            breakdown=json_map(event.breakdown),
+            range_of_motion_deg=json_map(event.range_of_motion_deg),
+            duration_ms=int(event.duration_ms),
+            cue_ids=[str(c) for c in event.cue_ids],
+            side=event.side,
+            timestamp_ms=int(event.timestamp_ms),
+        ),
     )
-    db.add(rep)
-    db.flush()
-    return rep
 
 
 def record_cue(db: Session, session_id: int, event: CueIssued) -> Cue:
-    cue = Cue(
-        session_id=session_id,
-        timestamp_ms=int(event.timestamp_ms),
-        cue_id=event.cue_id,
-        severity=event.severity.name.lower(),
-        message=json_map(event.message),
-        value=finite(event.value),
+    return added(
+        db,
+        Cue(
+            session_id=session_id,
+            timestamp_ms=int(event.timestamp_ms),
+            cue_id=event.cue_id,
+            severity=event.severity.name.lower(),
+            message=json_map(event.message),
+            value=finite(event.value),
+        ),
     )
-    db.add(cue)
-    db.flush()
-    return cue
 
 
 def record_event(db: Session, session_id: int, event: Event) -> Rep | Cue | None:
@@ -129,18 +129,20 @@ def append_landmarks(
             LandmarkChunk.session_id == session_id
         )
     )
-    chunk = LandmarkChunk(
-        session_id=session_id,
-        seq=0 if last is None else int(last) + 1,
-        skeleton=window.skeleton.value,
-        frame_count=len(window),
-        start_ms=int(window.timestamp_ms[0]),
-        end_ms=int(window.timestamp_ms[-1]),
-        data=encode_chunk(window.xyz, window.visibility, window.timestamp_ms, dtype),
+    return added(
+        db,
+        LandmarkChunk(
+            session_id=session_id,
+            seq=0 if last is None else int(last) + 1,
+            skeleton=window.skeleton.value,
+            frame_count=len(window),
+            start_ms=int(window.timestamp_ms[0]),
+            end_ms=int(window.timestamp_ms[-1]),
+            data=encode_chunk(
+                window.xyz, window.visibility, window.timestamp_ms, dtype
+            ),
+        ),
     )
-    db.add(chunk)
-    db.flush()
-    return chunk
 
 
 def load_landmarks(db: Session, session_id: int) -> PoseWindow | None:
@@ -170,10 +172,9 @@ def attach_video(
         raise ConsentError(
             f"expected video consent for session {session_id}'s resident, got none"
         )
-    video = SessionVideo(session_id=session_id, data=data, content_type=content_type)
-    db.add(video)
-    db.flush()
-    return video
+    return added(
+        db, SessionVideo(session_id=session_id, data=data, content_type=content_type)
+    )
 
 
 def finish_session(
