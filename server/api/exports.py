@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy.orm import Session
 
 from server import exports
@@ -53,27 +54,33 @@ _EXPORTERS: dict[tuple[str, Format], Exporter] = {
 }
 
 
+@dataclass(frozen=True)
+class ExportQuery:
+    """The query of an export: its format, and whether JSON carries the landmarks."""
+
+    format: Format = "json"
+    landmarks: bool = False
+
+
+Query = Annotated[ExportQuery, Depends()]
+
+
+def _export(kind: str, db: Session, record_id: int, query: ExportQuery) -> Response:
+    content = _EXPORTERS[kind, query.format](db, record_id, query.landmarks)
+    return _download(content, query.format, f"movecoach-{kind}-{record_id}")
+
+
 @router.get("/sessions/{session_id}")
 def session_export(
-    session_id: int,
-    staff: CurrentStaff,
-    db: Db,
-    format: Format = "json",
-    landmarks: bool = False,
+    session_id: int, staff: CurrentStaff, db: Db, query: Query
 ) -> Response:
     session_for(db, staff, session_id)
-    content = _EXPORTERS["session", format](db, session_id, landmarks)
-    return _download(content, format, f"movecoach-session-{session_id}")
+    return _export("session", db, session_id, query)
 
 
 @router.get("/residents/{resident_id}")
 def resident_export(
-    resident_id: int,
-    staff: CurrentStaff,
-    db: Db,
-    format: Format = "json",
-    landmarks: bool = False,
+    resident_id: int, staff: CurrentStaff, db: Db, query: Query
 ) -> Response:
     resident_for(db, staff, resident_id)
-    content = _EXPORTERS["resident", format](db, resident_id, landmarks)
-    return _download(content, format, f"movecoach-resident-{resident_id}")
+    return _export("resident", db, resident_id, query)
