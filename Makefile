@@ -1,5 +1,6 @@
 # The README's two commands: `make run` (set up, then start the main job) and
-# `make test` (set up, then run the whole test suite). `.ci/run` calls `make test`.
+# `make test` (set up, then run the whole test suite). `.ci/run` calls `make lint`,
+# then `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_VIDEO ?= ../shared/data/video/mrpose_air_squat.mp4
