@@ -1,29 +1,23 @@
 """Subcommands of `movecoach`; each module defines `add_parser(subparsers)`.
 
 Options several commands share are declared once here (`add_backend_option`,
-`add_lang_option`, `add_max_frames_option`), so their choices and defaults agree.
+`add_lang_option`, `add_max_frames_option`), so their choices and defaults agree with
+`vision.backends` and `server.settings`.
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import Final
 
 from server.settings import LANGUAGES
+from vision.backends import BACKENDS, DEFAULT_BACKEND
 
 __all__ = [
-    "BACKENDS",
-    "DEFAULT_BACKEND",
     "add_backend_option",
     "add_lang_option",
     "add_max_frames_option",
     "check_max_frames",
 ]
-
-BACKENDS: Final[tuple[str, ...]] = ("mediapipe", "onnx")
-"""Mirrors `vision.backends.BACKENDS` (kept import-light: no backend is loaded)."""
-
-DEFAULT_BACKEND: Final[str] = "mediapipe"
 
 
 def add_backend_option(parser: argparse.ArgumentParser, help: str) -> None:

@@ -244,10 +244,3 @@ def test_wrong_model_hash_is_an_error(
     line = _one_line_error(capfd)
     assert "does not match the manifest: expected sha256" in line
     assert "mediapipe backend" in line
-
-
-def test_the_backend_option_offers_every_backend() -> None:
-    from server.commands import BACKENDS
-    from vision.backends import BACKENDS as VISION_BACKENDS
-
-    assert BACKENDS == VISION_BACKENDS  # kept apart only so the CLI starts light
