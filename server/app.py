@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING, Final
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from server.assessment_records import AssessmentResultRecorder
@@ -56,6 +55,7 @@ from server.recording import CountingRecorder, SessionRecorder
 from server.runtime import Runtime
 from server.schemas import PROTOCOL_VERSION, ExerciseInfo
 from server.settings import LANGUAGES, Settings
+from server.static import RevalidatedStaticFiles
 from server.ws import kiosk_socket
 from vision.backends import PoseBackend, create_backend
 from vision.geometry import warm_up
@@ -264,5 +264,9 @@ def create_app(
 
     app.add_api_websocket_route("/ws", kiosk_socket)
     app.add_api_websocket_route("/ws/group", group_socket)
-    app.mount("/static", StaticFiles(directory=web_dir, check_dir=False), name="static")
+    app.mount(
+        "/static",
+        RevalidatedStaticFiles(directory=web_dir, check_dir=False),
+        name="static",
+    )
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from server.commands._privacy import BACKENDS_HELP
 from server.settings import LANGUAGES
 from vision.backends import BACKENDS, DEFAULT_BACKEND
 
@@ -21,8 +22,12 @@ __all__ = [
 
 
 def add_backend_option(parser: argparse.ArgumentParser, help: str) -> None:
+    """`--backend`, its help followed by what each backend sends off the machine."""
     parser.add_argument(
-        "--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help=help
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help=f"{help}: {BACKENDS_HELP}",
     )
 
 
