@@ -7,10 +7,10 @@ same way) and times, per frame: `decode` (the frame source), `inference`
 (`backend.detect`), `kinematics` (`Kinematics.update_with_angles`), `pipeline` (all
 three, one frame end to end) and `raw_model`, the time spent inside the model runtime
 call(s) during that same `detect` (MediaPipe's `detect_for_video`; onnxruntime's
-`session.run` through `vision.backends.onnx.infer`). `ratio` = pipeline time / raw model
-time over a pass (median of the passes); the target is <= 1.10, i.e. everything we add
-around the model costs at most 10 %. Passes for the backends are interleaved so that
-load from other processes hits them alike.
+`session.run` through `PoseNetworks.run_detector/run_landmarks`). `ratio` = pipeline
+time / raw model time over a pass (median of the passes); the target is <= 1.10, i.e.
+everything we add around the model costs at most 10 %. Passes for the backends are
+interleaved so that load from other processes hits them alike.
 
 Prints a human summary, then the JSON line LAST; writes benchmarks/results/pose.json.
 """
@@ -69,17 +69,18 @@ class _ModelClock:
         self.calls = 0
         self._undo: Callable[[], None] = lambda: None
         landmarker: Any = getattr(backend, "_landmarker", None)
-        module = sys.modules.get(type(backend).__module__)
+        networks: Any = getattr(backend, "networks", None)
+        runs = ("run_detector", "run_landmarks")
         if backend.name == "mediapipe" and hasattr(landmarker, "detect_for_video"):
             original = landmarker.detect_for_video
             landmarker.detect_for_video = self._timed(original)
             self.what = "mediapipe PoseLandmarker.detect_for_video"
             self._undo = lambda: delattr(landmarker, "detect_for_video")
-        elif module is not None and callable(getattr(module, "infer", None)):
-            original = module.infer
-            module.infer = self._timed(original)  # type: ignore[attr-defined]
-            self.what = f"{module.__name__}.infer (onnxruntime session.run)"
-            self._undo = lambda: setattr(module, "infer", original)
+        elif all(callable(getattr(networks, run, None)) for run in runs):
+            for run in runs:
+                setattr(networks, run, self._timed(getattr(networks, run)))
+            self.what = "PoseNetworks.run_detector/run_landmarks (onnxruntime run)"
+            self._undo = lambda: [delattr(networks, run) for run in runs]
         else:  # unknown backend: the model is all of detect
             self.what = f"{type(backend).__name__}.detect (no finer hook)"
 

@@ -1,0 +1,90 @@
+"""vision/backends/blazepose/runtime.py: options, a missing onnxruntime."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import nullcontext as does_not_raise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vision.backends import blazepose as ob
+from vision.backends.base import BackendError
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expectation"),
+    [
+        pytest.param({}, does_not_raise(), id="defaults"),
+        pytest.param(
+            {"provider": "cuda", "num_poses": 4, "intra_op_threads": 2},
+            does_not_raise(),
+            id="cuda-multi",
+        ),
+        pytest.param(
+            {"provider": "tpu"},
+            pytest.raises(
+                ValueError, match=r"provider must be one of \['cpu', 'cuda'\]"
+            ),
+            id="bad-provider",
+        ),
+        pytest.param(
+            {"num_poses": 0},
+            pytest.raises(ValueError, match="num_poses must be an int >= 1, got 0"),
+            id="no-poses",
+        ),
+        pytest.param(
+            {"num_poses": True},
+            pytest.raises(ValueError, match="num_poses must be an int"),
+            id="bool-poses",
+        ),
+        pytest.param(
+            {"min_detection_confidence": 1.5},
+            pytest.raises(ValueError, match=r"min_detection_confidence .*\[0, 1\]"),
+            id="threshold-high",
+        ),
+        pytest.param(
+            {"min_presence_confidence": -0.1},
+            pytest.raises(ValueError, match=r"min_presence_confidence .*\[0, 1\]"),
+            id="threshold-low",
+        ),
+        pytest.param(
+            {"intra_op_threads": -1},
+            pytest.raises(ValueError, match="intra_op_threads must be an int >= 0"),
+            id="threads",
+        ),
+        pytest.param(
+            {"tracking": "yes"},
+            pytest.raises(ValueError, match="tracking must be a bool"),
+            id="tracking",
+        ),
+    ],
+)
+def test_options(kwargs: dict[str, Any], expectation: Any) -> None:
+    with expectation:
+        ob.OnnxOptions(**kwargs)
+
+
+def test_missing_onnxruntime_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(BackendError, match=r"needs onnxruntime .*pip install"):
+        ob.OnnxBackend()
+
+
+def test_module_does_not_import_onnxruntime_at_import() -> None:
+    import subprocess
+
+    code = (
+        "import sys, vision.backends.onnx, vision.backends.blazepose as m; "
+        "m.generate_anchors(); "
+        "print('onnxruntime' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[4],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
