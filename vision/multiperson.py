@@ -43,6 +43,7 @@ import numpy.typing as npt
 
 from vision.backends import blazepose as bp
 from vision.backends.base import BackendError
+from vision.clock import VideoClock
 from vision.types import Poses, Skeleton
 
 __all__ = ["MultiPersonOptions", "MultiPersonPoseEstimator"]
@@ -175,7 +176,6 @@ class MultiPersonOptions:
 class _State:
     rois: F64 = field(default_factory=lambda: np.zeros((0, 4), np.float64))
     ages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    last_timestamp_ms: int | None = None
     frame_index: int = 0
     tile_cursor: int = 0
     image_wh: tuple[int, int] | None = None
@@ -226,6 +226,7 @@ class MultiPersonPoseEstimator:
             onnx_options.tracking,
         )
         self._state = _State()
+        self.clock = VideoClock("VIDEO mode")
         self.timings_ms: dict[str, float] = {}  # last frame's stages, for benchmarks
         self.detector_runs = 0
         self.last_num_regions = 0
@@ -255,19 +256,6 @@ class MultiPersonPoseEstimator:
             self.options.min_person_height,
             overlap=self.options.tile_overlap,
         )
-
-    def _check_timestamp(self, timestamp_ms: int) -> int:
-        if isinstance(timestamp_ms, bool) or not isinstance(
-            timestamp_ms, int | np.integer
-        ):
-            raise TypeError(f"timestamp_ms must be an int, got {timestamp_ms!r}")
-        ts = int(timestamp_ms)
-        last = self._state.last_timestamp_ms
-        if last is not None and ts <= last:
-            raise ValueError(
-                f"timestamps must increase (VIDEO mode): got {ts} ms after {last} ms"
-            )
-        return ts
 
     def _regions(self, image_wh: tuple[int, int]) -> F64:
         st = self._state
@@ -304,7 +292,7 @@ class MultiPersonPoseEstimator:
             BackendError: the estimator is closed.
         """
         networks = self.networks
-        ts = self._check_timestamp(timestamp_ms)
+        ts = self.clock.check(timestamp_ms)
         wh = bp.check_image(image_bgr)
         opts = self.options
         st = self._state
@@ -417,7 +405,7 @@ class MultiPersonPoseEstimator:
         kept_age = age[keep_idx] + 1
         st.rois = self.tracking.next_rois(kept, wh)
         st.ages = kept_age if opts.tracking else np.zeros(0, np.int64)
-        st.last_timestamp_ms = ts
+        self.clock.advance(ts)
         st.frame_index += 1
         confirmed = kept_age >= CONFIRM_FRAMES if opts.tracking else kept_age >= 1
         out = kept.take(np.flatnonzero(confirmed))
@@ -428,6 +416,7 @@ class MultiPersonPoseEstimator:
     def reset(self) -> None:
         """Forget the tracked people and the last timestamp (a new video)."""
         self._state = _State()
+        self.clock.reset()
 
     def close(self) -> None:
         """Release the models. Safe to call twice."""

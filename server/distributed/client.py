@@ -36,6 +36,7 @@ from server.inference import (
     select_subject,
 )
 from server.schemas import ErrorCode, ProtocolError
+from vision.clock import VideoClock
 from vision.types import Skeleton
 
 __all__ = [
@@ -64,7 +65,7 @@ class PoseStream(Protocol):
     """One session's way into inference (`server.inference.FrameStream` is one)."""
 
     stats: StreamStats
-    last_timestamp_ms: int | None
+    clock: VideoClock
 
     @property
     def skeleton(self) -> Skeleton: ...
@@ -134,7 +135,7 @@ class RemoteFrameStream:
         self._task: asyncio.Task[None] | None = None
         self._rois = no_rois()
         self.stats = StreamStats()
-        self.last_timestamp_ms: int | None = None
+        self.clock = VideoClock()
 
     @property
     def skeleton(self) -> Skeleton:

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from vision._stderr import captured_native_stderr
 from vision.backends.base import BackendError
+from vision.clock import VideoClock
 from vision.types import Poses, Skeleton
 
 __all__ = ["MediaPipeOptions", "MediaPipeTasksBackend"]
@@ -211,7 +212,7 @@ class MediaPipeTasksBackend:
         self._landmarker: Any = landmarker
         # 1.2.2's PoseLandmarker.__del__ raises at interpreter exit; close it before.
         self._finalizer = weakref.finalize(self, _close_landmarker, landmarker)
-        self._last_timestamp_ms: int | None = None
+        self.clock = VideoClock("VIDEO mode")
         self._quiet = True
 
     def __enter__(self) -> MediaPipeTasksBackend:
@@ -224,19 +225,6 @@ class MediaPipeTasksBackend:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _check_timestamp(self, timestamp_ms: int) -> int:
-        if isinstance(timestamp_ms, bool) or not isinstance(
-            timestamp_ms, int | np.integer
-        ):
-            raise TypeError(f"timestamp_ms must be an int, got {timestamp_ms!r}")
-        ts = int(timestamp_ms)
-        last = self._last_timestamp_ms
-        if last is not None and ts <= last:
-            raise ValueError(
-                f"timestamps must increase (VIDEO mode): got {ts} ms after {last} ms"
-            )
-        return ts
 
     def infer(
         self, image_rgb: npt.NDArray[np.uint8], timestamp_ms: int
@@ -259,7 +247,7 @@ class MediaPipeTasksBackend:
         """
         if self._landmarker is None:
             raise BackendError("the mediapipe backend is closed; create a new one")
-        ts = self._check_timestamp(timestamp_ms)
+        ts = self.clock.check(timestamp_ms)
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=image_rgb)
         if self._quiet:
             # The landmark stage logs a warning the first time it runs (the first
@@ -270,7 +258,7 @@ class MediaPipeTasksBackend:
             self._quiet = not result.pose_landmarks
         else:
             result = self._landmarker.detect_for_video(image, ts)
-        self._last_timestamp_ms = ts
+        self.clock.advance(ts)
         return landmarks_to_arrays(result.pose_landmarks)
 
     def postprocess(
@@ -305,7 +293,7 @@ class MediaPipeTasksBackend:
             ValueError: a malformed image or a timestamp that does not increase.
             BackendError: the backend is closed.
         """
-        self._check_timestamp(timestamp_ms)
+        self.clock.check(timestamp_ms)
         image_rgb = preprocess(image_bgr)
         return self.postprocess(self.infer(image_rgb, timestamp_ms), int(timestamp_ms))
 

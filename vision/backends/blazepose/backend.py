@@ -14,6 +14,7 @@ from vision.backends.blazepose.detector import Detections
 from vision.backends.blazepose.landmarks import LandmarkResult, landmarks_to_poses
 from vision.backends.blazepose.runtime import OnnxOptions, PoseNetworks
 from vision.backends.blazepose.tracking import VideoTracking
+from vision.clock import VideoClock
 from vision.types import Poses, Skeleton
 
 __all__ = ["OnnxBackend"]
@@ -47,7 +48,7 @@ class OnnxBackend:
             self.options.tracking,
         )
         self._rois: F64 = no_rois()
-        self._last_timestamp_ms: int | None = None
+        self.clock = VideoClock("VIDEO mode")
         self.timings_ms: dict[str, float] = {}  # last frame's stages, for benchmarks
         self.detector_runs = 0  # detector calls made by `detect` (tracking skips it)
 
@@ -61,19 +62,6 @@ class OnnxBackend:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _check_timestamp(self, timestamp_ms: int) -> int:
-        if isinstance(timestamp_ms, bool) or not isinstance(
-            timestamp_ms, int | np.integer
-        ):
-            raise TypeError(f"timestamp_ms must be an int, got {timestamp_ms!r}")
-        ts = int(timestamp_ms)
-        last = self._last_timestamp_ms
-        if last is not None and ts <= last:
-            raise ValueError(
-                f"timestamps must increase (VIDEO mode): got {ts} ms after {last} ms"
-            )
-        return ts
 
     def detect_people(
         self, image_bgr: npt.NDArray[np.uint8], max_detections: int | None = None
@@ -105,7 +93,7 @@ class OnnxBackend:
         """
         networks = self.networks
         networks.check_open()
-        ts = self._check_timestamp(timestamp_ms)
+        ts = self.clock.check(timestamp_ms)
         wh = check_image(image_bgr)
         timings = {"detector": 0.0, "landmarks": 0.0}
         rois = self.tracking.carried(self._rois)
@@ -118,14 +106,14 @@ class OnnxBackend:
         result = networks.landmarks(image_bgr, rois)
         timings["landmarks"] = (time.perf_counter() - t0) * 1e3
         kept, self._rois = self.tracking.advance(result, wh)
-        self._last_timestamp_ms = ts
+        self.clock.advance(ts)
         self.timings_ms = timings
         return landmarks_to_poses(kept, ts)
 
     def reset(self) -> None:
         """Forget the tracked people and the last timestamp (a new video)."""
         self._rois = no_rois()
-        self._last_timestamp_ms = None
+        self.clock.reset()
 
     def close(self) -> None:
         """Release both sessions. Safe to call twice."""
