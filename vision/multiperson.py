@@ -35,14 +35,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from vision._closeable import Closeable
 from vision.backends import blazepose as bp
-from vision.backends.base import BackendError
+from vision.backends.base import BackendError, options_or_default
 from vision.clock import VideoClock
 from vision.types import Poses, Skeleton
 
@@ -197,7 +197,7 @@ def _trunk_inside(xy_px: npt.NDArray[np.float32], image_wh: tuple[int, int]) -> 
     )
 
 
-class MultiPersonPoseEstimator:
+class MultiPersonPoseEstimator(Closeable):
     """Everyone in view, BlazePose-33 through ONNX Runtime (a `PoseBackend`).
 
     Args:
@@ -213,11 +213,7 @@ class MultiPersonPoseEstimator:
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
 
     def __init__(self, options: MultiPersonOptions | None = None) -> None:
-        self.options = MultiPersonOptions() if options is None else options
-        if not isinstance(self.options, MultiPersonOptions):
-            raise TypeError(
-                f"options must be MultiPersonOptions, got {type(self.options).__name__}"
-            )
+        self.options = options_or_default(options, MultiPersonOptions)
         onnx_options = self.options.onnx_options()
         self._networks: bp.PoseNetworks | None = bp.PoseNetworks(onnx_options)
         self.tracking = bp.VideoTracking(
@@ -231,17 +227,6 @@ class MultiPersonPoseEstimator:
         self.detector_runs = 0
         self.last_num_regions = 0
         self.last_num_crops = 0
-
-    def __enter__(self) -> MultiPersonPoseEstimator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     @property
     def networks(self) -> bp.PoseNetworks:

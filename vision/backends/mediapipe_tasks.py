@@ -15,15 +15,15 @@ import contextlib
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Final, Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vision._closeable import Closeable
 from vision._stderr import captured_native_stderr
-from vision.backends.base import BackendError
+from vision.backends.base import BackendError, check_image, options_or_default
 from vision.clock import VideoClock
 from vision.types import Poses, Skeleton
 
@@ -129,17 +129,7 @@ def preprocess(image_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     Raises:
         ValueError: the image is not (H, W, 3) uint8.
     """
-    if (
-        not isinstance(image_bgr, np.ndarray)
-        or image_bgr.ndim != 3
-        or image_bgr.shape[2] != 3
-        or image_bgr.dtype != np.uint8
-    ):
-        raise ValueError(
-            "image_bgr must be (H, W, 3) uint8, got "
-            f"{getattr(image_bgr, 'shape', None)} "
-            f"{getattr(image_bgr, 'dtype', type(image_bgr).__name__)}"
-        )
+    check_image(image_bgr)
     return np.asarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), np.uint8)
 
 
@@ -148,7 +138,7 @@ def _close_landmarker(landmarker: Any) -> None:
         landmarker.close()
 
 
-class MediaPipeTasksBackend:
+class MediaPipeTasksBackend(Closeable):
     """BlazePose-33 through MediaPipe Tasks `PoseLandmarker` (VIDEO mode).
 
     Args:
@@ -164,11 +154,7 @@ class MediaPipeTasksBackend:
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
 
     def __init__(self, options: MediaPipeOptions | None = None) -> None:
-        self.options = MediaPipeOptions() if options is None else options
-        if not isinstance(self.options, MediaPipeOptions):
-            raise TypeError(
-                f"options must be MediaPipeOptions, got {type(self.options).__name__}"
-            )
+        self.options = options_or_default(options, MediaPipeOptions)
         from models import model_path
 
         self.model_path = model_path(self.options.model)
@@ -214,17 +200,6 @@ class MediaPipeTasksBackend:
         self._finalizer = weakref.finalize(self, _close_landmarker, landmarker)
         self.clock = VideoClock("VIDEO mode")
         self._quiet = True
-
-    def __enter__(self) -> MediaPipeTasksBackend:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def infer(
         self, image_rgb: npt.NDArray[np.uint8], timestamp_ms: int

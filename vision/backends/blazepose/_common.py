@@ -7,7 +7,20 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from vision.backends.base import BackendError
+from vision.backends.base import BackendError, check_image
+
+__all__ = [
+    "DETECTOR_INPUT_SIZE",
+    "F32",
+    "F64",
+    "LANDMARK_INPUT_SIZE",
+    "NUM_DETECTOR_KEYPOINTS",
+    "NUM_LANDMARKS",
+    "NUM_POSE_JOINTS",
+    "check_image",
+    "cv2_module",
+    "no_rois",
+]
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -34,25 +47,3 @@ def cv2_module() -> Any:
             f"dependency: pip install -e .): {exc}"
         ) from exc
     return cv2
-
-
-def check_image(image_bgr: object) -> tuple[int, int]:
-    """(W, H) of a BGR frame.
-
-    Raises:
-        ValueError: the image is not (H, W, 3) uint8.
-    """
-    if (
-        not isinstance(image_bgr, np.ndarray)
-        or image_bgr.ndim != 3
-        or image_bgr.shape[2] != 3
-        or image_bgr.dtype != np.uint8
-        or image_bgr.shape[0] < 1
-        or image_bgr.shape[1] < 1
-    ):
-        raise ValueError(
-            "image_bgr must be (H, W, 3) uint8, got "
-            f"{getattr(image_bgr, 'shape', None)} "
-            f"{getattr(image_bgr, 'dtype', type(image_bgr).__name__)}"
-        )
-    return int(image_bgr.shape[1]), int(image_bgr.shape[0])

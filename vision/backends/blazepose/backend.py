@@ -4,11 +4,12 @@ MediaPipe's VIDEO-mode tracking (`VideoTracking`)."""
 from __future__ import annotations
 
 import time
-from types import TracebackType
 
 import numpy as np
 import numpy.typing as npt
 
+from vision._closeable import Closeable
+from vision.backends.base import options_or_default
 from vision.backends.blazepose._common import F64, check_image, no_rois
 from vision.backends.blazepose.detector import Detections
 from vision.backends.blazepose.landmarks import LandmarkResult, landmarks_to_poses
@@ -20,7 +21,7 @@ from vision.types import Poses, Skeleton
 __all__ = ["OnnxBackend"]
 
 
-class OnnxBackend:
+class OnnxBackend(Closeable):
     """BlazePose-33 (full) through ONNX Runtime with MediaPipe's VIDEO-mode tracking.
 
     Args:
@@ -36,11 +37,7 @@ class OnnxBackend:
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
 
     def __init__(self, options: OnnxOptions | None = None) -> None:
-        self.options = OnnxOptions() if options is None else options
-        if not isinstance(self.options, OnnxOptions):
-            raise TypeError(
-                f"options must be OnnxOptions, got {type(self.options).__name__}"
-            )
+        self.options = options_or_default(options, OnnxOptions)
         self.networks = PoseNetworks(self.options)
         self.tracking = VideoTracking(
             self.options.num_poses,
@@ -51,17 +48,6 @@ class OnnxBackend:
         self.clock = VideoClock("VIDEO mode")
         self.timings_ms: dict[str, float] = {}  # last frame's stages, for benchmarks
         self.detector_runs = 0  # detector calls made by `detect` (tracking skips it)
-
-    def __enter__(self) -> OnnxBackend:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def detect_people(
         self, image_bgr: npt.NDArray[np.uint8], max_detections: int | None = None
