@@ -26,6 +26,7 @@ Ray.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -137,6 +138,8 @@ class BatchedPoseModel:
         self.frames = 0  # frames in them
         self.timings_ms: dict[str, float] = {}  # the last batch's stages (benchmarks)
         self._model_s = 0.0
+        # The networks' input buffers are reused from batch to batch: one at a time.
+        self._lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
@@ -162,6 +165,10 @@ class BatchedPoseModel:
         Returns:
             One `PoseReply` per request, same order.
         """
+        with self._lock:
+            return self._infer_batch(requests)
+
+    def _infer_batch(self, requests: Sequence[PoseRequest]) -> list[PoseReply]:
         started = time.perf_counter()
         self._model_s = 0.0
         replies: list[PoseReply | None] = [None] * len(requests)
@@ -218,12 +225,13 @@ class BatchedPoseModel:
         # Stage 1: one detector call for every frame tracking fewer than num_poses.
         searching = [f for f in frames if step.needs_detector(f.rois)]
         if searching:
-            tensors, transforms = zip(
-                *(preprocess_detector(f.image) for f in searching), strict=True
-            )
-            raw_boxes, raw_scores = self._timed(
-                networks.run_detector, np.concatenate(tensors)
-            )
+            # Each frame letterboxed straight into its row of the reused input.
+            batch = networks.detector_batch(len(searching))
+            transforms = [
+                preprocess_detector(f.image, out=batch[k : k + 1])[1]
+                for k, f in enumerate(searching)
+            ]
+            raw_boxes, raw_scores = self._timed(networks.run_detector, batch)
             for k, frame in enumerate(searching):
                 found = postprocess_detector(
                     (raw_boxes[k : k + 1], raw_scores[k : k + 1]),
@@ -233,17 +241,19 @@ class BatchedPoseModel:
                     max_detections=None,
                 )
                 frame.rois = step.acquire(frame.rois, found)
-        # Stage 2: one landmark call for every ROI of every frame.
-        crops: list[F32] = []
+        # Stage 2: one landmark call for every ROI of every frame, each frame's
+        # crops written straight into their rows of the reused input.
+        total = sum(f.rois.shape[0] for f in frames)
+        crops = networks.landmark_batch(total)
         crop_transforms: list[F64] = []
+        start = 0
         for frame in frames:
-            tensor, transform = preprocess_landmarks(frame.image, frame.rois)
-            crops.append(tensor)
-            crop_transforms.append(transform)
-        total = sum(c.shape[0] for c in crops)
-        outputs = (
-            self._timed(networks.run_landmarks, np.concatenate(crops)) if total else []
-        )
+            rows = crops[start : start + frame.rois.shape[0]]
+            crop_transforms.append(
+                preprocess_landmarks(frame.image, frame.rois, out=rows)[1]
+            )
+            start += rows.shape[0]
+        outputs = self._timed(networks.run_landmarks, crops) if total else []
         replies: list[PoseReply] = []
         start = 0
         for frame, transform in zip(frames, crop_transforms, strict=True):

@@ -17,7 +17,8 @@ from vision.backends.blazepose._common import (
     F64,
     NUM_DETECTOR_KEYPOINTS,
     check_image,
-    cv2_module,
+    tensor_batch,
+    warp_into,
 )
 from vision.backends.blazepose.roi import (
     apply_transform,
@@ -212,23 +213,29 @@ def detection_rois(detections: Detections) -> F64:
 
 
 def preprocess_detector(
-    image_bgr: npt.NDArray[np.uint8], size: int = DETECTOR_INPUT_SIZE
+    image_bgr: npt.NDArray[np.uint8],
+    size: int = DETECTOR_INPUT_SIZE,
+    *,
+    out: F32 | None = None,
 ) -> tuple[F32, F64]:
     """Letterbox a BGR frame into the detector tensor.
 
     Args:
         image_bgr: (H, W, 3) uint8 BGR.
         size: Detector input side.
+        out: (1, 3, size, size) float32 buffer to fill; None allocates one.
 
     Returns:
         tensor: (1, 3, size, size) float32 RGB in [-1, 1] (padding -1).
         transform: (2, 3) float64 affine, tensor px -> image px.
 
     Raises:
-        ValueError: the image is not (H, W, 3) uint8.
+        ValueError: the image is not (H, W, 3) uint8, or `out` does not fit.
     """
     w, h = check_image(image_bgr)
-    tensor, transforms = preprocess_detector_regions(image_bgr, [[0, 0, w, h]], size)
+    tensor, transforms = preprocess_detector_regions(
+        image_bgr, [[0, 0, w, h]], size, out=out
+    )
     return tensor, transforms[0]
 
 
@@ -236,6 +243,8 @@ def preprocess_detector_regions(
     image_bgr: npt.NDArray[np.uint8],
     regions_xyxy: npt.ArrayLike,
     size: int = DETECTOR_INPUT_SIZE,
+    *,
+    out: F32 | None = None,
 ) -> tuple[F32, F64]:
     """Letterbox several regions of one frame into one detector batch.
 
@@ -244,31 +253,31 @@ def preprocess_detector_regions(
         regions_xyxy: (R, 4) px [x_min, y_min, x_max, y_max]; the whole frame is
             [0, 0, W, H] (that row gives exactly `preprocess_detector`'s tensor).
         size: Detector input side.
+        out: (R, 3, size, size) float32 buffer to fill (e.g. a reused model input);
+            None allocates one.
 
     Returns:
-        tensor: (R, 3, size, size) float32 RGB in [-1, 1] (outside the image -1).
+        tensor: (R, 3, size, size) float32 RGB in [-1, 1] (outside the image -1);
+            `out` when given.
         transforms: (R, 2, 3) float64, tensor px -> image px.
 
     Raises:
-        ValueError: the image is not (H, W, 3) uint8.
+        ValueError: the image is not (H, W, 3) uint8, or `out` does not fit.
     """
-    cv2 = cv2_module()
     check_image(image_bgr)
     regions = np.asarray(regions_xyxy, np.float64).reshape(-1, 4)
-    tensor = np.empty((regions.shape[0], 3, size, size), np.float32)
+    tensor = tensor_batch(out, regions.shape[0], size)
     transforms = np.empty((regions.shape[0], 2, 3), np.float64)
     for i, region in enumerate(regions):
         transforms[i] = region_letterbox_transform(region, size)
-        warped = cv2.warpAffine(
+        warp_into(
+            tensor[i],
             image_bgr,
-            cv2.invertAffineTransform(transforms[i]),
-            (size, size),
-            flags=cv2.INTER_LINEAR,
-            borderMode=cv2.BORDER_CONSTANT,
-            borderValue=(0, 0, 0),
+            transforms[i],
+            scale=1.0 / 127.5,
+            offset=-1.0,
+            replicate=False,
         )
-        np.multiply(warped[:, :, ::-1].transpose(2, 0, 1), 1.0 / 127.5, out=tensor[i])
-        tensor[i] -= 1.0
     return tensor, transforms
 
 

@@ -19,7 +19,8 @@ from vision.backends.blazepose._common import (
     NUM_LANDMARKS,
     NUM_POSE_JOINTS,
     check_image,
-    cv2_module,
+    tensor_batch,
+    warp_into,
 )
 from vision.backends.blazepose.detector import sigmoid
 from vision.backends.blazepose.roi import roi_crop_transform, rois_from_alignment_points
@@ -46,6 +47,8 @@ def preprocess_landmarks(
     image_bgr: npt.NDArray[np.uint8],
     rois: npt.ArrayLike,
     size: int = LANDMARK_INPUT_SIZE,
+    *,
+    out: F32 | None = None,
 ) -> tuple[F32, F64]:
     """Warp each ROI of a frame to a square crop; stack them into one batch.
 
@@ -53,27 +56,22 @@ def preprocess_landmarks(
         image_bgr: (H, W, 3) uint8 BGR.
         rois: (N, 4) [cx_px, cy_px, side_px, rotation_rad].
         size: Landmark-model input side.
+        out: (N, 3, size, size) float32 buffer to fill (e.g. a reused model input);
+            None allocates one.
 
     Returns:
-        tensor: (N, 3, size, size) float32 RGB in [0, 1] (borders replicated).
+        tensor: (N, 3, size, size) float32 RGB in [0, 1] (borders replicated);
+            `out` when given.
         transforms: (N, 2, 3) float64, crop px -> image px.
 
     Raises:
-        ValueError: the image is not (H, W, 3) uint8.
+        ValueError: the image is not (H, W, 3) uint8, or `out` does not fit.
     """
-    cv2 = cv2_module()
     check_image(image_bgr)
     transforms = roi_crop_transform(rois, size)
-    tensor = np.empty((transforms.shape[0], 3, size, size), np.float32)
+    tensor = tensor_batch(out, transforms.shape[0], size)
     for i, t in enumerate(transforms):
-        crop = cv2.warpAffine(
-            image_bgr,
-            t,
-            (size, size),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        np.multiply(crop[:, :, ::-1].transpose(2, 0, 1), 1.0 / 255.0, out=tensor[i])
+        warp_into(tensor[i], image_bgr, t, scale=1 / 255, offset=0, replicate=True)
     return tensor, transforms
 
 
@@ -109,21 +107,26 @@ def refine_from_heatmap(
     ok = (col >= 0) & (col < wh) & (row >= 0) & (row < hh + off)
     col = np.where(ok, col, 0)
     row = np.where(ok, row, 0)
-    # Windows of logits from a padded map; padding reads as confidence 0.
-    padded = np.pad(
-        hm, ((0, 0), (0, 0), (off, 2 * off), (off, off)), constant_values=-np.inf
-    )
-    d = np.arange(kernel_size)
-    rows = row[..., None] + d  # padded index of window row r - off + d
+    # The window's cells (N, J, k) on the map; cells off the map have confidence 0
+    # (gathered with clipped indices: padding the whole map cost more than the rest).
+    d = np.arange(-off, off + 1)
+    rows = row[..., None] + d
     cols = col[..., None] + d
+    row_on = (rows >= 0) & (rows < hh)
+    col_on = (cols >= 0) & (cols < wh)
     ni = np.arange(n)[:, None, None, None]
     ji = np.arange(j)[None, :, None, None]
-    win = padded[ni, ji, rows[..., :, None], cols[..., None, :]]  # (N, J, k, k)
-    conf = sigmoid(win)
+    win = hm[  # (N, J, k, k) logits
+        ni,
+        ji,
+        np.clip(rows, 0, hh - 1)[..., :, None],
+        np.clip(cols, 0, wh - 1)[..., None, :],
+    ]
+    conf = sigmoid(win) * (row_on[..., :, None] & col_on[..., None, :])
     total = conf.sum(axis=(2, 3))
     best = conf.max(axis=(2, 3))
-    grid_r = (rows - off).astype(np.float32)
-    grid_c = (cols - off).astype(np.float32)
+    grid_r = rows.astype(np.float32)
+    grid_c = cols.astype(np.float32)
     mean_c = (conf * grid_c[..., None, :]).sum(axis=(2, 3))
     mean_r = (conf * grid_r[..., :, None]).sum(axis=(2, 3))
     refine = ok & (best >= min_confidence) & (total > 0)
@@ -223,22 +226,17 @@ def rois_from_landmarks(result: LandmarkResult, image_wh: tuple[int, int]) -> F6
 
 def landmarks_to_frames(result: LandmarkResult, timestamp_ms: int) -> list[PoseFrame]:
     """One `PoseFrame` (33 BlazePose joints) per pose."""
-    return [
-        PoseFrame(
-            np.ascontiguousarray(result.xyz[i, :NUM_POSE_JOINTS]),
-            np.ascontiguousarray(result.visibility[i, :NUM_POSE_JOINTS]),
-            int(timestamp_ms),
-            Skeleton.BLAZEPOSE_33,
-        )
-        for i in range(len(result))
-    ]
+    return landmarks_to_poses(result, timestamp_ms).frames()
 
 
 def landmarks_to_poses(result: LandmarkResult, timestamp_ms: int) -> Poses:
     """`Poses` of the N poses (33 joints, track IDs -1, scores = pose presence)."""
-    return Poses.from_frames(
-        landmarks_to_frames(result, timestamp_ms),
+    n = len(result)
+    return Poses(
+        np.ascontiguousarray(result.xyz[:, :NUM_POSE_JOINTS], np.float32),
+        np.ascontiguousarray(result.visibility[:, :NUM_POSE_JOINTS], np.float32),
+        np.full(n, -1, np.int64),
+        np.ascontiguousarray(result.presence, np.float32),
         int(timestamp_ms),
-        scores=[float(p) for p in result.presence],
-        skeleton=Skeleton.BLAZEPOSE_33,
+        Skeleton.BLAZEPOSE_33,
     )

@@ -152,6 +152,8 @@ def dedupe_rois(
     ROI that overlaps a kept one by more than `iou_threshold` (two tracks that
     converged on one person). Not in MediaPipe, which keeps such duplicates."""
     r = np.asarray(rois, np.float64).reshape(-1, 4)
+    if r.shape[0] < 2:  # the usual single person: nothing to compare
+        return np.arange(r.shape[0], dtype=np.int64)
     s = np.asarray(scores, np.float64).reshape(-1)
     iou = box_iou(roi_boxes(r), roi_boxes(r))
     keep: list[int] = []

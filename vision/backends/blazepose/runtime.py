@@ -11,7 +11,13 @@ import numpy as np
 import numpy.typing as npt
 
 from vision.backends.base import BackendError
-from vision.backends.blazepose._common import F32, F64, check_image
+from vision.backends.blazepose._common import (
+    DETECTOR_INPUT_SIZE,
+    F32,
+    F64,
+    LANDMARK_INPUT_SIZE,
+    check_image,
+)
 from vision.backends.blazepose.anchors import POSE_ANCHORS, generate_anchors
 from vision.backends.blazepose.detector import (
     Detections,
@@ -53,7 +59,14 @@ class OnnxOptions:
         min_detection_confidence: Detector score to accept a person, in [0, 1].
         min_presence_confidence: Landmark-model presence to keep (and keep tracking) a
             pose, in [0, 1].
-        intra_op_threads: ONNX Runtime intra-op threads (0: its default).
+        intra_op_threads: ONNX Runtime intra-op threads per session (0: its default,
+            one per physical core). Default 1: on the 2-core box a second thread
+            cost ~12 % more CPU per frame (`benchmarks.pose`); several kiosks
+            use the cores through batching and workers instead.
+        allow_spinning: Let idle ORT threads spin for work (ORT's default). Off:
+            spinning threads doubled the process CPU per frame for the same
+            frames (38-47 ms vs 18-22 ms on the 2-core box), and ORT's global
+            thread pool, which cannot turn it off from Python, did the same.
         tracking: VIDEO-mode tracking (ROI from the previous landmarks); off runs the
             detector on every frame.
         detector_model: Manifest name of the detector ONNX file.
@@ -64,7 +77,8 @@ class OnnxOptions:
     num_poses: int = 1
     min_detection_confidence: float = 0.5
     min_presence_confidence: float = 0.5
-    intra_op_threads: int = 0
+    intra_op_threads: int = 1
+    allow_spinning: bool = False
     tracking: bool = True
     detector_model: str = "pose_detector"
     landmark_model: str = "pose_landmark_full"
@@ -87,8 +101,9 @@ class OnnxOptions:
                 or not 0.0 <= value <= 1.0
             ):
                 raise ValueError(f"{name} must be a number in [0, 1], got {value!r}")
-        if not isinstance(self.tracking, bool):
-            raise ValueError(f"tracking must be a bool, got {self.tracking!r}")
+        for name in ("tracking", "allow_spinning"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
 
 
 def onnxruntime_module() -> Any:
@@ -121,9 +136,17 @@ def open_session(path: str, options: OnnxOptions) -> Any:
             "provider='cpu'"
         )
     so = ort.SessionOptions()
+    # Chosen by measurement on the 2-core box (see `OnnxOptions`): per-session
+    # threads that do not spin, sequential execution (ORT_PARALLEL with 2 inter-op
+    # threads doubled the CPU), all graph optimizations (basic or extended ones
+    # made the landmark model ~1.8x slower).
     so.intra_op_num_threads = options.intra_op_threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    spin = "1" if options.allow_spinning else "0"
+    so.add_session_config_entry("session.intra_op.allow_spinning", spin)
+    so.add_session_config_entry("session.inter_op.allow_spinning", spin)
     # Errors only: ORT's warnings (e.g. a CUDA library it cannot load) would go to the
     # terminal; a provider that did not start is reported as BackendError below.
     so.log_severity_level = 3
@@ -145,21 +168,40 @@ def open_session(path: str, options: OnnxOptions) -> Any:
 
 
 def infer(
-    session: Any, tensor: F32, output_names: Sequence[str]
+    session: Any,
+    tensor: F32,
+    output_names: Sequence[str],
+    input_name: str | None = None,
 ) -> list[npt.NDArray[np.float32]]:
     """Run one ONNX Runtime session on a batch (the only onnxruntime call).
 
     Args:
         session: An `onnxruntime.InferenceSession`.
-        tensor: (N, 3, S, S) float32 input batch.
+        tensor: (N, 3, S, S) float32 input batch; C-contiguous float32 goes in
+            without a copy.
         output_names: Outputs to compute, in the order returned.
+        input_name: The session's input (None: ask the session).
 
     Returns:
         The requested outputs, each with N rows.
     """
-    name = session.get_inputs()[0].name
+    name = session.get_inputs()[0].name if input_name is None else input_name
     outs = session.run(list(output_names), {name: np.ascontiguousarray(tensor)})
     return [np.asarray(o) for o in outs]
+
+
+class _InputBuffer:
+    """One network's input batch, reused from frame to frame (grown to the largest
+    batch seen), so pre-processing writes straight into what the model reads."""
+
+    def __init__(self, size: int) -> None:
+        self._array: F32 = np.empty((0, 3, size, size), np.float32)
+
+    def take(self, n: int) -> F32:
+        """(n, 3, S, S) float32, C-contiguous; valid until the next `take`."""
+        if self._array.shape[0] < n:
+            self._array = np.empty((n, *self._array.shape[1:]), np.float32)
+        return self._array[:n]
 
 
 class PoseNetworks:
@@ -194,6 +236,12 @@ class PoseNetworks:
         self.landmarker: Any = open_session(str(self.landmark_path), options)
         self.anchors = generate_anchors(POSE_ANCHORS)
         self.min_detection_confidence = options.min_detection_confidence
+        self._input_names = (
+            self.detector.get_inputs()[0].name,
+            self.landmarker.get_inputs()[0].name,
+        )
+        self._detector_input = _InputBuffer(DETECTOR_INPUT_SIZE)
+        self._landmark_input = _InputBuffer(LANDMARK_INPUT_SIZE)
 
     @property
     def closed(self) -> bool:
@@ -213,13 +261,23 @@ class PoseNetworks:
         """Raw detector outputs (regressors (N, 2254, 12), logits (N, 2254, 1)) for
         a (N, 3, 224, 224) batch."""
         self.check_open()
-        return infer(self.detector, tensor, DETECTOR_OUTPUTS)
+        return infer(self.detector, tensor, DETECTOR_OUTPUTS, self._input_names[0])
 
     def run_landmarks(self, tensor: F32) -> list[npt.NDArray[np.float32]]:
         """Raw landmark outputs (landmarks (N, 195), presence (N, 1), heatmaps
         (N, 39, 64, 64)) for a (N, 3, 256, 256) batch."""
         self.check_open()
-        return infer(self.landmarker, tensor, LANDMARK_OUTPUTS)
+        return infer(self.landmarker, tensor, LANDMARK_OUTPUTS, self._input_names[1])
+
+    def detector_batch(self, n: int) -> F32:
+        """The reused (n, 3, 224, 224) detector input to pre-process into; valid
+        until the next call."""
+        return self._detector_input.take(n)
+
+    def landmark_batch(self, n: int) -> F32:
+        """The reused (n, 3, 256, 256) landmark input to pre-process into; valid
+        until the next call."""
+        return self._landmark_input.take(n)
 
     def warm_up(self) -> None:
         """Run both networks once (ORT builds its kernels on the first call)."""
@@ -237,7 +295,7 @@ class PoseNetworks:
                 `min_detection_confidence` after weighted NMS).
         """
         self.check_open()
-        tensor, transform = preprocess_detector(image_bgr)
+        tensor, transform = preprocess_detector(image_bgr, out=self.detector_batch(1))
         return postprocess_detector(
             self.run_detector(tensor),
             transform,
@@ -261,7 +319,9 @@ class PoseNetworks:
         regions = np.asarray(regions_xyxy, np.float64).reshape(-1, 4)
         if regions.shape[0] == 0:
             return Detections.empty()
-        tensor, transforms = preprocess_detector_regions(image_bgr, regions)
+        tensor, transforms = preprocess_detector_regions(
+            image_bgr, regions, out=self.detector_batch(regions.shape[0])
+        )
         return postprocess_detector_batch(
             self.run_detector(tensor),
             transforms,
@@ -285,5 +345,7 @@ class PoseNetworks:
         r: F64 = np.asarray(rois, np.float64).reshape(-1, 4)
         if r.shape[0] == 0:
             return LandmarkResult.empty()
-        tensor, transforms = preprocess_landmarks(image_bgr, r)
+        tensor, transforms = preprocess_landmarks(
+            image_bgr, r, out=self.landmark_batch(r.shape[0])
+        )
         return postprocess_landmarks(self.run_landmarks(tensor), transforms, wh)

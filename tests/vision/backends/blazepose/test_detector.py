@@ -152,3 +152,15 @@ def test_preprocess_detector_letterbox_and_colour() -> None:
 def test_preprocess_rejects_bad_images(image: Any) -> None:
     with pytest.raises(ValueError, match=r"image_bgr must be \(H, W, 3\) uint8, got"):
         ob.preprocess_detector(image)
+
+
+def test_preprocess_detector_into_a_reused_buffer() -> None:
+    image = np.random.default_rng(6).integers(0, 256, (100, 180, 3), dtype=np.uint8)
+    fresh, transform = ob.preprocess_detector(image)
+    buffer = np.zeros((1, 3, 224, 224), np.float32)
+    filled, same = ob.preprocess_detector(image, out=buffer)
+    assert filled is buffer
+    npt.assert_array_equal(filled, fresh)
+    npt.assert_array_equal(same, transform)
+    with pytest.raises(ValueError, match=r"out must be \(1, 3, 224, 224\) float32"):
+        ob.preprocess_detector(image, out=np.zeros((1, 3, 224, 224), np.float64))

@@ -100,3 +100,35 @@ def test_rois_from_landmarks_uses_alignment_points() -> None:
     frames = ob.landmarks_to_frames(res, 42)
     assert len(frames) == 1 and frames[0].xyz.shape == (33, 3)
     assert frames[0].timestamp_ms == 42
+
+
+@pytest.mark.parametrize("n", [0, 1, 3], ids=lambda n: f"{n}-poses")
+def test_landmarks_to_poses_keeps_the_33_joints_and_presence(n: int) -> None:
+    rng = np.random.default_rng(n)
+    xyz = rng.random((n, ob.NUM_LANDMARKS, 3), dtype=np.float32)
+    visibility = rng.random((n, ob.NUM_LANDMARKS), dtype=np.float32)
+    presence = rng.random(n, dtype=np.float32)
+    poses = ob.landmarks_to_poses(ob.LandmarkResult(xyz, visibility, presence), 42)
+    assert len(poses) == n and poses.timestamp_ms == 42
+    npt.assert_array_equal(poses.xyz, xyz[:, :33])
+    npt.assert_array_equal(poses.visibility, visibility[:, :33])
+    npt.assert_array_equal(poses.scores, presence)
+    npt.assert_array_equal(poses.track_ids, np.full(n, -1))
+    assert poses.xyz.flags.c_contiguous and poses.visibility.flags.c_contiguous
+
+
+def test_preprocess_into_a_reused_buffer_is_the_same_batch() -> None:
+    image = np.random.default_rng(5).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    rois = np.array([[80.0, 60.0, 90.0, 0.4], [40.0, 50.0, 30.0, -1.0]])
+    fresh, transforms = ob.preprocess_landmarks(image, rois)
+    buffer = np.full((2, 3, 256, 256), np.nan, np.float32)
+    filled, same_transforms = ob.preprocess_landmarks(image, rois, out=buffer)
+    assert filled is buffer
+    npt.assert_array_equal(filled, fresh)
+    npt.assert_array_equal(same_transforms, transforms)
+    with pytest.raises(ValueError, match=r"out must be \(2, 3, 256, 256\) float32"):
+        ob.preprocess_landmarks(image, rois, out=buffer[:1])
+    strided = np.zeros((2, 3, 256, 512), np.float32)[..., ::2]  # right shape, strided
+    not_contiguous = r"C-contiguous, got \(2, 3, 256, 256\) float32$"
+    with pytest.raises(ValueError, match=not_contiguous):
+        ob.preprocess_landmarks(image, rois, out=strided)

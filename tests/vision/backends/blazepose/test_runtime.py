@@ -7,8 +7,10 @@ from contextlib import nullcontext as does_not_raise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+import models
 from vision.backends import blazepose as ob
 from vision.backends.base import BackendError
 
@@ -59,6 +61,11 @@ from vision.backends.base import BackendError
             pytest.raises(ValueError, match="tracking must be a bool"),
             id="tracking",
         ),
+        pytest.param(
+            {"allow_spinning": 1},
+            pytest.raises(ValueError, match="allow_spinning must be a bool, got 1"),
+            id="spinning",
+        ),
     ],
 )
 def test_options(kwargs: dict[str, Any], expectation: Any) -> None:
@@ -88,3 +95,40 @@ def test_module_does_not_import_onnxruntime_at_import() -> None:
         check=True,
     )
     assert out.stdout.strip() == "False", out.stdout + out.stderr
+
+
+needs_models = pytest.mark.skipif(
+    not all(
+        (models.MODELS_DIR / f).is_file()
+        for f in ("pose_detector.onnx", "pose_landmark_full.onnx")
+    ),
+    reason="ONNX model files absent",
+)
+
+
+@pytest.mark.model
+@needs_models
+@pytest.mark.parametrize(
+    ("kwargs", "threads", "spinning"),
+    [
+        pytest.param({}, 1, "0", id="defaults-one-thread-no-spinning"),
+        pytest.param(
+            {"intra_op_threads": 2, "allow_spinning": True}, 2, "1", id="spinning-on"
+        ),
+    ],
+)
+def test_sessions_use_the_chosen_threading(
+    kwargs: dict[str, Any], threads: int, spinning: str
+) -> None:
+    networks = ob.PoseNetworks(ob.OnnxOptions(**kwargs))
+    try:
+        for session in (networks.detector, networks.landmarker):
+            chosen = session.get_session_options()
+            assert chosen.intra_op_num_threads == threads
+            for pool in ("intra_op", "inter_op"):
+                key = f"session.{pool}.allow_spinning"
+                assert chosen.get_session_config_entry(key) == spinning
+    finally:
+        networks.close()
+    with pytest.raises(BackendError, match="closed"):
+        networks.run_landmarks(np.zeros((1, 3, 256, 256), np.float32))
