@@ -53,9 +53,12 @@ class VideoClock:
             TypeError: not an integer (bools are not timestamps).
             NonMonotonicTimestamp: (a ValueError) not after the last accepted one.
         """
-        if isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, Integral):
+        if type(timestamp_ms) is int:  # the per-frame case: no ABC check
+            ts = timestamp_ms
+        elif isinstance(timestamp_ms, bool) or not isinstance(timestamp_ms, Integral):
             raise TypeError(f"timestamp_ms must be an int, got {timestamp_ms!r}")
-        ts = int(timestamp_ms)
+        else:
+            ts = int(timestamp_ms)
         last = self.last_ms
         if last is not None and ts <= last:
             raise NonMonotonicTimestamp(ts, last, self.mode)
