@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks._report import emit
-from benchmarks.dtw import TOLERANCE, _rep
+from benchmarks.dtw import TOLERANCE, _best_of, _rep
 from exercises.alignment import dtw_align, dtw_costs_batch
 from vision import config, geometry
 from vision import kernels as k
@@ -124,17 +124,6 @@ DTW_BATCH_TARGET = 0.15
 DTW_BAND_FRAC = 0.25
 
 
-def _cpu_s(fn: Callable[[], object], repeats: int, inner: int) -> float:
-    """Best process CPU seconds per call over `repeats` runs of `inner` calls."""
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.process_time()
-        for _ in range(inner):
-            fn()
-        best = min(best, (time.process_time() - t0) / inner)
-    return best
-
-
 def _dtw_vs_dtaidistance(repeats: int) -> dict[str, Any]:
     """See the module docstring; {"skipped": why} without dtaidistance."""
     try:
@@ -207,8 +196,8 @@ def _dtw_vs_dtaidistance(repeats: int) -> dict[str, Any]:
             theirs()
             ours_s = theirs_s = math.inf
             for _ in range(repeats):  # interleaved, so load hits both alike
-                ours_s = min(ours_s, _cpu_s(ours, 1, inner))
-                theirs_s = min(theirs_s, _cpu_s(theirs, 1, inner))
+                ours_s = min(ours_s, _best_of(ours, 1, inner, time.process_time))
+                theirs_s = min(theirs_s, _best_of(theirs, 1, inner, time.process_time))
             ratio = ours_s / theirs_s
             batch = case == "template_vs_1024"
             target = DTW_BATCH_TARGET if batch else DTW_PAIR_TARGET

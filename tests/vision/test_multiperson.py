@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import models
+from tests.conftest import needs_onnx_models
 from vision.backends import blazepose as ob
 from vision.multiperson import MultiPersonOptions, MultiPersonPoseEstimator
 from vision.types import Poses
@@ -39,17 +39,9 @@ def test_options(kwargs: dict[str, Any], expectation: Any) -> None:
 
 # ----------------------------------------------------------------- real models
 
-needs_models = pytest.mark.skipif(
-    not all(
-        (models.MODELS_DIR / f).is_file()
-        for f in ("pose_detector.onnx", "pose_landmark_full.onnx")
-    ),
-    reason="ONNX model files absent",
-)
-
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 @pytest.mark.parametrize(
     "image",
     [
@@ -67,7 +59,7 @@ def test_nobody_in_view(image: np.ndarray) -> None:
 
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 def test_timestamps_must_increase_and_close_is_final() -> None:
     from vision.backends.base import BackendError
 
@@ -93,7 +85,7 @@ def _group_clip() -> list[Any]:
 
 @pytest.mark.model
 @pytest.mark.slow
-@needs_models
+@needs_onnx_models
 @pytest.mark.parametrize(
     "options",
     [
@@ -147,7 +139,7 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
 
 @pytest.mark.model
 @pytest.mark.slow
-@needs_models
+@needs_onnx_models
 def test_pasted_group_scene_recall_no_duplicates() -> None:
     """Six people pasted from shared clips into a 4:3 frame, each about a fifth to a
     quarter of the frame high (benchmarks.group_data "row6", first 20 frames)."""

@@ -9,19 +9,11 @@ import numpy as np
 import numpy.testing as npt
 import pytest
 
-import models
-from tests.conftest import shared_data_path
+from tests.conftest import needs_onnx_models, shared_video_frames
 from vision.backends import blazepose as ob
 from vision.backends.base import BackendError
 from vision.types import Joint, Poses
 
-needs_models = pytest.mark.skipif(
-    not all(
-        (models.MODELS_DIR / f).is_file()
-        for f in ("pose_detector.onnx", "pose_landmark_full.onnx")
-    ),
-    reason="ONNX model files absent",
-)
 VIDEO = ("video", "bicep_curl_side.mp4")
 MIN_VIDEO_DETECTION_RATE = 0.95
 
@@ -40,19 +32,7 @@ def _grace_hopper() -> np.ndarray:
 
 
 def _video_frames(step: int = 1) -> tuple[list[np.ndarray], float]:
-    import cv2
-
-    path = shared_data_path(*VIDEO)
-    cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    assert frames, f"no frames decoded from {path}"
+    frames, fps = shared_video_frames(*VIDEO)
     return frames[::step], fps / step
 
 
@@ -67,7 +47,7 @@ def _y(poses: Poses, joint: Any) -> float:
 
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 def test_portrait_landmarks_land_on_the_person(backend: ob.OnnxBackend) -> None:
     backend.reset()
     poses = backend.detect(_grace_hopper(), 1)
@@ -90,7 +70,7 @@ def test_portrait_landmarks_land_on_the_person(backend: ob.OnnxBackend) -> None:
 
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 @pytest.mark.parametrize(
     "image",
     [
@@ -110,7 +90,7 @@ def test_no_person_gives_no_pose(backend: ob.OnnxBackend, image: np.ndarray) -> 
 
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 def test_detector_alone_finds_the_portrait(backend: ob.OnnxBackend) -> None:
     image = _grace_hopper()
     dets = backend.detect_people(image)
@@ -121,7 +101,7 @@ def test_detector_alone_finds_the_portrait(backend: ob.OnnxBackend) -> None:
 
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 def test_batch_of_three_equals_three_single_calls(backend: ob.OnnxBackend) -> None:
     image = _grace_hopper()
     dets = backend.detect_people(image)
@@ -142,7 +122,7 @@ def test_batch_of_three_equals_three_single_calls(backend: ob.OnnxBackend) -> No
 
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 @pytest.mark.parametrize("tracking", [True, False], ids=["tracking", "detect-each"])
 def test_video_detection_rate_and_plausibility(tracking: bool) -> None:
     frames, fps = _video_frames()
@@ -170,7 +150,7 @@ def test_video_detection_rate_and_plausibility(tracking: bool) -> None:
 
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 def test_timestamps_must_increase_and_close_is_final() -> None:
     image = np.zeros((64, 64, 3), np.uint8)
     b = ob.OnnxBackend()
@@ -186,7 +166,7 @@ def test_timestamps_must_increase_and_close_is_final() -> None:
 
 
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 def test_cuda_unavailable_is_a_clear_error() -> None:
     import onnxruntime
 

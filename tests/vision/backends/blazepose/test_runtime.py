@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-import models
+from tests.conftest import needs_onnx_models
 from vision.backends import blazepose as ob
 from vision.backends.base import BackendError
 
@@ -97,17 +97,8 @@ def test_module_does_not_import_onnxruntime_at_import() -> None:
     assert out.stdout.strip() == "False", out.stdout + out.stderr
 
 
-needs_models = pytest.mark.skipif(
-    not all(
-        (models.MODELS_DIR / f).is_file()
-        for f in ("pose_detector.onnx", "pose_landmark_full.onnx")
-    ),
-    reason="ONNX model files absent",
-)
-
-
 @pytest.mark.model
-@needs_models
+@needs_onnx_models
 @pytest.mark.parametrize(
     ("kwargs", "threads", "spinning"),
     [
