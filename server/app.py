@@ -44,7 +44,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
 from exercises.session import Session
@@ -71,6 +70,7 @@ from server.schemas import (
     ProtocolError,
 )
 from server.settings import LANGUAGES, Settings
+from server.static import RevalidatedStaticFiles
 from server.ws import kiosk_socket
 from vision.backends import PoseBackend, create_backend
 from vision.geometry import warm_up
@@ -630,5 +630,9 @@ def create_app(
 
     app.add_api_websocket_route("/ws", kiosk_socket)
     app.add_api_websocket_route("/ws/group", group_socket)
-    app.mount("/static", StaticFiles(directory=web_dir, check_dir=False), name="static")
+    app.mount(
+        "/static",
+        RevalidatedStaticFiles(directory=web_dir, check_dir=False),
+        name="static",
+    )
     return app

@@ -208,39 +208,49 @@ def _jsonable(value: object) -> bool:
     return True
 
 
+TEXT_FORMAT: Final[str] = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_LOGGERS: Final[tuple[str, ...]] = ("alembic", "matplotlib")
+"""Libraries whose INFO lines at start-up are noise to an operator (alembic: its
+plugins and migration context; matplotlib, which mediapipe imports: its font cache on
+a first start); their warnings still show. The schema upgrade itself
+is logged by MoveCoach (`server.records`)."""
+
+
 def configure_logging(level: str = "info", fmt: str = "text") -> None:
-    """Root logging for `movecoach serve`: "text" (human) or "json" (one JSON object
-    per line, for a log shipper). Under Ray Serve use its `logging_config` instead
-    (`encoding: JSON` in serve_config.yaml)."""
+    """Root logging for `movecoach serve`: "text" (a timestamp, level, logger, message)
+    or "json" (one JSON object per line, for a log shipper). Under Ray Serve use its
+    `logging_config` instead (`encoding: JSON` in serve_config.yaml)."""
     if fmt not in LOG_FORMATS:
         raise ValueError(
             f"log format must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}"
         )
     handler = logging.StreamHandler()
     handler.setFormatter(
-        JsonLinesFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        JsonLinesFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
     )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    quiet = max(logging.WARNING, root.level)
+    for name in QUIET_LOGGERS:  # `--log-level debug` still shows everything
+        logging.getLogger(name).setLevel(quiet if root.level > logging.DEBUG else 0)
 
 
 def uvicorn_log_config(fmt: str) -> dict[str, Any]:
-    """uvicorn's own loggers in the same format ("text": uvicorn's default)."""
-    if fmt != "json":
-        from uvicorn.config import LOGGING_CONFIG
-
-        return LOGGING_CONFIG
+    """uvicorn's own loggers (server, access) in the same format as ours."""
+    formatter = (
+        {"()": f"{__name__}.JsonLinesFormatter"}
+        if fmt == "json"
+        else {"format": TEXT_FORMAT}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.JsonLinesFormatter"}},
+        "formatters": {"default": formatter},
         "handlers": {
-            "default": {"class": "logging.StreamHandler", "formatter": "json"}
+            "default": {"class": "logging.StreamHandler", "formatter": "default"}
         },
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},

@@ -15,6 +15,20 @@ SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def need_tool(name: str, install: str) -> str:
+    """The path of a program on PATH; fails the calling test in CI (where `make test`
+    installs it) and skips it elsewhere, saying how to install it."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"needs {name}: {install}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
 def shared_data_path(*parts: str) -> Path:
     """A path under ../shared/data; skips the calling test, with a reason, when
     absent."""

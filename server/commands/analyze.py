@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from server.cli import CommandError
+from server.commands._privacy import BACKENDS_HELP
 
 __all__ = ["add_parser", "run"]
 
@@ -46,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--backend",
         choices=_BACKENDS,
         default="mediapipe",
-        help="pose backend for videos",
+        help=f"pose backend for videos: {BACKENDS_HELP}",
     )
     parser.add_argument(
         "--elder", action="store_true", help="elder mode (slower pace, calmer cues)"

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from server.cli import CommandError
+from server.commands._privacy import BACKENDS_HELP
 
 __all__ = ["add_parser", "run"]
 
@@ -42,7 +43,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("source", help="camera index, video, image or image folder")
     parser.add_argument(
-        "--backend", choices=_BACKENDS, default="mediapipe", help="pose backend"
+        "--backend",
+        choices=_BACKENDS,
+        default="mediapipe",
+        help=f"pose backend: {BACKENDS_HELP}",
     )
     parser.add_argument(
         "--out", type=Path, metavar="LANDMARKS.npz", help="write the landmarks here"

@@ -8,7 +8,6 @@ been said. Saves docs/screenshots/kiosk.png (the README shows it).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from server.app import create_app
 from server.recording import CountingRecorder
 from server.settings import Settings
-from tests.conftest import IN_CI, ROOT, shared_data_path
+from tests.conftest import ROOT, need_tool, shared_data_path
 from tests.live_server import free_port, serve_in_thread
 from vision.backends import create_backend
 
@@ -41,13 +40,7 @@ speechSynthesis.speak = (u) => {
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "needs Debian chromium: apt-get install chromium (make system-deps)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return need_tool("chromium", "apt-get install chromium (make system-deps)")
 
 
 def to_y4m(src: Path, dst: Path, fps: int = 30) -> int:
