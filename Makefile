@@ -63,7 +63,7 @@ system-deps:
 run: $(VENV)/.run-installed
 	$(VENV)/bin/movecoach serve $(if $(wildcard $(DEMO_VIDEO)),--demo $(DEMO_VIDEO),) $(SERVE_ARGS)
 
-test: $(VENV)/.test-installed system-deps
+test: $(VENV)/.test-installed system-deps lint
 	$(PY) -m pytest
 
 lint: $(VENV)/.test-installed

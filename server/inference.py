@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from server.schemas import ErrorCode, ProtocolError
 from vision.backends.base import PoseBackend
+from vision.clock import NonMonotonicTimestamp, VideoClock
 from vision.types import PoseFrame, Poses, Skeleton
 
 __all__ = [
@@ -144,14 +145,14 @@ def accept_timestamp(stream: Any, timestamp_ms: int) -> None:
             accepted frame's (counted as rejected; the stream goes on).
     """
     stream.stats.received += 1
-    last = stream.last_timestamp_ms
-    if last is not None and timestamp_ms <= last:
+    try:
+        stream.clock.advance(timestamp_ms)
+    except NonMonotonicTimestamp as exc:
         stream.stats.rejected += 1
         raise ProtocolError(
             ErrorCode.NON_MONOTONIC,
-            f"expected timestamp_ms above {last}, got {timestamp_ms}",
-        )
-    stream.last_timestamp_ms = timestamp_ms
+            f"expected timestamp_ms above {exc.last_ms}, got {timestamp_ms}",
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,7 +297,7 @@ class FrameStream:
         self._idle = asyncio.Event()
         self._idle.set()
         self.stats = StreamStats()
-        self.last_timestamp_ms: int | None = None
+        self.clock = VideoClock()  # the last accepted frame's timestamp_ms
         # Guarded by worker._cond:
         self._pending: _Job | None = None
         self._busy = False  # taken by the worker and not yet task_done()

@@ -25,7 +25,13 @@ EDGE_LIBRARIES = (
 
 
 def _core_modules() -> list[str]:
-    names = ["vision.types", "vision.geometry", "vision.kernels", "vision.config"]
+    names = [
+        "vision.types",
+        "vision.geometry",
+        "vision.kernels",
+        "vision.config",
+        "vision.clock",
+    ]
     for path in sorted((ROOT / "exercises").rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
         names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))

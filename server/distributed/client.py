@@ -34,6 +34,7 @@ from server.inference import (
     select_subject,
 )
 from server.schemas import ErrorCode, ProtocolError
+from vision.clock import VideoClock
 from vision.types import Skeleton
 
 __all__ = [
@@ -90,7 +91,7 @@ class RemoteFrameStream:
         self._task: asyncio.Task[None] | None = None
         self._rois = no_rois()
         self.stats = StreamStats()
-        self.last_timestamp_ms: int | None = None
+        self.clock = VideoClock()
 
     @property
     def skeleton(self) -> Skeleton:
