@@ -1,5 +1,6 @@
 # The README's two commands: `make run` (set up, then start the main job) and
-# `make test` (set up, then run the whole test suite). `.ci/run` calls `make test`.
+# `make test` (set up, then run the whole test suite). `.ci/run` calls `make lint`,
+# then `make test`.
 #
 # Both install from constraints.txt, the exact versions the test suite last passed with
 # (`make lock` refreshes it; see the README, "Installing").
@@ -62,7 +63,7 @@ system-deps:
 run: $(VENV)/.run-installed
 	$(VENV)/bin/movecoach serve $(if $(wildcard $(DEMO_VIDEO)),--demo $(DEMO_VIDEO),) $(SERVE_ARGS)
 
-test: $(VENV)/.test-installed system-deps
+test: $(VENV)/.test-installed system-deps lint
 	$(PY) -m pytest
 
 lint: $(VENV)/.test-installed

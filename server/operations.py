@@ -23,13 +23,13 @@ Routes added:
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from server.inference import InferenceWorker
+from server.health import inference_health
+from server.inference import InferenceWorker, PoseWorker
 from server.metrics import (
     MeteredRecorder,
     MeteredWorker,
@@ -37,6 +37,8 @@ from server.metrics import (
     PrometheusMetrics,
     install_metrics,
 )
+from server.recording import SessionRecorder
+from server.runtime import Runtime, runtime_of
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -74,8 +76,8 @@ def local_worker(
 def build_app(
     settings: Settings,
     *,
-    worker: Any | None = None,
-    recorder: Any | None = None,
+    worker: PoseWorker | None = None,
+    recorder: SessionRecorder | None = None,
     store: Store | None = None,
     metrics: Metrics | None = None,
     backend_factory: Callable[[], PoseBackend] | None = None,
@@ -101,27 +103,16 @@ def build_app(
 
     sink = metrics if metrics is not None else PrometheusMetrics()
     inner = worker if worker is not None else local_worker(settings, backend_factory)
-    metered = MeteredWorker(inner, sink)
-    wrapped = MeteredRecorder(
-        recorder if recorder is not None else CountingRecorder(), sink
-    )
-    hooks = inspect.signature(create_app).parameters
-    extra: dict[str, Any] = {}
-    if "worker" in hooks:
-        extra["worker"] = metered
-    if "prepare_records" in hooks:
-        extra["prepare_records"] = prepare_records
     app = create_app(
         settings,
-        recorder=wrapped,
+        recorder=MeteredRecorder(
+            recorder if recorder is not None else CountingRecorder(), sink
+        ),
         store=store,
         backend_factory=backend_factory,
-        **extra,
+        worker=MeteredWorker(inner, sink),
+        prepare_records=prepare_records,
     )
-    if "worker" not in hooks:
-        # Until create_app takes `worker` (/tmp/movecoach-city-scale/app.patch): the
-        # lifespan reads runtime.worker when it runs, so swapping it now is the same.
-        app.state.runtime.worker = metered
     app.state.metrics = sink
     add_health_routes(app)
     if isinstance(sink, PrometheusMetrics):
@@ -133,7 +124,8 @@ def add_health_routes(app: FastAPI) -> None:
     """/health/live, /health/ready and /health/inference (see the module docstring)."""
     from fastapi.responses import JSONResponse
 
-    runtime = app.state.runtime
+    runtime = runtime_of(app.state)
+    assert runtime is not None, "expected an app of server.app.create_app"
 
     async def live() -> JSONResponse:
         return JSONResponse({"live": True})
@@ -143,28 +135,7 @@ def add_health_routes(app: FastAPI) -> None:
         return JSONResponse(info.model_dump(), status_code=200 if info.ready else 503)
 
     async def inference() -> JSONResponse:
-        worker = runtime.worker
-        inner = getattr(worker, "inner", worker)
-        body: dict[str, Any] = {
-            "backend": worker.backend_name,
-            "loaded": bool(worker.warm),
-            "running": bool(worker.running),
-        }
-        probe = getattr(inner, "health", None)
-        if callable(probe):  # the inference deployment answers for itself
-            try:
-                body["deployment"] = await probe()
-            except Exception as exc:
-                body["deployment"] = {
-                    "ready": False,
-                    "error": f"{type(exc).__name__}: {exc}",
-                }
-            ok = bool(body["deployment"].get("ready")) and body["running"]
-        else:
-            ok = body["loaded"] and body["running"]
-        body["ready"] = ok
-        # A kiosk-only centre never starts the group worker: reported, not required.
-        body["group"] = runtime.group_health().model_dump()
+        body, ok = await inference_health(runtime)
         return JSONResponse(body, status_code=200 if ok else 503)
 
     app.add_api_route("/health/live", live, include_in_schema=False)
@@ -286,21 +257,22 @@ def graceful_server(config: uvicorn.Config) -> uvicorn.Server:
                 runtime.stopping = True  # /health/ready -> 503, sessions end "shutdown"
                 log.info(
                     "shutting down: %d kiosk connection(s) will be told to reconnect",
-                    runtime.connections,
+                    runtime.admission.connections,
                 )
             await super().shutdown(sockets)
 
     return _GracefulServer(config)
 
 
-def _find_runtime(app: Any) -> Any:
-    # uvicorn wraps the app in middleware (proxy headers, message logger): unwrap.
+def _find_runtime(app: object) -> Runtime | None:
+    # uvicorn wraps the app in middleware (proxy headers, message logger), each
+    # keeping the next in `.app`: unwrap until the FastAPI app.
+    from starlette.applications import Starlette
+
     for _ in range(8):
-        state = getattr(app, "state", None)
-        runtime = getattr(state, "runtime", None) if state is not None else None
-        if runtime is not None:
-            return runtime
-        app = getattr(app, "app", None)
+        if isinstance(app, Starlette):
+            return runtime_of(app.state)
+        app = getattr(app, "app", None)  # ASGI middleware are untyped
         if app is None:
             return None
     return None

@@ -131,9 +131,13 @@ def test_camera_session_draws_landmarks_counts_reps_and_speaks(
             )
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "kiosk.png"))
-            live = state(page)
+            # the state and the number on screen read in one go: a rep arriving
+            # between two reads would make them differ
+            live, shown = page.evaluate(
+                "[window.kioskState, document.querySelector('#rep-count').innerText]"
+            )
+            shown_reps = int(shown)
             spoken = page.evaluate("window.__spoken")
-            shown_reps = int(page.inner_text("#rep-count"))
             page.click("#finish-btn")
             page.wait_for_function(
                 "window.kioskState.state === 'summary'", timeout=TIMEOUT_MS
