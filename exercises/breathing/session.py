@@ -50,6 +50,7 @@ from exercises.breathing.rhythm import (
     breaths_from_moves,
     summarise,
 )
+from exercises.debounce import Debouncer
 from exercises.events import Event, LocalizedText
 from vision.types import PoseFrame
 
@@ -115,8 +116,7 @@ class BreathingSession:
         self._t0: int | None = None
         self._last_ms: int | None = None
         self._cues_sent = 0
-        self._guidance: str | None = None
-        self._pending: tuple[str, int] | None = None
+        self._guidance = Debouncer(o.guidance_debounce_ms)
         self.summary: RhythmSummary | None = None
 
     @property
@@ -212,17 +212,10 @@ class BreathingSession:
         return "show_arms" if seen.any() else "not_visible"
 
     def _announce(self, key: str, ts: int, events: list[Event]) -> None:
-        if key == self._guidance:
-            self._pending = None
-            return
-        if self._guidance is not None:
-            if self._pending is None or self._pending[0] != key:
-                self._pending = (key, ts)
-            if ts - self._pending[1] < self.options.guidance_debounce_ms:
-                return
-        self._guidance = key
-        self._pending = None
-        events.append(BreathingGuidanceChanged(ts, key, dict(GUIDANCE_MESSAGES[key])))
+        if self._guidance.update(key, ts):
+            events.append(
+                BreathingGuidanceChanged(ts, key, dict(GUIDANCE_MESSAGES[key]))
+            )
 
     def _breaths(self) -> list[Breath]:
         assert self._t0 is not None

@@ -43,6 +43,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from exercises.debounce import Debouncer
 from exercises.events import Event, LocalizedText
 from exercises.posture.events import (
     PostureGuidanceChanged,
@@ -213,8 +214,7 @@ class PostureScreen:
         self._step_index = -1
         self._last_ms: int | None = None
         self._window: deque[tuple[int, F64, F64]] = deque()
-        self._guidance: str | None = None
-        self._pending: tuple[str, int] | None = None
+        self._guidance = Debouncer(self.options.guidance_debounce_ms)
         self._moved_ms: int | None = None
         self._captured: list[ViewMeasurement] = []
         self._front_order = 1.0  # sign of x(left_shoulder) - x(right_shoulder)
@@ -273,8 +273,7 @@ class PostureScreen:
     def _start_step(self, index: int, ts: int, events: list[Event]) -> None:
         self._step_index = index
         self._window.clear()
-        self._guidance = None
-        self._pending = None
+        self._guidance.reset()
         self._moved_ms = None
         self._passed_side = False
         self._turned = False
@@ -406,16 +405,7 @@ class PostureScreen:
     def _announce(
         self, key: str, missing: tuple[str, ...], ts: int, events: list[Event]
     ) -> None:
-        if key == self._guidance:
-            self._pending = None
-            return
-        if self._guidance is not None:
-            if self._pending is None or self._pending[0] != key:
-                self._pending = (key, ts)
-            if ts - self._pending[1] < self.options.guidance_debounce_ms:
-                return
-        self._guidance = key
-        self._pending = None
-        events.append(
-            PostureGuidanceChanged(ts, key, dict(GUIDANCE_MESSAGES[key]), missing)
-        )
+        if self._guidance.update(key, ts):
+            events.append(
+                PostureGuidanceChanged(ts, key, dict(GUIDANCE_MESSAGES[key]), missing)
+            )

@@ -15,6 +15,7 @@ past it (crop only).
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +37,25 @@ SK = Skeleton.BLAZEPOSE_33
 JOINTS = ("hip", "knee", "ankle", "heel", "foot_index")
 
 
-def _jitter_rows(xyz, vis, stamps, aspect) -> np.ndarray:
-    rows = []
+def windows(xyz, vis, stamps) -> Iterator[tuple[slice, PoseWindow]]:
+    """Consecutive windows of `WINDOW` frames of a track (a shorter rest is left)."""
     for start in range(0, len(stamps) - WINDOW + 1, WINDOW):
         sl = slice(start, start + WINDOW)
-        window = PoseWindow(
-            np.ascontiguousarray(xyz[sl]),
-            np.ascontiguousarray(vis[sl]),
-            stamps[sl].astype(np.int64),
+        yield (
+            sl,
+            PoseWindow(
+                np.ascontiguousarray(xyz[sl]),
+                np.ascontiguousarray(vis[sl]),
+                stamps[sl].astype(np.int64),
+            ),
         )
-        rows.append(np.repeat(jitter(window, aspect_wh=aspect)[None], WINDOW, 0))
+
+
+def _jitter_rows(xyz, vis, stamps, aspect) -> np.ndarray:
+    rows = [
+        np.repeat(jitter(window, aspect_wh=aspect)[None], WINDOW, 0)
+        for _, window in windows(xyz, vis, stamps)
+    ]
     return np.concatenate(rows)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from exercises.occlusion import JITTER_MIN, hidden_joints, jitter
+from tests.exercises.occlusion_table import WINDOW, windows
 from tests.factories import make_frame
 from vision.types import PoseFrame, PoseWindow, Skeleton
 
@@ -173,7 +174,6 @@ def test_bad_regions_are_refused(region: tuple[float, ...]) -> None:
 BOUNDARY = 0.6  # the part of the picture left: its top 60 %
 HIDDEN_RECALL = 0.9
 SEEN_KEPT = 0.95
-WINDOW = 12
 
 
 def _track(request: pytest.FixtureRequest, parts: tuple[str, ...], until_s, **edit):
@@ -187,14 +187,8 @@ def _track(request: pytest.FixtureRequest, parts: tuple[str, ...], until_s, **ed
 def _masks(track, region) -> np.ndarray:
     xyz, vis, stamps, aspect = track
     out = np.zeros(vis.shape, bool)
-    for start in range(0, len(stamps) - WINDOW + 1, WINDOW):
-        sl = slice(start, start + WINDOW)
-        w = PoseWindow(
-            np.ascontiguousarray(xyz[sl]),
-            np.ascontiguousarray(vis[sl]),
-            stamps[sl].astype(np.int64),
-        )
-        out[sl] = hidden_joints(w, aspect_wh=aspect, visible_region=region)
+    for sl, window in windows(xyz, vis, stamps):
+        out[sl] = hidden_joints(window, aspect_wh=aspect, visible_region=region)
     return out[: len(stamps) // WINDOW * WINDOW]
 
 
