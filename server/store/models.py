@@ -14,13 +14,14 @@ that the head revision and these models agree.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -47,10 +48,14 @@ __all__ = [
     "Cue",
     "CustomTemplate",
     "ExerciseSession",
+    "FitnessTable",
     "Kiosk",
     "LandmarkChunk",
     "LoginSession",
+    "MemberToken",
     "Note",
+    "PerformedSetRow",
+    "PrescriptionRow",
     "Rep",
     "Resident",
     "Role",
@@ -149,6 +154,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {  # noqa: RUF012 (SQLAlchemy reads this class attribute)
         datetime: UTCDateTime(),
+        date: Date(),
         dict[str, Any]: JSON_TYPE,
         list[Any]: JSON_TYPE,
         bytes: BLOB_TYPE,
@@ -395,7 +401,9 @@ class CustomTemplate(Base):
 
 
 class Assessment(Base):
-    """One fitness-assessment result (the assessments issue fills it)."""
+    """One fitness-assessment result: a Senior Fitness Test protocol run at the kiosk,
+    or a national-standard item (`protocol_id` = the item id, `details` = the scoring
+    table, points, battery, total and grade; `server.fitness_records`)."""
 
     __tablename__ = "assessments"
     __table_args__ = (
@@ -461,3 +469,102 @@ class Alert(Base):
     acknowledger_kiosk: Mapped[Kiosk | None] = relationship(
         foreign_keys=[acknowledged_by_kiosk]
     )
+
+
+class PrescriptionRow(Base):
+    """A resident's exercise prescription (运动处方): the plan document as
+    `exercises.prescriptions.prescription_to_dict` writes it, with its dates and
+    template copied out for queries. Deleting the resident deletes it."""
+
+    __tablename__ = "prescriptions"
+    __table_args__ = (
+        Index("ix_prescriptions_resident_dates", "resident_id", "start_date"),
+        Index("ix_prescriptions_centre_end", "centre_id", "end_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"))
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE")
+    )
+    document: Mapped[dict[str, Any]]
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    template_id: Mapped[str | None] = mapped_column(String(64))
+    prescribed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    resident: Mapped[Resident] = relationship()
+    prescriber: Mapped[Staff | None] = relationship()
+
+
+class PerformedSetRow(Base):
+    """One set a resident did under a prescription
+    (`exercises.prescriptions.PerformedSet`), linked to the exercise session that
+    recorded it (a session records at most one set)."""
+
+    __tablename__ = "performed_sets"
+    __table_args__ = (
+        Index("ix_performed_sets_prescription_date", "prescription_id", "performed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prescription_id: Mapped[int] = mapped_column(
+        ForeignKey("prescriptions.id", ondelete="CASCADE")
+    )
+    performed_on: Mapped[date]
+    """The centre's local date of the set."""
+    session_key: Mapped[str] = mapped_column(String(64))
+    """The plan session's id ("a")."""
+    exercise_id: Mapped[str] = mapped_column(String(64))
+    set_index: Mapped[int]
+    reps: Mapped[int] = mapped_column(default=0)
+    hold_s: Mapped[float] = mapped_column(default=0.0)
+    score: Mapped[float | None]
+    exercise_session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("exercise_sessions.id", ondelete="SET NULL"), unique=True
+    )
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MemberToken(Base):
+    """A member card's check-in token, kept as its SHA-256 only
+    (`exercises.member_tokens.token_hash`); revoked cards keep their row."""
+
+    __tablename__ = "member_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), index=True
+    )
+    centre_id: Mapped[int] = mapped_column(ForeignKey("centres.id", ondelete="CASCADE"))
+    hint: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+
+
+class FitnessTable(Base):
+    """A national-standard scoring table a centre installed: the TOML text, validated
+    (`exercises.national_standard.scoring_table_from_toml`) before it is stored."""
+
+    __tablename__ = "fitness_tables"
+    __table_args__ = (UniqueConstraint("centre_id", "table_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    centre_id: Mapped[int] = mapped_column(
+        ForeignKey("centres.id", ondelete="CASCADE"), index=True
+    )
+    table_id: Mapped[str] = mapped_column(String(64))
+    toml_text: Mapped[str] = mapped_column(Text)
+    test_table: Mapped[bool] = mapped_column(default=False)
+    installed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL")
+    )
+    installed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,9 @@ kind of record (all importable from here: `repository.create_resident(db, ...)`)
     history      session overviews, weekly progress
     alerts       fall alerts of the group screen
     templates    a centre's own exercise templates
+    prescriptions  exercise plans, the sets done under them, their adherence
+    members      member cards (QR check-in tokens) and what a scanned code resolves to
+    fitness      national-standard scoring tables and battery results
 
 Every function takes the session first and only adds, changes and flushes; the caller
 owns the transaction (`with store.begin() as db: ...`). The one exception to "the caller
@@ -48,12 +51,40 @@ from server.store.repository.alerts import (
     list_alerts,
     raise_alert,
 )
+from server.store.repository.fitness import (
+    add_battery_results,
+    get_fitness_table,
+    install_fitness_table,
+    list_fitness_tables,
+    load_scoring_table,
+)
 from server.store.repository.history import (
     SessionOverview,
     WeekProgress,
     resident_sessions,
     session_overview,
     weekly_progress,
+)
+from server.store.repository.members import (
+    TokenLookup,
+    get_member_token,
+    issue_member_token,
+    list_member_tokens,
+    resolve_member_token,
+    revoke_member_token,
+)
+from server.store.repository.prescriptions import (
+    create_prescription,
+    current_prescription,
+    delete_prescription,
+    get_prescription,
+    list_prescriptions,
+    load_plan,
+    performed_sets,
+    plan_adherence,
+    record_set,
+    set_rows,
+    update_prescription,
 )
 from server.store.repository.residents import (
     add_assessment,
@@ -93,9 +124,11 @@ from server.store.repository.templates import (
 __all__ = [
     "ConsentError",
     "SessionOverview",
+    "TokenLookup",
     "WeekProgress",
     "acknowledge_alert",
     "add_assessment",
+    "add_battery_results",
     "add_note",
     "append_landmarks",
     "attach_video",
@@ -104,9 +137,12 @@ __all__ = [
     "create_centre",
     "create_kiosk",
     "create_login",
+    "create_prescription",
     "create_resident",
     "create_staff",
+    "current_prescription",
     "delete_login",
+    "delete_prescription",
     "delete_resident",
     "delete_template",
     "find_centre",
@@ -119,35 +155,52 @@ __all__ = [
     "finish_session",
     "get_alert",
     "get_centre",
+    "get_fitness_table",
     "get_kiosk",
+    "get_member_token",
+    "get_prescription",
     "get_resident",
     "get_session",
     "get_staff",
     "get_template",
     "hash_token",
+    "install_fitness_table",
     "interrupt_stale_sessions",
+    "issue_member_token",
     "kiosk_centre_id",
     "list_alerts",
     "list_assessments",
     "list_centres",
+    "list_fitness_tables",
     "list_kiosks",
+    "list_member_tokens",
     "list_notes",
+    "list_prescriptions",
     "list_staff",
     "list_templates",
     "load_landmarks",
+    "load_plan",
+    "load_scoring_table",
     "mark_interrupted",
     "new_token",
+    "performed_sets",
+    "plan_adherence",
     "purge_expired_logins",
     "raise_alert",
     "record_cue",
     "record_event",
     "record_rep",
+    "record_set",
     "resident_sessions",
+    "resolve_member_token",
+    "revoke_member_token",
     "save_template",
     "search_residents",
     "session_overview",
+    "set_rows",
     "start_session",
     "touch_kiosk",
+    "update_prescription",
     "update_resident",
     "utcnow",
     "weekly_progress",

@@ -16,7 +16,10 @@ from server.store.models import (
     Cue,
     ExerciseSession,
     LandmarkChunk,
+    MemberToken,
     Note,
+    PerformedSetRow,
+    PrescriptionRow,
     Rep,
     Resident,
     SessionVideo,
@@ -169,8 +172,9 @@ def search_residents(
 def delete_resident(db: Session, resident_id: int) -> dict[str, int] | None:
     """Delete a resident and everything that references them, on their request.
 
-    Sessions (with their reps, cues, landmark chunks and videos), notes and assessments
-    go by the database's ON DELETE CASCADE. Fall alerts stay (a safety record of the
+    Sessions (with their reps, cues, landmark chunks and videos), notes, assessments,
+    exercise plans (with the sets done under them) and member cards go by the
+    database's ON DELETE CASCADE. Fall alerts stay (a safety record of the
     centre: kiosk, seat, times) but lose the resident (ON DELETE SET NULL) and their
     details, which may name them. Returns how many rows of each kind went, plus
     `alerts_unlinked` (None when there was no such resident).
@@ -197,6 +201,18 @@ def delete_resident(db: Session, resident_id: int) -> dict[str, int] | None:
             Note, or_(Note.resident_id == resident_id, Note.session_id.in_(sessions))
         ),
         "assessments": count(Assessment, Assessment.resident_id == resident_id),
+        "prescriptions": count(
+            PrescriptionRow, PrescriptionRow.resident_id == resident_id
+        ),
+        "performed_sets": count(
+            PerformedSetRow,
+            PerformedSetRow.prescription_id.in_(
+                select(PrescriptionRow.id).where(
+                    PrescriptionRow.resident_id == resident_id
+                )
+            ),
+        ),
+        "member_tokens": count(MemberToken, MemberToken.resident_id == resident_id),
         "alerts_unlinked": count(Alert, Alert.resident_id == resident_id),
     }
     db.execute(

@@ -32,6 +32,10 @@ EXPECTED_TABLES = {
     "custom_templates",
     "assessments",
     "alerts",
+    "prescriptions",
+    "performed_sets",
+    "member_tokens",
+    "fitness_tables",
 }
 
 

@@ -484,6 +484,9 @@ def test_delete_resident_removes_everything_that_references_them(store: Store) -
         "videos": 1,
         "notes": 2,
         "assessments": 1,
+        "prescriptions": 0,
+        "performed_sets": 0,
+        "member_tokens": 0,
         "alerts_unlinked": 0,
     }
     assert _count(store, Resident, Resident.id == gone["resident_id"]) == 0
