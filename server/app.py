@@ -256,7 +256,12 @@ def create_app(
     if store is not None:
         from server.api import include_routers
 
-        include_routers(app, store, kiosk_auth=settings.kiosk_auth)
+        include_routers(
+            app,
+            store,
+            kiosk_auth=settings.kiosk_auth,
+            time_zone=settings.time_zone,
+        )
 
         @app.get("/coach", include_in_schema=False)
         async def coach_page() -> FileResponse:

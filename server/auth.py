@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (full-width punctuation in the zh-CN texts)
 """Staff sign-in, roles and centre scoping, and kiosk tokens.
 
 Passwords are hashed with Argon2id (argon2-cffi's `PasswordHasher`, RFC 9106
@@ -113,6 +114,42 @@ ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
     "last_admin": {
         "en": "You cannot deactivate your own account.",
         "zh-CN": "不能停用自己的账号。",
+    },
+    "prescription_not_found": {
+        "en": "No such exercise plan.",
+        "zh-CN": "找不到该运动处方。",
+    },
+    "invalid_prescription": {
+        "en": "The exercise plan is not valid.",
+        "zh-CN": "运动处方无效。",
+    },
+    "plan_template_not_found": {
+        "en": "No such plan template.",
+        "zh-CN": "找不到该处方模板。",
+    },
+    "member_card_not_found": {
+        "en": "No such member card.",
+        "zh-CN": "找不到该会员卡。",
+    },
+    "invalid_scoring_table": {
+        "en": "The scoring table is not valid; nothing was installed.",
+        "zh-CN": "评分表无效，未安装任何内容。",
+    },
+    "scoring_table_exists": {
+        "en": "A scoring table with this id is already installed.",
+        "zh-CN": "已安装相同编号的评分表。",
+    },
+    "scoring_table_not_found": {
+        "en": "No scoring table is installed for this centre.",
+        "zh-CN": "本中心尚未安装评分表。",
+    },
+    "scoring_failed": {
+        "en": "These results cannot be scored with this table; nothing was saved.",
+        "zh-CN": "无法用此评分表评分，未保存任何结果。",
+    },
+    "age_and_sex_required": {
+        "en": "Scoring needs the resident's age and sex (female or male).",
+        "zh-CN": "评分需要居民的年龄和性别（女或男）。",
     },
 }
 

@@ -13,7 +13,7 @@ Variables (MOVECOACH_ + name) -> field, default:
     ELDER_CUE_INTERVAL_MS -> elder_cue_interval_ms, 9000
     SPEECH_RATE -> speech_rate, 1.0       ELDER_SPEECH_RATE -> elder_speech_rate, 0.8
     COUNTDOWN_S -> countdown_s, 3         STATS_EVERY -> stats_every, 30
-    SEND_WIDTH -> send_width, 640
+    SEND_WIDTH -> send_width, 640        TIME_ZONE -> time_zone, UTC
 
 Cue intervals and speech rates are what the kiosk page applies on top of the engine's
 own cue selection (the engine already issues fewer cues in elder mode); the page is told
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +102,8 @@ class Settings:
         send_width: Width the page and the headless client scale frames to before
             JPEG encoding (the pose model works at 256x256; bigger frames only cost
             bandwidth and decode time).
+        time_zone: The centres' IANA time zone ("Asia/Shanghai"): the local date
+            that exercise plans, their weeks and adherence are counted in.
     """
 
     host: str = "127.0.0.1"
@@ -120,6 +123,7 @@ class Settings:
     countdown_s: int = 3
     stats_every: int = 30
     send_width: int = 640
+    time_zone: str = "UTC"
 
     def __post_init__(self) -> None:
         _check_range("port", self.port, 0, 65535)
@@ -143,6 +147,12 @@ class Settings:
             raise SettingsError("backend must name a pose backend, got ''")
         if not self.db_url:
             raise SettingsError("db_url must be a database URL, got ''")
+        try:
+            zoneinfo.ZoneInfo(self.time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"time_zone must be an IANA time zone name, got {self.time_zone!r}"
+            ) from None
 
     @property
     def transport_max_bytes(self) -> int:

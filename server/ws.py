@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from starlette.websockets import WebSocket
 
 from exercises.events import Event
+from server.checkin import QrScanner
 from server.inference import InferenceResult, PoseStream
 from server.jsonable import joint_xy, to_jsonable, visibility_list
 from server.live import LiveSession
@@ -37,7 +38,9 @@ from server.schemas import (
     OpenMessage,
     PoseMessage,
     ProtocolError,
+    ScanMessage,
     SummaryMessage,
+    decode_frame,
     event_message,
     parse_client_message,
 )
@@ -101,6 +104,7 @@ async def kiosk_socket(websocket: WebSocket) -> None:
 
 class _Connection(SocketConnection[_Active, list[Event]]):
     kind = "exercise"
+    scanner: QrScanner | None = None
 
     async def on_text(self, text: str) -> None:
         message = parse_client_message(text)
@@ -112,10 +116,56 @@ class _Connection(SocketConnection[_Active, list[Event]]):
                     ErrorCode.NOT_OPEN, "expected an open session to close, got none"
                 )
             await self.close()
+        elif isinstance(message, ScanMessage):
+            await self.stop_scan()
+            if message.on:
+                self.start_scan()
+
+    # --- QR check-in (server/checkin.py) ------------------------------------------
+
+    def start_scan(self) -> None:
+        """Look for member cards in the frames sent while no session is open."""
+        self.require_closed("a session")
+        store = self.rt.store
+        if store is None:
+            raise ProtocolError(
+                ErrorCode.NO_RECORDS, "expected a records store to check in, got none"
+            )
+        client = self.ws.client
+        key = (
+            f"kiosk:{self.kiosk_id}"
+            if self.kiosk_id is not None
+            else f"client:{client.host if client else '?'}"
+        )
+        self.scanner = QrScanner(
+            store, self.ws.app.state, self.kiosk_id, key, self.send
+        )
+
+    async def stop_scan(self) -> None:
+        scanner, self.scanner = self.scanner, None
+        if scanner is not None:
+            await scanner.stop()
+
+    def on_frame(self, data: bytes) -> None:
+        scanner = self.scanner
+        if self.active is None and scanner is not None:
+            self.check_size(len(data), "frame")
+            scanner.offer(*decode_frame(data))
+            return
+        super().on_frame(data)
+
+    async def serve(self) -> None:
+        try:
+            await super().serve()
+        finally:
+            await self.stop_scan()
+
+    # --- sessions -----------------------------------------------------------------
 
     async def open(self, message: OpenMessage) -> None:
         if self.active is not None:
             self.require_closed(f"a {self.active.info.exercise_id} session")
+        await self.stop_scan()
         resume = await self.resume_point(message)
         lang = message.lang or self.settings.default_lang
         elder = self.settings.default_elder if message.elder is None else message.elder
@@ -203,6 +253,11 @@ class _Connection(SocketConnection[_Active, list[Event]]):
             log.exception("session %s: summary failed", active.info.session_id)
             summary = None
         stats = stats_message(active.stream)
+        # Reported before the summary is sent: a page that records the set under a
+        # plan once it has the summary finds the session's end queued before it.
+        self.rt.recorder.on_close(
+            active.info.session_id, SessionEnd(reason, summary, active.stream.stats)
+        )
         if reason == CloseReason.CLOSED:
             await self.send(stats)
             await self.send(
@@ -213,9 +268,6 @@ class _Connection(SocketConnection[_Active, list[Event]]):
                     stats=stats,
                 )
             )
-        self.rt.recorder.on_close(
-            active.info.session_id, SessionEnd(reason, summary, active.stream.stats)
-        )
 
     def describe(self, active: _Active) -> str:
         return f"session {active.info.session_id}"

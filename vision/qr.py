@@ -20,6 +20,9 @@ is read that way; a badly blurred one stays UNREADABLE. Measured on 2 shared vCP
 runs, so the kiosk's edge should scan a few frames a second, not every frame.
 
 One code per frame: with several in view, whichever the detector finds first.
+
+`qr_modules(text)` is the other direction, for printing a member card: the code's
+modules as a boolean matrix (OpenCV's `QRCodeEncoder`), which a page draws at any size.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ROI_SIDE_PX", "QrReader", "QrReading", "QrStatus"]
+__all__ = ["ROI_SIDE_PX", "QrReader", "QrReading", "QrStatus", "qr_modules"]
 
 ROI_SIDE_PX: Final[int] = 400
 """The retry enlarges the code's surroundings to about this size: the detectors'
@@ -147,3 +150,21 @@ class QrReader:
                 if text:
                     return str(text)
         return None
+
+
+def qr_modules(text: str) -> npt.NDArray[np.bool_]:
+    """The QR code of `text` as (N, N) modules, True = dark, without the quiet zone
+    (draw at least 4 light modules around it).
+
+    Raises:
+        ValueError: empty text, or text OpenCV cannot encode.
+    """
+    if not text:
+        raise ValueError("expected text to encode, got an empty string")
+    image = cv2.QRCodeEncoder.create().encode(text)
+    if image is None or image.size == 0:
+        raise ValueError(f"could not encode {len(text)} characters as a QR code")
+    dark = np.asarray(image) < 128
+    rows, cols = np.nonzero(dark)
+    # OpenCV draws one pixel per module with a light border; keep the code itself.
+    return dark[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]

@@ -36,6 +36,19 @@ signed-in staff member, see `server.auth` for roles, scoping and error codes):
     GET    /api/admin/staff · POST /api/admin/staff · PATCH /api/admin/staff/{id}
     GET    /api/admin/kiosks · POST /api/admin/kiosks (token shown once)
     DELETE /api/admin/kiosks/{id}               revoke
+    GET    /api/plan-templates                  exercise plan templates
+    POST   /api/residents/{id}/plan-suggestion  a plan at the suggested levels
+    GET    /api/residents/{id}/prescriptions · POST /api/residents/{id}/prescriptions
+    GET|PUT|DELETE /api/prescriptions/{id}
+    GET    /api/prescriptions/{id}/today · GET /api/prescriptions/{id}/adherence
+    GET    /api/adherence?as_of=&centre_id=     the centre's adherence per week
+    GET    /api/residents/{id}/member-cards · POST (token + QR shown once)
+    POST   /api/residents/{id}/member-cards/{card}/revoke
+    GET    /api/fitness-tables · POST /api/fitness-tables (admin; TOML body)
+    POST   /api/residents/{id}/national-battery  scored with the centre's table
+    POST   /api/kiosk/plan · POST /api/kiosk/plan/sets   (kiosk token)
+    GET    /api/exports/prescriptions/{id}?format=csv|json|fhir
+    GET    /api/exports/adherence?format=csv|json
 """
 
 from __future__ import annotations
@@ -62,6 +75,7 @@ def include_routers(
     reference_band: Callable[[Session, str, int | None], dict[str, Any] | None]
     | None = None,
     kiosk_auth: bool = False,
+    time_zone: str = "UTC",
 ) -> None:
     """Mount the records API on `app` and keep `store` on `app.state` for its routes.
 
@@ -74,6 +88,8 @@ def include_routers(
             templates, then the centre's custom templates).
         kiosk_auth: Kiosk routes require a kiosk token (when the app has no live
             runtime to ask; `create_app` passes `Settings.kiosk_auth`).
+        time_zone: The centres' local time zone for plans (likewise; the live app's
+            `Settings.time_zone` wins).
     """
     from server.api import (
         admin,
@@ -81,14 +97,20 @@ def include_routers(
         auth,
         authoring,
         exports,
+        fitness,
         kiosk,
+        kiosk_plans,
+        members,
+        prescriptions,
         residents,
         sessions,
         templates,
     )
+    from server.plans import TIME_ZONE_STATE_KEY
 
     setattr(app.state, STORE_STATE_KEY, store)
     setattr(app.state, kiosk.KIOSK_AUTH_STATE_KEY, kiosk_auth)
+    setattr(app.state, TIME_ZONE_STATE_KEY, time_zone)
     setattr(
         app.state, REFERENCE_BAND_STATE_KEY, reference_band or sessions.reference_band
     )
@@ -102,5 +124,9 @@ def include_routers(
         admin,
         authoring,
         kiosk,
+        kiosk_plans,
+        prescriptions,
+        members,
+        fitness,
     ):
         app.include_router(module.router, prefix=prefix)

@@ -48,6 +48,18 @@ PAGE_ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "The video is too large.",
         "zh-CN": "视频太大。",
     },
+    "no_plan": {
+        "en": "No exercise plan for today.",
+        "zh-CN": "今天没有运动处方。",
+    },
+    "plan_set_refused": {
+        "en": "This set could not be saved to the plan.",
+        "zh-CN": "这一组无法保存到运动处方。",
+    },
+    "set_already_recorded": {
+        "en": "This set was already saved.",
+        "zh-CN": "这一组已经保存过了。",
+    },
     "no_backend": {
         "en": "Videos cannot be analysed on this server.",
         "zh-CN": "此服务器无法分析视频。",

@@ -23,7 +23,6 @@ leaves.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
@@ -33,15 +32,23 @@ from pydantic import BaseModel, Field
 from server.api._errors import page_error
 from server.auth import Db, kiosk_token_from
 from server.catalogue import centre_specs
-from server.ratelimit import limiter_of
+from server.members import (
+    LOOKUP_WINDOW_S,
+    MAX_FAILED_LOOKUPS,
+    LookupProblem,
+    lookup_member,
+)
 from server.runtime import runtime_of
 from server.store import repository
+from server.store.models import Resident
 
 __all__ = [
     "KIOSK_AUTH_STATE_KEY",
     "MAX_FAILED_SIGN_INS",
     "SIGN_IN_WINDOW_S",
     "KioskContext",
+    "kiosk_key",
+    "kiosk_resident",
     "router",
 ]
 
@@ -50,8 +57,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/kiosk", tags=["kiosk"])
 
 KIOSK_AUTH_STATE_KEY: Final[str] = "movecoach_kiosk_auth"
-MAX_FAILED_SIGN_INS: Final[int] = 5
-SIGN_IN_WINDOW_S: Final[float] = 60.0
+MAX_FAILED_SIGN_INS: Final[int] = MAX_FAILED_LOOKUPS
+SIGN_IN_WINDOW_S: Final[float] = LOOKUP_WINDOW_S
 HISTORY_SESSIONS: Final[int] = 10
 
 
@@ -91,6 +98,34 @@ def current_kiosk(request: Request, db: Db) -> KioskContext:
 
 
 CurrentKiosk = Annotated[KioskContext, Depends(current_kiosk)]
+
+
+def kiosk_key(request: Request, kiosk: KioskContext) -> str:
+    """Whose failed member lookups count together: the kiosk, else its address."""
+    if kiosk.kiosk_id is not None:
+        return f"kiosk:{kiosk.kiosk_id}"
+    return f"client:{request.client.host if request.client else '?'}"
+
+
+def kiosk_resident(
+    request: Request, kiosk: KioskContext, db: Db, member_code: str
+) -> Resident:
+    """The resident a member code names at this kiosk (`server.members`, limited):
+    403 `no_centre`, 429 `too_many_attempts`, 404 `member_code_unknown`."""
+    if kiosk.centre_id is None:
+        raise page_error(status.HTTP_403_FORBIDDEN, "no_centre")
+    found = lookup_member(
+        db,
+        request.app.state,
+        kiosk_key(request, kiosk),
+        centre_id=kiosk.centre_id,
+        member_code=member_code,
+    )
+    if found.problem is LookupProblem.TOO_MANY:
+        raise page_error(status.HTTP_429_TOO_MANY_REQUESTS, "too_many_attempts")
+    if found.resident is None:
+        raise page_error(status.HTTP_404_NOT_FOUND, "member_code_unknown")
+    return found.resident
 
 
 # --- routes ------------------------------------------------------------------------
@@ -138,26 +173,7 @@ def sign_in(
     body: SignIn, request: Request, kiosk: CurrentKiosk, db: Db
 ) -> dict[str, Any]:
     """A resident's recent sessions, for the member code they entered."""
-    if kiosk.centre_id is None:
-        raise page_error(status.HTTP_403_FORBIDDEN, "no_centre")
-    key = (
-        f"kiosk:{kiosk.kiosk_id}"
-        if kiosk.kiosk_id is not None
-        else f"client:{request.client.host if request.client else '?'}"
-    )
-    limiter = limiter_of(
-        request.app.state,
-        "sign_in",
-        max_failures=MAX_FAILED_SIGN_INS,
-        window_s=SIGN_IN_WINDOW_S,
-    )
-    now = time.monotonic()
-    if limiter.blocked(key, now):
-        raise page_error(status.HTTP_429_TOO_MANY_REQUESTS, "too_many_attempts")
-    resident = repository.find_resident(db, kiosk.centre_id, body.member_code)
-    if resident is None:
-        limiter.failed(key, now)
-        raise page_error(status.HTTP_404_NOT_FOUND, "member_code_unknown")
+    resident = kiosk_resident(request, kiosk, db, body.member_code)
     overviews = repository.resident_sessions(db, resident.id, limit=HISTORY_SESSIONS)
     return {
         "resident": {

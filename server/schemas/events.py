@@ -38,6 +38,8 @@ RESERVED_TYPES: Final[frozenset[str]] = frozenset(
         "group_pose",
         "checked_in",
         "checked_out",
+        "member_checked_in",
+        "check_in_refused",
         "alert_raised",
         "alert_acknowledged",
         "group_summary",

@@ -18,14 +18,18 @@ __all__ = [
     "CLIENT_TYPES",
     "AssessmentInfo",
     "AssessmentTiming",
+    "CheckInRefusedMessage",
+    "CheckedInResident",
     "ClientMessage",
     "CloseMessage",
     "ErrorMessage",
     "ExerciseInfo",
     "KioskOptions",
+    "MemberCheckedInMessage",
     "OpenMessage",
     "OpenedMessage",
     "PoseMessage",
+    "ScanMessage",
     "StatsMessage",
     "SummaryMessage",
     "parse_client_message",
@@ -84,11 +88,23 @@ class CloseMessage(Message):
     type: Literal["close"] = "close"
 
 
-ClientMessage = Annotated[OpenMessage | CloseMessage, Field(discriminator="type")]
-_CLIENT_ADAPTER: Final[TypeAdapter[OpenMessage | CloseMessage]] = TypeAdapter(
-    ClientMessage
+class ScanMessage(Message):
+    """Look for a member card's QR code in the frames that follow, while no session
+    is open (`on: false` stops). The server answers `member_checked_in` once a card
+    checks a resident in (and stops looking), or `check_in_refused` saying why a
+    code checks nobody in."""
+
+    type: Literal["scan"] = "scan"
+    on: bool = True
+
+
+ClientMessage = Annotated[
+    OpenMessage | CloseMessage | ScanMessage, Field(discriminator="type")
+]
+_CLIENT_ADAPTER: Final[TypeAdapter[OpenMessage | CloseMessage | ScanMessage]] = (
+    TypeAdapter(ClientMessage)
 )
-CLIENT_TYPES: Final[tuple[str, ...]] = ("open", "close")
+CLIENT_TYPES: Final[tuple[str, ...]] = ("open", "close", "scan")
 
 
 # --- server -> client -------------------------------------------------------------
@@ -219,14 +235,42 @@ class SummaryMessage(Message):
     stats: StatsMessage
 
 
-def parse_client_message(text: str) -> OpenMessage | CloseMessage:
+class CheckedInResident(BaseModel):
+    """Who a member card checked in: what the keypad sign-in also gives the page."""
+
+    model_config = ConfigDict(frozen=True)
+    member_code: str
+    display_name: str
+
+
+class MemberCheckedInMessage(Message):
+    """A member card's QR code checked a resident in (scanning stops)."""
+
+    type: Literal["member_checked_in"] = "member_checked_in"
+    resident: CheckedInResident
+
+
+class CheckInRefusedMessage(Message):
+    """A code in view checks nobody in: `problem` is an
+    `exercises.member_tokens.CheckInProblem` value (`unreadable`: a code is in view
+    but could not be read) or `too_many` (this kiosk's failure limit); `message`
+    says so in both languages. Scanning goes on."""
+
+    type: Literal["check_in_refused"] = "check_in_refused"
+    problem: str
+    message: dict[str, str]
+
+
+def parse_client_message(
+    text: str,
+) -> OpenMessage | CloseMessage | ScanMessage:
     """Decode a text message of the kiosk websocket (`/ws`).
 
     Raises:
         ProtocolError: not JSON (`bad_json`), wrong version (`unsupported_version`),
             unknown `type` or invalid fields (`bad_message`).
     """
-    message: OpenMessage | CloseMessage = parse_message(
+    message: OpenMessage | CloseMessage | ScanMessage = parse_message(
         text, _CLIENT_ADAPTER, CLIENT_TYPES
     )
     return message

@@ -26,6 +26,7 @@ from server.schemas import (
     GroupOpenMessage,
     OpenMessage,
     ProtocolError,
+    ScanMessage,
     decode_frame,
     encode_frame,
     event_message,
@@ -51,6 +52,16 @@ from server.schemas import (
             id="open-v-defaults-to-1",
         ),
         pytest.param('{"type":"close","v":1}', CloseMessage(), None, id="close"),
+        pytest.param('{"type":"scan","v":1}', ScanMessage(on=True), None, id="scan"),
+        pytest.param(
+            '{"type":"scan","on":false}', ScanMessage(on=False), None, id="scan-off"
+        ),
+        pytest.param(
+            '{"type":"scan","on":"yes please"}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="scan-bad-on",
+        ),
         pytest.param("{not json", None, ErrorCode.BAD_JSON, id="malformed-json"),
         pytest.param("[1, 2]", None, ErrorCode.BAD_MESSAGE, id="not-an-object"),
         pytest.param(
@@ -95,7 +106,7 @@ def test_parse_client_message(
 def test_unknown_type_error_lists_valid_types() -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message('{"type":"dance"}')
-    assert info.value.valid == ("open", "close")
+    assert info.value.valid == ("open", "close", "scan")
     assert "'dance'" in info.value.detail
 
 
@@ -173,7 +184,7 @@ def test_parse_group_message(
 def test_group_messages_are_not_kiosk_messages() -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message('{"type":"check_in","track_id":3,"resident":"A"}')
-    assert info.value.valid == ("open", "close")
+    assert info.value.valid == ("open", "close", "scan")
 
 
 @pytest.mark.parametrize(
