@@ -12,7 +12,10 @@
 // this kiosk's token in localStorage; the page sends it on the websocket (?token=) and
 // on /api/kiosk/* requests (Authorization: Bearer).
 //
-// Residents may sign in with their member code (kiosk/residents.js). Fitness
+// Residents may sign in with their member code (kiosk/residents.js) or by showing
+// their member card's QR code to the camera (kiosk/checkin.js); a resident with an
+// exercise plan is greeted with today's session, which the page runs set by set
+// (kiosk/plan.js). Fitness
 // assessments (the picker's second row): the server runs the protocol and sends its
 // phases, countdown, counts and result as events; the page speaks their `say` texts,
 // shows the count (per arm for the curl, seconds for the stance) and the result
@@ -22,6 +25,8 @@
 // window.kioskState is read by the browser tests.
 
 import STRINGS from "./i18n.js";
+import { CheckIn } from "./kiosk/checkin.js";
+import { Planner } from "./kiosk/plan.js";
 import { Residents } from "./kiosk/residents.js";
 import { $, el, params, showOnly } from "./shared/dom.js";
 import { addStrings, fmtScore, localized, t, tOr, translate } from "./shared/i18n.js";
@@ -33,10 +38,10 @@ addStrings(STRINGS);
 const MAX_SEND_FPS = Number(params.get("fps")) || 30;
 const ASSESSMENTS = ["chair_stand_30s", "arm_curl_30s", "step_test_2min", "single_leg_stance"];
 const FAST_TIMING = { instructions_ms: 1500, ready_hold_ms: 300, countdown_ms: 3000 };
-const SCREENS = ["picker", "signin", "history", "stage", "summary", "result"];
+const SCREENS = ["picker", "signin", "history", "plan", "rest", "plandone", "stage", "summary", "result"];
 
 const state = (window.kioskState = {
-  state: "loading", // loading | picker | placing | countdown | exercising | finishing | summary | assessing | result | signin | history
+  state: "loading", // loading | picker | placing | countdown | exercising | finishing | summary | assessing | result | signin | history | plan | rest | plandone
   lang: "en",
   elder: false,
   muted: false,
@@ -74,6 +79,9 @@ const state = (window.kioskState = {
   counts: {}, // side ("left"/"right") or "total" -> count
   clock: null,
   result: null,
+  scanning: false, // looking for a member card (sign-in screen)
+  checkInRefusals: [], // problems the server named for codes that checked nobody in
+  plan: null, // kiosk/plan.js: {state, id, steps, step, recorded, rows, done, total}
 });
 
 let kiosk = { default_lang: "en", default_elder: false, demo: { available: false } };
@@ -104,6 +112,19 @@ const residents = new Residents(state, {
   screen: () => currentScreen,
   toPicker: backToPicker,
   exerciseName,
+  signedIn,
+});
+const planner = new Planner(state, {
+  show,
+  exerciseName,
+  exercise: (id) => exercises.find((e) => e.id === id),
+  startExercise,
+  finish,
+  speak,
+  setElder: (on) => station.setElder(on),
+  memberCode: () => residents.memberCode,
+  toPicker: backToPicker,
+  openHistory: () => residents.openHistory(),
 });
 const link = new Link("/ws", state, {
   maxDelayMs: 8000,
@@ -120,6 +141,16 @@ const link = new Link("/ws", state, {
     setStatus(state.kioskProblem || "connection_lost");
     if (!everOpened && !state.kioskProblem) checkKiosk(); // refused: a token problem?
     if (hadSession || state.state === "finishing") backToPicker(); // the server's session ended with the connection
+  },
+});
+const checkIn = new CheckIn(state, link, {
+  startSource: () => startSource(),
+  video,
+  speak: (text) => speak(text, { interrupt: true }),
+  checkedIn: (resident) => {
+    residents.setResident(resident);
+    speak(t("say_welcome", { name: resident.display_name }), { interrupt: true });
+    signedIn(null);
   },
 });
 const startSource = cameraSource(video, station, link, {
@@ -147,14 +178,26 @@ function render() {
   if (lastPlacementMessage) $("guide-text").textContent = lastPlacementMessage();
   if (lastCue) $("cue").textContent = localized(lastCue);
   renderScores($("rep-scores"));
+  planner.renderAll();
+  checkIn.render();
   $("source-badge").textContent = state.source === "demo" ? t("using_demo") : t("using_camera");
   state.cameraNotice = renderCameraNotice($("camera-notice"), kiosk.demo && kiosk.demo.available);
 }
 
 function show(screen) {
+  if (screen !== "signin" && state.scanning) checkIn.stop();
   currentScreen = screen;
   showOnly(SCREENS, screen);
   residents.render();
+  if (screen === "signin" && !state.scanning) checkIn.start();
+}
+
+// A resident signed in (keypad: their recent `sessions`; card: null): today's plan
+// when they have one, else their history.
+async function signedIn(sessions) {
+  if (await planner.load()) planner.show();
+  else if (sessions) residents.showHistory(sessions);
+  else residents.openHistory();
 }
 
 function viewLabel(view) {
@@ -312,11 +355,15 @@ async function openSession(message) {
   sendOpen();
 }
 
-async function startExercise(ex) {
+// `planLine`: the set of today's plan this session is (kiosk/plan.js), else none.
+async function startExercise(ex, planLine = null) {
   pickedAssessment = null;
+  if (!planLine) planner.stop();
   state.exercise = ex;
   $("exercise-name").textContent = localized(ex.name);
   resetSessionView();
+  $("plan-step").hidden = !planLine;
+  $("plan-step").textContent = planLine || "";
   show("stage");
   state.state = "placing";
   await openSession({ exercise: ex.id });
@@ -356,6 +403,7 @@ function finish() {
 }
 
 function backToPicker() {
+  planner.stop();
   pickedAssessment = null;
   closeSession();
   stopCountdown();
@@ -375,6 +423,7 @@ function showSummary(message) {
     return;
   }
   if (state.state !== "finishing") return; // "Back" was pressed: no summary screen
+  if (planner.active) return planner.onSummary(message); // the plan goes on
   state.state = "summary";
   const s = message.summary || {};
   let reps = typeof s.reps === "number" ? s.reps : Array.isArray(s.reps) ? s.reps.length : state.reps;
@@ -506,6 +555,7 @@ function onAssessmentEvent(m) {
 // ---------------------------------------------------------------- server messages
 
 function onMessage(m) {
+  if (checkIn.onMessage(m)) return;
   switch (m.type) {
     case "opened":
       link.opened();
@@ -555,6 +605,7 @@ function onEngineEvent(m) {
       $("last-score").textContent = fmtScore(m.score);
       renderScores($("rep-scores"));
       speak(t("say_rep", { n: m.count }));
+      planner.onRep(m.count);
       break;
     case "cue_issued": {
       lastCue = m.message;
@@ -574,6 +625,7 @@ function onEngineEvent(m) {
         held: Math.floor(m.held_ms / 1000),
         target: Math.round(m.target_ms / 1000),
       });
+      planner.onHold(m.held_ms);
       break;
     }
     case "hold_completed":
@@ -622,6 +674,7 @@ function bindControls() {
   $("result-other").addEventListener("click", backToPicker);
   $("other-btn").addEventListener("click", backToPicker);
   residents.bind();
+  planner.bind();
 }
 
 async function ready(catalogue) {
@@ -650,6 +703,7 @@ window.kiosk = {
   finish,
   backToPicker,
   signOut: () => residents.signOut(),
+  startPlan: () => planner.start(),
 };
 bindControls();
 station.setLang(params.get("lang") || "en");

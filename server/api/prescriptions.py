@@ -109,9 +109,14 @@ def _date(value: dt.date | None, request: Request) -> dt.date:
 
 @router.get("/plan-templates")
 def plan_templates(staff: CurrentStaff, db: Db) -> dict[str, Any]:
-    """The shipped plan templates (examples to adapt: see each one's `status`)."""
-    templates = builtin_plan_templates(centre_catalogue(db, staff.centre_id))
-    return {"templates": [template_json(t) for t in templates.values()]}
+    """The shipped plan templates (examples to adapt: see each one's `status`) and
+    the catalogue plans may name (exercise id -> kind)."""
+    catalogue = centre_catalogue(db, staff.centre_id)
+    templates = builtin_plan_templates(catalogue)
+    return {
+        "templates": [template_json(t) for t in templates.values()],
+        "catalogue": catalogue,
+    }
 
 
 @router.post("/residents/{resident_id}/plan-suggestion")

@@ -8,7 +8,8 @@
 // the page never sees.
 //
 // Views are hash routes: #/login, #/residents, #/residents/ID, #/sessions/ID,
-// #/templates, #/templates/new, #/alerts. Text from the API (names, notes, cues) is
+// #/templates, #/templates/new, #/alerts, and for exercise plans (plans.js,
+// plan_editor.js) #/residents/ID/plans/new, #/plans/ID, #/plans/ID/edit, #/adherence. Text from the API (names, notes, cues) is
 // always set as textContent. window.coachState is read by the browser tests.
 
 import { pollAlerts, renderAlertBanner, renderAlerts, startAlerts, stopAlerts } from "./alerts.js";
@@ -16,6 +17,8 @@ import { renderAuthoring } from "./authoring.js";
 import { api, loadNames, loadTemplateNames, state } from "./common.js";
 import STRINGS from "./i18n.js";
 import { renderLogin } from "./login.js";
+import { renderPlanEditor } from "./plan_editor.js";
+import { renderCentreAdherence, renderPlan } from "./plans.js";
 import { renderResident } from "./resident.js";
 import { renderResidents } from "./residents.js";
 import { renderSession } from "./session.js";
@@ -25,7 +28,7 @@ import { addStrings, setLang, t } from "../shared/i18n.js";
 
 addStrings(STRINGS);
 
-const NAV = { "nav-residents": "nav_residents", "nav-templates": "nav_templates", "nav-alerts": "nav_alerts" };
+const NAV = { "nav-residents": "nav_residents", "nav-adherence": "nav_adherence", "nav-templates": "nav_templates", "nav-alerts": "nav_alerts" };
 let templateNamesLoaded = false;
 
 function renderChrome() {
@@ -62,6 +65,10 @@ async function route() {
   let m;
   if (hash === "#/login") renderLogin(signedIn);
   else if ((m = hash.match(/^#\/residents\/(\d+)$/))) await renderResident(m[1]);
+  else if ((m = hash.match(/^#\/residents\/(\d+)\/plans\/new$/))) await renderPlanEditor({ residentId: m[1] });
+  else if ((m = hash.match(/^#\/plans\/(\d+)\/edit$/))) await renderPlanEditor({ planId: m[1] });
+  else if ((m = hash.match(/^#\/plans\/(\d+)$/))) await renderPlan(m[1]);
+  else if (hash === "#/adherence") await renderCentreAdherence();
   else if ((m = hash.match(/^#\/sessions\/(\d+)$/))) await renderSession(m[1]);
   else if (hash === "#/templates") await renderTemplates();
   else if (hash === "#/templates/new") await renderAuthoring();

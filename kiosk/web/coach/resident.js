@@ -1,9 +1,13 @@
-// One resident's view (#/residents/ID): their details and exports, weekly progress per
+// One resident's view (#/residents/ID): their details and exports, their exercise
+// plans (plans.js), weekly progress per
 // exercise (repetitions, average score, range of motion per joint), fitness
-// assessments with their percentile over time, sessions, notes, and (administrators)
+// assessments with their percentile over time, sessions, notes, member cards
+// (cards.js), and (administrators)
 // deleting the resident after a full export.
 
+import { cardsSection } from "./cards.js";
 import * as Charts from "./charts.js";
+import { plansSection } from "./plans.js";
 import { el } from "../shared/dom.js";
 import { fmtDate, fmtScore, t, tOr } from "../shared/i18n.js";
 import { api, channelName, dateTime, download, exerciseName, exportButtons, notesSection, scoreClass, section, setView, showError, state, table, viewData } from "./common.js";
@@ -15,11 +19,13 @@ export async function renderResident(id) {
   const resident = await viewData(base);
   if (!resident) return;
   const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  const [progress, sessions, notes, assessments] = await Promise.all([
+  const [progress, sessions, notes, assessments, plans, cards] = await Promise.all([
     api(base + "/progress?tz=" + encodeURIComponent(timeZone)).catch(() => api(base + "/progress")),
     api(base + "/sessions"),
     api(base + "/notes"),
     api(base + "/assessments").catch(() => ({ assessments: [] })),
+    api(base + "/prescriptions").catch(() => ({ prescriptions: [] })),
+    api(base + "/member-cards").catch(() => ({ cards: [] })),
   ]);
   const header = el(
     "section",
@@ -52,10 +58,12 @@ export async function renderResident(id) {
   setView(
     el("p", {}, el("a", { href: "#/residents", text: "← " + t("nav_residents") })),
     header,
+    plansSection(id, plans.prescriptions),
     progressCard,
     assessments.assessments.length ? assessmentsSection(assessments.assessments) : null,
     sessionsSection(sessions.sessions),
     notesCard,
+    cardsSection(id, cards.cards),
     dangerCard,
   );
   const redraw = () => exerciseIds.length && drawProgress(progress.weeks, select.value, canvases);

@@ -8,10 +8,12 @@ import { fmtDate, fmtScore, t, tOr } from "../shared/i18n.js";
 import { api, errorCode } from "../shared/station.js";
 
 const IDLE_SIGN_OUT_MS = Number(params.get("idle_ms")) || 120000;
-const BUSY = ["exercising", "countdown", "placing", "finishing"]; // never signed out then
+const BUSY = ["exercising", "countdown", "placing", "finishing", "rest"]; // never signed out then
 
 // The sign-in over the page's test hook `state` (resident, history, state). `page`:
-// show(screen), screen() (the one shown), toPicker(), exerciseName(id).
+// show(screen), screen() (the one shown), toPicker(), exerciseName(id),
+// signedIn(sessions) (after the keypad's sign-in; the card's check-in calls
+// setResident, then the same).
 export class Residents {
   constructor(state, page) {
     this.state = state;
@@ -92,12 +94,19 @@ export class Residents {
       return;
     }
     const body = await response.json();
-    this.resident = { member_code: body.resident.member_code, display_name: body.resident.display_name };
-    this.state.resident = this.resident.display_name;
+    this.setResident(body.resident);
     this.state.history = body.sessions;
     $("member-code").value = "";
+    status.textContent = "";
+    this.page.signedIn(body.sessions);
+  }
+
+  // The resident is known (keypad or member card): {member_code, display_name}.
+  setResident(resident) {
+    this.resident = { member_code: resident.member_code, display_name: resident.display_name };
+    this.state.resident = this.resident.display_name;
     this.resetIdle();
-    this.showHistory(body.sessions);
+    this.render();
   }
 
   showHistory(sessions) {
@@ -135,7 +144,7 @@ export class Residents {
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
     $("history-rows").textContent = "";
-    if (["history", "signin"].includes(this.state.state)) {
+    if (["history", "signin", "plan", "plandone"].includes(this.state.state)) {
       this.state.state = "picker";
       this.page.show("picker");
     }

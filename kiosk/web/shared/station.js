@@ -148,6 +148,7 @@ export class Link {
     this.ws = null;
     this.delayMs = 500;
     this.sessionOpen = false; // frames flow while the server's session is open
+    this.scanning = false; // ... or while it looks for a member card (kiosk page)
     this.session = 0; // changes whenever a session opens or ends (see media.frameSender)
   }
 
@@ -158,6 +159,7 @@ export class Link {
     sock.onopen = () => {
       this.state.connected = true;
       this.delayMs = 500;
+      if (this.scanning) this.send({ type: "scan" }); // a new socket looks again
       this.o.onOpen();
     };
     sock.onclose = () => {
@@ -200,9 +202,29 @@ export class Link {
     return true;
   }
 
-  // The server opened a session: frames may flow.
+  // The server opened a session: frames may flow (and it stopped scanning).
   opened() {
     this.sessionOpen = true;
+    this.scanning = false;
+    this.session++;
+  }
+
+  // Frames flow to the server's member-card scanner (docs/protocol.md, `scan`) until
+  // stopScan() or a card checks someone in (the server stops, then scanDone()).
+  startScan() {
+    this.scanning = true;
+    this.session++;
+    this.send({ type: "scan" });
+  }
+
+  stopScan() {
+    if (!this.scanning) return;
+    this.scanDone();
+    this.send({ type: "scan", on: false });
+  }
+
+  scanDone() {
+    this.scanning = false;
     this.session++;
   }
 
@@ -212,9 +234,10 @@ export class Link {
     this.session++;
   }
 
-  // The socket to send frames on, null while no session is open.
+  // The socket to send frames on, null while no session is open and no card is
+  // looked for.
   frameSocket() {
-    return this.sessionOpen && this.up ? this.ws : null;
+    return (this.sessionOpen || this.scanning) && this.up ? this.ws : null;
   }
 }
 
