@@ -1,18 +1,25 @@
-"""Export routes: a session or a resident as CSV, JSON or a FHIR R4 Bundle."""
+"""Export routes: a session or a resident as CSV, JSON or a FHIR R4 Bundle; an
+exercise plan with its adherence (CSV, JSON, FHIR CarePlan); a centre's adherence
+(CSV, JSON)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response, status
 from sqlalchemy.orm import Session
 
+from exercises.prescriptions import PrescriptionError, adherence
 from server import exports
 from server.api._access import resident_for, session_for
-from server.auth import CurrentStaff, Db
+from server.api.prescriptions import centre_adherence, prescription_for
+from server.auth import CurrentStaff, Db, api_error
+from server.plans import centre_catalogue, local_today
+from server.store import repository
 
 __all__ = ["router"]
 
@@ -84,3 +91,68 @@ def resident_export(
 ) -> Response:
     resident_for(db, staff, resident_id)
     return _export("resident", db, resident_id, query)
+
+
+@router.get("/prescriptions/{prescription_id}")
+def prescription_export(
+    prescription_id: int,
+    request: Request,
+    staff: CurrentStaff,
+    db: Db,
+    format: Format = "json",
+    as_of: dt.date | None = None,
+) -> Response:
+    """A plan with its adherence as of a date (default today at the centre): JSON
+    (the plan, its weeks, its sets), CSV (one row per week) or a FHIR CarePlan with
+    the sessions done under it."""
+    row = prescription_for(db, staff, prescription_id)
+    when = as_of or local_today(request.app.state)
+    try:
+        plan = repository.load_plan(row, centre_catalogue(db, row.centre_id))
+    except PrescriptionError as exc:
+        raise api_error(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_prescription", str(exc)
+        ) from None
+    report = adherence(plan, repository.performed_sets(db, row.id), when)
+    content: str | dict[str, Any]
+    if format == "csv":
+        content = exports.prescription_csv(report)
+    elif format == "fhir":
+        content = exports.prescription_fhir(db, row, plan, when)
+    else:
+        content = exports.prescription_json(db, row, report)
+    return _download(content, format, f"movecoach-plan-{row.id}")
+
+
+@router.get("/adherence")
+def adherence_export(
+    request: Request,
+    staff: CurrentStaff,
+    db: Db,
+    format: Literal["csv", "json"] = "json",
+    as_of: dt.date | None = None,
+    centre_id: int | None = None,
+) -> Response:
+    """The centre's adherence: JSON as `GET /api/adherence`, CSV one row per plan
+    and week."""
+    body = centre_adherence(request, staff, db, as_of=as_of, centre_id=centre_id)
+    if format == "json":
+        return _download(body, "json", "movecoach-adherence")
+    when = dt.date.fromisoformat(body["as_of"])
+    reports = []
+    for entry in body["plans"]:
+        if "error" in entry:
+            continue
+        row = repository.get_prescription(db, entry["prescription_id"])
+        assert row is not None
+        reports.append(
+            (
+                row,
+                repository.plan_adherence(
+                    db, row, centre_catalogue(db, row.centre_id), when
+                ),
+            )
+        )
+    return _download(
+        exports.centre_adherence_csv(reports), "csv", "movecoach-adherence"
+    )

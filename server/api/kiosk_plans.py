@@ -25,10 +25,11 @@ from exercises.prescriptions import PerformedSet, PrescriptionError, plan_for_da
 from server.api._errors import page_error
 from server.api.kiosk import CurrentKiosk, kiosk_resident
 from server.auth import Db
+from server.exports.records import performed_set_json
 from server.plans import centre_catalogue, local_date, today_json
 from server.runtime import runtime_of
 from server.store import repository
-from server.store.models import PerformedSetRow, PrescriptionRow, Resident
+from server.store.models import PrescriptionRow, Resident
 
 __all__ = ["RECORDER_FLUSH_S", "router"]
 
@@ -50,18 +51,6 @@ class SetIn(PlanIn):
     exercise: str = Field(min_length=1, max_length=64)
     set_index: int = Field(ge=1, le=100)
     live_session_id: str = Field(min_length=1, max_length=64)
-
-
-def _set_json(row: PerformedSetRow) -> dict[str, Any]:
-    return {
-        "session_id": row.session_key,
-        "exercise": row.exercise_id,
-        "set_index": row.set_index,
-        "reps": row.reps,
-        "hold_s": row.hold_s,
-        "score": row.score,
-        "performed_on": row.performed_on.isoformat(),
-    }
 
 
 def _resident_json(resident: Resident) -> dict[str, Any]:
@@ -98,7 +87,9 @@ def _plan_body(
     body["today"] = today_json(
         plan_for_date(plan, today, repository.performed_sets(db, row.id))
     )
-    body["sets_today"] = [_set_json(r) for r in rows if r.performed_on == today]
+    body["sets_today"] = [
+        performed_set_json(r) for r in rows if r.performed_on == today
+    ]
     return body
 
 
@@ -184,9 +175,9 @@ def record_set(
         raise page_error(status.HTTP_409_CONFLICT, "set_already_recorded") from None
     today = local_date(request.app.state)
     return {
-        "set": _set_json(saved),
+        "set": performed_set_json(saved),
         "sets_today": [
-            _set_json(r)
+            performed_set_json(r)
             for r in repository.set_rows(db, row.id)
             if r.performed_on == today
         ],

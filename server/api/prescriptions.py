@@ -38,6 +38,7 @@ from exercises.prescriptions import (
 )
 from server.api._access import listing_centre, resident_for
 from server.auth import CurrentStaff, Db, api_error, can_see_centre
+from server.exports.records import performed_set_json
 from server.jsonable import to_jsonable
 from server.plans import (
     adherence_json,
@@ -248,16 +249,7 @@ def adherence(
         db, row, centre_catalogue(db, row.centre_id), when
     )
     sets = [
-        {
-            "performed_on": s.performed_on.isoformat(),
-            "session_id": s.session_key,
-            "exercise": s.exercise_id,
-            "set_index": s.set_index,
-            "reps": s.reps,
-            "hold_s": s.hold_s,
-            "score": s.score,
-            "exercise_session_id": s.exercise_session_id,
-        }
+        performed_set_json(s)
         for s in repository.set_rows(db, row.id)
         if s.performed_on <= when
     ]

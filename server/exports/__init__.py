@@ -1,6 +1,7 @@
 """Exports of a session or a resident: JSON (everything; `records`), CSV (one row per
 rep; `table`) and an HL7 FHIR R4 `Bundle` of type `collection` (`fhir`, whose
-docstring lists the resources and codes).
+docstring lists the resources and codes); exercise plans with their adherence as JSON,
+CSV and a FHIR CarePlan (`plans`).
 
     exports.session_json(db, session_id, landmarks=True)
     exports.resident_csv(db, resident_id)
@@ -22,6 +23,13 @@ from server.exports.fhir import (
     resident_fhir,
     session_fhir,
 )
+from server.exports.plans import (
+    ADHERENCE_COLUMNS,
+    centre_adherence_csv,
+    prescription_csv,
+    prescription_fhir,
+    prescription_json,
+)
 from server.exports.records import (
     EXPORT_FORMAT,
     alert_export_json,
@@ -37,6 +45,7 @@ from server.exports.records import (
 from server.exports.table import resident_csv, session_csv
 
 __all__ = [
+    "ADHERENCE_COLUMNS",
     "ALERT_NOTE",
     "ANGLE_SYSTEM",
     "ASSESSMENT_SYSTEM",
@@ -51,8 +60,12 @@ __all__ = [
     "UCUM",
     "alert_export_json",
     "assessment_json",
+    "centre_adherence_csv",
     "cue_json",
     "note_json",
+    "prescription_csv",
+    "prescription_fhir",
+    "prescription_json",
     "rep_json",
     "resident_csv",
     "resident_fhir",

@@ -19,6 +19,7 @@ from server.store.models import (
     Cue,
     ExerciseSession,
     Note,
+    PerformedSetRow,
     Rep,
     Resident,
     utcnow,
@@ -35,6 +36,7 @@ __all__ = [
     "load_session",
     "mean",
     "note_json",
+    "performed_set_json",
     "rep_json",
     "resident_alerts",
     "resident_json",
@@ -197,6 +199,21 @@ def alert_export_json(alert: Alert) -> dict[str, Any]:
     return out
 
 
+def performed_set_json(row: PerformedSetRow) -> dict[str, Any]:
+    """A set done under an exercise plan."""
+    return {
+        "performed_on": row.performed_on.isoformat(),
+        "session_id": row.session_key,
+        "exercise": row.exercise_id,
+        "set_index": row.set_index,
+        "reps": row.reps,
+        "hold_s": row.hold_s,
+        "score": row.score,
+        "exercise_session_id": row.exercise_session_id,
+        "recorded_at": iso(row.recorded_at),
+    }
+
+
 def resident_profile(resident: Resident) -> dict[str, Any]:
     out = fields_json(resident, _RESIDENT_FIELDS)
     out["consent"] = {
@@ -262,8 +279,9 @@ def resident_json(
     db: Session, resident_id: int, *, landmarks: bool = False
 ) -> dict[str, Any]:
     """Everything kept about a resident: profile, sessions (reps, cues, notes),
-    assessments, notes and the fall alerts that name them (the answer to a
-    data-access request).
+    assessments, notes, the fall alerts that name them, exercise plans with the sets
+    done under them, and member cards (their hints, never a token): the answer to a
+    data-access request.
 
     Raises:
         LookupError: no such resident.
@@ -283,4 +301,22 @@ def resident_json(
             if n.session_id is None
         ],
         alerts=[alert_export_json(a) for a in resident_alerts(db, resident_id)],
+        prescriptions=[
+            {
+                "id": p.id,
+                "document": p.document,
+                "created_at": iso(p.created_at),
+                "updated_at": iso(p.updated_at),
+                "sets": [performed_set_json(s) for s in repository.set_rows(db, p.id)],
+            }
+            for p in repository.list_prescriptions(db, resident_id=resident_id)
+        ],
+        member_cards=[
+            {
+                "hint": c.hint,
+                "created_at": iso(c.created_at),
+                "revoked_at": iso(c.revoked_at),
+            }
+            for c in repository.list_member_tokens(db, resident_id)
+        ],
     )

@@ -508,6 +508,8 @@ def test_resident_json_lists_the_fall_alerts_that_name_them(store: Store) -> Non
         "assessments",
         "notes",
         "alerts",
+        "prescriptions",
+        "member_cards",
     }
     assert data["version"] == 1
     assert [a["id"] for a in data["alerts"]] == [alerts["seen"], alerts["open"]]
