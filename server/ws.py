@@ -10,6 +10,9 @@ session's `FrameStream`; a pump task awaits inference results, feeds the engine 
 sends `pose`, the engine's events and periodic `stats`. A client that reads slowly
 blocks only its own pump (and so only its own inference); bad input gets an `error`
 message and the session goes on.
+
+While no session is open, a `scan` message sends the frames that follow to the
+socket's member-card scanner instead (`server/checkin.py`: QR check-in).
 """
 
 from __future__ import annotations

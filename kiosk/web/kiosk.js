@@ -36,6 +36,7 @@ import { api, cameraSource, errorCode, kioskToken, Link, loadCatalogue, renderCa
 addStrings(STRINGS);
 
 const MAX_SEND_FPS = Number(params.get("fps")) || 30;
+const SCAN_FPS = 6;
 const ASSESSMENTS = ["chair_stand_30s", "arm_curl_30s", "step_test_2min", "single_leg_stance"];
 const FAST_TIMING = { instructions_ms: 1500, ready_hold_ms: 300, countdown_ms: 3000 };
 const SCREENS = ["picker", "signin", "history", "plan", "rest", "plandone", "stage", "summary", "result"];
@@ -155,7 +156,8 @@ const checkIn = new CheckIn(state, link, {
 });
 const startSource = cameraSource(video, station, link, {
   demo: () => kiosk.demo,
-  maxFps: MAX_SEND_FPS,
+  // The server reads a member card a few times a second: no more frames meanwhile.
+  maxFps: () => (link.scanning ? SCAN_FPS : MAX_SEND_FPS),
   sendWidth: () => options.send_width,
   chosen: () => {
     // A mirror is what people expect of a camera; the demo is shown as recorded.

@@ -6,7 +6,6 @@ exports; the resident's JSON export holds their plans, sets and member cards."""
 
 # ruff: noqa: F811 (pytest fixtures imported from the helpers)
 
-
 from __future__ import annotations
 
 import csv

@@ -119,7 +119,8 @@ function frameMessage(ts, jpeg) {
   return msg;
 }
 
-// Sends the video's frames, at most o.maxFps, from start() on. `o`: socket() (the open
+// Sends the video's frames, at most o.maxFps (a number, or a function giving the rate
+// now), from start() on. `o`: socket() (the open
 // websocket while a session is open, else null), session() (a number that changes
 // whenever a session opens or ends: a frame encoded for one is not sent in the next),
 // sendWidth() (px). One frame is encoded at a time; while the socket is backed up
@@ -146,7 +147,8 @@ function frameSender(video, state, o) {
     if (!sock || encoding) return;
     if (sock.bufferedAmount > MAX_BUFFERED_BYTES || !video.videoWidth) return;
     const now = performance.now();
-    if (now - lastSentAt < 1000 / o.maxFps - 3) return;
+    const fps = typeof o.maxFps === "function" ? o.maxFps() : o.maxFps;
+    if (now - lastSentAt < 1000 / fps - 3) return;
     lastSentAt = now;
     // Capture time on the page's monotonic clock; strictly increasing as the server requires.
     const ts = Math.max(lastTs + 1, Math.round(now));
