@@ -9,17 +9,26 @@ Core module: no I/O (the caller loads the track).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 from exercises.events import CueIssued, Event, MoveCompleted, RepCompleted
+from exercises.metrics import METRICS, detect_view
 from exercises.session import Session, SessionOptions, SessionSummary
-from exercises.spec import ExerciseSpec, get_spec
-from vision.types import PoseWindow
+from exercises.spec import ExerciseSpec, FormRule, get_spec
+from vision.types import PoseFrame, PoseWindow
 
-__all__ = ["Analysis", "ChannelTrace", "analyze", "channel_trace"]
+__all__ = [
+    "Analysis",
+    "ChannelTrace",
+    "FrameJudgement",
+    "analyze",
+    "channel_trace",
+    "judge_frame",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,3 +156,105 @@ def channel_trace(
         timestamp_ms=np.asarray([int(window.timestamp_ms[t]) for t in keep], np.int64),
         values=np.asarray(rows, np.float32).reshape(len(rows), len(names)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FrameJudgement:
+    """What a template's phases and form rules make of one still frame.
+
+    Attributes:
+        values: Every angle and metric the template reads (NaN when missing or when
+            the required joints are not in view).
+        view: The camera view detected ("front", "side", "oblique" or None).
+        phase: The cycle phase the frame is in (see `judge_frame`); None for a
+            template without a cycle or without the values to tell.
+        faults: Ids of the form rules the frame breaks, in template order.
+    """
+
+    values: dict[str, float]
+    view: str | None
+    phase: str | None
+    faults: tuple[str, ...]
+
+
+def _phase_margin(spec: ExerciseSpec, name: str, values: dict[str, float]) -> float:
+    """How far inside (> 0) or outside (< 0) a phase's conditions the values are, in
+    units of each channel's gap between the phases that bound it (the band the
+    session's hysteresis spans); the worst condition counts."""
+    phases = spec.phases_for(False)
+    margins = []
+    for cond in phases[name].conditions:
+        value = values.get(cond.key, math.nan)
+        if math.isnan(value):
+            return -math.inf
+        bounds = [
+            v
+            for p in phases.values()
+            for c in p.conditions
+            if c.key == cond.key
+            for v in (c.min, c.max)
+            if v is not None
+        ]
+        gap = (max(bounds) - min(bounds)) if len(bounds) > 1 else 0.0
+        gap = gap if gap > 0 else 1.0
+        if cond.min is not None:
+            margins.append((value - cond.min) / gap)
+        if cond.max is not None:
+            margins.append((cond.max - value) / gap)
+    return min(margins) if margins else -math.inf
+
+
+def _rule_applies(rule: FormRule, phase: str | None, view: str | None) -> bool:
+    """A rule's `during` and view gates for a still frame: "rep" and "in_position"
+    describe the set, not the pose, so they hold; a phase must be the frame's phase;
+    a metric meant for one view needs that view (a wrong cue is worse than none)."""
+    during = not rule.during or any(
+        d in ("rep", "in_position") or d == phase for d in rule.during
+    )
+    need = METRICS[rule.key].view if rule.key in METRICS else "any"
+    return during and (need == "any" or need == view)
+
+
+def judge_frame(
+    spec: ExerciseSpec | str,
+    frame: PoseFrame,
+    *,
+    image_aspect: float = 1.0,
+) -> FrameJudgement:
+    """A template's phase logic and form rules on one still frame.
+
+    The frame goes through a fresh `Session` (placement, side choice and channel values
+    exactly as live; no smoothing history). Its phase is the cycle phase whose
+    conditions it meets or, in the gap the template leaves between phases, the one it
+    is nearest to meeting relative to that gap. A form rule fires when its gates hold
+    (`during` phase, view) and its metric is out of bounds; a frame has no duration, so
+    `min_duration_ms` is not applied.
+
+    Raises:
+        UnknownExerciseError: `spec` is an unknown id.
+        ValueError: the skeleton lacks joints the template needs.
+    """
+    spec = _spec(spec)
+    options = SessionOptions(image_aspect=image_aspect, smoothing=False)
+    session = Session(spec, skeleton=frame.skeleton, options=options)
+    session.feed(frame)
+    values = session.values
+    scaled = frame
+    if image_aspect != 1.0:
+        scale = np.array([image_aspect, 1.0, image_aspect], np.float32)
+        scaled = PoseFrame(
+            frame.xyz * scale, frame.visibility, frame.timestamp_ms, frame.skeleton
+        )
+    view = detect_view(scaled)
+    phase = None
+    names = list(dict.fromkeys(spec.cycle))
+    if names:
+        margins = {n: _phase_margin(spec, n, values) for n in names}
+        best = max(names, key=lambda n: margins[n])
+        phase = best if margins[best] > -math.inf else None
+    faults = tuple(
+        r.id
+        for r in spec.rules
+        if _rule_applies(r, phase, view) and r.violated(values.get(r.key, math.nan))
+    )
+    return FrameJudgement(values, view, phase, faults)

@@ -936,3 +936,25 @@ class StreamingRepCounter:
                 self._last_peak = offset + peak
                 new += 1
         return new
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PoseFeatures:
+    """What the counter reads from each frame (see `pose_features`)."""
+
+    coords: F64
+    angles: F64
+    valid: Bool
+
+
+def pose_features(
+    window: PoseWindow, params: CounterParams | None = None
+) -> PoseFeatures:
+    """Per frame: body joint x, y centred and scaled by their RMS radius (T, 26), the
+    elbow/shoulder/hip/knee angles in degrees, left/right averaged (T, 4), and whether
+    the frame shows enough of the body (T,); NaN where missing."""
+    params = params or CounterParams()
+    coords, angles, ok = _frame_features(
+        window.xyz, window.visibility, _Layout.of(window.skeleton), params
+    )
+    return PoseFeatures(coords, angles, ok)

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.posetrainer_data import load_form_window
 from exercises.analysis import analyze, channel_trace
 from exercises.events import MoveCompleted, PlacementChanged, RepCompleted
 from exercises.spec import UnknownExerciseError, get_spec
@@ -135,21 +136,6 @@ def test_repcount_aggregate_accuracy() -> None:
     assert obo >= REPCOUNT_MIN_OBO, counts
 
 
-def _posetrainer(path: Path, fps: float = 30.0) -> PoseWindow:
-    """OpenPose-18 pixels (x, y, confidence) -> a window in image-normalised units (one
-    scale for both axes, so angles keep their shape)."""
-    raw = np.load(path)
-    detected = raw[..., 2] > 0.1
-    xy = raw[..., :2].astype(np.float64)
-    scale = 1.05 * max(xy[..., 0][detected].max(), xy[..., 1][detected].max())
-    xyz = np.zeros(raw.shape, np.float32)
-    xyz[..., :2] = xy / scale
-    xyz[~detected] = np.nan
-    vis = detected.astype(np.float32)
-    ts = np.round(np.arange(len(raw)) * 1000.0 / fps).astype(np.int64)
-    return PoseWindow(np.ascontiguousarray(xyz), vis, ts, Skeleton.OPENPOSE_18)
-
-
 @pytest.mark.parametrize(
     ("folder", "exercise_id", "fault"),
     [
@@ -170,7 +156,7 @@ def test_posetrainer_bad_form_is_flagged_more_than_good(
     scores: dict[str, list[float]] = {"good": [], "bad": []}
     for path in sorted(root.glob("*.npy")):
         label = "good" if "good" in path.stem else "bad"
-        result = analyze(_posetrainer(path), exercise_id)
+        result = analyze(load_form_window(path), exercise_id)
         flagged[label].append(fault in result.summary.faults_by_id)
         scores[label] += [r.score for r in result.reps]
     assert len(flagged["good"]) >= 2 and len(flagged["bad"]) >= 4
