@@ -74,31 +74,42 @@ class Method:
 
 # The settings the product counter's cross-validation chooses among.
 GRID: dict[str, tuple[Any, ...]] = {
-    "threshold": (0.2, 0.3, 0.4),
-    "detrend_periods": (1.0, 1.5, 2.0),
+    "threshold": (0.25, 0.3, 0.35),
+    "range_periods": (2.0, 2.5, 3.0),
 }
 
 
 def _product() -> Method:
+    """`movecoach analyze`'s count where the action has a template (the session's
+    channels into the rep counter), the template-free counter elsewhere."""
+    from exercises import analysis
     from exercises.counting import CounterParams, count_repetitions
-    from exercises.template_counting import count_with_template
 
     def count(window: PoseWindow, tid: str | None, setting: Mapping[str, Any]) -> int:
         params = CounterParams(**setting)
         if tid is None:
             return int(count_repetitions(window, params=params).count)
-        return int(count_with_template(window, tid, params=params).count)
+        return int(analysis.analyze(window, tid, counter_params=params).summary.reps)
 
     base = CounterParams()
     return Method("product", count, GRID, {k: getattr(base, k) for k in GRID})
 
 
 def _session() -> Method:
-    from exercises.analysis import analyze
+    """The live session as it is: its own phase-threshold reps."""
+    from exercises.session import Session
+    from exercises.spec import get_spec
 
     def count(window: PoseWindow, tid: str | None, setting: Mapping[str, Any]) -> int:
         assert tid is not None
-        return int(analyze(window, tid).summary.reps)
+        session = Session(get_spec(tid), skeleton=window.skeleton)
+        last = None
+        for t in range(len(window)):
+            ts = int(window.timestamp_ms[t])
+            if last is None or ts > last:
+                session.feed(window[t])
+                last = ts
+        return session.reps
 
     return Method("session", count, templated_only=True)
 

@@ -52,6 +52,7 @@ import numpy.typing as npt
 from exercises.alignment import dtw_align, resample
 from exercises.counting import CounterParams, count_repetitions
 from exercises.metrics import VIEWS
+from exercises.signal import Hysteresis, bridge_gaps, gaussian_smooth
 from exercises.spec import (
     POSTURES,
     ExerciseSpec,
@@ -457,40 +458,9 @@ def _text(
     return out
 
 
-def _bridged(x: F32) -> F64 | None:
-    """NaN gaps inside the observed span filled linearly; None if nothing observed."""
-    ok = ~np.isnan(x)
-    if not ok.any():
-        return None
-    idx = np.arange(x.size)
-    out = x.astype(np.float64)
-    out[~ok] = np.interp(idx[~ok], idx[ok], out[ok])
-    return out
-
-
-def _gauss(x: F64, sigma: float) -> F64:
-    if sigma < 0.5:
-        return x
-    half = max(1, int(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
-    padded = np.concatenate([np.full(half, x[0]), x, np.full(half, x[-1])])
-    return np.convolve(padded, k / k.sum(), mode="valid")
-
-
 _LOW: Final[float] = 0.25
 _HIGH: Final[float] = 0.75
 _AT_REST: Final[float] = 0.08
-
-
-def _bridged_or_nan(x: F32) -> F32:
-    filled = _bridged(x)
-    if filled is None:
-        return x
-    ok = np.flatnonzero(~np.isnan(x))
-    out = filled.astype(np.float32)
-    out[: ok[0]] = np.nan  # no invention beyond what was seen
-    out[ok[-1] + 1 :] = np.nan
-    return out
 
 
 def _edge_and_dwell(u: F64) -> bool:
@@ -509,34 +479,29 @@ def _edge_and_dwell(u: F64) -> bool:
 
 
 def _cycles(z: F64) -> list[tuple[int, int]]:
-    """Full cycles of `z` (0 = rest, 1 = turn): leave rest (below LOW), reach the turn
-    (above HIGH), come back (below LOW); bounds pulled out to where z is still at rest
-    (within AT_REST of its lowest there). Half cycles at the ends do not count."""
-    crossings: list[tuple[int, int]] = []  # (first above HIGH, first back below LOW)
-    first_low: int | None = None
-    up: int | None = None
-    for t, v in enumerate(z.tolist()):
-        if first_low is None:
-            if v < _LOW:
-                first_low = t
-        elif up is None:
-            if v > _HIGH:
-                up = t
-        elif v < _LOW:
-            crossings.append((up, t))
-            up = None
-    if first_low is None:
+    """Full cycles of `z` (0 = rest, 1 = turn) by `exercises.signal.Hysteresis`
+    between LOW and HIGH, bounds pulled out to where z is still at rest (within
+    AT_REST of its lowest between the neighbouring cycles). Half cycles at the ends
+    do not count."""
+    machine = Hysteresis(_LOW, _HIGH)
+    closed = [c for t, v in enumerate(z.tolist()) if (c := machine.step(t, v))]
+    if not closed:
         return []
+
+    def rise(start: int) -> int:  # first sample at the turn after `start`
+        return start + int(np.argmax(z[start:] >= _HIGH))
+
+    first_low = int(np.argmax(z <= _LOW))
+    unfinished = rise(machine.started) if machine.out else z.size
     out: list[tuple[int, int]] = []
-    for i, (up_t, down_t) in enumerate(crossings):
-        before_from = crossings[i - 1][1] if i else first_low
-        after_to = crossings[i + 1][0] if i + 1 < len(crossings) else z.size
-        if up is not None and i + 1 == len(crossings):
-            after_to = up  # a last, unfinished cycle begins there
+    for i, c in enumerate(closed):
+        up_t = rise(c.start)
+        before_from = closed[i - 1].end if i else first_low
+        after_to = rise(closed[i + 1].start) if i + 1 < len(closed) else unfinished
         before = z[before_from:up_t]
-        after = z[down_t:after_to]
+        after = z[c.end : after_to]
         start = before_from + int(np.flatnonzero(before <= before.min() + _AT_REST)[-1])
-        end = down_t + int(np.flatnonzero(after <= after.min() + _AT_REST)[0])
+        end = c.end + int(np.flatnonzero(after <= after.min() + _AT_REST)[0])
         if end - start >= 3:
             out.append((start, end))
     return out
@@ -553,12 +518,12 @@ def _segment(angle: F32, period_frames: float) -> list[tuple[int, int]]:
     mid-repetition), the end the recording's stiller end is at (`_edge_and_dwell`).
     See `_cycles` for what a cycle is.
     """
-    filled = _bridged(angle)
-    if filled is None or filled.size < 4:
+    filled = bridge_gaps(angle)
+    if filled.size < 4 or not np.isfinite(filled).all():
         return []
     if not math.isfinite(period_frames):
         period_frames = 20.0
-    x = _gauss(filled, 0.05 * period_frames)
+    x = gaussian_smooth(filled, 0.05 * period_frames)
     p5, p95 = (float(v) for v in np.percentile(x, [5, 95]))
     if p95 - p5 < 1e-6:
         return []
@@ -695,7 +660,10 @@ def propose_template(
     timing: list[tuple[int, int, int, int, int]] = []
     for w, s, e in found:
         cols = np.stack(
-            [_bridged_or_nan(per_window[w][c][sides[c]])[s : e + 1] for c in channels],
+            [
+                bridge_gaps(per_window[w][c][sides[c]], hold_ends=False)[s : e + 1]
+                for c in channels
+            ],
             axis=1,
         ).astype(np.float32)
         reps_raw.append(np.ascontiguousarray(resample(cols, options.samples)))

@@ -141,8 +141,10 @@ def acf_period(
 
 
 class Cycle(NamedTuple):
-    """One closed hysteresis cycle, in sample indices: the last sample at or below the
-    low level before it, its highest sample, the first sample back at or below low."""
+    """One closed hysteresis cycle, in sample indices: where it started (the last
+    sample at or below the low level before it rose, or if none was, the last of its
+    lowest samples since the previous cycle), its highest sample, and the first sample
+    back at or below the low level."""
 
     start: int
     turn: int
@@ -152,29 +154,44 @@ class Cycle(NamedTuple):
 class Hysteresis:
     """Cycles low -> high -> low of a signal fed one sample at a time.
 
-    A cycle leaves the low level (<= `low`), reaches the high level (>= `high`) and
-    comes back to low; only then does `step` return it. A cycle must start from low:
-    an excursion already under way when the signal starts (a repetition cut off at the
-    start of a recording) does not count, and one still out when it ends never closes.
+    A cycle leaves the low level, reaches the high level and comes back to low; only
+    then does `step` return it. The levels may move with every sample (thresholds
+    relative to a running range): a cycle counts when the lowest sample since the
+    previous cycle is at or below the low level *as it is when the high level is
+    reached*, so a range that widens as the first repetition unfolds still sees where
+    it started. A cycle must start from low: an excursion already under way when the
+    signal starts (a repetition cut off at the start of a recording) does not count,
+    and one still out when it ends never closes.
     """
 
-    __slots__ = ("_last_low", "_peak", "_peak_value", "_state", "high", "low")
+    __slots__ = (
+        "_left",
+        "_peak",
+        "_peak_value",
+        "_start",
+        "_state",
+        "_trough",
+        "_trough_value",
+        "high",
+        "low",
+        "rose",
+    )
 
-    # states: unknown, low, high having come from low, high of unknown origin
-    _UNKNOWN, _LOW, _HIGH, _HIGH_UNSEEN = 0, 1, 2, 3
+    # states: unknown or low, high having come from low, high of unknown origin
+    _WAITING, _HIGH, _HIGH_UNSEEN = 0, 1, 2
 
-    def __init__(self, low: float, high: float) -> None:
-        if not low < high:
-            raise ValueError(f"need low < high, got {low}, {high}")
+    def __init__(self, low: float = -math.inf, high: float = math.inf) -> None:
         self.low = float(low)
         self.high = float(high)
         self.reset()
 
     def reset(self) -> None:
         """Forget the state (the next cycle must start from low again)."""
-        self._state = self._UNKNOWN
-        self._last_low = self._peak = 0
+        self._state = self._WAITING
+        self._start = self._peak = self._trough = self._left = 0
         self._peak_value = -math.inf
+        self._trough_value = math.inf
+        self.rose = False
 
     @property
     def out(self) -> bool:
@@ -182,26 +199,44 @@ class Hysteresis:
         return self._state == self._HIGH
 
     @property
-    def at_low(self) -> bool:
-        """Whether the signal was last seen at the low level."""
-        return self._state == self._LOW
+    def started(self) -> int:
+        """Where the cycle under way started (meaningful while `out`)."""
+        return self._start
 
-    def step(self, t: int, v: float) -> Cycle | None:
-        """Feed sample `v` (index `t`; NaN is ignored); the cycle it closes, or None."""
+    def step(
+        self, t: int, v: float, low: float | None = None, high: float | None = None
+    ) -> Cycle | None:
+        """Feed sample `v` at index `t` with this sample's levels (default: the fixed
+        ones); the cycle it closes, or None. NaN samples are ignored. `rose` tells
+        whether this sample started a cycle (reached high from low)."""
+        self.rose = False
         if math.isnan(v):
             return None
-        closed = None
-        if self._state == self._HIGH and v > self._peak_value:
-            self._peak, self._peak_value = t, v
-        if v <= self.low:
-            if self._state == self._HIGH:
-                closed = Cycle(self._last_low, self._peak, t)
-            self._state = self._LOW
-            self._last_low = t
-        elif v >= self.high and self._state in (self._UNKNOWN, self._LOW):
-            self._state = self._HIGH if self._state == self._LOW else self._HIGH_UNSEEN
-            self._peak, self._peak_value = t, v
-        return closed
+        lo = self.low if low is None else low
+        hi = self.high if high is None else high
+        if self._state == self._HIGH:
+            if v > self._peak_value:
+                self._peak, self._peak_value = t, v
+            if v > lo:
+                return None
+            self._state = self._WAITING
+            self._trough, self._trough_value = t, v
+            self._left = t
+            return Cycle(self._start, self._peak, t)
+        if v <= self._trough_value:
+            self._trough, self._trough_value = t, v
+        if v <= lo:
+            self._left = t
+        if v >= hi:
+            if self._trough_value <= lo:
+                self._state = self._HIGH
+                self._start = max(self._left, self._trough)
+                self._peak, self._peak_value = t, v
+                self.rose = True
+            else:
+                self._state = self._HIGH_UNSEEN
+                self._trough, self._trough_value = t, math.inf
+        return None
 
 
 def hysteresis_cycles(
@@ -209,6 +244,8 @@ def hysteresis_cycles(
 ) -> list[Cycle]:
     """Every closed cycle of `Hysteresis(low, high)` over the samples of z (those with
     `valid` True; NaN samples are skipped either way)."""
+    if not low < high:
+        raise ValueError(f"need low < high, got {low}, {high}")
     machine = Hysteresis(low, high)
     idx = np.flatnonzero(np.isfinite(z) if valid is None else valid & np.isfinite(z))
     out = []
