@@ -4,12 +4,12 @@
 
 Each clip of an exercise with a built-in template goes through the session engine
 (`exercises.analysis.analyze`); the clip is judged from what the coach would see, with
-one decision rule for every template (`verdict`):
+one decision rule for every template (`exercises.analysis.form_is_bad`):
 
 - a rep is bad when a form rule of at least the chosen severity fired in it (its
   `cue_ids`), or when its score is below the score of a rep that stays `band`
-  tolerances off the template's reference on average (`exercises.scoring.
-  cost_to_score(band)`: the template's own tolerance bands);
+  tolerances off the template's reference on average (the template's own tolerance
+  bands);
 - a clip is bad when at least half its reps are; a clip where no rep was counted is
   bad when such a rule fired at all.
 
@@ -40,9 +40,8 @@ from benchmarks.posetrainer_data import (
     load_form_window,
 )
 from exercises.alignment import dtw_align
-from exercises.analysis import Analysis, analyze, channel_trace
+from exercises.analysis import Analysis, analyze, channel_trace, form_is_bad
 from exercises.events import Severity
-from exercises.scoring import cost_to_score
 from exercises.spec import ExerciseSpec, get_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,25 +61,14 @@ GRID: dict[str, tuple[Any, ...]] = {
 DEFAULT = {"severity": "minor", "band": 1.0}
 
 
-def _severities(spec: ExerciseSpec) -> dict[str, Severity]:
-    out = {r.id: r.severity for r in spec.rules}
-    out.setdefault("partial_rep", Severity.MINOR)
-    return out
-
-
 def verdict(analysis: Analysis, spec: ExerciseSpec, severity: str, band: float) -> bool:
-    """True = bad form (see the module docstring)."""
-    least = Severity[severity.upper()]
-    levels = _severities(spec)
-
-    def faulty(ids: Sequence[str]) -> bool:
-        return any(levels.get(i, Severity.MINOR) >= least for i in ids)
-
-    if not analysis.reps:
-        return faulty(list(analysis.summary.faults_by_id))
-    cut = cost_to_score(band)
-    bad = [faulty(r.cue_ids) or r.score < cut for r in analysis.reps]
-    return float(np.mean(bad)) >= 0.5
+    """True = bad form (`exercises.analysis.form_is_bad` with one grid setting)."""
+    return form_is_bad(
+        analysis,
+        spec,
+        least_severity=Severity[severity.upper()],
+        band_tolerances=band,
+    )
 
 
 def _balanced(pred: np.ndarray, truth: np.ndarray) -> float:

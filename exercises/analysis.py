@@ -23,9 +23,9 @@ import numpy as np
 import numpy.typing as npt
 
 from exercises.counting import CountedRep, CounterParams, RepCounter, template_guides
-from exercises.events import CueIssued, Event, MoveCompleted, RepCompleted
+from exercises.events import CueIssued, Event, MoveCompleted, RepCompleted, Severity
 from exercises.metrics import METRICS, detect_view
-from exercises.scoring import score_trajectory
+from exercises.scoring import cost_to_score, score_trajectory
 from exercises.session import Session, SessionOptions, SessionSummary
 from exercises.spec import ExerciseSpec, FormRule, get_spec
 from vision.types import PoseFrame, PoseWindow
@@ -37,6 +37,7 @@ __all__ = [
     "analyze",
     "channel_trace",
     "counted_span",
+    "form_is_bad",
     "judge_frame",
     "score_counted_rep",
 ]
@@ -73,11 +74,14 @@ class ChannelTrace:
         channels: Names (every angle and metric the template reads).
         timestamp_ms: (T,) int64.
         values: (T, K) float32, NaN where missing or while counting was gated.
+        views: The camera view detected per frame ("front", "side", "oblique" or
+            None); empty when not recorded.
     """
 
     channels: tuple[str, ...]
     timestamp_ms: npt.NDArray[np.int64]
     values: npt.NDArray[np.float32]
+    views: tuple[str | None, ...] = ()
 
 
 def _spec(spec: ExerciseSpec | str) -> ExerciseSpec:
@@ -138,6 +142,41 @@ def counted_span(
     return (start, float(t[turn + back[0]])) if back.size else None
 
 
+def _rule_faults(
+    spec: ExerciseSpec, trace: ChannelTrace, inside: npt.NDArray[np.bool_], elder: bool
+) -> list[str]:
+    """The form rules a stretch of the trace breaks: the rule's metric out of bounds
+    for its `min_duration_ms` while its `during` phase holds ("rep" and
+    "in_position": the whole stretch) and, when views were recorded, in the view its
+    metric needs (a wrong cue is worse than none)."""
+    ts = trace.timestamp_ms[inside]
+    rows = trace.values[inside]
+    views = [v for v, keep in zip(trace.views, inside, strict=False) if keep]
+    phases = spec.phases_for(elder)
+    out = []
+    for rule in spec.rules:
+        if rule.key not in trace.channels:
+            continue
+        column = rows[:, trace.channels.index(rule.key)]
+        need = METRICS[rule.key].view if rule.key in METRICS else "any"
+        run_start: int | None = None
+        for i, value in enumerate(column.tolist()):
+            row = dict(zip(trace.channels, rows[i].tolist(), strict=True))
+            gated = bool(rule.during) and not any(
+                d in ("rep", "in_position") or (d in phases and phases[d].holds(row))
+                for d in rule.during
+            )
+            wrong_view = need != "any" and bool(views) and views[i] != need
+            if gated or wrong_view or not rule.violated(value):
+                run_start = None
+                continue
+            run_start = i if run_start is None else run_start
+            if ts[i] - ts[run_start] >= rule.min_duration_ms:
+                out.append(rule.id)
+                break
+    return out
+
+
 def score_counted_rep(
     spec: ExerciseSpec,
     rep: CountedRep,
@@ -185,7 +224,9 @@ def score_counted_rep(
         col = col[np.isfinite(col)]
         if col.size:
             rom[a.name] = round(float(col.max() - col.min()), 1)
-    faults: dict[str, None] = {}
+    faults: dict[str, None] = dict.fromkeys(
+        _rule_faults(spec, trace, inside, elder_mode)
+    )
     side = None
     for e in session_events:
         if not rep.start_ms <= e.timestamp_ms <= rep.end_ms:
@@ -259,6 +300,7 @@ def analyze(
     events: list[Event] = []
     counted: list[tuple[int, CountedRep]] = []  # (index into events, rep)
     rows: list[list[float]] = []
+    views: list[str | None] = []
     names: tuple[str, ...] = ()
     for t in keep:
         frame = window[t]
@@ -268,7 +310,9 @@ def analyze(
             names = tuple(values)
         rows.append([values.get(n, math.nan) for n in names])
         if counter is not None:
-            pushed = counter.push(_isotropic(frame, options.image_aspect), values)
+            isotropic = _isotropic(frame, options.image_aspect)
+            views.append(detect_view(isotropic))
+            pushed = counter.push(isotropic, values)
             counted += [(len(events), r) for r in pushed]
     summary = session.summary()
     if counter is None:
@@ -286,6 +330,7 @@ def analyze(
         channels=names,
         timestamp_ms=np.asarray([int(window.timestamp_ms[t]) for t in keep], np.int64),
         values=np.asarray(rows, np.float32).reshape(len(rows), len(names)),
+        views=tuple(views),
     )
     session_events = tuple(events)
     reps = [
@@ -469,3 +514,30 @@ def judge_frame(
         if _rule_applies(r, phase, view) and r.violated(values.get(r.key, math.nan))
     )
     return FrameJudgement(values, view, phase, faults)
+
+
+def form_is_bad(
+    analysis: Analysis,
+    spec: ExerciseSpec,
+    *,
+    least_severity: Severity = Severity.MINOR,
+    band_tolerances: float = 1.0,
+) -> bool:
+    """One verdict on a set's form, the same rule for every template.
+
+    A rep is bad when a form rule of at least `least_severity` fired in it (or it was
+    partial), or when its score is below that of a rep staying `band_tolerances` of
+    the template's tolerance bands off its reference on average
+    (`exercises.scoring.cost_to_score`). The set is bad when at least half its reps
+    are; a set with no counted rep is bad when such a rule fired at all.
+    """
+    levels = {r.id: r.severity for r in spec.rules}
+
+    def faulty(ids: tuple[str, ...] | list[str]) -> bool:
+        return any(levels.get(i, Severity.MINOR) >= least_severity for i in ids)
+
+    if not analysis.reps:
+        return faulty(list(analysis.summary.faults_by_id))
+    cut = cost_to_score(band_tolerances)
+    bad = [faulty(r.cue_ids) or r.score < cut for r in analysis.reps]
+    return 2 * sum(bad) >= len(bad)
