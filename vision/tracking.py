@@ -46,6 +46,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from vision.clock import VideoClock
 from vision.types import Poses, Skeleton
 
 __all__ = ["PoseTracker", "Track", "TrackerOptions", "pose_boxes"]
@@ -244,7 +245,7 @@ class PoseTracker:
         """Forget every track (IDs start again from 1)."""
         self._tracks: list[Track] = []
         self._next_id = 1
-        self._last_ts: int | None = None
+        self._clock = VideoClock()
 
     @property
     def tracks(self) -> tuple[Track, ...]:
@@ -437,15 +438,11 @@ class PoseTracker:
                 f"tracker is for {self.skeleton.value}, "
                 f"got {poses.skeleton.value} poses"
             )
-        ts = int(poses.timestamp_ms)
-        if self._last_ts is not None and ts <= self._last_ts:
-            raise ValueError(
-                f"timestamps must increase: got {ts} ms after {self._last_ts} ms"
-            )
+        ts = self._clock.check(int(poses.timestamp_ms))
         xy, visible, centres, sizes = self._features(poses)
         n = len(poses)
         ids = np.full(n, -1, np.int64)
-        previous = self._last_ts
+        previous = self._clock.last_ms
         active = [t for t in self._tracks if t.last_seen_ms == previous]
         lost = [t for t in self._tracks if t.last_seen_ms != previous]
         free = list(range(n))
@@ -479,7 +476,7 @@ class PoseTracker:
         for d in free:
             ids[d] = self._start(xy[d], visible[d], centres[d], sizes[d], ts)
         self._forget(ts)
-        self._last_ts = ts
+        self._clock.advance(ts)
         return Poses(
             poses.xyz,
             poses.visibility,

@@ -215,6 +215,20 @@ def _check_array(
         )
 
 
+def _check_stack(xyz: object, visibility: object, skeleton: Skeleton, rows: str) -> int:
+    """Check stacked landmarks, xyz (L, J, 3) and visibility (L, J) float32; return L
+    (`rows` names L in the message)."""
+    if not isinstance(xyz, np.ndarray) or xyz.ndim != 3:
+        raise ValueError(
+            f"xyz must be ({rows}, J, 3) float32, got {getattr(xyz, 'shape', None)}"
+        )
+    n = int(xyz.shape[0])
+    j = skeleton.num_joints
+    _check_array("xyz", xyz, (n, j, 3), np.float32)
+    _check_array("visibility", visibility, (n, j), np.float32)
+    return n
+
+
 def validate_pose_frame(frame: PoseFrame) -> None:
     """Raise ValueError/TypeError naming what was expected and what was received."""
     if not isinstance(frame.skeleton, Skeleton):
@@ -292,14 +306,7 @@ class Poses:
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
 
     def __post_init__(self) -> None:
-        if not isinstance(self.xyz, np.ndarray) or self.xyz.ndim != 3:
-            raise ValueError(
-                f"xyz must be (N, J, 3) float32, got {getattr(self.xyz, 'shape', None)}"
-            )
-        n = self.xyz.shape[0]
-        j = self.skeleton.num_joints
-        _check_array("xyz", self.xyz, (n, j, 3), np.float32)
-        _check_array("visibility", self.visibility, (n, j), np.float32)
+        n = _check_stack(self.xyz, self.visibility, self.skeleton, "N")
         _check_array("track_ids", self.track_ids, (n,), np.int64)
         _check_array("scores", self.scores, (n,), np.float32)
 
@@ -371,14 +378,7 @@ class PoseWindow:
     _frames: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.xyz, np.ndarray) or self.xyz.ndim != 3:
-            raise ValueError(
-                f"xyz must be (T, J, 3) float32, got {getattr(self.xyz, 'shape', None)}"
-            )
-        t = self.xyz.shape[0]
-        j = self.skeleton.num_joints
-        _check_array("xyz", self.xyz, (t, j, 3), np.float32)
-        _check_array("visibility", self.visibility, (t, j), np.float32)
+        t = _check_stack(self.xyz, self.visibility, self.skeleton, "T")
         _check_array("timestamp_ms", self.timestamp_ms, (t,), np.int64)
         object.__setattr__(self, "_frames", t)
 
