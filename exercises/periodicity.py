@@ -54,20 +54,9 @@ F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
 
-_BODY_JOINTS = (
-    "nose",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
+# The body's joints every skeleton has: COCO-17's without the eyes and ears.
+_BODY_JOINTS = tuple(
+    n for n in Skeleton.COCO_17.joint_names if not n.endswith(("_eye", "_ear"))
 )
 # (left, right) triples whose angles are averaged into one signal each.
 _ANGLES = (

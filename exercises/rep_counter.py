@@ -43,9 +43,8 @@ _MIN_SEPARATION: Final[float] = 0.5
 _PACE_LIMIT: Final[float] = 3.0
 """A template's slowest repetition considered, in template paces."""
 _STABLE_REFITS: Final[int] = 3
-"""Refits in a row that must agree on a signal before it is counted ..."""
-_EVIDENCE: Final[float] = 1.2
-"""... at least this many over its periodicity (0.2 -> 6 refits)."""
+"""Refits in a row that must agree on a signal before it is counted (at least
+`CounterParams.evidence` over its periodicity)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +69,9 @@ class CounterParams:
             candidate is the one counted.
         min_strength: Least periodicity to start or switch counting on a signal.
         adopt_periods: Periods of footage needed before a signal is adopted.
+        evidence: A signal of periodicity s must agree over `evidence / s` refits in
+            a row (at least 3) before it is adopted: weaker periodicity must hold
+            longer.
         switch_ratio: A different signal replaces the counted one when this many
             times as periodic on the same window.
         window_s: Frames kept and analysed.
@@ -91,6 +93,7 @@ class CounterParams:
     guide_strength: float = 0.8
     min_strength: float = 0.2
     adopt_periods: float = 4.0
+    evidence: float = 1.2
     switch_ratio: float = 1.25
     window_s: float = 60.0
     refit_s: float = 0.5
@@ -558,7 +561,7 @@ class RepCounter:
         self._stable = self._stable + 1 if same else 1
         self._candidate = (choice.source, choice.period)
         # Weaker periodicity must hold longer before it is trusted.
-        needed = max(_STABLE_REFITS, math.ceil(_EVIDENCE / choice.strength))
+        needed = max(_STABLE_REFITS, math.ceil(p.evidence / choice.strength))
         if not final and self._stable < needed:
             return []
         model = self._model
