@@ -8,31 +8,34 @@ over a recording (the same frames give the same count either way).
 
 How a repetition is counted:
 
-1. What to count (`exercises.periodicity.choose_signal`, rerun every `refit_s` on the
-   last `window_s` of frames): the channel a template names (its rest end known), or
-   the most periodic of the body's principal movements and joint angles; its period
-   comes from its own autocorrelation. A template's channel is counted from the first
-   frame, with the template's pace as the period until the signal shows its own. With
-   no template, nothing is counted until a signal has repeated with the same period
-   on two refits in a row and the window holds `adopt_periods` periods; the
-   repetitions already in the window are then counted at once (a live screen shows
-   the first ones together).
-2. Conditioning, frame by frame and causal (each frame uses only frames before it):
-   the signal minus its mean over the last `detrend_periods` periods (slow drift and
-   level jumps at camera cuts go), smoothed exponentially over `smooth_periods`
-   periods, then compared with its own range over the last `range_periods` periods;
-   a range below `floor` (a fraction of the window's typical range, never below the
-   least movement that is a repetition: a template's half threshold gap, half a body
-   radius, 30 degrees) is noise, so standing still counts nothing.
-3. Counting: hysteresis with levels at +-`threshold` of half that range around its
+1. What to count (`exercises.periodicity.choose_signal`, rerun every `refit_s`, every
+   4 `refit_s` once confirmed, on the last `window_s` of frames): the channel a
+   template names (its rest end known), or the most periodic of the body's principal
+   movements and joint angles; its period comes from its own autocorrelation. With a
+   template, another signal may stand in for its channel only when it moves with it
+   at its period. A choice is trusted once the window holds `adopt_periods` periods
+   and refits agree on it (weaker periodicity longer: `evidence`); the repetitions
+   already in the window are then counted at once (a live screen shows the first
+   ones together), none twice.
+2. Until then a template's channel is counted between the template's own rest and
+   turning thresholds (as the session's phases count), from the first repetition.
+3. Conditioning of a trusted signal, frame by frame and causal (each frame uses only
+   frames before it): the signal minus its mean over the last `detrend_periods`
+   periods (slow drift and level jumps at camera cuts go), smoothed exponentially
+   over `smooth_periods` periods, then compared with its own range over the last
+   `range_periods` periods; a range below a floor (`range_floor` of the window's
+   typical range, never below a template's half threshold gap, half a body radius or
+   30 degrees) counts as that floor, so standing still counts nothing.
+4. Counting: hysteresis with levels at +-`threshold` of half that range around its
    middle (`exercises.signal.Hysteresis`): a repetition leaves rest, passes the far
    level and comes back past the near one (a template whose cycle has two phases,
    like sit-to-stand, counts on reaching the far end). A half repetition at the start
    or end of a set never counts; frames without a person are gaps that neither count
    nor break a repetition.
-4. A better signal found later replaces the one counted (a template channel
-   distorted by the camera view, a different movement), counting on from the last
-   repetition; a repetition is never counted twice.
+5. A clearly more periodic signal, or one at another period than the counted one (a
+   harmonic was counted), replaces it; a repetition is never counted twice (turning
+   points within half a period are the same one). `finish` makes a last choice on
+   everything kept when none was trusted yet (two periods suffice then).
 
 Core module: stdlib and numpy, plus vision.{types,geometry} and exercises.*; no I/O.
 """

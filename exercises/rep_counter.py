@@ -39,7 +39,6 @@ COUNTER_NOMINAL_FPS: Final[float] = 30.0
 """Frame rate assumed until the timestamps show the real one."""
 _MIN_SEPARATION: Final[float] = 0.5
 """Turning points of counted repetitions are at least this many periods apart."""
-"""A template's least repetition, in gaps between its rest and turning thresholds."""
 _PACE_LIMIT: Final[float] = 3.0
 """A template's slowest repetition considered, in template paces."""
 _STABLE_REFITS: Final[int] = 3
