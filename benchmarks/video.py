@@ -5,9 +5,10 @@
 Every clip of `CATALOG.tsv` whose exercise has a built-in template (`TEMPLATES`) and
 whose `reps` column is a count made by eye goes through the command line as a user
 would run it: `movecoach pose CLIP --out` (once; the landmarks are cached under
-benchmarks/results/cache/, keyed by the clip's size and time and the backend, never
-committed), then `movecoach analyze LANDMARKS --exercise ID --aspect W:H --json` (the
-clip's own aspect, as `analyze CLIP` would use). The summary's `reps` is compared with
+benchmarks/results/cache/, keyed by the clip's size and time and the backend name,
+never committed; delete the folder after changing a backend's code), then
+`movecoach analyze LANDMARKS --exercise ID --aspect W:H --json` (the clip's own
+aspect, as `analyze CLIP` would use). The summary's `reps` is compared with
 the catalogue's complete repetitions (partial ones at the edges must not count).
 Peers on the same landmarks: `angle_threshold` and `pca_period` (as in
 benchmarks.repcount). Nothing is fitted to the clips, so the figures are plain.
