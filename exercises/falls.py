@@ -3,7 +3,7 @@
 to a horizontal (or floor-level) body that does not get up again raises an alert for
 staff; getting up clears it. Core module: stdlib and numpy; no clock, no I/O.
 
-    monitor = FallMonitor(aspect_wh=16 / 9)
+    monitor = FallMonitor()
     events = monitor.update(tracked_poses)     # FallDetected / FallCleared per track
 
 What separates a fall from lying down on purpose (sit-ups, push-ups, bridges, planks,
@@ -30,9 +30,10 @@ getting onto a mat), each a named constant below with its reasoning:
 5. The exercise's posture when known: for lying exercises (`posture="supine"` or
    `"prone"`) the confirmation waits `LYING_CONFIRM_S`.
 
-Coordinates: `PoseFrame` x/y are normalized by image width and height; `aspect_wh`
-(width / height) makes angles true. With an unknown aspect (1.0) tilted torsos look
-more upright than they are, so the detector errs towards not firing.
+Coordinates: `PoseFrame` x/y are normalized by image width and height; the frames'
+`aspect_wh` (stamped where the image was decoded) makes angles true
+(`vision.geometry.isotropic`). With an unknown aspect (1.0) tilted torsos on a wide
+picture look more upright than they are, so the detector errs towards not firing.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from typing import Final
 import numpy as np
 
 from exercises.events import Event, LocalizedText
+from vision.geometry import isotropic
 from vision.types import PoseFrame, Poses, Skeleton
 
 __all__ = [
@@ -291,7 +293,6 @@ class FallDetector:
     """Fall detection for one person (see the module docstring).
 
     Args:
-        aspect_wh: Image width / height of the frames' normalized coordinates.
         posture: The exercise's posture when known ("standing", "seated", "supine",
             "prone", "kneeling"), or None.
         track_id: Put into the events.
@@ -301,14 +302,10 @@ class FallDetector:
     def __init__(
         self,
         *,
-        aspect_wh: float = 1.0,
         posture: str | None = None,
         track_id: int = -1,
         skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
     ) -> None:
-        if not aspect_wh > 0:
-            raise ValueError(f"aspect_wh must be > 0, got {aspect_wh}")
-        self.aspect_wh = float(aspect_wh)
         self.posture = posture
         self.track_id = int(track_id)
         self.skeleton = skeleton
@@ -340,8 +337,7 @@ class FallDetector:
         return round((LYING_CONFIRM_S if lying else CONFIRM_S) * 1000)
 
     def _sample(self, frame: PoseFrame) -> _Sample | None:
-        xyz = frame.xyz.astype(np.float64)
-        xyz[:, 0] *= self.aspect_wh
+        xyz = isotropic(frame).xyz.astype(np.float64)
         vis = frame.visibility
         s = _mid(xyz, vis, self._shoulders)
         h = _mid(xyz, vis, self._hips)
@@ -569,7 +565,6 @@ class FallMonitor:
     until they are seen up again); `forget(track_id)` drops it.
 
     Args:
-        aspect_wh: Image width / height.
         posture: The exercise's posture when known (see `FallDetector`).
         skeleton: Joint layout.
     """
@@ -577,11 +572,9 @@ class FallMonitor:
     def __init__(
         self,
         *,
-        aspect_wh: float = 1.0,
         posture: str | None = None,
         skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
     ) -> None:
-        self.aspect_wh = aspect_wh
         self.posture = posture
         self.skeleton = skeleton
         self._detectors: dict[int, FallDetector] = {}
@@ -609,7 +602,6 @@ class FallMonitor:
             det = self._detectors.get(track_id)
             if det is None:
                 det = FallDetector(
-                    aspect_wh=self.aspect_wh,
                     posture=self.posture,
                     track_id=track_id,
                     skeleton=self.skeleton,

@@ -46,9 +46,9 @@ from exercises.alignment import dtw_costs_batch
 from exercises.counting import StreamingRepCounter
 from exercises.events import CueIssued, Event, LocalizedText, RepCompleted, Severity
 from exercises.falls import FallMonitor
-from exercises.session import SLOW_DOWN, Session, SessionOptions, SessionSummary
+from exercises.session import SLOW_DOWN, Session, SessionSummary
 from exercises.spec import ExerciseSpec
-from vision.geometry import angle_triples, joint_angles_array
+from vision.geometry import angle_triples, isotropic, joint_angles_array
 from vision.types import PoseFrame, Poses, Skeleton
 
 __all__ = [
@@ -239,7 +239,6 @@ class GroupOptions:
     """Behaviour of a `GroupSession` (times in ms unless the name says s).
 
     Attributes:
-        aspect_wh: Image width / height (angles and falls in true proportions).
         leave_after_ms: A participant unseen this long has left.
         instructor_lost_ms: An automatically chosen instructor unseen this long is
             replaced by the best placed person.
@@ -269,7 +268,6 @@ class GroupOptions:
         falls: Watch everyone for falls.
     """
 
-    aspect_wh: float = 16.0 / 9.0
     leave_after_ms: int = 6000
     instructor_lost_ms: int = 3000
     score_interval_ms: int = 1000
@@ -296,8 +294,6 @@ class GroupOptions:
     falls: bool = True
 
     def __post_init__(self) -> None:
-        if not self.aspect_wh > 0:
-            raise ValueError(f"aspect_wh must be > 0, got {self.aspect_wh}")
         for name in (
             "follow_window_s",
             "lag_step_s",
@@ -441,7 +437,6 @@ class GroupSession:
         self._max_lag_s = o.elder_max_lag_s if self.elder_mode else o.max_lag_s
         self._falls = (
             FallMonitor(
-                aspect_wh=o.aspect_wh,
                 posture=spec.posture if spec is not None else None,
                 skeleton=skeleton,
             )
@@ -589,17 +584,17 @@ class GroupSession:
 
     def _pick_instructor(self, poses: Poses) -> int:
         """The largest, most central person: body size x closeness to the centre."""
+        # Size is the height in the picture and the offset a fraction of the width:
+        # neither needs the aspect.
         xy = poses.xyz[:, :, :2].astype(np.float64)
-        xy[..., 0] *= self.options.aspect_wh
         vis = poses.visibility >= 0.5
         best, best_score = int(poses.track_ids[0]), -math.inf
-        centre_x = 0.5 * self.options.aspect_wh
         for i in range(len(poses)):
             pts = xy[i][vis[i] & np.isfinite(xy[i]).all(-1)]
             if pts.shape[0] < 3:
                 continue
             size = float(np.ptp(pts[:, 1]))
-            off = abs(float(pts[:, 0].mean()) - centre_x) / self.options.aspect_wh
+            off = abs(float(pts[:, 0].mean()) - 0.5)
             score = size * (1.0 - off)
             if score > best_score:
                 best, best_score = int(poses.track_ids[i]), score
@@ -624,12 +619,8 @@ class GroupSession:
         self.participants[track_id] = state
         if self.mode == "same_exercise":
             assert self.spec is not None
-            # The camera's aspect, so each participant's angles are true ones.
             self._sessions[track_id] = Session(
-                self.spec,
-                elder_mode=self.elder_mode,
-                skeleton=self.skeleton,
-                options=SessionOptions(image_aspect=self.options.aspect_wh),
+                self.spec, elder_mode=self.elder_mode, skeleton=self.skeleton
             )
         else:
             self._followers[track_id] = _Follower(deque(), None)
@@ -698,11 +689,8 @@ class GroupSession:
     # --- follow -----------------------------------------------------------------------
 
     def _angles(self, poses: Poses) -> F32:
-        xyz = poses.xyz.copy()
-        xyz[..., 0] *= self.options.aspect_wh
-        return joint_angles_array(
-            np.ascontiguousarray(xyz), poses.visibility, self._triples
-        )
+        square = isotropic(poses)
+        return joint_angles_array(square.xyz, square.visibility, self._triples)
 
     def _frames_per_s(self) -> float:
         if len(self._frame_ts) < 2:

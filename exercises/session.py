@@ -67,7 +67,7 @@ from exercises.metrics import METRICS, Body, compute_metric, detect_view, in_fra
 from exercises.scoring import RepScore, phase_span, score_static, score_trajectory
 from exercises.spec import AngleDef, ExerciseSpec, FormRule, Phase, Reference
 from vision import config
-from vision.geometry import Kinematics, angle_triples, joint_angles
+from vision.geometry import Kinematics, angle_triples, isotropic, joint_angles
 from vision.types import PoseFrame, Skeleton
 
 __all__ = [
@@ -192,9 +192,6 @@ class SessionOptions:
             point (flagged `partial`, cued); False ignores them.
         min_segment: Angles with a segment shorter than this many torso lengths in
             the image are NaN.
-        image_aspect: Width / height of the camera image. Landmarks normalise x by
-            the width and y by the height, so on a 16:9 picture every angle is skewed
-            unless x is scaled back by this (the edge that knows the camera sets it).
     """
 
     cue_cooldown_ms: int = 4000
@@ -222,7 +219,6 @@ class SessionOptions:
     rom_lookback_ms: int = 1000
     count_partial_reps: bool = True
     min_segment: float = 0.15
-    image_aspect: float = 1.0
 
     def __post_init__(self) -> None:
         if self.phase_confirm_frames < 1:
@@ -240,8 +236,6 @@ class SessionOptions:
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not self.image_aspect > 0:
-            raise ValueError(f"image_aspect must be > 0, got {self.image_aspect}")
         if self.hold_tick_ms <= 0 or self.max_rep_ms <= 0 or self.elder_max_rep_ms <= 0:
             raise ValueError(
                 "hold_tick_ms, max_rep_ms and elder_max_rep_ms must be > 0"
@@ -339,8 +333,6 @@ class Session:
         self._min_vis = (
             config.MIN_VISIBILITY if o.min_visibility is None else o.min_visibility
         )
-        self._aspect = float(o.image_aspect)
-        self._xyz_scale = np.array([self._aspect, 1.0, self._aspect], np.float32)
         self._phases: dict[str, Phase] = spec.phases_for(self.elder_mode)
         self._partial_phases: dict[str, Phase] = (
             {p.name: p for p in spec.partial.phases}
@@ -583,12 +575,7 @@ class Session:
             self._first_ts = ts
 
         picture = frame  # as the camera normalised it, for the in-picture checks
-        if self._aspect != 1.0:
-            # Normalised x is a fraction of the width, y of the height: make one unit
-            # the same length across and down before measuring angles and ratios.
-            frame = PoseFrame(
-                frame.xyz * self._xyz_scale, frame.visibility, ts, frame.skeleton
-            )
+        frame = isotropic(frame)  # angles and ratios in true proportions
         raw_body = Body(frame, self._min_vis)
         view = detect_view(raw_body)
         self._update_placement(picture, raw_body, view, ts, events)

@@ -148,7 +148,6 @@ class _GroupConnection(SocketConnection):
                 f"{type(exc).__name__}: {exc}",
             ) from None
         live_id = uuid.uuid4().hex
-        resolution = message.resolution_wh
         try:
             live = GroupLive(
                 mode=message.mode,
@@ -159,7 +158,6 @@ class _GroupConnection(SocketConnection):
                 max_participants=message.max_participants,
                 instructor_track_id=message.instructor_track_id,
                 skeleton=stream.skeleton,
-                aspect_wh=(resolution[0] / resolution[1] if resolution else 16.0 / 9.0),
                 recorder=self.rt.recorder_call,
                 live_id=live_id,
                 kiosk_id=self.kiosk_id,

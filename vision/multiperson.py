@@ -43,7 +43,7 @@ import numpy.typing as npt
 
 from vision.backends import onnx as _onnx
 from vision.backends.base import BackendError
-from vision.types import Poses, Skeleton
+from vision.types import Poses, Skeleton, aspect_from_wh
 
 __all__ = ["MultiPersonOptions", "MultiPersonPoseEstimator"]
 
@@ -425,7 +425,11 @@ class MultiPersonPoseEstimator:
         self.timings_ms = timings
         frames = _onnx.landmarks_to_frames(out, ts)
         return Poses.from_frames(
-            frames, ts, scores=[float(p) for p in out.presence], skeleton=self.skeleton
+            frames,
+            ts,
+            scores=[float(p) for p in out.presence],
+            skeleton=self.skeleton,
+            aspect_wh=aspect_from_wh(wh),
         )
 
     def reset(self) -> None:

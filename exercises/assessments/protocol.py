@@ -54,6 +54,7 @@ from exercises.assessments.norms import (
 from exercises.events import Event, LocalizedText
 from exercises.metrics import Body
 from vision import config
+from vision.geometry import isotropic
 from vision.types import PoseFrame
 
 __all__ = [
@@ -418,7 +419,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
             self._enter(AssessmentPhase.INSTRUCTIONS, ts, events)
         if self._phase is AssessmentPhase.RESULT:
             return events
-        m = self._measure(Body(frame, self.min_visibility))
+        m = self._measure(Body(isotropic(frame), self.min_visibility))
         ready = m is not None and self._is_ready(m)
         if self._phase is AssessmentPhase.INSTRUCTIONS:
             self._instructions(m, ready, ts, events)

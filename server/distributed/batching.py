@@ -52,7 +52,7 @@ from vision.backends.onnx import (
     rois_from_alignment_points,
     rois_from_landmarks,
 )
-from vision.types import Poses, Skeleton
+from vision.types import Poses, Skeleton, aspect_from_wh
 
 __all__ = ["BatchedPoseModel", "PoseReply", "PoseRequest", "no_rois"]
 
@@ -283,10 +283,10 @@ class BatchedPoseModel:
         for frame, transform in zip(frames, crop_transforms, strict=True):
             n = transform.shape[0]
             ts = int(frame.request.timestamp_ms)
+            aspect_wh = aspect_from_wh(frame.wh)
             if n == 0 or outputs is None:
-                replies.append(
-                    PoseReply(ts, Poses.empty(ts, SKELETON), no_rois(), frame.wh)
-                )
+                empty = Poses.empty(ts, SKELETON, aspect_wh)
+                replies.append(PoseReply(ts, empty, no_rois(), frame.wh))
                 continue
             result = postprocess_landmarks(
                 [o[start : start + n] for o in outputs], transform, frame.wh
@@ -303,6 +303,7 @@ class BatchedPoseModel:
                 ts,
                 scores=[float(p) for p in kept.presence],
                 skeleton=SKELETON,
+                aspect_wh=aspect_wh,
             )
             tracked = next_rois[order] if opts.tracking else no_rois()
             replies.append(PoseReply(ts, poses, tracked, frame.wh))

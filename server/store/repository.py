@@ -649,7 +649,13 @@ def append_landmarks(
         frame_count=len(window),
         start_ms=int(window.timestamp_ms[0]),
         end_ms=int(window.timestamp_ms[-1]),
-        data=encode_chunk(window.xyz, window.visibility, window.timestamp_ms, dtype),
+        data=encode_chunk(
+            window.xyz,
+            window.visibility,
+            window.timestamp_ms,
+            dtype,
+            aspect_wh=window.aspect_wh,
+        ),
     )
     db.add(chunk)
     db.flush()

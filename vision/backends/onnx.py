@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vision.backends.base import BackendError
-from vision.types import PoseFrame, Poses, Skeleton
+from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
     "DETECTOR_INPUT_SIZE",
@@ -1681,7 +1681,11 @@ class OnnxBackend:
         self.timings_ms = timings
         frames = landmarks_to_frames(kept, ts)
         return Poses.from_frames(
-            frames, ts, scores=[float(p) for p in kept.presence], skeleton=self.skeleton
+            frames,
+            ts,
+            scores=[float(p) for p in kept.presence],
+            skeleton=self.skeleton,
+            aspect_wh=aspect_from_wh(wh),
         )
 
     def reset(self) -> None:
