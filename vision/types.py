@@ -26,6 +26,7 @@ __all__ = [
     "PoseWindow",
     "Poses",
     "Skeleton",
+    "TimestampGuard",
     "aspect_from_wh",
     "validate_pose_frame",
 ]
@@ -247,6 +248,43 @@ def validate_pose_frame(frame: PoseFrame) -> None:
     ):
         raise TypeError(f"timestamp_ms must be an int, got {frame.timestamp_ms!r}")
     _check_aspect(frame.aspect_wh)
+
+
+class TimestampGuard:
+    """The time of the last frame a stateful step took: each new one must be later
+    (mediapipe's `detect_for_video` rule; the core's sessions, filters and trackers
+    all keep it).
+
+    Attributes:
+        last_ms: The last timestamp taken; None before the first.
+    """
+
+    __slots__ = ("last_ms",)
+
+    def __init__(self) -> None:
+        self.last_ms: int | None = None
+
+    def advance(self, timestamp_ms: int, *, strict: bool = True) -> int | None:
+        """Take `timestamp_ms` as the latest; returns the previous one (None at first).
+
+        Args:
+            timestamp_ms: The new frame's time.
+            strict: It must be later than the previous one (False: not earlier).
+
+        Raises:
+            ValueError: "timestamps must increase: got T ms after L ms" (or "must not
+                go back" when not `strict`); nothing is taken.
+        """
+        last = self.last_ms
+        if last is not None and (
+            timestamp_ms <= last if strict else timestamp_ms < last
+        ):
+            rule = "must increase" if strict else "must not go back"
+            raise ValueError(
+                f"timestamps {rule}: got {timestamp_ms} ms after {last} ms"
+            )
+        self.last_ms = timestamp_ms
+        return last
 
 
 @dataclass(frozen=True, slots=True, eq=False)
