@@ -264,6 +264,17 @@ class TimestampGuard:
     def __init__(self) -> None:
         self.last_ms: int | None = None
 
+    def check(self, timestamp_ms: int, *, strict: bool = True) -> None:
+        """Raise as `advance` would, without taking the time."""
+        last = self.last_ms
+        if last is not None and (
+            timestamp_ms <= last if strict else timestamp_ms < last
+        ):
+            rule = "must increase" if strict else "must not go back"
+            raise ValueError(
+                f"timestamps {rule}: got {timestamp_ms} ms after {last} ms"
+            )
+
     def advance(self, timestamp_ms: int, *, strict: bool = True) -> int | None:
         """Take `timestamp_ms` as the latest; returns the previous one (None at first).
 
@@ -275,15 +286,8 @@ class TimestampGuard:
             ValueError: "timestamps must increase: got T ms after L ms" (or "must not
                 go back" when not `strict`); nothing is taken.
         """
-        last = self.last_ms
-        if last is not None and (
-            timestamp_ms <= last if strict else timestamp_ms < last
-        ):
-            rule = "must increase" if strict else "must not go back"
-            raise ValueError(
-                f"timestamps {rule}: got {timestamp_ms} ms after {last} ms"
-            )
-        self.last_ms = timestamp_ms
+        self.check(timestamp_ms, strict=strict)
+        last, self.last_ms = self.last_ms, timestamp_ms
         return last
 
 
