@@ -73,7 +73,7 @@ from exercises.fall_rules import (
     FallState,
 )
 from vision.geometry import isotropic
-from vision.types import PoseFrame, Poses, Skeleton
+from vision.types import PoseFrame, Poses, Skeleton, TimestampGuard
 
 __all__ = [
     "CONFIRM_S",
@@ -188,7 +188,7 @@ class FallDetector:
         self._pending: _Pending | None = None
         self._fallen_ms = 0
         self._recover_since: int | None = None
-        self._last_t: int | None = None
+        self._time = TimestampGuard()
         self._seen: _Sample | None = None  # the last frame with a sample
         self._intervals: deque[int] = deque(maxlen=INTERVAL_HISTORY)
 
@@ -243,11 +243,7 @@ class FallDetector:
         if not isinstance(frame, PoseFrame):
             raise TypeError(f"expected a PoseFrame, got {type(frame).__name__}")
         t = int(frame.timestamp_ms)
-        if self._last_t is not None and t <= self._last_t:
-            raise ValueError(
-                f"timestamps must increase: got {t} ms after {self._last_t} ms"
-            )
-        self._last_t = t
+        self._time.advance(t)
         s = self._sample(frame)
         if s is None:
             return []

@@ -12,7 +12,7 @@ import numpy.typing as npt
 
 from vision import config
 from vision import kernels as _k
-from vision.types import PoseFrame, Poses, PoseWindow, Skeleton
+from vision.types import PoseFrame, Poses, PoseWindow, Skeleton, TimestampGuard
 
 __all__ = [
     "Kinematics",
@@ -215,15 +215,10 @@ class OneEuroSmoother:
         # (x_prev, dx_prev) in one array: the fused kernel takes it as one argument.
         self._state = np.zeros((2, j, 3), np.float32)
         self._state[0] = np.nan
-        self._last_timestamp_ms: int | None = None
+        self._time = TimestampGuard()
 
     def _dt_s(self, timestamp_ms: int) -> float:
-        last = self._last_timestamp_ms
-        if last is not None and timestamp_ms <= last:
-            raise ValueError(
-                f"timestamps must increase: got {timestamp_ms} ms after {last} ms"
-            )
-        self._last_timestamp_ms = timestamp_ms
+        last = self._time.advance(timestamp_ms)
         return 0.0 if last is None else (timestamp_ms - last) / 1000.0
 
     def _check(self, frame: PoseFrame) -> None:

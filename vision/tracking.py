@@ -47,7 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vision.geometry import isotropic
-from vision.types import Poses, Skeleton
+from vision.types import Poses, Skeleton, TimestampGuard
 
 __all__ = ["PoseTracker", "Track", "TrackerOptions", "pose_boxes"]
 
@@ -242,7 +242,7 @@ class PoseTracker:
         """Forget every track (IDs start again from 1)."""
         self._tracks: list[Track] = []
         self._next_id = 1
-        self._last_ts: int | None = None
+        self._time = TimestampGuard()
 
     @property
     def tracks(self) -> tuple[Track, ...]:
@@ -435,14 +435,11 @@ class PoseTracker:
                 f"got {poses.skeleton.value} poses"
             )
         ts = int(poses.timestamp_ms)
-        if self._last_ts is not None and ts <= self._last_ts:
-            raise ValueError(
-                f"timestamps must increase: got {ts} ms after {self._last_ts} ms"
-            )
+        self._time.check(ts)
         xy, visible, centres, sizes = self._features(poses)
         n = len(poses)
         ids = np.full(n, -1, np.int64)
-        previous = self._last_ts
+        previous = self._time.last_ms
         active = [t for t in self._tracks if t.last_seen_ms == previous]
         lost = [t for t in self._tracks if t.last_seen_ms != previous]
         free = list(range(n))
@@ -476,7 +473,7 @@ class PoseTracker:
         for d in free:
             ids[d] = self._start(xy[d], visible[d], centres[d], sizes[d], ts)
         self._forget(ts)
-        self._last_ts = ts
+        self._time.advance(ts)
         return Poses(
             poses.xyz,
             poses.visibility,

@@ -163,9 +163,11 @@ class Skeleton(enum.Enum):
     def joint_names(self) -> tuple[str, ...]:
         return _NAMES[self]
 
+    _num_joints: int  # set below, once per member: read on every frame checked
+
     @property
     def num_joints(self) -> int:
-        return len(_NAMES[self])
+        return self._num_joints
 
     def index(self, joint_name: str) -> int:
         """Row of `joint_name` in this skeleton.
@@ -197,6 +199,8 @@ _NAMES: Final[dict[Skeleton, tuple[str, ...]]] = {
     Skeleton.COCO_17: COCO_JOINT_NAMES,
     Skeleton.OPENPOSE_18: OPENPOSE_JOINT_NAMES,
 }
+for _skeleton, _names in _NAMES.items():
+    _skeleton._num_joints = len(_names)
 _INDEX: Final[dict[Skeleton, dict[str, int]]] = {
     s: {n: i for i, n in enumerate(names)} for s, names in _NAMES.items()
 }
@@ -236,8 +240,27 @@ def _check_aspect(aspect_wh: object) -> None:
         raise ValueError(f"aspect_wh must be > 0 and finite, got {aspect_wh!r}")
 
 
+_F32: Final = np.dtype(np.float32)
+
+
 def validate_pose_frame(frame: PoseFrame) -> None:
     """Raise ValueError/TypeError naming what was expected and what was received."""
+    # The common case in few, cheap tests (every live frame is checked on the way).
+    xyz, vis, aspect = frame.xyz, frame.visibility, frame.aspect_wh
+    skeleton = frame.skeleton
+    if (
+        type(skeleton) is Skeleton
+        and type(xyz) is np.ndarray
+        and xyz.shape == (j := skeleton._num_joints, 3)
+        and xyz.dtype == _F32
+        and type(vis) is np.ndarray
+        and vis.shape == (j,)
+        and vis.dtype == _F32
+        and type(frame.timestamp_ms) is int
+        and type(aspect) is float
+        and 0.0 < aspect < math.inf
+    ):
+        return
     if not isinstance(frame.skeleton, Skeleton):
         raise TypeError(f"skeleton must be a Skeleton, got {frame.skeleton!r}")
     j = frame.skeleton.num_joints
@@ -270,10 +293,7 @@ class TimestampGuard:
         if last is not None and (
             timestamp_ms <= last if strict else timestamp_ms < last
         ):
-            rule = "must increase" if strict else "must not go back"
-            raise ValueError(
-                f"timestamps {rule}: got {timestamp_ms} ms after {last} ms"
-            )
+            raise _not_later(timestamp_ms, last, strict)
 
     def advance(self, timestamp_ms: int, *, strict: bool = True) -> int | None:
         """Take `timestamp_ms` as the latest; returns the previous one (None at first).
@@ -286,9 +306,18 @@ class TimestampGuard:
             ValueError: "timestamps must increase: got T ms after L ms" (or "must not
                 go back" when not `strict`); nothing is taken.
         """
-        self.check(timestamp_ms, strict=strict)
-        last, self.last_ms = self.last_ms, timestamp_ms
+        last = self.last_ms
+        if last is not None and (
+            timestamp_ms <= last if strict else timestamp_ms < last
+        ):
+            raise _not_later(timestamp_ms, last, strict)
+        self.last_ms = timestamp_ms
         return last
+
+
+def _not_later(timestamp_ms: int, last: int, strict: bool) -> ValueError:
+    rule = "must increase" if strict else "must not go back"
+    return ValueError(f"timestamps {rule}: got {timestamp_ms} ms after {last} ms")
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -55,7 +55,7 @@ from exercises.events import Event, LocalizedText
 from exercises.metrics import Body
 from vision import config
 from vision.geometry import isotropic
-from vision.types import PoseFrame
+from vision.types import PoseFrame, TimestampGuard
 
 __all__ = [
     "NO_NORMS",
@@ -364,7 +364,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
             config.MIN_VISIBILITY if min_visibility is None else float(min_visibility)
         )
         self._phase: AssessmentPhase | None = None
-        self._last_ts: int | None = None
+        self._time = TimestampGuard()
         self._phase_ts = 0
         self._ready_since: int | None = None
         self._reminded_at: int | None = None
@@ -409,11 +409,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
             ValueError: timestamp not after the previous frame's.
         """
         ts = int(frame.timestamp_ms)
-        if self._last_ts is not None and ts <= self._last_ts:
-            raise ValueError(
-                f"timestamps must increase: got {ts} ms after {self._last_ts} ms"
-            )
-        self._last_ts = ts
+        self._time.advance(ts)
         events: list[Event] = []
         if self._phase is None:
             self._enter(AssessmentPhase.INSTRUCTIONS, ts, events)
@@ -436,11 +432,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
         running: `AssessmentCancelled` and no result. After the result: nothing.
         """
         ts = int(timestamp_ms)
-        if self._last_ts is not None and ts < self._last_ts:
-            raise ValueError(
-                f"timestamps must not go back: got {ts} ms after {self._last_ts} ms"
-            )
-        self._last_ts = ts
+        self._time.advance(ts, strict=False)
         events: list[Event] = []
         if self._phase is AssessmentPhase.RUNNING:
             self._finish(ts, ts, events, ("stopped_early",))
