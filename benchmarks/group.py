@@ -46,7 +46,7 @@ from scipy.optimize import linear_sum_assignment
 
 from benchmarks import group_data as gd
 from benchmarks._report import emit, percentiles_ms
-from vision.backends.onnx import keypoint_similarity
+from vision.backends.blazepose import keypoint_similarity
 from vision.types import Poses
 
 __all__ = ["MATCH_OKS", "Tally", "evaluate_frame", "main", "run_scene"]

@@ -132,9 +132,12 @@ def _scale_rows(scale: object, r_len: int, k: int) -> npt.NDArray[np.float64]:
             f"scale must be ({k},) or ({r_len}, {k}) float32 degrees, "
             f"got {scale.shape} {scale.dtype.name}"
         )
-    if not (np.isfinite(scale).all() and (scale > 0).all()):
+    # One pass each way; NaN fails both comparisons.
+    if not (scale.min() > 0 and scale.max() < math.inf):
         raise ValueError("scale must be finite and > 0 degrees everywhere")
-    return np.ascontiguousarray(np.broadcast_to(scale, (r_len, k)), np.float64)
+    rows = np.empty((r_len, k), np.float64)
+    rows[...] = scale
+    return rows
 
 
 def dtw_align(
@@ -242,7 +245,11 @@ def dtw_costs_batch(
     frac = _check_band_frac(band_frac)
     r_len = reference.shape[0]
     scale_rk = _scale_rows(scale, r_len, k)
-    widths = np.array([_band_width(int(n), r_len, frac) for n in lengths], np.float64)
+    # `_band_width` for every length at once (the same float64 operations).
+    t_1 = lengths - 1
+    widths = frac * t_1.astype(np.float64) * float(r_len - 1) + np.maximum(
+        t_1, r_len - 1
+    )
     out = np.empty(b, np.float64)
     _k._dtw_costs_batch(
         queries, np.ascontiguousarray(lengths), reference, scale_rk, widths, out

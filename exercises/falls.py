@@ -72,8 +72,9 @@ from exercises.fall_rules import (
     FallDetected,
     FallState,
 )
+from vision.clock import VideoClock
 from vision.geometry import isotropic
-from vision.types import PoseFrame, Poses, Skeleton, TimestampGuard
+from vision.types import PoseFrame, Poses, Skeleton
 
 __all__ = [
     "CONFIRM_S",
@@ -188,7 +189,7 @@ class FallDetector:
         self._pending: _Pending | None = None
         self._fallen_ms = 0
         self._recover_since: int | None = None
-        self._time = TimestampGuard()
+        self._clock = VideoClock()
         self._seen: _Sample | None = None  # the last frame with a sample
         self._intervals: deque[int] = deque(maxlen=INTERVAL_HISTORY)
 
@@ -242,8 +243,7 @@ class FallDetector:
         """
         if not isinstance(frame, PoseFrame):
             raise TypeError(f"expected a PoseFrame, got {type(frame).__name__}")
-        t = int(frame.timestamp_ms)
-        self._time.advance(t)
+        t = self._clock.advance(int(frame.timestamp_ms))
         s = self._sample(frame)
         if s is None:
             return []

@@ -57,7 +57,8 @@ from exercises.roster import (
 )
 from exercises.session import Session, SessionSummary
 from exercises.spec import ExerciseSpec
-from vision.types import PoseFrame, Poses, Skeleton, TimestampGuard
+from vision.clock import VideoClock
+from vision.types import PoseFrame, Poses, Skeleton
 
 __all__ = [
     "FOLLOW_ANGLES",
@@ -394,7 +395,7 @@ class GroupSession:
             repeat_cooldown_ms=o.group_repeat_cooldown_ms,
         )
         self._left: list[ParticipantSummary] = []
-        self._time = TimestampGuard()
+        self._clock = VideoClock()
 
     # --- public state -----------------------------------------------------------------
 
@@ -435,15 +436,14 @@ class GroupSession:
                 f"group session is for {self.skeleton.value}, "
                 f"got {poses.skeleton.value} poses"
             )
-        ts = int(poses.timestamp_ms)
-        self._time.check(ts)
+        ts = self._clock.check(int(poses.timestamp_ms))
         ids = [int(t) for t in poses.track_ids]
         if any(t < 0 for t in ids):
             raise ValueError(
                 "GroupSession needs tracked poses (track_ids >= 0); "
                 "run vision.tracking.PoseTracker first"
             )
-        self._time.advance(ts)
+        self._clock.advance(ts)
         events: list[Event] = []
         if self._falls is not None:
             events += self._falls.update(poses)

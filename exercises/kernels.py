@@ -6,7 +6,9 @@ Shared conventions (the twins in tests/naive.py follow them line for line):
 - Local cost of query row t against reference row j: the mean, over the angles valid
   (not NaN) in both rows, of |q[t, k] - r[j, k]| / scale[j, k]. When no angle is valid
   the cell is *empty*: it adds 0 and is not counted as a step, so a gap in the query
-  (nobody in view) is skipped rather than charged.
+  (nobody in view) is skipped rather than charged. The DTW kernels multiply by
+  precomputed 1 / scale and 1 / count instead of dividing (`_cell_cost`), so they agree
+  with the twins to rounding, not to the last bit.
 - Accumulation in float64; step pattern (1, 1), (1, 0), (0, 1) with weight 1; on ties
   the predecessor order is diagonal, then vertical (previous query row), then horizontal
   (previous reference row), using strict `<` so the earlier one wins.
@@ -27,7 +29,7 @@ from vision import config
 __all__: list[str] = []
 
 
-@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS, inline="always")
 def _local_cost(query, t, reference, j, scale):  # type: ignore[no-untyped-def]
     """(mean normalised |diff| over the angles valid in both rows, 1) or (0.0, 0)."""
     total = 0.0
@@ -40,6 +42,56 @@ def _local_cost(query, t, reference, j, scale):  # type: ignore[no-untyped-def]
     if valid == 0:
         return 0.0, 0
     return total / valid, 1
+
+
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
+def _prepare(reference, scale):  # type: ignore[no-untyped-def]
+    """The reference for `_cell_cost`: (reference as float64 (R, K), 1 / scale (R, K),
+    1 / n for n in 0..K with 1 / 0 taken as 0, whether no reference angle is NaN)."""
+    r_len, k_count = reference.shape
+    ref64 = np.empty((r_len, k_count), np.float64)
+    inv_scale = np.empty((r_len, k_count), np.float64)
+    full = True
+    for j in range(r_len):
+        for k in range(k_count):
+            ref64[j, k] = reference[j, k]
+            inv_scale[j, k] = 1.0 / scale[j, k]
+            if math.isnan(ref64[j, k]):
+                full = False
+    inv_count = np.zeros(k_count + 1, np.float64)
+    for n in range(1, k_count + 1):
+        inv_count[n] = 1.0 / n
+    return ref64, inv_scale, inv_count, full
+
+
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS, inline="always")
+def _load_row(query, i, qrow, ref_full):  # type: ignore[no-untyped-def]
+    """Copy query row i into qrow (K,) float64; whether it and the reference are free
+    of NaN (then `_cell_cost` skips the NaN bookkeeping)."""
+    full = ref_full
+    for k in range(qrow.shape[0]):
+        qrow[k] = query[i, k]
+        if math.isnan(qrow[k]):
+            full = False
+    return full
+
+
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS, inline="always")
+def _cell_cost(qrow, row_full, ref64, j, inv_scale, inv_count):  # type: ignore[no-untyped-def]
+    """`_local_cost` with reciprocals instead of divisions (the DTW's time went into
+    them); both branches add the angles in the same order, so they agree bit for bit."""
+    total = 0.0
+    if row_full:
+        for k in range(qrow.shape[0]):
+            total += abs(qrow[k] - ref64[j, k]) * inv_scale[j, k]
+        return total * inv_count[qrow.shape[0]], 1
+    valid = 0
+    for k in range(qrow.shape[0]):
+        d = qrow[k] - ref64[j, k]
+        if not math.isnan(d):
+            total += abs(d) * inv_scale[j, k]
+            valid += 1
+    return total * inv_count[valid], min(valid, 1)
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
@@ -78,11 +130,14 @@ def _dtw_banded(  # type: ignore[no-untyped-def]
     t_len = query.shape[0]
     r_len = reference.shape[0]
     n_angles = query.shape[1]
+    ref64, inv_scale, inv_count, ref_full = _prepare(reference, scale)
+    qrow = np.empty(n_angles, np.float64)
     acc[:, :] = np.inf
     for i in range(t_len):
         lo, hi = _band_row(i, t_len, r_len, width)
+        row_full = _load_row(query, i, qrow, ref_full)
         for j in range(lo, hi + 1):
-            c, _ = _local_cost(query, i, reference, j, scale)
+            c, _ = _cell_cost(qrow, row_full, ref64, j, inv_scale, inv_count)
             if i == 0 and j == 0:
                 acc[i, j] = c
                 continue
@@ -140,38 +195,52 @@ def _dtw_banded(  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _dtw_cost(  # type: ignore[no-untyped-def]
-    query, t_len, reference, scale, width, prev_d, prev_n, cur_d, cur_n
+    query, t_len, prepared, width, prev_d, prev_n, cur_d, cur_n, qrow
 ):
     """Banded DTW of query[:t_len] with two rolling rows; returns (total, non-empty
-    steps along the optimal path). Same recurrence and tie order as `_dtw_banded`."""
-    r_len = reference.shape[0]
+    steps along the optimal path). Same costs, recurrence and tie order as
+    `_dtw_banded`. The rows have R + 1 slots, slot j + 1 for reference row j; every
+    slot the previous row's band did not cover reads as unreachable (inf, 0 steps), so
+    the inner loop tests no band edges, and the left neighbour stays in registers."""
+    ref64, inv_scale, inv_count, ref_full = prepared
+    r_len = ref64.shape[0]
+    prev_d[:] = np.inf
+    prev_n[:] = 0
     plo, phi = 0, -1
     for i in range(t_len):
         lo, hi = _band_row(i, t_len, r_len, width)
+        row_full = _load_row(query, i, qrow, ref_full)
+        # Bands only move right: of the previous row, column plo - 1 and columns
+        # phi + 1 .. hi are read below without being in its band.
+        prev_d[plo] = np.inf
+        prev_n[plo] = 0
+        for slot in range(phi + 2, hi + 2):
+            prev_d[slot] = np.inf
+            prev_n[slot] = 0
+        left_d = np.inf
+        left_n = 0
         for j in range(lo, hi + 1):
-            c, nonempty = _local_cost(query, i, reference, j, scale)
+            c, nonempty = _cell_cost(qrow, row_full, ref64, j, inv_scale, inv_count)
             if i == 0 and j == 0:
-                cur_d[j] = c
-                cur_n[j] = nonempty
-                continue
-            best = np.inf
-            best_n = 0
-            if i > 0 and j > 0 and plo <= j - 1 <= phi:
-                best = prev_d[j - 1]
-                best_n = prev_n[j - 1]
-            if i > 0 and plo <= j <= phi and prev_d[j] < best:
-                best = prev_d[j]
+                best = 0.0
+                best_n = 0
+            else:
+                best = prev_d[j]  # diagonal (i - 1, j - 1)
                 best_n = prev_n[j]
-            if j > lo and cur_d[j - 1] < best:
-                best = cur_d[j - 1]
-                best_n = cur_n[j - 1]
-            cur_d[j] = best + c
-            cur_n[j] = best_n + nonempty
-        for j in range(lo, hi + 1):
-            prev_d[j] = cur_d[j]
-            prev_n[j] = cur_n[j]
+                if prev_d[j + 1] < best:  # vertical (i - 1, j)
+                    best = prev_d[j + 1]
+                    best_n = prev_n[j + 1]
+                if left_d < best:  # horizontal (i, j - 1)
+                    best = left_d
+                    best_n = left_n
+            left_d = best + c
+            left_n = best_n + nonempty
+            cur_d[j + 1] = left_d
+            cur_n[j + 1] = left_n
+        prev_d, cur_d = cur_d, prev_d
+        prev_n, cur_n = cur_n, prev_n
         plo, phi = lo, hi
-    return prev_d[r_len - 1], prev_n[r_len - 1]
+    return prev_d[r_len], prev_n[r_len]
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
@@ -179,21 +248,23 @@ def _dtw_costs_batch(queries, lengths, reference, scale, widths, out):  # type: 
     """B NaN-padded queries (B, T, K) with lengths (B,) against one reference: out (B,)
     = mean per-step cost along each optimal path (NaN if every step is empty)."""
     r_len = reference.shape[0]
-    prev_d = np.empty(r_len, np.float64)
-    cur_d = np.empty(r_len, np.float64)
-    prev_n = np.empty(r_len, np.int64)
-    cur_n = np.empty(r_len, np.int64)
+    prepared = _prepare(reference, scale)
+    prev_d = np.empty(r_len + 1, np.float64)
+    cur_d = np.empty(r_len + 1, np.float64)
+    prev_n = np.empty(r_len + 1, np.int64)
+    cur_n = np.empty(r_len + 1, np.int64)
+    qrow = np.empty(queries.shape[2], np.float64)
     for b in range(queries.shape[0]):
         total, steps = _dtw_cost(
             queries[b],
             lengths[b],
-            reference,
-            scale,
+            prepared,
             widths[b],
             prev_d,
             prev_n,
             cur_d,
             cur_n,
+            qrow,
         )
         out[b] = total / steps if steps > 0 else np.nan
 

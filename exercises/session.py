@@ -60,8 +60,9 @@ from exercises.placement import ACTIVE_PLACEMENTS, PLACEMENT_MESSAGES, Placement
 from exercises.spec import ExerciseSpec, FormRule
 from exercises.trace import Trace
 from vision import config
+from vision.clock import VideoClock
 from vision.geometry import Kinematics, isotropic, joint_angles
-from vision.types import PoseFrame, Skeleton, TimestampGuard
+from vision.types import PoseFrame, Skeleton
 
 __all__ = [
     "ACTIVE_PLACEMENTS",
@@ -311,7 +312,7 @@ class Session:
             min_severity=o.elder_min_severity if self.elder_mode else o.min_severity,
             elder=self.elder_mode,
         )
-        self._time = TimestampGuard()
+        self._clock = VideoClock()
         self._first_ts: int | None = None
         self._active_ms = 0
         self._last_valid_ms: int | None = None
@@ -361,8 +362,8 @@ class Session:
                 f"session expects {self.skeleton.value} frames, "
                 f"got {frame.skeleton.value}"
             )
-        ts = int(frame.timestamp_ms)
-        prev_ts = self._time.advance(ts)
+        prev_ts = self._clock.last_ms
+        ts = self._clock.advance(int(frame.timestamp_ms))
         if self._first_ts is None:
             self._first_ts = ts
         events: list[Event] = []
@@ -430,7 +431,7 @@ class Session:
     def summary(self) -> SessionSummary:
         """Totals so far (call any time; typically after the last frame)."""
         scores = [r.score for r in self._reps]
-        last_ts = self._time.last_ms
+        last_ts = self._clock.last_ms
         duration = 0 if self._first_ts is None else int(last_ts or 0) - self._first_ts
         kind = self._kind
         return SessionSummary(

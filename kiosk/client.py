@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
 from server.schemas import CloseMessage, OpenMessage, encode_frame
+from server.settings import Lang
 
 if TYPE_CHECKING:
     from vision.sources import FrameSource
@@ -96,7 +97,7 @@ class KioskOptions:
     server: str
     source: str
     exercise: str
-    lang: str = "en"
+    lang: Lang = "en"
     elder: bool = False
     fps: float | None = None
     send_width: int | None = None
@@ -268,7 +269,7 @@ async def stream_session(
     exercise: str,
     frames: AsyncIterator[tuple[int, bytes]],
     *,
-    lang: str = "en",
+    lang: Lang = "en",
     elder: bool = False,
     resident: str | None = None,
     on_message: Callable[[dict[str, Any]], None] | None = None,
@@ -329,7 +330,7 @@ async def stream_session(
     async with websocket:
         open_message = OpenMessage(
             exercise=exercise, lang=lang, elder=elder, resident=resident
-        )  # type: ignore[arg-type]
+        )
         await websocket.send(open_message.model_dump_json())
         try:
             opened = json.loads(

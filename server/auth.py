@@ -32,6 +32,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request, status
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from server.store import Store, repository
 from server.store.models import Kiosk, Role, Staff
@@ -287,13 +288,11 @@ def verify_kiosk_token(store: Store, token: str | None) -> Kiosk | None:
         return kiosk
 
 
-def kiosk_token_from(connection: Request | object) -> str | None:
+def kiosk_token_from(connection: HTTPConnection) -> str | None:
     """A kiosk's token from `Authorization: Bearer` or the `token` query parameter
     (browsers cannot set headers on a websocket)."""
-    headers = getattr(connection, "headers", {})
-    scheme, _, value = str(headers.get("authorization", "")).partition(" ")
+    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    params = getattr(connection, "query_params", {})
-    token = params.get("token")
+    token = connection.query_params.get("token")
     return str(token) if token else None

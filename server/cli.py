@@ -14,17 +14,36 @@ import sys
 
 from server import commands
 
-__all__ = ["CommandError", "main"]
+__all__ = ["CommandError", "main", "version"]
 
 
 class CommandError(Exception):
     """A problem the user can act on; printed without a traceback."""
 
 
+def version() -> str:
+    """The installed package's version, else the source tree's (pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed_version
+
+    try:
+        return installed_version("movecoach")
+    except PackageNotFoundError:
+        import tomllib
+        from pathlib import Path
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        try:
+            return str(tomllib.loads(pyproject.read_text())["project"]["version"])
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="movecoach", description="Camera-based movement coach."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     subparsers = parser.add_subparsers(dest="command", required=True)
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -48,4 +67,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m server.cli`: run the imported module's main, so that the commands'
+    # `server.cli.CommandError` is the class caught here (not a `__main__` copy).
+    from server.cli import main as _main
+
+    sys.exit(_main())

@@ -11,7 +11,7 @@ builds the screen's people list (`GroupPerson`). Anonymous people (never checked
 are never recorded. The websocket loop (`server/group_ws.py`) awaits the recorder's
 futures of a frame before it sends the frame's events (a rep the screen shows is
 durable), and does the database work of check-ins and fall alerts off the event loop
-with `find_resident_ref` and `AlertDesk` (blocking; call them from a thread).
+with `server.group_records` (blocking; call it from a thread).
 
 Records of one participant:
 
@@ -30,11 +30,12 @@ Records of one participant:
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 import math
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -48,31 +49,34 @@ from exercises.group import (
     ParticipantLeft,
     ParticipantSummary,
 )
-from server.recording import CloseReason, SessionInfo
+from exercises.spec import ExerciseSpec
+from server.group_records import ResidentRef
+from server.jsonable import joint_xy, to_jsonable, visibility_list
+from server.recording import (
+    CloseReason,
+    NullRecorder,
+    RecordWrite,
+    SessionEnd,
+    SessionInfo,
+    SessionRecorder,
+)
 from server.schemas import (
     ErrorCode,
     GroupParticipantInfo,
     GroupPerson,
     ProtocolError,
-    to_wire,
 )
 from vision.tracking import PoseTracker, TrackerOptions
 from vision.types import PoseFrame, Poses, Skeleton
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session as DbSession
-
-    from server.store import Store
+    from server.inference import StreamStats
 
 __all__ = [
     "FOLLOW_EXERCISE_ID",
-    "AlertDesk",
     "CheckIn",
     "GroupLive",
     "GroupStep",
-    "ResidentRef",
-    "centre_of",
-    "find_resident_ref",
     "people_of",
 ]
 
@@ -80,21 +84,6 @@ log = logging.getLogger(__name__)
 
 FOLLOW_EXERCISE_ID: Final[str] = "group_follow"
 """`exercise_id` of a follow-mode participant's record."""
-
-FALL_KIND: Final[str] = "fall"
-
-Recorder = Callable[..., Any]
-"""`recorder(method, *args)`: calls the session recorder's `method` if it has it and
-returns what it returned (`server.app.Runtime.recorder_call`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ResidentRef:
-    """A resident as a check-in names them."""
-
-    resident_id: int
-    member_code: str
-    display_name: str
 
 
 @dataclass(slots=True)
@@ -134,7 +123,7 @@ class GroupStep:
     tracked: Poses
     events: list[Event]
     people: list[GroupPerson]
-    pending: list[Any] = field(default_factory=list)
+    pending: list[concurrent.futures.Future[Any]] = field(default_factory=list)
     checked_out: list[CheckIn] = field(default_factory=list)
 
 
@@ -164,13 +153,6 @@ def people_of(
             if track_id == instructor
             else ("participant" if state is not None else "extra")
         )
-        xy: list[tuple[float, float] | None] = []
-        for x, y in tracked.xyz[i, :, :2].tolist():
-            xy.append(
-                (round(x, 4), round(y, 4))
-                if math.isfinite(x) and math.isfinite(y)
-                else None
-            )
         in_step = None if state is None else state.in_step
         out.append(
             GroupPerson(
@@ -182,11 +164,24 @@ def people_of(
                 in_step=None if in_step is None else round(float(in_step), 1),
                 last_score=last_scores.get(track_id),
                 fallen=track_id in fallen,
-                xy=xy,
-                visibility=[round(v, 3) for v in tracked.visibility[i].tolist()],
+                xy=joint_xy(tracked.xyz[i]),
+                visibility=visibility_list(tracked.visibility[i]),
             )
         )
     return out
+
+
+def _unknown(
+    track_id: int, who: str, valid: Iterable[int], *, none: str = "none"
+) -> ProtocolError:
+    """`unknown_participant`: `track_id` is not the track id of `who` (listed)."""
+    ids = sorted(valid)
+    return ProtocolError(
+        ErrorCode.UNKNOWN_PARTICIPANT,
+        f"expected the track id of {who} "
+        f"({', '.join(map(str, ids)) or none}), got {track_id}",
+        valid=[str(t) for t in ids],
+    )
 
 
 class GroupLive:
@@ -203,7 +198,7 @@ class GroupLive:
         max_participants: Seats, 1..8.
         instructor_track_id: The instructor, if staff named one at `open`.
         skeleton: Joint layout of the poses.
-        recorder: See `Recorder`.
+        recorder: Where checked-in participants' records go (`SessionRecorder`).
         live_id: The group session's id (alerts carry it).
         kiosk_id: The group screen's kiosk (records, alerts), None without auth.
         client: Peer address, for the records.
@@ -218,18 +213,18 @@ class GroupLive:
         self,
         *,
         mode: Literal["follow", "same_exercise"],
-        spec: Any | None,
+        spec: ExerciseSpec | None,
         exercise_id: str | None,
         elder: bool,
         lang: str,
         max_participants: int,
         instructor_track_id: int | None = None,
         skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
-        recorder: Recorder | None = None,
+        recorder: SessionRecorder | None = None,
         live_id: str | None = None,
         kiosk_id: int | None = None,
         client: str | None = None,
-        stats: object | None = None,
+        stats: StreamStats | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.mode = mode
@@ -243,7 +238,7 @@ class GroupLive:
         self.kiosk_id = kiosk_id
         self.client = client
         self.stats = stats
-        self._record: Recorder = recorder or (lambda method, *args: None)
+        self.recorder: SessionRecorder = recorder or NullRecorder()
         self._clock = clock
         self._instructor = instructor_track_id
         # Raises early on a bad configuration. The poses carry their image's aspect.
@@ -283,7 +278,7 @@ class GroupLive:
         ts = int(tracked.timestamp_ms)
         self.last_timestamp_ms = ts
         self.last_track_ids = frozenset(int(t) for t in tracked.track_ids.tolist())
-        pending: list[Any] = []
+        pending: list[concurrent.futures.Future[Any]] = []
         closed: list[CheckIn] = []
         for event in events:
             self._route(event, pending, closed)
@@ -296,12 +291,17 @@ class GroupLive:
             frame = (
                 tracked[i] if i is not None else PoseFrame.missing(ts, tracked.skeleton)
             )
-            self._record("on_landmarks", check_in.session_id, frame)
+            self.recorder.on_landmarks(check_in.session_id, frame)
         names = {t: c.resident.display_name for t, c in self.check_ins.items()}
         people = people_of(tracked, self.group, names, self.last_scores, self.fallen)
         return GroupStep(tracked, events, people, pending, closed)
 
-    def _route(self, event: Event, pending: list[Any], closed: list[CheckIn]) -> None:
+    def _route(
+        self,
+        event: Event,
+        pending: list[concurrent.futures.Future[Any]],
+        closed: list[CheckIn],
+    ) -> None:
         if isinstance(event, FallDetected):
             self.fallen.add(event.track_id)
         elif isinstance(event, FallCleared):
@@ -316,29 +316,23 @@ class GroupLive:
                     check_in.reps += 1
                     check_in.last_rep_ms = inner.timestamp_ms
                     inner = dataclasses.replace(inner, count=check_in.reps)
-                self._keep(
-                    self._record("on_event", check_in.session_id, inner), pending
-                )
+                self._keep(self.recorder.on_event(check_in.session_id, inner), pending)
         elif isinstance(event, FollowRepCounted):
             check_in = self.check_ins.get(event.track_id)
             if check_in is not None:
-                self._keep(
-                    self._record(
-                        "on_event",
-                        check_in.session_id,
-                        self._follow_rep(check_in, event),
-                    ),
-                    pending,
-                )
+                rep = self._follow_rep(check_in, event)
+                self._keep(self.recorder.on_event(check_in.session_id, rep), pending)
         elif isinstance(event, ParticipantLeft) and event.track_id in self.check_ins:
             gone = self._close(event.track_id, CloseReason.CLOSED)
             self._left[event.track_id] = gone.resident
             closed.append(gone)
 
     @staticmethod
-    def _keep(result: object, pending: list[Any]) -> None:
-        if result is not None and hasattr(result, "add_done_callback"):
-            pending.append(result)
+    def _keep(
+        write: RecordWrite, pending: list[concurrent.futures.Future[Any]]
+    ) -> None:
+        if write is not None:
+            pending.append(write)
 
     @staticmethod
     def _follow_rep(check_in: CheckIn, event: FollowRepCounted) -> RepCompleted:
@@ -366,13 +360,7 @@ class GroupLive:
         """
         state = self.group.participants.get(track_id)
         if state is None:
-            valid = sorted(self.group.participants)
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_PARTICIPANT,
-                f"expected the track id of a participant now "
-                f"({', '.join(map(str, valid)) or 'none'}), got {track_id}",
-                valid=[str(t) for t in valid],
-            )
+            raise _unknown(track_id, "a participant now", self.group.participants)
         return state.number
 
     def check_in(
@@ -405,8 +393,7 @@ class GroupLive:
             last_rep_ms=self.last_timestamp_ms,
         )
         self.check_ins[track_id] = check_in
-        self._record(
-            "on_open",
+        self.recorder.on_open(
             SessionInfo(
                 session_id=check_in.session_id,
                 exercise_id=self.record_exercise_id,
@@ -427,13 +414,7 @@ class GroupLive:
             ProtocolError: `unknown_participant` when the track is not checked in.
         """
         if track_id not in self.check_ins:
-            valid = sorted(self.check_ins)
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_PARTICIPANT,
-                f"expected the track id of a checked-in participant "
-                f"({', '.join(map(str, valid)) or 'none'}), got {track_id}",
-                valid=[str(t) for t in valid],
-            )
+            raise _unknown(track_id, "a checked-in participant", self.check_ins)
         return self._close(track_id, CloseReason.CLOSED)
 
     def set_instructor(self, track_id: int) -> CheckIn | None:
@@ -445,12 +426,8 @@ class GroupLive:
                 in the last frame.
         """
         if track_id not in self.last_track_ids:
-            valid = sorted(self.last_track_ids)
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_PARTICIPANT,
-                f"expected the track id of someone in view "
-                f"({', '.join(map(str, valid)) or 'nobody'}), got {track_id}",
-                valid=[str(t) for t in valid],
+            raise _unknown(
+                track_id, "someone in view", self.last_track_ids, none="nobody"
             )
         closed = (
             self._close(track_id, CloseReason.CLOSED)
@@ -484,7 +461,9 @@ class GroupLive:
         summary: object | None = None
         if part is not None:
             summary = part.session if part.session is not None else part
-        self._record("on_close", check_in.session_id, summary, self.stats, reason)
+        self.recorder.on_close(
+            check_in.session_id, SessionEnd(reason, summary, self.stats)
+        )
         return check_in
 
     def close(self, reason: CloseReason) -> list[GroupParticipantInfo]:
@@ -513,137 +492,7 @@ class GroupLive:
                     in_step_mean=p.in_step_mean,
                     joined_ms=p.joined_ms,
                     last_seen_ms=p.last_seen_ms,
-                    session=None if p.session is None else to_wire(p.session),
+                    session=None if p.session is None else to_jsonable(p.session),
                 )
             )
         return out
-
-
-# --- database work (blocking: call from a thread) ------------------------------------
-
-
-def centre_of(db: DbSession, kiosk_id: int | None) -> int | None:
-    """The kiosk's centre; without a kiosk the database's only centre (else None)."""
-    from sqlalchemy import select
-
-    from server.store.models import Centre, Kiosk
-
-    if kiosk_id is not None:
-        kiosk = db.get(Kiosk, kiosk_id)
-        if kiosk is not None:
-            return int(kiosk.centre_id)
-    ids = db.scalars(select(Centre.id).limit(2)).all()
-    return int(ids[0]) if len(ids) == 1 else None
-
-
-def find_resident_ref(
-    store: Store, kiosk_id: int | None, member_code: str
-) -> ResidentRef | None:
-    """The resident `member_code` names in the screen's centre, or None."""
-    from server.store import repository as repo
-
-    with store.session() as db:
-        centre_id = centre_of(db, kiosk_id)
-        if centre_id is None:
-            return None
-        resident = repo.find_resident(db, centre_id, member_code)
-        if resident is None:
-            return None
-        return ResidentRef(
-            int(resident.id), str(resident.member_code), str(resident.display_name)
-        )
-
-
-class AlertDesk:
-    """Fall alerts of one group session in the records store (blocking methods: call
-    them from a thread). Without a store every alert id is None.
-
-    Args:
-        store: The records database, or None.
-        live_id: The group session's id.
-        kiosk_id: The group screen's kiosk.
-    """
-
-    def __init__(self, store: Store | None, *, live_id: str, kiosk_id: int | None):
-        self.store = store
-        self.live_id = live_id
-        self.kiosk_id = kiosk_id
-        self.open_by_track: dict[int, int] = {}  # track id -> alert id not yet cleared
-
-    def raise_fall(
-        self,
-        event: FallDetected,
-        *,
-        number: int | None,
-        resident_id: int | None,
-    ) -> int | None:
-        """Store a fall alert; its id, or None (no store, or the write failed:
-        logged)."""
-        if self.store is None:
-            return None
-        from server.store import repository as repo
-
-        details = to_wire(event)
-        details.pop("message", None)
-        try:
-            with self.store.begin() as db:
-                alert = repo.raise_alert(
-                    db,
-                    centre_id=centre_of(db, self.kiosk_id),
-                    kiosk_id=self.kiosk_id,
-                    kind=FALL_KIND,
-                    live_id=self.live_id,
-                    track_id=event.track_id,
-                    seat_number=number,
-                    resident_id=resident_id,
-                    details=details,
-                )
-                alert_id = int(alert.id)
-        except Exception:
-            log.exception(
-                "group %s: fall alert of track %d not stored",
-                self.live_id,
-                event.track_id,
-            )
-            return None
-        self.open_by_track[event.track_id] = alert_id
-        return alert_id
-
-    def clear_fall(self, event: FallCleared) -> int | None:
-        """Mark the track's alert cleared (the person got up); its id, or None."""
-        alert_id = self.open_by_track.pop(event.track_id, None)
-        if alert_id is None or self.store is None:
-            return None
-        from server.store import repository as repo
-
-        try:
-            with self.store.begin() as db:
-                repo.clear_alert(db, alert_id)
-        except Exception:
-            log.exception("group %s: alert %d not cleared", self.live_id, alert_id)
-        return alert_id
-
-    def acknowledge(self, alert_id: int) -> bool:
-        """Staff at the screen saw it; False when there is no such alert.
-
-        Raises:
-            ProtocolError: `no_records` without a store.
-        """
-        if self.store is None:
-            raise ProtocolError(
-                ErrorCode.NO_RECORDS,
-                "expected a records store to acknowledge alerts, got none "
-                "(start the server with a database)",
-            )
-        from server.store import repository as repo
-
-        with self.store.begin() as db:
-            alert = repo.get_alert(db, alert_id)
-            centre_id = centre_of(db, self.kiosk_id)
-            if alert is None or (
-                centre_id is not None and alert.centre_id not in (None, centre_id)
-            ):
-                return False  # not this centre's: as good as unknown
-            return (
-                repo.acknowledge_alert(db, alert_id, kiosk_id=self.kiosk_id) is not None
-            )

@@ -1,7 +1,7 @@
 """The group screen's websocket (`/ws/group`): a thin loop, protocol in docs/group.md.
 
 receive -> decode (`server.schemas.parse_group_message`, `decode_frame`) -> the group
-inference worker (multi-person pose, latest frame wins; `Runtime.open_group_stream`)
+inference worker (multi-person pose, latest frame wins; `server.group_worker`)
 -> `GroupLive.feed` (tracker, group engine, records; `server/group.py`) -> encode ->
 send. Like the kiosk socket (`server/ws.py`): a pump task per session awaits results;
 bad input gets an `error` and the session goes on; `stats` every
@@ -16,17 +16,20 @@ screen, with `alert_id` null.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, TypeVar
 
 from starlette.websockets import WebSocket
 
 from exercises.falls import FallCleared, FallDetected
-from server.group import AlertDesk, GroupLive, find_resident_ref
-from server.inference import FrameStream, InferenceResult
+from server.group import CheckIn, GroupLive, GroupStep
+from server.group_records import AlertDesk, find_resident_ref
+from server.inference import InferenceResult, PoseStream
 from server.recording import CloseReason
 from server.schemas import (
     AcknowledgeAlertMessage,
@@ -42,17 +45,22 @@ from server.schemas import (
     GroupOpenMessage,
     GroupPoseMessage,
     GroupSummaryMessage,
-    Lang,
+    KioskOptions,
     ProtocolError,
     SetInstructorMessage,
     event_message,
     parse_group_message,
 )
-from server.socket_base import SocketConnection, serve_socket, stats_message
-from server.ws import RECORD_TIMEOUT_S
+from server.socket_base import (
+    SocketConnection,
+    serve_socket,
+    skeleton_fields,
+    stats_message,
+)
 
 if TYPE_CHECKING:
-    from server.group import CheckIn
+    from exercises.spec import ExerciseSpec
+    from server.store import Store
 
 __all__ = ["ALERT_TIMEOUT_S", "group_socket"]
 
@@ -62,12 +70,14 @@ ALERT_TIMEOUT_S = 5.0
 """Longest the loop waits for an alert's database write before it sends the alert
 with `alert_id` null (the write may still finish; it is logged)."""
 
+T = TypeVar("T")
+
 
 @dataclass(slots=True)
 class _Active:
     live: GroupLive
     desk: AlertDesk
-    stream: FrameStream
+    stream: PoseStream
     mode: str
     exercise_id: str | None
     pump: asyncio.Task[None] | None = None
@@ -78,15 +88,13 @@ async def group_socket(websocket: WebSocket) -> None:
     await serve_socket(websocket, _GroupConnection)
 
 
-class _GroupConnection(SocketConnection):
-    active: _Active | None
+class _GroupConnection(SocketConnection[_Active, GroupStep]):
+    kind = "group"
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store | None:
         """The records store (the app's, else the recorder's), or None."""
-        if self.rt.store is not None:
-            return self.rt.store
-        return getattr(self.rt.recorder, "store", None)
+        return self.rt.records
 
     def require_active(self, kind: str) -> _Active:
         if self.active is None:
@@ -126,66 +134,52 @@ class _GroupConnection(SocketConnection):
     # --- sessions ---------------------------------------------------------------------
 
     async def open(self, message: GroupOpenMessage) -> None:
-        if self.active is not None:
-            raise ProtocolError(
-                ErrorCode.ALREADY_OPEN,
-                "expected 'close' before a new 'open', got 'open' while a group "
-                "session runs",
-            )
-        lang = message.lang or cast(Lang, self.settings.default_lang)
-        spec = (
+        self.require_closed("a group session")
+        lang = message.lang or self.settings.default_lang
+        spec: ExerciseSpec | None = (
             None
             if message.exercise is None
-            else await self.rt.resolve_spec(message.exercise, self.kiosk_id)
+            else await self.rt.catalogue.resolve_spec(message.exercise, self.kiosk_id)
         )
-        try:
-            stream = await self.rt.open_group_stream()
-        except Exception as exc:
-            log.exception("could not start the multi-person pose backend")
-            raise ProtocolError(
-                ErrorCode.INFERENCE_FAILED,
-                "expected a multi-person pose backend for the group session, got "
-                f"{type(exc).__name__}: {exc}",
-            ) from None
+        stream = await self.open_stream(
+            self.rt.group.open_stream,
+            "a multi-person pose backend",
+            "the group session",
+        )
         live_id = uuid.uuid4().hex
-        try:
-            live = GroupLive(
+        live = self.start_on(
+            stream,
+            lambda skeleton: GroupLive(
                 mode=message.mode,
                 spec=spec,
-                exercise_id=None if spec is None else self.rt.spec_id(spec),
+                exercise_id=None if spec is None else spec.id,
                 elder=message.elder,
                 lang=lang,
                 max_participants=message.max_participants,
                 instructor_track_id=message.instructor_track_id,
-                skeleton=stream.skeleton,
-                recorder=self.rt.recorder_call,
+                skeleton=skeleton,
+                recorder=self.rt.recorder,
                 live_id=live_id,
                 kiosk_id=self.kiosk_id,
                 client=self.client,
                 stats=stream.stats,
-            )
-        except ValueError as exc:
-            stream.close()
-            raise ProtocolError(
-                ErrorCode.ENGINE_REJECTED, f"the group session cannot start: {exc}"
-            ) from None
+            ),
+            "the group session",
+        )
         desk = AlertDesk(self.store, live_id=live_id, kiosk_id=self.kiosk_id)
         self.active = active = _Active(
             live, desk, stream, message.mode, live.exercise_id
         )
-        skeleton = stream.skeleton
         await self.send(
             GroupOpenedMessage(
                 session_id=live_id,
                 mode=message.mode,
-                exercise=None if spec is None else self.rt.describe(spec),
+                exercise=None if spec is None else self.rt.catalogue.describe(spec),
                 lang=lang,
                 elder=message.elder,
                 max_participants=message.max_participants,
-                options=self.rt.kiosk_options(message.elder),
-                skeleton=skeleton.value,
-                joint_names=list(skeleton.joint_names),
-                bones=list(skeleton.bones),
+                options=KioskOptions.of(self.settings, message.elder),
+                **skeleton_fields(stream.skeleton),
             )
         )
         active.pump = asyncio.create_task(self.pump(active), name=f"group-{live_id}")
@@ -273,31 +267,19 @@ class _GroupConnection(SocketConnection):
     def describe(self, active: _Active) -> str:
         return f"group {active.live.live_id}"
 
-    async def deliver(self, active: _Active, result: InferenceResult) -> bool:
-        if result.error is not None:
-            await self.send(result.error.to_message())
-            return False
+    def feed(self, active: _Active, result: InferenceResult) -> GroupStep:
         assert result.poses is not None
-        started = time.perf_counter_ns()
-        try:
-            step = active.live.feed(result.poses, result.image_wh)
-        except ValueError as exc:
-            await self.send(
-                ProtocolError(
-                    ErrorCode.ENGINE_REJECTED,
-                    f"the group session rejected frame {result.timestamp_ms}: {exc}",
-                ).to_message()
-            )
-            return False
+        return active.live.feed(result.poses, result.image_wh)
+
+    async def publish(
+        self,
+        active: _Active,
+        result: InferenceResult,
+        step: GroupStep,
+        started_ns: int,
+    ) -> None:
         now = time.perf_counter_ns()
-        if step.pending:  # record first, then send: a rep on screen is durable
-            try:
-                await asyncio.wait_for(
-                    asyncio.gather(*(asyncio.wrap_future(f) for f in step.pending)),
-                    RECORD_TIMEOUT_S,
-                )
-            except Exception:  # logged by the recorder; the session goes on
-                log.warning("group %s: events unrecorded", active.live.live_id)
+        await self.durable(step.pending, active)
         await self.send(
             GroupPoseMessage(
                 timestamp_ms=result.timestamp_ms,
@@ -305,7 +287,7 @@ class _GroupConnection(SocketConnection):
                 people=step.people,
                 processing_ms=round((now - result.received_ns) / 1e6, 2),
                 inference_ms=round(result.inference_ms, 2),
-                engine_ms=round((now - started) / 1e6, 3),
+                engine_ms=round((now - started_ns) / 1e6, 3),
             )
         )
         for closed in step.checked_out:
@@ -315,8 +297,7 @@ class _GroupConnection(SocketConnection):
             if isinstance(event, FallDetected):
                 await self.raise_alert(active, event)
             elif isinstance(event, FallCleared):
-                await self._off_loop(active.desk.clear_fall, event)
-        return True
+                await self._off_loop(functools.partial(active.desk.clear_fall, event))
 
     @staticmethod
     def _checked_out(closed: CheckIn) -> CheckedOutMessage:
@@ -340,12 +321,10 @@ class _GroupConnection(SocketConnection):
             )
         )
 
-    async def _off_loop(self, work: Any, *args: Any) -> Any:
-        """`work(*args)` in a thread, bounded by `ALERT_TIMEOUT_S`; None on failure."""
+    async def _off_loop(self, work: Callable[[], T]) -> T | None:
+        """`work()` in a thread, bounded by `ALERT_TIMEOUT_S`; None on failure."""
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(work, *args), ALERT_TIMEOUT_S
-            )
+            return await asyncio.wait_for(asyncio.to_thread(work), ALERT_TIMEOUT_S)
         except Exception:
             log.exception("group: alert database work failed or timed out")
             return None

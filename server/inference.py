@@ -14,6 +14,11 @@ must never share one). A pooled backend is re-used by the next session with its
 timestamps shifted past the last ones it saw.
 
 JPEG decoding happens in the worker too, so frames that are dropped are never decoded.
+
+`PoseWorker` and `PoseStream` are what the app and the websocket loops use of
+inference; `InferenceWorker`/`FrameStream` here, the Ray Serve client
+(`server.distributed.client`) and the metered wrappers (`server.metrics`) implement
+them.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -33,12 +38,15 @@ import numpy.typing as npt
 
 from server.schemas import ErrorCode, ProtocolError
 from vision.backends.base import PoseBackend
+from vision.clock import NonMonotonicTimestamp, VideoClock
 from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
     "FrameStream",
     "InferenceResult",
     "InferenceWorker",
+    "PoseStream",
+    "PoseWorker",
     "StreamStats",
     "accept_timestamp",
     "decode_jpeg",
@@ -115,7 +123,7 @@ def decode_jpeg(jpeg: bytes) -> npt.NDArray[np.uint8]:
             f"expected JPEG bytes, got {len(jpeg)} bytes that do not decode "
             f"(starting {jpeg[:4].hex()})",
         )
-    return image
+    return np.asarray(image, np.uint8)
 
 
 @dataclass(slots=True)
@@ -137,14 +145,14 @@ def accept_timestamp(stream: Any, timestamp_ms: int) -> None:
             accepted frame's (counted as rejected; the stream goes on).
     """
     stream.stats.received += 1
-    last = stream.last_timestamp_ms
-    if last is not None and timestamp_ms <= last:
+    try:
+        stream.clock.advance(timestamp_ms)
+    except NonMonotonicTimestamp as exc:
         stream.stats.rejected += 1
         raise ProtocolError(
             ErrorCode.NON_MONOTONIC,
-            f"expected timestamp_ms above {last}, got {timestamp_ms}",
-        )
-    stream.last_timestamp_ms = timestamp_ms
+            f"expected timestamp_ms above {exc.last_ms}, got {timestamp_ms}",
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +179,74 @@ class InferenceResult:
     inference_ms: float
     error: ProtocolError | None = None
     poses: Poses | None = None
+
+
+@runtime_checkable
+class PoseStream(Protocol):
+    """One session's way into inference: `submit` frames, `await next_result()`,
+    then `task_done()` once the result has been used."""
+
+    @property
+    def stats(self) -> StreamStats:
+        """Its frame counters (updated in place)."""
+
+    @property
+    def skeleton(self) -> Skeleton:
+        """Joint layout of the poses it returns."""
+
+    def submit(self, timestamp_ms: int, jpeg: bytes, received_ns: int) -> None:
+        """Offer a frame (latest wins; `ProtocolError` for a rejected one)."""
+
+    async def next_result(self) -> InferenceResult:
+        """Wait for the next result of this stream."""
+
+    def task_done(self, processed: bool) -> None:
+        """The session used the last result (`processed`: it produced a pose)."""
+
+    async def drain(self) -> None:
+        """Wait until the waiting frame (if any) has been processed and used."""
+
+    def close(self) -> None:
+        """Forget any waiting frame and free the stream. Idempotent."""
+
+
+@runtime_checkable
+class PoseWorker(Protocol):
+    """What the app needs of inference: its lifecycle (the lifespan calls `load`,
+    `start`, `stop`), its state for the health routes, and one stream per session."""
+
+    @property
+    def backend_name(self) -> str | None:
+        """The model's name once known."""
+
+    @property
+    def warm(self) -> bool:
+        """The model is loaded (or the inference deployment answered)."""
+
+    @property
+    def running(self) -> bool:
+        """Frames are being served."""
+
+    def load(self) -> None:
+        """Build and run the model once (blocking: call from a thread)."""
+
+    def start(self) -> None:
+        """Start serving (on the event loop)."""
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop serving and free the model."""
+
+    async def open_stream(self) -> PoseStream:
+        """A stream for one session."""
+
+    async def deployment_health(self) -> dict[str, Any] | None:
+        """The inference deployment's own health answer (raises when unreachable);
+        None for in-process inference."""
+
+
+@runtime_checkable
+class _Resettable(Protocol):
+    def reset(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +297,7 @@ class FrameStream:
         self._idle = asyncio.Event()
         self._idle.set()
         self.stats = StreamStats()
-        self.last_timestamp_ms: int | None = None
+        self.clock = VideoClock()  # the last accepted frame's timestamp_ms
         # Guarded by worker._cond:
         self._pending: _Job | None = None
         self._busy = False  # taken by the worker and not yet task_done()
@@ -356,9 +432,7 @@ class InferenceWorker:
             Whatever the factory raises (missing model, wrong hash, bad options).
         """
         backend = _ShiftedBackend(self._factory())
-        self.backend_name = getattr(
-            backend.backend, "name", type(backend.backend).__name__
-        )
+        self.backend_name = backend.backend.name
         blank = np.full((256, 256, 3), 127, np.uint8)
         backend.detect(blank, 0)  # the first call builds the graph; pay it now
         with self._cond:
@@ -391,6 +465,9 @@ class InferenceWorker:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    async def deployment_health(self) -> dict[str, Any] | None:
+        return None  # in-process: `warm` and `running` say it all
+
     # --- streams ------------------------------------------------------------------
 
     async def open_stream(self) -> FrameStream:
@@ -399,10 +476,8 @@ class InferenceWorker:
             backend = self._pool.pop() if self._pool else None
         if backend is None:
             backend = _ShiftedBackend(await asyncio.to_thread(self._factory))
-        elif self._reset:
-            reset = getattr(backend.backend, "reset", None)
-            if callable(reset):
-                reset()
+        elif self._reset and isinstance(backend.backend, _Resettable):
+            backend.backend.reset()
         backend.rebase = True
         return FrameStream(self, backend, asyncio.get_running_loop())
 
@@ -484,6 +559,4 @@ def _close_quietly(backend: PoseBackend) -> None:
     try:
         backend.close()
     except Exception:
-        log.exception(
-            "closing pose backend %r failed", getattr(backend, "name", backend)
-        )
+        log.exception("closing pose backend %r failed", backend.name)

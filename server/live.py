@@ -1,7 +1,7 @@
 """What the kiosk websocket plays: an exercise `Session` or a fitness assessment,
 behind one small interface so `server/ws.py` stays a thin loop with no per-mode `if`s.
 
-    plan = await runtime.plan(open_message, kiosk_id)   # resolve ids, subject, texts
+    plan = await catalogue.plan(open_message, kiosk_id)  # ids, subject, texts
     live = plan.start(skeleton)                         # ValueError: cannot start
     events = live.feed(frame, image_wh)                 # every processed frame
     events = live.stop()                                # the kiosk closed the session
@@ -11,23 +11,19 @@ Image aspect: every frame carries its image's `aspect_wh`, stamped where the JPE
 decoded (`server.inference`); the engine makes the coordinates isotropic itself, so the
 sessions here are built once and take the frames as they come.
 
-`AssessmentResultRecorder` wraps the session recorder: an `AssessmentCompleted`
-passing through it is stored for a signed-in resident (`repository.add_assessment`).
+Results of assessments are stored by `server.assessment_records`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from exercises.assessments import (
     NORMS,
     SESSIONS,
-    AssessmentCompleted,
     AssessmentSession,
     PhaseTiming,
     Sex,
@@ -36,23 +32,21 @@ from exercises.assessments import (
 )
 from exercises.events import Event
 from exercises.session import Session
+from exercises.spec import ExerciseSpec
 from server.schemas import AssessmentInfo, ExerciseInfo, OpenMessage
 from vision.types import PoseFrame, Skeleton
-
-if TYPE_CHECKING:
-    from server.store import Store
 
 __all__ = [
     "KIOSK_OPTIONS",
     "AssessmentLive",
-    "AssessmentResultRecorder",
     "ExerciseLive",
     "LiveSession",
     "Plan",
     "assessment_info",
+    "start_assessment",
+    "start_exercise",
+    "subject_of",
 ]
-
-log = logging.getLogger(__name__)
 
 
 class LiveSession(Protocol):
@@ -189,7 +183,7 @@ def start_assessment(
 
 
 def start_exercise(
-    spec: Any, message: OpenMessage, elder: bool
+    spec: ExerciseSpec, message: OpenMessage, elder: bool
 ) -> Callable[[Skeleton], LiveSession]:
     """How to start exercise `spec` (`message`'s `resolution_wh` plays no part: each
     frame carries its image's aspect)."""
@@ -199,131 +193,3 @@ def start_exercise(
         return ExerciseLive(Session(spec, elder_mode=elder, skeleton=skeleton))
 
     return start
-
-
-# --- storing results -----------------------------------------------------------------
-
-
-class AssessmentResultRecorder:
-    """A `SessionRecorder` that passes everything to `inner` and stores each
-    `AssessmentCompleted` of a signed-in resident in `store` (on its own thread;
-    `on_event` returns the write's future, which the loop awaits before sending)."""
-
-    def __init__(self, inner: Any, store: Store) -> None:
-        self.inner = inner
-        self.store = store
-        self._open: dict[str, Any] = {}
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix="assessments"
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def on_open(self, info: Any) -> None:
-        self._open[info.session_id] = info
-        self.inner.on_open(info)
-
-    def on_event(self, session_id: str, event: Event) -> object:
-        inner = self.inner.on_event(session_id, event)
-        info = self._open.get(session_id)
-        if not isinstance(event, AssessmentCompleted) or info is None:
-            return inner
-        if not info.resident:
-            return inner
-        return self._pool.submit(self._store, info, event)
-
-    def on_close(self, session_id: str, *args: Any) -> None:
-        self._open.pop(session_id, None)
-        self.inner.on_close(session_id, *args)
-
-    def close(self, *args: Any, **kwargs: Any) -> None:
-        self._pool.shutdown(wait=True)
-        close = getattr(self.inner, "close", None)
-        if callable(close):
-            close(*args, **kwargs)
-
-    def _store(self, info: Any, event: AssessmentCompleted) -> int | None:
-        from server.store import repository as repo
-
-        flush = getattr(self.inner, "flush", None)
-        if callable(flush):  # the recorder's session row first, to link to it
-            try:
-                flush(5.0)
-            except Exception:
-                log.warning("session %s: recorder flush failed", info.session_id)
-        result = event.result
-        try:
-            with self.store.begin() as db:
-                row = repo.find_session_by_live_id(db, info.session_id)
-                resident_id = row.resident_id if row is not None else None
-                if resident_id is None:
-                    resident_id = _find_resident(db, info)
-                if resident_id is None:
-                    log.warning(
-                        "session %s: no resident %r; assessment not stored",
-                        info.session_id,
-                        info.resident,
-                    )
-                    return None
-                saved = repo.add_assessment(
-                    db,
-                    resident_id=resident_id,
-                    protocol_id=result.test_id,
-                    value=result.value,
-                    unit=result.unit,
-                    percentile=result.percentile,
-                    band=None if result.band is None else str(result.band.value),
-                    details=_details(result),
-                    session_id=None if row is None else row.id,
-                )
-                return int(saved.id)
-        except Exception:
-            log.exception("session %s: assessment not stored", info.session_id)
-            return None
-
-
-def _find_resident(db: Any, info: Any) -> int | None:
-    from sqlalchemy import select
-
-    from server.store import repository as repo
-    from server.store.models import Centre, Kiosk
-
-    centre_id = None
-    if info.kiosk_id is not None:
-        kiosk = db.get(Kiosk, info.kiosk_id)
-        centre_id = None if kiosk is None else kiosk.centre_id
-    if centre_id is None:
-        ids = db.scalars(select(Centre.id).limit(2)).all()
-        centre_id = ids[0] if len(ids) == 1 else None
-    if centre_id is None:
-        return None
-    resident = repo.find_resident(db, centre_id, info.resident)
-    return None if resident is None else int(resident.id)
-
-
-def _details(result: Any) -> dict[str, Any]:
-    from server.schemas import to_wire
-
-    wired = to_wire(result)
-    return {
-        k: wired[k]
-        for k in ("per_side", "flags", "duration_ms", "explanation", "norm")
-        if k in wired
-    }
-
-
-def resident_record(store: Store, kiosk_id: int | None, member_code: str) -> Any:
-    """(birth_year, sex) of a resident named at the kiosk, or None when unknown."""
-    with store.session() as db:
-        info = type("Info", (), {"kiosk_id": kiosk_id, "resident": member_code})
-        resident_id = _find_resident(db, info)
-        if resident_id is None:
-            return None
-        from server.store import repository as repo
-
-        resident = repo.get_resident(db, resident_id)
-        if resident is None:
-            return None
-        sex = getattr(resident.sex, "value", resident.sex)
-        return resident.birth_year, str(sex) if sex is not None else None

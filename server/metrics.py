@@ -19,8 +19,9 @@ endpoint with Ray's `ray_` prefix and `deployment`/`replica`/`application` label
 
 Nothing here touches the websocket loop: `MeteredWorker` wraps the inference worker
 (`server.inference.InferenceWorker` or the remote one) and `MeteredRecorder` the session
-recorder, and both forward everything else unchanged. `install_metrics(app, metrics)`
-adds `GET /metrics` (text exposition format 0.0.4; OpenMetrics when the scraper asks).
+recorder; both forward everything else unchanged (they implement the same Protocols).
+`install_metrics(app, metrics)` adds `GET /metrics` (text exposition format 0.0.4;
+OpenMetrics when the scraper asks).
 
 `prometheus_client` is imported when `PrometheusMetrics` is built (the
 `prometheus-client` package; Ray Serve installs it too).
@@ -28,14 +29,17 @@ adds `GET /metrics` (text exposition format 0.0.4; OpenMetrics when the scraper 
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
+import dataclasses
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-from exercises.events import RepCompleted
-from server.inference import InferenceResult, StreamStats
+from exercises.events import Event, RepCompleted
+from server.inference import InferenceResult, PoseStream, PoseWorker, StreamStats
+from server.recording import ForwardingRecorder, RecordWrite, SessionRecorder
+from vision.types import Skeleton
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -43,6 +47,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BATCH_SIZE_BUCKETS",
     "INFERENCE_BUCKETS_S",
+    "CounterLike",
+    "GaugeLike",
+    "HistogramLike",
+    "InstrumentedMetrics",
     "MeteredRecorder",
     "MeteredStream",
     "MeteredWorker",
@@ -93,66 +101,66 @@ class Metrics(Protocol):
     def observe_batch(self, size: int, seconds: float) -> None: ...
 
 
-class PrometheusMetrics:
-    """`Metrics` in a `prometheus_client` registry of its own (not the global one, so
-    several apps in one process, as in tests, do not collide).
+class CounterLike(Protocol):
+    def inc(self, value: float = 1.0) -> None: ...
 
-    Raises:
-        ImportError: prometheus_client is missing (names the package to install).
-    """
+
+class HistogramLike(Protocol):
+    def observe(self, value: float) -> None: ...
+
+
+class GaugeLike(Protocol):
+    def set(self, value: float) -> None: ...
+
+
+class InstrumentedMetrics:
+    """`Metrics` over instruments a subclass makes (`counter`, `histogram`, `gauge`):
+    the series of the module docstring, once, for Prometheus and Ray alike."""
 
     def __init__(self) -> None:
-        try:
-            from prometheus_client import (
-                CollectorRegistry,
-                Counter,
-                Gauge,
-                Histogram,
-            )
-        except ImportError as exc:  # pragma: no cover - installed with ray[serve]
-            raise ImportError(
-                "metrics need the prometheus-client package "
-                "(pip install 'prometheus-client>=0.20,<1')"
-            ) from exc
-        self.registry = CollectorRegistry(auto_describe=True)
-        r = self.registry
         self._frames = {
-            kind: Counter(
+            kind: self.counter(
                 f"movecoach_frames_{kind}",
                 f"Camera frames {kind} (see server/metrics.py)",
-                registry=r,
             )
             for kind in _FRAME_KINDS
         }
-        self._inference = Histogram(
+        self._inference = self.histogram(
             "movecoach_inference_seconds",
             "Frame offered to inference -> its result (decode, model, waiting)",
-            buckets=INFERENCE_BUCKETS_S,
-            registry=r,
+            INFERENCE_BUCKETS_S,
         )
-        self._active = Gauge(
-            "movecoach_active_sessions", "Exercise sessions running now", registry=r
+        self._active_gauge = self.gauge(
+            "movecoach_active_sessions", "Exercise sessions running now"
         )
-        self._sessions = Counter(
-            "movecoach_sessions", "Exercise sessions started", registry=r
-        )
-        self._reps = Counter(
+        self._sessions = self.counter("movecoach_sessions", "Exercise sessions started")
+        self._reps = self.counter(
             "movecoach_reps_recorded",
             "Reps committed by the recorder before the kiosk was told",
-            registry=r,
         )
-        self._batch_size = Histogram(
+        self._batch_size = self.histogram(
             "movecoach_inference_batch_size",
             "Frames per model batch",
-            buckets=BATCH_SIZE_BUCKETS,
-            registry=r,
+            BATCH_SIZE_BUCKETS,
         )
-        self._batch_seconds = Histogram(
+        self._batch_seconds = self.histogram(
             "movecoach_inference_batch_seconds",
             "Wall time per model batch",
-            buckets=INFERENCE_BUCKETS_S,
-            registry=r,
+            INFERENCE_BUCKETS_S,
         )
+        self._active = 0
+        self._lock = threading.Lock()
+
+    def counter(self, name: str, description: str) -> CounterLike:
+        raise NotImplementedError
+
+    def histogram(
+        self, name: str, description: str, buckets: tuple[float, ...]
+    ) -> HistogramLike:
+        raise NotImplementedError
+
+    def gauge(self, name: str, description: str) -> GaugeLike:
+        raise NotImplementedError
 
     def count_frames(self, kind: str, n: int) -> None:
         if n > 0:
@@ -163,10 +171,15 @@ class PrometheusMetrics:
 
     def session_started(self) -> None:
         self._sessions.inc()
-        self._active.inc()
+        self._move_active(+1)
 
     def session_ended(self) -> None:
-        self._active.dec()
+        self._move_active(-1)
+
+    def _move_active(self, step: int) -> None:
+        with self._lock:
+            self._active += step
+            self._active_gauge.set(self._active)
 
     def rep_recorded(self) -> None:
         self._reps.inc()
@@ -174,6 +187,43 @@ class PrometheusMetrics:
     def observe_batch(self, size: int, seconds: float) -> None:
         self._batch_size.observe(size)
         self._batch_seconds.observe(seconds)
+
+
+class PrometheusMetrics(InstrumentedMetrics):
+    """`Metrics` in a `prometheus_client` registry of its own (not the global one, so
+    several apps in one process, as in tests, do not collide).
+
+    Raises:
+        ImportError: prometheus_client is missing (names the package to install).
+    """
+
+    def __init__(self) -> None:
+        try:
+            from prometheus_client import CollectorRegistry
+        except ImportError as exc:  # pragma: no cover - installed with ray[serve]
+            raise ImportError(
+                "metrics need the prometheus-client package "
+                "(pip install 'prometheus-client>=0.20,<1')"
+            ) from exc
+        self.registry = CollectorRegistry(auto_describe=True)
+        super().__init__()
+
+    def counter(self, name: str, description: str) -> CounterLike:
+        from prometheus_client import Counter
+
+        return Counter(name, description, registry=self.registry)
+
+    def histogram(
+        self, name: str, description: str, buckets: tuple[float, ...]
+    ) -> HistogramLike:
+        from prometheus_client import Histogram
+
+        return Histogram(name, description, buckets=buckets, registry=self.registry)
+
+    def gauge(self, name: str, description: str) -> GaugeLike:
+        from prometheus_client import Gauge
+
+        return Gauge(name, description, registry=self.registry)
 
     def exposition(self, accept: str = "") -> tuple[bytes, str]:
         """(body, content type) for a scraper's Accept header: the Prometheus text
@@ -186,47 +236,56 @@ class PrometheusMetrics:
 
 class MeteredStream:
     """A session's inference stream that reports its frame counts and inference
-    latency; everything else goes to the wrapped stream."""
+    latency (`PoseStream`, forwarding to `inner`)."""
 
-    def __init__(self, inner: Any, metrics: Metrics, on_close: Any) -> None:
-        self._inner = inner
+    def __init__(
+        self, inner: PoseStream, metrics: Metrics, on_close: Callable[[], None]
+    ) -> None:
+        self.inner = inner
         self._metrics = metrics
         self._on_close = on_close
         self._seen = StreamStats()
         self._closed = False
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    @property
+    def stats(self) -> StreamStats:
+        return self.inner.stats
+
+    @property
+    def skeleton(self) -> Skeleton:
+        return self.inner.skeleton
 
     def _sync(self) -> None:
         # The loop and the worker update `stats` in place (also for frames rejected
         # before they reach `submit`); report what changed since the last look.
-        stats = self._inner.stats
-        for kind in _FRAME_KINDS:
-            now = getattr(stats, kind)
-            delta = now - getattr(self._seen, kind)
-            if delta > 0:
-                self._metrics.count_frames(kind, delta)
-                setattr(self._seen, kind, now)
+        now = dataclasses.astuple(self.inner.stats)
+        seen = dataclasses.astuple(self._seen)
+        for kind, count, before in zip(_FRAME_KINDS, now, seen, strict=True):
+            if count > before:
+                self._metrics.count_frames(kind, count - before)
+        self._seen = StreamStats(*now)
 
     def submit(self, timestamp_ms: int, jpeg: bytes, received_ns: int) -> None:
         try:
-            self._inner.submit(timestamp_ms, jpeg, received_ns)
+            self.inner.submit(timestamp_ms, jpeg, received_ns)
         finally:
             self._sync()
 
     async def next_result(self) -> InferenceResult:
-        result: InferenceResult = await self._inner.next_result()
+        result = await self.inner.next_result()
         if result.error is None:
             self._metrics.observe_inference(result.inference_ms / 1e3)
         return result
 
     def task_done(self, processed: bool) -> None:
-        self._inner.task_done(processed)
+        self.inner.task_done(processed)
         self._sync()
 
+    async def drain(self) -> None:
+        await self.inner.drain()
+
     def close(self) -> None:
-        self._inner.close()
+        self.inner.close()
         self._sync()
         if not self._closed:
             self._closed = True
@@ -234,23 +293,41 @@ class MeteredStream:
 
 
 class MeteredWorker:
-    """Wraps a `PoseWorker`: its streams are `MeteredStream`s, one per session."""
+    """A `PoseWorker` around `inner` whose streams are `MeteredStream`s, one per
+    session."""
 
-    def __init__(self, inner: Any, metrics: Metrics) -> None:
-        self._inner = inner
+    def __init__(self, inner: PoseWorker, metrics: Metrics) -> None:
+        self.inner = inner
         self.metrics = metrics
         self._lock = threading.Lock()
         self.active = 0
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    @property
+    def backend_name(self) -> str | None:
+        return self.inner.backend_name
 
     @property
-    def inner(self) -> Any:
-        return self._inner
+    def warm(self) -> bool:
+        return self.inner.warm
+
+    @property
+    def running(self) -> bool:
+        return self.inner.running
+
+    def load(self) -> None:
+        self.inner.load()
+
+    def start(self) -> None:
+        self.inner.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self.inner.stop(timeout_s)
+
+    async def deployment_health(self) -> dict[str, Any] | None:
+        return await self.inner.deployment_health()
 
     async def open_stream(self) -> MeteredStream:
-        stream = await self._inner.open_stream()
+        stream = await self.inner.open_stream()
         with self._lock:
             self.active += 1
         self.metrics.session_started()
@@ -262,41 +339,34 @@ class MeteredWorker:
         self.metrics.session_ended()
 
 
-class MeteredRecorder:
-    """Wraps a `SessionRecorder`: counts reps once they are recorded (the database
-    recorder's future resolved without error); everything else is forwarded, and
-    methods the wrapped recorder lacks stay absent (the loop checks with getattr)."""
+class MeteredRecorder(ForwardingRecorder):
+    """A `SessionRecorder` around `inner` that counts reps once they are recorded
+    (the database recorder's future resolved without error)."""
 
-    def __init__(self, inner: Any, metrics: Metrics) -> None:
-        self._inner = inner
+    def __init__(self, inner: SessionRecorder, metrics: Metrics) -> None:
+        super().__init__(inner)
         self._metrics = metrics
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    @property
-    def inner(self) -> Any:
-        return self._inner
-
-    def on_event(self, session_id: str, event: Any) -> Any:
-        result = self._inner.on_event(session_id, event)
+    def on_event(self, session_id: str, event: Event) -> RecordWrite:
+        result = self.inner.on_event(session_id, event)
         if isinstance(event, RepCompleted):
-            if isinstance(result, concurrent.futures.Future | asyncio.Future):
+            if result is not None:
                 result.add_done_callback(self._rep_done)
             else:
                 self._metrics.rep_recorded()
         return result
 
-    def _rep_done(self, future: Any) -> None:
+    def _rep_done(self, future: concurrent.futures.Future[Any]) -> None:
         if not future.cancelled() and future.exception() is None:
             self._metrics.rep_recorded()
 
 
 def install_metrics(app: FastAPI, metrics: PrometheusMetrics) -> None:
     """Add `GET /metrics` (Prometheus text exposition) to `app`."""
+    from starlette.requests import Request
     from starlette.responses import Response
 
-    async def metrics_route(request: Any) -> Response:  # a starlette Request
+    async def metrics_route(request: Request) -> Response:
         body, content_type = metrics.exposition(request.headers.get("accept", ""))
         return Response(body, headers={"Content-Type": content_type})
 

@@ -23,13 +23,13 @@ Routes added:
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from server.inference import InferenceWorker
+from server.health import inference_health
+from server.inference import InferenceWorker, PoseWorker
 from server.metrics import (
     MeteredRecorder,
     MeteredWorker,
@@ -37,6 +37,8 @@ from server.metrics import (
     PrometheusMetrics,
     install_metrics,
 )
+from server.recording import SessionRecorder
+from server.runtime import Runtime, runtime_of
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -74,8 +76,8 @@ def local_worker(
 def build_app(
     settings: Settings,
     *,
-    worker: Any | None = None,
-    recorder: Any | None = None,
+    worker: PoseWorker | None = None,
+    recorder: SessionRecorder | None = None,
     store: Store | None = None,
     metrics: Metrics | None = None,
     backend_factory: Callable[[], PoseBackend] | None = None,
@@ -101,27 +103,16 @@ def build_app(
 
     sink = metrics if metrics is not None else PrometheusMetrics()
     inner = worker if worker is not None else local_worker(settings, backend_factory)
-    metered = MeteredWorker(inner, sink)
-    wrapped = MeteredRecorder(
-        recorder if recorder is not None else CountingRecorder(), sink
-    )
-    hooks = inspect.signature(create_app).parameters
-    extra: dict[str, Any] = {}
-    if "worker" in hooks:
-        extra["worker"] = metered
-    if "prepare_records" in hooks:
-        extra["prepare_records"] = prepare_records
     app = create_app(
         settings,
-        recorder=wrapped,
+        recorder=MeteredRecorder(
+            recorder if recorder is not None else CountingRecorder(), sink
+        ),
         store=store,
         backend_factory=backend_factory,
-        **extra,
+        worker=MeteredWorker(inner, sink),
+        prepare_records=prepare_records,
     )
-    if "worker" not in hooks:
-        # Until create_app takes `worker` (/tmp/movecoach-city-scale/app.patch): the
-        # lifespan reads runtime.worker when it runs, so swapping it now is the same.
-        app.state.runtime.worker = metered
     app.state.metrics = sink
     add_health_routes(app)
     if isinstance(sink, PrometheusMetrics):
@@ -133,7 +124,8 @@ def add_health_routes(app: FastAPI) -> None:
     """/health/live, /health/ready and /health/inference (see the module docstring)."""
     from fastapi.responses import JSONResponse
 
-    runtime = app.state.runtime
+    runtime = runtime_of(app.state)
+    assert runtime is not None, "expected an app of server.app.create_app"
 
     async def live() -> JSONResponse:
         return JSONResponse({"live": True})
@@ -143,28 +135,7 @@ def add_health_routes(app: FastAPI) -> None:
         return JSONResponse(info.model_dump(), status_code=200 if info.ready else 503)
 
     async def inference() -> JSONResponse:
-        worker = runtime.worker
-        inner = getattr(worker, "inner", worker)
-        body: dict[str, Any] = {
-            "backend": worker.backend_name,
-            "loaded": bool(worker.warm),
-            "running": bool(worker.running),
-        }
-        probe = getattr(inner, "health", None)
-        if callable(probe):  # the inference deployment answers for itself
-            try:
-                body["deployment"] = await probe()
-            except Exception as exc:
-                body["deployment"] = {
-                    "ready": False,
-                    "error": f"{type(exc).__name__}: {exc}",
-                }
-            ok = bool(body["deployment"].get("ready")) and body["running"]
-        else:
-            ok = body["loaded"] and body["running"]
-        body["ready"] = ok
-        # A kiosk-only centre never starts the group worker: reported, not required.
-        body["group"] = runtime.group_health().model_dump()
+        body, ok = await inference_health(runtime)
         return JSONResponse(body, status_code=200 if ok else 503)
 
     app.add_api_route("/health/live", live, include_in_schema=False)
@@ -208,39 +179,49 @@ def _jsonable(value: object) -> bool:
     return True
 
 
+TEXT_FORMAT: Final[str] = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+QUIET_LOGGERS: Final[tuple[str, ...]] = ("alembic", "matplotlib")
+"""Libraries whose INFO lines at start-up are noise to an operator (alembic: its
+plugins and migration context; matplotlib, which mediapipe imports: its font cache on
+a first start); their warnings still show. The schema upgrade itself
+is logged by MoveCoach (`server.records`)."""
+
+
 def configure_logging(level: str = "info", fmt: str = "text") -> None:
-    """Root logging for `movecoach serve`: "text" (human) or "json" (one JSON object
-    per line, for a log shipper). Under Ray Serve use its `logging_config` instead
-    (`encoding: JSON` in serve_config.yaml)."""
+    """Root logging for `movecoach serve`: "text" (a timestamp, level, logger, message)
+    or "json" (one JSON object per line, for a log shipper). Under Ray Serve use its
+    `logging_config` instead (`encoding: JSON` in serve_config.yaml)."""
     if fmt not in LOG_FORMATS:
         raise ValueError(
             f"log format must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}"
         )
     handler = logging.StreamHandler()
     handler.setFormatter(
-        JsonLinesFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+        JsonLinesFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
     )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    quiet = max(logging.WARNING, root.level)
+    for name in QUIET_LOGGERS:  # `--log-level debug` still shows everything
+        logging.getLogger(name).setLevel(quiet if root.level > logging.DEBUG else 0)
 
 
 def uvicorn_log_config(fmt: str) -> dict[str, Any]:
-    """uvicorn's own loggers in the same format ("text": uvicorn's default)."""
-    if fmt != "json":
-        from uvicorn.config import LOGGING_CONFIG
-
-        return LOGGING_CONFIG
+    """uvicorn's own loggers (server, access) in the same format as ours."""
+    formatter = (
+        {"()": f"{__name__}.JsonLinesFormatter"}
+        if fmt == "json"
+        else {"format": TEXT_FORMAT}
+    )
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "formatters": {"json": {"()": f"{__name__}.JsonLinesFormatter"}},
+        "formatters": {"default": formatter},
         "handlers": {
-            "default": {"class": "logging.StreamHandler", "formatter": "json"}
+            "default": {"class": "logging.StreamHandler", "formatter": "default"}
         },
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},
@@ -276,21 +257,22 @@ def graceful_server(config: uvicorn.Config) -> uvicorn.Server:
                 runtime.stopping = True  # /health/ready -> 503, sessions end "shutdown"
                 log.info(
                     "shutting down: %d kiosk connection(s) will be told to reconnect",
-                    runtime.connections,
+                    runtime.admission.connections,
                 )
             await super().shutdown(sockets)
 
     return _GracefulServer(config)
 
 
-def _find_runtime(app: Any) -> Any:
-    # uvicorn wraps the app in middleware (proxy headers, message logger): unwrap.
+def _find_runtime(app: object) -> Runtime | None:
+    # uvicorn wraps the app in middleware (proxy headers, message logger), each
+    # keeping the next in `.app`: unwrap until the FastAPI app.
+    from starlette.applications import Starlette
+
     for _ in range(8):
-        state = getattr(app, "state", None)
-        runtime = getattr(state, "runtime", None) if state is not None else None
-        if runtime is not None:
-            return runtime
-        app = getattr(app, "app", None)
+        if isinstance(app, Starlette):
+            return runtime_of(app.state)
+        app = getattr(app, "app", None)  # ASGI middleware are untyped
         if app is None:
             return None
     return None

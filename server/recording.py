@@ -1,29 +1,57 @@
-"""What the live websocket reports about each session, for whoever keeps records.
+"""What the live websockets report about each session, for whoever keeps records.
 
-The websocket loop (`server/ws.py`) calls a `SessionRecorder` when a session opens, for
-every engine event it sends, and when the session ends, whether the kiosk closed it or
-the connection dropped mid-set. The default `CountingRecorder` keeps nothing but counts.
-The records issue implements a database-backed recorder (SQLAlchemy, `Settings.db_url`)
-behind this same protocol and passes it to `create_app(settings, recorder=...)`; the
-websocket loop does not change.
+The kiosk loop (`server/ws.py`) and the group screen (`server/group.py`) call a
+`SessionRecorder` when a session opens (or resumes), for every engine event they
+send, for every processed frame, and when the session ends, whether the kiosk closed
+it or the connection dropped mid-set.
+
+    NullRecorder          keeps nothing (the base every recorder extends)
+    CountingRecorder      the default without a database: counts what passed
+    ForwardingRecorder    a recorder around another one (metrics, assessment results)
+    ShieldedRecorder      what the loops call: a recorder's failure is logged, never
+                          raised into a session
+    DatabaseRecorder      `server.store.recorder`; `ResumableRecorder` in
+                          `server.resume` can go on with a recorded session
 
 Recorder methods run on the event loop: an implementation must not block (hand rows to
-a thread or a queue). An exception from a recorder is logged and never ends a session.
+a thread or a queue). `on_event` may return a `concurrent.futures.Future`; the loop
+awaits it before it sends the event (a rep the kiosk shows is durable).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import enum
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from exercises.events import Event
-from server.inference import StreamStats
+from vision.types import PoseFrame
 
-__all__ = ["CloseReason", "CountingRecorder", "SessionInfo", "SessionRecorder"]
+if TYPE_CHECKING:
+    from server.inference import StreamStats
+    from server.store import Store
+
+__all__ = [
+    "CloseReason",
+    "CountingRecorder",
+    "ForwardingRecorder",
+    "NullRecorder",
+    "RecordWrite",
+    "SessionEnd",
+    "SessionInfo",
+    "SessionRecorder",
+    "ShieldedRecorder",
+]
+
+log = logging.getLogger(__name__)
+
+RecordWrite: TypeAlias = "concurrent.futures.Future[Any] | None"
+"""What `on_event` returns: the write's future (awaited before sending), or None."""
 
 
 class CloseReason(enum.IntEnum):
@@ -58,35 +86,165 @@ class SessionInfo:
     kiosk_id: int | None = None
 
 
-class SessionRecorder(Protocol):
-    """Receives what a live session reported (see the module docstring).
+@dataclass(frozen=True, slots=True)
+class SessionEnd:
+    """How a session ended.
 
-    Optional: `on_landmarks(session_id, frame: PoseFrame)` for every processed frame
-    (the loop calls it only when the recorder has it). `on_event` is called before the
-    event is sent to the kiosk; a `concurrent.futures.Future` it returns is awaited
-    before sending (the database recorder returns one per rep and cue).
+    Attributes:
+        reason: Why (the kiosk closed it, the connection dropped, the server stopped).
+        summary: The engine's summary (None if it could not be made).
+        stats: The frame counters of its stream (None: not known).
     """
 
-    def on_open(self, info: SessionInfo) -> None: ...
+    reason: CloseReason
+    summary: object | None = None
+    stats: StreamStats | None = None
 
-    def on_event(self, session_id: str, event: Event) -> object: ...
 
-    def on_close(
-        self,
-        session_id: str,
-        summary: object | None,
-        stats: StreamStats,
-        reason: CloseReason,
-    ) -> None:
-        """`summary` is the engine's `SessionSummary` (None if it could not be made)."""
+class SessionRecorder(Protocol):
+    """Receives what a live session reported (see the module docstring)."""
+
+    @property
+    def store(self) -> Store | None:
+        """The records database it writes to, if any."""
+
+    @property
+    def resumable(self) -> bool:
+        """Whether `on_resume` goes on with a recorded session (`server.resume`)."""
+
+    def on_open(self, info: SessionInfo) -> None:
+        """A new session opened."""
+
+    def on_resume(self, info: SessionInfo) -> None:
+        """A recorded session goes on after a reconnect (only when `resumable`)."""
+
+    def on_event(self, session_id: str, event: Event) -> RecordWrite:
+        """An engine event, before it is sent; a returned future is awaited first."""
+
+    def on_landmarks(self, session_id: str, frame: PoseFrame) -> None:
+        """One processed frame of the session's subject (missing frames too)."""
+
+    def on_close(self, session_id: str, end: SessionEnd) -> None:
+        """The session ended (see `SessionEnd`)."""
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        """Wait until what was reported so far is written."""
+
+    def close(self) -> None:
+        """Server shutdown: write what is queued, then stop."""
+
+
+class NullRecorder:
+    """A `SessionRecorder` that keeps nothing; recorders override what they keep."""
+
+    @property
+    def store(self) -> Store | None:
+        return None
+
+    @property
+    def resumable(self) -> bool:
+        return False
+
+    def on_open(self, info: SessionInfo) -> None:
+        return None
+
+    def on_resume(self, info: SessionInfo) -> None:
+        return None
+
+    def on_event(self, session_id: str, event: Event) -> RecordWrite:
+        return None
+
+    def on_landmarks(self, session_id: str, frame: PoseFrame) -> None:
+        return None
+
+    def on_close(self, session_id: str, end: SessionEnd) -> None:
+        return None
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class ForwardingRecorder(NullRecorder):
+    """A recorder around `inner`: every method goes to it; subclasses override the
+    ones they add to."""
+
+    def __init__(self, inner: SessionRecorder) -> None:
+        self.inner = inner
+
+    @property
+    def store(self) -> Store | None:
+        return self.inner.store
+
+    @property
+    def resumable(self) -> bool:
+        return self.inner.resumable
+
+    def on_open(self, info: SessionInfo) -> None:
+        self.inner.on_open(info)
+
+    def on_resume(self, info: SessionInfo) -> None:
+        self.inner.on_resume(info)
+
+    def on_event(self, session_id: str, event: Event) -> RecordWrite:
+        return self.inner.on_event(session_id, event)
+
+    def on_landmarks(self, session_id: str, frame: PoseFrame) -> None:
+        self.inner.on_landmarks(session_id, frame)
+
+    def on_close(self, session_id: str, end: SessionEnd) -> None:
+        self.inner.on_close(session_id, end)
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        self.inner.flush(timeout_s)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class ShieldedRecorder(ForwardingRecorder):
+    """What the websocket loops call: a failing recorder method is logged and
+    answers None; it never ends a session. `close` and `flush` (the server's own
+    calls) still raise."""
+
+    def on_open(self, info: SessionInfo) -> None:
+        try:
+            self.inner.on_open(info)
+        except Exception:
+            log.exception("session recorder on_open failed")
+
+    def on_resume(self, info: SessionInfo) -> None:
+        try:
+            self.inner.on_resume(info)
+        except Exception:
+            log.exception("session recorder on_resume failed")
+
+    def on_event(self, session_id: str, event: Event) -> RecordWrite:
+        try:
+            return self.inner.on_event(session_id, event)
+        except Exception:
+            log.exception("session recorder on_event failed")
+            return None
+
+    def on_landmarks(self, session_id: str, frame: PoseFrame) -> None:
+        try:
+            self.inner.on_landmarks(session_id, frame)
+        except Exception:
+            log.exception("session recorder on_landmarks failed")
+
+    def on_close(self, session_id: str, end: SessionEnd) -> None:
+        try:
+            self.inner.on_close(session_id, end)
+        except Exception:
+            log.exception("session recorder on_close failed")
 
 
 @dataclass(slots=True)
-class CountingRecorder:
-    """The default recorder: stores nothing, counts what passed through it.
-
-    The database-backed recorder of the records issue replaces it.
-    """
+class CountingRecorder(NullRecorder):
+    """The default recorder without a database: stores nothing, counts what passed
+    through it."""
 
     opened: int = 0
     events: Counter[str] = dataclasses.field(default_factory=Counter)
@@ -97,15 +255,10 @@ class CountingRecorder:
         self.opened += 1
         self.active.add(info.session_id)
 
-    def on_event(self, session_id: str, event: Event) -> None:
+    def on_event(self, session_id: str, event: Event) -> RecordWrite:
         self.events[type(event).__name__] += 1
+        return None
 
-    def on_close(
-        self,
-        session_id: str,
-        summary: object | None,
-        stats: StreamStats,
-        reason: CloseReason,
-    ) -> None:
-        self.closed[reason.name] += 1
+    def on_close(self, session_id: str, end: SessionEnd) -> None:
+        self.closed[end.reason.name] += 1
         self.active.discard(session_id)

@@ -35,14 +35,23 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DbSession
 
 from exercises.events import Event, RepCompleted
+from exercises.session import SessionSummary
+from server.recording import SessionEnd, SessionInfo
+from server.settings import Lang, as_lang
 from server.store import repository as repo
 from server.store.database import Store
-from server.store.landmarks import LandmarkBuffer
-from server.store.models import Cue, ExerciseSession, Kiosk, SessionStatus
-from server.store.recorder import DatabaseRecorder, _Live
+from server.store.models import Cue, ExerciseSession, SessionStatus
+from server.store.recorder import DatabaseRecorder
+from vision.types import PoseFrame
+
+if TYPE_CHECKING:
+    from server.live import LiveSession
 
 __all__ = [
     "MAX_SESSION_AGE_S",
@@ -82,7 +91,7 @@ class ResumePoint:
     session_id: str
     record_id: int
     exercise_id: str
-    lang: str
+    lang: Lang
     elder: bool
     kiosk_id: int | None
     started_at: datetime
@@ -166,9 +175,7 @@ def _aware(value: datetime | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def _point(db: Any, row: ExerciseSession) -> ResumePoint:
-    from sqlalchemy import func, select
-
+def _point(db: DbSession, row: ExerciseSession) -> ResumePoint:
     cues = db.execute(
         select(Cue.cue_id, func.count())
         .where(Cue.session_id == row.id)
@@ -181,7 +188,7 @@ def _point(db: Any, row: ExerciseSession) -> ResumePoint:
         session_id=str(row.live_id),
         record_id=row.id,
         exercise_id=row.exercise_id,
-        lang=row.language,
+        lang=as_lang(row.language),
         elder=bool(row.elder_mode),
         kiosk_id=row.kiosk_id,
         started_at=started,
@@ -196,34 +203,25 @@ def _point(db: Any, row: ExerciseSession) -> ResumePoint:
 class ResumedSession:
     """The live session for the resumed part, numbered and summed as one session.
 
-    Wraps what `server.live` starts for an exercise (`feed(frame, image_wh)`,
-    `stop()`, `summary()`) or the engine's `Session` itself. `feed` and `stop`
+    Wraps what `server.live` starts for an exercise (`inner`). `feed` and `stop`
     renumber `RepCompleted.count` after the recorded reps; `summary()` merges the
     recorded reps and cues with the engine's (durations and hold times cover the
-    resumed part only: the records keep no frame times of the lost part). Everything
-    else is the wrapped session's.
+    resumed part only: the records keep no frame times of the lost part).
     """
 
-    def __init__(self, session: Any, point: ResumePoint) -> None:
-        self._session = session
+    def __init__(self, session: LiveSession, point: ResumePoint) -> None:
+        self.inner = session
         self.point = point
         self._scores: list[float] = []
         self._durations_ms: list[int] = []
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._session, name)
-
-    def feed(self, frame: Any, *args: Any) -> list[Event]:
-        """The wrapped session's `feed` (any further arguments, e.g. the image size,
-        passed on), reps renumbered."""
-        events: list[Event] = self._session.feed(frame, *args)
-        return [self._renumber(e) for e in events]
+    def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
+        """The wrapped session's `feed`, reps renumbered."""
+        return [self._renumber(e) for e in self.inner.feed(frame, image_wh)]
 
     def stop(self) -> list[Event]:
         """The wrapped session's `stop` (the kiosk closed it), reps renumbered."""
-        stop = getattr(self._session, "stop", None)
-        events: list[Event] = stop() if callable(stop) else []
-        return [self._renumber(e) for e in events]
+        return [self._renumber(e) for e in self.inner.stop()]
 
     def _renumber(self, event: Event) -> Event:
         if not isinstance(event, RepCompleted):
@@ -232,9 +230,9 @@ class ResumedSession:
         self._durations_ms.append(int(event.duration_ms))
         return dataclasses.replace(event, count=event.count + self.point.rep_count)
 
-    def summary(self) -> Any:
-        summary = self._session.summary()
-        if not dataclasses.is_dataclass(summary) or not hasattr(summary, "reps"):
+    def summary(self) -> object | None:
+        summary = self.inner.summary()
+        if not isinstance(summary, SessionSummary):
             return summary  # not an exercise session's summary: nothing to merge
         point = self.point
         scores = [s for s in point.rep_scores if s is not None and math.isfinite(s)]
@@ -267,25 +265,25 @@ class ResumableRecorder(DatabaseRecorder):
         super().__init__(store, **kwargs)
         self._holders: Counter[str] = Counter()
 
-    def on_open(self, info: Any) -> None:
+    @property
+    def resumable(self) -> bool:
+        return True
+
+    def on_open(self, info: SessionInfo) -> None:
         self._holders[info.session_id] = 1
         super().on_open(info)
 
-    def on_resume(self, info: Any) -> None:
+    def on_resume(self, info: SessionInfo) -> None:
         """Go on recording the session `info.session_id` (reps, cues and landmarks
         append to its row, which is active again)."""
         if info.session_id in self._live:
             self._holders[info.session_id] += 1
             return
         self._holders[info.session_id] = 1
-        live = _Live(
-            info.session_id,
-            LandmarkBuffer(chunk_ms=self.chunk_ms, chunk_frames=self.chunk_frames),
-        )
-        self._live[info.session_id] = live
-        kiosk_id = getattr(info, "kiosk_id", None)
+        live = self._track(info.session_id)
+        kiosk_id = info.kiosk_id
 
-        def attach(db: Any) -> int | None:
+        def attach(db: DbSession) -> int | None:
             row = repo.find_session_by_live_id(db, info.session_id)
             if row is None:
                 log.error("session %s: no record to resume", info.session_id)
@@ -293,10 +291,7 @@ class ResumableRecorder(DatabaseRecorder):
             row.status = SessionStatus.ACTIVE
             row.ended_at = None
             row.end_reason = None
-            if kiosk_id is not None:
-                kiosk = db.get(Kiosk, kiosk_id)
-                if kiosk is not None:
-                    kiosk.last_seen_at = repo.utcnow()
+            repo.touch_kiosk(db, kiosk_id)
             live.db_id = row.id
             live.resident_id = row.resident_id
             live.keep_landmarks = (
@@ -308,15 +303,13 @@ class ResumableRecorder(DatabaseRecorder):
 
         self._submit(attach)
 
-    def on_close(
-        self, session_id: str, summary: object | None, stats: object, reason: Any
-    ) -> None:
+    def on_close(self, session_id: str, end: SessionEnd) -> None:
         left = self._holders[session_id] - 1
         if left > 0:  # an earlier connection of a session resumed here
             self._holders[session_id] = left
             return
         self._holders.pop(session_id, None)
-        super().on_close(session_id, summary, stats, reason)
+        super().on_close(session_id, end)
 
     def close(self, timeout: float | None = 30.0) -> None:
         self._holders.clear()

@@ -27,13 +27,37 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
-__all__ = ["LANGUAGES", "Settings", "SettingsError", "default_db_url"]
+__all__ = [
+    "LANGUAGES",
+    "Lang",
+    "Settings",
+    "SettingsError",
+    "as_lang",
+    "default_db_url",
+]
 
 ENV_PREFIX: Final[str] = "MOVECOACH_"
 LANGUAGES: Final[tuple[str, ...]] = ("en", "zh-CN")
 """Languages every user-visible string exists in."""
+
+Lang = Literal["en", "zh-CN"]
+"""One of `LANGUAGES`, as a type."""
+
+
+def as_lang(value: str) -> Lang:
+    """`value` as a `Lang`.
+
+    Raises:
+        SettingsError: not one of `LANGUAGES`.
+    """
+    if value == "en":
+        return "en"
+    if value == "zh-CN":
+        return "zh-CN"
+    raise SettingsError(f"expected one of {', '.join(LANGUAGES)}, got {value!r}")
+
 
 _TRUE: Final[frozenset[str]] = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final[frozenset[str]] = frozenset({"0", "false", "no", "off", ""})
@@ -85,7 +109,7 @@ class Settings:
     max_message_bytes: int = 1 << 20
     max_sessions: int = 8
     demo_video: Path | None = None
-    default_lang: str = "en"
+    default_lang: Lang = "en"
     default_elder: bool = False
     db_url: str = dataclasses.field(default_factory=default_db_url)
     kiosk_auth: bool = False
@@ -157,7 +181,7 @@ class Settings:
                     f"valid: {', '.join(sorted(_FIELD_NAMES))}"
                 )
             if value is not None:
-                values[name] = Path(value) if name == "demo_video" else value
+                values[name] = Path(str(value)) if name == "demo_video" else value
         return cls(**values)  # type: ignore[arg-type]
 
 

@@ -1,20 +1,24 @@
 """What the kiosk socket (`/ws`, `server/ws.py`) and the group screen's socket
 (`/ws/group`, `server/group_ws.py`) share: the handshake (kiosk token, admission), one
-JSON message sent at a time, the receive loop, size limits and binary camera frames
-into the active session's `FrameStream`.
+JSON message sent at a time, the receive loop, size limits, binary camera frames into
+the active session's stream, the pump that feeds results to the engine, and the
+start, record-then-send and close steps of a session.
 
-A socket module subclasses `SocketConnection` with its own `on_text` (its client
-messages) and `finish` (end the active session for a `CloseReason`), and serves it with
-`serve_socket(websocket, TheConnection)`.
+A socket module subclasses `SocketConnection[Active, Step]` with its own `on_text` (its
+client messages), `feed` (one result through its engine: a `Step`), `publish` (send
+what the step made) and `finish` (end the active session for a `CloseReason`), and
+serves it with `serve_socket(websocket, TheConnection)`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -27,16 +31,20 @@ from server.schemas import (
     StatsMessage,
     decode_frame,
 )
+from vision.types import Skeleton
 
 if TYPE_CHECKING:
-    from server.app import Runtime
-    from server.inference import FrameStream, InferenceResult
+    from server.inference import InferenceResult, PoseStream
+    from server.runtime import Runtime
 
 __all__ = [
     "BUSY_CLOSE_CODE",
     "DRAIN_TIMEOUT_S",
+    "RECORD_TIMEOUT_S",
+    "Running",
     "SocketConnection",
     "serve_socket",
+    "skeleton_fields",
     "stats_message",
 ]
 
@@ -47,8 +55,11 @@ BUSY_CLOSE_CODE = 1013  # "try again later"
 DRAIN_TIMEOUT_S = 10.0
 """Longest a `close` waits for the session's last frame to come out of inference."""
 
+RECORD_TIMEOUT_S = 5.0
+"""Longest the loop waits for the recorder to make an event durable, then sends it."""
 
-def stats_message(stream: FrameStream) -> StatsMessage:
+
+def stats_message(stream: PoseStream) -> StatsMessage:
     """The frame counters of a session's stream (see `StatsMessage`)."""
     s = stream.stats
     return StatsMessage(
@@ -59,17 +70,38 @@ def stats_message(stream: FrameStream) -> StatsMessage:
     )
 
 
+def skeleton_fields(skeleton: Skeleton) -> dict[str, Any]:
+    """The joint layout fields of `opened` and `group_opened`."""
+    return {
+        "skeleton": skeleton.value,
+        "joint_names": list(skeleton.joint_names),
+        "bones": list(skeleton.bones),
+    }
+
+
+class Running(Protocol):
+    """A session a socket runs: its stream and the task pumping its results."""
+
+    stream: PoseStream
+    pump: asyncio.Task[None] | None
+
+
+ActiveT = TypeVar("ActiveT", bound=Running)
+StepT = TypeVar("StepT")
+T = TypeVar("T")
+
+
 async def serve_socket(
-    websocket: WebSocket, connection: type[SocketConnection]
+    websocket: WebSocket, connection: type[SocketConnection[Any, Any]]
 ) -> None:
     """Authenticate (kiosk token, when `Settings.kiosk_auth`), accept, admit (at most
     `Settings.max_sessions` sockets at once) and serve one connection."""
     runtime: Runtime = websocket.app.state.runtime
     kiosk_id: int | None = None
     if runtime.settings.kiosk_auth:
-        from server.auth import STORE_STATE_KEY, kiosk_token_from, verify_kiosk_token
+        from server.auth import kiosk_token_from, verify_kiosk_token
 
-        store = getattr(websocket.app.state, STORE_STATE_KEY, None)
+        store = runtime.store
         token = kiosk_token_from(websocket)
         kiosk = (
             None
@@ -81,10 +113,11 @@ async def serve_socket(
             return
         kiosk_id = kiosk.id
     await websocket.accept()
-    if not runtime.admit():
+    admission = runtime.admission
+    if not admission.admit():
         busy = ErrorMessage(
             code=ErrorCode.BUSY,
-            detail=f"expected at most {runtime.settings.max_sessions} kiosks at once, "
+            detail=f"expected at most {admission.max_sessions} kiosks at once, "
             "got one more; try again later",
             fatal=True,
         )
@@ -95,17 +128,18 @@ async def serve_socket(
     try:
         await connection(websocket, runtime, kiosk_id).serve()
     finally:
-        runtime.leave()
+        admission.leave()
 
 
-class SocketConnection:
+class SocketConnection(Generic[ActiveT, StepT]):
     """One accepted socket: any number of sessions in turn, at most one active.
 
-    Subclasses set `self.active` (an object with a `stream: FrameStream`) while a
-    session runs and implement `on_text` and `finish`.
+    Subclasses set `self.active` while a session runs and implement `on_text`,
+    `feed`, `publish`, `describe` and `finish`; `kind` names their sessions in
+    error messages ("exercise", "group").
     """
 
-    active: Any
+    kind: ClassVar[str] = "exercise"
 
     def __init__(
         self, websocket: WebSocket, runtime: Runtime, kiosk_id: int | None = None
@@ -114,11 +148,13 @@ class SocketConnection:
         self.rt = runtime
         self.settings = runtime.settings
         self.kiosk_id = kiosk_id
-        self.active = None
+        self.active: ActiveT | None = None
         self.gone = False
         self._send_lock = asyncio.Lock()
         client = websocket.client
         self.client = f"{client.host}:{client.port}" if client else None
+
+    # --- what a socket module implements ------------------------------------------
 
     async def on_text(self, text: str) -> None:
         """Handle one text message (raise `ProtocolError` for an `error` reply)."""
@@ -128,14 +164,57 @@ class SocketConnection:
         """End the active session (the socket closed: `DISCONNECTED`/`SHUTDOWN`)."""
         raise NotImplementedError
 
-    async def deliver(self, active: Any, result: InferenceResult) -> bool:
-        """Feed one inference result to the session and send what it made; False
-        when the frame produced nothing (an error was sent instead)."""
+    def feed(self, active: ActiveT, result: InferenceResult) -> StepT:
+        """One processed frame through the session's engine (ValueError: the engine
+        rejected it)."""
         raise NotImplementedError
 
-    def describe(self, active: Any) -> str:
+    async def publish(
+        self, active: ActiveT, result: InferenceResult, step: StepT, started_ns: int
+    ) -> None:
+        """Record and send what `feed` made (`started_ns`: before `feed`)."""
+        raise NotImplementedError
+
+    def describe(self, active: ActiveT) -> str:
         """The active session, for log lines."""
         raise NotImplementedError
+
+    # --- sessions -----------------------------------------------------------------
+
+    def require_closed(self, what: str) -> None:
+        """Raises `already_open` when a session runs (`what`: it, for the message)."""
+        if self.active is not None:
+            raise ProtocolError(
+                ErrorCode.ALREADY_OPEN,
+                f"expected 'close' before a new 'open', got 'open' while {what} runs",
+            )
+
+    @staticmethod
+    async def open_stream(
+        opener: Callable[[], Awaitable[PoseStream]], backend: str, session: str
+    ) -> PoseStream:
+        """A stream for a new session; `inference_failed` when no backend starts
+        (`backend`, `session`: what the message names)."""
+        try:
+            return await opener()
+        except Exception as exc:
+            log.exception("could not start %s", backend)
+            raise ProtocolError(
+                ErrorCode.INFERENCE_FAILED,
+                f"expected {backend} for {session}, got {type(exc).__name__}: {exc}",
+            ) from None
+
+    @staticmethod
+    def start_on(stream: PoseStream, start: Callable[[Skeleton], T], session: str) -> T:
+        """`start(stream.skeleton)`; `engine_rejected` (and the stream freed) when
+        the engine refuses (`session`: what the message names)."""
+        try:
+            return start(stream.skeleton)
+        except ValueError as exc:
+            stream.close()
+            raise ProtocolError(
+                ErrorCode.ENGINE_REJECTED, f"{session} cannot start: {exc}"
+            ) from None
 
     async def close(self) -> None:
         """The client closed the active session: let its last frame through
@@ -152,7 +231,7 @@ class SocketConnection:
             )
         await self.finish(CloseReason.CLOSED)
 
-    async def detach(self) -> Any:
+    async def detach(self) -> ActiveT | None:
         """Take the active session (None if none) off the socket: stop its pump
         and free its stream. `finish` then reports it."""
         active, self.active = self.active, None
@@ -165,7 +244,9 @@ class SocketConnection:
         active.stream.close()
         return active
 
-    async def pump(self, active: Any) -> None:
+    # --- frames -------------------------------------------------------------------
+
+    async def pump(self, active: ActiveT) -> None:
         """Results of this session's frames -> `deliver` -> socket, in capture order;
         `stats` every `Settings.stats_every` processed frames."""
         stream = active.stream
@@ -181,6 +262,45 @@ class SocketConnection:
                 stream.task_done(ok)
             if ok and stream.stats.processed % every == 0:
                 await self.send(stats_message(stream))
+
+    async def deliver(self, active: ActiveT, result: InferenceResult) -> bool:
+        """Feed one inference result to the session and send what it made; False
+        when the frame produced nothing (an error was sent instead)."""
+        if result.error is not None:
+            await self.send(result.error.to_message())
+            return False
+        started = time.perf_counter_ns()
+        try:
+            step = self.feed(active, result)
+        except ValueError as exc:
+            await self.send(
+                ProtocolError(
+                    ErrorCode.ENGINE_REJECTED,
+                    f"the {self.kind} session rejected frame "
+                    f"{result.timestamp_ms}: {exc}",
+                ).to_message()
+            )
+            return False
+        await self.publish(active, result, step, started)
+        return True
+
+    async def durable(
+        self,
+        writes: Iterable[concurrent.futures.Future[Any] | None],
+        active: ActiveT,
+    ) -> None:
+        """Wait (at most `RECORD_TIMEOUT_S`) until the recorder's writes are done:
+        record first, then send, so a rep the page shows is durable. A failure is
+        the recorder's to log; the session goes on."""
+        pending = [asyncio.wrap_future(w) for w in writes if w is not None]
+        if not pending:
+            return
+        try:
+            await asyncio.wait_for(asyncio.gather(*pending), RECORD_TIMEOUT_S)
+        except Exception:
+            log.warning("%s: events unrecorded", self.describe(active))
+
+    # --- the socket ---------------------------------------------------------------
 
     async def send(self, message: BaseModel) -> bool:
         """Send one JSON message; False (and no exception) once the client is gone."""

@@ -15,22 +15,24 @@ message and the session goes on.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
-import math
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.websockets import WebSocket
 
-from server.inference import FrameStream, InferenceResult
-from server.recording import CloseReason, SessionInfo
+from exercises.events import Event
+from server.inference import InferenceResult, PoseStream
+from server.jsonable import joint_xy, to_jsonable, visibility_list
+from server.live import LiveSession
+from server.recording import CloseReason, SessionEnd, SessionInfo
 from server.schemas import (
     CloseMessage,
     ErrorCode,
+    KioskOptions,
     OpenedMessage,
     OpenMessage,
     PoseMessage,
@@ -38,13 +40,14 @@ from server.schemas import (
     SummaryMessage,
     event_message,
     parse_client_message,
-    to_wire,
 )
 from server.socket_base import (
     BUSY_CLOSE_CODE,
     DRAIN_TIMEOUT_S,
+    RECORD_TIMEOUT_S,
     SocketConnection,
     serve_socket,
+    skeleton_fields,
     stats_message,
 )
 
@@ -54,15 +57,13 @@ if TYPE_CHECKING:
 __all__ = [
     "BUSY_CLOSE_CODE",
     "DRAIN_TIMEOUT_S",
+    "RECORD_TIMEOUT_S",
     "kiosk_socket",
     "pose_message",
     "stats_message",
 ]
 
 log = logging.getLogger(__name__)
-
-RECORD_TIMEOUT_S = 5.0
-"""Longest the loop waits for the recorder to make an event durable, then sends it."""
 
 
 def pose_message(
@@ -71,20 +72,13 @@ def pose_message(
     """The overlay message of one processed frame (see `PoseMessage`)."""
     frame = result.frame
     assert frame is not None
-    xy: list[tuple[float, float] | None] = []
-    for x, y in frame.xyz[:, :2].tolist():
-        xy.append(
-            (round(x, 4), round(y, 4))
-            if math.isfinite(x) and math.isfinite(y)
-            else None
-        )
     return PoseMessage(
         timestamp_ms=result.timestamp_ms,
         present=not frame.is_missing,
         candidates=result.candidates,
         image_wh=result.image_wh,
-        xy=xy,
-        visibility=[round(v, 3) for v in frame.visibility.tolist()],
+        xy=joint_xy(frame.xyz),
+        visibility=visibility_list(frame.visibility),
         bones=list(frame.skeleton.bones),
         processing_ms=round(processing_ms, 2),
         inference_ms=round(result.inference_ms, 2),
@@ -95,8 +89,8 @@ def pose_message(
 @dataclass(slots=True)
 class _Active:
     info: SessionInfo
-    session: Any  # server.live.LiveSession
-    stream: FrameStream
+    session: LiveSession
+    stream: PoseStream
     pump: asyncio.Task[None] | None = None
 
 
@@ -105,8 +99,8 @@ async def kiosk_socket(websocket: WebSocket) -> None:
     await serve_socket(websocket, _Connection)
 
 
-class _Connection(SocketConnection):
-    active: _Active | None
+class _Connection(SocketConnection[_Active, list[Event]]):
+    kind = "exercise"
 
     async def on_text(self, text: str) -> None:
         message = parse_client_message(text)
@@ -121,34 +115,17 @@ class _Connection(SocketConnection):
 
     async def open(self, message: OpenMessage) -> None:
         if self.active is not None:
-            raise ProtocolError(
-                ErrorCode.ALREADY_OPEN,
-                f"expected 'close' before a new 'open', got 'open' while a "
-                f"{self.active.info.exercise_id} session runs",
-            )
+            self.require_closed(f"a {self.active.info.exercise_id} session")
         resume = await self.resume_point(message)
         lang = message.lang or self.settings.default_lang
         elder = self.settings.default_elder if message.elder is None else message.elder
         if resume is not None:  # the session goes on as it was opened
             lang, elder = resume.lang, resume.elder
-        plan = await self.rt.plan(message, self.kiosk_id, elder=elder)
-        try:
-            stream = await self.rt.worker.open_stream()
-        except Exception as exc:
-            log.exception("could not start a pose backend for a session")
-            raise ProtocolError(
-                ErrorCode.INFERENCE_FAILED,
-                "expected a pose backend for the session, got "
-                f"{type(exc).__name__}: {exc}",
-            ) from None
-        try:
-            session = plan.start(stream.skeleton)
-        except ValueError as exc:
-            stream.close()
-            raise ProtocolError(
-                ErrorCode.ENGINE_REJECTED,
-                f"the {plan.target_id} session cannot start: {exc}",
-            ) from None
+        plan = await self.rt.catalogue.plan(message, self.kiosk_id, elder=elder)
+        stream = await self.open_stream(
+            self.rt.worker.open_stream, "a pose backend", "the session"
+        )
+        session = self.start_on(stream, plan.start, f"the {plan.target_id} session")
         if resume is not None:
             from server.resume import ResumedSession
 
@@ -164,7 +141,6 @@ class _Connection(SocketConnection):
             kiosk_id=self.kiosk_id,
         )
         self.active = active = _Active(info, session, stream)
-        skeleton = stream.skeleton
         await self.send(
             OpenedMessage(
                 session_id=info.session_id,
@@ -172,14 +148,15 @@ class _Connection(SocketConnection):
                 assessment=plan.assessment,
                 lang=lang,
                 elder=elder,
-                options=self.rt.kiosk_options(elder),
-                skeleton=skeleton.value,
-                joint_names=list(skeleton.joint_names),
-                bones=list(skeleton.bones),
+                options=KioskOptions.of(self.settings, elder),
                 resumed_reps=None if resume is None else resume.rep_count,
+                **skeleton_fields(stream.skeleton),
             )
         )
-        self.rt.recorder_call("on_open" if resume is None else "on_resume", info)
+        if resume is None:
+            self.rt.recorder.on_open(info)
+        else:
+            self.rt.recorder.on_resume(info)
         active.pump = asyncio.create_task(
             self.pump(active), name=f"pump-{info.session_id}"
         )
@@ -188,11 +165,12 @@ class _Connection(SocketConnection):
         """The recorded exercise session `open` asks to go on with, if it may
         (server/resume.py); None: a new session. Needs a store and a recorder that
         can resume; assessments always start afresh."""
+        store = self.rt.store
         if (
             message.resume is None
             or message.exercise is None
-            or self.rt.store is None
-            or not hasattr(self.rt.recorder, "on_resume")
+            or store is None
+            or not self.rt.recorder.resumable
         ):
             return None
         from server.resume import find_resume_point
@@ -200,7 +178,7 @@ class _Connection(SocketConnection):
         try:
             return await asyncio.to_thread(
                 find_resume_point,
-                self.rt.store,
+                store,
                 message.resume,
                 kiosk_id=self.kiosk_id,
                 exercise_id=message.exercise,
@@ -231,51 +209,43 @@ class _Connection(SocketConnection):
                 SummaryMessage(
                     session_id=active.info.session_id,
                     exercise=active.info.exercise_id,
-                    summary=to_wire(summary) if summary is not None else {},
+                    summary=to_jsonable(summary) if summary is not None else {},
                     stats=stats,
                 )
             )
-        self.rt.recorder_call(
-            "on_close", active.info.session_id, summary, active.stream.stats, reason
+        self.rt.recorder.on_close(
+            active.info.session_id, SessionEnd(reason, summary, active.stream.stats)
         )
 
     def describe(self, active: _Active) -> str:
         return f"session {active.info.session_id}"
 
-    async def deliver(self, active: _Active, result: InferenceResult) -> bool:
-        if result.error is not None:
-            await self.send(result.error.to_message())
-            return False
+    def feed(self, active: _Active, result: InferenceResult) -> list[Event]:
         assert result.frame is not None
-        started = time.perf_counter_ns()
-        try:
-            events = active.session.feed(result.frame, result.image_wh)
-        except ValueError as exc:
-            await self.send(
-                ProtocolError(
-                    ErrorCode.ENGINE_REJECTED,
-                    f"the exercise session rejected frame {result.timestamp_ms}: {exc}",
-                ).to_message()
-            )
-            return False
-        self.rt.recorder_call("on_landmarks", active.info.session_id, result.frame)
+        events = active.session.feed(result.frame, result.image_wh)
+        self.rt.recorder.on_landmarks(active.info.session_id, result.frame)
+        return events
+
+    async def publish(
+        self,
+        active: _Active,
+        result: InferenceResult,
+        step: list[Event],
+        started_ns: int,
+    ) -> None:
         now = time.perf_counter_ns()
         await self.send(
             pose_message(
-                result, (now - started) / 1e6, (now - result.received_ns) / 1e6
+                result, (now - started_ns) / 1e6, (now - result.received_ns) / 1e6
             )
         )
-        await self.emit(active, events)
-        return True
+        await self.emit(active, step)
 
-    async def emit(self, active: _Active, events: list[Any]) -> None:
-        """Record, then send, each engine event."""
+    async def emit(self, active: _Active, events: list[Event]) -> None:
+        """Record, then send, the engine's events."""
+        session_id = active.info.session_id
+        await self.durable(
+            [self.rt.recorder.on_event(session_id, event) for event in events], active
+        )
         for event in events:
-            # Record first, then send: a rep the kiosk shows is already durable.
-            done = self.rt.recorder_call("on_event", active.info.session_id, event)
-            if isinstance(done, concurrent.futures.Future):
-                try:
-                    await asyncio.wait_for(asyncio.wrap_future(done), RECORD_TIMEOUT_S)
-                except Exception:  # logged by the recorder; the session goes on
-                    log.warning("session %s: event unrecorded", active.info.session_id)
             await self.send(event_message(event))

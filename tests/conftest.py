@@ -4,12 +4,29 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+import models
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (ROOT.parent / "shared" / "data").resolve()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def need_tool(name: str, install: str) -> str:
+    """The path of a program on PATH; fails the calling test in CI (where `make test`
+    installs it) and skips it elsewhere, saying how to install it."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        message = f"needs {name}: {install}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
 
 
 def shared_data_path(*parts: str) -> Path:
@@ -24,3 +41,32 @@ def shared_data_path(*parts: str) -> Path:
 @pytest.fixture
 def shared_data() -> Path:
     return shared_data_path()
+
+
+needs_onnx_models = pytest.mark.skipif(
+    not all(
+        (models.MODELS_DIR / f).is_file()
+        for f in ("pose_detector.onnx", "pose_landmark_full.onnx")
+    ),
+    reason="ONNX model files absent",
+)
+"""Skip marker for tests that load the BlazePose ONNX networks."""
+
+
+def shared_video_frames(*parts: str) -> tuple[list[Any], float]:
+    """Every frame (BGR) of a shared clip and its frame rate; skips the calling test
+    when the clip is absent."""
+    import cv2
+
+    path = shared_data_path(*parts)
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    frames = []
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(frame)
+    capture.release()
+    assert frames, f"no frames decoded from {path}"
+    return frames, fps

@@ -25,18 +25,24 @@ EDGE_LIBRARIES = (
 
 
 def _core_modules() -> list[str]:
-    names = ["vision.types", "vision.geometry", "vision.kernels", "vision.config"]
+    names = [
+        "vision.types",
+        "vision.geometry",
+        "vision.kernels",
+        "vision.config",
+        "vision.clock",
+    ]
     for path in sorted((ROOT / "exercises").rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
         names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
     return names
 
 
-@pytest.mark.parametrize("module", _core_modules())
-def test_core_module_imports_no_edge_library(module):
+def _loaded_by(module: str, names: tuple[str, ...]) -> list[str]:
+    """Which of `names` importing `module` loads (in a fresh interpreter)."""
     code = (
         f"import importlib, json, sys; importlib.import_module({module!r}); "
-        f"print(json.dumps([m for m in {EDGE_LIBRARIES!r} if m in sys.modules]))"
+        f"print(json.dumps([m for m in {names!r} if m in sys.modules]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -47,7 +53,23 @@ def test_core_module_imports_no_edge_library(module):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+    loaded: list[str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+@pytest.mark.parametrize("module", _core_modules())
+def test_core_module_imports_no_edge_library(module):
+    assert _loaded_by(module, EDGE_LIBRARIES) == []
+
+
+WIRE_MODULES = ("server.schemas", "pydantic", "fastapi", "starlette", "server.app")
+
+
+@pytest.mark.parametrize("module", ["server.store", "server.store.recorder"])
+def test_the_store_imports_no_wire_schema(module):
+    """The records store depends on the JSON encoder (`server.jsonable`), never on the
+    wire messages or the web framework (those depend on it)."""
+    assert _loaded_by(module, WIRE_MODULES) == []
 
 
 def test_only_kernel_modules_import_numba():

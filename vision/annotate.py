@@ -7,13 +7,13 @@ of `movecoach pose --annotate out.mp4`.
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vision._closeable import Closeable
 from vision.types import PoseFrame, Poses
 
 __all__ = ["AnnotateError", "AnnotatedVideoWriter", "draw_poses"]
@@ -133,7 +133,7 @@ def draw_poses(
     return image_bgr
 
 
-class AnnotatedVideoWriter:
+class AnnotatedVideoWriter(Closeable):
     """Writes BGR frames to a video; the size is fixed by the first frame.
 
     Args:
@@ -164,17 +164,6 @@ class AnnotatedVideoWriter:
         self._writer: cv2.VideoWriter | None = None
         self._size_wh: tuple[int, int] | None = None
         self.frames_written = 0
-
-    def __enter__(self) -> AnnotatedVideoWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def write(self, image_bgr: npt.NDArray[np.uint8]) -> None:
         """Append one (H, W, 3) uint8 frame; frames of another size are resized.

@@ -12,7 +12,8 @@ import numpy.typing as npt
 
 from vision import config
 from vision import kernels as _k
-from vision.types import PoseFrame, Poses, PoseWindow, Skeleton, TimestampGuard
+from vision.clock import VideoClock
+from vision.types import PoseFrame, Poses, PoseWindow, Skeleton
 
 __all__ = [
     "Kinematics",
@@ -26,6 +27,7 @@ __all__ = [
 ]
 
 F32 = npt.NDArray[np.float32]
+_DT_S = _k.P_DT_S  # read once per frame on the live path
 _Pose = TypeVar("_Pose", PoseFrame, Poses, PoseWindow)
 
 
@@ -215,18 +217,20 @@ class OneEuroSmoother:
         # (x_prev, dx_prev) in one array: the fused kernel takes it as one argument.
         self._state = np.zeros((2, j, 3), np.float32)
         self._state[0] = np.nan
-        self._time = TimestampGuard()
+        self._clock = VideoClock()
 
-    def _dt_s(self, timestamp_ms: int) -> float:
-        last = self._time.advance(timestamp_ms)
-        return 0.0 if last is None else (timestamp_ms - last) / 1000.0
-
-    def _check(self, frame: PoseFrame) -> None:
+    def _accept(self, frame: PoseFrame) -> float:
+        """Check the frame's skeleton and take its timestamp: seconds since the last
+        frame (0 for the first). One call per frame: this runs on the live path."""
         if frame.skeleton is not self.skeleton:
             raise ValueError(
                 f"smoother is for {self.skeleton.value}, "
                 f"got a {frame.skeleton.value} frame"
             )
+        clock = self._clock
+        last = clock.last_ms
+        ts = clock.advance(frame.timestamp_ms)
+        return 0.0 if last is None else (ts - last) / 1000.0
 
     def update(self, frame: PoseFrame) -> PoseFrame:
         """Smooth one frame.
@@ -234,8 +238,7 @@ class OneEuroSmoother:
         Raises:
             ValueError: a different skeleton, or a timestamp not after the previous one.
         """
-        self._check(frame)
-        dt_s = self._dt_s(frame.timestamp_ms)
+        dt_s = self._accept(frame)
         out = np.empty_like(frame.xyz)
         _k._one_euro_step(
             frame.xyz,
@@ -278,13 +281,12 @@ class Kinematics(OneEuroSmoother):
         self._params[_k.P_D_CUTOFF_HZ] = self.d_cutoff_hz
         self._params[_k.P_MIN_VISIBILITY] = self.min_visibility
         self._params[_k.P_USE_Z] = float(use_z)
+        self._angles_shape = (1, self.triples.shape[0])
 
     def update_with_angles(self, frame: PoseFrame) -> tuple[PoseFrame, F32]:
         """Returns the smoothed frame and its (K,) float32 angles in degrees."""
-        self._check(frame)
-        dt_s = self._dt_s(frame.timestamp_ms)
-        self._params[_k.P_DT_S] = dt_s
-        angles = np.empty((1, self.triples.shape[0]), np.float32)
+        self._params[_DT_S] = self._accept(frame)
+        angles = np.empty(self._angles_shape, np.float32)
         _k._smooth_and_angles(
             frame.xyz, frame.visibility, self._params, self._state, self.triples, angles
         )

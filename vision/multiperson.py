@@ -2,7 +2,7 @@
 near-duplicates, small people included, one landmark batch per frame.
 
 MediaPipe's `num_poses > 1` finds only people larger than about a quarter of the frame
-and returns near-duplicates. Here, on `vision.backends.onnx`'s decoding:
+and returns near-duplicates. Here, on `vision.backends.blazepose`'s stages:
 
 1. Detector on the whole frame plus square tiles (`tile_grid`) sized so that a person
    `min_person_height` of the frame high fills `DETECTOR_RELIABLE_FRACTION` of a tile
@@ -35,14 +35,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from vision.backends import onnx as _onnx
-from vision.backends.base import BackendError
+from vision._closeable import Closeable
+from vision.backends import blazepose as bp
+from vision.backends.base import BackendError, options_or_default
+from vision.clock import VideoClock
 from vision.types import Poses, Skeleton, aspect_from_wh
 
 __all__ = ["MultiPersonOptions", "MultiPersonPoseEstimator"]
@@ -119,11 +120,11 @@ class MultiPersonOptions:
     min_detection_confidence: float = 0.6
     min_presence_confidence: float = 0.5
     min_person_height: float = 0.2
-    tile_overlap: float = _onnx.TILE_OVERLAP
+    tile_overlap: float = bp.TILE_OVERLAP
     tiles_per_frame: int = 4
     detect_every: int = 1
     tracking: bool = True
-    duplicate_similarity: float = _onnx.DUPLICATE_SIMILARITY
+    duplicate_similarity: float = bp.DUPLICATE_SIMILARITY
     intra_op_threads: int = 0
     detector_model: str = "pose_detector"
     landmark_model: str = "pose_landmark_full"
@@ -157,9 +158,9 @@ class MultiPersonOptions:
         if not isinstance(self.tracking, bool):
             raise ValueError(f"tracking must be a bool, got {self.tracking!r}")
 
-    def onnx_options(self) -> _onnx.OnnxOptions:
+    def onnx_options(self) -> bp.OnnxOptions:
         """The single-model options these imply (provider, thresholds, models)."""
-        return _onnx.OnnxOptions(
+        return bp.OnnxOptions(
             provider=self.provider,
             num_poses=self.max_people,
             min_detection_confidence=self.min_detection_confidence,
@@ -175,7 +176,6 @@ class MultiPersonOptions:
 class _State:
     rois: F64 = field(default_factory=lambda: np.zeros((0, 4), np.float64))
     ages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    last_timestamp_ms: int | None = None
     frame_index: int = 0
     tile_cursor: int = 0
     image_wh: tuple[int, int] | None = None
@@ -197,7 +197,7 @@ def _trunk_inside(xy_px: npt.NDArray[np.float32], image_wh: tuple[int, int]) -> 
     )
 
 
-class MultiPersonPoseEstimator:
+class MultiPersonPoseEstimator(Closeable):
     """Everyone in view, BlazePose-33 through ONNX Runtime (a `PoseBackend`).
 
     Args:
@@ -213,57 +213,34 @@ class MultiPersonPoseEstimator:
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
 
     def __init__(self, options: MultiPersonOptions | None = None) -> None:
-        self.options = MultiPersonOptions() if options is None else options
-        if not isinstance(self.options, MultiPersonOptions):
-            raise TypeError(
-                f"options must be MultiPersonOptions, got {type(self.options).__name__}"
-            )
-        self._backend: _onnx.OnnxBackend | None = _onnx.OnnxBackend(
-            self.options.onnx_options()
+        self.options = options_or_default(options, MultiPersonOptions)
+        onnx_options = self.options.onnx_options()
+        self._networks: bp.PoseNetworks | None = bp.PoseNetworks(onnx_options)
+        self.tracking = bp.VideoTracking(
+            onnx_options.num_poses,
+            onnx_options.min_presence_confidence,
+            onnx_options.tracking,
         )
         self._state = _State()
+        self.clock = VideoClock("VIDEO mode")
         self.timings_ms: dict[str, float] = {}  # last frame's stages, for benchmarks
         self.detector_runs = 0
         self.last_num_regions = 0
         self.last_num_crops = 0
 
-    def __enter__(self) -> MultiPersonPoseEstimator:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     @property
-    def backend(self) -> _onnx.OnnxBackend:
-        if self._backend is None:
+    def networks(self) -> bp.PoseNetworks:
+        if self._networks is None:
             raise BackendError("the multi-person estimator is closed; create a new one")
-        return self._backend
+        return self._networks
 
     def tiles(self, image_wh: tuple[int, int]) -> npt.NDArray[np.int64]:
         """(T, 4) px detector tiles used for frames of this size (see `tile_grid`)."""
-        return _onnx.tile_grid(
+        return bp.tile_grid(
             image_wh,
             self.options.min_person_height,
             overlap=self.options.tile_overlap,
         )
-
-    def _check_timestamp(self, timestamp_ms: int) -> int:
-        if isinstance(timestamp_ms, bool) or not isinstance(
-            timestamp_ms, int | np.integer
-        ):
-            raise TypeError(f"timestamp_ms must be an int, got {timestamp_ms!r}")
-        ts = int(timestamp_ms)
-        last = self._state.last_timestamp_ms
-        if last is not None and ts <= last:
-            raise ValueError(
-                f"timestamps must increase (VIDEO mode): got {ts} ms after {last} ms"
-            )
-        return ts
 
     def _regions(self, image_wh: tuple[int, int]) -> F64:
         st = self._state
@@ -299,15 +276,14 @@ class MultiPersonPoseEstimator:
             ValueError: a malformed image or a timestamp that does not increase.
             BackendError: the estimator is closed.
         """
-        backend = self.backend
-        ts = self._check_timestamp(timestamp_ms)
-        wh = _onnx._check_image(image_bgr)
+        networks = self.networks
+        ts = self.clock.check(timestamp_ms)
+        wh = bp.check_image(image_bgr)
         opts = self.options
         st = self._state
         timings = {"detector": 0.0, "landmarks": 0.0, "select": 0.0}
-        if not opts.tracking:
-            st.rois, st.ages = np.zeros((0, 4)), np.zeros(0, np.int64)
-        tracked, ages = st.rois, st.ages
+        tracked = self.tracking.carried(st.rois)
+        ages = st.ages if opts.tracking else np.zeros(0, np.int64)
         run_detector = (
             not opts.tracking
             or tracked.shape[0] == 0
@@ -320,15 +296,13 @@ class MultiPersonPoseEstimator:
         if run_detector:
             t0 = time.perf_counter()
             regions = self._regions(wh)
-            dets = backend.detect_people_in_regions(image_bgr, regions)
+            dets = networks.detect_people_in_regions(image_bgr, regions)
             self.detector_runs += 1
             self.last_num_regions = int(regions.shape[0])
-            found = _onnx.rois_from_alignment_points(
-                dets.keypoints_xy[:, 0], dets.keypoints_xy[:, 1]
-            )
+            found = bp.detection_rois(dets)
             overlap = np.zeros(found.shape[0])
             if tracked.shape[0] and found.shape[0]:
-                iou = _onnx.box_iou(_onnx.roi_boxes(found), _onnx.roi_boxes(tracked))
+                iou = bp.box_iou(bp.roi_boxes(found), bp.roi_boxes(tracked))
                 overlap = iou.max(axis=1)
             # A detection that agrees with a tracked ROI adds nothing (the landmark-
             # based ROI is the more precise one). One that overlaps a track only in
@@ -355,7 +329,7 @@ class MultiPersonPoseEstimator:
         rois = np.concatenate(candidates)
         group = np.concatenate(groups)
         t0 = time.perf_counter()
-        result = backend.landmarks(image_bgr, rois)
+        result = networks.landmarks(image_bgr, rois)
         timings["landmarks"] = (time.perf_counter() - t0) * 1e3
         self.last_num_crops = int(rois.shape[0])
         t0 = time.perf_counter()
@@ -367,11 +341,11 @@ class MultiPersonPoseEstimator:
         self._debug = (rois[best], result, group[best] < tracked.shape[0])
         age = np.concatenate(start_ages)[group[best]]
         is_new = group[best] >= tracked.shape[0]
-        xy_px = result.xyz[:, : _onnx.NUM_POSE_JOINTS, :2] * np.asarray(wh, np.float32)
-        plausible = _onnx.pose_plausibility(xy_px)
+        xy_px = result.xyz[:, : bp.NUM_POSE_JOINTS, :2] * np.asarray(wh, np.float32)
+        plausible = bp.pose_plausibility(xy_px)
         # A fit collapsed to a point (all joints within a few pixels) is on nobody;
         # a real trunk is ~0.2 of the crop's side.
-        torso_px = _onnx.torso_lengths(xy_px)
+        torso_px = bp.torso_lengths(xy_px)
         trunk_share = torso_px / np.maximum(rois[best, 2], 1e-9)
         # ...and tracked from frame to frame, a collapsed fit keeps a collapsed ROI:
         # also drop trunks far below the smallest person looked for.
@@ -390,9 +364,9 @@ class MultiPersonPoseEstimator:
             (result.presence >= NEW_MIN_PRESENCE) & (plausible >= NEW_MIN_PLAUSIBILITY)
         )
         idx = np.flatnonzero(ok)
-        vis_ok = result.visibility[idx, : _onnx.NUM_POSE_JOINTS]
+        vis_ok = result.visibility[idx, : bp.NUM_POSE_JOINTS]
         chosen = idx[
-            _onnx.select_distinct_poses(
+            bp.select_distinct_poses(
                 xy_px[idx],
                 vis_ok,
                 result.presence[idx]
@@ -404,44 +378,37 @@ class MultiPersonPoseEstimator:
         # The fit kept for a person carries the person's history: a fresh crop that
         # fits a confirmed person better than their tracked ROI did is not new.
         if idx.size:
-            same = _onnx.same_person(
+            same = bp.same_person(
                 xy_px[idx], vis_ok, similarity_threshold=opts.duplicate_similarity
             )
             group_age = np.where(same, age[idx][None, :], 0).max(axis=1)
             age[idx] = group_age
         # Over capacity, the largest (nearest) people stay.
-        size = _onnx.torso_lengths(xy_px[chosen])
+        size = bp.torso_lengths(xy_px[chosen])
         keep_idx = np.sort(chosen[np.argsort(-size, kind="stable")][: opts.max_people])
         kept = result.take(keep_idx)
         kept_age = age[keep_idx] + 1
-        if opts.tracking:
-            st.rois = _onnx.rois_from_landmarks(kept, wh)
-            st.ages = kept_age
-        st.last_timestamp_ms = ts
+        st.rois = self.tracking.next_rois(kept, wh)
+        st.ages = kept_age if opts.tracking else np.zeros(0, np.int64)
+        self.clock.advance(ts)
         st.frame_index += 1
         confirmed = kept_age >= CONFIRM_FRAMES if opts.tracking else kept_age >= 1
         out = kept.take(np.flatnonzero(confirmed))
         timings["select"] = (time.perf_counter() - t0) * 1e3
         self.timings_ms = timings
-        frames = _onnx.landmarks_to_frames(out, ts)
-        return Poses.from_frames(
-            frames,
-            ts,
-            scores=[float(p) for p in out.presence],
-            skeleton=self.skeleton,
-            aspect_wh=aspect_from_wh(wh),
-        )
+        return bp.landmarks_to_poses(out, ts, aspect_from_wh(wh))
 
     def reset(self) -> None:
         """Forget the tracked people and the last timestamp (a new video)."""
         self._state = _State()
+        self.clock.reset()
 
     def close(self) -> None:
         """Release the models. Safe to call twice."""
-        if self._backend is not None:
-            self._backend.close()
-        self._backend = None
+        if self._networks is not None:
+            self._networks.close()
+        self._networks = None
 
     def __repr__(self) -> str:
-        state: Any = "closed" if self._backend is None else "open"
+        state: Any = "closed" if self._networks is None else "open"
         return f"MultiPersonPoseEstimator({self.options!r}, {state})"

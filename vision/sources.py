@@ -24,13 +24,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vision._closeable import Closeable
 from vision._stderr import captured_native_stderr
 
 __all__ = [
@@ -111,7 +111,7 @@ def _last_log_line(log: list[str]) -> str:
     return lines[-1].split("] ", 1)[-1][:200]
 
 
-class FrameSource:
+class FrameSource(Closeable):
     """Base of every source: iterate it for `CapturedFrame`s; close it when done.
 
     Attributes:
@@ -119,17 +119,6 @@ class FrameSource:
     """
 
     description: str = "source"
-
-    def __enter__(self) -> FrameSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __iter__(self) -> Iterator[CapturedFrame]:
         return self.frames()
@@ -157,7 +146,18 @@ class FrameSource:
         return False
 
 
-class VideoFileSource(FrameSource):
+class _CaptureSource(FrameSource):
+    """A source read through an OpenCV `VideoCapture` (a file or a camera)."""
+
+    _capture: cv2.VideoCapture | None = None
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class VideoFileSource(_CaptureSource):
     """Frames of a video file, timed by frame index and the file's frame rate.
 
     Args:
@@ -257,13 +257,8 @@ class VideoFileSource(FrameSource):
                 f"{expected} frames, got {index} (corrupt or truncated file)"
             )
 
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
 
-
-class CameraSource(FrameSource):
+class CameraSource(_CaptureSource):
     """Live frames from a camera, stamped with `time.monotonic_ns()` at capture.
 
     Args:
@@ -346,11 +341,6 @@ class CameraSource(FrameSource):
                 _check_image(image, f"{self.description}, frame {index}"), ts, index
             )
             index += 1
-
-    def close(self) -> None:
-        if self._capture is not None:
-            self._capture.release()
-            self._capture = None
 
 
 class ImageFolderSource(FrameSource):

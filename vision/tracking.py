@@ -46,8 +46,9 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from vision.clock import VideoClock
 from vision.geometry import isotropic
-from vision.types import Poses, Skeleton, TimestampGuard
+from vision.types import Poses, Skeleton
 
 __all__ = ["PoseTracker", "Track", "TrackerOptions", "pose_boxes"]
 
@@ -242,7 +243,7 @@ class PoseTracker:
         """Forget every track (IDs start again from 1)."""
         self._tracks: list[Track] = []
         self._next_id = 1
-        self._time = TimestampGuard()
+        self._clock = VideoClock()
 
     @property
     def tracks(self) -> tuple[Track, ...]:
@@ -434,12 +435,11 @@ class PoseTracker:
                 f"tracker is for {self.skeleton.value}, "
                 f"got {poses.skeleton.value} poses"
             )
-        ts = int(poses.timestamp_ms)
-        self._time.check(ts)
+        ts = self._clock.check(int(poses.timestamp_ms))
         xy, visible, centres, sizes = self._features(poses)
         n = len(poses)
         ids = np.full(n, -1, np.int64)
-        previous = self._time.last_ms
+        previous = self._clock.last_ms
         active = [t for t in self._tracks if t.last_seen_ms == previous]
         lost = [t for t in self._tracks if t.last_seen_ms != previous]
         free = list(range(n))
@@ -473,7 +473,7 @@ class PoseTracker:
         for d in free:
             ids[d] = self._start(xy[d], visible[d], centres[d], sizes[d], ts)
         self._forget(ts)
-        self._time.advance(ts)
+        self._clock.advance(ts)
         return Poses(
             poses.xyz,
             poses.visibility,

@@ -26,7 +26,6 @@ __all__ = [
     "PoseWindow",
     "Poses",
     "Skeleton",
-    "TimestampGuard",
     "aspect_from_wh",
     "validate_pose_frame",
 ]
@@ -243,6 +242,20 @@ def _check_aspect(aspect_wh: object) -> None:
 _F32: Final = np.dtype(np.float32)
 
 
+def _check_stack(xyz: object, visibility: object, skeleton: Skeleton, rows: str) -> int:
+    """Check stacked landmarks, xyz (L, J, 3) and visibility (L, J) float32; return L
+    (`rows` names L in the message)."""
+    if not isinstance(xyz, np.ndarray) or xyz.ndim != 3:
+        raise ValueError(
+            f"xyz must be ({rows}, J, 3) float32, got {getattr(xyz, 'shape', None)}"
+        )
+    n = int(xyz.shape[0])
+    j = skeleton.num_joints
+    _check_array("xyz", xyz, (n, j, 3), np.float32)
+    _check_array("visibility", visibility, (n, j), np.float32)
+    return n
+
+
 def validate_pose_frame(frame: PoseFrame) -> None:
     """Raise ValueError/TypeError naming what was expected and what was received."""
     # The common case in few, cheap tests (every live frame is checked on the way).
@@ -271,53 +284,6 @@ def validate_pose_frame(frame: PoseFrame) -> None:
     ):
         raise TypeError(f"timestamp_ms must be an int, got {frame.timestamp_ms!r}")
     _check_aspect(frame.aspect_wh)
-
-
-class TimestampGuard:
-    """The time of the last frame a stateful step took: each new one must be later
-    (mediapipe's `detect_for_video` rule; the core's sessions, filters and trackers
-    all keep it).
-
-    Attributes:
-        last_ms: The last timestamp taken; None before the first.
-    """
-
-    __slots__ = ("last_ms",)
-
-    def __init__(self) -> None:
-        self.last_ms: int | None = None
-
-    def check(self, timestamp_ms: int, *, strict: bool = True) -> None:
-        """Raise as `advance` would, without taking the time."""
-        last = self.last_ms
-        if last is not None and (
-            timestamp_ms <= last if strict else timestamp_ms < last
-        ):
-            raise _not_later(timestamp_ms, last, strict)
-
-    def advance(self, timestamp_ms: int, *, strict: bool = True) -> int | None:
-        """Take `timestamp_ms` as the latest; returns the previous one (None at first).
-
-        Args:
-            timestamp_ms: The new frame's time.
-            strict: It must be later than the previous one (False: not earlier).
-
-        Raises:
-            ValueError: "timestamps must increase: got T ms after L ms" (or "must not
-                go back" when not `strict`); nothing is taken.
-        """
-        last = self.last_ms
-        if last is not None and (
-            timestamp_ms <= last if strict else timestamp_ms < last
-        ):
-            raise _not_later(timestamp_ms, last, strict)
-        self.last_ms = timestamp_ms
-        return last
-
-
-def _not_later(timestamp_ms: int, last: int, strict: bool) -> ValueError:
-    rule = "must increase" if strict else "must not go back"
-    return ValueError(f"timestamps {rule}: got {timestamp_ms} ms after {last} ms")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -395,14 +361,7 @@ class Poses:
     aspect_wh: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.xyz, np.ndarray) or self.xyz.ndim != 3:
-            raise ValueError(
-                f"xyz must be (N, J, 3) float32, got {getattr(self.xyz, 'shape', None)}"
-            )
-        n = self.xyz.shape[0]
-        j = self.skeleton.num_joints
-        _check_array("xyz", self.xyz, (n, j, 3), np.float32)
-        _check_array("visibility", self.visibility, (n, j), np.float32)
+        n = _check_stack(self.xyz, self.visibility, self.skeleton, "N")
         _check_array("track_ids", self.track_ids, (n,), np.int64)
         _check_array("scores", self.scores, (n,), np.float32)
         _check_aspect(self.aspect_wh)
@@ -486,14 +445,7 @@ class PoseWindow:
     _frames: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.xyz, np.ndarray) or self.xyz.ndim != 3:
-            raise ValueError(
-                f"xyz must be (T, J, 3) float32, got {getattr(self.xyz, 'shape', None)}"
-            )
-        t = self.xyz.shape[0]
-        j = self.skeleton.num_joints
-        _check_array("xyz", self.xyz, (t, j, 3), np.float32)
-        _check_array("visibility", self.visibility, (t, j), np.float32)
+        t = _check_stack(self.xyz, self.visibility, self.skeleton, "T")
         _check_array("timestamp_ms", self.timestamp_ms, (t,), np.int64)
         _check_aspect(self.aspect_wh)
         object.__setattr__(self, "_frames", t)

@@ -54,8 +54,9 @@ from exercises.assessments.norms import (
 from exercises.events import Event, LocalizedText
 from exercises.metrics import Body
 from vision import config
+from vision.clock import VideoClock
 from vision.geometry import isotropic
-from vision.types import PoseFrame, TimestampGuard
+from vision.types import PoseFrame
 
 __all__ = [
     "NO_NORMS",
@@ -364,7 +365,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
             config.MIN_VISIBILITY if min_visibility is None else float(min_visibility)
         )
         self._phase: AssessmentPhase | None = None
-        self._time = TimestampGuard()
+        self._clock = VideoClock()
         self._phase_ts = 0
         self._ready_since: int | None = None
         self._reminded_at: int | None = None
@@ -408,8 +409,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
         Raises:
             ValueError: timestamp not after the previous frame's.
         """
-        ts = int(frame.timestamp_ms)
-        self._time.advance(ts)
+        ts = self._clock.advance(int(frame.timestamp_ms))
         events: list[Event] = []
         if self._phase is None:
             self._enter(AssessmentPhase.INSTRUCTIONS, ts, events)
@@ -432,7 +432,12 @@ class AssessmentSession(abc.ABC, Generic[M]):
         running: `AssessmentCancelled` and no result. After the result: nothing.
         """
         ts = int(timestamp_ms)
-        self._time.advance(ts, strict=False)
+        last = self._clock.last_ms
+        if last is not None and ts < last:  # the stop may come with the last frame's
+            raise ValueError(
+                f"timestamps must not go back: got {ts} ms after {last} ms"
+            )
+        self._clock.last_ms = ts
         events: list[Event] = []
         if self._phase is AssessmentPhase.RUNNING:
             self._finish(ts, ts, events, ("stopped_early",))

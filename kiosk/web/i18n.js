@@ -1,25 +1,16 @@
-// Every string the kiosk page shows or says, in English and Simplified Chinese.
-// Exercise names, cues and placement guidance come from the server (the engine's
-// templates carry both languages); the rest lives here.
-"use strict";
+// The kiosk page's and the set-up page's strings, in English and Simplified Chinese
+// (added to shared/i18n.js by kiosk.js and setup.js; the header's, connection's and
+// camera's are in shared/strings.js). Exercise names, cues and placement guidance come
+// from the server (the engine's templates carry both languages).
 
-window.I18N = {
+export default {
   en: {
     app_title: "MoveCoach",
-    lang_switch: "中文",
-    lang_switch_label: "Switch language to Chinese",
     elder_on: "Large text: on",
     elder_off: "Large text: off",
-    mute: "Voice: on",
-    unmute: "Voice: off",
     choose_exercise: "Choose an exercise",
     loading: "Loading exercises…",
     no_exercises: "No exercises available.",
-    connecting: "Connecting…",
-    connection_lost: "Connection lost. Reconnecting…",
-    server_starting: "The coach is starting, one moment…",
-    camera_starting: "Starting the camera…",
-    camera_error: "The camera is not available.",
     using_demo: "Demo video",
     using_camera: "Camera",
     step_into_frame: "Step into the frame so I can see you",
@@ -51,9 +42,7 @@ window.I18N = {
     placement_TURN_SIDEWAYS: "Please turn sideways to the screen",
     placement_FACE_CAMERA: "Please face the screen",
     placement_SHOW_JOINTS: "Please make sure your whole body is visible",
-    error_generic: "Something went wrong. Please try again.",
     error_busy: "All kiosks are busy. Please try again in a moment.",
-    error_unknown_exercise: "This exercise is not available.",
     error_inference_failed: "The coach could not see this picture.",
     sign_in: "Sign in",
     sign_out: "Sign out",
@@ -62,7 +51,6 @@ window.I18N = {
     member_code_label: "Member code",
     sign_in_submit: "Sign in",
     signing_in: "Checking…",
-    cancel: "Cancel",
     signed_in_as: "Signed in: {name}",
     my_history: "My history",
     history_title: "{name}: recent sessions",
@@ -121,20 +109,11 @@ window.I18N = {
   },
   "zh-CN": {
     app_title: "运动教练",
-    lang_switch: "English",
-    lang_switch_label: "切换为英文",
     elder_on: "大字模式：开",
     elder_off: "大字模式：关",
-    mute: "语音：开",
-    unmute: "语音：关",
     choose_exercise: "请选择一个练习",
     loading: "正在加载练习…",
     no_exercises: "暂时没有可用的练习。",
-    connecting: "正在连接…",
-    connection_lost: "连接中断，正在重新连接…",
-    server_starting: "教练正在启动，请稍候…",
-    camera_starting: "正在打开摄像头…",
-    camera_error: "摄像头无法使用。",
     using_demo: "演示视频",
     using_camera: "摄像头",
     step_into_frame: "请走进画面，让我能看到您",
@@ -166,9 +145,7 @@ window.I18N = {
     placement_TURN_SIDEWAYS: "请侧身对着屏幕",
     placement_FACE_CAMERA: "请面向屏幕",
     placement_SHOW_JOINTS: "请让全身都出现在画面里",
-    error_generic: "出了点问题，请再试一次。",
     error_busy: "所有设备都在使用中，请稍后再试。",
-    error_unknown_exercise: "这个练习暂时不可用。",
     error_inference_failed: "教练看不清这张画面。",
     sign_in: "会员登录",
     sign_out: "退出登录",
@@ -177,7 +154,6 @@ window.I18N = {
     member_code_label: "会员编号",
     sign_in_submit: "登录",
     signing_in: "正在核对…",
-    cancel: "取消",
     signed_in_as: "已登录：{name}",
     my_history: "我的记录",
     history_title: "{name}：最近的训练",
@@ -234,17 +210,4 @@ window.I18N = {
     error_unknown_assessment: "这个体能测试暂时不可用。",
     setup_open_kiosk: "打开终端页面",
   },
-};
-
-window.LANGS = ["en", "zh-CN"];
-
-// t("rep_line", {n: 3, score: 88}) in the current language, English as a last resort.
-window.t = function t(key, params, lang) {
-  const table = window.I18N[lang || window.currentLang || "en"] || window.I18N.en;
-  let text = key in table ? table[key] : window.I18N.en[key];
-  if (text === undefined) return key;
-  for (const [name, value] of Object.entries(params || {})) {
-    text = text.split("{" + name + "}").join(String(value));
-  }
-  return text;
 };

@@ -1,32 +1,79 @@
-"""Loading records for a signed-in staff member: 404 when unknown, 403 when another
-centre's (shared by the routers)."""
+"""Records for a signed-in staff member, shared by the routers: loading them (404 when
+unknown, 403 when another centre's), the centre a new record or a listing covers, and
+notes about them."""
 
 from __future__ import annotations
+
+from typing import Protocol, TypeVar
 
 from fastapi import status
 from sqlalchemy.orm import Session
 
 from server.auth import api_error, centre_scope, require_same_centre
 from server.store import repository
-from server.store.models import ExerciseSession, Resident, Staff
+from server.store.models import ExerciseSession, Note, Resident, Staff
 
-__all__ = ["centre_for_new_record", "resident_for", "session_for"]
+__all__ = [
+    "centre_for_new_record",
+    "listing_centre",
+    "new_note",
+    "resident_for",
+    "session_for",
+    "visible_to",
+]
+
+
+class _OfACentre(Protocol):
+    @property
+    def centre_id(self) -> int | None: ...
+
+
+R = TypeVar("R", bound=_OfACentre)
+
+
+def visible_to(staff: Staff, record: R | None, not_found: str) -> R:
+    """`record` when `staff` may see it: 404 `not_found` when there is none, 403
+    `other_centre` when it is another centre's."""
+    if record is None:
+        raise api_error(status.HTTP_404_NOT_FOUND, not_found)
+    require_same_centre(staff, record.centre_id)
+    return record
 
 
 def resident_for(db: Session, staff: Staff, resident_id: int) -> Resident:
     resident = repository.get_resident(db, resident_id)
-    if resident is None:
-        raise api_error(status.HTTP_404_NOT_FOUND, "resident_not_found")
-    require_same_centre(staff, resident.centre_id)
-    return resident
+    return visible_to(staff, resident, "resident_not_found")
 
 
 def session_for(db: Session, staff: Staff, session_id: int) -> ExerciseSession:
     session = repository.get_session(db, session_id)
-    if session is None:
-        raise api_error(status.HTTP_404_NOT_FOUND, "session_not_found")
-    require_same_centre(staff, session.centre_id)
-    return session
+    return visible_to(staff, session, "session_not_found")
+
+
+def new_note(
+    db: Session,
+    staff: Staff,
+    text: str,
+    *,
+    resident_id: int | None = None,
+    session_id: int | None = None,
+) -> Note:
+    """A note by `staff` about a resident or a session they may see (check that
+    first), committed; 422 `invalid_request` when the repository refuses it."""
+    try:
+        note = repository.add_note(
+            db,
+            author_id=staff.id,
+            resident_id=resident_id,
+            session_id=session_id,
+            text=text,
+        )
+    except ValueError as exc:
+        raise api_error(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_request", str(exc)
+        ) from None
+    db.commit()
+    return note
 
 
 def centre_for_new_record(db: Session, staff: Staff, requested: int | None) -> int:

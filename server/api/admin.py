@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from server import auth
-from server.api._access import centre_for_new_record, listing_centre
+from server.api._access import centre_for_new_record, listing_centre, visible_to
 from server.api.auth import staff_json
 from server.auth import Db, api_error, centre_scope, require_role, require_same_centre
 from server.store import repository
@@ -180,10 +180,7 @@ def create_kiosk(body: KioskIn, staff: Admin, db: Db) -> dict[str, Any]:
 @router.delete("/kiosks/{kiosk_id}", status_code=status.HTTP_204_NO_CONTENT)
 def revoke_kiosk(kiosk_id: int, staff: Admin, db: Db) -> Response:
     """Revoke a kiosk's token (its past sessions stay)."""
-    kiosk = repository.get_kiosk(db, kiosk_id)
-    if kiosk is None:
-        raise api_error(status.HTTP_404_NOT_FOUND, "kiosk_not_found")
-    require_same_centre(staff, kiosk.centre_id)
+    kiosk = visible_to(staff, repository.get_kiosk(db, kiosk_id), "kiosk_not_found")
     kiosk.active = False
     db.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

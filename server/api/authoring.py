@@ -30,6 +30,7 @@ from exercises.spec import POSTURES
 from server.api._access import session_for
 from server.api._errors import page_error
 from server.auth import CurrentStaff, Db, api_error
+from server.runtime import runtime_of
 from server.store import repository
 from vision.types import PoseFrame, PoseWindow
 
@@ -217,8 +218,8 @@ async def draft_from_video(
             "invalid_request",
             f"expected posture one of {', '.join(POSTURES)}, got {posture!r}",
         )
-    runtime = getattr(request.app.state, "runtime", None)
-    factory = getattr(runtime, "backend_factory", None)
+    runtime = runtime_of(request.app.state)
+    factory = None if runtime is None else runtime.backend_factory
     if factory is None:
         raise page_error(status.HTTP_503_SERVICE_UNAVAILABLE, "no_backend")
     declared = request.headers.get("content-length")
@@ -250,9 +251,9 @@ async def draft_from_video(
         for k, v in (("en", name_en), ("zh-CN", name_zh))
         if v and v.strip()
     }
-    out = await asyncio.to_thread(_propose, window, template_id, name, view, posture)
-    out["source"] = {"video_bytes": size, **info}
+    draft = await asyncio.to_thread(_propose, window, template_id, name, view, posture)
+    draft["source"] = {"video_bytes": size, **info}
     log.info(
         "%s authored a draft %r from a %d-byte video", staff.username, template_id, size
     )
-    return out
+    return draft

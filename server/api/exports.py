@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy.orm import Session
 
 from server import exports
 from server.api._access import resident_for, session_for
@@ -25,7 +28,7 @@ _MEDIA = {
 _SUFFIX = {"csv": "csv", "json": "json", "fhir": "fhir.json"}
 
 
-def _download(content: str | dict[str, object], fmt: Format, name: str) -> Response:
+def _download(content: str | dict[str, Any], fmt: Format, name: str) -> Response:
     text = (
         content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
     )
@@ -38,37 +41,46 @@ def _download(content: str | dict[str, object], fmt: Format, name: str) -> Respo
     )
 
 
+Exporter = Callable[[Session, int, bool], "str | dict[str, Any]"]
+"""(db, record id, with landmarks) -> the export."""
+
+_EXPORTERS: dict[tuple[str, Format], Exporter] = {
+    ("session", "csv"): lambda db, i, _: exports.session_csv(db, i),
+    ("session", "fhir"): lambda db, i, _: exports.session_fhir(db, i),
+    ("session", "json"): lambda db, i, lm: exports.session_json(db, i, landmarks=lm),
+    ("resident", "csv"): lambda db, i, _: exports.resident_csv(db, i),
+    ("resident", "fhir"): lambda db, i, _: exports.resident_fhir(db, i),
+    ("resident", "json"): lambda db, i, lm: exports.resident_json(db, i, landmarks=lm),
+}
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """The query of an export: its format, and whether JSON carries the landmarks."""
+
+    format: Format = "json"
+    landmarks: bool = False
+
+
+Query = Annotated[ExportQuery, Depends()]
+
+
+def _export(kind: str, db: Session, record_id: int, query: ExportQuery) -> Response:
+    content = _EXPORTERS[kind, query.format](db, record_id, query.landmarks)
+    return _download(content, query.format, f"movecoach-{kind}-{record_id}")
+
+
 @router.get("/sessions/{session_id}")
 def session_export(
-    session_id: int,
-    staff: CurrentStaff,
-    db: Db,
-    format: Format = "json",
-    landmarks: bool = False,
+    session_id: int, staff: CurrentStaff, db: Db, query: Query
 ) -> Response:
     session_for(db, staff, session_id)
-    if format == "csv":
-        content: str | dict[str, object] = exports.session_csv(db, session_id)
-    elif format == "fhir":
-        content = exports.session_fhir(db, session_id)
-    else:
-        content = exports.session_json(db, session_id, landmarks=landmarks)
-    return _download(content, format, f"movecoach-session-{session_id}")
+    return _export("session", db, session_id, query)
 
 
 @router.get("/residents/{resident_id}")
 def resident_export(
-    resident_id: int,
-    staff: CurrentStaff,
-    db: Db,
-    format: Format = "json",
-    landmarks: bool = False,
+    resident_id: int, staff: CurrentStaff, db: Db, query: Query
 ) -> Response:
     resident_for(db, staff, resident_id)
-    if format == "csv":
-        content: str | dict[str, object] = exports.resident_csv(db, resident_id)
-    elif format == "fhir":
-        content = exports.resident_fhir(db, resident_id)
-    else:
-        content = exports.resident_json(db, resident_id, landmarks=landmarks)
-    return _download(content, format, f"movecoach-resident-{resident_id}")
+    return _export("resident", db, resident_id, query)

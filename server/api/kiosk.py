@@ -22,32 +22,26 @@ leaves.
 
 from __future__ import annotations
 
-import collections
 import logging
-import threading
 import time
-import tomllib
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from exercises.spec import ExerciseSpec, SpecError, spec_from_dict
 from server.api._errors import page_error
 from server.auth import Db, kiosk_token_from
+from server.catalogue import centre_specs
+from server.ratelimit import limiter_of
+from server.runtime import runtime_of
 from server.store import repository
-from server.store.models import Centre, Kiosk
 
 __all__ = [
     "KIOSK_AUTH_STATE_KEY",
     "MAX_FAILED_SIGN_INS",
     "SIGN_IN_WINDOW_S",
     "KioskContext",
-    "centre_specs",
-    "kiosk_centre_id",
     "router",
 ]
 
@@ -59,37 +53,6 @@ KIOSK_AUTH_STATE_KEY: Final[str] = "movecoach_kiosk_auth"
 MAX_FAILED_SIGN_INS: Final[int] = 5
 SIGN_IN_WINDOW_S: Final[float] = 60.0
 HISTORY_SESSIONS: Final[int] = 10
-
-
-# --- which centre --------------------------------------------------------------------
-
-
-def kiosk_centre_id(db: Session, kiosk_id: int | None) -> int | None:
-    """The centre of a kiosk; without one, the database's only centre (None when there
-    are none or several), as the session recorder decides it."""
-    if kiosk_id is not None:
-        kiosk = db.get(Kiosk, kiosk_id)
-        return None if kiosk is None else kiosk.centre_id
-    ids = db.scalars(select(Centre.id).limit(2)).all()
-    return ids[0] if len(ids) == 1 else None
-
-
-def centre_specs(db: Session, centre_id: int | None) -> dict[str, ExerciseSpec]:
-    """A centre's own templates that load, by id (a broken one is logged, skipped)."""
-    if centre_id is None:
-        return {}
-    out: dict[str, ExerciseSpec] = {}
-    for template in repository.list_templates(db, centre_id):
-        try:
-            spec = spec_from_dict(
-                tomllib.loads(template.toml_text),
-                source=f"<centre {centre_id} template {template.template_id}>",
-            )
-        except (SpecError, tomllib.TOMLDecodeError) as exc:
-            log.warning("custom template %s does not load: %s", template.id, exc)
-            continue
-        out[spec.id] = spec
-    return out
 
 
 # --- the kiosk behind a request ---------------------------------------------------
@@ -106,9 +69,9 @@ class KioskContext:
 
 
 def _kiosk_auth(request: Request) -> bool:
-    runtime = getattr(request.app.state, "runtime", None)
+    runtime = runtime_of(request.app.state)
     if runtime is not None:
-        return bool(runtime.settings.kiosk_auth)
+        return runtime.settings.kiosk_auth
     return bool(getattr(request.app.state, KIOSK_AUTH_STATE_KEY, False))
 
 
@@ -124,7 +87,7 @@ def current_kiosk(request: Request, db: Db) -> KioskContext:
         return KioskContext(kiosk.id, kiosk.name, kiosk.centre_id)
     if _kiosk_auth(request):
         raise page_error(status.HTTP_401_UNAUTHORIZED, "kiosk_token_required")
-    return KioskContext(None, None, kiosk_centre_id(db, None))
+    return KioskContext(None, None, repository.kiosk_centre_id(db, None))
 
 
 CurrentKiosk = Annotated[KioskContext, Depends(current_kiosk)]
@@ -151,52 +114,23 @@ def me(request: Request, kiosk: CurrentKiosk, db: Db) -> dict[str, Any]:
 @router.get("/exercises")
 def exercises(request: Request, kiosk: CurrentKiosk, db: Db) -> list[dict[str, Any]]:
     """The picker's exercises: every built-in, then the centre's own templates."""
-    runtime = getattr(request.app.state, "runtime", None)
+    runtime = runtime_of(request.app.state)
     if runtime is None:  # records API mounted without the live app
         raise page_error(status.HTTP_404_NOT_FOUND, "no_centre", "no live server here")
-    specs = list(runtime.specs.values()) + list(
+    catalogue = runtime.catalogue
+    specs = list(catalogue.specs.values()) + list(
         centre_specs(db, kiosk.centre_id).values()
     )
     out = []
     for spec in specs:
-        info = runtime.describe(spec).model_dump()
-        info["custom"] = spec.id not in runtime.specs
+        info = catalogue.describe(spec).model_dump()
+        info["custom"] = spec.id not in catalogue.specs
         out.append(info)
     return out
 
 
 class SignIn(BaseModel):
     member_code: str = Field(min_length=1, max_length=64)
-
-
-class _Limiter:
-    """Failed sign-ins per key within a sliding window (in memory, per process)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._fails: dict[str, collections.deque[float]] = {}
-
-    def blocked(self, key: str, now: float) -> bool:
-        with self._lock:
-            fails = self._fails.get(key)
-            while fails and now - fails[0] > SIGN_IN_WINDOW_S:
-                fails.popleft()
-            return bool(fails) and len(fails) >= MAX_FAILED_SIGN_INS
-
-    def failed(self, key: str, now: float) -> None:
-        with self._lock:
-            self._fails.setdefault(key, collections.deque()).append(now)
-
-
-_LIMITER_STATE_KEY = "movecoach_sign_in_limiter"
-
-
-def _limiter(request: Request) -> _Limiter:
-    limiter = getattr(request.app.state, _LIMITER_STATE_KEY, None)
-    if limiter is None:
-        limiter = _Limiter()
-        setattr(request.app.state, _LIMITER_STATE_KEY, limiter)
-    return limiter  # type: ignore[no-any-return]
 
 
 @router.post("/sign-in")
@@ -211,7 +145,12 @@ def sign_in(
         if kiosk.kiosk_id is not None
         else f"client:{request.client.host if request.client else '?'}"
     )
-    limiter = _limiter(request)
+    limiter = limiter_of(
+        request.app.state,
+        "sign_in",
+        max_failures=MAX_FAILED_SIGN_INS,
+        window_s=SIGN_IN_WINDOW_S,
+    )
     now = time.monotonic()
     if limiter.blocked(key, now):
         raise page_error(status.HTTP_429_TOO_MANY_REQUESTS, "too_many_attempts")

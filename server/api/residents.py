@@ -12,7 +12,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from server import exports
-from server.api._access import centre_for_new_record, listing_centre, resident_for
+from server.api._access import (
+    centre_for_new_record,
+    listing_centre,
+    new_note,
+    resident_for,
+)
 from server.auth import CurrentStaff, Db, api_error, require_role
 from server.store import repository
 from server.store.models import Role, Sex, Staff
@@ -189,15 +194,7 @@ def add_note(
     resident_id: int, body: NoteIn, staff: CurrentStaff, db: Db
 ) -> dict[str, Any]:
     resident_for(db, staff, resident_id)
-    try:
-        note = repository.add_note(
-            db, author_id=staff.id, resident_id=resident_id, text=body.text
-        )
-    except ValueError as exc:
-        raise api_error(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_request", str(exc)
-        ) from None
-    db.commit()
+    note = new_note(db, staff, body.text, resident_id=resident_id)
     return exports.note_json(note)
 
 

@@ -25,10 +25,10 @@ from exercises.spec import (
     spec_from_dict,
 )
 from server import exports
-from server.api._access import listing_centre, resident_for, session_for
-from server.auth import CurrentStaff, Db, api_error
+from server.api._access import listing_centre, new_note, resident_for, session_for
+from server.auth import CurrentStaff, Db
+from server.jsonable import replay_json
 from server.store import repository
-from server.store.landmarks import replay_json
 from server.store.models import ExerciseSession
 
 __all__ = ["MAX_CURVE_POINTS", "reference_band", "router", "session_curves"]
@@ -254,13 +254,5 @@ def add_note(
     session_id: int, body: NoteIn, staff: CurrentStaff, db: Db
 ) -> dict[str, Any]:
     session = session_for(db, staff, session_id)
-    try:
-        note = repository.add_note(
-            db, author_id=staff.id, session_id=session.id, text=body.text
-        )
-    except ValueError as exc:
-        raise api_error(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_request", str(exc)
-        ) from None
-    db.commit()
+    note = new_note(db, staff, body.text, session_id=session.id)
     return exports.note_json(note)

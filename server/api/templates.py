@@ -12,12 +12,13 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy.orm import Session
 
 from exercises.spec import SpecError, builtin_specs, dump_spec, spec_from_dict
 from server.api._access import centre_for_new_record, listing_centre
 from server.auth import CurrentStaff, Db, api_error
 from server.store import repository
-from server.store.models import CustomTemplate
+from server.store.models import CustomTemplate, Staff
 
 __all__ = ["router", "validate_template"]
 
@@ -101,6 +102,21 @@ def _json(template: CustomTemplate, *, text: bool = False) -> dict[str, Any]:
     return body
 
 
+def _save(
+    db: Session, staff: Staff, centre_id: int, template_id: str, toml_text: str
+) -> dict[str, Any]:
+    """Create or replace the template (validated), committed, as JSON."""
+    template = repository.save_template(
+        db,
+        centre_id=centre_id,
+        template_id=template_id,
+        toml_text=toml_text,
+        author_id=staff.id,
+    )
+    db.commit()
+    return _json(template, text=True)
+
+
 @router.get("")
 def list_templates(
     staff: CurrentStaff, db: Db, centre_id: int | None = None
@@ -120,19 +136,11 @@ def create(body: TemplateIn, staff: CurrentStaff, db: Db) -> dict[str, Any]:
             "invalid_template",
             f"expected a new template id, got {template_id!r} which exists (use PUT)",
         )
-    template = repository.save_template(
-        db,
-        centre_id=centre_id,
-        template_id=template_id,
-        toml_text=toml_text,
-        author_id=staff.id,
-    )
-    db.commit()
-    return _json(template, text=True)
+    return _save(db, staff, centre_id, template_id, toml_text)
 
 
 def _find(
-    db: Any, staff: Any, template_id: str, centre_id: int | None
+    db: Session, staff: Staff, template_id: str, centre_id: int | None
 ) -> CustomTemplate:
     centre = centre_for_new_record(db, staff, centre_id)
     template = repository.get_template(db, centre, template_id)
@@ -161,15 +169,7 @@ def replace(
             "invalid_template",
             f"expected the template's id to be {template_id!r}, got {found_id!r}",
         )
-    template = repository.save_template(
-        db,
-        centre_id=centre_id,
-        template_id=template_id,
-        toml_text=toml_text,
-        author_id=staff.id,
-    )
-    db.commit()
-    return _json(template, text=True)
+    return _save(db, staff, centre_id, template_id, toml_text)
 
 
 @router.delete("/{template_id}", status_code=status.HTTP_204_NO_CONTENT)

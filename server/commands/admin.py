@@ -5,12 +5,16 @@
     movecoach admin create-staff USERNAME --role admin|coach [--centre NAME_OR_ID]
                                  [--display-name TEXT] [--password-env VAR]
     movecoach admin create-kiosk NAME --centre NAME_OR_ID
+    movecoach admin make-cert --host NAME [--host NAME_OR_IP ...] [--out DIR]
+                              [--days N] [--force]
 
 `--db` defaults to `MOVECOACH_DB_URL` (else the SQLite file under the user's data
 folder). Every command first upgrades the schema to head. A staff password is read
 from the environment variable named by `--password-env`, or asked for twice on the
 terminal; it never appears on the command line. `create-kiosk` prints the kiosk's token
-once: only its hash is stored.
+once: only its hash is stored. `make-cert` writes a self-signed TLS certificate
+(`cert.pem`, `key.pem`) for `movecoach serve --ssl-certfile/--ssl-keyfile`; it needs no
+database (docs/kiosk-setup.md).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import getpass
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,6 +74,62 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     kiosk = action("create-kiosk", "register a kiosk and print its token (once)")
     kiosk.add_argument("name")
     kiosk.add_argument("--centre", metavar="NAME_OR_ID", required=True)
+    _add_make_cert(actions)
+
+
+def _add_make_cert(
+    actions: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    from server.tls import DEFAULT_VALIDITY_DAYS
+
+    text = (
+        "write a self-signed TLS certificate (cert.pem) and key (key.pem) for the "
+        "server, so that kiosks on the LAN reach it over HTTPS (browsers give the "
+        "camera only to secure contexts)"
+    )
+    cert = actions.add_parser("make-cert", help=text, description=text)
+    cert.add_argument(
+        "--host",
+        dest="hosts",
+        action="append",
+        required=True,
+        metavar="NAME",
+        help="DNS name or IP address kiosks use in the server's URL (repeatable)",
+    )
+    cert.add_argument(
+        "--out", default=".", metavar="DIR", help="folder to write to (default .)"
+    )
+    cert.add_argument(
+        "--days",
+        type=int,
+        default=DEFAULT_VALIDITY_DAYS,
+        help=f"validity in days (default {DEFAULT_VALIDITY_DAYS})",
+    )
+    cert.add_argument(
+        "--force", action="store_true", help="replace existing cert.pem / key.pem"
+    )
+
+
+def _make_cert(args: argparse.Namespace) -> int:
+    from server.tls import TlsError, write_self_signed
+
+    try:
+        files = write_self_signed(
+            Path(args.out), args.hosts, days=args.days, overwrite=args.force
+        )
+    except TlsError as exc:
+        raise CommandError(str(exc)) from None
+    print(
+        f"certificate {files.certfile} (for {', '.join(args.hosts)}, "
+        f"valid until {files.not_after:%Y-%m-%d})"
+    )
+    print(f"private key {files.keyfile} (keep it on the server)")
+    print(f"public key sha256 (base64) {files.spki_sha256}")
+    print(
+        f"serve: movecoach serve --host 0.0.0.0 --ssl-certfile {files.certfile} "
+        f"--ssl-keyfile {files.keyfile}"
+    )
+    return 0
 
 
 def _db_url(args: argparse.Namespace) -> str:
@@ -117,26 +178,18 @@ def _centre_id(db: Session, ref: str) -> int:
     return centre.id
 
 
-def _shown(url: str) -> str:
-    """The URL without its password, for messages."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # unparsable: say so rather than echo what may hold a secret
-        return "(unparsable URL)"
-
-
 def run(args: argparse.Namespace) -> int:
-    from server.store import current_revision, open_store, repository, upgrade_database
+    if args.action == "make-cert":
+        return _make_cert(args)
+    from server.commands._database import database_error, prepare_database, shown
+    from server.store import open_store, repository
 
     url = _db_url(args)
+    if args.action == "init-db":
+        print(f"database {shown(url)} at revision {prepare_database(url)}")
+        return 0
     lines: list[str] = []
     try:
-        if args.action == "init-db":
-            upgrade_database(url)
-            print(f"database {_shown(url)} at revision {current_revision(url)}")
-            return 0
         password = _password(args) if args.action == "create-staff" else ""
         store = open_store(url)
         try:
@@ -177,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             store.dispose()
     except (SQLAlchemyError, ValueError) as exc:
-        raise CommandError(f"database {_shown(url)}: {exc}") from None
+        raise database_error(url, exc) from None
     # Printed only once committed: a token shown is a token that works.
     for line in lines:
         print(line)

@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from server.cli import CommandError
+from server.commands import (
+    add_backend_option,
+    add_lang_option,
+    add_max_frames_option,
+    check_max_frames,
+)
 
 __all__ = ["add_parser", "run"]
-
-_BACKENDS = ("mediapipe", "onnx")  # mirrors vision.backends.BACKENDS (import-light)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,24 +47,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--json", action="store_true", help="JSON lines; the last one is the summary"
     )
-    parser.add_argument(
-        "--backend",
-        choices=_BACKENDS,
-        default="mediapipe",
-        help="pose backend for videos",
-    )
+    add_backend_option(parser, "pose backend for videos")
     parser.add_argument(
         "--elder", action="store_true", help="elder mode (slower pace, calmer cues)"
     )
-    parser.add_argument(
-        "--lang",
-        choices=("en", "zh-CN"),
-        default="en",
-        help="language of the cue texts",
-    )
-    parser.add_argument(
-        "--max-frames", type=int, metavar="N", help="read at most N frames of a video"
-    )
+    add_lang_option(parser, "language of the cue texts")
+    add_max_frames_option(parser, "read at most N frames of a video")
     parser.add_argument(
         "--aspect",
         metavar="W:H",
@@ -257,8 +249,7 @@ def _print_table(analysis: Any, spec: Any, window: Any, lang: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the command; returns 0 on success (raises CommandError for user errors)."""
     spec = _spec(args.exercise)
-    if args.max_frames is not None and args.max_frames < 1:
-        raise CommandError(f"--max-frames: expected N >= 1, got {args.max_frames}")
+    check_max_frames(args)
     aspect = _parse_aspect(args.aspect) if args.aspect is not None else None
     source = Path(args.source)
     if source.suffix.lower() == ".npz":

@@ -14,6 +14,9 @@ import sys
 from typing import Any
 
 from server.cli import CommandError
+from server.commands import (
+    add_lang_option,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -37,9 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--source", default="0", help="camera index (default 0) or a video file"
     )
     parser.add_argument("--exercise", required=True, metavar="ID", help="exercise id")
-    parser.add_argument(
-        "--lang", default="en", choices=["en", "zh-CN"], help="language"
-    )
+    add_lang_option(parser, "language")
     parser.add_argument(
         "--elder", action="store_true", help="elder mode (fewer, calmer cues)"
     )

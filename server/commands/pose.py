@@ -22,13 +22,13 @@ from typing import Any
 import numpy as np
 
 from server.cli import CommandError
+from server.commands import (
+    add_backend_option,
+    add_max_frames_option,
+    check_max_frames,
+)
 
 __all__ = ["add_parser", "run"]
-
-_BACKENDS = (
-    "mediapipe",
-    "onnx",
-)  # mirrors vision.backends.BACKENDS (kept import-light)
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,9 +41,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ),
     )
     parser.add_argument("source", help="camera index, video, image or image folder")
-    parser.add_argument(
-        "--backend", choices=_BACKENDS, default="mediapipe", help="pose backend"
-    )
+    add_backend_option(parser, "pose backend")
     parser.add_argument(
         "--out", type=Path, metavar="LANDMARKS.npz", help="write the landmarks here"
     )
@@ -56,9 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--json", action="store_true", help="print a JSON summary as the last line"
     )
-    parser.add_argument(
-        "--max-frames", type=int, metavar="N", help="stop after N frames"
-    )
+    add_max_frames_option(parser, "stop after N frames")
     parser.add_argument(
         "--interval-ms",
         type=int,
@@ -110,8 +106,7 @@ def _check_out_path(path: Path | None, what: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; returns 0 on success (raises CommandError for user errors)."""
-    if args.max_frames is not None and args.max_frames < 1:
-        raise CommandError(f"--max-frames: expected N >= 1, got {args.max_frames}")
+    check_max_frames(args)
     if args.interval_ms < 1:
         raise CommandError(f"--interval-ms: expected MS >= 1, got {args.interval_ms}")
     _check_out_path(args.out, "--out")

@@ -4,6 +4,8 @@
 Options override the `MOVECOACH_*` environment variables (see `server/settings.py`).
 A centre on PostgreSQL: `movecoach serve --db postgresql+psycopg://user:pass@host/db
 --kiosk-auth` (create the centre, staff and kiosks with `movecoach admin ...`).
+Kiosks on the LAN need HTTPS for their camera: `--ssl-certfile/--ssl-keyfile` (a
+self-signed pair from `movecoach admin make-cert`; docs/kiosk-setup.md).
 
 One process (the default) serves Prometheus metrics at /metrics and health at
 /health/{live,ready,inference}, records with session resumption, and shuts down
@@ -15,8 +17,13 @@ same app on Ray Serve with pose inference as a separate, batched deployment
 from __future__ import annotations
 
 import argparse
+import errno
+import os
+import socket
+from pathlib import Path
 
 from server.cli import CommandError
+from server.commands._privacy import BACKENDS_HELP
 from server.settings import Settings, SettingsError
 
 __all__ = ["add_parser", "run"]
@@ -57,7 +64,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "(MOVECOACH_DEMO_VIDEO)",
     )
     parser.add_argument(
-        "--backend", help="pose backend: mediapipe or onnx (MOVECOACH_BACKEND)"
+        "--backend",
+        help=f"pose backend (MOVECOACH_BACKEND): {BACKENDS_HELP}",
+    )
+    parser.add_argument(
+        "--ssl-certfile",
+        metavar="PEM",
+        help="serve HTTPS with this certificate (with --ssl-keyfile): kiosks on the "
+        "LAN need it, browsers give the camera only to https:// pages (and to "
+        "localhost). `movecoach admin make-cert` writes a self-signed one",
+    )
+    parser.add_argument(
+        "--ssl-keyfile",
+        metavar="PEM",
+        help="the certificate's private key (unencrypted PEM)",
     )
     parser.add_argument(
         "--log-level",
@@ -98,6 +118,57 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(func=run)
 
 
+def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
+    """uvicorn's `ssl_certfile` and `ssl_keyfile`, checked before anything starts;
+    None for plain HTTP."""
+    if args.ssl_certfile is None and args.ssl_keyfile is None:
+        return None
+    if args.ssl_certfile is None or args.ssl_keyfile is None:
+        raise CommandError(
+            "expected both --ssl-certfile and --ssl-keyfile, got only "
+            + ("--ssl-certfile" if args.ssl_certfile else "--ssl-keyfile")
+        )
+    from server.tls import TlsError, check_certificate_pair
+
+    certfile, keyfile = Path(args.ssl_certfile), Path(args.ssl_keyfile)
+    try:
+        check_certificate_pair(certfile, keyfile)
+    except TlsError as exc:
+        raise CommandError(str(exc)) from None
+    return str(certfile), str(keyfile)
+
+
+def _check_port(host: str, port: int) -> None:
+    """Bind and release `host:port` as uvicorn will (SO_REUSEADDR), so that a port in
+    use fails at once with one line instead of after the model has loaded."""
+    if port == 0:
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise CommandError(
+            f"cannot listen on {host}:{port}: unknown host ({exc.strerror}); expected "
+            "an address of this machine (--host or MOVECOACH_HOST)"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            hint = {
+                errno.EADDRINUSE: "another program (another movecoach serve?) listens "
+                "there; stop it or choose another --port (MOVECOACH_PORT)",
+                errno.EACCES: "ports below 1024 need privileges; choose --port 1024 "
+                "or above",
+                errno.EADDRNOTAVAIL: "the address is not one of this machine's; "
+                "check --host (MOVECOACH_HOST)",
+            }.get(exc.errno or 0, "check --host and --port")
+            raise CommandError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; {hint}"
+            ) from None
+
+
 def run(args: argparse.Namespace) -> int:
     from vision.backends import BACKENDS
 
@@ -122,6 +193,14 @@ def run(args: argparse.Namespace) -> int:
             f"expected a demo video file, got no file at {settings.demo_video}"
         )
 
+    tls = _tls_files(args)
+    if tls and args.ray:
+        raise CommandError(
+            "--ssl-certfile/--ssl-keyfile do not apply to --ray (Ray Serve's proxy "
+            "speaks plain HTTP): put a TLS reverse proxy in front (docs/kiosk-setup.md)"
+        )
+    _check_port(settings.host, settings.port)
+
     import uvicorn
 
     from server.operations import (
@@ -132,7 +211,12 @@ def run(args: argparse.Namespace) -> int:
     )
 
     configure_logging(args.log_level, args.log_format)
+    from server.commands._database import prepare_database
+
+    prepare_database(settings.db_url)  # one line and exit 2 if it cannot be written
     if args.ray:
+        # Ray reports cluster usage to its developers unless told not to.
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         try:
             from server.distributed.local import serve_with_ray
         except ImportError as exc:
@@ -161,6 +245,8 @@ def run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         log_config=uvicorn_log_config(args.log_format),
         lifespan="on",
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     server = graceful_server(config)
     server.run()

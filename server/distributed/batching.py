@@ -1,16 +1,17 @@
 """Pose inference for frames of many kiosks in one ONNX Runtime call per stage.
 
 `BatchedPoseModel.infer_batch(requests)` runs the pipeline of
-`vision.backends.onnx.OnnxBackend.detect` (MediaPipe's BlazePose graph re-implemented)
-for frames that come from different kiosks, with the two networks called once per
-batch instead of once per frame:
+`vision.backends.blazepose.OnnxBackend.detect` (MediaPipe's BlazePose graph
+re-implemented) for frames that come from different kiosks, with the two networks
+called once per batch instead of once per frame:
 
 1. every frame is decoded (JPEG -> BGR) and letterboxed for the detector;
 2. the frames that need the detector (fewer tracked people than `num_poses`) go through
    it in ONE call, (B, 3, 224, 224);
 3. every ROI of every frame is cropped for the landmark model and all crops go through
    it in ONE call, (sum of ROIs, 3, 256, 256);
-4. each frame's outputs are projected back and tracked exactly as `detect` does.
+4. each frame's outputs are projected back and tracked by the same step as `detect`
+   (`vision.backends.blazepose.VideoTracking`).
 
 Tracking state travels with the request: `PoseRequest.rois` are the ROIs the kiosk's
 previous reply returned (`PoseReply.rois`). The model keeps no per-kiosk state, so any
@@ -18,54 +19,43 @@ replica can serve any frame of any kiosk, a replica that dies loses nothing, and
 of many kiosks batch freely. Results equal `OnnxBackend.detect` on the same frame with
 the same tracked ROIs (tests/server/test_distributed.py compares them).
 
-Edge module: imports cv2 and onnxruntime (through `vision.backends.onnx`), not Ray.
+Edge module: imports cv2 and onnxruntime (through `vision.backends.blazepose`), not
+Ray.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from server.inference import decode_jpeg
 from server.schemas import ErrorCode, ProtocolError
-from vision.backends.onnx import (
-    _DETECTOR_OUTPUTS,  # the output names the backend itself requests
-    _LANDMARK_OUTPUTS,
-    POSE_ANCHORS,
-    OnnxBackend,
+from vision.backends.blazepose import (
+    LandmarkResult,
     OnnxOptions,
-    associate_rois,
-    dedupe_rois,
-    generate_anchors,
-    infer,
-    landmarks_to_frames,
+    PoseNetworks,
+    VideoTracking,
+    landmarks_to_poses,
+    no_rois,
     postprocess_detector,
     postprocess_landmarks,
     preprocess_detector,
     preprocess_landmarks,
-    rois_from_alignment_points,
-    rois_from_landmarks,
 )
-from vision.types import Poses, Skeleton, aspect_from_wh
+from vision.types import Poses, aspect_from_wh
 
 __all__ = ["BatchedPoseModel", "PoseReply", "PoseRequest", "no_rois"]
 
 log = logging.getLogger(__name__)
 
+F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
-
-SKELETON: Final[Skeleton] = Skeleton.BLAZEPOSE_33
-
-
-def no_rois() -> F64:
-    """(0, 4) float64: nobody tracked (a kiosk's first frame, or after an error)."""
-    return np.zeros((0, 4), np.float64)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -137,37 +127,31 @@ class BatchedPoseModel:
     """
 
     def __init__(self, options: OnnxOptions | None = None) -> None:
-        backend = OnnxBackend(options)  # loads, verifies and opens both models
-        self.options: OnnxOptions = backend.options
-        # The backend's two ORT sessions, batched across frames here (its own methods
-        # take one image at a time).
-        self._detector: Any = backend._detector
-        self._landmarker: Any = backend._landmarker
-        self._backend: OnnxBackend | None = backend
-        self._anchors = generate_anchors(POSE_ANCHORS)
+        self.options = OnnxOptions() if options is None else options
+        self.networks = PoseNetworks(self.options)  # loads, verifies, opens both
+        self.tracking = VideoTracking(
+            self.options.num_poses,
+            self.options.min_presence_confidence,
+            self.options.tracking,
+        )
         self.batches = 0  # infer_batch calls that ran the models
         self.frames = 0  # frames in them
         self.timings_ms: dict[str, float] = {}  # the last batch's stages (benchmarks)
         self._model_s = 0.0
+        # The networks' input buffers are reused from batch to batch: one at a time.
+        self._lock = threading.Lock()
 
     @property
     def loaded(self) -> bool:
-        return self._backend is not None
+        return not self.networks.closed
 
     def warm_up(self) -> None:
         """Run both networks once (ORT builds its kernels on the first call)."""
-        blank = np.full((1, 3, 224, 224), -1.0, np.float32)
-        infer(self._detector, blank, _DETECTOR_OUTPUTS)
-        infer(
-            self._landmarker, np.zeros((1, 3, 256, 256), np.float32), _LANDMARK_OUTPUTS
-        )
+        self.networks.warm_up()
 
     def close(self) -> None:
         """Release the ORT sessions. Safe to call twice."""
-        backend, self._backend = self._backend, None
-        if backend is not None:
-            backend.close()
-        self._detector = self._landmarker = None
+        self.networks.close()
 
     def infer_batch(self, requests: Sequence[PoseRequest]) -> list[PoseReply]:
         """Everyone in each request's frame, in request order.
@@ -181,6 +165,10 @@ class BatchedPoseModel:
         Returns:
             One `PoseReply` per request, same order.
         """
+        with self._lock:
+            return self._infer_batch(requests)
+
+    def _infer_batch(self, requests: Sequence[PoseRequest]) -> list[PoseReply]:
         started = time.perf_counter()
         self._model_s = 0.0
         replies: list[PoseReply | None] = [None] * len(requests)
@@ -192,10 +180,9 @@ class BatchedPoseModel:
                 replies[i] = _error(request, exc.code, exc.detail)
                 continue
             wh = (int(image.shape[1]), int(image.shape[0]))
-            tracked = np.asarray(request.rois, np.float64).reshape(-1, 4)
-            if not self.options.tracking:
-                tracked = no_rois()
-            frames.append(_Frame(i, request, image, wh, tracked))
+            frames.append(
+                _Frame(i, request, image, wh, self.tracking.carried(request.rois))
+            )
         decoded = time.perf_counter()
         if frames:
             try:
@@ -225,88 +212,65 @@ class BatchedPoseModel:
             if reply is not None
         ]
 
-    def _infer(
-        self, session: Any, tensor: npt.NDArray[np.float32], names: Sequence[str]
-    ) -> list[npt.NDArray[np.float32]]:
+    def _timed(self, run: Callable[[F32], list[F32]], tensor: F32) -> list[F32]:
         t0 = time.perf_counter()
         try:
-            return infer(session, tensor, names)
+            return run(tensor)
         finally:
             self._model_s += time.perf_counter() - t0
 
     def _run(self, frames: list[_Frame]) -> list[PoseReply]:
-        if self._detector is None:
-            raise RuntimeError("the batched pose model is closed")
-        opts = self.options
+        networks, step = self.networks, self.tracking
+        networks.check_open()
         # Stage 1: one detector call for every frame tracking fewer than num_poses.
-        searching = [f for f in frames if f.rois.shape[0] < opts.num_poses]
+        searching = [f for f in frames if step.needs_detector(f.rois)]
         if searching:
-            tensors, transforms = zip(
-                *(preprocess_detector(f.image) for f in searching), strict=True
-            )
-            raw_boxes, raw_scores = self._infer(
-                self._detector, np.concatenate(tensors), _DETECTOR_OUTPUTS
-            )
+            # Each frame letterboxed straight into its row of the reused input.
+            batch = networks.detector_batch(len(searching))
+            transforms = [
+                preprocess_detector(f.image, out=batch[k : k + 1])[1]
+                for k, f in enumerate(searching)
+            ]
+            raw_boxes, raw_scores = self._timed(networks.run_detector, batch)
             for k, frame in enumerate(searching):
                 found = postprocess_detector(
                     (raw_boxes[k : k + 1], raw_scores[k : k + 1]),
                     transforms[k],
-                    self._anchors,
-                    min_score=opts.min_detection_confidence,
+                    networks.anchors,
+                    min_score=networks.min_detection_confidence,
                     max_detections=None,
                 )
-                detected = rois_from_alignment_points(
-                    found.keypoints_xy[:, 0], found.keypoints_xy[:, 1]
-                )
-                # As the backend (and MediaPipe): a detection replaces the tracked
-                # ROI it overlaps.
-                frame.rois = associate_rois(frame.rois, detected)[: opts.num_poses]
-        # Stage 2: one landmark call for every ROI of every frame.
-        crops: list[npt.NDArray[np.float32]] = []
+                frame.rois = step.acquire(frame.rois, found)
+        # Stage 2: one landmark call for every ROI of every frame, each frame's
+        # crops written straight into their rows of the reused input.
+        total = sum(f.rois.shape[0] for f in frames)
+        crops = networks.landmark_batch(total)
         crop_transforms: list[F64] = []
+        start = 0
         for frame in frames:
-            if frame.rois.shape[0]:
-                tensor, transform = preprocess_landmarks(frame.image, frame.rois)
-            else:
-                tensor = np.zeros((0, 3, 256, 256), np.float32)
-                transform = np.zeros((0, 2, 3), np.float64)
-            crops.append(tensor)
-            crop_transforms.append(transform)
-        total = sum(c.shape[0] for c in crops)
-        outputs = (
-            self._infer(self._landmarker, np.concatenate(crops), _LANDMARK_OUTPUTS)
-            if total
-            else None
-        )
+            rows = crops[start : start + frame.rois.shape[0]]
+            crop_transforms.append(
+                preprocess_landmarks(frame.image, frame.rois, out=rows)[1]
+            )
+            start += rows.shape[0]
+        outputs = self._timed(networks.run_landmarks, crops) if total else []
         replies: list[PoseReply] = []
         start = 0
         for frame, transform in zip(frames, crop_transforms, strict=True):
             n = transform.shape[0]
             ts = int(frame.request.timestamp_ms)
-            aspect_wh = aspect_from_wh(frame.wh)
-            if n == 0 or outputs is None:
-                empty = Poses.empty(ts, SKELETON, aspect_wh)
-                replies.append(PoseReply(ts, empty, no_rois(), frame.wh))
-                continue
-            result = postprocess_landmarks(
-                [o[start : start + n] for o in outputs], transform, frame.wh
+            result = (
+                postprocess_landmarks(
+                    [o[start : start + n] for o in outputs], transform, frame.wh
+                )
+                if n
+                else LandmarkResult.empty()
             )
             start += n
-            kept = result.take(
-                np.flatnonzero(result.presence >= opts.min_presence_confidence)
-            )
-            next_rois = rois_from_landmarks(kept, frame.wh)
-            order = dedupe_rois(next_rois, kept.presence)
-            kept = kept.take(order)
-            poses = Poses.from_frames(
-                landmarks_to_frames(kept, ts),
-                ts,
-                scores=[float(p) for p in kept.presence],
-                skeleton=SKELETON,
-                aspect_wh=aspect_wh,
-            )
-            tracked = next_rois[order] if opts.tracking else no_rois()
-            replies.append(PoseReply(ts, poses, tracked, frame.wh))
+            # The same step as the one-frame backend: kept poses, next frame's ROIs.
+            kept, rois = step.advance(result, frame.wh)
+            poses = landmarks_to_poses(kept, ts, aspect_from_wh(frame.wh))
+            replies.append(PoseReply(ts, poses, rois, frame.wh))
         return replies
 
 

@@ -2,12 +2,10 @@
 websocket loop (`server.ws`) use exactly like the in-process `InferenceWorker`, but
 whose frames go to the pose inference deployment.
 
-The interface both workers implement (`PoseWorker`, `PoseStream`) is what
-`server/app.py` and `server/ws.py` already call: `load`, `start`, `stop`, `warm`,
-`running`, `backend_name` and `open_stream()`; a stream takes `submit(ts, jpeg,
-received_ns)` and gives `next_result()`, then `task_done(processed)`, `drain()`,
-`close()`, `stats`. So the session logic (engine, recording, wire messages) is the
-same code in one process and under Ray Serve; only where the model runs changes.
+Both workers implement `server.inference.PoseWorker` (and their streams
+`PoseStream`), what the app and the websocket loops call. So the session logic
+(engine, recording, wire messages) is the same code in one process and under Ray
+Serve; only where the model runs changes.
 
 Latest frame wins, per stream, as in `server.inference`: at most one frame of a stream
 is in flight to the inference deployment and at most one waits; a newer frame replaces
@@ -26,7 +24,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Any, Final, Protocol
 
 from server.distributed.batching import PoseReply, PoseRequest, no_rois
 from server.inference import (
@@ -36,13 +34,12 @@ from server.inference import (
     select_subject,
 )
 from server.schemas import ErrorCode, ProtocolError
+from vision.clock import VideoClock
 from vision.types import Skeleton
 
 __all__ = [
     "INFER_TIMEOUT_S",
     "PoseService",
-    "PoseStream",
-    "PoseWorker",
     "RemoteFrameStream",
     "RemoteInferenceWorker",
 ]
@@ -57,46 +54,6 @@ PROBE_INTERVAL_S: Final[float] = 5.0
 
 UNREADY_AFTER_FAILURES: Final[int] = 3
 """Consecutive failed calls (frames or probes) after which the ingress is not ready."""
-
-
-@runtime_checkable
-class PoseStream(Protocol):
-    """One session's way into inference (`server.inference.FrameStream` is one)."""
-
-    stats: StreamStats
-    last_timestamp_ms: int | None
-
-    @property
-    def skeleton(self) -> Skeleton: ...
-
-    def submit(self, timestamp_ms: int, jpeg: bytes, received_ns: int) -> None: ...
-
-    async def next_result(self) -> InferenceResult: ...
-
-    def task_done(self, processed: bool) -> None: ...
-
-    async def drain(self) -> None: ...
-
-    def close(self) -> None: ...
-
-
-@runtime_checkable
-class PoseWorker(Protocol):
-    """What the app needs of inference (`server.inference.InferenceWorker` is one)."""
-
-    backend_name: str | None
-    warm: bool
-
-    @property
-    def running(self) -> bool: ...
-
-    def load(self) -> None: ...
-
-    def start(self) -> None: ...
-
-    def stop(self, timeout_s: float = 5.0) -> None: ...
-
-    async def open_stream(self) -> Any: ...
 
 
 class PoseService(Protocol):
@@ -120,8 +77,8 @@ class _Job:
 
 
 class RemoteFrameStream:
-    """`PoseStream` over a `PoseService`; see the module docstring. Every method is
-    called on the event loop."""
+    """`server.inference.PoseStream` over a `PoseService`; see the module
+    docstring. Every method is called on the event loop."""
 
     def __init__(self, worker: RemoteInferenceWorker) -> None:
         self._worker = worker
@@ -134,7 +91,7 @@ class RemoteFrameStream:
         self._task: asyncio.Task[None] | None = None
         self._rois = no_rois()
         self.stats = StreamStats()
-        self.last_timestamp_ms: int | None = None
+        self.clock = VideoClock()
 
     @property
     def skeleton(self) -> Skeleton:
@@ -256,7 +213,8 @@ class RemoteFrameStream:
 
 
 class RemoteInferenceWorker:
-    """`PoseWorker` whose streams run on a `PoseService` (the inference deployment).
+    """`server.inference.PoseWorker` whose streams run on a `PoseService` (the
+    inference deployment).
 
     Args:
         service: The inference deployment (`HandleService`) or a fake.
@@ -352,6 +310,9 @@ class RemoteInferenceWorker:
         info = await asyncio.wait_for(self.service.health(), self.timeout_s)
         self.remote = info
         return info
+
+    async def deployment_health(self) -> dict[str, Any] | None:
+        return await self.health()
 
     # --- internals ------------------------------------------------------------------
 

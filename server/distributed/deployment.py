@@ -35,14 +35,24 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from server.distributed.batching import BatchedPoseModel, PoseReply, PoseRequest
 from server.distributed.client import RemoteInferenceWorker
+from server.metrics import (
+    CounterLike,
+    GaugeLike,
+    HistogramLike,
+    InstrumentedMetrics,
+)
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from server.resume import ResumableRecorder
+    from server.store import Store
 
 __all__ = [
     "DEFAULT_BATCH_WAIT_S",
@@ -73,64 +83,28 @@ INGRESS: Final[str] = "MoveCoachIngress"
 # --- metrics through Ray --------------------------------------------------------------
 
 
-class RayMetrics:
+class RayMetrics(InstrumentedMetrics):
     """`server.metrics.Metrics` on Ray's metrics (`ray.serve.metrics`: tagged with the
     deployment, replica and application; exported by every Ray node's metrics agent in
-    the Prometheus format, names prefixed `ray_`)."""
+    the Prometheus format, names prefixed `ray_`). The active-session gauge counts
+    this replica's sessions."""
 
-    def __init__(self) -> None:
-        from ray.serve import metrics as m
+    def counter(self, name: str, description: str) -> CounterLike:
+        from ray.serve import metrics
 
-        from server.metrics import BATCH_SIZE_BUCKETS, INFERENCE_BUCKETS_S
+        return metrics.Counter(name, description)
 
-        self._frames = {
-            kind: m.Counter(f"movecoach_frames_{kind}", f"Camera frames {kind}")
-            for kind in ("received", "processed", "dropped", "rejected")
-        }
-        self._inference = m.Histogram(
-            "movecoach_inference_seconds",
-            "Frame offered to inference -> its result",
-            boundaries=list(INFERENCE_BUCKETS_S),
-        )
-        self._active_gauge = m.Gauge(
-            "movecoach_active_sessions", "Exercise sessions running now (per replica)"
-        )
-        self._sessions = m.Counter("movecoach_sessions", "Exercise sessions started")
-        self._reps = m.Counter("movecoach_reps_recorded", "Reps committed")
-        self._batch_size = m.Histogram(
-            "movecoach_inference_batch_size",
-            "Frames per model batch",
-            boundaries=list(BATCH_SIZE_BUCKETS),
-        )
-        self._batch_seconds = m.Histogram(
-            "movecoach_inference_batch_seconds",
-            "Wall time per model batch",
-            boundaries=list(INFERENCE_BUCKETS_S),
-        )
-        self._active = 0
+    def histogram(
+        self, name: str, description: str, buckets: tuple[float, ...]
+    ) -> HistogramLike:
+        from ray.serve import metrics
 
-    def count_frames(self, kind: str, n: int) -> None:
-        if n > 0:
-            self._frames[kind].inc(n)
+        return metrics.Histogram(name, description, boundaries=list(buckets))
 
-    def observe_inference(self, seconds: float) -> None:
-        self._inference.observe(seconds)
+    def gauge(self, name: str, description: str) -> GaugeLike:
+        from ray.serve import metrics
 
-    def session_started(self) -> None:
-        self._sessions.inc()
-        self._active += 1
-        self._active_gauge.set(self._active)
-
-    def session_ended(self) -> None:
-        self._active -= 1
-        self._active_gauge.set(self._active)
-
-    def rep_recorded(self) -> None:
-        self._reps.inc()
-
-    def observe_batch(self, size: int, seconds: float) -> None:
-        self._batch_size.observe(size)
-        self._batch_seconds.observe(seconds)
+        return metrics.Gauge(name, description)
 
 
 def _metrics(kind: str) -> Any:
@@ -305,14 +279,15 @@ class MoveCoachIngress:
     ) -> None:
         self._inference = inference
         self._config = IngressConfig(**dict(config or {}))
-        self._recorder: Any = None
+        self._recorder: ResumableRecorder | None = None
 
     def __serve_build_asgi_app__(self) -> Any:
         from server.operations import build_app as build_web_app
 
         cfg = self._config
         settings = Settings.from_env(**dict(cfg.settings))
-        store = recorder = None
+        store: Store | None = None
+        recorder: ResumableRecorder | None = None
         if cfg.records:
             from server.resume import ResumableRecorder
             from server.store import Store
@@ -336,8 +311,8 @@ class MoveCoachIngress:
     def check_health(self) -> None:
         """Serve's health check (liveness of this replica, not of inference: a
         replica is not restarted because the inference deployment is)."""
-        thread = getattr(self._recorder, "_thread", None)
-        if thread is not None and not thread.is_alive() and not self._recorder._closed:
+        recorder = self._recorder
+        if recorder is not None and not recorder.writer_alive and not recorder.closed:
             raise RuntimeError("the session recorder's writer thread died")
 
 

@@ -16,7 +16,6 @@ in `seq` order and never rewritten, so an interrupted session keeps every flushe
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -31,7 +30,6 @@ __all__ = [
     "LandmarkBuffer",
     "decode_chunk",
     "encode_chunk",
-    "replay_json",
     "window_from_chunks",
 ]
 
@@ -169,31 +167,3 @@ class LandmarkBuffer:
         self._visibility.clear()
         self._timestamps.clear()
         return window
-
-
-def _rounded(values: npt.NDArray[np.float32], digits: int) -> list[float | None]:
-    return [None if math.isnan(v) else round(v, digits) for v in values.tolist()]
-
-
-def replay_json(window: PoseWindow | None, *, max_frames: int = 3000) -> dict[str, Any]:
-    """Compact JSON of a recording for the coach page's skeleton replay.
-
-    Frames are thinned by a whole step so at most `max_frames` remain. Per frame, `xy`
-    is the flat list `[x0, y0, x1, y1, ...]` (4 decimals, null = joint missing) and
-    `visibility` has 2 decimals.
-    """
-    if window is None or len(window) == 0:
-        return {"frames": 0, "step": 1, "timestamp_ms": [], "xy": [], "visibility": []}
-    step = max(1, math.ceil(len(window) / max(1, max_frames)))
-    xy = window.xyz[::step, :, :2].reshape(-1, window.xyz.shape[1] * 2)
-    vis = window.visibility[::step]
-    return {
-        "skeleton": window.skeleton.value,
-        "joint_names": list(window.skeleton.joint_names),
-        "bones": [list(b) for b in window.skeleton.bones],
-        "frames": int(xy.shape[0]),
-        "step": step,
-        "timestamp_ms": window.timestamp_ms[::step].tolist(),
-        "xy": [_rounded(row, 4) for row in xy],
-        "visibility": [_rounded(row, 2) for row in vis],
-    }

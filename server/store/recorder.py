@@ -38,13 +38,19 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from exercises.events import CueIssued, Event, RepCompleted
-from server.schemas import to_wire
+from server.jsonable import to_jsonable
+from server.recording import (
+    CloseReason,
+    NullRecorder,
+    RecordWrite,
+    SessionEnd,
+    SessionInfo,
+)
 from server.store import repository as repo
 from server.store.database import Store
 from server.store.landmarks import (
@@ -52,8 +58,11 @@ from server.store.landmarks import (
     DEFAULT_CHUNK_MS,
     LandmarkBuffer,
 )
-from server.store.models import Centre, Kiosk, SessionStatus
+from server.store.models import SessionStatus
 from vision.types import PoseFrame, PoseWindow
+
+if TYPE_CHECKING:
+    pass
 
 __all__ = ["DatabaseRecorder"]
 
@@ -78,7 +87,7 @@ class _Live:
     pending: list[concurrent.futures.Future[Any]] = field(default_factory=list)
 
 
-class DatabaseRecorder:
+class DatabaseRecorder(NullRecorder):
     """Records live sessions in a `Store` (see the module docstring).
 
     Args:
@@ -110,7 +119,7 @@ class DatabaseRecorder:
             raise ValueError(
                 f"expected landmark_dtype float16 or float32, got {landmark_dtype!r}"
             )
-        self.store = store
+        self._store = store
         self.default_centre_id = default_centre_id
         self.record_anonymous_landmarks = record_anonymous_landmarks
         self.landmark_dtype = landmark_dtype
@@ -125,6 +134,10 @@ class DatabaseRecorder:
             target=self._run, name="movecoach-recorder", daemon=True
         )
         self._thread.start()
+
+    @property
+    def store(self) -> Store:
+        return self._store
 
     # --- writer thread --------------------------------------------------------------
 
@@ -154,15 +167,10 @@ class DatabaseRecorder:
 
     # --- SessionRecorder ------------------------------------------------------------
 
-    def on_open(self, info: Any) -> None:
-        """A session opened (`server.recording.SessionInfo`; an optional `kiosk_id`
-        attribute names the verified kiosk)."""
-        live = _Live(
-            info.session_id,
-            LandmarkBuffer(chunk_ms=self.chunk_ms, chunk_frames=self.chunk_frames),
-        )
-        self._live[info.session_id] = live
-        kiosk_id = getattr(info, "kiosk_id", None)
+    def on_open(self, info: SessionInfo) -> None:
+        """A session opened (`info.kiosk_id`: the verified kiosk, if any)."""
+        live = self._track(info.session_id)
+        kiosk_id = info.kiosk_id
 
         def start(db: Session) -> int | None:
             centre_id = self._centre_of(db, kiosk_id)
@@ -198,22 +206,24 @@ class DatabaseRecorder:
 
         self._submit(start)
 
-    def _centre_of(self, db: Session, kiosk_id: int | None) -> int | None:
-        if kiosk_id is not None:
-            kiosk = db.get(Kiosk, kiosk_id)
-            if kiosk is not None:
-                kiosk.last_seen_at = repo.utcnow()
-                return kiosk.centre_id
-        if self.default_centre_id is not None:
-            return self.default_centre_id
-        ids = db.scalars(select(Centre.id).limit(2)).all()
-        if len(ids) == 1:
-            return ids[0]
-        return None
+    def _track(self, session_id: str) -> _Live:
+        """Start tracking a session on the loop thread (its row comes later)."""
+        live = _Live(
+            session_id,
+            LandmarkBuffer(chunk_ms=self.chunk_ms, chunk_frames=self.chunk_frames),
+        )
+        self._live[session_id] = live
+        return live
 
-    def on_event(
-        self, session_id: str, event: Event
-    ) -> concurrent.futures.Future[Any] | None:
+    def _centre_of(self, db: Session, kiosk_id: int | None) -> int | None:
+        """The kiosk's centre (the kiosk is seen now), else `default_centre_id`, else
+        the database's only centre."""
+        repo.touch_kiosk(db, kiosk_id)
+        if kiosk_id is None and self.default_centre_id is not None:
+            return self.default_centre_id
+        return repo.kiosk_centre_id(db, kiosk_id)
+
+    def on_event(self, session_id: str, event: Event) -> RecordWrite:
         """Store reps and cues (other events are not kept). A rep is committed before
         this returns when `wait_for_reps` (see the module docstring)."""
         live = self._live.get(session_id)
@@ -268,18 +278,16 @@ class DatabaseRecorder:
 
         self._submit(append)
 
-    def on_close(
-        self, session_id: str, summary: object | None, stats: object, reason: Any
-    ) -> None:
+    def on_close(self, session_id: str, end: SessionEnd) -> None:
         """The session ended: flush landmarks, then mark it completed or interrupted."""
         live = self._live.pop(session_id, None)
         if live is None:
             return
         self._flush_landmarks(live)
-        reason_name = getattr(reason, "name", str(reason)).lower()
-        completed = reason_name == "closed"
-        summary_json = _as_json(summary)
-        stats_json = _as_json(stats)
+        reason_name = end.reason.name.lower()
+        completed = end.reason is CloseReason.CLOSED
+        summary_json = _as_json(end.summary)
+        stats_json = _as_json(end.stats)
 
         def finish(db: Session) -> None:
             if live.db_id is None:
@@ -303,13 +311,22 @@ class DatabaseRecorder:
     def active_sessions(self) -> frozenset[str]:
         return frozenset(self._live)
 
-    def flush(self, timeout: float | None = None) -> None:
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def writer_alive(self) -> bool:
+        """The writer thread runs (False once closed, or if it died)."""
+        return self._thread.is_alive()
+
+    def flush(self, timeout_s: float | None = None) -> None:
         """Wait until every write reported so far has run (at once when closed: closing
         already wrote everything)."""
         if self._closed:
-            self._thread.join(timeout)
+            self._thread.join(timeout_s)
             return
-        self._submit(lambda db: None).result(timeout=timeout)
+        self._submit(lambda db: None).result(timeout=timeout_s)
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Write what is queued, then stop the writer thread (server shutdown).
@@ -319,7 +336,7 @@ class DatabaseRecorder:
         if self._closed:
             return
         for session_id in list(self._live):
-            self.on_close(session_id, None, None, "shutdown")
+            self.on_close(session_id, SessionEnd(CloseReason.SHUTDOWN))
         self._closed = True
         self._jobs.put(_STOP)
         self._thread.join(timeout)
@@ -329,7 +346,7 @@ def _as_json(value: object | None) -> dict[str, Any] | None:
     if value is None:
         return None
     try:
-        wired = to_wire(value)
+        wired = to_jsonable(value)
     except TypeError:
         return {"value": repr(value)}
     return wired if isinstance(wired, dict) else {"value": wired}

@@ -24,6 +24,8 @@ from exercises.spec import (
     load_spec,
     spec_from_dict,
 )
+from tests.documents import delete_at as _del
+from tests.documents import set_at as _set
 
 ALL_METRICS = ", ".join(METRICS)
 
@@ -62,28 +64,6 @@ def base() -> dict[str, Any]:
             }
         ],
     }
-
-
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    """Mutation: set a dotted path (list indices as integers)."""
-
-    def apply(d: dict[str, Any]) -> None:
-        keys: list[Any] = [int(k) if k.isdigit() else k for k in path.split(".")]
-        for k in keys[:-1]:
-            d = d[k]
-        d[keys[-1]] = value
-
-    return apply
-
-
-def _del(path: str) -> Callable[[dict[str, Any]], None]:
-    def apply(d: dict[str, Any]) -> None:
-        keys: list[Any] = [int(k) if k.isdigit() else k for k in path.split(".")]
-        for k in keys[:-1]:
-            d = d[k]
-        del d[keys[-1]]
-
-    return apply
 
 
 SRC = "<test>"

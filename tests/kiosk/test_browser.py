@@ -8,7 +8,6 @@ been said. Saves docs/screenshots/kiosk.png (the README shows it).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ import pytest
 from server.app import create_app
 from server.recording import CountingRecorder
 from server.settings import Settings
-from tests.conftest import IN_CI, ROOT, shared_data_path
+from tests.conftest import ROOT, need_tool, shared_data_path
 from tests.live_server import free_port, serve_in_thread
 from vision.backends import create_backend
 
@@ -41,13 +40,7 @@ speechSynthesis.speak = (u) => {
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "needs Debian chromium: apt-get install chromium (make system-deps)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return need_tool("chromium", "apt-get install chromium (make system-deps)")
 
 
 def to_y4m(src: Path, dst: Path, fps: int = 30) -> int:
@@ -138,9 +131,13 @@ def test_camera_session_draws_landmarks_counts_reps_and_speaks(
             )
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "kiosk.png"))
-            live = state(page)
+            # the state and the number on screen read in one go: a rep arriving
+            # between two reads would make them differ
+            live, shown = page.evaluate(
+                "[window.kioskState, document.querySelector('#rep-count').innerText]"
+            )
+            shown_reps = int(shown)
             spoken = page.evaluate("window.__spoken")
-            shown_reps = int(page.inner_text("#rep-count"))
             page.click("#finish-btn")
             page.wait_for_function(
                 "window.kioskState.state === 'summary'", timeout=TIMEOUT_MS

@@ -80,7 +80,7 @@ def test_health_follows_the_group_worker_loading_ready_and_stopped() -> None:
                 "state": "ready",
                 "backend": "scripted",
             }
-        client.app.state.runtime.group_worker.stop()  # type: ignore[attr-defined]
+        client.app.state.runtime.group.worker.stop()  # type: ignore[attr-defined]
         assert _group_health(client) == {
             "state": "failed",
             "backend": "scripted",
@@ -149,10 +149,10 @@ def test_pictures_fall_back_to_the_kind_for_new_templates() -> None:
     with TestClient(app_with()) as client:
         runtime = client.app.state.runtime  # type: ignore[attr-defined]
         spec = next(s for s in builtin_specs().values() if s.kind == "hold")
-        assert runtime.picture_url(spec) == f"/static/pictures/{spec.id}.svg"
+        assert runtime.catalogue.picture_url(spec) == f"/static/pictures/{spec.id}.svg"
         new = dataclasses.replace(spec, id="brand_new_hold")  # no pictogram of its own
-        assert runtime.picture_url(new) == "/static/pictures/hold.svg"
-        assert client.get(runtime.picture_url(new)).status_code == 200
+        assert runtime.catalogue.picture_url(new) == "/static/pictures/hold.svg"
+        assert client.get(runtime.catalogue.picture_url(new)).status_code == 200
 
 
 def test_kiosk_defaults_come_from_settings() -> None:

@@ -25,7 +25,7 @@ from tests.server.test_ws_assessments import T0_MS, TEST_MS, run_curls, serve
     ids=["below", "normal", "above"],
 )
 def test_band_interpretation_table(band: str, code: str) -> None:
-    assert exports._BAND_INTERPRETATION[band][0] == code
+    assert exports.BAND_INTERPRETATION[band][0] == code
 
 
 def test_kiosk_assessment_is_a_fhir_observation(
@@ -59,11 +59,11 @@ def test_kiosk_assessment_is_a_fhir_observation(
         "code": "{curls}",
     }
     codings = obs["interpretation"][0]["coding"]
-    hl7 = exports._BAND_INTERPRETATION[result["band"]][0]
+    hl7 = exports.BAND_INTERPRETATION[result["band"]][0]
     assert codings[0] == {
         "system": exports.INTERPRETATION_SYSTEM,
         "code": hl7,
-        "display": exports._BAND_INTERPRETATION[result["band"]][1],
+        "display": exports.BAND_INTERPRETATION[result["band"]][1],
     }
     assert codings[1] == {"system": exports.BAND_SYSTEM, "code": result["band"]}
     percentile = obs["component"][0]["valueQuantity"]["value"]

@@ -12,18 +12,20 @@ from typing import Any
 import numpy as np
 import pytest
 
-from exercises.events import CueIssued, RepCompleted
+from exercises.events import CueIssued, Event, RepCompleted
 from exercises.falls import FallCleared, FallDetected
 from exercises.group import FollowRepCounted, ParticipantEvent, ParticipantLeft
 from exercises.spec import get_spec
-from server.group import (
-    FOLLOW_EXERCISE_ID,
-    AlertDesk,
-    GroupLive,
-    ResidentRef,
-    find_resident_ref,
+from server.group import FOLLOW_EXERCISE_ID, GroupLive
+from server.group_records import AlertDesk, ResidentRef, find_resident_ref
+from server.recording import (
+    CloseReason,
+    ForwardingRecorder,
+    NullRecorder,
+    RecordWrite,
+    SessionEnd,
+    SessionInfo,
 )
-from server.recording import CloseReason
 from server.schemas import ErrorCode, GroupPerson, ProtocolError
 from server.store import DatabaseRecorder, Store, repository
 from server.store.models import Cue, ExerciseSession, Rep, SessionStatus
@@ -80,21 +82,28 @@ def scene(people: list[Person], i: int) -> Poses:
     return untracked(ts, [p(ts, i / FPS) for p in people])
 
 
-class Calls:
-    """`Runtime.recorder_call` over a recorder (what the loop passes to GroupLive)."""
+class Calls(ForwardingRecorder):
+    """A recorder around another that logs every call: (method, args)."""
 
-    def __init__(self, recorder: Any) -> None:
-        self.recorder = recorder
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
         self.log: list[tuple[str, Any]] = []
 
-    def __call__(self, method: str, *args: Any) -> Any:
-        self.log.append((method, args))
-        call = getattr(self.recorder, method, None)
-        return None if call is None else call(*args)
+    def on_open(self, info: SessionInfo) -> None:
+        self.log.append(("on_open", (info,)))
+        super().on_open(info)
 
+    def on_event(self, session_id: str, event: Event) -> RecordWrite:
+        self.log.append(("on_event", (session_id, event)))
+        return super().on_event(session_id, event)
 
-class Nothing:
-    """A recorder that keeps nothing."""
+    def on_landmarks(self, session_id: str, frame: PoseFrame) -> None:
+        self.log.append(("on_landmarks", (session_id, frame)))
+        super().on_landmarks(session_id, frame)
+
+    def on_close(self, session_id: str, end: SessionEnd) -> None:
+        self.log.append(("on_close", (session_id, end)))
+        super().on_close(session_id, end)
 
 
 def live(**kw: Any) -> GroupLive:
@@ -105,7 +114,7 @@ def live(**kw: Any) -> GroupLive:
         "elder": True,
         "lang": "en",
         "max_participants": 8,
-        "recorder": Calls(Nothing()),
+        "recorder": Calls(NullRecorder()),
     }
     options.update(kw)
     return GroupLive(**options)

@@ -13,12 +13,8 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,87 +29,20 @@ from server.schemas import encode_frame
 from server.store import Store, repository, upgrade_database
 from server.store.models import SessionStatus
 from tests.conftest import IN_CI, ROOT, shared_data_path
-from tests.live_server import free_port
+from tests.live_server import ServerProcess, free_port
 from tests.server.store.helpers import PG_ADMIN_URL
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 REPS_BEFORE_KILL = 2
 STREAM_LIMIT_S = 30.0  # video seconds streamed at most while waiting for the reps
-START_TIMEOUT_S = 180.0  # model load and kernel warm-up on 2 busy cores
 MEMBER_CODE = "K-001"
 
 
-def _movecoach() -> list[str]:
-    exe = Path(sys.executable).with_name("movecoach")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("movecoach")
-    return [found] if found else [sys.executable, "-m", "server.cli"]
-
-
-class ServerProcess:
-    """`movecoach serve` in its own process; its log goes to a file."""
-
-    def __init__(self, db_url: str, port: int, log: Path) -> None:
-        self.port = port
-        self.log = log
-        env = dict(os.environ)
-        env["PYTHONUNBUFFERED"] = "1"
-        self._out = log.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                *_movecoach(),
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--db",
-                db_url,
-                "--backend",
-                "mediapipe",
-                "--kiosk-auth",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(
-                    f"server exited ({self.proc.returncode}):\n{self.log.read_text()}"
-                )
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/health", timeout=2
-                ) as response:
-                    if json.loads(response.read())["ready"]:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.25)
-        raise AssertionError(f"server not ready:\n{self.log.read_text()}")
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._out.close()
+def _server(db_url: str, port: int, log: Path) -> ServerProcess:
+    """`movecoach serve` on the records database with kiosk tokens required."""
+    args = ["--db", db_url, "--backend", "mediapipe", "--kiosk-auth"]
+    return ServerProcess([*args, "--log-level", "warning"], port, log, cwd=ROOT)
 
 
 def _seed(url: str) -> dict[str, Any]:
@@ -203,7 +132,7 @@ def _crash_and_restart(db_url: str, tmp_path: Path) -> None:
     video = shared_data_path("video", "mrpose_air_squat.mp4")
     port = free_port()
     log = tmp_path / "server.log"
-    server = ServerProcess(db_url, port, log)
+    server = _server(db_url, port, log)
     try:
         server.wait_ready()
         opened, reps, sent = asyncio.run(
@@ -220,7 +149,7 @@ def _crash_and_restart(db_url: str, tmp_path: Path) -> None:
         with store.session() as db:
             session = repository.find_session_by_live_id(db, opened["session_id"])
             assert session is not None and session.status is SessionStatus.ACTIVE
-        restarted = ServerProcess(db_url, port, log)
+        restarted = _server(db_url, port, log)
         try:
             restarted.wait_ready()  # start-up marks sessions cut off by a crash
         finally:

@@ -8,6 +8,7 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from starlette.testclient import TestClient
 from exercises.events import PhaseChanged, RepCompleted
 from server.metrics import MeteredRecorder, PrometheusMetrics
 from server.operations import build_app
-from server.recording import CountingRecorder
+from server.recording import CloseReason, CountingRecorder, SessionEnd, SessionInfo
 from server.schemas import encode_frame
 from server.settings import Settings
 from tests.server.conftest import ScriptedBackend, jpeg_bytes
@@ -28,6 +29,7 @@ from tests.server.test_ws import (
     send_frame,
     until,
 )
+from vision.types import PoseFrame
 
 
 def scrape(client: TestClient) -> dict[str, float]:
@@ -171,12 +173,41 @@ def test_reps_count_for_a_recorder_without_futures() -> None:
     assert metrics.registry.get_sample_value("movecoach_reps_recorded_total") == 1
 
 
+class LandmarkRecorder(CountingRecorder):
+    """A recorder that can resume and keeps landmarks."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[tuple[str, int]] = []
+        self.resumed: list[str] = []
+
+    @property
+    def resumable(self) -> bool:
+        return True
+
+    def on_landmarks(self, session_id: str, frame: PoseFrame) -> None:
+        self.frames.append((session_id, frame.timestamp_ms))
+
+    def on_resume(self, info: SessionInfo) -> None:
+        self.resumed.append(info.session_id)
+
+
 def test_the_recorder_wrapper_keeps_what_the_recorder_has_and_lacks() -> None:
     inner = CountingRecorder()
     recorder = MeteredRecorder(inner, PrometheusMetrics())
-    assert not hasattr(recorder, "on_landmarks")  # the loop checks with getattr
-    assert not hasattr(recorder, "on_resume")
-    assert recorder.inner is inner and recorder.opened == 0
+    assert recorder.inner is inner and inner.opened == 0
+    assert not recorder.resumable and recorder.store is None  # as the recorder
+    info = SessionInfo("s", "squat", "en", False, None, datetime.now(UTC))
+    recorder.on_open(info)
+    recorder.on_landmarks("s", PoseFrame.missing(5))  # the recorder keeps none
+    recorder.on_close("s", SessionEnd(CloseReason.CLOSED, None, None))
+    assert (inner.opened, inner.closed["CLOSED"], inner.active) == (1, 1, set())
+    keeping = LandmarkRecorder()
+    recorder = MeteredRecorder(keeping, PrometheusMetrics())
+    assert recorder.resumable  # as the recorder
+    recorder.on_resume(info)
+    recorder.on_landmarks("s", PoseFrame.missing(5))
+    assert (keeping.resumed, keeping.frames) == (["s"], [("s", 5)])
 
 
 @pytest.mark.parametrize("kind", ["received", "processed", "dropped", "rejected"])

@@ -70,7 +70,7 @@ def test_a_failed_group_worker_is_reported_but_does_not_block_readiness() -> Non
         raise FileNotFoundError("pose_detector.onnx")
 
     app = build_app(Settings(), backend_factory=ScriptedBackend)
-    app.state.runtime.group_backend_factory = broken  # build_app keeps the default
+    app.state.runtime.group.factory = broken  # build_app keeps the default
     with TestClient(app) as client:
         with client.websocket_connect("/ws/group") as ws:
             send(ws, type="open", mode="follow")
@@ -112,7 +112,7 @@ class Unreachable:
     async def open_stream(self) -> Any:
         raise RuntimeError("no stream")
 
-    async def health(self) -> dict[str, Any]:
+    async def deployment_health(self) -> dict[str, Any] | None:
         raise ConnectionError("no replica")
 
 

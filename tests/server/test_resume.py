@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from exercises.events import CueIssued, Event, PhaseChanged, RepCompleted, Severity
 from server.inference import StreamStats
-from server.recording import CloseReason, SessionInfo
+from server.recording import CloseReason, SessionEnd, SessionInfo
 from server.resume import (
     MAX_SESSION_AGE_S,
     RESUME_WINDOW_S,
@@ -216,12 +216,10 @@ def test_a_resumed_session_numbers_reps_after_the_recorded_ones() -> None:
     )
     phase = PhaseChanged(10, phase="down", previous="up")
     cue_event = CueIssued(20, cue_id="knees_cave", severity=Severity.MAJOR, message={})
-    session = ResumedSession(
-        FakeSession(
-            [[phase], [engine_rep(1, 90.0), cue_event], [], [engine_rep(2, 100.0)]]
-        ),
-        point,
+    engine = FakeSession(
+        [[phase], [engine_rep(1, 90.0), cue_event], [], [engine_rep(2, 100.0)]]
     )
+    session = ResumedSession(engine, point)
     events = [e for _ in range(4) for e in session.feed(object(), (640, 360))]
     assert events[0] is phase and events[2] is cue_event  # only reps change
     assert [e.count for e in events if isinstance(e, RepCompleted)] == [4, 5]
@@ -237,7 +235,7 @@ def test_a_resumed_session_numbers_reps_after_the_recorded_ones() -> None:
     assert summary.cues_by_id == {"knees_cave": 3}
     assert summary.faults_by_id == {"knees_cave": 2, "too_fast": 1}
     assert (summary.duration_ms, summary.active_ms) == (4000, 3000)  # the resumed part
-    assert session.phase == "up"  # everything else is the engine's
+    assert session.inner is engine and session.inner.phase == "up"  # the engine's
     assert [e.count for e in session.stop()] == [6]  # stop's reps go on the count too
     after_stop = session.summary()
     assert (after_stop.reps, after_stop.worst_score) == (6, 50.0)
@@ -249,7 +247,9 @@ def test_the_recorder_goes_on_in_the_same_row(store: Store) -> None:
     try:
         recorder.on_open(info("live-1", ids["kiosk_id"]))
         recorder.on_event("live-1", rep(1))
-        recorder.on_close("live-1", None, StreamStats(), CloseReason.DISCONNECTED)
+        recorder.on_close(
+            "live-1", SessionEnd(CloseReason.DISCONNECTED, None, StreamStats())
+        )
         recorder.flush(10)
         with store.session() as db:
             row = repository.find_session_by_live_id(db, "live-1")
@@ -265,7 +265,7 @@ def test_the_recorder_goes_on_in_the_same_row(store: Store) -> None:
                 None,
             )
         recorder.on_event("live-1", rep(2))
-        recorder.on_close("live-1", None, StreamStats(), CloseReason.CLOSED)
+        recorder.on_close("live-1", SessionEnd(CloseReason.CLOSED, None, StreamStats()))
         recorder.flush(10)
     finally:
         recorder.close()
@@ -286,7 +286,7 @@ def test_a_stale_connection_closing_does_not_end_the_resumed_session(
             info("live-1", ids["kiosk_id"])
         )  # before the old one noticed
         recorder.on_close(
-            "live-1", None, StreamStats(), CloseReason.DISCONNECTED
+            "live-1", SessionEnd(CloseReason.DISCONNECTED, None, StreamStats())
         )  # old
         recorder.on_event("live-1", rep(1))  # the resumed connection goes on
         recorder.flush(10)
@@ -295,7 +295,7 @@ def test_a_stale_connection_closing_does_not_end_the_resumed_session(
                 repository.find_session_by_live_id(db, "live-1").status
                 == SessionStatus.ACTIVE
             )
-        recorder.on_close("live-1", None, StreamStats(), CloseReason.CLOSED)
+        recorder.on_close("live-1", SessionEnd(CloseReason.CLOSED, None, StreamStats()))
         recorder.flush(10)
         with store.session() as db:
             assert (

@@ -384,7 +384,9 @@ def test_a_dropped_connection_mid_session_is_recorded_and_harms_nothing() -> Non
             lambda: recorder.closed["DISCONNECTED"] == 1,
             "the disconnect to be recorded",
         )
-        wait_for(lambda: runtime.connections == 0, "the connection to be released")
+        wait_for(
+            lambda: runtime.admission.connections == 0, "the connection to be released"
+        )
         assert recorder.opened == 1 and not recorder.active
         with client.websocket_connect("/ws") as ws:  # the server goes on
             open_session(ws)
@@ -406,7 +408,9 @@ def test_more_kiosks_than_max_sessions_get_busy() -> None:
                 assert info.value.code == 1013
             send_frame(first, 1)  # the admitted kiosk is unaffected
             close_session(first)
-        wait_for(lambda: runtime.connections == 0, "the connection to be released")
+        wait_for(
+            lambda: runtime.admission.connections == 0, "the connection to be released"
+        )
         with client.websocket_connect("/ws") as again:  # a slot is free again
             open_session(again)
 

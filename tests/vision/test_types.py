@@ -15,7 +15,6 @@ from vision.types import (
     Poses,
     PoseWindow,
     Skeleton,
-    TimestampGuard,
     aspect_from_wh,
 )
 
@@ -208,20 +207,3 @@ def test_the_aspect_travels_with_the_poses():
 )
 def test_aspect_from_wh(image_wh, aspect_wh):
     assert aspect_from_wh(image_wh) == pytest.approx(aspect_wh)
-
-
-def test_timestamp_guard_takes_only_later_times():
-    guard = TimestampGuard()
-    assert guard.advance(10) is None and guard.advance(20) == 10
-    with pytest.raises(
-        ValueError, match="timestamps must increase: got 20 ms after 20 ms"
-    ):
-        guard.advance(20)
-    guard.check(21)  # fine, and not taken
-    assert guard.last_ms == 20
-    with pytest.raises(ValueError, match="must increase: got 5 ms after 20 ms"):
-        guard.check(5)
-    assert guard.advance(20, strict=False) == 20  # not earlier is enough
-    with pytest.raises(ValueError, match="must not go back: got 19 ms after 20 ms"):
-        guard.advance(19, strict=False)
-    assert guard.last_ms == 20  # nothing taken on an error

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from vision.types import Poses, Skeleton
 
-__all__ = ["BackendError", "PoseBackend"]
+__all__ = ["BackendError", "PoseBackend", "check_image", "options_or_default"]
+
+_Options = TypeVar("_Options")
 
 
 class BackendError(RuntimeError):
@@ -30,3 +32,40 @@ class PoseBackend(Protocol):
     def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses: ...
 
     def close(self) -> None: ...
+
+
+def options_or_default(options: object, options_cls: type[_Options]) -> _Options:
+    """A backend's options: `options`, or `options_cls()` when None.
+
+    Raises:
+        TypeError: options of another type.
+    """
+    if options is None:
+        return options_cls()
+    if not isinstance(options, options_cls):
+        raise TypeError(
+            f"options must be {options_cls.__name__}, got {type(options).__name__}"
+        )
+    return options
+
+
+def check_image(image_bgr: object) -> tuple[int, int]:
+    """(W, H) of a BGR frame given to a backend.
+
+    Raises:
+        ValueError: the image is not (H, W, 3) uint8 with both sides >= 1.
+    """
+    if (
+        not isinstance(image_bgr, np.ndarray)
+        or image_bgr.ndim != 3
+        or image_bgr.shape[2] != 3
+        or image_bgr.dtype != np.uint8
+        or image_bgr.shape[0] < 1
+        or image_bgr.shape[1] < 1
+    ):
+        raise ValueError(
+            "image_bgr must be (H, W, 3) uint8, got "
+            f"{getattr(image_bgr, 'shape', None)} "
+            f"{getattr(image_bgr, 'dtype', type(image_bgr).__name__)}"
+        )
+    return int(image_bgr.shape[1]), int(image_bgr.shape[0])

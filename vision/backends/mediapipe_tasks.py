@@ -15,15 +15,16 @@ import contextlib
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Final, Protocol
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from vision._closeable import Closeable
 from vision._stderr import captured_native_stderr
-from vision.backends.base import BackendError
+from vision.backends.base import BackendError, check_image, options_or_default
+from vision.clock import VideoClock
 from vision.types import Poses, Skeleton, aspect_from_wh
 
 __all__ = ["MediaPipeOptions", "MediaPipeTasksBackend"]
@@ -128,17 +129,7 @@ def preprocess(image_bgr: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     Raises:
         ValueError: the image is not (H, W, 3) uint8.
     """
-    if (
-        not isinstance(image_bgr, np.ndarray)
-        or image_bgr.ndim != 3
-        or image_bgr.shape[2] != 3
-        or image_bgr.dtype != np.uint8
-    ):
-        raise ValueError(
-            "image_bgr must be (H, W, 3) uint8, got "
-            f"{getattr(image_bgr, 'shape', None)} "
-            f"{getattr(image_bgr, 'dtype', type(image_bgr).__name__)}"
-        )
+    check_image(image_bgr)
     return np.asarray(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), np.uint8)
 
 
@@ -147,7 +138,7 @@ def _close_landmarker(landmarker: Any) -> None:
         landmarker.close()
 
 
-class MediaPipeTasksBackend:
+class MediaPipeTasksBackend(Closeable):
     """BlazePose-33 through MediaPipe Tasks `PoseLandmarker` (VIDEO mode).
 
     Args:
@@ -163,11 +154,7 @@ class MediaPipeTasksBackend:
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
 
     def __init__(self, options: MediaPipeOptions | None = None) -> None:
-        self.options = MediaPipeOptions() if options is None else options
-        if not isinstance(self.options, MediaPipeOptions):
-            raise TypeError(
-                f"options must be MediaPipeOptions, got {type(self.options).__name__}"
-            )
+        self.options = options_or_default(options, MediaPipeOptions)
         from models import model_path
 
         self.model_path = model_path(self.options.model)
@@ -211,32 +198,8 @@ class MediaPipeTasksBackend:
         self._landmarker: Any = landmarker
         # 1.2.2's PoseLandmarker.__del__ raises at interpreter exit; close it before.
         self._finalizer = weakref.finalize(self, _close_landmarker, landmarker)
-        self._last_timestamp_ms: int | None = None
+        self.clock = VideoClock("VIDEO mode")
         self._quiet = True
-
-    def __enter__(self) -> MediaPipeTasksBackend:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _check_timestamp(self, timestamp_ms: int) -> int:
-        if isinstance(timestamp_ms, bool) or not isinstance(
-            timestamp_ms, int | np.integer
-        ):
-            raise TypeError(f"timestamp_ms must be an int, got {timestamp_ms!r}")
-        ts = int(timestamp_ms)
-        last = self._last_timestamp_ms
-        if last is not None and ts <= last:
-            raise ValueError(
-                f"timestamps must increase (VIDEO mode): got {ts} ms after {last} ms"
-            )
-        return ts
 
     def infer(
         self, image_rgb: npt.NDArray[np.uint8], timestamp_ms: int
@@ -259,7 +222,7 @@ class MediaPipeTasksBackend:
         """
         if self._landmarker is None:
             raise BackendError("the mediapipe backend is closed; create a new one")
-        ts = self._check_timestamp(timestamp_ms)
+        ts = self.clock.check(timestamp_ms)
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=image_rgb)
         if self._quiet:
             # The landmark stage logs a warning the first time it runs (the first
@@ -270,7 +233,7 @@ class MediaPipeTasksBackend:
             self._quiet = not result.pose_landmarks
         else:
             result = self._landmarker.detect_for_video(image, ts)
-        self._last_timestamp_ms = ts
+        self.clock.advance(ts)
         return landmarks_to_arrays(result.pose_landmarks)
 
     def postprocess(
@@ -308,7 +271,7 @@ class MediaPipeTasksBackend:
             ValueError: a malformed image or a timestamp that does not increase.
             BackendError: the backend is closed.
         """
-        self._check_timestamp(timestamp_ms)
+        self.clock.check(timestamp_ms)
         image_rgb = preprocess(image_bgr)
         h, w = image_rgb.shape[:2]
         return self.postprocess(

@@ -1,8 +1,8 @@
-// Every string the coach pages show, in English and Simplified Chinese. Exercise names,
-// cues and API error texts come from the server in both languages; the rest is here.
-"use strict";
+// Every string the coach pages show, in English and Simplified Chinese (added to
+// shared/i18n.js by coach.js). Exercise names, cues and API error texts come from the
+// server in both languages; the rest is here.
 
-window.I18N = {
+export default {
   en: {
     coach_title: "MoveCoach · Coach",
     lang_switch: "中文",
@@ -445,17 +445,4 @@ window.I18N = {
     alert_by_kiosk: "{name}（屏幕）",
     alert_by_unknown: "已离职员工",
   },
-};
-
-window.LANGS = ["en", "zh-CN"];
-
-// t("draft_ready", {n: 3}) in the current language, English as a last resort.
-window.t = function t(key, params, lang) {
-  const table = window.I18N[lang || window.currentLang || "en"] || window.I18N.en;
-  let text = key in table ? table[key] : window.I18N.en[key];
-  if (text === undefined) return key;
-  for (const [name, value] of Object.entries(params || {})) {
-    text = text.split("{" + name + "}").join(String(value));
-  }
-  return text;
 };

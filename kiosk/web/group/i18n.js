@@ -1,17 +1,13 @@
-// Every string the group screen shows or says, in English and Simplified Chinese.
-// Exercise names and group cues come from the server (both languages); the rest lives
-// here. Kept apart from the kiosk's table (window.I18N) so the pages can change alone.
-"use strict";
+// The group screen's strings, in English and Simplified Chinese (added to shared/i18n.js
+// by group.js; the header's, connection's and camera's are in shared/strings.js).
+// Exercise names and group cues come from the server (both languages). Kept apart from
+// the kiosk page's table (../i18n.js) so the pages can change alone.
 
-window.GROUP_I18N = {
+export default {
   en: {
     app_title: "MoveCoach group class",
-    lang_switch: "中文",
-    lang_switch_label: "Switch language to Chinese",
     elder_on: "Large text: on",
     elder_off: "Large text: off",
-    mute: "Voice: on",
-    unmute: "Voice: off",
     setup_title: "Start a group class",
     setup_hint: "Everyone stands where the camera can see them. The instructor stands in front.",
     mode_label: "How do we exercise?",
@@ -27,11 +23,6 @@ window.GROUP_I18N = {
     start: "Start the class",
     stop: "End the class",
     loading: "Loading…",
-    connecting: "Connecting…",
-    connection_lost: "Connection lost. Reconnecting…",
-    server_starting: "The coach is starting, one moment…",
-    camera_starting: "Starting the camera…",
-    camera_error: "The camera is not available.",
     choose_exercise_first: "Please choose an exercise first.",
     waiting_people: "Waiting for people to step into view…",
     tiles_empty: "Participants appear here as they step into view; the instructor is not one of them.",
@@ -49,15 +40,12 @@ window.GROUP_I18N = {
     checkin_title: "Check in seat {n}",
     member_code_label: "Member code",
     checkin_submit: "Check in",
-    cancel: "Cancel",
     checking_in: "Checking in…",
     checked_in_as: "Welcome, {name}",
     error_unknown_resident: "This member code is not known here. Please check it.",
     error_unknown_participant: "This person is no longer in the class.",
     error_no_records: "Check-in is not available on this screen.",
-    error_generic: "Something went wrong. Please try again.",
     error_busy: "All screens are busy. Please try again in a moment.",
-    error_unknown_exercise: "This exercise is not available.",
     kiosk_token_required: "This screen is not set up yet: open /setup and enter its token.",
     bad_kiosk_token: "This screen's token is not valid: open /setup and enter a new one.",
     alert_title: "Fall alert",
@@ -83,12 +71,8 @@ window.GROUP_I18N = {
   },
   "zh-CN": {
     app_title: "运动教练 集体课",
-    lang_switch: "English",
-    lang_switch_label: "切换为英文",
     elder_on: "大字：开",
     elder_off: "大字：关",
-    mute: "语音：开",
-    unmute: "语音：关",
     setup_title: "开始集体课",
     setup_hint: "请大家站在摄像头看得到的地方，教练站在前面。",
     mode_label: "怎么练？",
@@ -104,11 +88,6 @@ window.GROUP_I18N = {
     start: "开始上课",
     stop: "结束上课",
     loading: "正在加载…",
-    connecting: "正在连接…",
-    connection_lost: "连接中断，正在重新连接…",
-    server_starting: "教练正在启动，请稍等…",
-    camera_starting: "正在打开摄像头…",
-    camera_error: "摄像头无法使用。",
     choose_exercise_first: "请先选择一个练习。",
     waiting_people: "等待大家走进画面…",
     tiles_empty: "学员走进画面后会出现在这里（教练不在其中）。",
@@ -126,15 +105,12 @@ window.GROUP_I18N = {
     checkin_title: "{n}号位签到",
     member_code_label: "会员号",
     checkin_submit: "签到",
-    cancel: "取消",
     checking_in: "正在签到…",
     checked_in_as: "欢迎您，{name}",
     error_unknown_resident: "这里没有这个会员号，请再核对一下。",
     error_unknown_participant: "这个人已经不在课上了。",
     error_no_records: "这台屏幕不能签到。",
-    error_generic: "出了点问题，请再试一次。",
     error_busy: "所有屏幕都在使用中，请稍后再试。",
-    error_unknown_exercise: "这个练习暂时不可用。",
     kiosk_token_required: "这台屏幕还没有设置：请打开 /setup 输入令牌。",
     bad_kiosk_token: "这台屏幕的令牌无效：请打开 /setup 输入新的令牌。",
     alert_title: "跌倒警报",
@@ -158,18 +134,4 @@ window.GROUP_I18N = {
     again: "新的一节课",
     people_in_view: "画面中 {n} 人",
   },
-};
-
-window.GROUP_LANGS = ["en", "zh-CN"];
-
-// gt("seat", {n: 3}) in the current language, English as a last resort.
-window.gt = function gt(key, params, lang) {
-  const tables = window.GROUP_I18N;
-  const table = tables[lang || window.groupLang || "en"] || tables.en;
-  let text = key in table ? table[key] : tables.en[key];
-  if (text === undefined) return key;
-  for (const [name, value] of Object.entries(params || {})) {
-    text = text.split("{" + name + "}").join(String(value));
-  }
-  return text;
 };

@@ -43,11 +43,12 @@ def model() -> BatchedPoseModel:
 @pytest.fixture
 def calls(model: BatchedPoseModel) -> list[tuple[str, int]]:
     seen: list[tuple[str, int]] = []
-    detector, landmarker = model._detector, model._landmarker
-    model._detector = CountingSession(detector, seen, "detector")
-    model._landmarker = CountingSession(landmarker, seen, "landmarks")
+    networks = model.networks
+    detector, landmarker = networks.detector, networks.landmarker
+    networks.detector = CountingSession(detector, seen, "detector")
+    networks.landmarker = CountingSession(landmarker, seen, "landmarks")
     yield seen
-    model._detector, model._landmarker = detector, landmarker
+    networks.detector, networks.landmarker = detector, landmarker
 
 
 def decode(jpeg: bytes) -> np.ndarray:
@@ -135,14 +136,17 @@ def test_a_failing_network_fails_its_batch_only(
         def get_inputs(self) -> Any:
             raise RuntimeError("device lost")
 
-    landmarker = model._landmarker
-    model._landmarker = Broken()
+        def run(self, names: Any, feed: Any) -> Any:
+            raise RuntimeError("device lost")
+
+    landmarker = model.networks.landmarker
+    model.networks.landmarker = Broken()
     try:
         replies = model.infer_batch(
             [PoseRequest(curl_jpegs[0], 1), PoseRequest(curl_jpegs[1], 2)]
         )
     finally:
-        model._landmarker = landmarker
+        model.networks.landmarker = landmarker
     assert [r.error_code for r in replies] == ["inference_failed"] * 2
     assert all("device lost" in (r.error_detail or "") for r in replies)
     ok = model.infer_batch([PoseRequest(curl_jpegs[0], 3)])[0]

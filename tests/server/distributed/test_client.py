@@ -13,13 +13,8 @@ import numpy as np
 import pytest
 
 from server.distributed.batching import PoseReply, PoseRequest, no_rois
-from server.distributed.client import (
-    UNREADY_AFTER_FAILURES,
-    PoseStream,
-    PoseWorker,
-    RemoteInferenceWorker,
-)
-from server.inference import InferenceWorker
+from server.distributed.client import UNREADY_AFTER_FAILURES, RemoteInferenceWorker
+from server.inference import InferenceWorker, PoseStream, PoseWorker
 from server.schemas import ProtocolError
 from tests.server.conftest import standing_frame
 from vision.types import Poses

@@ -14,7 +14,6 @@ from server.store.landmarks import (
     LandmarkBuffer,
     decode_chunk,
     encode_chunk,
-    replay_json,
     window_from_chunks,
 )
 from tests.server.store.helpers import (
@@ -128,19 +127,6 @@ def test_window_from_chunks_concatenates_in_order() -> None:
         window.timestamp_ms, np.concatenate([a.timestamp_ms, b.timestamp_ms])
     )
     assert window_from_chunks([]) is None
-
-
-def test_replay_json_thins_and_nulls_missing_joints() -> None:
-    window = _window(10, missing_every=4)
-    replay = replay_json(window, max_frames=4)
-    assert replay["step"] == 3 and replay["frames"] == 4
-    assert replay["timestamp_ms"] == [0, 99, 198, 297]
-    assert len(replay["xy"][0]) == 66
-    assert replay["xy"][0][10] is None and replay["xy"][0][11] is None  # joint 5
-    assert replay["xy"][0][0] == round(float(window.xyz[0, 0, 0]), 4)
-    assert replay["xy"][1] == [None] * 66  # frame 3: nobody in view
-    assert replay["skeleton"] == "blazepose_33" and len(replay["joint_names"]) == 33
-    assert replay_json(None)["frames"] == 0
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16"])

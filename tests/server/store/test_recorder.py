@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from exercises.events import PhaseChanged
 from server.inference import StreamStats
-from server.recording import CloseReason, SessionInfo
+from server.recording import CloseReason, SessionEnd, SessionInfo
 from server.store import DatabaseRecorder, Store, repository
 from server.store.models import LandmarkChunk, SessionStatus
 from tests.conftest import ROOT
@@ -102,9 +102,11 @@ def test_a_completed_session_is_recorded(
             recorder.on_event("live-1", rep(2, 88.0))
     recorder.on_close(
         "live-1",
-        _Summary(2, 80.0),
-        StreamStats(received=100, processed=100),
-        CloseReason.CLOSED,
+        SessionEnd(
+            CloseReason.CLOSED,
+            _Summary(2, 80.0),
+            StreamStats(received=100, processed=100),
+        ),
     )
     recorder.flush(10)
 
@@ -148,7 +150,7 @@ def test_an_abrupt_end_marks_the_session_interrupted(
     recorder.on_event("live-1", rep(1, 70.0))
     for frame in frames(10):
         recorder.on_landmarks("live-1", frame)
-    recorder.on_close("live-1", None, StreamStats(), reason)
+    recorder.on_close("live-1", SessionEnd(reason, None, StreamStats()))
     recorder.flush(10)
     session, reps, _, window, _ = _only_session(store)
     assert session.status is SessionStatus.INTERRUPTED
@@ -168,7 +170,7 @@ def test_no_landmarks_without_consent(store: Store, recorder: DatabaseRecorder) 
     for frame in frames(100):
         recorder.on_landmarks("live-1", frame)
     recorder.on_event("live-1", rep(1))
-    recorder.on_close("live-1", None, StreamStats(), CloseReason.CLOSED)
+    recorder.on_close("live-1", SessionEnd(CloseReason.CLOSED, None, StreamStats()))
     recorder.flush(10)
     _, reps, _, window, _ = _only_session(store)
     assert window is None
@@ -185,7 +187,7 @@ def test_anonymous_sessions_keep_landmarks_only_when_asked(
         rec.on_open(_info(resident=None))
         for frame in frames(5):
             rec.on_landmarks("live-1", frame)
-        rec.on_close("live-1", None, StreamStats(), CloseReason.CLOSED)
+        rec.on_close("live-1", SessionEnd(CloseReason.CLOSED, None, StreamStats()))
         rec.flush(10)
     finally:
         rec.close()
@@ -375,7 +377,7 @@ def test_consent_withdrawn_mid_session_stops_the_recording(
         repository.update_resident(db, resident, consent_landmarks=False)
     for frame in shown[70:]:
         recorder.on_landmarks("live-1", frame)
-    recorder.on_close("live-1", None, StreamStats(), CloseReason.CLOSED)
+    recorder.on_close("live-1", SessionEnd(CloseReason.CLOSED, None, StreamStats()))
     recorder.flush(10)
     _, _, _, window, chunks = _only_session(store)
     assert window is None and chunks == 0

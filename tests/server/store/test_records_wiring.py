@@ -1,14 +1,9 @@
 """The records wired into the app (`create_app(..., store=)`, `Settings.kiosk_auth`):
 kiosks refused without a valid token, sessions attributed to the token's kiosk and
-centre, landmarks recorded from the live loop, the records API mounted.
-
-Skipped until `server/app.py`, `server/ws.py`, `server/recording.py` and
-`server/settings.py` carry the records integration (see docs/records.md)."""
+centre, landmarks recorded from the live loop, the records API mounted."""
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 import json
 from typing import Any
 
@@ -23,12 +18,6 @@ from server.store import DatabaseRecorder, Store, repository
 from server.store.models import SessionStatus
 from tests.server.conftest import ScriptedBackend, jpeg_bytes
 from tests.server.store.helpers import seed_centre
-
-pytestmark = pytest.mark.skipif(
-    "kiosk_auth" not in {f.name for f in dataclasses.fields(Settings)}
-    or "store" not in inspect.signature(create_app).parameters,
-    reason="records integration not yet in server/app.py and server/settings.py",
-)
 
 
 def _until(ws: WebSocketTestSession, kind: str) -> dict[str, Any]:
@@ -54,10 +43,10 @@ def test_kiosk_token_session_and_landmarks(
         ).id
     recorder = DatabaseRecorder(store, wait_for_reps=wait, chunk_ms=50)
     app = create_app(
-        Settings(db_url=db_url, stats_every=1000, kiosk_auth=True),  # type: ignore[call-arg]
+        Settings(db_url=db_url, stats_every=1000, kiosk_auth=True),
         backend_factory=ScriptedBackend,
         recorder=recorder,
-        store=Store(db_url),  # type: ignore[call-arg]
+        store=Store(db_url),
     )
     with TestClient(app) as client:
         for url in ("/ws", "/ws?token=forged"):

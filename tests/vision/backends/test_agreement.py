@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import models
-from tests.conftest import shared_data_path
+from tests.conftest import shared_video_frames
 
 VIDEO = ("video", "bicep_curl_side.mp4")
 MIN_DETECTION_RATE = 0.95
@@ -54,18 +54,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def video() -> tuple[list[np.ndarray], float]:
-    import cv2
-
-    path = shared_data_path(*VIDEO)
-    cap = cv2.VideoCapture(str(path))
-    fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-    frames = []
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
+    frames, fps = shared_video_frames(*VIDEO)
     assert len(frames) > 30, f"expected a clip, decoded {len(frames)} frames"
     return frames, fps
 

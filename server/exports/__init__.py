@@ -1,0 +1,65 @@
+"""Exports of a session or a resident: JSON (everything; `records`), CSV (one row per
+rep; `table`) and an HL7 FHIR R4 `Bundle` of type `collection` (`fhir`, whose
+docstring lists the resources and codes).
+
+    exports.session_json(db, session_id, landmarks=True)
+    exports.resident_csv(db, resident_id)
+    exports.resident_fhir(db, resident_id)
+"""
+
+from server.exports.fhir import (
+    ALERT_NOTE,
+    ANGLE_SYSTEM,
+    ASSESSMENT_SYSTEM,
+    BAND_INTERPRETATION,
+    BAND_SYSTEM,
+    EXERCISE_SYSTEM,
+    INTERPRETATION_SYSTEM,
+    LOINC,
+    MOVECOACH_FHIR_BASE,
+    OBSERVATION_SYSTEM,
+    UCUM,
+    resident_fhir,
+    session_fhir,
+)
+from server.exports.records import (
+    EXPORT_FORMAT,
+    alert_export_json,
+    assessment_json,
+    cue_json,
+    note_json,
+    rep_json,
+    resident_json,
+    resident_profile,
+    session_info,
+    session_json,
+)
+from server.exports.table import resident_csv, session_csv
+
+__all__ = [
+    "ALERT_NOTE",
+    "ANGLE_SYSTEM",
+    "ASSESSMENT_SYSTEM",
+    "BAND_INTERPRETATION",
+    "BAND_SYSTEM",
+    "EXERCISE_SYSTEM",
+    "EXPORT_FORMAT",
+    "INTERPRETATION_SYSTEM",
+    "LOINC",
+    "MOVECOACH_FHIR_BASE",
+    "OBSERVATION_SYSTEM",
+    "UCUM",
+    "alert_export_json",
+    "assessment_json",
+    "cue_json",
+    "note_json",
+    "rep_json",
+    "resident_csv",
+    "resident_fhir",
+    "resident_json",
+    "resident_profile",
+    "session_csv",
+    "session_fhir",
+    "session_info",
+    "session_json",
+]

@@ -1,0 +1,187 @@
+"""The protocol's frame of reference: its version, error codes, the base of every
+JSON message, binary camera frames, and decoding a client's text message."""
+
+from __future__ import annotations
+
+import enum
+import json
+import struct
+from collections.abc import Sequence
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from server.settings import LANGUAGES
+
+__all__ = [
+    "ASSESSMENT_IDS",
+    "FRAME_HEADER",
+    "FRAME_MAGIC",
+    "PROTOCOL_VERSION",
+    "ErrorCode",
+    "ErrorMessage",
+    "Message",
+    "ProtocolError",
+    "check_resolution",
+    "decode_frame",
+    "encode_frame",
+    "parse_message",
+]
+
+PROTOCOL_VERSION: Final = 1
+
+FRAME_MAGIC: Final[bytes] = b"MC"
+FRAME_HEADER: Final[struct.Struct] = struct.Struct("<2sBBQ")
+"""Binary frame header, little-endian, 12 bytes:
+
+    offset 0  2 bytes  magic b"MC"
+    offset 2  uint8    header version (1)
+    offset 3  uint8    flags (0; reserved)
+    offset 4  uint64   capture timestamp_ms (kiosk monotonic clock; must increase)
+    offset 12 ...      JPEG bytes
+"""
+
+ASSESSMENT_IDS: Final[tuple[str, ...]] = (
+    "chair_stand_30s",
+    "arm_curl_30s",
+    "step_test_2min",
+    "single_leg_stance",
+)
+"""The fitness assessments a kiosk may `open` (`exercises.assessments.SESSIONS`)."""
+
+assert set(LANGUAGES) == {"en", "zh-CN"}
+
+
+class ErrorCode(enum.StrEnum):
+    """`error.code` values. The page shows a localized text per code."""
+
+    BAD_JSON = "bad_json"  # text message is not JSON
+    BAD_MESSAGE = "bad_message"  # JSON, but not a valid client message
+    UNSUPPORTED_VERSION = "unsupported_version"  # `v` is not 1
+    UNKNOWN_EXERCISE = "unknown_exercise"  # `open` names no built-in exercise
+    UNKNOWN_ASSESSMENT = "unknown_assessment"  # `open` names no assessment protocol
+    NOT_OPEN = "not_open"  # frame or close before `open`
+    ALREADY_OPEN = "already_open"  # `open` while a session runs
+    BAD_FRAME = "bad_frame"  # binary message with a malformed header
+    BAD_IMAGE = "bad_image"  # header fine, JPEG undecodable
+    NON_MONOTONIC = "non_monotonic"  # timestamp_ms not above the previous frame's
+    TOO_LARGE = "too_large"  # message above max_message_bytes
+    BUSY = "busy"  # max_sessions reached; the socket is closed (1013)
+    INFERENCE_FAILED = "inference_failed"  # the pose backend raised on a frame
+    ENGINE_REJECTED = "engine_rejected"  # the exercise session raised on a frame
+    # group screen (`/ws/group`, docs/group.md):
+    UNKNOWN_RESIDENT = "unknown_resident"  # check_in: no such member code here
+    UNKNOWN_PARTICIPANT = "unknown_participant"  # track id not a participant now
+    NO_RECORDS = "no_records"  # check_in / acknowledge_alert without a records store
+
+
+class ProtocolError(Exception):
+    """A client message the server answers with an `error` message."""
+
+    def __init__(
+        self, code: ErrorCode, detail: str, *, valid: Sequence[str] = ()
+    ) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.valid = tuple(valid)
+
+    def to_message(self) -> ErrorMessage:
+        return ErrorMessage(code=self.code, detail=self.detail, valid=list(self.valid))
+
+
+class Message(BaseModel):
+    """The base of every JSON message: frozen, no unknown fields, version 1."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    v: Literal[1] = PROTOCOL_VERSION
+
+
+class ErrorMessage(Message):
+    """A problem with something the client sent; the session keeps running unless
+    `fatal` (then the server closes the socket). `valid` lists accepted values where
+    that helps (exercise ids, message types)."""
+
+    type: Literal["error"] = "error"
+    code: ErrorCode
+    detail: str
+    valid: list[str] = Field(default_factory=list)
+    fatal: bool = False
+
+
+def check_resolution(resolution_wh: tuple[int, ...] | None) -> None:
+    """Raises ValueError unless `resolution_wh` is None or [width, height]."""
+    if resolution_wh is not None and len(resolution_wh) != 2:
+        raise ValueError(
+            f"expected resolution_wh [width, height], got {list(resolution_wh)}"
+        )
+
+
+def parse_message(text: str, adapter: TypeAdapter[Any], types: tuple[str, ...]) -> Any:
+    try:
+        data = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(
+            ErrorCode.BAD_JSON, f"expected a JSON object, got invalid JSON ({exc})"
+        ) from None
+    if not isinstance(data, dict):
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE, f"expected a JSON object, got {type(data).__name__}"
+        )
+    kind = data.get("type")
+    if kind not in types:
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE,
+            f"expected type one of {', '.join(types)}, got {kind!r}",
+            valid=types,
+        )
+    if "v" in data and data["v"] != PROTOCOL_VERSION:
+        raise ProtocolError(
+            ErrorCode.UNSUPPORTED_VERSION,
+            f"expected protocol version {PROTOCOL_VERSION}, got {data['v']!r}",
+            valid=[str(PROTOCOL_VERSION)],
+        )
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'][1:]) or 'message'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ProtocolError(
+            ErrorCode.BAD_MESSAGE, f"invalid {kind!r} message: {problems}"
+        ) from None
+
+
+def encode_frame(timestamp_ms: int, jpeg: bytes) -> bytes:
+    """Binary frame message: `FRAME_HEADER` + JPEG bytes."""
+    return FRAME_HEADER.pack(FRAME_MAGIC, PROTOCOL_VERSION, 0, timestamp_ms) + jpeg
+
+
+def decode_frame(data: bytes) -> tuple[int, bytes]:
+    """Split a binary frame message into (timestamp_ms, JPEG bytes).
+
+    Raises:
+        ProtocolError: `bad_frame` when the header is short, has the wrong magic or
+            version, or no image follows it.
+    """
+    if len(data) < FRAME_HEADER.size:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME,
+            f"expected a {FRAME_HEADER.size}-byte frame header, got {len(data)} bytes",
+        )
+    magic, version, _flags, timestamp_ms = FRAME_HEADER.unpack_from(data)
+    if magic != FRAME_MAGIC:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME, f"expected frame magic {FRAME_MAGIC!r}, got {magic!r}"
+        )
+    if version != PROTOCOL_VERSION:
+        raise ProtocolError(
+            ErrorCode.UNSUPPORTED_VERSION,
+            f"expected frame header version {PROTOCOL_VERSION}, got {version}",
+        )
+    if len(data) == FRAME_HEADER.size:
+        raise ProtocolError(
+            ErrorCode.BAD_FRAME, "expected JPEG bytes after the frame header, got none"
+        )
+    return int(timestamp_ms), data[FRAME_HEADER.size :]

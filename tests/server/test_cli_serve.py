@@ -1,0 +1,239 @@
+"""`movecoach serve`, `admin make-cert`, `admin init-db` and `--version` at the command
+line: what a user who got something wrong sees (one line on stderr, exit status 2, no
+traceback), in-process and, for the operations cases, from a real process; and a real
+server's start-up log (timestamps, no other library's INFO lines)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from server.cli import main, version
+from server.tls import spki_sha256
+from tests.live_server import ServerProcess, free_port, movecoach_command
+
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err  # one line, no traceback
+    return lines[0]
+
+
+def test_make_cert_writes_the_pair_and_prints_how_to_serve_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "tls"
+    argv = ["admin", "make-cert", "--host", "kiosk.centre.test", "--host", "127.0.0.2"]
+    assert main([*argv, "--out", str(out), "--days", "30"]) == 0
+    printed = capsys.readouterr().out
+    cert, key = out / "cert.pem", out / "key.pem"
+    assert f"certificate {cert} (for kiosk.centre.test, 127.0.0.2, valid" in printed
+    assert spki_sha256(cert.read_bytes()) in printed
+    assert f"--ssl-certfile {cert} --ssl-keyfile {key}" in printed
+    assert key.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["--host", "bad name"],
+            "movecoach admin: error: expected a DNS name (letters, digits, '-', dots) "
+            "or an IP address, got 'bad name'",
+        ),
+        (
+            ["--host", "a.test", "--days", "4000"],
+            "movecoach admin: error: expected validity days in [1, 3650], got 4000",
+        ),
+        (
+            ["--host", "a.test", "--out", "/proc/movecoach-no-such-dir"],
+            "movecoach admin: error: cannot write the certificate to "
+            "/proc/movecoach-no-such-dir: No such file or directory",
+        ),
+    ],
+    ids=["bad-host", "too-long", "unwritable"],
+)
+def test_make_cert_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["admin", "make-cert", *argv]) == 2
+    assert _error_line(capsys) == message
+
+
+def test_make_cert_keeps_an_existing_certificate_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["admin", "make-cert", "--host", "a.test", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    before = (tmp_path / "cert.pem").read_bytes()
+    capsys.readouterr()
+    assert main(argv) == 2
+    assert _error_line(capsys) == (
+        f"movecoach admin: error: {tmp_path / 'cert.pem'} exists; expected no file "
+        "there (--force replaces it)"
+    )
+    assert (tmp_path / "cert.pem").read_bytes() == before
+    assert main([*argv, "--force"]) == 0
+    assert (tmp_path / "cert.pem").read_bytes() != before
+
+
+@pytest.fixture
+def tls_pair(tmp_path: Path) -> tuple[Path, Path]:
+    assert main(["admin", "make-cert", "--host", "a.test", "--out", str(tmp_path)]) == 0
+    return tmp_path / "cert.pem", tmp_path / "key.pem"
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--ssl-certfile", "{cert}"],
+            "expected both --ssl-certfile and --ssl-keyfile, got only --ssl-certfile",
+        ),
+        (
+            ["--ssl-keyfile", "{key}"],
+            "expected both --ssl-certfile and --ssl-keyfile, got only --ssl-keyfile",
+        ),
+        (
+            ["--ssl-certfile", "{key}", "--ssl-keyfile", "{key}"],
+            "expected a PEM certificate in {key}, got something else",
+        ),
+        (
+            ["--ssl-certfile", "{cert}", "--ssl-keyfile", "{missing}"],
+            "expected a key file, got no file at {missing}",
+        ),
+        (
+            ["--ssl-certfile", "{cert}", "--ssl-keyfile", "{key}", "--ray"],
+            "--ssl-certfile/--ssl-keyfile do not apply to --ray (Ray Serve's proxy "
+            "speaks plain HTTP): put a TLS reverse proxy in front "
+            "(docs/kiosk-setup.md)",
+        ),
+    ],
+    ids=["cert-only", "key-only", "key-as-cert", "no-key-file", "ray"],
+)
+def test_serve_refuses_a_tls_setup_it_cannot_use_before_starting(
+    tls_pair: tuple[Path, Path],
+    tmp_path: Path,
+    flags: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    cert, key = tls_pair
+    paths = {"cert": cert, "key": key, "missing": tmp_path / "missing.pem"}
+    capsys.readouterr()
+    db = f"sqlite:///{tmp_path / 'records.db'}"
+    argv = ["serve", "--db", db, *(flag.format(**paths) for flag in flags)]
+    assert main(argv) == 2
+    assert _error_line(capsys) == "movecoach serve: error: " + message.format(**paths)
+    assert not (tmp_path / "records.db").exists()  # refused before anything started
+
+
+# --- operations: what a real process prints and returns ---------------------------
+
+
+def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*movecoach_command(), *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_version(tmp_path: Path) -> None:
+    done = _run(["--version"], tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (
+        0,
+        f"movecoach {version()}\n",
+        "",
+    )
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", version())
+
+
+@pytest.mark.parametrize(
+    ("command", "where", "problem"),
+    [
+        (["admin", "init-db"], "file/records.db", "{tmp}/file: not a folder"),
+        (["admin", "init-db"], "folder", "{tmp}/folder: Is a directory"),
+        (["serve"], "file/records.db", "{tmp}/file: not a folder"),
+        (["serve"], "folder", "{tmp}/folder: Is a directory"),
+    ],
+    ids=["init-db-under-a-file", "init-db-a-folder", "serve-under-a-file",
+         "serve-a-folder"],
+)  # fmt: skip
+def test_a_database_that_cannot_be_written_is_one_line_and_exit_2(
+    tmp_path: Path, command: list[str], where: str, problem: str
+) -> None:
+    (tmp_path / "file").write_text("not a folder\n")
+    (tmp_path / "folder").mkdir()
+    url = f"sqlite:///{tmp_path / where}"
+    argv = [*command, "--db", url]
+    if command == ["serve"]:
+        argv += ["--port", "0", "--backend", "onnx"]
+    done = _run(argv, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        f"movecoach {command[0]}: error: cannot write the database {url}: "
+        + problem.format(tmp=tmp_path)
+        + "; expected a writable file in a writable folder (--db URL or "
+        "MOVECOACH_DB_URL)"
+    ]
+    assert done.stdout == ""
+
+
+def test_a_port_in_use_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        db = f"sqlite:///{tmp_path / 'records.db'}"
+        done = _run(["serve", "--port", str(port), "--db", db], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        f"movecoach serve: error: cannot listen on 127.0.0.1:{port}: Address already "
+        "in use; another program (another movecoach serve?) listens there; stop it or "
+        "choose another --port (MOVECOACH_PORT)"
+    ]
+    assert not (tmp_path / "records.db").exists()  # refused before anything started
+
+
+@pytest.mark.model
+def test_start_up_log_is_ours_with_timestamps_and_static_files_revalidate(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'records.db'}"
+    log = tmp_path / "server.log"
+    server = ServerProcess(["--db", db, "--backend", "onnx"], free_port(), log)
+    try:
+        server.wait_ready()
+        with urllib.request.urlopen(f"{server.url}/static/kiosk.js") as response:
+            cache_control = response.headers["Cache-Control"]
+    finally:
+        server.stop()
+    lines = log.read_text().splitlines()
+    stamped = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (\w+) ([\w.]+): ")
+    assert lines and all(stamped.match(line) for line in lines), lines
+    loggers = {m[2] for m in map(stamped.match, lines) if m and m[1] == "INFO"}
+    assert {"server.records", "server.app", "uvicorn.error"} <= loggers
+    assert {n.split(".")[0] for n in loggers} <= {"server", "uvicorn"}, loggers
+    assert cache_control == "no-cache"
+
+
+@pytest.mark.parametrize("command", ["serve", "pose", "analyze"])
+def test_backend_help_says_what_mediapipe_sends(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert done.value.code == 0
+    assert "onnx = ONNX Runtime, sends nothing" in text
+    assert "whose privacy notice says it sends usage metrics to Google" in text
