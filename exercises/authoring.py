@@ -33,8 +33,8 @@ Steps (`propose_template`):
 
 The result is a `TemplateDraft` whose `template` dict is what the coach edits (name,
 thresholds, cue texts) and saves; `exercises.spec.spec_from_dict` has already accepted
-it. Angles are computed from the landmarks as the live engine sees them: x scaled by
-`image_aspect` (width / height; 1.0 = as stored, which is what the live websocket uses).
+it. Angles are computed from the landmarks as the live engine sees them: isotropic, by
+the window's own `aspect_wh` (`vision.geometry.isotropic`).
 
 Core module: stdlib and numpy, plus vision.{types,geometry} and exercises.*; no I/O.
 """
@@ -59,7 +59,7 @@ from exercises.spec import (
     SpecError,
     spec_from_dict,
 )
-from vision.geometry import angle_triples, joint_angles_array
+from vision.geometry import angle_triples, isotropic, joint_angles_array
 from vision.types import PoseWindow, Skeleton
 
 __all__ = [
@@ -126,8 +126,6 @@ class AuthoringOptions:
         steady_rule_tolerances: A steady channel's form rule fires this many
             tolerances outside the reference's range.
         dba_iterations: Most barycentre refinements.
-        image_aspect: Width / height of the demonstration's images (x is scaled by
-            it before angles are taken); 1.0 = as the live engine sees landmarks.
         counter: Settings of the template-free counter.
     """
 
@@ -139,7 +137,6 @@ class AuthoringOptions:
     phase_fraction: float = 0.3
     steady_rule_tolerances: float = 2.5
     dba_iterations: int = 8
-    image_aspect: float = 1.0
     counter: CounterParams = field(default_factory=CounterParams)
 
     def __post_init__(self) -> None:
@@ -154,8 +151,6 @@ class AuthoringOptions:
             raise ValueError(
                 f"phase_fraction must be in [0.05, 0.45], got {self.phase_fraction}"
             )
-        if not self.image_aspect > 0:
-            raise ValueError(f"image_aspect must be > 0, got {self.image_aspect}")
         if not 0 < self.min_visible_fraction <= 1:
             raise ValueError(
                 "min_visible_fraction must be in (0, 1], "
@@ -229,19 +224,12 @@ class TemplateDraft:
 # --- channels -----------------------------------------------------------------------
 
 
-def _scaled_xyz(window: PoseWindow, image_aspect: float) -> F32:
-    if image_aspect == 1.0:
-        return window.xyz
-    scale = np.array([image_aspect, 1.0, image_aspect], np.float32)
-    return np.ascontiguousarray(window.xyz * scale, np.float32)
-
-
 def _full_names(names: tuple[str, str, str], side: str) -> tuple[str, str, str]:
     a, b, c = (f"{side}_{n}" for n in names)
     return a, b, c
 
 
-def _side_angles(window: PoseWindow, image_aspect: float) -> dict[str, dict[str, F32]]:
+def _side_angles(window: PoseWindow) -> dict[str, dict[str, F32]]:
     """Per catalogue angle and side, (T,) float32 degrees (NaN = not seen); angles
     the skeleton lacks joints for are left out."""
     skeleton: Skeleton = window.skeleton
@@ -256,10 +244,9 @@ def _side_angles(window: PoseWindow, image_aspect: float) -> dict[str, dict[str,
     out: dict[str, dict[str, F32]] = {}
     if not triples:
         return out
+    square = isotropic(window)
     values = joint_angles_array(
-        _scaled_xyz(window, image_aspect),
-        window.visibility,
-        angle_triples(skeleton, triples),
+        square.xyz, square.visibility, angle_triples(skeleton, triples)
     )
     for k, (angle, side) in enumerate(names):
         out.setdefault(angle, {})[side] = np.ascontiguousarray(values[:, k])
@@ -271,7 +258,6 @@ def demo_trajectories(
     channels: Sequence[str],
     *,
     sides: Mapping[str, str] | None = None,
-    image_aspect: float = 1.0,
 ) -> tuple[F32, dict[str, str]]:
     """The catalogue angles `channels` over a window, each on one side.
 
@@ -280,7 +266,6 @@ def demo_trajectories(
         channels: Names from `ANGLE_CATALOGUE`.
         sides: Side per channel ("left"/"right"); default, per channel, the side whose
             angle is seen in more frames.
-        image_aspect: As in `AuthoringOptions`.
 
     Returns:
         ((T, K) float32 degrees, NaN = not seen; the side used per channel).
@@ -288,7 +273,7 @@ def demo_trajectories(
     Raises:
         AuthoringError: a channel is not in the catalogue or the skeleton lacks it.
     """
-    per_side = _side_angles(window, image_aspect)
+    per_side = _side_angles(window)
     cols: list[F32] = []
     used: dict[str, str] = {}
     for name in channels:
@@ -581,7 +566,7 @@ def cut_repetitions(
         AuthoringError: no catalogue angle is seen well enough.
     """
     options = options or AuthoringOptions()
-    per_side = _side_angles(window, options.image_aspect)
+    per_side = _side_angles(window)
     sides, spans = _choose_channels([window], [per_side], options)
     primary = max(sides, key=lambda c: spans[c])
     period = count_repetitions(window, params=options.counter).period_frames
@@ -633,7 +618,7 @@ def propose_template(
         )
 
     # 1. channels: joint angles seen on the better side in enough of the frames
-    per_window = [_side_angles(w, options.image_aspect) for w in windows]
+    per_window = [_side_angles(w) for w in windows]
     sides, spans = _choose_channels(windows, per_window, options)
     primary = max(sides, key=lambda c: spans[c])
     channels = tuple(sides)
