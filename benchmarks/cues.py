@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,9 @@ def predict(
     aspect: float,
 ) -> str:
     """The label the template's logic gives one frame."""
-    judged = judge_frame(get_spec(template), frame, image_aspect=aspect)
+    judged = judge_frame(
+        get_spec(template), dataclasses.replace(frame, aspect_wh=aspect)
+    )
     if kind == "phases":
         by_phase = {phase: label for label, phase in labels.items()}
         return by_phase.get(judged.phase or "", "?")

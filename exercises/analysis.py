@@ -28,6 +28,7 @@ from exercises.metrics import METRICS, detect_view
 from exercises.scoring import cost_to_score, score_trajectory
 from exercises.session import Session, SessionOptions, SessionSummary
 from exercises.spec import ExerciseSpec, FormRule, get_spec
+from vision.geometry import isotropic
 from vision.types import PoseFrame, PoseWindow
 
 __all__ = [
@@ -99,16 +100,6 @@ def _frames(window: PoseWindow) -> tuple[list[int], int]:
         keep.append(t)
         last = ts
     return keep, len(window) - len(keep)
-
-
-def _isotropic(frame: PoseFrame, aspect: float) -> PoseFrame:
-    """x (and z) scaled by the image aspect, as the session measures angles."""
-    if aspect == 1.0:
-        return frame
-    scale = np.array([aspect, 1.0, aspect], np.float32)
-    return PoseFrame(
-        frame.xyz * scale, frame.visibility, frame.timestamp_ms, frame.skeleton
-    )
 
 
 def counted_span(
@@ -310,9 +301,9 @@ def analyze(
             names = tuple(values)
         rows.append([values.get(n, math.nan) for n in names])
         if counter is not None:
-            isotropic = _isotropic(frame, options.image_aspect)
-            views.append(detect_view(isotropic))
-            pushed = counter.push(isotropic, values)
+            square = isotropic(frame)
+            views.append(detect_view(square))
+            pushed = counter.push(square, values)
             counted += [(len(events), r) for r in pushed]
     summary = session.summary()
     if counter is None:
@@ -474,8 +465,6 @@ def _rule_applies(rule: FormRule, phase: str | None, view: str | None) -> bool:
 def judge_frame(
     spec: ExerciseSpec | str,
     frame: PoseFrame,
-    *,
-    image_aspect: float = 1.0,
 ) -> FrameJudgement:
     """A template's phase logic and form rules on one still frame.
 
@@ -491,17 +480,11 @@ def judge_frame(
         ValueError: the skeleton lacks joints the template needs.
     """
     spec = _spec(spec)
-    options = SessionOptions(image_aspect=image_aspect, smoothing=False)
+    options = SessionOptions(smoothing=False)
     session = Session(spec, skeleton=frame.skeleton, options=options)
     session.feed(frame)
     values = session.values
-    scaled = frame
-    if image_aspect != 1.0:
-        scale = np.array([image_aspect, 1.0, image_aspect], np.float32)
-        scaled = PoseFrame(
-            frame.xyz * scale, frame.visibility, frame.timestamp_ms, frame.skeleton
-        )
-    view = detect_view(scaled)
+    view = detect_view(isotropic(frame))
     phase = None
     names = list(dict.fromkeys(spec.cycle))
     if names:

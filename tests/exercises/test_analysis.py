@@ -328,12 +328,12 @@ def test_a_still_frame_needs_the_rule_s_view() -> None:
 
 
 def test_image_aspect_undoes_the_picture_s_shape() -> None:
-    """Landmarks of a 16:9 picture: the lean back shows at its true angle only with
-    the aspect given."""
+    """Landmarks of a 16:9 picture: the lean back shows at its true angle, from the
+    aspect the frame carries."""
     frame = make_frame(
         view="side", elbow_deg=60.0, trunk_pitch_deg=-20.0, aspect=16 / 9
     )
-    true = judge_frame("bicep_curl", frame, image_aspect=16 / 9)
+    true = judge_frame("bicep_curl", frame)
     assert true.values["trunk_forward_deg"] == pytest.approx(-20.0, abs=1.0)
     assert "leaning_back" in true.faults
 
