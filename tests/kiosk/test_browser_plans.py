@@ -36,13 +36,12 @@ from exercises.prescriptions import WEEKDAYS
 from server.store import repository
 from tests.conftest import ROOT, shared_data_path
 from tests.kiosk.records_server import (
-    COACH,
     MEMBER_CODE,
-    PASSWORD,
     RecordsServer,
     records_server,
 )
 from tests.kiosk.test_browser import SPEECH_STUB, chromium, launch
+from tests.kiosk.test_records_browser import _login
 from vision.qr import QrReader
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.slow]
@@ -99,17 +98,6 @@ def _camera(token: str, clip: Path, dst: Path) -> Path:
         for bgr in [card] * round(QR_SECONDS * FPS) + frames * CURL_LOOPS:
             out.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
     return dst.resolve()
-
-
-def _login(page: Any, url: str, lang: str) -> None:
-    page.goto(f"{url}/coach?lang={lang}#/login")
-    page.fill("#username", COACH)
-    page.fill("#password", PASSWORD)
-    page.click("#login-submit")
-    page.wait_for_function(
-        "window.coachState.page === 'residents' && window.coachState.ready",
-        timeout=TIMEOUT_MS,
-    )
 
 
 def _kiosk_page(browser: Any, server: RecordsServer, lang: str) -> Any:
@@ -207,7 +195,7 @@ def test_a_coach_prescribes_and_the_kiosk_checks_in_by_card_and_runs_the_plan(
         try:
             coach = office.new_page(viewport={"width": 1280, "height": 900})
             coach.on("pageerror", lambda e: errors.append(str(e)))
-            _login(coach, server.url, "en")
+            _login(coach, server.url)
             plan_id = _prescribe(coach, server, today)
             saved = coach.evaluate("window.coachState.adherence")
             card = _print_card(coach, server)

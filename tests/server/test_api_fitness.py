@@ -9,11 +9,9 @@ score: each a clear error, and nothing stored."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from server.store import Store, repository
+from server.store import repository
 from server.store.models import Assessment
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     db_url,
@@ -22,7 +20,7 @@ from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     sqlite_template,
     store,
 )
-from tests.server.test_api_coach_flows import World, _expect, _world
+from tests.server.test_api_coach_flows import World, _expect, world  # noqa: F401
 
 # Made up for this test: two items, 60-69, women only.
 SMALL_TABLE = """\
@@ -48,11 +46,6 @@ weights.female = { cn_sit_stand_30s = 0.6, cn_grip_strength = 0.4 }
 "60-64" = [[0, 0], [15, 60], [20, 80], [25, 100]]
 "65-69" = [[0, 0], [12, 60], [18, 80], [23, 100]]
 """
-
-
-@pytest.fixture
-def world(store: Store, db_url: str, fast_hasher: None) -> Iterator[World]:
-    yield from _world(store, db_url, kiosk_auth=True)
 
 
 def _install(world: World, text: str, who: str = "admin_a") -> object:

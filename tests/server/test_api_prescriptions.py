@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -33,18 +32,13 @@ from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     sqlite_template,
     store,
 )
-from tests.server.test_api_coach_flows import (
+from tests.server.test_api_coach_flows import (  # noqa: F401 (world: a fixture)
     World,
     _expect,
     _until,
-    _world,
     squat_frames,
+    world,
 )
-
-
-@pytest.fixture
-def world(store: Store, db_url: str, fast_hasher: None) -> Iterator[World]:
-    yield from _world(store, db_url, kiosk_auth=True)
 
 
 def _count(store: Store) -> int:
@@ -473,33 +467,17 @@ def test_the_kiosk_runs_todays_plan_and_records_each_set(world: World) -> None:
     )
     assert 0 <= done["score"] <= 100
     assert len(recorded.json()["sets_today"]) == 1
+
     # The same session cannot count twice; a set must name an exercise of the plan
     # and a session of this resident.
-    again = world.kiosk(
-        "POST", "/api/kiosk/plan/sets", token, json={**_set(code, pid, live)}
-    )
-    _expect(again, 409, "set_already_recorded")
-    wrong = world.kiosk(
-        "POST",
-        "/api/kiosk/plan/sets",
-        token,
-        json={**_set(code, pid, live), "exercise": "lunge"},
-    )
-    _expect(wrong, 422, "plan_set_refused")
-    heel = world.kiosk(
-        "POST",
-        "/api/kiosk/plan/sets",
-        token,
-        json={**_set(code, pid, live), "exercise": "heel_raise"},
-    )
-    _expect(heel, 422, "plan_set_refused")
-    other = world.kiosk(
-        "POST",
-        "/api/kiosk/plan/sets",
-        token,
-        json={**_set(code, pid, "no-such-session")},
-    )
-    _expect(other, 422, "plan_set_refused")
+    def post(**changes: Any) -> Any:
+        body = {**_set(code, pid, live), **changes}
+        return world.kiosk("POST", "/api/kiosk/plan/sets", token, json=body)
+
+    _expect(post(), 409, "set_already_recorded")
+    _expect(post(exercise="lunge"), 422, "plan_set_refused")
+    _expect(post(exercise="heel_raise"), 422, "plan_set_refused")
+    _expect(post(live_session_id="no-such-session"), 422, "plan_set_refused")
     # Another centre's kiosk knows neither the resident nor the plan.
     away = world.kiosk(
         "POST", "/api/kiosk/plan", world.b["kiosk_token"], json={"member_code": code}

@@ -11,16 +11,15 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from exercises.prescriptions import adherence
 from server import exports
 from server.store import Store, repository
-from tests.exercises.prescriptions.factories import D, history, make_plan
+from tests.exercises.prescriptions.factories import D, make_plan
+from tests.server.plans import stored_worked_example
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     at,
     db_url,
@@ -31,44 +30,14 @@ from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     sqlite_template,
     store,
 )
-from tests.server.test_api_coach_flows import World, _expect, _world
+from tests.server.test_api_coach_flows import World, _expect, world  # noqa: F401
 from tests.server.test_exports import UUID_URN, _check_codeable, _check_quantity
 
 AS_OF = D(2025, 3, 26)
 
 
 def _plan_with_sessions(store: Store, ids: dict[str, Any]) -> int:
-    """The worked example's plan; each set an exercise session with its reps (scored
-    as the set's score)."""
-    with store.begin() as db:
-        row = repository.create_prescription(
-            db,
-            centre_id=ids["centre_id"],
-            resident_id=ids["resident_id"],
-            plan=make_plan(),
-        )
-        for i, performed in enumerate(history()):
-            day = performed.performed_on
-            session = repository.start_session(
-                db,
-                exercise_id=performed.exercise_id,
-                language="en",
-                resident_id=ids["resident_id"],
-                started_at=at(day.year, day.month, day.day, 9, i),
-            )
-            for n in range(1, performed.reps + 1):
-                repository.record_rep(db, session.id, rep(n, performed.score or 70.0))
-            repository.finish_session(
-                db, session.id, ended_at=at(day.year, day.month, day.day, 9, i + 1)
-            )
-            repository.record_set(
-                db,
-                prescription_id=row.id,
-                performed=performed,
-                set_index=i + 1,
-                exercise_session_id=session.id,
-            )
-        return row.id
+    return stored_worked_example(store, ids, sessions=True, reps=True)
 
 
 def test_adherence_as_json_and_csv(store: Store) -> None:
@@ -87,69 +56,13 @@ def test_adherence_as_json_and_csv(store: Store) -> None:
     assert len(data["sets"]) == 13 and data["sets"][0]["exercise"] == "squat"
     assert data["adherence"]["totals"]["reps_done"] == 45
     assert data["adherence"]["session_rate"] == 0.375
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == list(exports.ADHERENCE_COLUMNS)
-    assert rows[1:] == [
-        [
-            "2025-03-03",
-            "True",
-            "False",
-            "2",
-            "2",
-            "5",
-            "5",
-            "4",
-            "26",
-            "26",
-            "40.0",
-            "35.0",
-            "78.667",
-        ],
-        [
-            "2025-03-10",
-            "True",
-            "False",
-            "3",
-            "1",
-            "9",
-            "4",
-            "3",
-            "50",
-            "19",
-            "100.0",
-            "50.0",
-            "77.0",
-        ],
-        [
-            "2025-03-17",
-            "True",
-            "True",
-            "3",
-            "0",
-            "9",
-            "0",
-            "0",
-            "50",
-            "0",
-            "120.0",
-            "0.0",
-            "",
-        ],
-        [
-            "2025-03-24",
-            "False",
-            "False",
-            "3",
-            "1",
-            "9",
-            "4",
-            "3",
-            "50",
-            "20",
-            "100.0",
-            "45.0",
-            "91.0",
-        ],
+    lines = text.splitlines()
+    assert lines[0] == ",".join(exports.ADHERENCE_COLUMNS)
+    assert lines[1:] == [
+        "2025-03-03,True,False,2,2,5,5,4,26,26,40.0,35.0,78.667",
+        "2025-03-10,True,False,3,1,9,4,3,50,19,100.0,50.0,77.0",
+        "2025-03-17,True,True,3,0,9,0,0,50,0,120.0,0.0,",
+        "2025-03-24,False,False,3,1,9,4,3,50,20,100.0,45.0,91.0",
     ]
     centre_rows = list(csv.reader(io.StringIO(centre)))
     assert centre_rows[0][:3] == ["prescription_id", "member_code", "display_name"]
@@ -167,6 +80,15 @@ def _careplan_bundle(store: Store, ids: dict[str, Any], today: Any) -> dict[str,
         return exports.prescription_fhir(db, row, make_plan(), today)
 
 
+def _careplan(bundle: dict[str, Any]) -> dict[str, Any]:
+    (careplan,) = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "CarePlan"
+    ]
+    return careplan  # type: ignore[no-any-return]
+
+
 def test_the_plan_is_a_valid_careplan_with_its_sessions_linked(store: Store) -> None:
     ids = seed_centre(store)
     bundle = _careplan_bundle(store, ids, AS_OF)
@@ -175,7 +97,7 @@ def test_the_plan_is_a_valid_careplan_with_its_sessions_linked(store: Store) -> 
     assert all(UUID_URN.match(url) for url in by_url)
     kinds = [r["resourceType"] for r in by_url.values()]
     assert kinds.count("Patient") == 1 and kinds.count("CarePlan") == 1
-    (careplan,) = [r for r in by_url.values() if r["resourceType"] == "CarePlan"]
+    careplan = _careplan(bundle)
     careplan_url = f"urn:uuid:{careplan['id']}"
     assert (careplan["status"], careplan["intent"]) == ("active", "plan")
     assert careplan["period"] == {"start": "2025-03-05", "end": "2025-03-30"}
@@ -234,11 +156,7 @@ def test_an_ended_plan_is_completed(store: Store) -> None:
     ids = seed_centre(store)
     bundle = _careplan_bundle(store, ids, D(2025, 4, 2))
     Bundle.model_validate(bundle)
-    (careplan,) = [
-        e["resource"]
-        for e in bundle["entry"]
-        if e["resource"]["resourceType"] == "CarePlan"
-    ]
+    careplan = _careplan(bundle)
     assert careplan["status"] == "completed"
     assert {a["detail"]["status"] for a in careplan["activity"]} == {"completed"}
 
@@ -259,11 +177,6 @@ def test_the_residents_export_holds_their_plans_and_cards(store: Store) -> None:
 
 
 # --- through the API ----------------------------------------------------------------
-
-
-@pytest.fixture
-def world(store: Store, db_url: str, fast_hasher: None) -> Iterator[World]:
-    yield from _world(store, db_url, kiosk_auth=True)
 
 
 def test_exports_through_the_api(world: World) -> None:

@@ -10,20 +10,18 @@ member-code limit."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
-import pytest
 from starlette.testclient import WebSocketTestSession
 
 from exercises.member_tokens import CHECK_IN_MESSAGES, CheckInProblem, token_hash
 from server import checkin
 from server.members import MAX_FAILED_LOOKUPS
 from server.schemas import encode_frame
-from server.store import Store, repository
+from server.store import repository
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     db_url,
     fast_hasher,
@@ -31,19 +29,26 @@ from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     sqlite_template,
     store,
 )
-from tests.server.test_api_coach_flows import World, _expect, _world
+from tests.server.test_api_coach_flows import World, _expect, world  # noqa: F401
 from tests.vision.test_qr import qr_frame
-
-
-@pytest.fixture
-def world(store: Store, db_url: str, fast_hasher: None) -> Iterator[World]:
-    yield from _world(store, db_url, kiosk_auth=True)
 
 
 def _issue(world: World, who: str, resident_id: int) -> dict[str, Any]:
     response = world.call(who, "POST", f"/api/residents/{resident_id}/member-cards")
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
+
+
+def _revoked(world: World) -> dict[str, Any]:
+    """A card of resident a, issued and revoked on the coach pages."""
+    card = _issue(world, "coach_a", world.a["resident_id"])
+    response = world.call(
+        "coach_a",
+        "POST",
+        f"/api/residents/{world.a['resident_id']}/member-cards/{card['id']}/revoke",
+    )
+    assert response.status_code == 200 and response.json()["revoked_at"]
+    return card
 
 
 def _card_frame(modules: list[str], module_px: int = 6) -> npt.NDArray[np.uint8]:
@@ -148,12 +153,7 @@ def _refusals(messages: list[dict[str, Any]]) -> list[str]:
 
 
 def test_bad_codes_get_a_clear_message_and_check_nobody_in(world: World) -> None:
-    revoked = _issue(world, "coach_a", world.a["resident_id"])
-    world.call(
-        "coach_a",
-        "POST",
-        f"/api/residents/{world.a['resident_id']}/member-cards/{revoked['id']}/revoke",
-    )
+    revoked = _revoked(world)
     away = _issue(world, "coach_b", world.b["resident_id"])
     good = _issue(world, "coach_a", world.a["resident_id"])
     cases = [
@@ -176,12 +176,7 @@ def test_bad_codes_get_a_clear_message_and_check_nobody_in(world: World) -> None
 
 
 def test_a_refusal_is_not_repeated_for_every_frame(world: World) -> None:
-    revoked = _issue(world, "coach_a", world.a["resident_id"])
-    world.call(
-        "coach_a",
-        "POST",
-        f"/api/residents/{world.a['resident_id']}/member-cards/{revoked['id']}/revoke",
-    )
+    revoked = _revoked(world)
     held = [_card_frame(revoked["qr"])] * 5  # 1.6 s of capture time, < 3 s
     messages = _scan(world, held)
     assert _refusals(messages) == ["revoked"]
@@ -189,12 +184,7 @@ def test_a_refusal_is_not_repeated_for_every_frame(world: World) -> None:
 
 
 def test_failed_cards_count_against_the_kiosks_member_code_limit(world: World) -> None:
-    revoked = _issue(world, "coach_a", world.a["resident_id"])
-    world.call(
-        "coach_a",
-        "POST",
-        f"/api/residents/{world.a['resident_id']}/member-cards/{revoked['id']}/revoke",
-    )
+    revoked = _revoked(world)
     good = _issue(world, "coach_a", world.a["resident_id"])
     # Codes that are not ours (a payment code on a phone) guess at no member: however
     # many, they do not count.

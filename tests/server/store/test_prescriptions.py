@@ -7,7 +7,6 @@ deletion removes their plans, sets and cards."""
 
 from __future__ import annotations
 
-import datetime as dt
 from fractions import Fraction
 from typing import Any
 
@@ -41,6 +40,7 @@ from server.store.models import (
     PrescriptionRow,
 )
 from tests.exercises.prescriptions.factories import CATALOGUE, D, history, make_plan
+from tests.server.plans import stored_worked_example
 from tests.server.store.helpers import at, seed_centre
 
 AS_OF = D(2025, 3, 26)  # Wednesday of the plan's last week
@@ -58,43 +58,9 @@ def _staff(store: Store, centre_id: int) -> int:
 
 
 def _stored_plan(store: Store, ids: dict[str, Any], *, sessions: bool = False) -> int:
-    """The worked example's plan and history, stored; with `sessions`, each set is
-    linked to an exercise session of its own (as the kiosk records them)."""
+    """The worked example stored, prescribed by a coach of the centre."""
     coach = _staff(store, ids["centre_id"])
-    with store.begin() as db:
-        row = repository.create_prescription(
-            db,
-            centre_id=ids["centre_id"],
-            resident_id=ids["resident_id"],
-            plan=make_plan(),
-            prescribed_by=coach,
-        )
-        per_entry: dict[tuple[dt.date, str], int] = {}
-        for performed in history():
-            key = (performed.performed_on, performed.exercise_id)
-            per_entry[key] = per_entry.get(key, 0) + 1
-            session_id = None
-            if sessions:
-                session_id = repository.start_session(
-                    db,
-                    exercise_id=performed.exercise_id,
-                    language="en",
-                    resident_id=ids["resident_id"],
-                    centre_id=ids["centre_id"],
-                    started_at=at(
-                        performed.performed_on.year,
-                        performed.performed_on.month,
-                        performed.performed_on.day,
-                    ),
-                ).id
-            repository.record_set(
-                db,
-                prescription_id=row.id,
-                performed=performed,
-                set_index=per_entry[key],
-                exercise_session_id=session_id,
-            )
-        return row.id
+    return stored_worked_example(store, ids, prescribed_by=coach, sessions=sessions)
 
 
 def test_a_plan_round_trips_through_its_document(store: Store) -> None:
@@ -332,14 +298,19 @@ def test_member_cards_keep_only_the_hash_and_resolve_by_it(store: Store) -> None
 # --- national-standard tables and results ------------------------------------------
 
 
+TEST_TABLE = (TABLES_DIR / "test_table.toml").read_text(encoding="utf-8")
+
+
+def _install(store: Store, centre_id: int, text: str = TEST_TABLE) -> FitnessTable:
+    with store.begin() as db:
+        return repository.install_fitness_table(db, centre_id=centre_id, toml_text=text)
+
+
 def test_a_scoring_table_is_validated_before_it_is_stored(store: Store) -> None:
     ids = seed_centre(store)
-    text = (TABLES_DIR / "test_table.toml").read_text(encoding="utf-8")
-    with store.begin() as db:
-        row = repository.install_fitness_table(
-            db, centre_id=ids["centre_id"], toml_text=text
-        )
-        assert (row.table_id, row.test_table) == ("test-table", True)
+    text = TEST_TABLE
+    row = _install(store, ids["centre_id"])
+    assert (row.table_id, row.test_table) == ("test-table", True)
     malformed = text.replace(
         '"60-64" = [[0, 0], [5, 20]', '"60-64" = [[0, 0], [5, 200]', 1
     )
@@ -354,22 +325,19 @@ def test_a_scoring_table_is_validated_before_it_is_stored(store: Store) -> None:
             "missing age group 65-69",
         ),
     ):
-        with pytest.raises(ScoringTableError, match=match), store.begin() as db:
-            repository.install_fitness_table(
-                db, centre_id=ids["centre_id"], toml_text=bad
-            )
-    with pytest.raises(ValueError, match="already installed"), store.begin() as db:
-        repository.install_fitness_table(db, centre_id=ids["centre_id"], toml_text=text)
+        with pytest.raises(ScoringTableError, match=match):
+            _install(store, ids["centre_id"], bad)
+    with pytest.raises(ValueError, match="already installed"):
+        _install(store, ids["centre_id"])
     assert _count(store, FitnessTable) == 1
 
 
 def test_battery_results_are_stored_one_row_per_item(store: Store) -> None:
     ids = seed_centre(store)
-    text = (TABLES_DIR / "test_table.toml").read_text(encoding="utf-8")
+    _install(store, ids["centre_id"])
     with store.begin() as db:
-        row = repository.install_fitness_table(
-            db, centre_id=ids["centre_id"], toml_text=text
-        )
+        row = repository.get_fitness_table(db, ids["centre_id"])
+        assert row is not None
         table = repository.load_scoring_table(row)
         assert table == builtin_test_table()
         score = score_battery(
