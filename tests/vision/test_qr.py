@@ -18,7 +18,7 @@ from exercises.member_tokens import (
     check_token,
     make_member_token,
 )
-from vision.qr import QrReader, QrStatus
+from vision.qr import QrReader, QrStatus, qr_modules
 
 TOKEN = make_member_token(bytes(range(16)))
 VIDEO = Path(__file__).resolve().parents[3] / "shared/data/video/bicep_curl_side.mp4"
@@ -186,3 +186,16 @@ def test_bad_frames(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         reader.read(frame)
+
+
+def test_qr_modules_draw_a_code_that_reads_back(reader: QrReader) -> None:
+    modules = qr_modules(TOKEN)
+    assert modules.dtype == np.bool_ and modules.shape == (25, 25)  # version 2
+    # The three finder patterns sit in the corners: no border was left around them.
+    for rows, cols in ((slice(0, 7), slice(0, 7)), (slice(0, 7), slice(-7, None))):
+        assert modules[rows, cols][0].all() and modules[rows, cols][:, 0].all()
+    quiet = np.pad(modules, 4, constant_values=False)
+    picture = np.where(np.kron(quiet, np.ones((8, 8), bool)), 0, 255).astype(np.uint8)
+    assert reader.read(picture).text == TOKEN
+    with pytest.raises(ValueError, match="empty"):
+        qr_modules("")
