@@ -53,7 +53,7 @@ from server.health import GroupWorkerHealth, HealthInfo
 from server.inference import InferenceWorker, PoseWorker
 from server.recording import CountingRecorder, SessionRecorder
 from server.runtime import Runtime
-from server.schemas import PROTOCOL_VERSION, ExerciseInfo
+from server.schemas import PROTOCOL_VERSION, ExerciseInfo, ProgrammeInfo
 from server.settings import LANGUAGES, Settings
 from server.static import RevalidatedStaticFiles
 from server.ws import kiosk_socket
@@ -148,8 +148,9 @@ def create_app(
         web_dir: Folder of the kiosk page.
         store: The records database (`server.store.Store`); when given, its schema is
             upgraded at start-up, sessions a crash left active are marked interrupted,
-            assessment results are stored, the records API is mounted under /api, and
-            the recorder is closed at shutdown. None: no records (the live path alone).
+            assessment results are stored, the records API is
+            mounted under /api, and the recorder is closed at shutdown. None: no
+            records (the live path alone).
         worker: The inference worker (`server.inference.PoseWorker`); default an
             `InferenceWorker` over `backend_factory`. Under Ray Serve, the client of
             the inference deployment (`server.distributed.client`).
@@ -228,6 +229,10 @@ def create_app(
     async def exercises() -> list[ExerciseInfo]:
         catalogue = runtime.catalogue
         return [catalogue.describe(spec) for spec in catalogue.specs.values()]
+
+    @app.get("/api/programmes", response_model=list[ProgrammeInfo])
+    async def programmes(elder: bool = False) -> list[ProgrammeInfo]:
+        return runtime.catalogue.describe_programmes(elder)
 
     @app.get("/api/demo", response_model=DemoInfo)
     async def demo() -> DemoInfo:

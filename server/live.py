@@ -1,9 +1,12 @@
-"""What the kiosk websocket plays: an exercise `Session` or a fitness assessment,
-behind one small interface so `server/ws.py` stays a thin loop with no per-mode `if`s.
+"""What the kiosk websocket plays: an exercise `Session`, a fitness assessment or one
+of the centre's programmes (`server.programmes`: a routine, the posture screen, paced
+breathing), behind one small interface so `server/ws.py` stays a thin loop with no
+per-mode `if`s.
 
     plan = await catalogue.plan(open_message, kiosk_id)  # ids, subject, texts
     live = plan.start(skeleton)                         # ValueError: cannot start
     events = live.feed(frame, image_wh)                 # every processed frame
+    events = live.control("pause")                      # ValueError: not taken
     events = live.stop()                                # the kiosk closed the session
     live.summary()                                      # for `summary` and the records
 
@@ -22,9 +25,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -40,17 +43,19 @@ from exercises.assessments import (
 from exercises.events import Event
 from exercises.session import Session, SessionOptions
 from exercises.spec import ExerciseSpec
-from server.schemas import AssessmentInfo, ExerciseInfo, OpenMessage
+from server.schemas import AssessmentInfo, ExerciseInfo, OpenMessage, ProgrammeInfo
 from vision.types import PoseFrame, Skeleton
 
 __all__ = [
     "KIOSK_OPTIONS",
     "AssessmentLive",
     "ExerciseLive",
+    "ForAspect",
     "LiveSession",
     "Plan",
     "aspect_of",
     "assessment_info",
+    "no_controls",
     "scale_frame",
     "start_assessment",
     "start_exercise",
@@ -63,9 +68,18 @@ class LiveSession(Protocol):
 
     def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]: ...
 
+    def control(self, action: str) -> list[Event]:
+        """`pause`, `resume` or `skip` (ValueError: this session does not take it)."""
+        ...
+
     def stop(self) -> list[Event]: ...
 
     def summary(self) -> object | None: ...
+
+
+def no_controls(kind: str, action: str) -> list[Event]:
+    """What a session that takes no `control` answers: ValueError."""
+    raise ValueError(f"expected no control for {kind}, got {action!r}")
 
 
 def aspect_of(resolution_wh: tuple[int, ...] | None) -> float:
@@ -84,27 +98,50 @@ def scale_frame(frame: PoseFrame, aspect: float) -> PoseFrame:
     return PoseFrame(xyz, frame.visibility, frame.timestamp_ms, frame.skeleton)
 
 
-@dataclass
-class ExerciseLive:
-    """An exercise `Session`, built for the camera's aspect (see the module
-    docstring)."""
+CoreT = TypeVar("CoreT")
 
-    build: Callable[[float], Session]
-    aspect: float = 1.0
-    session: Session = field(init=False)
-    _fed: bool = False
 
-    def __post_init__(self) -> None:
-        self.session = self.build(self.aspect)  # raises early: missing joints
+class ForAspect(Generic[CoreT]):
+    """A core session built for the camera's aspect (see the module docstring): at
+    once for the `open`'s aspect (so it fails early: missing joints), again on the
+    first frame when the decoded frame's size says otherwise."""
 
-    def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
+    def __init__(self, build: Callable[[float], CoreT], aspect: float = 1.0) -> None:
+        self.build = build
+        self.aspect = aspect
+        self.core = build(aspect)
+        self._fed = False
+
+    def first(self, image_wh: tuple[int, int]) -> CoreT:
+        """The core for a frame of `image_wh` (only the first frame decides)."""
         if not self._fed:
             self._fed = True
             aspect = aspect_of(image_wh)
             if not math.isclose(aspect, self.aspect, rel_tol=1e-6):
                 self.aspect = aspect
-                self.session = self.build(aspect)
-        return self.session.feed(frame)
+                self.core = self.build(aspect)
+        return self.core
+
+
+class ExerciseLive:
+    """An exercise `Session`, built for the camera's aspect (`ForAspect`)."""
+
+    def __init__(self, build: Callable[[float], Session], aspect: float = 1.0) -> None:
+        self._built = ForAspect(build, aspect)
+
+    @property
+    def session(self) -> Session:
+        return self._built.core
+
+    @property
+    def aspect(self) -> float:
+        return self._built.aspect
+
+    def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
+        return self._built.first(image_wh).feed(frame)
+
+    def control(self, action: str) -> list[Event]:
+        return no_controls("an exercise", action)
 
     def stop(self) -> list[Event]:
         return []
@@ -129,6 +166,9 @@ class AssessmentLive:
         self._last_ts = int(frame.timestamp_ms)
         return self.session.feed(scale_frame(frame, self.aspect))
 
+    def control(self, action: str) -> list[Event]:
+        return no_controls("an assessment", action)
+
     def stop(self) -> list[Event]:
         return self.session.stop(self._last_ts)
 
@@ -144,6 +184,7 @@ class Plan:
     exercise: ExerciseInfo | None
     assessment: AssessmentInfo | None
     start: Callable[[Skeleton], LiveSession]
+    programme: ProgrammeInfo | None = None
 
 
 def assessment_info(test_id: str, subject: Subject | None) -> AssessmentInfo:

@@ -60,6 +60,8 @@ class ErrorCode(enum.StrEnum):
     UNSUPPORTED_VERSION = "unsupported_version"  # `v` is not 1
     UNKNOWN_EXERCISE = "unknown_exercise"  # `open` names no built-in exercise
     UNKNOWN_ASSESSMENT = "unknown_assessment"  # `open` names no assessment protocol
+    UNKNOWN_PROGRAMME = "unknown_programme"  # `open` names no programme
+    NOT_SUPPORTED = "not_supported"  # a `control` the open session does not take
     NOT_OPEN = "not_open"  # frame or close before `open`
     ALREADY_OPEN = "already_open"  # `open` while a session runs
     BAD_FRAME = "bad_frame"  # binary message with a malformed header

@@ -22,6 +22,7 @@ from server.schemas import (
     FRAME_HEADER,
     CheckInMessage,
     CloseMessage,
+    ControlMessage,
     ErrorCode,
     GroupOpenMessage,
     OpenMessage,
@@ -51,6 +52,30 @@ from server.schemas import (
             id="open-v-defaults-to-1",
         ),
         pytest.param('{"type":"close","v":1}', CloseMessage(), None, id="close"),
+        pytest.param(
+            '{"type":"open","programme":"baduanjin","stature_cm":158.5}',
+            OpenMessage(programme="baduanjin", stature_cm=158.5),
+            None,
+            id="open-programme",
+        ),
+        pytest.param(
+            '{"type":"open","programme":"baduanjin","assessment":"arm_curl_30s"}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="open-two-targets",
+        ),
+        pytest.param(
+            '{"type":"control","action":"skip"}',
+            ControlMessage(action="skip"),
+            None,
+            id="control",
+        ),
+        pytest.param(
+            '{"type":"control","action":"rewind"}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="control-unknown-action",
+        ),
         pytest.param("{not json", None, ErrorCode.BAD_JSON, id="malformed-json"),
         pytest.param("[1, 2]", None, ErrorCode.BAD_MESSAGE, id="not-an-object"),
         pytest.param(
@@ -95,7 +120,7 @@ def test_parse_client_message(
 def test_unknown_type_error_lists_valid_types() -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message('{"type":"dance"}')
-    assert info.value.valid == ("open", "close")
+    assert info.value.valid == ("open", "close", "control")
     assert "'dance'" in info.value.detail
 
 
@@ -173,7 +198,7 @@ def test_parse_group_message(
 def test_group_messages_are_not_kiosk_messages() -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message('{"type":"check_in","track_id":3,"resident":"A"}')
-    assert info.value.valid == ("open", "close")
+    assert info.value.valid == ("open", "close", "control")
 
 
 @pytest.mark.parametrize(
