@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import functools
 import tomllib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +34,11 @@ __all__ = [
     "breathing_frames",
     "posture_frames",
     "routine_frames",
+    "run_live",
     "scripted",
     "short_breathing",
+    "short_routine",
+    "summaries",
     "to_blazepose",
 ]
 
@@ -121,3 +126,45 @@ def scripted(frames: Sequence[PoseFrame]) -> Callable[..., list[PoseFrame]]:
         return [] if frame is None or frame.is_missing else [frame]
 
     return script
+
+
+def run_live(live: Any, frames: Sequence[PoseFrame], image_wh: tuple[int, int]) -> Any:
+    """Feed `frames` to a programme's live session, stop it, return its summary."""
+    for f in frames:
+        live.feed(f, image_wh)
+    live.stop()
+    return live.summary()
+
+
+@functools.cache
+def summaries() -> dict[str, dict[str, Any]]:
+    """The JSON summary of one session of each kind (as the kiosk gets it and the
+    records keep it): a routine (preparation and two rounds of section one, then
+    stopped), a posture screen (front and back; figures as `posture_frames`) and
+    paced breathing (two breaths at the cued pace)."""
+    from server.jsonable import to_jsonable
+    from server.programmes import (
+        POSTURE_ID,
+        ProgrammeOptions,
+        breathing_programme,
+        builtin_programmes,
+    )
+
+    programmes = builtin_programmes()
+    options = ProgrammeOptions(aspect=4 / 3, stature_cm=160.0)
+    sk = Skeleton.BLAZEPOSE_33
+    wh = (640, 480)
+    out = {
+        "routine": run_live(
+            programmes["baduanjin"].starter(options)(sk), routine_frames(4 / 3), wh
+        ),
+        "posture": run_live(
+            programmes[POSTURE_ID].starter(options)(sk), posture_frames(4 / 3), wh
+        ),
+        "breathing": run_live(
+            breathing_programme(short_breathing(), "").starter(options)(sk),
+            breathing_frames(4 / 3),
+            wh,
+        ),
+    }
+    return {kind: to_jsonable(summary) for kind, summary in out.items()}

@@ -5,6 +5,7 @@ kind of record (all importable from here: `repository.create_resident(db, ...)`)
     residents    residents (and deletion on request), notes, assessment results
     sessions     exercise sessions: start, reps, cues, landmarks, video, end
     history      session overviews, weekly progress
+    programmes   programme results: routine sections, posture figures, breaths
     alerts       fall alerts of the group screen
     templates    a centre's own exercise templates
 
@@ -55,6 +56,11 @@ from server.store.repository.history import (
     session_overview,
     weekly_progress,
 )
+from server.store.repository.programmes import (
+    add_programme_result,
+    list_programme_results,
+    programme_result_of,
+)
 from server.store.repository.residents import (
     add_assessment,
     add_note,
@@ -97,6 +103,7 @@ __all__ = [
     "acknowledge_alert",
     "add_assessment",
     "add_note",
+    "add_programme_result",
     "append_landmarks",
     "attach_video",
     "centre_of_kiosk",
@@ -132,11 +139,13 @@ __all__ = [
     "list_centres",
     "list_kiosks",
     "list_notes",
+    "list_programme_results",
     "list_staff",
     "list_templates",
     "load_landmarks",
     "mark_interrupted",
     "new_token",
+    "programme_result_of",
     "purge_expired_logins",
     "raise_alert",
     "record_cue",

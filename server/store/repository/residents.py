@@ -17,6 +17,7 @@ from server.store.models import (
     ExerciseSession,
     LandmarkChunk,
     Note,
+    ProgrammeResult,
     Rep,
     Resident,
     SessionVideo,
@@ -169,11 +170,12 @@ def search_residents(
 def delete_resident(db: Session, resident_id: int) -> dict[str, int] | None:
     """Delete a resident and everything that references them, on their request.
 
-    Sessions (with their reps, cues, landmark chunks and videos), notes and assessments
-    go by the database's ON DELETE CASCADE. Fall alerts stay (a safety record of the
-    centre: kiosk, seat, times) but lose the resident (ON DELETE SET NULL) and their
-    details, which may name them. Returns how many rows of each kind went, plus
-    `alerts_unlinked` (None when there was no such resident).
+    Sessions (with their reps, cues, landmark chunks, videos and programme results),
+    notes and assessments go by the database's ON DELETE CASCADE. Fall alerts stay
+    (a safety record of the centre: kiosk, seat, times) but lose the resident (ON
+    DELETE SET NULL) and their details, which may name them. Returns how many rows
+    of each kind went, plus `alerts_unlinked` (None when there was no such
+    resident).
     """
     resident = db.get(Resident, resident_id)
     if resident is None:
@@ -197,6 +199,9 @@ def delete_resident(db: Session, resident_id: int) -> dict[str, int] | None:
             Note, or_(Note.resident_id == resident_id, Note.session_id.in_(sessions))
         ),
         "assessments": count(Assessment, Assessment.resident_id == resident_id),
+        "programme_results": count(
+            ProgrammeResult, ProgrammeResult.session_id.in_(sessions)
+        ),
         "alerts_unlinked": count(Alert, Alert.resident_id == resident_id),
     }
     db.execute(

@@ -32,6 +32,10 @@ EXPECTED_TABLES = {
     "custom_templates",
     "assessments",
     "alerts",
+    "programme_results",
+    "routine_sections",
+    "posture_figures",
+    "breaths",
 }
 
 

@@ -484,6 +484,7 @@ def test_delete_resident_removes_everything_that_references_them(store: Store) -
         "videos": 1,
         "notes": 2,
         "assessments": 1,
+        "programme_results": 0,
         "alerts_unlinked": 0,
     }
     assert _count(store, Resident, Resident.id == gone["resident_id"]) == 0
