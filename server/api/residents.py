@@ -1,5 +1,6 @@
 """Resident routes: search, create, read, update (consent), delete on request, history,
-weekly progress, notes and assessments. Coaches see their own centre's residents."""
+weekly progress, notes, assessments and programme results. Coaches see their own
+centre's residents."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ router = APIRouter(prefix="/residents", tags=["residents"])
 
 AdminOnly = Annotated[Staff, Depends(require_role(Role.ADMIN))]
 SexName = Literal["female", "male", "other", "unknown"]
+ProgrammeKind = Literal["routine", "posture", "breathing"]
 
 
 class ResidentIn(BaseModel):
@@ -196,6 +198,17 @@ def add_note(
     resident_for(db, staff, resident_id)
     note = new_note(db, staff, body.text, resident_id=resident_id)
     return exports.note_json(note)
+
+
+@router.get("/{resident_id}/programmes")
+def programmes(
+    resident_id: int, staff: CurrentStaff, db: Db, kind: ProgrammeKind | None = None
+) -> dict[str, Any]:
+    """The resident's programme results, oldest first (a posture screen with its
+    comparison to the one before)."""
+    resident_for(db, staff, resident_id)
+    found = repository.list_programme_results(db, resident_id, kind)
+    return {"programmes": [exports.session_programme(db, r.session_id) for r in found]}
 
 
 @router.get("/{resident_id}/assessments")

@@ -1,7 +1,9 @@
 """Session routes for coach review: recent sessions, one session's detail (reps, cues,
 notes, the landmark recording for the skeleton replay, the template's reference band,
 and the template's channels over the recording as the engine saw them: the angle
-curves drawn against the band), the replay alone, and notes."""
+curves drawn against the band; a programme session's result: a routine's sections, a
+posture screen's figures with the comparison to the previous one, a breathing
+session's rhythm), the replay alone, and notes."""
 
 from __future__ import annotations
 
@@ -220,6 +222,7 @@ def detail(
             for n in repository.list_notes(db, session_id=session.id)
         ],
         "reference_band": _band_for(request, db, session),
+        "programme": exports.session_programme(db, session.id),
     }
     if landmarks:
         window = repository.load_landmarks(db, session.id)

@@ -206,3 +206,10 @@ def test_every_key_the_programme_views_build_is_translated() -> None:
     keys |= {f"level_{v.value}" for v in Level}
     missing = keys - en.keys()
     assert not missing, missing
+    # the coach pages' programme views: statuses, levels, figures
+    from exercises.posture import FIGURES
+
+    coach = {f"section_status_{s}" for s in SECTION_STATUSES}
+    coach |= {f"level_{v.value}" for v in Level} | {f"figure_{f}" for f in FIGURES}
+    missing = coach - page_keys(COACH).keys()
+    assert not missing, missing

@@ -128,6 +128,7 @@ def _routes(w: World) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/api/residents/{rb}/notes", {}),
         ("POST", f"/api/residents/{rb}/notes", {"json": {"text": "hi"}}),
         ("GET", f"/api/residents/{rb}/assessments", {}),
+        ("GET", f"/api/residents/{rb}/programmes", {}),
         (
             "POST",
             f"/api/residents/{rb}/assessments",
