@@ -24,7 +24,6 @@ from exercises.spec import ExerciseSpec, SpecError, builtin_specs, spec_from_dic
 from server.assessment_records import resident_record
 from server.live import (
     Plan,
-    aspect_of,
     assessment_info,
     start_assessment,
     start_exercise,
@@ -41,6 +40,7 @@ from server.schemas import (
 )
 from server.settings import LANGUAGES
 from server.store import repository
+from vision.types import aspect_from_wh
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session as DbSession
@@ -181,7 +181,7 @@ class Catalogue:
             )
         options = ProgrammeOptions(
             elder=elder,
-            aspect=aspect_of(message.resolution_wh),
+            aspect=aspect_from_wh(message.resolution_wh),
             stature_cm=message.stature_cm,
         )
         return Plan(

@@ -9,7 +9,8 @@ websocket loop (`server/ws.py`) runs them like exercises, with no per-kind `if`.
     live = start(skeleton)                          # ValueError: joints missing
 
 Each live session builds its core for the camera's aspect (the `open`'s, rebuilt on
-the first frame when the decoded frame's size says otherwise: `live.ForAspect`), keeps
+the first frame when the frame's `aspect_wh` says otherwise: the posture, breathing and
+routine cores take the aspect as an option, not yet from the frames), keeps
 the last frame's time (controls and `stop` act at it), and keeps what its events said
 for `summary()` (sent in `summary`, kept by `server.programme_records`):
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 from exercises.breathing import (
     BreathingCompleted,
@@ -64,10 +65,12 @@ from exercises.routine_events import (
     SectionSkipped,
 )
 from exercises.routine_session import RoutineOptions, RoutineSession
-from server.live import ForAspect, LiveSession, no_controls
+from server.live import LiveSession, no_controls
 from server.schemas import ProgrammeInfo, ProgrammeSection
 from server.settings import LANGUAGES
 from vision.types import PoseFrame, Skeleton
+
+CoreT = TypeVar("CoreT")
 
 __all__ = [
     "BREATHING_JOINTS",
@@ -78,6 +81,7 @@ __all__ = [
     "SECTION_STATUSES",
     "BreathingLive",
     "BreathingSummary",
+    "ForAspect",
     "PostureLive",
     "PostureSummary",
     "Programme",
@@ -187,6 +191,27 @@ class Programme:
             return self.live(options)
 
         return start
+
+
+class ForAspect(Generic[CoreT]):
+    """A core session built for the camera's aspect (see the module docstring): at
+    once for the `open`'s, again on the first frame when its `aspect_wh` differs."""
+
+    def __init__(self, build: Callable[[float], CoreT], aspect: float = 1.0) -> None:
+        self.build = build
+        self.aspect = aspect
+        self.core = build(aspect)
+        self._fed = False
+
+    def first(self, frame: PoseFrame) -> CoreT:
+        """The core for `frame` (only the first frame decides)."""
+        if not self._fed:
+            self._fed = True
+            aspect = float(frame.aspect_wh)
+            if not math.isclose(aspect, self.aspect, rel_tol=1e-6):
+                self.aspect = aspect
+                self.core = self.build(aspect)
+        return self.core
 
 
 def _texts(value: LocalizedText | None) -> dict[str, str]:
@@ -317,7 +342,7 @@ class RoutineLive:
         return self._built.core
 
     def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
-        events = self._built.first(image_wh).feed(frame)
+        events = self._built.first(frame).feed(frame)
         self._last_ms = int(frame.timestamp_ms)
         return self._record.add(events)
 
@@ -404,7 +429,7 @@ class PostureLive:
         self._done: PostureScreenCompleted | None = None
 
     def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
-        events = self._built.first(image_wh).feed(frame)
+        events = self._built.first(frame).feed(frame)
         for e in events:
             if isinstance(e, PostureViewCaptured):
                 self._views.append(e.measurement)
@@ -492,7 +517,7 @@ class BreathingLive:
         self._done: BreathingCompleted | None = None
 
     def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
-        events = self._built.first(image_wh).feed(frame)
+        events = self._built.first(frame).feed(frame)
         self._last_ms = int(frame.timestamp_ms)
         return self._keep(events)
 

@@ -40,6 +40,7 @@ __all__ = [
     "short_routine",
     "summaries",
     "to_blazepose",
+    "with_aspect",
 ]
 
 STEP_MS = 100
@@ -52,6 +53,12 @@ Script = Callable[[int], PoseFrame]
 """timestamp_ms -> the person's frame at that time."""
 
 
+def with_aspect(frames: Sequence[PoseFrame], aspect: float) -> list[PoseFrame]:
+    """`frames` stamped with their image's aspect, as the server's decoder stamps
+    them (the factories build the coordinates for it but leave the stamp at 1)."""
+    return [dataclasses.replace(f, aspect_wh=float(aspect)) for f in frames]
+
+
 def to_blazepose(frame: PoseFrame) -> PoseFrame:
     """A frame of another skeleton as BlazePose-33 (joints by name; the rest
     missing)."""
@@ -62,7 +69,7 @@ def to_blazepose(frame: PoseFrame) -> PoseFrame:
         if sk.has(name):
             xyz[sk.index(name)] = frame.xyz[i]
             vis[sk.index(name)] = frame.visibility[i]
-    return PoseFrame(xyz, vis, frame.timestamp_ms, sk)
+    return PoseFrame(xyz, vis, frame.timestamp_ms, sk, aspect_wh=frame.aspect_wh)
 
 
 def routine_frames(
@@ -73,7 +80,7 @@ def routine_frames(
     frames, _ = perform(
         get_routine("baduanjin"), plan, fps=1000 / STEP_MS, aspect=aspect
     )
-    return [to_blazepose(f) for f in frames]
+    return with_aspect([to_blazepose(f) for f in frames], aspect)
 
 
 def posture_frames(aspect: float) -> list[PoseFrame]:
@@ -88,7 +95,7 @@ def posture_frames(aspect: float) -> list[PoseFrame]:
         frames += standing_frames(
             start, duration, step_ms=STEP_MS, aspect_wh=aspect, **kw
         )
-    return frames
+    return with_aspect(frames, aspect)
 
 
 def short_breathing(**changes: object) -> BreathingProgramme:
@@ -101,7 +108,7 @@ def short_breathing(**changes: object) -> BreathingProgramme:
 def breathing_frames(aspect: float) -> list[PoseFrame]:
     """Arms raised and lowered exactly at `short_breathing`'s pace."""
     times, values = breathing_signal(BREATHS, lead_s=2.0, tail_s=4.0, dt_s=0.1)
-    return arm_frames(times, values, aspect=aspect)
+    return with_aspect(arm_frames(times, values, aspect=aspect), aspect)
 
 
 def short_routine(
