@@ -33,7 +33,13 @@ from server.jsonable import replay_json
 from server.store import repository
 from server.store.models import ExerciseSession
 
-__all__ = ["MAX_CURVE_POINTS", "reference_band", "router", "session_curves"]
+__all__ = [
+    "MAX_CURVE_POINTS",
+    "reference_band",
+    "router",
+    "session_curves",
+    "spec_band",
+]
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +139,13 @@ def reference_band(
     exercise is unknown or has no reference): built-in templates first, then the
     centre's custom ones. Channels are over normalised rep time `t` (0..1)."""
     spec = session_spec(db, exercise_id, centre_id)
-    if spec is None:
-        return None
+    return None if spec is None else spec_band(spec)
+
+
+def spec_band(spec: ExerciseSpec) -> dict[str, Any] | None:
+    """`spec`'s reference trajectories with their tolerance band and where a rep cut
+    at the phase thresholds lies in them (None without a reference): the coach page's
+    curves and `movecoach analyze --report` draw the recorded angles against it."""
     band: dict[str, Any] = {"exercise_id": spec.id}
     if spec.reference is not None:
         band["reference"] = _band(spec.reference)
