@@ -68,7 +68,7 @@ from exercises.routine_session import RoutineOptions, RoutineSession
 from server.live import LiveSession, no_controls
 from server.schemas import ProgrammeInfo, ProgrammeSection
 from server.settings import LANGUAGES
-from vision.types import PoseFrame, Skeleton
+from vision.types import COCO_JOINT_NAMES, PoseFrame, Skeleton
 
 CoreT = TypeVar("CoreT")
 
@@ -107,21 +107,8 @@ SECTION_STATUSES: Final[tuple[str, ...]] = (
     "not_reached",
 )
 """How a routine's section went (`SectionResult.status`)."""
-ROUTINE_JOINTS: Final[tuple[str, ...]] = (
-    "nose",
-    "left_ear",
-    "right_ear",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_ankle",
-    "right_ankle",
-)
+ROUTINE_JOINTS: Final[tuple[str, ...]] = COCO_JOINT_NAMES
+"""The routine's features are COCO-17 joints by name (`exercises.routine_features`)."""
 BREATHING_JOINTS: Final[tuple[str, ...]] = (
     "left_shoulder",
     "right_shoulder",

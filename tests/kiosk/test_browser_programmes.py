@@ -17,6 +17,7 @@ docs/screenshots/kiosk-routine*.png, kiosk-posture*.png.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -134,52 +135,64 @@ def server() -> Iterator[tuple[str, CountingRecorder]]:
         yield f"http://127.0.0.1:{port}", recorder
 
 
+@contextlib.contextmanager
+def kiosk_page(
+    browser_path: str, camera: Path, url: str, errors: list[str]
+) -> Iterator[Any]:
+    """The kiosk page at `url` in chromium with `camera` as its camera, speech
+    stubbed; page errors go to `errors`."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p, browser_path, camera)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 720})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.add_init_script(SPEECH_STUB)
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
 def test_a_routine_runs_end_to_end_at_the_kiosk(
     chromium: str,  # noqa: F811
     routine_camera: Path,
     server: tuple[str, CountingRecorder],
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, recorder = server
     page_errors: list[str] = []
-    with sync_playwright() as p:
-        browser = launch(p, chromium, routine_camera)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.on("pageerror", lambda e: page_errors.append(str(e)))
-            page.add_init_script(SPEECH_STUB)
-            page.goto(f"{url}/?lang=en&mirror=0")
-            card = page.locator('.card[data-programme="baduanjin_short"]')
-            assert "Whole routine" in card.inner_text()
-            card.click()
-            page.wait_for_function(
-                "window.kioskState.programme && "
-                "window.kioskState.programme.view.rounds >= 1",
-                timeout=TIMEOUT_MS,
-            )
-            first = page.inner_text("#routine-section")
-            page.screenshot(path=str(SCREENSHOTS / "kiosk-routine.png"))
-            page.wait_for_function(
-                "window.kioskState.programme.view.section === 'draw_the_bow'",
-                timeout=TIMEOUT_MS,
-            )
-            second = page.inner_text("#routine-section")
-            listed = page.inner_text("#routine-list")
-            page.wait_for_function(
-                "window.kioskState.state === 'result'", timeout=TIMEOUT_MS
-            )
-            final: dict[str, Any] = state(page)
-            rows = page.locator("#section-scores tbody tr")
-            shown = [rows.nth(i).inner_text() for i in range(rows.count())]
-            whole = page.inner_text("#routine-score")
-            page.screenshot(path=str(SCREENSHOTS / "kiosk-routine-result.png"))
-            page.click("#lang-btn")
-            zh_rows = page.inner_text("#section-scores")
-            page.screenshot(path=str(SCREENSHOTS / "kiosk-routine-result-zh.png"))
-            spoken = page.evaluate("window.__spoken")
-        finally:
-            browser.close()
+    with kiosk_page(
+        chromium, routine_camera, f"{url}/?lang=en&mirror=0", page_errors
+    ) as page:
+        card = page.locator('.card[data-programme="baduanjin_short"]')
+        assert "Whole routine" in card.inner_text()
+        card.click()
+        page.wait_for_function(
+            "window.kioskState.programme && "
+            "window.kioskState.programme.view.rounds >= 1",
+            timeout=TIMEOUT_MS,
+        )
+        first = page.inner_text("#routine-section")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-routine.png"))
+        page.wait_for_function(
+            "window.kioskState.programme.view.section === 'draw_the_bow'",
+            timeout=TIMEOUT_MS,
+        )
+        second = page.inner_text("#routine-section")
+        listed = page.inner_text("#routine-list")
+        page.wait_for_function(
+            "window.kioskState.state === 'result'", timeout=TIMEOUT_MS
+        )
+        final: dict[str, Any] = state(page)
+        rows = page.locator("#section-scores tbody tr")
+        shown = [rows.nth(i).inner_text() for i in range(rows.count())]
+        whole = page.inner_text("#routine-score")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-routine-result.png"))
+        page.click("#lang-btn")
+        zh_rows = page.inner_text("#section-scores")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-routine-result-zh.png"))
+        spoken = page.evaluate("window.__spoken")
     assert not page_errors
     assert final["errors"] == [] and final["source"] == "camera"
     assert first == "1. Holding up the heavens with both hands"
@@ -213,48 +226,40 @@ def test_the_posture_screen_with_a_still_of_a_standing_person(
     still_camera: Path,
     server: tuple[str, CountingRecorder],
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     url, recorder = server
     page_errors: list[str] = []
-    with sync_playwright() as p:
-        browser = launch(p, chromium, still_camera)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 720})
-            page.on("pageerror", lambda e: page_errors.append(str(e)))
-            page.add_init_script(SPEECH_STUB)
-            page.goto(f"{url}/?lang=zh-CN&mirror=0")
-            card = page.locator('.card[data-programme="posture_screen"]')
-            assert card.inner_text().startswith("体态筛查")
-            card.click()
-            page.wait_for_function(
-                "window.kioskState.programme && "
-                "window.kioskState.programme.view.steadyMs > 300",
-                timeout=TIMEOUT_MS,
-            )
-            ring = page.get_attribute("#posture-ring-fill", "stroke-dashoffset")
-            page.screenshot(path=str(SCREENSHOTS / "kiosk-posture-zh.png"))
-            page.wait_for_function(
-                "window.kioskState.programme.view.step === 'back'", timeout=TIMEOUT_MS
-            )
-            live: dict[str, Any] = state(page)
-            captured = page.inner_text("#posture-views")
-            page.click("#finish-btn")
-            page.wait_for_function(
-                "window.kioskState.state === 'result'", timeout=TIMEOUT_MS
-            )
-            final: dict[str, Any] = state(page)
-            findings_zh = page.inner_text("#posture-findings")
-            limits_zh = page.inner_text("#posture-limits")
-            page.screenshot(path=str(SCREENSHOTS / "kiosk-posture-result-zh.png"))
-            page.click("#lang-btn")
-            findings_en = page.inner_text("#posture-findings")
-            limits_en = page.inner_text("#posture-limits")
-            advice_en = page.inner_text("#posture-advice")
-            page.screenshot(path=str(SCREENSHOTS / "kiosk-posture-result.png"))
-            spoken = page.evaluate("window.__spoken")
-        finally:
-            browser.close()
+    with kiosk_page(
+        chromium, still_camera, f"{url}/?lang=zh-CN&mirror=0", page_errors
+    ) as page:
+        card = page.locator('.card[data-programme="posture_screen"]')
+        assert card.inner_text().startswith("体态筛查")
+        card.click()
+        page.wait_for_function(
+            "window.kioskState.programme && "
+            "window.kioskState.programme.view.steadyMs > 300",
+            timeout=TIMEOUT_MS,
+        )
+        ring = page.get_attribute("#posture-ring-fill", "stroke-dashoffset")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-posture-zh.png"))
+        page.wait_for_function(
+            "window.kioskState.programme.view.step === 'back'", timeout=TIMEOUT_MS
+        )
+        live: dict[str, Any] = state(page)
+        captured = page.inner_text("#posture-views")
+        page.click("#finish-btn")
+        page.wait_for_function(
+            "window.kioskState.state === 'result'", timeout=TIMEOUT_MS
+        )
+        final: dict[str, Any] = state(page)
+        findings_zh = page.inner_text("#posture-findings")
+        limits_zh = page.inner_text("#posture-limits")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-posture-result-zh.png"))
+        page.click("#lang-btn")
+        findings_en = page.inner_text("#posture-findings")
+        limits_en = page.inner_text("#posture-limits")
+        advice_en = page.inner_text("#posture-advice")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-posture-result.png"))
+        spoken = page.evaluate("window.__spoken")
     assert not page_errors
     assert live["errors"] == [] and live["source"] == "camera"
     assert live["programme"]["view"]["captured"] == ["front"]

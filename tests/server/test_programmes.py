@@ -45,6 +45,7 @@ from tests.server.programme_scripts import (
     short_breathing,
     short_routine,
 )
+from tests.server.test_ws_assessments import events_until as until
 from vision.types import PoseFrame, Skeleton
 
 CAMERA_WH = (64, 48)
@@ -231,16 +232,6 @@ def serve(frames: list[PoseFrame], **kw: Any) -> TestClient:
         **kw,
     )
     return TestClient(app)
-
-
-def until(ws: WebSocketTestSession, kind: str) -> list[dict[str, Any]]:
-    seen: list[dict[str, Any]] = []
-    for _ in range(5000):
-        message = ws.receive_json()
-        seen.append(message)
-        if message["type"] == kind:
-            return seen
-    raise AssertionError(f"no {kind} message")
 
 
 def send_frames(
