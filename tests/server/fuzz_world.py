@@ -288,7 +288,13 @@ def fuzz_server(
         root = logging.getLogger()
         root.addHandler(world.log)
         try:
-            with serve_in_thread(app, ws_max_size=settings.transport_max_bytes) as port:
+            with serve_in_thread(
+                app,
+                ws_max_size=settings.transport_max_bytes,
+                # Keepalive pings draw from the `random` module, which hypothesis
+                # watches while it generates (the fuzz runs far below 20 s a socket).
+                ws_ping_interval=None,
+            ) as port:
                 world.url = f"http://127.0.0.1:{port}"
                 yield world
         finally:
