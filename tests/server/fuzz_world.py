@@ -36,9 +36,8 @@ from server.store import Store, repository, upgrade_database
 from server.store.models import Base, Kiosk, Role, Staff
 from tests.conftest import shared_data_path
 from tests.live_server import serve_in_thread
-from tests.server.store.helpers import at, cue, frames, rep, seed_centre
+from tests.server.store.helpers import seed_centre, seed_session
 from vision.backends import PoseBackend
-from vision.types import PoseWindow
 
 __all__ = ["ADMIN", "PASSWORD", "FuzzWorld", "clip_jpegs", "fuzz_server"]
 
@@ -194,21 +193,8 @@ def clip_jpegs(count: int, width: int = 320) -> list[bytes]:
 def _seed_records(store: Store, ids: dict[str, Any]) -> None:
     """A finished session (reps, a cue, landmarks) and an open fall alert for the
     centre's resident; their ids into `ids`."""
+    ids["session_id"] = seed_session(store, ids, exercise_id="squat")
     with store.begin() as db:
-        session = repository.start_session(
-            db,
-            exercise_id="squat",
-            language="zh-CN",
-            resident_id=ids["resident_id"],
-            kiosk_id=ids["kiosk_id"],
-            centre_id=ids["centre_id"],
-            started_at=at(2026, 3, 2, 9),
-        )
-        repository.record_rep(db, session.id, rep(1, 70.0))
-        repository.record_rep(db, session.id, rep(2, 90.0))
-        repository.record_cue(db, session.id, cue(1500))
-        repository.append_landmarks(db, session.id, PoseWindow.from_frames(frames(12)))
-        repository.finish_session(db, session.id, ended_at=at(2026, 3, 2, 9, 5))
         alert = repository.raise_alert(
             db,
             centre_id=ids["centre_id"],
@@ -220,7 +206,7 @@ def _seed_records(store: Store, ids: dict[str, Any]) -> None:
             resident_id=ids["resident_id"],
             details={"timestamp_ms": 1000},
         )
-        ids["session_id"], ids["alert_id"] = session.id, alert.id
+        ids["alert_id"] = alert.id
 
 
 def _seed(store: Store) -> tuple[dict[str, Any], dict[str, Any], int]:

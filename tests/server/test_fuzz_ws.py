@@ -33,6 +33,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from benchmarks.wire_fuzz import (
+    FINDING_1_TIMESTAMP_LIMIT_MS,
     SENTINEL_PREFIX,
     Corpus,
     Message,
@@ -55,12 +56,8 @@ MIN_KIOSK_MESSAGES = 600
 MIN_GROUP_MESSAGES = 400
 """Together >= 1,000 generated websocket messages per run."""
 REPLY_TIMEOUT_S = 30.0
-# finding 1 (#18), fixed by the hardening work: with MediaPipe, timestamps near or
-# above 2^63 microseconds (~9.2e15 ms), reached by one frame or by jumps adding up
-# across the sessions a pooled backend serves, break inference for every later
-# session. Kiosk frames stay below 2^40 ms (jumps below 2^38) until then; the
-# group socket (scripted backend) gets every uint64.
-KIOSK_TIMESTAMP_LIMIT_MS = 2**40
+# finding 1 (#18), fixed by the hardening work: see FINDING_1_TIMESTAMP_LIMIT_MS.
+KIOSK_TIMESTAMP_LIMIT_MS = FINDING_1_TIMESTAMP_LIMIT_MS
 PROBE_EXERCISE = "bicep_curl"  # what the clip shows
 FRAME_STEP_MS = 67
 
