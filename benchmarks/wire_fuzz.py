@@ -147,6 +147,7 @@ class Corpus:
             Blob("JPEG start and end", b"\xff\xd8\xff\xd9"),
             Blob("truncated JPEG", grey[: len(grey) // 2]),
             Blob("JPEG header claiming 65535x65535", _huge_dimensions(grey)),
+            Blob("JPEG 33000x8 px", _jpeg(np.full((8, 33000, 3), 90, np.uint8))),
             Blob("zeros", b"\x00" * 64),
         ]
         oversize = Blob(
