@@ -90,5 +90,8 @@ bench: $(VENV)/.test-installed
 	$(PY) -m benchmarks.pose
 	$(PY) -m benchmarks.dtw
 	$(PY) -m benchmarks.repcount --data ../shared/data/repcount-dev
+	$(PY) -m benchmarks.form --data ../shared/data/posetrainer-dev
+	$(PY) -m benchmarks.cues --data ../shared/data/cues-sample
+	$(PY) -m benchmarks.video --data ../shared/data/video
 	$(PY) -m benchmarks.e2e
 	$(PY) -m benchmarks.scale

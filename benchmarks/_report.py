@@ -26,9 +26,11 @@ def percentiles_ms(samples_s: list[float] | np.ndarray) -> dict[str, float]:
     }
 
 
-def emit(name: str, result: dict[str, Any]) -> None:
-    """Write benchmarks/results/<name>.json and print the result as the last stdout
-    line."""
+def emit(
+    name: str, result: dict[str, Any], details: dict[str, Any] | None = None
+) -> None:
+    """Write benchmarks/results/<name>.json (the result and its `details`: tables per
+    item) and print the result, without the details, as the last stdout line."""
     result = {
         "benchmark": name,
         "machine": {"python": platform.python_version(), "cpu": platform.machine()},
@@ -36,5 +38,6 @@ def emit(name: str, result: dict[str, Any]) -> None:
         **result,
     }
     RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    full = {**result, **(details or {})}
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(full, indent=2) + "\n")
     print(json.dumps(result), flush=True)

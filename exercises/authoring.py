@@ -33,8 +33,8 @@ Steps (`propose_template`):
 
 The result is a `TemplateDraft` whose `template` dict is what the coach edits (name,
 thresholds, cue texts) and saves; `exercises.spec.spec_from_dict` has already accepted
-it. Angles are computed from the landmarks as the live engine sees them: x scaled by
-`image_aspect` (width / height; 1.0 = as stored, which is what the live websocket uses).
+it. Angles are computed from the landmarks as the live engine sees them: isotropic, by
+the window's own `aspect_wh` (`vision.geometry.isotropic`).
 
 Core module: stdlib and numpy, plus vision.{types,geometry} and exercises.*; no I/O.
 """
@@ -52,13 +52,14 @@ import numpy.typing as npt
 from exercises.alignment import dtw_align, resample
 from exercises.counting import CounterParams, count_repetitions
 from exercises.metrics import VIEWS
+from exercises.signal import Hysteresis, bridge_gaps, gaussian_smooth
 from exercises.spec import (
     POSTURES,
     ExerciseSpec,
     SpecError,
     spec_from_dict,
 )
-from vision.geometry import angle_triples, joint_angles_array
+from vision.geometry import angle_triples, isotropic, joint_angles_array
 from vision.types import PoseWindow, Skeleton
 
 __all__ = [
@@ -125,8 +126,6 @@ class AuthoringOptions:
         steady_rule_tolerances: A steady channel's form rule fires this many
             tolerances outside the reference's range.
         dba_iterations: Most barycentre refinements.
-        image_aspect: Width / height of the demonstration's images (x is scaled by
-            it before angles are taken); 1.0 = as the live engine sees landmarks.
         counter: Settings of the template-free counter.
     """
 
@@ -138,7 +137,6 @@ class AuthoringOptions:
     phase_fraction: float = 0.3
     steady_rule_tolerances: float = 2.5
     dba_iterations: int = 8
-    image_aspect: float = 1.0
     counter: CounterParams = field(default_factory=CounterParams)
 
     def __post_init__(self) -> None:
@@ -153,8 +151,6 @@ class AuthoringOptions:
             raise ValueError(
                 f"phase_fraction must be in [0.05, 0.45], got {self.phase_fraction}"
             )
-        if not self.image_aspect > 0:
-            raise ValueError(f"image_aspect must be > 0, got {self.image_aspect}")
         if not 0 < self.min_visible_fraction <= 1:
             raise ValueError(
                 "min_visible_fraction must be in (0, 1], "
@@ -228,19 +224,12 @@ class TemplateDraft:
 # --- channels -----------------------------------------------------------------------
 
 
-def _scaled_xyz(window: PoseWindow, image_aspect: float) -> F32:
-    if image_aspect == 1.0:
-        return window.xyz
-    scale = np.array([image_aspect, 1.0, image_aspect], np.float32)
-    return np.ascontiguousarray(window.xyz * scale, np.float32)
-
-
 def _full_names(names: tuple[str, str, str], side: str) -> tuple[str, str, str]:
     a, b, c = (f"{side}_{n}" for n in names)
     return a, b, c
 
 
-def _side_angles(window: PoseWindow, image_aspect: float) -> dict[str, dict[str, F32]]:
+def _side_angles(window: PoseWindow) -> dict[str, dict[str, F32]]:
     """Per catalogue angle and side, (T,) float32 degrees (NaN = not seen); angles
     the skeleton lacks joints for are left out."""
     skeleton: Skeleton = window.skeleton
@@ -255,10 +244,9 @@ def _side_angles(window: PoseWindow, image_aspect: float) -> dict[str, dict[str,
     out: dict[str, dict[str, F32]] = {}
     if not triples:
         return out
+    square = isotropic(window)
     values = joint_angles_array(
-        _scaled_xyz(window, image_aspect),
-        window.visibility,
-        angle_triples(skeleton, triples),
+        square.xyz, square.visibility, angle_triples(skeleton, triples)
     )
     for k, (angle, side) in enumerate(names):
         out.setdefault(angle, {})[side] = np.ascontiguousarray(values[:, k])
@@ -270,7 +258,6 @@ def demo_trajectories(
     channels: Sequence[str],
     *,
     sides: Mapping[str, str] | None = None,
-    image_aspect: float = 1.0,
 ) -> tuple[F32, dict[str, str]]:
     """The catalogue angles `channels` over a window, each on one side.
 
@@ -279,7 +266,6 @@ def demo_trajectories(
         channels: Names from `ANGLE_CATALOGUE`.
         sides: Side per channel ("left"/"right"); default, per channel, the side whose
             angle is seen in more frames.
-        image_aspect: As in `AuthoringOptions`.
 
     Returns:
         ((T, K) float32 degrees, NaN = not seen; the side used per channel).
@@ -287,7 +273,7 @@ def demo_trajectories(
     Raises:
         AuthoringError: a channel is not in the catalogue or the skeleton lacks it.
     """
-    per_side = _side_angles(window, image_aspect)
+    per_side = _side_angles(window)
     cols: list[F32] = []
     used: dict[str, str] = {}
     for name in channels:
@@ -457,40 +443,9 @@ def _text(
     return out
 
 
-def _bridged(x: F32) -> F64 | None:
-    """NaN gaps inside the observed span filled linearly; None if nothing observed."""
-    ok = ~np.isnan(x)
-    if not ok.any():
-        return None
-    idx = np.arange(x.size)
-    out = x.astype(np.float64)
-    out[~ok] = np.interp(idx[~ok], idx[ok], out[ok])
-    return out
-
-
-def _gauss(x: F64, sigma: float) -> F64:
-    if sigma < 0.5:
-        return x
-    half = max(1, int(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-half, half + 1) / sigma) ** 2)
-    padded = np.concatenate([np.full(half, x[0]), x, np.full(half, x[-1])])
-    return np.convolve(padded, k / k.sum(), mode="valid")
-
-
 _LOW: Final[float] = 0.25
 _HIGH: Final[float] = 0.75
 _AT_REST: Final[float] = 0.08
-
-
-def _bridged_or_nan(x: F32) -> F32:
-    filled = _bridged(x)
-    if filled is None:
-        return x
-    ok = np.flatnonzero(~np.isnan(x))
-    out = filled.astype(np.float32)
-    out[: ok[0]] = np.nan  # no invention beyond what was seen
-    out[ok[-1] + 1 :] = np.nan
-    return out
 
 
 def _edge_and_dwell(u: F64) -> bool:
@@ -509,34 +464,29 @@ def _edge_and_dwell(u: F64) -> bool:
 
 
 def _cycles(z: F64) -> list[tuple[int, int]]:
-    """Full cycles of `z` (0 = rest, 1 = turn): leave rest (below LOW), reach the turn
-    (above HIGH), come back (below LOW); bounds pulled out to where z is still at rest
-    (within AT_REST of its lowest there). Half cycles at the ends do not count."""
-    crossings: list[tuple[int, int]] = []  # (first above HIGH, first back below LOW)
-    first_low: int | None = None
-    up: int | None = None
-    for t, v in enumerate(z.tolist()):
-        if first_low is None:
-            if v < _LOW:
-                first_low = t
-        elif up is None:
-            if v > _HIGH:
-                up = t
-        elif v < _LOW:
-            crossings.append((up, t))
-            up = None
-    if first_low is None:
+    """Full cycles of `z` (0 = rest, 1 = turn) by `exercises.signal.Hysteresis`
+    between LOW and HIGH, bounds pulled out to where z is still at rest (within
+    AT_REST of its lowest between the neighbouring cycles). Half cycles at the ends
+    do not count."""
+    machine = Hysteresis(_LOW, _HIGH)
+    closed = [c for t, v in enumerate(z.tolist()) if (c := machine.step(t, v))]
+    if not closed:
         return []
+
+    def rise(start: int) -> int:  # first sample at the turn after `start`
+        return start + int(np.argmax(z[start:] >= _HIGH))
+
+    first_low = int(np.argmax(z <= _LOW))
+    unfinished = rise(machine.started) if machine.out else z.size
     out: list[tuple[int, int]] = []
-    for i, (up_t, down_t) in enumerate(crossings):
-        before_from = crossings[i - 1][1] if i else first_low
-        after_to = crossings[i + 1][0] if i + 1 < len(crossings) else z.size
-        if up is not None and i + 1 == len(crossings):
-            after_to = up  # a last, unfinished cycle begins there
+    for i, c in enumerate(closed):
+        up_t = rise(c.start)
+        before_from = closed[i - 1].end if i else first_low
+        after_to = rise(closed[i + 1].start) if i + 1 < len(closed) else unfinished
         before = z[before_from:up_t]
-        after = z[down_t:after_to]
+        after = z[c.end : after_to]
         start = before_from + int(np.flatnonzero(before <= before.min() + _AT_REST)[-1])
-        end = down_t + int(np.flatnonzero(after <= after.min() + _AT_REST)[0])
+        end = c.end + int(np.flatnonzero(after <= after.min() + _AT_REST)[0])
         if end - start >= 3:
             out.append((start, end))
     return out
@@ -553,12 +503,12 @@ def _segment(angle: F32, period_frames: float) -> list[tuple[int, int]]:
     mid-repetition), the end the recording's stiller end is at (`_edge_and_dwell`).
     See `_cycles` for what a cycle is.
     """
-    filled = _bridged(angle)
-    if filled is None or filled.size < 4:
+    filled = bridge_gaps(angle)
+    if filled.size < 4 or not np.isfinite(filled).all():
         return []
     if not math.isfinite(period_frames):
         period_frames = 20.0
-    x = _gauss(filled, 0.05 * period_frames)
+    x = gaussian_smooth(filled, 0.05 * period_frames)
     p5, p95 = (float(v) for v in np.percentile(x, [5, 95]))
     if p95 - p5 < 1e-6:
         return []
@@ -616,7 +566,7 @@ def cut_repetitions(
         AuthoringError: no catalogue angle is seen well enough.
     """
     options = options or AuthoringOptions()
-    per_side = _side_angles(window, options.image_aspect)
+    per_side = _side_angles(window)
     sides, spans = _choose_channels([window], [per_side], options)
     primary = max(sides, key=lambda c: spans[c])
     period = count_repetitions(window, params=options.counter).period_frames
@@ -668,7 +618,7 @@ def propose_template(
         )
 
     # 1. channels: joint angles seen on the better side in enough of the frames
-    per_window = [_side_angles(w, options.image_aspect) for w in windows]
+    per_window = [_side_angles(w) for w in windows]
     sides, spans = _choose_channels(windows, per_window, options)
     primary = max(sides, key=lambda c: spans[c])
     channels = tuple(sides)
@@ -695,7 +645,10 @@ def propose_template(
     timing: list[tuple[int, int, int, int, int]] = []
     for w, s, e in found:
         cols = np.stack(
-            [_bridged_or_nan(per_window[w][c][sides[c]])[s : e + 1] for c in channels],
+            [
+                bridge_gaps(per_window[w][c][sides[c]], hold_ends=False)[s : e + 1]
+                for c in channels
+            ],
             axis=1,
         ).astype(np.float32)
         reps_raw.append(np.ascontiguousarray(resample(cols, options.samples)))

@@ -15,7 +15,8 @@ Conventions:
 - `side` picks one side ("left"/"right") for one-sided metrics; `None` combines both
   sides as each metric documents (mean, or the worse side for fault metrics).
 - "Facing" is the horizontal direction the face points in a side view (+1 = image
-  right, -1 = image left), from the nose against the ears, else from the feet.
+  right, -1 = image left), from the nose against the ears, else from the feet, else
+  from the nose against the shoulders.
 
 Core module: stdlib and numpy only. Pure numpy on (J, 3) arrays: per-frame arrays are
 far too small for numba to pay off.
@@ -54,6 +55,9 @@ _FRAME_MARGIN = 0.02
 # A shoulder span below this fraction of the torso is a side view, above _FRONT a front
 # view (biacromial breadth is ~0.75 of the shoulder-hip distance in adults).
 _SIDE_MAX_SPAN = 0.30
+# Without ears or feet, a nose this far (in torso lengths) ahead of the shoulders says
+# which way a side view faces.
+_NOSE_AHEAD = 0.1
 _FRONT_MIN_SPAN = 0.50
 
 
@@ -127,6 +131,13 @@ class Body:
                 dx_sum += float(toe[0] - heel[0])
         if dx_sum != 0.0:
             return 1 if dx_sum > 0 else -1
+        # Without ears or feet: the nose is ahead of the shoulders (the head sits in
+        # front of the shoulder joints seen from the side).
+        shoulders = self.mid("shoulder")
+        if nose is not None and shoulders is not None and torso > 0:
+            dx = float(nose[0] - shoulders[0])
+            if abs(dx) > _NOSE_AHEAD * torso:
+                return 1 if dx > 0 else -1
         return 0
 
     def face_direction(self) -> F64 | None:

@@ -72,6 +72,7 @@ from exercises.routine_tracking import (
 )
 from exercises.scoring import score_trajectory
 from exercises.spec import Reference
+from vision.clock import VideoClock
 from vision.types import PoseFrame
 
 __all__ = [
@@ -193,7 +194,7 @@ class RoutineSession:
         self._finished = False
         self._paused_at: int | None = None
         self._rest_until: int | None = None
-        self._last_ms: int | None = None
+        self._clock = VideoClock()
         self._last_seen_ms: int | None = None
 
     # --- inputs -----------------------------------------------------------------
@@ -205,12 +206,7 @@ class RoutineSession:
             ValueError: a timestamp not after the previous one, or a skeleton without
                 the COCO-17 joints.
         """
-        ts = frame.timestamp_ms
-        if self._last_ms is not None and ts <= self._last_ms:
-            raise ValueError(
-                f"timestamps must increase: got {ts} ms after {self._last_ms} ms"
-            )
-        self._last_ms = ts
+        ts = self._clock.advance(frame.timestamp_ms)
         events: list[Event] = []
         if self._finished:
             return events

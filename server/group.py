@@ -44,7 +44,6 @@ from exercises.events import Event, RepCompleted
 from exercises.falls import FallCleared, FallDetected
 from exercises.group import (
     FollowRepCounted,
-    GroupOptions,
     GroupSession,
     ParticipantEvent,
     ParticipantLeft,
@@ -53,7 +52,6 @@ from exercises.group import (
 from exercises.spec import ExerciseSpec
 from server.group_records import ResidentRef
 from server.jsonable import joint_xy, to_jsonable, visibility_list
-from server.live import aspect_of
 from server.recording import (
     CloseReason,
     NullRecorder,
@@ -200,7 +198,6 @@ class GroupLive:
         max_participants: Seats, 1..8.
         instructor_track_id: The instructor, if staff named one at `open`.
         skeleton: Joint layout of the poses.
-        aspect_wh: Expected width / height; the first frame's decoded size wins.
         recorder: Where checked-in participants' records go (`SessionRecorder`).
         live_id: The group session's id (alerts carry it).
         kiosk_id: The group screen's kiosk (records, alerts), None without auth.
@@ -223,7 +220,6 @@ class GroupLive:
         max_participants: int,
         instructor_track_id: int | None = None,
         skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
-        aspect_wh: float = 16.0 / 9.0,
         recorder: SessionRecorder | None = None,
         live_id: str | None = None,
         kiosk_id: int | None = None,
@@ -245,9 +241,16 @@ class GroupLive:
         self.recorder: SessionRecorder = recorder or NullRecorder()
         self._clock = clock
         self._instructor = instructor_track_id
-        self.aspect_wh = aspect_wh
-        self.group = self._build(aspect_wh)  # raises early on a bad configuration
-        self.tracker: PoseTracker | None = None
+        # Raises early on a bad configuration. The poses carry their image's aspect.
+        self.group = GroupSession(
+            self.mode,
+            self.spec,
+            instructor_track_id=self._instructor,
+            max_participants=self.max_participants,
+            elder_mode=self.elder,
+            skeleton=self.skeleton,
+        )
+        self.tracker = PoseTracker(TrackerOptions(), self.skeleton)
         self.check_ins: dict[int, CheckIn] = {}
         self._left: dict[int, ResidentRef] = {}  # checked in when they left
         self.fallen: set[int] = set()
@@ -262,17 +265,6 @@ class GroupLive:
             return FOLLOW_EXERCISE_ID
         return self.exercise_id
 
-    def _build(self, aspect_wh: float) -> GroupSession:
-        return GroupSession(
-            self.mode,
-            self.spec,
-            instructor_track_id=self._instructor,
-            max_participants=self.max_participants,
-            elder_mode=self.elder,
-            skeleton=self.skeleton,
-            options=GroupOptions(aspect_wh=aspect_wh),
-        )
-
     # --- frames -----------------------------------------------------------------------
 
     def feed(self, poses: Poses, image_wh: tuple[int, int]) -> GroupStep:
@@ -281,14 +273,6 @@ class GroupLive:
         Raises:
             ValueError: the tracker or the engine rejected the frame (timestamps).
         """
-        if self.tracker is None:
-            aspect = aspect_of(image_wh)
-            if not math.isclose(aspect, self.aspect_wh, rel_tol=1e-6):
-                self.aspect_wh = aspect
-                self.group = self._build(aspect)
-            self.tracker = PoseTracker(
-                TrackerOptions(aspect_wh=self.aspect_wh), self.skeleton
-            )
         tracked = self.tracker.update(poses)
         events = self.group.feed(tracked)
         ts = int(tracked.timestamp_ms)

@@ -147,7 +147,6 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
             "the group session",
         )
         live_id = uuid.uuid4().hex
-        resolution = message.resolution_wh
         live = self.start_on(
             stream,
             lambda skeleton: GroupLive(
@@ -159,7 +158,6 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
                 max_participants=message.max_participants,
                 instructor_track_id=message.instructor_track_id,
                 skeleton=skeleton,
-                aspect_wh=(resolution[0] / resolution[1] if resolution else 16.0 / 9.0),
                 recorder=self.rt.recorder,
                 live_id=live_id,
                 kiosk_id=self.kiosk_id,

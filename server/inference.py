@@ -39,7 +39,7 @@ import numpy.typing as npt
 from server.schemas import ErrorCode, ProtocolError
 from vision.backends.base import PoseBackend
 from vision.clock import NonMonotonicTimestamp, VideoClock
-from vision.types import PoseFrame, Poses, Skeleton
+from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
     "FrameStream",
@@ -83,7 +83,7 @@ def select_subject(
     """
     n = len(poses)
     if n == 0:
-        return PoseFrame.missing(poses.timestamp_ms, poses.skeleton)
+        return PoseFrame.missing(poses.timestamp_ms, poses.skeleton, poses.aspect_wh)
     xy = poses.xyz[:, :, :2]
     usable = (poses.visibility >= min_visibility) & np.isfinite(xy).all(
         axis=2
@@ -92,7 +92,7 @@ def select_subject(
         return (
             poses[0]
             if usable[0].any()
-            else PoseFrame.missing(poses.timestamp_ms, poses.skeleton)
+            else PoseFrame.missing(poses.timestamp_ms, poses.skeleton, poses.aspect_wh)
         )
     clipped = np.clip(np.where(usable[:, :, None], xy, np.nan), 0.0, 1.0)
     scores = np.full(n, -1.0)
@@ -106,7 +106,7 @@ def select_subject(
         scores[i] = area * (1.0 - CENTRALITY_WEIGHT * min(centre_distance, 1.0))
     best = int(np.argmax(scores))
     if scores[best] < 0:
-        return PoseFrame.missing(poses.timestamp_ms, poses.skeleton)
+        return PoseFrame.missing(poses.timestamp_ms, poses.skeleton, poses.aspect_wh)
     return poses[best]
 
 
@@ -376,6 +376,9 @@ class FrameStream:
             image = decode_jpeg(job.jpeg)
             wh = (int(image.shape[1]), int(image.shape[0]))
             poses = backend.detect(image, job.timestamp_ms)
+            aspect_wh = aspect_from_wh(wh)
+            if poses.aspect_wh != aspect_wh:  # the decoded image's size is the truth
+                poses = replace(poses, aspect_wh=aspect_wh)
             frame = select_subject(poses)
             error = None
             candidates = len(poses)

@@ -7,26 +7,19 @@ behind one small interface so `server/ws.py` stays a thin loop with no per-mode 
     events = live.stop()                                # the kiosk closed the session
     live.summary()                                      # for `summary` and the records
 
-Image aspect. Landmarks are normalised by the image's width and height separately, so
-on a 16:9 camera every angle is skewed unless x is scaled back by width / height. The
-engine session takes `SessionOptions(image_aspect=...)`; it is built with the aspect of
-`open.resolution_wh` (1.0 without one) and rebuilt, lazily on the first frame, when the
-decoded frame's size says otherwise (the decoded size wins). Assessments take frames
-whose x (and z, which shares x's scale) is multiplied by the aspect, which makes the
-image plane isotropic for their angles and distances alike.
+Image aspect: every frame carries its image's `aspect_wh`, stamped where the JPEG was
+decoded (`server.inference`); the engine makes the coordinates isotropic itself, so the
+sessions here are built once and take the frames as they come.
 
 Results of assessments are stored by `server.assessment_records`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
-
-import numpy as np
 
 from exercises.assessments import (
     NORMS,
@@ -38,7 +31,7 @@ from exercises.assessments import (
     compare_to_norms,
 )
 from exercises.events import Event
-from exercises.session import Session, SessionOptions
+from exercises.session import Session
 from exercises.spec import ExerciseSpec
 from server.schemas import AssessmentInfo, ExerciseInfo, OpenMessage
 from vision.types import PoseFrame, Skeleton
@@ -49,9 +42,7 @@ __all__ = [
     "ExerciseLive",
     "LiveSession",
     "Plan",
-    "aspect_of",
     "assessment_info",
-    "scale_frame",
     "start_assessment",
     "start_exercise",
     "subject_of",
@@ -68,42 +59,13 @@ class LiveSession(Protocol):
     def summary(self) -> object | None: ...
 
 
-def aspect_of(resolution_wh: tuple[int, ...] | None) -> float:
-    """width / height; 1.0 when unknown or degenerate."""
-    if resolution_wh is None or len(resolution_wh) != 2:
-        return 1.0
-    w, h = resolution_wh
-    return float(w) / float(h) if w > 0 and h > 0 else 1.0
-
-
-def scale_frame(frame: PoseFrame, aspect: float) -> PoseFrame:
-    """`frame` with x and z multiplied by `aspect` (isotropic image units)."""
-    if aspect == 1.0:
-        return frame
-    xyz = frame.xyz * np.array([aspect, 1.0, aspect], np.float32)
-    return PoseFrame(xyz, frame.visibility, frame.timestamp_ms, frame.skeleton)
-
-
 @dataclass
 class ExerciseLive:
-    """An exercise `Session`, built for the camera's aspect (see the module
-    docstring)."""
+    """An exercise `Session` (frames carry their aspect: see the module docstring)."""
 
-    build: Callable[[float], Session]
-    aspect: float = 1.0
-    session: Session = field(init=False)
-    _fed: bool = False
-
-    def __post_init__(self) -> None:
-        self.session = self.build(self.aspect)  # raises early: missing joints
+    session: Session
 
     def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
-        if not self._fed:
-            self._fed = True
-            aspect = aspect_of(image_wh)
-            if not math.isclose(aspect, self.aspect, rel_tol=1e-6):
-                self.aspect = aspect
-                self.session = self.build(aspect)
         return self.session.feed(frame)
 
     def stop(self) -> list[Event]:
@@ -115,19 +77,14 @@ class ExerciseLive:
 
 @dataclass
 class AssessmentLive:
-    """A fitness assessment session; frames are scaled to isotropic units."""
+    """A fitness assessment session."""
 
     session: AssessmentSession[Any]
-    aspect: float = 1.0
-    _fed: bool = False
     _last_ts: int = 0
 
     def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
-        if not self._fed:
-            self._fed = True
-            self.aspect = aspect_of(image_wh)
         self._last_ts = int(frame.timestamp_ms)
-        return self.session.feed(scale_frame(frame, self.aspect))
+        return self.session.feed(frame)
 
     def stop(self) -> list[Event]:
         return self.session.stop(self._last_ts)
@@ -220,7 +177,7 @@ def start_assessment(
         session = SESSIONS[test_id](
             subject=subject, timing=timing, **KIOSK_OPTIONS.get(test_id, {})
         )
-        return AssessmentLive(session, aspect_of(message.resolution_wh))
+        return AssessmentLive(session)
 
     return start
 
@@ -228,15 +185,11 @@ def start_assessment(
 def start_exercise(
     spec: ExerciseSpec, message: OpenMessage, elder: bool
 ) -> Callable[[Skeleton], LiveSession]:
-    def start(skeleton: Skeleton) -> LiveSession:
-        def build(aspect: float) -> Session:
-            return Session(
-                spec,
-                elder_mode=elder,
-                skeleton=skeleton,
-                options=SessionOptions(image_aspect=aspect),
-            )
+    """How to start exercise `spec` (`message`'s `resolution_wh` plays no part: each
+    frame carries its image's aspect)."""
 
-        return ExerciseLive(build, aspect_of(message.resolution_wh))
+    def start(skeleton: Skeleton) -> LiveSession:
+        # Raises early (ValueError) when the skeleton lacks the exercise's joints.
+        return ExerciseLive(Session(spec, elder_mode=elder, skeleton=skeleton))
 
     return start

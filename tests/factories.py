@@ -222,7 +222,9 @@ def make_frame(
             level), "supine" (lying on the back, thighs up 45 deg), "prone" (trunk
             pitched forward `trunk_pitch_deg`, default 80).
         height: Standing height in image units; `center_x`, `floor_y` place it.
-        aspect: Image width / height (x is divided by it, as normalised landmarks are).
+        aspect: Image width / height: x and z (which shares x's scale, as BlazePose's
+            depth does) are divided by it, as normalised landmarks are, and the frame
+            is stamped with it (`aspect_wh`).
         noise: Gaussian jitter (image units) on x, y; `rng` or `seed` for repeatability.
         visibility, far_visibility: Joint visibility; in a side view the far side gets
             `far_visibility`.
@@ -264,7 +266,7 @@ def make_frame(
         Skeleton.BLAZEPOSE_33.index("left_hip"),
         Skeleton.BLAZEPOSE_33.index("right_hip"),
     )
-    xyz[:, 2] = (img[:, 2] - img[hips, 2].mean()) * height
+    xyz[:, 2] = (img[:, 2] - img[hips, 2].mean()) * height / aspect
     if noise > 0:
         gen = rng if rng is not None else np.random.default_rng(seed)
         xyz[:, :2] += gen.normal(0.0, noise, (len(names), 2))
@@ -278,7 +280,12 @@ def make_frame(
         i = Skeleton.BLAZEPOSE_33.index(n)
         xyz[i] = np.nan
         vis[i] = 0.0
-    frame = PoseFrame(xyz.astype(np.float32), vis.astype(np.float32), int(timestamp_ms))
+    frame = PoseFrame(
+        xyz.astype(np.float32),
+        vis.astype(np.float32),
+        int(timestamp_ms),
+        aspect_wh=aspect,
+    )
     if skeleton is not Skeleton.BLAZEPOSE_33:
         out_xyz = np.full((skeleton.num_joints, 3), np.nan, np.float32)
         out_vis = np.zeros(skeleton.num_joints, np.float32)
@@ -293,7 +300,7 @@ def make_frame(
                 )
                 out_xyz[row] = (frame.xyz[ls] + frame.xyz[rs]) / 2
                 out_vis[row] = min(frame.visibility[ls], frame.visibility[rs])
-        frame = PoseFrame(out_xyz, out_vis, int(timestamp_ms), skeleton)
+        frame = PoseFrame(out_xyz, out_vis, int(timestamp_ms), skeleton, aspect)
     return frame
 
 

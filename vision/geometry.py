@@ -1,9 +1,11 @@
 """Validating wrappers around the kinematics kernels: joint angles, One-Euro smoothing,
-skeleton conversion. Core module (stdlib, numpy, numba through `vision.kernels`)."""
+skeleton conversion, and the one place image coordinates are made isotropic. Core
+module (stdlib, numpy, numba through `vision.kernels`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -11,13 +13,14 @@ import numpy.typing as npt
 from vision import config
 from vision import kernels as _k
 from vision.clock import VideoClock
-from vision.types import PoseFrame, PoseWindow, Skeleton
+from vision.types import PoseFrame, Poses, PoseWindow, Skeleton
 
 __all__ = [
     "Kinematics",
     "OneEuroSmoother",
     "angle_triples",
     "convert_skeleton",
+    "isotropic",
     "joint_angles",
     "joint_angles_array",
     "warm_up",
@@ -25,6 +28,42 @@ __all__ = [
 
 F32 = npt.NDArray[np.float32]
 _DT_S = _k.P_DT_S  # read once per frame on the live path
+_Pose = TypeVar("_Pose", PoseFrame, Poses, PoseWindow)
+
+
+def isotropic(poses: _Pose) -> _Pose:
+    """The same poses with one unit as long across as down: x and z multiplied by
+    `poses.aspect_wh` (the result's `aspect_wh` is 1.0).
+
+    Landmarks normalize x by the image width and y by its height, so on a 16:9 picture
+    every angle, ratio and distance is skewed until x is scaled back. z is scaled with
+    x: BlazePose gives depth "in roughly the same scale as x" (MediaPipe), so a body
+    turning in the x-z plane keeps its angles. The unit becomes the image height: y is
+    unchanged, x runs from 0 to `aspect_wh`. Idempotent; a pose already isotropic is
+    returned as is.
+
+    Args:
+        poses: A `PoseFrame`, `Poses` or `PoseWindow` stamped with its image's aspect.
+
+    Returns:
+        The same type, xyz (..., 3) float32 in image-height units, aspect_wh 1.0.
+    """
+    aspect = float(poses.aspect_wh)
+    if aspect == 1.0:
+        return poses
+    xyz = poses.xyz * np.array([aspect, 1.0, aspect], np.float32)
+    if isinstance(poses, PoseFrame):
+        return PoseFrame(xyz, poses.visibility, poses.timestamp_ms, poses.skeleton)
+    if isinstance(poses, Poses):
+        return Poses(
+            xyz,
+            poses.visibility,
+            poses.track_ids,
+            poses.scores,
+            poses.timestamp_ms,
+            poses.skeleton,
+        )
+    return PoseWindow(xyz, poses.visibility, poses.timestamp_ms, poses.skeleton)
 
 
 def angle_triples(
@@ -211,7 +250,9 @@ class OneEuroSmoother:
             self._state[1],
             out,
         )
-        return PoseFrame(out, frame.visibility, frame.timestamp_ms, frame.skeleton)
+        return PoseFrame(
+            out, frame.visibility, frame.timestamp_ms, frame.skeleton, frame.aspect_wh
+        )
 
 
 class Kinematics(OneEuroSmoother):
@@ -251,7 +292,13 @@ class Kinematics(OneEuroSmoother):
         )
         smoothed = self._state[0].copy()
         return (
-            PoseFrame(smoothed, frame.visibility, frame.timestamp_ms, frame.skeleton),
+            PoseFrame(
+                smoothed,
+                frame.visibility,
+                frame.timestamp_ms,
+                frame.skeleton,
+                frame.aspect_wh,
+            ),
             angles[0],
         )
 
@@ -276,7 +323,7 @@ def convert_skeleton(frame: PoseFrame, target: Skeleton) -> PoseFrame:
             ls, rs = src.index("left_shoulder"), src.index("right_shoulder")
             xyz[row] = (frame.xyz[ls] + frame.xyz[rs]) / 2
             vis[row] = min(frame.visibility[ls], frame.visibility[rs])
-    return PoseFrame(xyz, vis, frame.timestamp_ms, target)
+    return PoseFrame(xyz, vis, frame.timestamp_ms, target, frame.aspect_wh)
 
 
 def _synthetic_frame(timestamp_ms: int) -> PoseFrame:

@@ -11,11 +11,15 @@ Layout (format 1), every array stored without pickling:
     source        () str, what the frames came from (path or "camera 0")
     backend       () str, the pose backend's name ("mediapipe")
     meta_json     () str, any other metadata as a JSON object
+    aspect_wh     () float64, the images' width / height (`PoseWindow.aspect_wh`);
+                  optional: files without it take it from the metadata's
+                  "resolution_wh", "image_wh" or "width" and "height", else 1.0
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -88,8 +92,21 @@ def save_landmarks(
             source=np.str_(str(meta.get("source", ""))),
             backend=np.str_(str(meta.get("backend", ""))),
             meta_json=np.str_(meta_json),
+            aspect_wh=np.float64(window.aspect_wh),
         )
     return out
+
+
+def _meta_aspect(meta: dict[str, Any]) -> float:
+    """Width / height from older files' metadata, 1.0 when it does not say."""
+    wh = meta.get("resolution_wh") or meta.get("image_wh")
+    if wh is None and "width" in meta and "height" in meta:
+        wh = (meta["width"], meta["height"])
+    try:
+        w, h = (float(v) for v in wh)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return 1.0
+    return w / h if w > 0 and h > 0 and math.isfinite(w / h) else 1.0
 
 
 def _field(
@@ -155,6 +172,11 @@ def load_landmarks(path: str | os.PathLike[str]) -> tuple[PoseWindow, dict[str, 
                 source = str(_field(data, path, "source", 0, "U", "str"))
                 backend = str(_field(data, path, "backend", 0, "U", "str"))
                 meta_json = str(_field(data, path, "meta_json", 0, "U", "str"))
+                aspect_wh = (
+                    float(_field(data, path, "aspect_wh", 0, "f", "float"))
+                    if "aspect_wh" in data.files
+                    else None
+                )
         except LandmarksFileError:
             raise
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
@@ -189,6 +211,7 @@ def load_landmarks(path: str | os.PathLike[str]) -> tuple[PoseWindow, dict[str, 
             np.ascontiguousarray(visibility),
             timestamp_ms.astype(np.int64, copy=False),
             skeleton,
+            _meta_aspect(meta) if aspect_wh is None else aspect_wh,
         )
     except (TypeError, ValueError) as exc:
         raise LandmarksFileError(f"{path}: {exc}") from exc

@@ -44,7 +44,7 @@ from vision._closeable import Closeable
 from vision.backends import blazepose as bp
 from vision.backends.base import BackendError, options_or_default
 from vision.clock import VideoClock
-from vision.types import Poses, Skeleton
+from vision.types import Poses, Skeleton, aspect_from_wh
 
 __all__ = ["MultiPersonOptions", "MultiPersonPoseEstimator"]
 
@@ -396,7 +396,7 @@ class MultiPersonPoseEstimator(Closeable):
         out = kept.take(np.flatnonzero(confirmed))
         timings["select"] = (time.perf_counter() - t0) * 1e3
         self.timings_ms = timings
-        return bp.landmarks_to_poses(out, ts)
+        return bp.landmarks_to_poses(out, ts, aspect_from_wh(wh))
 
     def reset(self) -> None:
         """Forget the tracked people and the last timestamp (a new video)."""

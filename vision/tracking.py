@@ -32,10 +32,10 @@ The supervision `update_with_detections` shape. Per frame:
    longer than `max_lost_ms` are forgotten (short-lived ones, fewer than
    `min_hits_to_remember` frames, after one frame).
 
-Coordinates are the normalized image coordinates of `Poses`; `aspect_wh` (image width
-/ height) makes distances isotropic when known. A hard cut in a video (every person
-jumps) is not a motion: the old tracks find no match within the gates, so people get
-new IDs there; within a shot IDs are kept.
+Coordinates are the normalized image coordinates of `Poses`, made isotropic with the
+poses' own `aspect_wh` (`vision.geometry.isotropic`) before any distance is measured.
+A hard cut in a video (every person jumps) is not a motion: the old tracks find no
+match within the gates, so people get new IDs there; within a shot IDs are kept.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vision.clock import VideoClock
+from vision.geometry import isotropic
 from vision.types import Poses, Skeleton
 
 __all__ = ["PoseTracker", "Track", "TrackerOptions", "pose_boxes"]
@@ -109,7 +110,6 @@ class TrackerOptions:
         max_speed_body_sizes_per_s: Velocity clamp (a prediction never runs away).
         oks_sigma: Joint tolerance of the keypoint similarity, in body sizes.
         min_visibility: Joints below it are not used.
-        aspect_wh: Image width / height (1.0: treat normalized units as square).
     """
 
     max_lost_ms: int = 4000
@@ -123,7 +123,6 @@ class TrackerOptions:
     max_speed_body_sizes_per_s: float = 2.0
     oks_sigma: float = 0.15
     min_visibility: float = 0.5
-    aspect_wh: float = 1.0
 
     def __post_init__(self) -> None:
         if self.max_lost_ms < 0 or self.min_hits_to_remember < 1:
@@ -140,7 +139,6 @@ class TrackerOptions:
             "gate_body_sizes",
             "max_speed_body_sizes_per_s",
             "oks_sigma",
-            "aspect_wh",
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -160,7 +158,7 @@ class Track:
 
     Attributes:
         track_id: Stable ID (>= 1, never reused).
-        xy: (J, 2) float64 last joints, isotropic units (x scaled by `aspect_wh`).
+        xy: (J, 2) float64 last joints, isotropic units (`vision.geometry.isotropic`).
         visible: (J,) bool, joints usable in `xy`.
         velocity: (2,) float64 centroid velocity, units per ms.
         last_seen_ms: Timestamp of the last frame it was matched in.
@@ -254,8 +252,7 @@ class PoseTracker:
 
     def _features(self, poses: Poses) -> tuple[F64, npt.NDArray[np.bool_], F64, F64]:
         """Joints (N, J, 2), usable joints (N, J), torso centres (N, 2), sizes (N,)."""
-        xy = poses.xyz[:, :, :2].astype(np.float64)
-        xy[..., 0] *= self.options.aspect_wh
+        xy = isotropic(poses).xyz[:, :, :2].astype(np.float64)
         finite: npt.NDArray[np.bool_] = np.asarray(np.isfinite(xy).all(-1))
         visible: npt.NDArray[np.bool_] = (
             poses.visibility >= self.options.min_visibility
@@ -484,6 +481,7 @@ class PoseTracker:
             poses.scores,
             ts,
             poses.skeleton,
+            poses.aspect_wh,
         )
 
     def _start(

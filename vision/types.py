@@ -7,6 +7,7 @@ Core module: imports only the stdlib and numpy.
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -25,6 +26,7 @@ __all__ = [
     "PoseWindow",
     "Poses",
     "Skeleton",
+    "aspect_from_wh",
     "validate_pose_frame",
 ]
 
@@ -160,9 +162,11 @@ class Skeleton(enum.Enum):
     def joint_names(self) -> tuple[str, ...]:
         return _NAMES[self]
 
+    _num_joints: int  # set below, once per member: read on every frame checked
+
     @property
     def num_joints(self) -> int:
-        return len(_NAMES[self])
+        return self._num_joints
 
     def index(self, joint_name: str) -> int:
         """Row of `joint_name` in this skeleton.
@@ -194,6 +198,8 @@ _NAMES: Final[dict[Skeleton, tuple[str, ...]]] = {
     Skeleton.COCO_17: COCO_JOINT_NAMES,
     Skeleton.OPENPOSE_18: OPENPOSE_JOINT_NAMES,
 }
+for _skeleton, _names in _NAMES.items():
+    _skeleton._num_joints = len(_names)
 _INDEX: Final[dict[Skeleton, dict[str, int]]] = {
     s: {n: i for i, n in enumerate(names)} for s, names in _NAMES.items()
 }
@@ -215,6 +221,27 @@ def _check_array(
         )
 
 
+def aspect_from_wh(image_wh: tuple[int, ...] | None) -> float:
+    """An image's width / height from its (width, height) in px; 1.0 when unknown
+    (None, not two numbers) or degenerate (a side <= 0)."""
+    if image_wh is None or len(image_wh) != 2:
+        return 1.0
+    w, h = image_wh
+    return float(w) / float(h) if w > 0 and h > 0 else 1.0
+
+
+def _check_aspect(aspect_wh: object) -> None:
+    if (
+        not isinstance(aspect_wh, float | int | np.floating | np.integer)
+        or isinstance(aspect_wh, bool)
+        or not 0.0 < float(aspect_wh) < math.inf
+    ):
+        raise ValueError(f"aspect_wh must be > 0 and finite, got {aspect_wh!r}")
+
+
+_F32: Final = np.dtype(np.float32)
+
+
 def _check_stack(xyz: object, visibility: object, skeleton: Skeleton, rows: str) -> int:
     """Check stacked landmarks, xyz (L, J, 3) and visibility (L, J) float32; return L
     (`rows` names L in the message)."""
@@ -231,6 +258,22 @@ def _check_stack(xyz: object, visibility: object, skeleton: Skeleton, rows: str)
 
 def validate_pose_frame(frame: PoseFrame) -> None:
     """Raise ValueError/TypeError naming what was expected and what was received."""
+    # The common case in few, cheap tests (every live frame is checked on the way).
+    xyz, vis, aspect = frame.xyz, frame.visibility, frame.aspect_wh
+    skeleton = frame.skeleton
+    if (
+        type(skeleton) is Skeleton
+        and type(xyz) is np.ndarray
+        and xyz.shape == (j := skeleton._num_joints, 3)
+        and xyz.dtype == _F32
+        and type(vis) is np.ndarray
+        and vis.shape == (j,)
+        and vis.dtype == _F32
+        and type(frame.timestamp_ms) is int
+        and type(aspect) is float
+        and 0.0 < aspect < math.inf
+    ):
+        return
     if not isinstance(frame.skeleton, Skeleton):
         raise TypeError(f"skeleton must be a Skeleton, got {frame.skeleton!r}")
     j = frame.skeleton.num_joints
@@ -240,6 +283,7 @@ def validate_pose_frame(frame: PoseFrame) -> None:
         frame.timestamp_ms, bool
     ):
         raise TypeError(f"timestamp_ms must be an int, got {frame.timestamp_ms!r}")
+    _check_aspect(frame.aspect_wh)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -252,19 +296,27 @@ class PoseFrame:
         visibility: (J,) float32 in [0, 1].
         timestamp_ms: Capture time from a monotonic clock at the camera edge.
         skeleton: Joint layout of the rows.
+        aspect_wh: Width / height of the image the coordinates are normalized to,
+            stamped where the image is decoded: one unit of x is `aspect_wh` units of
+            y long. 1.0 once made isotropic (`vision.geometry.isotropic`), or when
+            unknown.
     """
 
     xyz: npt.NDArray[np.float32]
     visibility: npt.NDArray[np.float32]
     timestamp_ms: int
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
+    aspect_wh: float = 1.0
 
     def __post_init__(self) -> None:
         validate_pose_frame(self)
 
     @classmethod
     def missing(
-        cls, timestamp_ms: int, skeleton: Skeleton = Skeleton.BLAZEPOSE_33
+        cls,
+        timestamp_ms: int,
+        skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+        aspect_wh: float = 1.0,
     ) -> PoseFrame:
         """Nobody in view: all NaN with visibility 0."""
         j = skeleton.num_joints
@@ -273,6 +325,7 @@ class PoseFrame:
             np.zeros(j, np.float32),
             int(timestamp_ms),
             skeleton,
+            aspect_wh,
         )
 
     @property
@@ -296,6 +349,7 @@ class Poses:
         scores: (N,) float32 detection confidence in [0, 1].
         timestamp_ms: Capture time.
         skeleton: Joint layout of the rows.
+        aspect_wh: Width / height of the image, as in `PoseFrame`.
     """
 
     xyz: npt.NDArray[np.float32]
@@ -304,15 +358,20 @@ class Poses:
     scores: npt.NDArray[np.float32]
     timestamp_ms: int
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
+    aspect_wh: float = 1.0
 
     def __post_init__(self) -> None:
         n = _check_stack(self.xyz, self.visibility, self.skeleton, "N")
         _check_array("track_ids", self.track_ids, (n,), np.int64)
         _check_array("scores", self.scores, (n,), np.float32)
+        _check_aspect(self.aspect_wh)
 
     @classmethod
     def empty(
-        cls, timestamp_ms: int, skeleton: Skeleton = Skeleton.BLAZEPOSE_33
+        cls,
+        timestamp_ms: int,
+        skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+        aspect_wh: float = 1.0,
     ) -> Poses:
         j = skeleton.num_joints
         return cls(
@@ -322,6 +381,7 @@ class Poses:
             np.zeros(0, np.float32),
             int(timestamp_ms),
             skeleton,
+            aspect_wh,
         )
 
     @classmethod
@@ -331,9 +391,12 @@ class Poses:
         timestamp_ms: int,
         scores: list[float] | None = None,
         skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+        aspect_wh: float | None = None,
     ) -> Poses:
+        """Stack frames of one image (`aspect_wh`: None takes the first frame's)."""
         if not frames:
-            return cls.empty(timestamp_ms, skeleton)
+            aspect = 1.0 if aspect_wh is None else aspect_wh
+            return cls.empty(timestamp_ms, skeleton, aspect)
         return cls(
             np.stack([f.xyz for f in frames]).astype(np.float32),
             np.stack([f.visibility for f in frames]).astype(np.float32),
@@ -343,6 +406,7 @@ class Poses:
             ),
             int(timestamp_ms),
             frames[0].skeleton,
+            frames[0].aspect_wh if aspect_wh is None else aspect_wh,
         )
 
     def __len__(self) -> int:
@@ -354,6 +418,7 @@ class Poses:
             np.ascontiguousarray(self.visibility[i]),
             self.timestamp_ms,
             self.skeleton,
+            self.aspect_wh,
         )
 
     def frames(self) -> list[PoseFrame]:
@@ -369,29 +434,40 @@ class PoseWindow:
         visibility: (T, J) float32.
         timestamp_ms: (T,) int64, non-decreasing.
         skeleton: Joint layout of the rows.
+        aspect_wh: Width / height of the image, as in `PoseFrame`.
     """
 
     xyz: npt.NDArray[np.float32]
     visibility: npt.NDArray[np.float32]
     timestamp_ms: npt.NDArray[np.int64]
     skeleton: Skeleton = Skeleton.BLAZEPOSE_33
+    aspect_wh: float = 1.0
     _frames: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         t = _check_stack(self.xyz, self.visibility, self.skeleton, "T")
         _check_array("timestamp_ms", self.timestamp_ms, (t,), np.int64)
+        _check_aspect(self.aspect_wh)
         object.__setattr__(self, "_frames", t)
 
     @classmethod
-    def from_frames(cls, frames: list[PoseFrame]) -> PoseWindow:
+    def from_frames(
+        cls, frames: list[PoseFrame], aspect_wh: float | None = None
+    ) -> PoseWindow:
+        """Stack one subject's frames. `aspect_wh`: None takes the first frame's that
+        has a pose (a missing frame has no geometry), else the first frame's."""
         if not frames:
             raise ValueError("a PoseWindow needs at least one frame, got none")
         skeleton = frames[0].skeleton
+        if aspect_wh is None:
+            seen = (f for f in frames if not f.is_missing)
+            aspect_wh = next(seen, frames[0]).aspect_wh
         return cls(
             np.ascontiguousarray(np.stack([f.xyz for f in frames]), np.float32),
             np.ascontiguousarray(np.stack([f.visibility for f in frames]), np.float32),
             np.asarray([f.timestamp_ms for f in frames], np.int64),
             skeleton,
+            aspect_wh,
         )
 
     def __len__(self) -> int:
@@ -403,4 +479,5 @@ class PoseWindow:
             np.ascontiguousarray(self.visibility[t]),
             int(self.timestamp_ms[t]),
             self.skeleton,
+            self.aspect_wh,
         )

@@ -38,6 +38,7 @@ from exercises.assessments.protocol import (
 )
 from exercises.events import Event, LocalizedText
 from exercises.metrics import Body
+from vision.geometry import isotropic
 from vision.types import PoseWindow
 
 __all__ = [
@@ -168,6 +169,7 @@ def count_curls(
 ) -> dict[str, int]:
     """Full curls per arm in a recorded window (no time limit, no halfway rule)."""
     counters = {s: CurlCounter() for s in SIDES}
+    window = isotropic(window)
     for t in range(len(window)):
         angles = measure_elbows(Body(window[t], min_visibility))
         for s in SIDES:

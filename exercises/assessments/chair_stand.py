@@ -58,6 +58,7 @@ from exercises.assessments.protocol import (
 )
 from exercises.events import Event, LocalizedText
 from exercises.metrics import Body
+from vision.geometry import isotropic
 from vision.types import PoseWindow
 
 __all__ = [
@@ -390,6 +391,7 @@ def count_chair_stands(
     """
     counter = ChairStandCounter(seat_ratio, reject_hand_assisted)
     frames: list[int] = []
+    window = isotropic(window)
     for t in range(len(window)):
         frame = window[t]
         m = measure_chair_stand(Body(frame, min_visibility))

@@ -54,6 +54,8 @@ from exercises.assessments.norms import (
 from exercises.events import Event, LocalizedText
 from exercises.metrics import Body
 from vision import config
+from vision.clock import VideoClock
+from vision.geometry import isotropic
 from vision.types import PoseFrame
 
 __all__ = [
@@ -363,7 +365,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
             config.MIN_VISIBILITY if min_visibility is None else float(min_visibility)
         )
         self._phase: AssessmentPhase | None = None
-        self._last_ts: int | None = None
+        self._clock = VideoClock()
         self._phase_ts = 0
         self._ready_since: int | None = None
         self._reminded_at: int | None = None
@@ -407,18 +409,13 @@ class AssessmentSession(abc.ABC, Generic[M]):
         Raises:
             ValueError: timestamp not after the previous frame's.
         """
-        ts = int(frame.timestamp_ms)
-        if self._last_ts is not None and ts <= self._last_ts:
-            raise ValueError(
-                f"timestamps must increase: got {ts} ms after {self._last_ts} ms"
-            )
-        self._last_ts = ts
+        ts = self._clock.advance(int(frame.timestamp_ms))
         events: list[Event] = []
         if self._phase is None:
             self._enter(AssessmentPhase.INSTRUCTIONS, ts, events)
         if self._phase is AssessmentPhase.RESULT:
             return events
-        m = self._measure(Body(frame, self.min_visibility))
+        m = self._measure(Body(isotropic(frame), self.min_visibility))
         ready = m is not None and self._is_ready(m)
         if self._phase is AssessmentPhase.INSTRUCTIONS:
             self._instructions(m, ready, ts, events)
@@ -435,11 +432,12 @@ class AssessmentSession(abc.ABC, Generic[M]):
         running: `AssessmentCancelled` and no result. After the result: nothing.
         """
         ts = int(timestamp_ms)
-        if self._last_ts is not None and ts < self._last_ts:
+        last = self._clock.last_ms
+        if last is not None and ts < last:  # the stop may come with the last frame's
             raise ValueError(
-                f"timestamps must not go back: got {ts} ms after {self._last_ts} ms"
+                f"timestamps must not go back: got {ts} ms after {last} ms"
             )
-        self._last_ts = ts
+        self._clock.last_ms = ts
         events: list[Event] = []
         if self._phase is AssessmentPhase.RUNNING:
             self._finish(ts, ts, events, ("stopped_early",))

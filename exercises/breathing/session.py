@@ -52,6 +52,7 @@ from exercises.breathing.rhythm import (
 )
 from exercises.debounce import Debouncer
 from exercises.events import Event, LocalizedText
+from vision.clock import VideoClock
 from vision.types import PoseFrame
 
 __all__ = ["GUIDANCE_MESSAGES", "BreathingOptions", "BreathingSession"]
@@ -114,7 +115,7 @@ class BreathingSession:
         self._moves: list[Move] = []
         self._reported = 0
         self._t0: int | None = None
-        self._last_ms: int | None = None
+        self._clock = VideoClock()
         self._cues_sent = 0
         self._guidance = Debouncer(o.guidance_debounce_ms)
         self.summary: RhythmSummary | None = None
@@ -138,12 +139,7 @@ class BreathingSession:
         Raises:
             ValueError: the timestamp is not later than the previous frame's.
         """
-        ts = int(frame.timestamp_ms)
-        if self._last_ms is not None and ts <= self._last_ms:
-            raise ValueError(
-                f"timestamps must increase: got {ts} ms after {self._last_ms} ms"
-            )
-        self._last_ms = ts
+        ts = self._clock.advance(int(frame.timestamp_ms))
         if self.summary is not None:
             return []
         events: list[Event] = []

@@ -61,6 +61,7 @@ from exercises.posture.measures import (
 )
 from exercises.posture.report import DEFAULT_THRESHOLDS, Threshold, assess
 from exercises.posture.result import PostureResult, combine_views
+from vision.clock import VideoClock
 from vision.types import PoseFrame, Skeleton
 
 __all__ = [
@@ -212,7 +213,7 @@ class PostureScreen:
             for v in self.options.views
         ]
         self._step_index = -1
-        self._last_ms: int | None = None
+        self._clock = VideoClock()
         self._window: deque[tuple[int, F64, F64]] = deque()
         self._guidance = Debouncer(self.options.guidance_debounce_ms)
         self._moved_ms: int | None = None
@@ -237,12 +238,7 @@ class PostureScreen:
         Raises:
             ValueError: the timestamp is not later than the previous frame's.
         """
-        ts = int(frame.timestamp_ms)
-        if self._last_ms is not None and ts <= self._last_ms:
-            raise ValueError(
-                f"timestamps must increase: got {ts} ms after {self._last_ms} ms"
-            )
-        self._last_ms = ts
+        ts = self._clock.advance(int(frame.timestamp_ms))
         events: list[Event] = []
         if self._step_index < 0:
             self._start_step(0, ts, events)

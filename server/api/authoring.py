@@ -6,10 +6,10 @@ the coach to review, edit and save with `POST /api/templates` (`{"template": {..
     POST /api/authoring/drafts          {session_id, template_id, name, view, posture}
     POST /api/authoring/drafts/video?template_id=...&view=...   body: the video file
 
-Angles are taken from the landmarks as the live websocket's engine sees them (x not
-rescaled by the picture's aspect), so a template authored here matches what kiosks
-measure. A video is read frame by frame with OpenCV; at most `MAX_VIDEO_BYTES` and
-`MAX_VIDEO_FRAMES` (one minute at 30 fps) are analysed.
+Angles are taken from the landmarks as the live websocket's engine sees them (made
+isotropic by the picture's aspect, which the frames carry), so a template authored here
+matches what kiosks measure. A video is read frame by frame with OpenCV; at most
+`MAX_VIDEO_BYTES` and `MAX_VIDEO_FRAMES` (one minute at 30 fps) are analysed.
 """
 
 from __future__ import annotations
@@ -177,7 +177,9 @@ def _video_window(
                 frames.append(
                     poses[int(np.argmax(poses.scores))]
                     if len(poses)
-                    else PoseFrame.missing(captured.timestamp_ms, backend.skeleton)
+                    else PoseFrame.missing(
+                        captured.timestamp_ms, backend.skeleton, poses.aspect_wh
+                    )
                 )
                 if len(frames) >= MAX_VIDEO_FRAMES:
                     break

@@ -9,6 +9,7 @@ per line (reps, moves, cues, holds) and a final `{"type": "summary", "reps": N, 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -57,7 +58,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="W:H",
         help=(
             "image width:height (e.g. 16:9 or 1.778); default: the video's own, or the "
-            "landmark file's resolution_wh, else 1"
+            "landmark file's (its aspect_wh or resolution_wh), else 1"
         ),
     )
     parser.set_defaults(func=run)
@@ -95,23 +96,9 @@ def _parse_aspect(text: str) -> float:
     return value
 
 
-def _meta_aspect(meta: dict[str, Any]) -> float | None:
-    """Width / height from a landmark file's metadata, when it says."""
-    wh = meta.get("resolution_wh") or meta.get("image_wh")
-    if wh is None and "width" in meta and "height" in meta:
-        wh = (meta["width"], meta["height"])
-    try:
-        w, h = (float(v) for v in wh)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        return None
-    return w / h if w > 0 and h > 0 else None
-
-
-def _run_backend(
-    source: str, backend_name: str, max_frames: int | None
-) -> tuple[Any, float | None]:
-    """Video/folder/camera -> PoseWindow of the most confident person per frame, and
-    the images' width / height."""
+def _run_backend(source: str, backend_name: str, max_frames: int | None) -> Any:
+    """Video/folder/camera -> PoseWindow of the most confident person per frame (the
+    backend stamps the images' width / height on it)."""
     import numpy as np
 
     from models import ModelIntegrityError
@@ -124,7 +111,6 @@ def _run_backend(
     except SourceError as exc:
         raise CommandError(str(exc)) from None
     frames: list[PoseFrame] = []
-    aspect: float | None = None
     with opened:
         try:
             backend = create_backend(backend_name)
@@ -132,15 +118,14 @@ def _run_backend(
             raise CommandError(f"{backend_name} backend: {exc}") from None
         try:
             for captured in opened:
-                if aspect is None:
-                    h, w = captured.image_bgr.shape[:2]
-                    aspect = w / h
                 poses = backend.detect(captured.image_bgr, captured.timestamp_ms)
                 if len(poses):
                     frames.append(poses[int(np.argmax(poses.scores))])
                 else:
                     frames.append(
-                        PoseFrame.missing(captured.timestamp_ms, backend.skeleton)
+                        PoseFrame.missing(
+                            captured.timestamp_ms, backend.skeleton, poses.aspect_wh
+                        )
                     )
                 if max_frames is not None and len(frames) >= max_frames:
                     break
@@ -150,7 +135,7 @@ def _run_backend(
             backend.close()
     if not frames:
         raise CommandError(f"expected at least one frame, got none from {source}")
-    return PoseWindow.from_frames(frames), aspect
+    return PoseWindow.from_frames(frames)
 
 
 def _num(value: float | None) -> float | None:
@@ -204,7 +189,7 @@ def _event_json(event: Any, lang: str) -> dict[str, Any] | None:
     return None
 
 
-def _summary_json(analysis: Any, window: Any, aspect: float) -> dict[str, Any]:
+def _summary_json(analysis: Any, window: Any) -> dict[str, Any]:
     s = analysis.summary
     return {
         "type": "summary",
@@ -217,7 +202,7 @@ def _summary_json(analysis: Any, window: Any, aspect: float) -> dict[str, Any]:
         "duration_ms": s.duration_ms,
         "active_ms": s.active_ms,
         "mean_rep_duration_ms": s.mean_rep_duration_ms,
-        "image_aspect": round(aspect, 4),
+        "image_aspect": round(window.aspect_wh, 4),
         "cues_by_id": s.cues_by_id,
         "faults_by_id": s.faults_by_id,
         "hold_ms": s.hold_ms,
@@ -268,25 +253,18 @@ def run(args: argparse.Namespace) -> int:
     aspect = _parse_aspect(args.aspect) if args.aspect is not None else None
     source = Path(args.source)
     if source.suffix.lower() == ".npz":
-        window, meta = _load_npz(source)
-        found = _meta_aspect(meta)
+        window, _ = _load_npz(source)
     else:
-        window, found = _run_backend(args.source, args.backend, args.max_frames)
+        window = _run_backend(args.source, args.backend, args.max_frames)
     if len(window) == 0:
         raise CommandError(f"expected at least one frame, got none in {args.source}")
-    if aspect is None:
-        aspect = found or 1.0
+    if aspect is not None:
+        window = dataclasses.replace(window, aspect_wh=aspect)
 
     from exercises.analysis import analyze
-    from exercises.session import SessionOptions
 
     try:
-        analysis = analyze(
-            window,
-            spec,
-            elder_mode=args.elder,
-            options=SessionOptions(image_aspect=aspect),
-        )
+        analysis = analyze(window, spec, elder_mode=args.elder)
     except ValueError as exc:  # e.g. a skeleton without the joints the exercise needs
         raise CommandError(str(exc)) from None
     if args.json:
@@ -294,7 +272,7 @@ def run(args: argparse.Namespace) -> int:
             line = _event_json(event, args.lang)
             if line is not None:
                 print(json.dumps(line, ensure_ascii=False))
-        print(json.dumps(_summary_json(analysis, window, aspect), ensure_ascii=False))
+        print(json.dumps(_summary_json(analysis, window), ensure_ascii=False))
     else:
         _print_table(analysis, spec, window, args.lang)
     return 0

@@ -185,7 +185,11 @@ def _run(args: argparse.Namespace) -> int:
                     frames.append(poses[best])
                     detected.append(True)
                 else:
-                    frames.append(PoseFrame.missing(captured.timestamp_ms))
+                    frames.append(
+                        PoseFrame.missing(
+                            captured.timestamp_ms, poses.skeleton, poses.aspect_wh
+                        )
+                    )
                     detected.append(False)
                 if writer is not None:
                     writer.write(draw_poses(captured.image_bgr.copy(), poses))

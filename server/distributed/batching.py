@@ -48,7 +48,7 @@ from vision.backends.blazepose import (
     preprocess_detector,
     preprocess_landmarks,
 )
-from vision.types import Poses
+from vision.types import Poses, aspect_from_wh
 
 __all__ = ["BatchedPoseModel", "PoseReply", "PoseRequest", "no_rois"]
 
@@ -269,7 +269,8 @@ class BatchedPoseModel:
             start += n
             # The same step as the one-frame backend: kept poses, next frame's ROIs.
             kept, rois = step.advance(result, frame.wh)
-            replies.append(PoseReply(ts, landmarks_to_poses(kept, ts), rois, frame.wh))
+            poses = landmarks_to_poses(kept, ts, aspect_from_wh(frame.wh))
+            replies.append(PoseReply(ts, poses, rois, frame.wh))
         return replies
 
 

@@ -48,9 +48,10 @@ class OpenMessage(Message):
     """Start an exercise session (`exercise`) or a fitness assessment (`assessment`);
     exactly one of the two. `lang`/`elder` default to the server's settings.
 
-    `resolution_wh` is the camera's (width, height) where the kiosk knows it; the first
-    decoded frame's size wins. `age_years`/`sex` compare an assessment with the norms
-    when no signed-in resident's record gives them.
+    `resolution_wh` is the camera's (width, height) where the kiosk knows it
+    (informational: the engine takes the aspect from each decoded frame).
+    `age_years`/`sex` compare an assessment with the norms when no signed-in resident's
+    record gives them.
     """
 
     type: Literal["open"] = "open"

@@ -5,6 +5,8 @@ A chunk is `np.savez_compressed` bytes holding
     xyz:          (T, J, 3) float16 (default) or float32, normalized image coordinates
     visibility:   (T, J)    same dtype, in [0, 1]
     timestamp_ms: (T,)      int64, capture times from the kiosk's monotonic clock
+    aspect_wh:    ()        float64, the camera image's width / height
+                            (`PoseFrame.aspect_wh`; chunks without it read as 1.0)
 
 float16 keeps about 3 significant digits (a 1/2048 step at x = 1.0, under a pixel at
 1080p) at half the size; NaN (missing joint) survives both dtypes. Chunks are appended
@@ -47,6 +49,7 @@ def encode_chunk(
     visibility: npt.NDArray[np.floating[Any]],
     timestamp_ms: npt.NDArray[np.integer[Any]],
     dtype: str = "float16",
+    aspect_wh: float = 1.0,
 ) -> bytes:
     """Compress T frames into one chunk.
 
@@ -78,6 +81,7 @@ def encode_chunk(
         xyz=xyz.astype(_DTYPES[dtype]),
         visibility=visibility.astype(_DTYPES[dtype]),
         timestamp_ms=timestamp_ms.astype(np.int64),
+        aspect_wh=np.float64(aspect_wh),
     )
     return out.getvalue()
 
@@ -97,11 +101,14 @@ def window_from_chunks(chunks: list[tuple[str, bytes]]) -> PoseWindow | None:
     if not chunks:
         return None
     parts = [decode_chunk(data) for _, data in chunks]
+    with np.load(io.BytesIO(chunks[0][1]), allow_pickle=False) as npz:
+        aspect_wh = float(npz["aspect_wh"]) if "aspect_wh" in npz.files else 1.0
     return PoseWindow(
         np.ascontiguousarray(np.concatenate([p[0] for p in parts]), np.float32),
         np.ascontiguousarray(np.concatenate([p[1] for p in parts]), np.float32),
         np.concatenate([p[2] for p in parts]),
         Skeleton(chunks[0][0]),
+        aspect_wh,
     )
 
 
@@ -116,6 +123,7 @@ class LandmarkBuffer:
     chunk_ms: int = DEFAULT_CHUNK_MS
     chunk_frames: int = DEFAULT_CHUNK_FRAMES
     skeleton: Skeleton | None = None
+    aspect_wh: float = 1.0
     _xyz: list[npt.NDArray[np.float32]] = field(default_factory=list)
     _visibility: list[npt.NDArray[np.float32]] = field(default_factory=list)
     _timestamps: list[int] = field(default_factory=list)
@@ -135,6 +143,8 @@ class LandmarkBuffer:
             raise ValueError(
                 f"expected {self.skeleton.value} frames, got {frame.skeleton.value}"
             )
+        if not frame.is_missing:  # a missing frame's aspect may be unknown
+            self.aspect_wh = frame.aspect_wh
         self._xyz.append(frame.xyz)
         self._visibility.append(frame.visibility)
         self._timestamps.append(int(frame.timestamp_ms))
@@ -151,6 +161,7 @@ class LandmarkBuffer:
             np.ascontiguousarray(np.stack(self._visibility), np.float32),
             np.asarray(self._timestamps, np.int64),
             self.skeleton,
+            self.aspect_wh,
         )
         self._xyz.clear()
         self._visibility.clear()

@@ -100,12 +100,12 @@ def _man_index(poses: Any) -> int | None:
     return best
 
 
-def _torso_deg(poses: Any, i: int, aspect: float) -> float:
+def _torso_deg(poses: Any, i: int) -> float:
+    from vision.geometry import isotropic
     from vision.types import Skeleton
 
     idx = Skeleton.BLAZEPOSE_33.index
-    xy = poses.xyz[i, :, :2].astype(np.float64)
-    xy[:, 0] *= aspect
+    xy = isotropic(poses).xyz[i, :, :2].astype(np.float64)
     s = xy[[idx("left_shoulder"), idx("right_shoulder")]].mean(0)
     h = xy[[idx("left_hip"), idx("right_hip")]].mean(0)
     d = s - h
@@ -120,9 +120,8 @@ def run(rate: float, phase_s: float) -> Run:
     from vision.tracking import PoseTracker, TrackerOptions
 
     frames = source_frames()
-    aspect = SEND_WH[0] / SEND_WH[1]
-    tracker = PoseTracker(TrackerOptions(aspect_wh=aspect))
-    monitor = FallMonitor(aspect_wh=aspect)
+    tracker = PoseTracker(TrackerOptions())  # the estimator stamps the images' aspect
+    monitor = FallMonitor()
     result = Run(rate, phase_s)
     last_seen: float | None = None
     options = MultiPersonOptions(provider="cpu", max_people=10)
@@ -143,9 +142,7 @@ def run(rate: float, phase_s: float) -> Run:
             i = _man_index(tracked)
             result.times_s.append(t)
             result.man_ids.append(None if i is None else int(tracked.track_ids[i]))
-            result.man_angle.append(
-                math.nan if i is None else _torso_deg(tracked, i, aspect)
-            )
+            result.man_angle.append(math.nan if i is None else _torso_deg(tracked, i))
             if i is not None:
                 lo, hi = fall_at - 0.5, fall_at + 1.5  # the fall (1 s) and after
                 if last_seen is not None and t > lo and last_seen < hi:
@@ -178,29 +175,32 @@ def main(argv: Sequence[str]) -> None:
 # --- false alarms: real recordings at low processed rates ---------------------------
 
 
-def _real_sequences() -> list[tuple[str, list[Any], float]]:
-    """(name, PoseFrames, aspect) of every repcount-dev sequence and shared clip."""
+def _real_sequences() -> list[tuple[str, list[Any]]]:
+    """(name, PoseFrames) of every repcount-dev sequence and shared clip."""
     from benchmarks.repcount_data import load_annotations, load_window
     from tests.clip_landmarks import clip_landmarks
     from tests.conftest import SHARED_DATA
     from vision.types import PoseFrame
 
-    out: list[tuple[str, list[Any], float]] = []
+    out: list[tuple[str, list[Any]]] = []
     for seq in load_annotations(SHARED_DATA / "repcount-dev"):
         window = load_window(seq.path)
-        out.append((seq.name, [window[t] for t in range(len(window))], 1.0))
+        out.append((seq.name, [window[t] for t in range(len(window))]))
     cache = Path(".pytest_cache/d/movecoach-fall-landmarks")
     cache.mkdir(parents=True, exist_ok=True)
     for clip in sorted((SHARED_DATA / "video").glob("*.mp4")):
         xyz, vis, stamps, aspect = clip_landmarks(cache, clip)
-        frames = [PoseFrame(xyz[k], vis[k], int(stamps[k])) for k in range(len(stamps))]
-        out.append((clip.name, frames, aspect))
+        frames = [
+            PoseFrame(xyz[k], vis[k], int(stamps[k]), aspect_wh=aspect)
+            for k in range(len(stamps))
+        ]
+        out.append((clip.name, frames))
     return out
 
 
 def subsample(frames: Sequence[Any], rate: float, phase_s: float) -> list[Any]:
     """The latest frame at t0 + phase + k / rate, stamped with that instant."""
-    from vision.types import PoseFrame
+    import dataclasses
 
     if not frames:
         return []
@@ -214,7 +214,7 @@ def subsample(frames: Sequence[Any], rate: float, phase_s: float) -> list[Any]:
             return out
         i = int(np.searchsorted(stamps, t, side="right")) - 1
         f = frames[i]
-        out.append(PoseFrame(f.xyz, f.visibility, t))
+        out.append(dataclasses.replace(f, timestamp_ms=t))
 
 
 def false_alarm_sweep() -> None:
@@ -225,13 +225,13 @@ def false_alarm_sweep() -> None:
     print(f"{len(sequences)} real sequences", flush=True)
     for rate in (30.0, 4.0, 3.0, 2.0, 1.5, 1.0):
         alerts, pending, runs = [], 0, 0
-        for name, frames, aspect in sequences:
+        for name, frames in sequences:
             for j in range(3):
                 for miss in (0.0, 0.3):
                     fs = subsample(frames, rate, j / (3 * rate))
                     if miss:
                         fs = [f for f in fs if rng.random() >= miss]
-                    det = FallDetector(aspect_wh=aspect)
+                    det = FallDetector()
                     was_pending = False
                     for f in fs:
                         for e in det.update(f):
@@ -256,12 +256,12 @@ def gap_sweep(rates: Sequence[float] = (2.0, 1.5, 1.0), longest: int = 3) -> Non
     for rate in rates:
         alerts: dict[str, int] = {}
         runs = 0
-        for name, frames, aspect in sequences:
+        for name, frames in sequences:
             fs = subsample(frames, rate, 0.0)
             for first in range(len(fs)):
                 for count in range(1, longest + 1):
                     seen = fs[:first] + fs[first + count :]
-                    det = FallDetector(aspect_wh=aspect)
+                    det = FallDetector()
                     runs += 1
                     if any(
                         isinstance(e, FallDetected) for f in seen for e in det.update(f)

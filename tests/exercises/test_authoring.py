@@ -299,12 +299,8 @@ def test_video_curl_template_scores_held_back_curls_above_other_exercises() -> N
                     )
             offset = frames[-1].timestamp_ms + 33
     window = PoseWindow.from_frames(frames)
-    draft = propose_template(
-        window,
-        template_id="video_curl",
-        view="side",
-        options=AuthoringOptions(image_aspect=w / h),
-    )
+    assert window.aspect_wh == pytest.approx(w / h)  # stamped by the backend
+    draft = propose_template(window, template_id="video_curl", view="side")
     assert draft.primary == "elbow"
     assert len(draft.reps) >= 2
     assert draft.range_of_motion_deg["elbow"] > 90

@@ -471,7 +471,7 @@ def test_no_alert_on_any_repcount_sequence() -> None:
     lying = 0
     for seq in sequences:
         window = load_window(seq.path)
-        det = FallDetector(aspect_wh=1.0)
+        det = FallDetector()
         events = []
         for t in range(len(window)):
             events += det.update(window[t])
@@ -507,10 +507,10 @@ def test_no_alert_on_any_shared_video(
     assert len(stamps) > 20
     found = np.isfinite(xyz[:, 0, 0]).mean()
     assert found > 0.5, f"pose found in only {found:.0%} of {clip}"
-    det = FallDetector(aspect_wh=aspect)
+    det = FallDetector()
     events = []
     for k in range(len(stamps)):
-        frame = PoseFrame(xyz[k], vis[k], int(stamps[k]))
+        frame = PoseFrame(xyz[k], vis[k], int(stamps[k]), aspect_wh=aspect)
         events += det.update(frame)
     assert events == []
 

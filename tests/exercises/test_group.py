@@ -3,6 +3,7 @@ scenarios; follow-the-instructor scores on synthetic and on real landmark tracks
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Callable
@@ -28,7 +29,7 @@ from exercises.group import (
     ParticipantLeft,
     in_step_score,
 )
-from exercises.session import Session, SessionOptions
+from exercises.session import Session
 from exercises.spec import get_spec
 from tests.factories import make_frame, rep_frames
 from vision.types import PoseFrame, Poses
@@ -74,7 +75,7 @@ def frame_poses(i: int, people: dict[int, Person], fps: float = FPS) -> Poses:
             ids.append(track_id)
             frames.append(f)
     p = Poses.from_frames(frames, ts)
-    return Poses(p.xyz, p.visibility, np.array(ids, np.int64), p.scores, ts)
+    return dataclasses.replace(p, track_ids=np.array(ids, np.int64))
 
 
 def run(
@@ -373,21 +374,17 @@ def test_same_exercise_wraps_each_participants_own_session() -> None:
     events = []
     for i in range(n):
         ts = tracks[3][i].timestamp_ms + 1
-        frames = [
-            PoseFrame(tracks[k][i].xyz, tracks[k][i].visibility, ts) for k in (3, 5)
-        ]
+        frames = [dataclasses.replace(tracks[k][i], timestamp_ms=ts) for k in (3, 5)]
         p = Poses.from_frames(frames, ts)
-        events += group.feed(Poses(p.xyz, p.visibility, np.array([3, 5]), p.scores, ts))
+        events += group.feed(dataclasses.replace(p, track_ids=np.array([3, 5])))
     for k in (3, 5):
-        alone = Session(
-            spec,
-            elder_mode=True,
-            options=SessionOptions(image_aspect=GroupOptions().aspect_wh),
-        )
+        alone = Session(spec, elder_mode=True)  # the frames carry the camera's aspect
         expected = []
         for i in range(n):
             f = tracks[k][i]
-            expected += alone.feed(PoseFrame(f.xyz, f.visibility, f.timestamp_ms + 1))
+            expected += alone.feed(
+                dataclasses.replace(f, timestamp_ms=f.timestamp_ms + 1)
+            )
         wrapped = [
             e.event
             for e in events
@@ -421,13 +418,9 @@ def test_same_exercise_group_cue_from_the_template_rule() -> None:
     events = []
     for i in range(n):
         ts = tracks[1][i].timestamp_ms + 1
-        frames = [
-            PoseFrame(tracks[k][i].xyz, tracks[k][i].visibility, ts) for k in (1, 2, 3)
-        ]
+        frames = [dataclasses.replace(tracks[k][i], timestamp_ms=ts) for k in (1, 2, 3)]
         p = Poses.from_frames(frames, ts)
-        events += group.feed(
-            Poses(p.xyz, p.visibility, np.array([1, 2, 3]), p.scores, ts)
-        )
+        events += group.feed(dataclasses.replace(p, track_ids=np.array([1, 2, 3])))
     faults = {
         e.track_id
         for e in events
@@ -452,17 +445,13 @@ def test_same_exercise_group_cue_from_the_template_rule() -> None:
 def test_falls_are_reported_with_the_track() -> None:
     from tests.exercises.test_falls import fall, frames, lie, stand
 
-    group = GroupSession(
-        mode="follow", instructor_track_id=1, options=GroupOptions(aspect_wh=1.0)
-    )
+    group = GroupSession(mode="follow", instructor_track_id=1)
     faller = list(frames([stand(2.0), fall(0.7), lie(6.0)]))
     events = []
     for f in faller:
         inst = make_frame(f.timestamp_ms, center_x=0.15, height=0.5)
         p = Poses.from_frames([inst, f], f.timestamp_ms)
-        events += group.feed(
-            Poses(p.xyz, p.visibility, np.array([1, 4]), p.scores, f.timestamp_ms)
-        )
+        events += group.feed(dataclasses.replace(p, track_ids=np.array([1, 4])))
     falls = [e for e in events if isinstance(e, FallDetected)]
     assert [e.track_id for e in falls] == [4]
 
@@ -518,8 +507,10 @@ def _side_by_side(
     left: tuple[np.ndarray, np.ndarray],
     right: tuple[np.ndarray, np.ndarray],
     stamps: np.ndarray,
+    aspect_wh: float,
 ) -> list[Poses]:
-    """Two landmark tracks in one double-width frame: left half, right half."""
+    """Two landmark tracks of `aspect_wh` images in one double-width frame: left half,
+    right half."""
     out = []
     for k, ts in enumerate(stamps):
         xyz = np.stack([left[0][k], right[0][k]]).copy()
@@ -533,6 +524,7 @@ def _side_by_side(
                 np.array([1, 2], np.int64),
                 np.ones(2, np.float32),
                 int(ts),
+                aspect_wh=2 * aspect_wh,
             )
         )
     return out
@@ -567,10 +559,10 @@ def _score_real(
     group = GroupSession(
         mode="follow",
         instructor_track_id=1,
-        options=GroupOptions(aspect_wh=2 * aspect, falls=False),
+        options=GroupOptions(falls=False),
     )
     scores = []
-    for poses in _side_by_side((xyz, vis), other, stamps):
+    for poses in _side_by_side((xyz, vis), other, stamps, aspect):
         scores += [e.score for e in group.feed(poses) if isinstance(e, InStepScored)]
     assert len(scores) >= 5, "too few scores: clip too short?"
     return float(np.median(scores))

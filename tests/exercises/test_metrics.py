@@ -38,6 +38,27 @@ def test_every_metric_is_finite_or_nan_on_a_standing_person(name: str) -> None:
         assert math.isnan(value) or math.isfinite(value)
 
 
+# Poses that between them exercise every metric: a metric that is NaN on all those
+# meant for its view measures nothing (a wrong joint name, a broken formula).
+_POSES: list[dict[str, Any]] = [
+    {"view": "front"},
+    {"view": "side"},
+    {"view": "side", "posture": "prone"},
+    {"view": "front", "shoulder_deg": 90.0},
+    {"view": "side", "knee_deg": 90.0, "hip_deg": 90.0},
+    {"view": "front", "left_knee_deg": 90.0, "left_hip_deg": 90.0},
+]
+
+
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_every_metric_measures_a_person_in_its_view(name: str) -> None:
+    view = METRICS[name].view
+    poses = [p for p in _POSES if view in ("any", p["view"])]
+    assert poses
+    values = [compute_metric(name, make_frame(**p)) for p in poses]
+    assert any(math.isfinite(v) for v in values), (name, values)
+
+
 # (metric, frame arguments, expected value, tolerance)
 VALUES: list[Any] = [
     pytest.param("trunk_lean_deg", {"view": "side"}, 0.0, TOL_DEG, id="upright"),

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ from exercises.events import (
     HoldProgressed,
     MoveCompleted,
     PhaseChanged,
+    Placement,
     PlacementChanged,
     RepCompleted,
     Severity,
@@ -569,19 +571,24 @@ def test_options_are_validated() -> None:
         SessionOptions(cue_cooldown_ms=-1)
 
 
-def test_image_aspect_undoes_widescreen_normalisation() -> None:
-    # A 16:9 camera: normalised x shrinks by 9/16 relative to y.
+def test_the_frames_aspect_undoes_widescreen_normalisation() -> None:
+    # A 16:9 camera: normalised x shrinks by 9/16 relative to y; the frame says so.
     frame = make_frame(0, view="side", knee_deg=100.0, aspect=16 / 9)
-    plain = Session(knee_spec(), options=EXACT)
-    plain.feed(frame)
-    assert abs(plain.values["knee"] - 100.0) > 10.0
-    corrected = Session(
-        knee_spec(), options=SessionOptions(smoothing=False, image_aspect=16 / 9)
-    )
+    assert frame.aspect_wh == pytest.approx(16 / 9)
+    unknown = Session(knee_spec(), options=EXACT)
+    unknown.feed(dataclasses.replace(frame, aspect_wh=1.0))
+    assert abs(unknown.values["knee"] - 100.0) > 10.0
+    corrected = Session(knee_spec(), options=EXACT)
     corrected.feed(frame)
     assert corrected.values["knee"] == pytest.approx(100.0, abs=0.5)
-    with pytest.raises(ValueError, match="image_aspect must be > 0, got 0"):
-        SessionOptions(image_aspect=0)
+    # The in-picture checks use the picture as normalised: a person at the right of
+    # a wide image is in it (x up to 1.0 there, up to 16/9 once isotropic).
+    right = make_frame(0, view="side", knee_deg=100.0, aspect=16 / 9, center_x=0.85)
+    at_the_edge = Session(knee_spec(), options=EXACT)
+    assert [type(e) for e in at_the_edge.feed(right)] == [PlacementChanged]
+    assert at_the_edge.placement is Placement.OK
+    with pytest.raises(ValueError, match="aspect_wh must be > 0 and finite, got 0"):
+        dataclasses.replace(frame, aspect_wh=0)
 
 
 def test_form_rules_wait_for_a_clear_view() -> None:

@@ -3,6 +3,7 @@ one-line errors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -167,26 +168,36 @@ def test_real_video_one_curl(capsys: pytest.CaptureFixture[str]) -> None:
     assert rep["range_of_motion_deg"]["elbow"] > 90
 
 
-def test_aspect_from_metadata_and_flag(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("stored", ["aspect_wh", "meta"])
+def test_aspect_from_the_file_and_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stored: str
 ) -> None:
+    """The file's own aspect (its `aspect_wh`, or an older file's resolution_wh),
+    unless --aspect says otherwise."""
     frames = rep_frames(get_spec("bicep_curl"), reps=2, aspect=16 / 9)
     window = make_window(frames)
+    if stored == "meta":
+        window = dataclasses.replace(window, aspect_wh=1.0)
     path = save_landmarks(
         tmp_path / "wide.npz",
         window,
         detected=np.ones(len(window), bool),
         meta={"source": "test", "resolution_wh": [1280, 720]},
     )
+    if stored == "meta":  # a file written before aspect_wh was stored
+        with np.load(path) as data:
+            fields = {k: data[k] for k in data.files if k != "aspect_wh"}
+        np.savez_compressed(path, **fields)
     assert main(["analyze", str(path), "-e", "bicep_curl", "--json"]) == 0
-    from_meta = _json_lines(capsys.readouterr().out)[-1]
-    assert from_meta["image_aspect"] == pytest.approx(1.7778, abs=1e-3)
+    from_file = _json_lines(capsys.readouterr().out)[-1]
+    assert from_file["image_aspect"] == pytest.approx(1.7778, abs=1e-3)
     assert (
         main(["analyze", str(path), "-e", "bicep_curl", "--json", "--aspect", "1"]) == 0
     )
     squashed = _json_lines(capsys.readouterr().out)[-1]
-    assert from_meta["reps"] == 2
-    assert from_meta["mean_score"] > squashed["mean_score"]
+    assert squashed["image_aspect"] == 1.0
+    assert from_file["reps"] == 2
+    assert from_file["mean_score"] > squashed["mean_score"]
 
 
 @pytest.mark.parametrize("bad", ["16:0", "wide", "-2"])

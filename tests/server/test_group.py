@@ -4,6 +4,7 @@ and the group engine; the screen's people list, the records of checked-in reside
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -69,8 +70,11 @@ INSTRUCTOR = person(0.5, 0.6, lag_s=0.0)  # largest and central: picked to lead
 
 
 def untracked(ts: int, frames: list[PoseFrame]) -> Poses:
-    """This frame's people as the multi-person backend returns them (no track ids)."""
-    return Poses.from_frames([PoseFrame(f.xyz, f.visibility, ts) for f in frames], ts)
+    """This frame's people as the multi-person backend returns them (no track ids,
+    stamped with the image's aspect)."""
+    return Poses.from_frames(
+        [dataclasses.replace(f, timestamp_ms=ts) for f in frames], ts
+    )
 
 
 def scene(people: list[Person], i: int) -> Poses:
@@ -223,12 +227,14 @@ def test_people_list_roles_numbers_and_coordinates() -> None:
     ]
 
 
-def test_aspect_comes_from_the_first_decoded_frame() -> None:
-    group = live(aspect_wh=1.0)
-    group.feed(scene([INSTRUCTOR], 0), WIDE)
-    assert group.group.options.aspect_wh == pytest.approx(ASPECT)
-    assert group.tracker is not None
-    assert group.tracker.options.aspect_wh == pytest.approx(ASPECT)
+def test_the_poses_carry_the_aspect_and_nothing_is_rebuilt() -> None:
+    group = live()
+    engine, tracker = group.group, group.tracker
+    step = group.feed(scene([INSTRUCTOR], 0), WIDE)
+    assert group.group is engine and group.tracker is tracker
+    assert step.tracked.aspect_wh == pytest.approx(ASPECT)
+    with pytest.raises(TypeError):
+        live(aspect_wh=ASPECT)  # no aspect option left to disagree with the poses
 
 
 @pytest.mark.parametrize(

@@ -288,6 +288,9 @@ def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
         worker.stop()
     assert good.poses is not None
     assert good.poses.timestamp_ms == 5
+    # Stamped with the decoded image's aspect (the scripted backend does not know it).
+    assert good.poses.aspect_wh == pytest.approx(64 / 48)
+    assert good.frame is not None and good.frame.aspect_wh == pytest.approx(64 / 48)
     np.testing.assert_array_equal(
         good.poses.xyz,
         np.stack([f.xyz for f in found]),

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient, WebSocketTestSession
 from exercises.assessments.arm_curl import EXTENDED_DEG, FLEXED_DEG
 from exercises.spec import builtin_specs
 from server.app import create_app
-from server.live import ExerciseLive, aspect_of, start_exercise
+from server.live import ExerciseLive, start_exercise
 from server.recording import CountingRecorder
 from server.schemas import ASSESSMENT_IDS, OpenMessage, encode_frame
 from server.settings import Settings
@@ -262,29 +262,25 @@ def test_anonymous_results_are_not_stored(
 
 
 @pytest.mark.parametrize(
-    ("resolution_wh", "image_wh", "built", "final"),
+    "aspect_wh",
     [
-        pytest.param(None, (1280, 720), 1.0, 16 / 9, id="first-frame"),
-        pytest.param((640, 480), (640, 480), 4 / 3, 4 / 3, id="open-matches"),
-        pytest.param((640, 480), (1280, 720), 4 / 3, 16 / 9, id="frame-wins"),
+        pytest.param(1.0, id="square"),
+        pytest.param(4 / 3, id="4:3"),
+        pytest.param(16 / 9, id="16:9"),
     ],
 )
-def test_exercise_sessions_take_the_camera_aspect(
-    resolution_wh: tuple[int, int] | None,
-    image_wh: tuple[int, int],
-    built: float,
-    final: float,
-) -> None:
-    spec = next(iter(builtin_specs().values()))
-    message = OpenMessage(exercise=str(spec.id), resolution_wh=resolution_wh)
+def test_exercise_sessions_take_the_frames_aspect(aspect_wh: float) -> None:
+    """The frame carries its image's aspect (stamped at decode): the session is built
+    once, and neither `open.resolution_wh` nor the feed's image size changes it."""
+    spec = builtin_specs()["squat"]
+    message = OpenMessage(exercise="squat", resolution_wh=(640, 480))
     live = start_exercise(spec, message, False)(Skeleton.BLAZEPOSE_33)
     assert isinstance(live, ExerciseLive)
-    assert live.session.options.image_aspect == pytest.approx(built)
-    live.feed(make_frame(100), image_wh)
-    assert live.session.options.image_aspect == pytest.approx(final)
-    live.feed(make_frame(200), (100, 100))  # only the first frame decides
-    assert live.session.options.image_aspect == pytest.approx(final)
-    assert aspect_of(None) == 1.0
+    session = live.session
+    frame = make_frame(100, view="side", knee_deg=100.0, aspect=aspect_wh)
+    live.feed(frame, (100, 100))
+    assert live.session is session
+    assert session.values["knee"] == pytest.approx(100.0, abs=0.5)
 
 
 def test_the_assessment_needs_the_aspect_to_see_a_straight_arm() -> None:
@@ -292,13 +288,13 @@ def test_the_assessment_needs_the_aspect_to_see_a_straight_arm() -> None:
     x is scaled back: the start needs the aspect."""
     from exercises.assessments.arm_curl import measure_elbows
     from exercises.metrics import Body
-    from server.live import scale_frame
+    from vision.geometry import isotropic
 
     aspect = 16 / 9
     frame = make_frame(
         0, view="side", posture="seated", elbow_deg=EXTENDED_DEG + 5, aspect=aspect
     )
     skewed = measure_elbows(Body(frame))["right"]
-    fixed = measure_elbows(Body(scale_frame(frame, aspect)))["right"]
+    fixed = measure_elbows(Body(isotropic(frame)))["right"]
     assert fixed == pytest.approx(EXTENDED_DEG + 5, abs=0.5)
     assert abs(skewed - fixed) > 1.0

@@ -8,7 +8,7 @@ import pytest
 
 from tests import naive
 from vision import config, geometry
-from vision.types import PoseFrame, PoseWindow, Skeleton
+from vision.types import PoseFrame, Poses, PoseWindow, Skeleton
 
 KNEE = [("left_hip", "left_knee", "left_ankle")]
 
@@ -158,3 +158,40 @@ def test_warm_up_compiles_every_kernel():
 
     for name in ("_joint_angles", "_one_euro_step", "_smooth_and_angles"):
         assert getattr(kernels, name).signatures, name
+
+
+def test_isotropic_scales_x_and_z_by_the_aspect() -> None:
+    """Normalised x is a fraction of the width: times width / height, one unit is as
+    long across as down; z (in x's scale, as BlazePose gives it) follows x."""
+    from tests.factories import make_frame
+
+    wide = 16 / 9
+    frame = make_frame(7, view="side", knee_deg=100.0, aspect=wide)
+    square = geometry.isotropic(frame)
+    assert square.aspect_wh == 1.0 and square.timestamp_ms == 7
+    # The same person on a square picture, shifted right by the wider picture's half.
+    same = make_frame(7, view="side", knee_deg=100.0).xyz
+    npt.assert_allclose(
+        square.xyz, same + np.array([0.5 * wide - 0.5, 0, 0]), atol=1e-5
+    )
+    npt.assert_array_equal(square.visibility, frame.visibility)
+    assert geometry.isotropic(square) is square  # idempotent
+    poses = Poses.from_frames([frame, frame], 7)
+    npt.assert_allclose(geometry.isotropic(poses).xyz[1], square.xyz)
+    assert geometry.isotropic(poses).aspect_wh == 1.0
+    window = PoseWindow.from_frames([frame])
+    npt.assert_allclose(geometry.isotropic(window).xyz[0], square.xyz)
+    assert geometry.isotropic(window).aspect_wh == 1.0
+
+
+def test_filters_keep_the_aspect() -> None:
+    frame = PoseFrame(
+        _frame_with_knee(90.0).xyz, np.ones(33, np.float32), 0, aspect_wh=1.5
+    )
+    triples = geometry.angle_triples(Skeleton.BLAZEPOSE_33, KNEE)
+    assert geometry.OneEuroSmoother().update(frame).aspect_wh == 1.5
+    smoothed, _ = geometry.Kinematics(
+        Skeleton.BLAZEPOSE_33, triples
+    ).update_with_angles(frame)
+    assert smoothed.aspect_wh == 1.5
+    assert geometry.convert_skeleton(frame, Skeleton.COCO_17).aspect_wh == 1.5

@@ -234,3 +234,34 @@ def test_meta_json_is_plain_json(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as z:
         raw = np.load(io.BytesIO(z.read("meta_json.npy")))
     assert json.loads(str(raw)) == {"k": [1, 2]}
+
+
+@pytest.mark.parametrize(
+    ("aspect_wh", "meta", "loaded"),
+    [
+        pytest.param(16 / 9, {}, 16 / 9, id="stored"),
+        pytest.param(None, {"resolution_wh": [1280, 720]}, 16 / 9, id="resolution"),
+        pytest.param(None, {"image_wh": [480, 640]}, 0.75, id="image-wh"),
+        pytest.param(None, {"width": 640, "height": 480}, 4 / 3, id="width-height"),
+        pytest.param(None, {"resolution_wh": [0, 720]}, 1.0, id="degenerate"),
+        pytest.param(None, {}, 1.0, id="unknown"),
+    ],
+)
+def test_the_aspect_round_trips_and_older_files_take_the_metadatas(
+    tmp_path: Path, aspect_wh: float | None, meta: dict, loaded: float
+) -> None:
+    window = _window(3)
+    if aspect_wh is not None:
+        window = PoseWindow(
+            window.xyz, window.visibility, window.timestamp_ms, aspect_wh=aspect_wh
+        )
+    path = save_landmarks(
+        tmp_path / "x.npz", window, detected=np.ones(3, bool), meta=meta
+    )
+    if aspect_wh is None:  # as written before the aspect was stored
+        with np.load(path) as data:
+            fields = {k: data[k] for k in data.files if k != "aspect_wh"}
+        np.savez_compressed(path, **fields)
+    got, _ = load_landmarks(path)
+    assert got.aspect_wh == pytest.approx(loaded)
+    assert got[0].aspect_wh == pytest.approx(loaded)

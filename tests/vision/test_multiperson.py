@@ -106,16 +106,16 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
     frames = _group_clip()
     assert len(frames) == 66
     tracker = PoseTracker()
-    h0, w0 = frames[0].image.shape[:2]
-    falls = FallMonitor(aspect_wh=w0 / h0)
+    falls = FallMonitor()
     alerts = []
     ids: dict[tuple[int, int], set[int]] = {}
     with MultiPersonPoseEstimator(options) as est:
         for f in frames:
             poses = tracker.update(est.detect(f.image, f.timestamp_ms))
+            h, w = f.image.shape[:2]
+            assert poses.aspect_wh == pytest.approx(w / h)  # stamped, kept by tracking
             alerts += falls.update(poses)
             assert len(poses) == 2, f"frame {f.index}: {len(poses)} people"
-            h, w = f.image.shape[:2]
             xy = poses.xyz[:, :, :2] * np.array([w, h], np.float32)
             sim = ob.keypoint_similarity(xy, poses.visibility, xy, poses.visibility)
             assert sim[0, 1] < ob.DUPLICATE_SIMILARITY, f"frame {f.index}"

@@ -388,3 +388,15 @@ def test_lying_newcomer_beyond_reach_gets_a_new_id() -> None:
             frame = _toppled(ts, -85.0, center_x=0.85, height=0.5)
         ids.append(int(tracker.update(Poses.from_frames([frame], ts)).track_ids[0]))
     assert ids == [1] * 4 + [2] * 5
+
+
+def test_distances_are_isotropic_and_the_aspect_is_kept() -> None:
+    wide = 16 / 9
+    tracker = PoseTracker()
+    poses = Poses.from_frames([make_frame(1, center_x=0.3, aspect=wide)], 1)
+    out = tracker.update(poses)
+    assert out.aspect_wh == wide
+    (track,) = tracker.tracks
+    seen = track.visible
+    npt.assert_allclose(track.xy[seen, 0], poses.xyz[0, seen, 0] * wide, rtol=1e-6)
+    npt.assert_allclose(track.xy[seen, 1], poses.xyz[0, seen, 1], rtol=1e-6)

@@ -15,6 +15,7 @@ from vision.types import (
     Poses,
     PoseWindow,
     Skeleton,
+    aspect_from_wh,
 )
 
 
@@ -142,3 +143,67 @@ def test_pose_window_stacks_frames_in_order():
     assert window[1].timestamp_ms == 33
     with pytest.raises(ValueError, match="at least one frame"):
         PoseWindow.from_frames([])
+
+
+@pytest.mark.parametrize(
+    ("aspect_wh", "expectation"),
+    [
+        pytest.param(16 / 9, does_not_raise(), id="wide"),
+        pytest.param(1, does_not_raise(), id="int"),
+        pytest.param(0.0, pytest.raises(ValueError, match=r"got 0\.0"), id="zero"),
+        pytest.param(
+            -1.0, pytest.raises(ValueError, match=r"got -1\.0"), id="negative"
+        ),
+        pytest.param(float("inf"), pytest.raises(ValueError), id="infinite"),
+        pytest.param(float("nan"), pytest.raises(ValueError), id="nan"),
+        pytest.param(True, pytest.raises(ValueError), id="bool"),
+        pytest.param("16:9", pytest.raises(ValueError), id="text"),
+    ],
+)
+def test_aspect_is_validated_on_every_pose_type(aspect_wh, expectation):
+    j = 33
+    with expectation:
+        PoseFrame(
+            np.zeros((j, 3), np.float32), np.ones(j, np.float32), 0, aspect_wh=aspect_wh
+        )
+    with expectation:
+        Poses.empty(0, aspect_wh=aspect_wh)
+    with expectation:
+        PoseWindow(
+            np.zeros((1, j, 3), np.float32),
+            np.ones((1, j), np.float32),
+            np.zeros(1, np.int64),
+            aspect_wh=aspect_wh,
+        )
+
+
+def test_the_aspect_travels_with_the_poses():
+    wide = 16 / 9
+    person = PoseFrame(np.zeros((33, 3), np.float32), np.ones(33, np.float32), 5)
+    assert person.aspect_wh == 1.0  # unknown
+    poses = Poses.from_frames([person, person], 5, aspect_wh=wide)
+    assert poses.aspect_wh == wide and poses[1].aspect_wh == wide
+    assert Poses.from_frames(poses.frames(), 5).aspect_wh == wide  # the frames'
+    assert Poses.from_frames([], 5, aspect_wh=wide).aspect_wh == wide
+    assert Poses.from_frames([], 5).aspect_wh == 1.0
+    assert PoseFrame.missing(5, aspect_wh=wide).aspect_wh == wide
+    # A window takes the aspect of its first frame with a pose: a missing frame
+    # (often built without one) has no geometry to go by.
+    window = PoseWindow.from_frames([PoseFrame.missing(0), poses[0]])
+    assert window.aspect_wh == wide and window[0].aspect_wh == wide
+    assert PoseWindow.from_frames([PoseFrame.missing(0)]).aspect_wh == 1.0
+    assert PoseWindow.from_frames([poses[0]], aspect_wh=2.0).aspect_wh == 2.0
+
+
+@pytest.mark.parametrize(
+    ("image_wh", "aspect_wh"),
+    [
+        pytest.param((1280, 720), 16 / 9, id="16:9"),
+        pytest.param((480, 640), 0.75, id="portrait"),
+        pytest.param((0, 0), 1.0, id="undecoded"),
+        pytest.param(None, 1.0, id="unknown"),
+        pytest.param((640,), 1.0, id="one-number"),
+    ],
+)
+def test_aspect_from_wh(image_wh, aspect_wh):
+    assert aspect_from_wh(image_wh) == pytest.approx(aspect_wh)

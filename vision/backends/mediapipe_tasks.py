@@ -25,7 +25,7 @@ from vision._closeable import Closeable
 from vision._stderr import captured_native_stderr
 from vision.backends.base import BackendError, check_image, options_or_default
 from vision.clock import VideoClock
-from vision.types import Poses, Skeleton
+from vision.types import Poses, Skeleton, aspect_from_wh
 
 __all__ = ["MediaPipeOptions", "MediaPipeTasksBackend"]
 
@@ -242,8 +242,10 @@ class MediaPipeTasksBackend(Closeable):
             npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]
         ],
         timestamp_ms: int,
+        aspect_wh: float = 1.0,
     ) -> Poses:
-        """Wrap `infer`'s arrays as `Poses` (track IDs -1)."""
+        """Wrap `infer`'s arrays as `Poses` (track IDs -1) of an image of that
+        width / height."""
         xyz, visibility, scores = arrays
         return Poses(
             xyz,
@@ -252,6 +254,7 @@ class MediaPipeTasksBackend(Closeable):
             scores,
             int(timestamp_ms),
             self.skeleton,
+            aspect_wh,
         )
 
     def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
@@ -270,7 +273,12 @@ class MediaPipeTasksBackend(Closeable):
         """
         self.clock.check(timestamp_ms)
         image_rgb = preprocess(image_bgr)
-        return self.postprocess(self.infer(image_rgb, timestamp_ms), int(timestamp_ms))
+        h, w = image_rgb.shape[:2]
+        return self.postprocess(
+            self.infer(image_rgb, timestamp_ms),
+            int(timestamp_ms),
+            aspect_from_wh((w, h)),
+        )
 
     def close(self) -> None:
         """Release the landmarker. Safe to call twice."""

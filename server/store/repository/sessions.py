@@ -139,7 +139,11 @@ def append_landmarks(
             start_ms=int(window.timestamp_ms[0]),
             end_ms=int(window.timestamp_ms[-1]),
             data=encode_chunk(
-                window.xyz, window.visibility, window.timestamp_ms, dtype
+                window.xyz,
+                window.visibility,
+                window.timestamp_ms,
+                dtype,
+                aspect_wh=window.aspect_wh,
             ),
         ),
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
+
 import numpy as np
 import numpy.testing as npt
 import pytest
@@ -137,12 +140,14 @@ def test_chunks_round_trip_through_the_database(store: Store, dtype: str) -> Non
         sid = repository.start_session(
             db, exercise_id="squat", language="en", resident_id=ids["resident_id"]
         ).id
+    parts = [dataclasses.replace(p, aspect_wh=4 / 3) for p in parts]
     for part in parts:  # each its own transaction, as the recorder appends them
         with store.begin() as db:
             repository.append_landmarks(db, sid, part, dtype=dtype)
     with store.session() as db:
         loaded = repository.load_landmarks(db, sid)
     assert loaded is not None and loaded.skeleton is Skeleton.BLAZEPOSE_33
+    assert loaded.aspect_wh == pytest.approx(4 / 3)
     stored = np.float32 if dtype == "float32" else np.float16
     expected_xyz = (
         np.concatenate([p.xyz for p in parts]).astype(stored).astype(np.float32)
@@ -169,3 +174,28 @@ def test_chunks_are_numbered_per_session(store: Store) -> None:
         ]
         assert repository.load_landmarks(db, 999_999) is None
     assert seqs == [0, 1, 0, 2]
+
+
+def test_the_aspect_is_recorded_with_the_landmarks() -> None:
+    wide = 16 / 9
+    buffer = LandmarkBuffer()
+    for f in frames(3):
+        buffer.add(dataclasses.replace(f, aspect_wh=wide))
+    buffer.add(PoseFrame.missing(500))  # a missing frame does not unset it
+    window = buffer.take()
+    assert window is not None and window.aspect_wh == wide
+    chunk = encode_chunk(
+        window.xyz, window.visibility, window.timestamp_ms, aspect_wh=wide
+    )
+    loaded = window_from_chunks([("blazepose_33", chunk)])
+    assert loaded is not None and loaded.aspect_wh == pytest.approx(wide)
+    # A chunk stored before the aspect was: a square picture, as it was read then.
+    old = io.BytesIO()
+    np.savez_compressed(
+        old,
+        xyz=window.xyz,
+        visibility=window.visibility,
+        timestamp_ms=window.timestamp_ms,
+    )
+    legacy = window_from_chunks([("blazepose_33", old.getvalue())])
+    assert legacy is not None and legacy.aspect_wh == 1.0

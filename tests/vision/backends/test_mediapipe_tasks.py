@@ -169,6 +169,7 @@ def test_landmarks_land_on_the_person(backend: MediaPipeTasksBackend) -> None:
 
     assert backend.name == "mediapipe" and poses.skeleton is Skeleton.BLAZEPOSE_33
     assert len(poses) == 1 and poses.timestamp_ms == 1000
+    assert poses.aspect_wh == pytest.approx(image.shape[1] / image.shape[0])
     assert poses.track_ids.tolist() == [-1]
     assert 0.0 <= poses.scores[0] <= 1.0
     frame = poses[0]
@@ -209,6 +210,7 @@ def test_no_person_gives_no_poses(
     poses = backend.detect(np.ascontiguousarray(image), 5)
     assert len(poses) == 0
     assert poses.xyz.shape == (0, 33, 3)
+    assert poses.aspect_wh == pytest.approx(320 / 240)  # nobody, still stamped
 
 
 @pytest.mark.model

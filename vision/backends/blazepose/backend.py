@@ -16,7 +16,7 @@ from vision.backends.blazepose.landmarks import LandmarkResult, landmarks_to_pos
 from vision.backends.blazepose.runtime import OnnxOptions, PoseNetworks
 from vision.backends.blazepose.tracking import VideoTracking
 from vision.clock import VideoClock
-from vision.types import Poses, Skeleton
+from vision.types import Poses, Skeleton, aspect_from_wh
 
 __all__ = ["OnnxBackend"]
 
@@ -94,7 +94,7 @@ class OnnxBackend(Closeable):
         kept, self._rois = self.tracking.advance(result, wh)
         self.clock.advance(ts)
         self.timings_ms = timings
-        return landmarks_to_poses(kept, ts)
+        return landmarks_to_poses(kept, ts, aspect_from_wh(wh))
 
     def reset(self) -> None:
         """Forget the tracked people and the last timestamp (a new video)."""

@@ -229,8 +229,11 @@ def landmarks_to_frames(result: LandmarkResult, timestamp_ms: int) -> list[PoseF
     return landmarks_to_poses(result, timestamp_ms).frames()
 
 
-def landmarks_to_poses(result: LandmarkResult, timestamp_ms: int) -> Poses:
-    """`Poses` of the N poses (33 joints, track IDs -1, scores = pose presence)."""
+def landmarks_to_poses(
+    result: LandmarkResult, timestamp_ms: int, aspect_wh: float = 1.0
+) -> Poses:
+    """`Poses` of the N poses (33 joints, track IDs -1, scores = pose presence) in an
+    image of width / height `aspect_wh`."""
     n = len(result)
     return Poses(
         np.ascontiguousarray(result.xyz[:, :NUM_POSE_JOINTS], np.float32),
@@ -239,4 +242,5 @@ def landmarks_to_poses(result: LandmarkResult, timestamp_ms: int) -> Poses:
         np.ascontiguousarray(result.presence, np.float32),
         int(timestamp_ms),
         Skeleton.BLAZEPOSE_33,
+        aspect_wh,
     )

@@ -52,6 +52,7 @@ def test_portrait_landmarks_land_on_the_person(backend: ob.OnnxBackend) -> None:
     backend.reset()
     poses = backend.detect(_grace_hopper(), 1)
     assert len(poses) == 1, f"expected one person, got {len(poses)}"
+    assert poses.aspect_wh == pytest.approx(512 / 600)  # the portrait's width/height
     assert poses.scores[0] > 0.9, f"presence {poses.scores[0]}"
     nose = poses.xyz[0, Joint.NOSE, :2]
     # The face is in the upper middle of the 512x600 portrait.

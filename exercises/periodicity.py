@@ -1,0 +1,501 @@
+"""Which signal of a pose track repeats, with what period: the rep counter's choice of
+what to count (`exercises.counting` counts it).
+
+1. Features per frame (`frame_features`): x, y of 13 body joints (nose, shoulders,
+   elbows, wrists, hips, knees, ankles) centred on their mean and divided by their RMS
+   radius, so position in the image, distance to the camera and a zooming camera do
+   not count as movement; plus the elbow, shoulder, hip and knee angles (left/right
+   averaged). A frame with fewer than half of those joints visible is a gap.
+2. Candidates (`choose_signal`): the channels a template names (`Guide`: known
+   direction and least movement), the leading principal components of the joint
+   coordinates and the four angles, each bridged over gaps and freed of slow drift.
+3. Period: for every candidate, the autocorrelation's first strong peak between the
+   fastest and slowest repetition (`exercises.signal.acf_period`); the strength of a
+   candidate is the height of that peak. The most periodic candidate wins, except that
+   a template's channel nearly as periodic is preferred (the template says it carries
+   the movement), and a nearly as periodic candidate whose period is a multiple of the
+   winner's shows the whole repetition (some joints move twice per repetition).
+4. Which end of the chosen signal is rest: a template channel's own direction; else
+   the direction of the template channel it moves with; else the end where it
+   clearly dwells (repetitions are the long tail of its distribution), else the end
+   the window starts at (a set starts at rest; where it ends is not known yet).
+
+Core module: stdlib and numpy (plus `vision.geometry` for joint angles).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from exercises import signal
+from exercises.spec import ExerciseSpec, Phase
+from vision import config
+from vision.geometry import angle_triples, joint_angles_array
+from vision.types import Skeleton
+
+__all__ = [
+    "ANGLE_NAMES",
+    "FrameFeatures",
+    "Guide",
+    "SignalChoice",
+    "SignalSettings",
+    "choose_signal",
+    "frame_features",
+    "raw_signal",
+    "strength_of",
+    "template_guides",
+]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+Bool = npt.NDArray[np.bool_]
+
+# The body's joints every skeleton has: COCO-17's without the eyes and ears.
+_BODY_JOINTS = tuple(
+    n for n in Skeleton.COCO_17.joint_names if not n.endswith(("_eye", "_ear"))
+)
+# (left, right) triples whose angles are averaged into one signal each.
+_ANGLES = (
+    (
+        ("left_shoulder", "left_elbow", "left_wrist"),
+        ("right_shoulder", "right_elbow", "right_wrist"),
+    ),
+    (
+        ("left_hip", "left_shoulder", "left_elbow"),
+        ("right_hip", "right_shoulder", "right_elbow"),
+    ),
+    (
+        ("left_shoulder", "left_hip", "left_knee"),
+        ("right_shoulder", "right_hip", "right_knee"),
+    ),
+    (
+        ("left_hip", "left_knee", "left_ankle"),
+        ("right_hip", "right_knee", "right_ankle"),
+    ),
+)
+ANGLE_NAMES: tuple[str, ...] = ("elbow", "shoulder", "hip", "knee")
+"""The free angle candidates, in column order of `FrameFeatures.angles`."""
+
+# Below this |skewness| a signal gives no hint of which end is rest; above the
+# second, pauses at rest make it plain (below it, a window starting clearly at one
+# end of the range, a quarter of it from the middle, says more).
+_SYMMETRIC_SKEW = 0.2
+_DWELLING_SKEW = 0.5
+# A longer-period candidate at least this periodic (relative) is the fundamental.
+_FUNDAMENTAL_STRENGTH = 0.8
+# Periods within this log-ratio (about +-25 %) are the same repetition.
+_SAME_PERIOD = 0.22
+# |correlation| with a guide above which a free signal takes the guide's direction.
+_GUIDE_CORRELATION = 0.3
+# A template's least repetition range, in gaps between its rest and turning thresholds.
+_LEAST_GAP = 0.5
+# Pace changes: the period is the lower quartile of the local periods (windows of
+# _LOCAL_WINDOW periods) when that is this much shorter than the global one.
+_LOCAL_WINDOW = 4.0
+_LOCAL_SHORTER = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Guide:
+    """A channel an exercise template says carries the repetition.
+
+    Attributes:
+        name: Channel name (an angle or metric of the template).
+        sign: +1 if a repetition takes it up from rest and back, -1 if down.
+        min_range: The least range (in the channel's unit) the counter normalises
+            it by: smaller movements are scaled as if this big.
+        rest / turn: The template's thresholds of its rest and turning phases on
+            the channel (None if unknown).
+    """
+
+    name: str
+    sign: float
+    min_range: float
+    rest: float | None = None
+    turn: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.sign not in (1.0, -1.0):
+            raise ValueError(f"sign must be +1 or -1, got {self.sign}")
+        if not self.min_range > 0:
+            raise ValueError(f"min_range must be > 0, got {self.min_range}")
+
+
+def _bound(phase: Phase, key: str) -> tuple[float | None, float | None]:
+    for c in phase.conditions:
+        if c.key == key:
+            return c.min, c.max
+    return None, None
+
+
+def template_guides(
+    spec: ExerciseSpec, *, elder_mode: bool = False
+) -> tuple[Guide, ...]:
+    """The channels of a rep template's cycle, with their direction and least range.
+
+    A channel qualifies when the rest phase (the cycle's first) and the turning phase
+    (its second) bound it from opposite sides (rest `min`, turn `max` or the reverse);
+    its least repetition is half the gap between those thresholds. Empty for holds,
+    sequences and cycles without such a channel."""
+    if spec.kind != "reps" or len(spec.cycle) < 2:
+        return ()
+    phases = spec.phases_for(elder_mode)
+    rest, turn = phases[spec.cycle[0]], phases[spec.cycle[1]]
+    out = []
+    for cond in turn.conditions:
+        rest_min, rest_max = _bound(rest, cond.key)
+        if rest_min is not None and cond.max is not None:
+            gap = rest_min - cond.max
+            out.append(Guide(cond.key, -1.0, _LEAST_GAP * gap, rest_min, cond.max))
+        elif rest_max is not None and cond.min is not None:
+            gap = cond.min - rest_max
+            out.append(Guide(cond.key, 1.0, _LEAST_GAP * gap, rest_max, cond.min))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalSettings:
+    """How `choose_signal` chooses (periods in frames of the window)."""
+
+    min_period: int
+    max_period: int
+    num_components: int
+    first_peak_fraction: float
+    guide_strength: float
+    range_floor: float
+    threshold: float
+    min_body_range: float
+    min_angle_range_deg: float
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FrameFeatures:
+    """Per frame: coords (T, 26) normalised body x, y; angles (T, 4) degrees
+    (`ANGLE_NAMES`); valid (T,) whether the frame shows enough of the body. NaN where
+    missing."""
+
+    coords: F64
+    angles: F64
+    valid: Bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    joints: npt.NDArray[np.int64]
+    triples: npt.NDArray[np.int64]
+
+
+_LAYOUTS: dict[Skeleton, _Layout] = {}
+
+
+def _layout(skeleton: Skeleton) -> _Layout:
+    if skeleton not in _LAYOUTS:
+        joints = np.array([skeleton.index(n) for n in _BODY_JOINTS], np.int64)
+        triples = angle_triples(skeleton, [t for pair in _ANGLES for t in pair])
+        _LAYOUTS[skeleton] = _Layout(joints, triples)
+    return _LAYOUTS[skeleton]
+
+
+def frame_features(
+    xyz: F32, visibility: F32, skeleton: Skeleton, min_joint_fraction: float = 0.5
+) -> FrameFeatures:
+    """Features of (T, J, 3) landmarks with (T, J) visibility (see the module doc)."""
+    layout = _layout(skeleton)
+    xy = xyz[:, layout.joints, :2].astype(np.float64)
+    vis = visibility[:, layout.joints]
+    present = np.isfinite(xy).all(axis=2) & (vis >= config.MIN_VISIBILITY)
+    n_present = present.sum(axis=1)
+    ok = n_present >= min_joint_fraction * layout.joints.shape[0]
+    xy0 = np.where(present[..., None], xy, 0.0)
+    denom = np.maximum(n_present, 1)[:, None]
+    centre = xy0.sum(axis=1) / denom
+    dev = np.where(present[..., None], xy0 - centre[:, None, :], 0.0)
+    radius = np.sqrt((dev**2).sum(axis=(1, 2)) / np.maximum(n_present, 1))
+    ok &= radius > 0
+    coords = dev / np.where(radius > 0, radius, 1.0)[:, None, None]
+    coords = np.where(present[..., None] & ok[:, None, None], coords, np.nan)
+    coords = coords.reshape(xy.shape[0], -1)
+
+    lr = joint_angles_array(
+        np.ascontiguousarray(xyz), np.ascontiguousarray(visibility), layout.triples
+    ).astype(np.float64)
+    pairs = lr.reshape(lr.shape[0], -1, 2)
+    finite = np.isfinite(pairs)
+    total = np.where(finite, pairs, 0.0).sum(axis=2)
+    count = finite.sum(axis=2)
+    angles = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    angles[~ok] = np.nan
+    return FrameFeatures(coords, angles, ok)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SignalChoice:
+    """The signal `choose_signal` chose.
+
+    Attributes:
+        source: "guide:<name>", "pc0".."pcN" or an angle name.
+        period: Period in frames.
+        strength: Its periodicity (autocorrelation peak height, 0..1).
+        sign: +1 if a repetition takes the raw signal up from rest, -1 if down.
+        floor: Least spread of the raw signal that is movement, not jitter.
+        moving: Whether the window's typical spread is a movement the counter can
+            count (at least `threshold` of the least range).
+        guide: Index of the guide (source "guide:..."), else -1.
+        angle: Index into `ANGLE_NAMES` (an angle source), else -1.
+        direction: (26,) principal direction (a "pc" source), else None.
+    """
+
+    source: str
+    period: float
+    strength: float
+    sign: float
+    floor: float
+    moving: bool
+    guide: int = -1
+    angle: int = -1
+    direction: F64 | None = None
+
+
+def raw_signal(choice: SignalChoice, coords: F64, angles: F64, guides: F64) -> F64:
+    """The chosen signal's raw values over rows of features (NaN where missing);
+    guides: (T, G) template channel values."""
+    if choice.direction is not None:
+        finite = np.isfinite(coords)
+        out: F64 = np.where(finite, coords, 0.0) @ choice.direction
+        return np.where(finite.any(axis=1), out, np.nan)
+    if choice.guide >= 0:
+        return np.asarray(guides[:, choice.guide], np.float64)
+    return np.asarray(angles[:, choice.angle], np.float64)
+
+
+def _detrended(column: F64, ok: Bool, half: int) -> F64 | None:
+    filled = signal.bridge_gaps(np.where(ok, column, np.nan))
+    if not np.isfinite(filled).all():
+        return None
+    return filled - signal.moving_mean(filled, half)
+
+
+def _strength(
+    x: F64, ok: Bool, settings: SignalSettings, max_lag: int
+) -> tuple[int, float]:
+    valid = x[ok]
+    sd = float(valid.std())
+    if not sd > 0:
+        return -1, 0.0
+    z = np.where(ok, (x - valid.mean()) / sd, 0.0)
+    return signal.acf_period(
+        signal.autocorrelation(z, max_lag),
+        settings.min_period,
+        max_lag,
+        settings.first_peak_fraction,
+    )
+
+
+def _local_period(
+    raw: F64, ok: Bool, period: int, strength: float, settings: SignalSettings
+) -> int:
+    """The period to condition with when the pace changes within the window: the
+    lower quartile of the periods of windows of `_LOCAL_WINDOW` periods (at least as
+    periodic as the whole) if markedly shorter than the global one (the global
+    autocorrelation favours the slowest stretch)."""
+    n = raw.shape[0]
+    width = int(_LOCAL_WINDOW * period)
+    if width >= n or period < 2 * settings.min_period:
+        return period
+    local = []
+    for start in range(0, n - width + 1, max(1, period)):
+        seg_ok = ok[start : start + width]
+        if seg_ok.mean() < 0.5:
+            continue
+        max_lag = min(int(1.5 * period), width // 2)
+        lag, local_strength = _strength(
+            raw[start : start + width], seg_ok, settings, max_lag
+        )
+        if lag > 0 and local_strength >= strength:
+            local.append(lag)
+    if len(local) < 2:
+        return period
+    quartile = float(np.percentile(local, 25))
+    return int(quartile) if quartile < _LOCAL_SHORTER * period else period
+
+
+def _orientation(z: F64, period: float) -> float:
+    """+1 if the high end of z is the excursion, -1 if the low end is (module doc,
+    step 4)."""
+    centred = z - z.mean()
+    sd = float(centred.std())
+    skew = float(np.mean(centred**3)) / sd**3 if sd > 0 else 0.0
+    if abs(skew) < _DWELLING_SKEW:
+        edge = max(1, int(0.25 * period))
+        start = float(centred[:edge].mean())
+        spread = float(np.percentile(centred, 95) - np.percentile(centred, 5))
+        if abs(start) >= 0.25 * spread or (abs(skew) < _SYMMETRIC_SKEW and start):
+            return 1.0 if start < 0 else -1.0
+    return -1.0 if skew < 0 else 1.0
+
+
+def _correlation(a: F64, b: F64) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    denom = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    return float(np.dot(a, b)) / denom if denom > 0 else 0.0
+
+
+def _moves_with_guide(
+    candidates: dict[str, F64], name: str, guided: dict[str, int], ok: Bool
+) -> bool:
+    """Whether a free candidate moves with one of the template's channels (the same
+    movement read from another signal)."""
+    return any(
+        abs(_correlation(candidates[name][ok], candidates[g][ok])) >= _GUIDE_CORRELATION
+        for g in guided
+    )
+
+
+def choose_signal(
+    features: FrameFeatures,
+    guide_values: F64,
+    guides: tuple[Guide, ...],
+    settings: SignalSettings,
+) -> SignalChoice | None:
+    """The most periodic signal of a window of features (see the module doc).
+
+    Args:
+        features: The window's features (T frames).
+        guide_values: (T, G) the template channels named by `guides` (NaN = missing).
+        guides: What the template knows about its channels.
+        settings: Periods in frames, preferences and movement floors.
+
+    Returns:
+        The choice, or None when nothing in the window repeats (too few valid frames,
+        no autocorrelation peak).
+    """
+    ok = features.valid
+    n = ok.shape[0]
+    if ok.sum() < 2 * settings.min_period:
+        return None
+    max_lag = min(settings.max_period, n // 2)
+    half = max(1, max_lag // 2)
+
+    coords = signal.bridge_gaps(features.coords)
+    coords = np.nan_to_num(coords)
+    coords -= signal.moving_mean(coords, half)
+    mean = coords[ok].mean(axis=0)
+    centred = coords[ok] - mean
+    # Principal directions: eigenvectors of the (26, 26) scatter, largest first.
+    _, vectors = np.linalg.eigh(centred.T @ centred)
+    vt = vectors[:, ::-1].T
+    k = min(settings.num_components, vt.shape[0])
+    candidates: dict[str, F64] = {f"pc{i}": (coords - mean) @ vt[i] for i in range(k)}
+    for i, name in enumerate(ANGLE_NAMES):
+        column = features.angles[:, i]
+        if np.isfinite(column[ok]).sum() >= 2 * settings.min_period:
+            d = _detrended(column, ok, half)
+            if d is not None:
+                candidates[name] = d
+    guided: dict[str, int] = {}
+    for g, guide in enumerate(guides):
+        column = guide_values[:, g]
+        if np.isfinite(column[ok]).sum() >= 2 * settings.min_period:
+            d = _detrended(column, ok, half)
+            if d is not None:
+                candidates[f"guide:{guide.name}"] = d
+                guided[f"guide:{guide.name}"] = g
+
+    found = []
+    for name, x in candidates.items():
+        lag, strength = _strength(x, ok, settings, max_lag)
+        if lag > 0:
+            found.append((name, lag, strength))
+    if guided and not any(name in guided for name, *_ in found):
+        # The template's channel is there but does not repeat: whatever else does is
+        # another movement (walking away, fidgeting), not this exercise.
+        return None
+    if guided:
+        # Another signal may stand in for the template's channel only as a reading of
+        # the same repetition: moving with it, at its period (not a harmonic).
+        guide_periods = [lag for name, lag, _ in found if name in guided]
+        found = [
+            f
+            for f in found
+            if f[0] in guided
+            or (
+                any(abs(math.log(f[1] / lag)) <= _SAME_PERIOD for lag in guide_periods)
+                and _moves_with_guide(candidates, f[0], guided, ok)
+            )
+        ]
+    if not found:
+        return None
+    source, period, strength = max(found, key=lambda f: f[2])
+    from_guides = [f for f in found if f[0] in guided]
+    best_guide = max(from_guides, key=lambda f: f[2]) if from_guides else None
+    if best_guide is not None and best_guide[2] >= settings.guide_strength * strength:
+        source, period, strength = best_guide
+    else:
+        for name, lag, other in found:
+            ratio = lag / period
+            if (
+                other >= _FUNDAMENTAL_STRENGTH * strength
+                and lag > period
+                and abs(ratio - round(ratio)) <= 0.15
+            ):
+                source, period, strength = name, lag, other
+
+    x = candidates[source]
+    period = _local_period(x, ok, period, strength, settings)
+    # The scale of the signal's movement: its typical local range.
+    smooth = signal.gaussian_smooth(x, 0.12 * period)
+    low, high = signal.running_range(smooth, max(1, int(1.5 * period)))
+    typical = float(np.percentile((high - low)[ok], 90))
+    if source in guided:
+        least = guides[guided[source]].min_range
+    elif source in ANGLE_NAMES:
+        least = settings.min_angle_range_deg
+    else:
+        least = settings.min_body_range
+    floor = max(settings.range_floor * typical, least)
+
+    if source in guided:
+        sign = guides[guided[source]].sign
+    elif best_guide is not None:
+        reference = guides[guided[best_guide[0]]].sign * candidates[best_guide[0]][ok]
+        corr = _correlation(x[ok], reference)
+        if abs(corr) >= _GUIDE_CORRELATION:
+            sign = 1.0 if corr > 0 else -1.0
+        else:
+            sign = _orientation(x[ok], period)
+    else:
+        sign = _orientation(x[ok], period)
+    return SignalChoice(
+        source=source,
+        period=float(period),
+        strength=float(strength),
+        sign=sign,
+        floor=floor,
+        moving=typical >= settings.threshold * least,
+        guide=guided.get(source, -1),
+        angle=ANGLE_NAMES.index(source) if source in ANGLE_NAMES else -1,
+        direction=vt[int(source[2:])].copy() if source.startswith("pc") else None,
+    )
+
+
+def strength_of(
+    choice: SignalChoice,
+    features: FrameFeatures,
+    guide_values: F64,
+    settings: SignalSettings,
+) -> float:
+    """How periodic an earlier choice's signal still is on a window (0 if not)."""
+    ok = features.valid
+    raw = raw_signal(choice, features.coords, features.angles, guide_values)
+    if np.isfinite(raw[ok]).sum() < 2 * settings.min_period:
+        return 0.0
+    max_lag = min(settings.max_period, ok.shape[0] // 2)
+    d = _detrended(raw, ok & np.isfinite(raw), max(1, max_lag // 2))
+    if d is None:
+        return 0.0
+    return _strength(d, ok & np.isfinite(raw), settings, max_lag)[1]

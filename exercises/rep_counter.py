@@ -1,0 +1,615 @@
+"""The rep counter's state machine: frames in, counted repetitions out (see
+`exercises.counting` for the method and the offline entry point).
+
+Core module: stdlib and numpy, plus vision.types and exercises.*; no I/O.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from exercises.periodicity import (
+    FrameFeatures,
+    Guide,
+    SignalChoice,
+    SignalSettings,
+    choose_signal,
+    frame_features,
+    raw_signal,
+    strength_of,
+    template_guides,
+)
+from exercises.signal import Hysteresis
+from exercises.spec import ExerciseSpec
+from vision.types import PoseFrame, Skeleton
+
+__all__ = ["COUNTER_NOMINAL_FPS", "CountedRep", "CounterParams", "RepCounter"]
+
+F64 = npt.NDArray[np.float64]
+
+COUNTER_NOMINAL_FPS: Final[float] = 30.0
+"""Frame rate assumed until the timestamps show the real one."""
+_MIN_SEPARATION: Final[float] = 0.5
+"""Turning points of counted repetitions are at least this many periods apart."""
+_PACE_LIMIT: Final[float] = 3.0
+"""A template's slowest repetition considered, in template paces."""
+_STABLE_REFITS: Final[int] = 3
+"""Refits in a row that must agree on a signal before it is counted (at least
+`CounterParams.evidence` over its periodicity)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CounterParams:
+    """Settings of the rep counter (times in seconds, converted with the frame rate
+    the timestamps show). See the module docstring for what each step does.
+
+    Attributes:
+        min_period_s / max_period_s: Fastest and slowest repetition considered.
+        num_components: Principal components offered as candidate signals.
+        first_peak_fraction: The period is the first autocorrelation peak at least
+            this strong relative to the strongest (multiples of the period lose).
+        detrend_periods: Window of the drift removal, in periods.
+        smooth_periods: Time constant of the smoothing, in periods.
+        range_periods: Window of the running range, in periods.
+        range_floor: Least range relative to the window's typical range.
+        threshold: Hysteresis levels, in half ranges around the range's middle.
+        min_joint_fraction: A frame with fewer visible body joints is a gap.
+        min_body_range: Least range of a principal-component signal, in body radii.
+        min_angle_range_deg: The same for an angle signal, in degrees.
+        guide_strength: A template channel this periodic relative to the best
+            candidate is the one counted.
+        min_strength: Least periodicity to start or switch counting on a signal.
+        adopt_periods: Periods of footage needed before a signal is adopted.
+        evidence: A signal of periodicity s must agree over `evidence / s` refits in
+            a row (at least 3) before it is adopted: weaker periodicity must hold
+            longer.
+        switch_ratio: A different signal replaces the counted one when this many
+            times as periodic on the same window.
+        window_s: Frames kept and analysed.
+        refit_s: How often the signal is re-chosen.
+    """
+
+    min_period_s: float = 0.4
+    max_period_s: float = 10.0
+    num_components: int = 5
+    first_peak_fraction: float = 0.7
+    detrend_periods: float = 1.0
+    smooth_periods: float = 0.06
+    range_periods: float = 2.5
+    range_floor: float = 0.4
+    threshold: float = 0.3
+    min_joint_fraction: float = 0.5
+    min_body_range: float = 0.5
+    min_angle_range_deg: float = 30.0
+    guide_strength: float = 0.8
+    min_strength: float = 0.2
+    adopt_periods: float = 4.0
+    evidence: float = 1.2
+    switch_ratio: float = 1.25
+    window_s: float = 60.0
+    refit_s: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_period_s < self.max_period_s:
+            raise ValueError(
+                "need 0 < min_period_s < max_period_s, got "
+                f"{self.min_period_s}, {self.max_period_s}"
+            )
+        if self.num_components < 1:
+            raise ValueError(f"num_components must be >= 1, got {self.num_components}")
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+        if not 0.0 < self.guide_strength <= 1.0:
+            raise ValueError(
+                f"guide_strength must be in (0, 1], got {self.guide_strength}"
+            )
+        for name in (
+            "detrend_periods",
+            "range_periods",
+            "range_floor",
+            "smooth_periods",
+            "refit_s",
+        ):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.window_s >= 2 * self.max_period_s:
+            raise ValueError(
+                f"window_s must be >= 2 * max_period_s, got {self.window_s}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class CountedRep:
+    """One counted repetition.
+
+    Attributes:
+        count: Its number in the set (1, 2, ...).
+        start_ms / turn_ms / end_ms: Where it left rest, its turning point, where it
+            was back (for a two-phase template, end = turn).
+        start_frame / end_frame: The same as frame numbers since the counter started.
+    """
+
+    count: int
+    start_ms: int
+    turn_ms: int
+    end_ms: int
+    start_frame: int
+    end_frame: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Model:
+    """The signal being counted and how (periods in frames); `levels`: fixed
+    hysteresis levels (low, high) of the sign-adjusted raw signal instead of levels
+    relative to its running range."""
+
+    choice: SignalChoice
+    period: float
+    floor: float
+    levels: tuple[float, float] | None = None
+
+
+class RepCounter:
+    """Counts repetitions frame by frame (see the module docstring).
+
+    Attributes:
+        count: Repetitions so far.
+        reps: Each counted repetition.
+        period_frames: Period of the counted signal (NaN while none is counted).
+        source: The counted signal ("" while none).
+    """
+
+    def __init__(
+        self,
+        skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+        *,
+        params: CounterParams | None = None,
+        guides: tuple[Guide, ...] = (),
+        pace_s: float | None = None,
+        half_cycle: bool = False,
+        fps_hint: float = COUNTER_NOMINAL_FPS,
+    ) -> None:
+        """
+        Args:
+            skeleton: Joint layout of the frames that will be pushed.
+            params: Settings; `CounterParams()` by default.
+            guides: What a template knows about its channels (`template_guides`); their
+                values come with each frame (`push(frame, channels)`).
+            pace_s: The template's time per repetition: the period assumed until the
+                signal shows its own (and, times 3, the slowest considered).
+            half_cycle: Count on reaching the far end (a two-phase cycle).
+            fps_hint: Frame rate assumed until the timestamps show it.
+        """
+        self.skeleton = skeleton
+        self.params = params or CounterParams()
+        if pace_s is not None and not pace_s > 0:
+            raise ValueError(f"pace_s must be > 0, got {pace_s}")
+        if not fps_hint > 0:
+            raise ValueError(f"fps_hint must be > 0, got {fps_hint}")
+        self.guides = tuple(guides)
+        self.pace_s = pace_s
+        self.half_cycle = half_cycle
+        self.fps_hint = float(fps_hint)
+        self.reset()
+
+    @classmethod
+    def for_template(
+        cls,
+        spec: ExerciseSpec,
+        skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+        *,
+        elder_mode: bool = False,
+        params: CounterParams | None = None,
+    ) -> RepCounter:
+        """A counter that knows a rep template's channels, rest end, least movement
+        and pace (elder pace in elder mode)."""
+        pace = spec.pace_s
+        if elder_mode and spec.elder.pace_s is not None:
+            pace = max(pace, spec.elder.pace_s)
+        return cls(
+            skeleton,
+            params=params,
+            guides=template_guides(spec, elder_mode=elder_mode),
+            pace_s=pace,
+            half_cycle=len(spec.cycle) == 2,
+        )
+
+    def reset(self) -> None:
+        """Forget everything (a new set or a new subject)."""
+        self._fps = self.fps_hint
+        self._settings = self._settings_for(self._fps)
+        capacity = 2 * max(self._frames(self.params.window_s), 64)
+        self._capacity = capacity
+        n_coords = 26
+        self._coords = np.full((capacity, n_coords), np.nan)
+        self._angles = np.full((capacity, 4), np.nan)
+        self._guide_values = np.full((capacity, len(self.guides)), np.nan)
+        self._valid = np.zeros(capacity, np.bool_)
+        self._ts = np.zeros(capacity, np.int64)
+        self._raw = np.full(capacity, np.nan)
+        self._smooth = np.full(capacity, np.nan)
+        self._z = np.full(capacity, np.nan)
+        self._size = 0
+        self._first = 0  # frame number of row 0
+        self._segment = 0  # row where the counted stretch began
+        self._machine = Hysteresis()
+        self._ema = math.nan
+        self._model: _Model | None = self._prior()
+        self._candidate: tuple[str, float] | None = None
+        self._stable = 0
+        self._next_refit = self._refit_every()
+        self.reps: list[CountedRep] = []
+        self._turns: list[int] = []  # frame numbers of counted turning points
+
+    @property
+    def count(self) -> int:
+        return len(self.reps)
+
+    @property
+    def period_frames(self) -> float:
+        return math.nan if self._model is None else self._model.period
+
+    @property
+    def source(self) -> str:
+        return "" if self._model is None else self._model.choice.source
+
+    # --- settings in frames ------------------------------------------------------
+
+    def _frames(self, seconds: float) -> int:
+        return max(1, round(seconds * self._fps))
+
+    def _refit_every(self) -> int:
+        # Once a signal is confirmed, its choice changes rarely: look less often.
+        confirmed = self._model is not None and self._model.choice.strength > 0.0
+        seconds = self.params.refit_s * (4.0 if confirmed else 1.0)
+        return max(2, self._frames(seconds))
+
+    def _settings_for(self, fps: float) -> SignalSettings:
+        p = self.params
+        longest = p.max_period_s
+        if self.pace_s is not None:
+            longest = min(longest, _PACE_LIMIT * self.pace_s)
+        shortest = max(2, round(p.min_period_s * fps))
+        return SignalSettings(
+            min_period=shortest,
+            max_period=max(2 * shortest, round(longest * fps)),
+            num_components=p.num_components,
+            first_peak_fraction=p.first_peak_fraction,
+            guide_strength=p.guide_strength,
+            range_floor=p.range_floor,
+            threshold=p.threshold,
+            min_body_range=p.min_body_range,
+            min_angle_range_deg=p.min_angle_range_deg,
+        )
+
+    def _prior(self) -> _Model | None:
+        """Until a template's channel shows its own period, it is counted between the
+        template's rest and turning thresholds, as the session's phases count."""
+        if not self.guides or self.pace_s is None:
+            return None
+        g = self.guides[0]
+        if g.rest is None or g.turn is None:
+            return None
+        choice = SignalChoice(
+            source=f"guide:{g.name}",
+            period=self.pace_s * self._fps,
+            strength=0.0,
+            sign=g.sign,
+            floor=g.min_range,
+            moving=True,
+            guide=0,
+        )
+        return _Model(
+            choice, choice.period, g.min_range, (g.sign * g.rest, g.sign * g.turn)
+        )
+
+    # --- frames ------------------------------------------------------------------
+
+    def push(
+        self, frame: PoseFrame, channels: Mapping[str, float] | None = None
+    ) -> list[CountedRep]:
+        """Add one frame (and the template channels' values at it, as the session
+        computes them; missing ones are NaN). Returns the repetitions counted with it.
+
+        A frame whose timestamp is not after the previous one is ignored.
+
+        Raises:
+            TypeError: not a PoseFrame.
+            ValueError: a frame of another skeleton.
+        """
+        if not isinstance(frame, PoseFrame):
+            raise TypeError(f"expected a PoseFrame, got {type(frame).__name__}")
+        if frame.skeleton is not self.skeleton:
+            raise ValueError(
+                f"counter is for {self.skeleton.value}, "
+                f"got a {frame.skeleton.value} frame"
+            )
+        ts = int(frame.timestamp_ms)
+        if self._size and ts <= self._ts[self._size - 1]:
+            return []  # a repeated frame adds nothing
+        f = frame_features(
+            frame.xyz[None],
+            frame.visibility[None],
+            self.skeleton,
+            self.params.min_joint_fraction,
+        )
+        guide_values = np.array(
+            [
+                math.nan if channels is None else channels.get(g.name, math.nan)
+                for g in self.guides
+            ],
+            np.float64,
+        )
+        return self._push_row(
+            f.coords[0], f.angles[0], bool(f.valid[0]), guide_values, ts
+        )
+
+    def _push_row(
+        self, coords: F64, angles: F64, valid: bool, guide_values: F64, ts: int
+    ) -> list[CountedRep]:
+        if self._size == self._capacity:
+            self._compact()
+        row = self._size
+        self._coords[row] = coords
+        self._angles[row] = angles
+        self._guide_values[row] = guide_values
+        self._valid[row] = valid
+        self._ts[row] = ts
+        self._size += 1
+        out = self._advance(row) if self._model is not None else []
+        self._next_refit -= 1
+        if self._next_refit <= 0:
+            out += self._refit()
+            self._next_refit = self._refit_every()
+        return out
+
+    def finish(self) -> list[CountedRep]:
+        """The set is over: while no signal has shown its period yet, a last choice on
+        everything kept (two periods suffice now that no more footage will come)."""
+        if self._size == 0 or (
+            self._model is not None and self._model.choice.strength > 0
+        ):
+            return []
+        return self._refit(final=True)
+
+    def _compact(self) -> None:
+        keep = self._capacity // 2
+        drop = self._size - keep
+        for buf in (
+            self._coords,
+            self._angles,
+            self._guide_values,
+            self._valid,
+            self._ts,
+            self._raw,
+            self._smooth,
+            self._z,
+        ):
+            buf[:keep] = buf[drop : self._size]
+        self._first += drop
+        self._size = keep
+        self._segment = max(0, self._segment - drop)
+
+    # --- conditioning and counting -------------------------------------------------
+
+    def _advance(self, row: int, *, raw_ready: bool = False) -> list[CountedRep]:
+        """Condition row causally and step the hysteresis (module docstring, steps 2
+        and 3); the rep it counts, if any. `raw_ready`: the raw signal of the rows
+        being replayed is in `_raw` already."""
+        model = self._model
+        assert model is not None
+        choice = model.choice
+        if not raw_ready:
+            raw = math.nan
+            if self._valid[row]:
+                raw = float(
+                    raw_signal(
+                        choice,
+                        self._coords[row : row + 1],
+                        self._angles[row : row + 1],
+                        self._guide_values[row : row + 1],
+                    )[0]
+                )
+            self._raw[row] = raw
+        raw = float(self._raw[row])
+        self._smooth[row] = math.nan
+        self._z[row] = math.nan
+        if math.isnan(raw):
+            return []
+        if model.levels is not None:
+            return self._step(row, choice.sign * raw, *model.levels, model.period)
+        p = self.params
+        period = max(model.period, 2.0)
+        width = max(1, round(p.detrend_periods * period))
+        history = self._raw[max(self._segment, row - 4 * int(period) - 1) : row + 1]
+        history = history[np.isfinite(history)][-width:]
+        if history.size < width:
+            # The first period of a counted stretch: its mean over the stretch's
+            # first `width` frames (replays have them; live rows always have history).
+            ahead = self._raw[self._segment : self._segment + 4 * int(period)]
+            ahead = ahead[np.isfinite(ahead)][:width]
+            if ahead.size > history.size:
+                history = ahead
+        detrended = raw - float(history.mean())
+        alpha = 1.0 - math.exp(-1.0 / max(p.smooth_periods * period, 1e-6))
+        self._ema = (
+            detrended
+            if math.isnan(self._ema)
+            else self._ema + alpha * (detrended - self._ema)
+        )
+        self._smooth[row] = self._ema
+        span = max(2, round(p.range_periods * period))
+        recent = self._smooth[max(0, row - 2 * span) : row + 1]
+        recent = recent[np.isfinite(recent)][-span:]
+        low, high = float(recent.min()), float(recent.max())
+        half = max(high - low, model.floor) / 2.0
+        sign = choice.sign
+        y = sign * self._ema
+        centre = sign * (high + low) / 2.0
+        self._z[row] = (y - centre) / half
+        return self._step(
+            row, y, centre - p.threshold * half, centre + p.threshold * half, period
+        )
+
+    def _step(
+        self, row: int, y: float, low: float, high: float, period: float
+    ) -> list[CountedRep]:
+        """One hysteresis step; the rep it counts, if any and not counted yet (no
+        counted turning point within `_MIN_SEPARATION` periods of its own)."""
+        frame_no = self._first + row
+        closed = self._machine.step(frame_no, y, low, high)
+        if self.half_cycle:
+            if not self._machine.rose:
+                return []
+            start, turn, end = self._machine.started, frame_no, frame_no
+        elif closed is None:
+            return []
+        else:
+            start, turn, end = closed
+        i = bisect.bisect_left(self._turns, turn)
+        near = self._turns[max(0, i - 1) : i + 1]
+        if any(abs(turn - t) < _MIN_SEPARATION * period for t in near):
+            return []  # counted already (or the same movement read twice)
+        return [self._count(start, turn, end)]
+
+    def _count(self, start: int, turn: int, end: int) -> CountedRep:
+        bisect.insort(self._turns, turn)
+
+        def ms(frame_no: int) -> int:
+            return int(self._ts[max(0, frame_no - self._first)])
+
+        rep = CountedRep(len(self.reps) + 1, ms(start), ms(turn), ms(end), start, end)
+        self.reps.append(rep)
+        return rep
+
+    def _replay(self, from_row: int) -> list[CountedRep]:
+        """Count over rows from `from_row` again with the current signal (the machine
+        restarted there); repetitions counted already are not counted again."""
+        self._machine = Hysteresis()
+        self._ema = math.nan
+        self._segment = from_row
+        model = self._model
+        assert model is not None
+        rows = slice(from_row, self._size)
+        raw = raw_signal(
+            model.choice,
+            self._coords[rows],
+            self._angles[rows],
+            self._guide_values[rows],
+        )
+        self._raw[rows] = np.where(self._valid[rows], raw, np.nan)
+        self._smooth[rows] = math.nan
+        out: list[CountedRep] = []
+        for row in range(from_row, self._size):
+            out += self._advance(row, raw_ready=True)
+        return out
+
+    # --- choosing the signal -------------------------------------------------------
+
+    def _window(self) -> tuple[int, FrameFeatures, F64]:
+        start = max(0, self._size - self._frames(self.params.window_s))
+        end = self._size
+        features = FrameFeatures(
+            self._coords[start:end], self._angles[start:end], self._valid[start:end]
+        )
+        return start, features, self._guide_values[start:end]
+
+    def _measure_fps(self) -> None:
+        ts = self._ts[max(0, self._size - 600) : self._size]
+        steps = np.diff(ts)
+        steps = steps[steps > 0]
+        if steps.size >= 2:
+            fps = 1000.0 / float(np.median(steps))
+            if abs(fps - self._fps) > 0.05 * self._fps:
+                self._fps = fps
+                self._settings = self._settings_for(fps)
+                if self._model is not None and self._model.choice.strength == 0.0:
+                    self._model = self._prior()
+
+    def _refit(self, *, final: bool = False) -> list[CountedRep]:
+        """Re-choose the signal on the window (module docstring, steps 1 and 4)."""
+        self._measure_fps()
+        start, features, guide_values = self._window()
+        choice = choose_signal(features, guide_values, self.guides, self._settings)
+        p = self.params
+        if (
+            choice is None
+            or not choice.moving
+            or choice.strength < p.min_strength
+            or int(features.valid.sum())
+            < (2.0 if final else p.adopt_periods) * choice.period
+        ):
+            self._candidate = None
+            return []
+        # A choice must hold over `_STABLE_REFITS` refits in a row (short windows
+        # mistake a harmonic or a fidget for the period).
+        previous = self._candidate
+        same = (
+            previous is not None
+            and previous[0] == choice.source
+            and abs(choice.period - previous[1]) <= 0.15 * choice.period
+        )
+        self._stable = self._stable + 1 if same else 1
+        self._candidate = (choice.source, choice.period)
+        # Weaker periodicity must hold longer before it is trusted.
+        needed = max(_STABLE_REFITS, math.ceil(p.evidence / choice.strength))
+        if not final and self._stable < needed:
+            return []
+        model = self._model
+        if final and model is not None and choice.guide < 0:
+            # At the end of a set a template's unconfirmed channel is kept rather than
+            # traded for a weakly periodic other signal seen over two periods.
+            return []
+        if model is not None and choice.source == model.choice.source:
+            confirmed = model.choice.strength > 0.0
+            self._model = _Model(
+                dataclasses.replace(model.choice, strength=choice.strength),
+                choice.period,
+                choice.floor,
+            )
+            # A template's channel confirmed: count what its prior missed.
+            return [] if confirmed else self._replay(start)
+        if model is not None:
+            current = strength_of(model.choice, features, guide_values, self._settings)
+            ratio = choice.period / model.period
+            # The counted signal moves at another period than the body's dominant
+            # movement (a harmonic was counted): switch; else only a clearly more
+            # periodic signal replaces it.
+            agrees = 1 / 1.5 < ratio < 1.5
+            if agrees and choice.strength < p.switch_ratio * current:
+                # Keep counting this signal, at the period of the dominant movement.
+                self._model = dataclasses.replace(model, period=choice.period)
+                return []
+        self._model = _Model(self._oriented(choice, start), choice.period, choice.floor)
+        return self._replay(start)
+
+    def _oriented(self, choice: SignalChoice, start: int) -> SignalChoice:
+        """A free signal replacing a counted one keeps which end is rest: it is
+        oriented like the counted signal over the frames both cover."""
+        model = self._model
+        if model is None or choice.guide >= 0:
+            return choice
+        old = self._z[start : self._size]
+        new = raw_signal(
+            choice,
+            self._coords[start : self._size],
+            self._angles[start : self._size],
+            self._guide_values[start : self._size],
+        )
+        both = np.isfinite(old) & np.isfinite(new)
+        if both.sum() <= 2:
+            return choice
+        a = old[both] - old[both].mean()
+        b = new[both] - new[both].mean()
+        corr = float(np.dot(a, b))
+        if corr == 0.0:
+            return choice
+        return dataclasses.replace(choice, sign=1.0 if corr > 0 else -1.0)
