@@ -1,7 +1,9 @@
 """The kiosk socket (`/ws`) and the group screen's socket (`/ws/group`) fuzzed with
 hypothesis against a live server (`tests/server/fuzz_world.py`: `movecoach serve`'s
 app, kiosk tokens, SQLite records; /ws on the real pose model, /ws/group on a
-scripted multi-person backend, whose model would cost ~0.3 s a frame).
+scripted multi-person backend, whose model would cost ~0.3 s a frame). Excluded until
+the hardening work (issue 18) lands, each where it is made: frame timestamps of 2^40
+ms and more (finding 1) and alert ids of 2^63 and more (finding 8).
 
 Each example is a script from `benchmarks/wire_fuzz.py` (malformed frame headers,
 timestamps, payloads and sizes, hostile JSON, any order), sent by centre A's kiosk
@@ -51,13 +53,11 @@ from tests.server.fuzz_world import FuzzWorld, clip_jpegs, fuzz_server
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 KIOSK_EXAMPLES = 100
-GROUP_EXAMPLES = 70
+GROUP_EXAMPLES = 50
 MIN_KIOSK_MESSAGES = 600
 MIN_GROUP_MESSAGES = 400
 """Together >= 1,000 generated websocket messages per run."""
 REPLY_TIMEOUT_S = 30.0
-# finding 1 (#18), fixed by the hardening work: see FINDING_1_TIMESTAMP_LIMIT_MS.
-KIOSK_TIMESTAMP_LIMIT_MS = FINDING_1_TIMESTAMP_LIMIT_MS
 PROBE_EXERCISE = "bicep_curl"  # what the clip shows
 FRAME_STEP_MS = 67
 
@@ -287,7 +287,11 @@ def test_kiosk_socket_survives_generated_traffic(
         world,
         "/ws",
         kiosk_scripts(
-            corpus, sorted(builtin_specs()), limit_ms=KIOSK_TIMESTAMP_LIMIT_MS
+            corpus,
+            sorted(builtin_specs()),
+            # finding 1 (#18), fixed by the hardening work: see
+            # FINDING_1_TIMESTAMP_LIMIT_MS.
+            limit_ms=FINDING_1_TIMESTAMP_LIMIT_MS,
         ),
         KIOSK_EXAMPLES,
         beside=lambda: _Probe(world, "/ws", b_token, clip, probe),
@@ -312,6 +316,9 @@ def test_group_socket_survives_generated_traffic(
         # finding 8 (#18), fixed by the hardening work: an alert id >= 2^63 reaches
         # SQLite (OverflowError, logged at ERROR).
         id_limit=2**63,
+        # finding 1 (#18), fixed by the hardening work: see
+        # FINDING_1_TIMESTAMP_LIMIT_MS.
+        limit_ms=FINDING_1_TIMESTAMP_LIMIT_MS,
     )
     kiosk = {"type": "open", "exercise": PROBE_EXERCISE}
     screen = {"type": "open", "mode": "follow"}
