@@ -395,6 +395,29 @@ def test_coach_sees_and_searches_only_their_centre(world: World) -> None:
     assert [s["id"] for s in sessions] == [world.a["session_id"]]
 
 
+@pytest.mark.parametrize(
+    "field",
+    [
+        "display_name",
+        "sex",
+        "conditions",
+        "consent_landmarks",
+        "consent_video",
+        "consent_data_sharing",
+    ],
+)
+def test_an_explicit_null_leaves_a_resident_field_as_it_was(
+    world: World, field: str
+) -> None:
+    # Found by the HTTP fuzz suite (tests/server/test_fuzz_http.py): a null consent
+    # flag reached the NOT NULL column and answered 500.
+    path = f"/api/residents/{world.a['resident_id']}"
+    before = world.call("coach_a", "GET", path).json()
+    patched = world.call("coach_a", "PATCH", path, json={field: None})
+    assert patched.status_code == 200, patched.text
+    assert world.call("coach_a", "GET", path).json() == before
+
+
 def test_coach_creates_and_updates_a_resident(world: World) -> None:
     body = {
         "member_code": "RI-200",
