@@ -26,6 +26,7 @@ from typing import Any
 import cv2
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import HealthCheck, Phase, settings
 from sqlalchemy import select
 
 from server import auth
@@ -39,13 +40,36 @@ from tests.live_server import serve_in_thread
 from tests.server.store.helpers import seed_centre, seed_session
 from vision.backends import PoseBackend
 
-__all__ = ["ADMIN", "PASSWORD", "FuzzWorld", "clip_jpegs", "fuzz_server"]
+__all__ = [
+    "ADMIN",
+    "PASSWORD",
+    "FuzzWorld",
+    "clip_jpegs",
+    "fuzz_server",
+    "fuzz_settings",
+]
 
 ADMIN = "fuzz-admin"
 PASSWORD = "fuzz-pass-123"
 CLIP = ("video", "bicep_curl_side.mp4")
 IGNORED_COLUMNS = {("kiosks", "last_seen_at")}
 """Columns that change whenever a kiosk connects; not a record's content."""
+
+
+def fuzz_settings(examples: int, *, derandomize: bool = True) -> settings:
+    """Hypothesis settings of the fuzz suites: reproducible (derandomized, or a fixed
+    `hypothesis.seed` when `derandomize` is False; no example database) and without
+    shrinking (every example is a live round trip and a failure would take minutes
+    to shrink; it is reported as generated)."""
+    return settings(
+        max_examples=examples,
+        phases=[Phase.explicit, Phase.generate],
+        derandomize=derandomize,
+        database=None,
+        deadline=None,
+        print_blob=False,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 class _ErrorLog(logging.Handler):

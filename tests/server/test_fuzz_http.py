@@ -9,7 +9,8 @@ server still answers /health and is ready, nothing was logged at ERROR, and cent
 earlier records (which A's admin may not touch) are byte for byte as before. The
 number of requests sent is asserted and printed (`-rP` shows it).
 
-Reproducible: hypothesis runs derandomized, without an example database.
+Reproducible: hypothesis runs derandomized, without an example database
+(`fuzz_settings`).
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from tests.server.conftest import ScriptedBackend
-from tests.server.fuzz_world import FuzzWorld, fuzz_server
+from tests.server.fuzz_world import FuzzWorld, fuzz_server, fuzz_settings
 
 pytestmark = pytest.mark.slow
 
@@ -41,15 +42,6 @@ small input space runs out sooner)."""
 MIN_REQUESTS = 334
 """Per credential: 3 x 334 >= 1,000 generated requests per run."""
 TIMEOUT_S = 30.0
-
-FUZZ_SETTINGS = settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    print_blob=False,
-    suppress_health_check=list(HealthCheck),
-)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +110,7 @@ def _fuzz(
         lambda case: not _has_huge_int([case.path_parameters, case.query, case.body])
     )
 
-    @FUZZ_SETTINGS
+    @fuzz_settings(EXAMPLES)
     @given(case=strategy)
     def run(case: Any) -> None:
         response = case.call(
