@@ -23,12 +23,12 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import cv2
 import pytest
 from argon2 import PasswordHasher
 from hypothesis import HealthCheck, Phase, settings
 from sqlalchemy import select
 
+from benchmarks.e2e import encode_video
 from server import auth
 from server.operations import build_app
 from server.resume import ResumableRecorder
@@ -195,22 +195,8 @@ def _owned(table: str, row: Any, centre_id: int, owned: dict[str, set[Any]]) -> 
 def clip_jpegs(count: int, width: int = 320) -> list[bytes]:
     """The first `count` frames of the shared curl clip, `width` wide, as JPEGs
     (skips the calling test without the shared data)."""
-    path = shared_data_path(*CLIP)
-    capture = cv2.VideoCapture(str(path))
-    out: list[bytes] = []
-    try:
-        while len(out) < count:
-            ok, image = capture.read()
-            if not ok:
-                break
-            h, w = image.shape[:2]
-            image = cv2.resize(image, (width, round(h * width / w)))
-            out.append(
-                cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])[1].tobytes()
-            )
-    finally:
-        capture.release()
-    assert len(out) == count, f"expected {count} frames of {path}, got {len(out)}"
+    out = encode_video(shared_data_path(*CLIP), width, count)
+    assert len(out) == count, f"expected {count} frames of {CLIP}, got {len(out)}"
     return out
 
 
