@@ -119,7 +119,14 @@ def update(
 ) -> dict[str, Any]:
     resident = resident_for(db, staff, resident_id)
     changes = body.model_dump(exclude_unset=True)
-    for name in ("display_name", "sex", "conditions"):
+    for name in (
+        "display_name",
+        "sex",
+        "conditions",
+        "consent_landmarks",
+        "consent_video",
+        "consent_data_sharing",
+    ):
         if name in changes and changes[name] is None:
             del changes[name]  # not nullable; an explicit null means "leave it"
     if "sex" in changes:

@@ -122,9 +122,12 @@ def check_resolution(resolution_wh: tuple[int, ...] | None) -> None:
 def parse_message(text: str, adapter: TypeAdapter[Any], types: tuple[str, ...]) -> Any:
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError: malformed JSON, or an integer over Python's 4,300-digit limit;
+        # RecursionError: nesting deeper than the decoder's recursion allows.
         raise ProtocolError(
-            ErrorCode.BAD_JSON, f"expected a JSON object, got invalid JSON ({exc})"
+            ErrorCode.BAD_JSON,
+            f"expected a JSON object, got invalid JSON ({str(exc)[:120]})",
         ) from None
     if not isinstance(data, dict):
         raise ProtocolError(

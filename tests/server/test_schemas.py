@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+from collections.abc import Callable
 from contextlib import nullcontext as does_not_raise
 from dataclasses import dataclass, field
 
@@ -115,6 +116,30 @@ def test_parse_client_message(
             parse_client_message(text)
         assert info.value.code == code
         assert info.value.detail  # says what was expected and what came
+
+
+@pytest.mark.parametrize(
+    "parse", [parse_client_message, parse_group_message], ids=["kiosk", "group"]
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, id="nested-lists"),
+        pytest.param('{"a":' * 100_000 + "1" + "}" * 100_000, id="nested-objects"),
+        pytest.param(
+            '{"type":"open","age_years":' + "9" * 5000 + "}", id="5000-digits"
+        ),
+    ],
+)
+def test_json_the_decoder_cannot_take_is_bad_json(
+    parse: Callable[[str], object], text: str
+) -> None:
+    # Found by the websocket fuzzer (tests/server/test_fuzz_ws.py): these raised
+    # RecursionError / ValueError out of the socket loop, which closed the socket 1011.
+    with pytest.raises(ProtocolError) as info:
+        parse(text)
+    assert info.value.code == ErrorCode.BAD_JSON
+    assert len(info.value.detail) < 300  # the input is not echoed back
 
 
 def test_unknown_type_error_lists_valid_types() -> None:
