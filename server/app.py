@@ -51,9 +51,10 @@ from server.group_worker import GroupWorkerHost
 from server.group_ws import group_socket
 from server.health import GroupWorkerHealth, HealthInfo
 from server.inference import InferenceWorker, PoseWorker
+from server.programme_records import ProgrammeResultRecorder
 from server.recording import CountingRecorder, SessionRecorder
 from server.runtime import Runtime
-from server.schemas import PROTOCOL_VERSION, ExerciseInfo
+from server.schemas import PROTOCOL_VERSION, ExerciseInfo, ProgrammeInfo
 from server.settings import LANGUAGES, Settings
 from server.static import RevalidatedStaticFiles
 from server.ws import kiosk_socket
@@ -148,8 +149,9 @@ def create_app(
         web_dir: Folder of the kiosk page.
         store: The records database (`server.store.Store`); when given, its schema is
             upgraded at start-up, sessions a crash left active are marked interrupted,
-            assessment results are stored, the records API is mounted under /api, and
-            the recorder is closed at shutdown. None: no records (the live path alone).
+            assessment and programme results are stored, the records API is
+            mounted under /api, and the recorder is closed at shutdown. None: no
+            records (the live path alone).
         worker: The inference worker (`server.inference.PoseWorker`); default an
             `InferenceWorker` over `backend_factory`. Under Ray Serve, the client of
             the inference deployment (`server.distributed.client`).
@@ -165,7 +167,9 @@ def create_app(
     factory = backend_factory or (lambda: create_backend(settings.backend))
     sessions: SessionRecorder = recorder if recorder is not None else CountingRecorder()
     if store is not None:
-        sessions = AssessmentResultRecorder(sessions, store)
+        sessions = ProgrammeResultRecorder(
+            AssessmentResultRecorder(sessions, store), store
+        )
     runtime = Runtime(
         settings=settings,
         worker=worker
@@ -228,6 +232,10 @@ def create_app(
     async def exercises() -> list[ExerciseInfo]:
         catalogue = runtime.catalogue
         return [catalogue.describe(spec) for spec in catalogue.specs.values()]
+
+    @app.get("/api/programmes", response_model=list[ProgrammeInfo])
+    async def programmes(elder: bool = False) -> list[ProgrammeInfo]:
+        return runtime.catalogue.describe_programmes(elder)
 
     @app.get("/api/demo", response_model=DemoInfo)
     async def demo() -> DemoInfo:

@@ -1,9 +1,11 @@
 """What a kiosk can open: the built-in exercises, its centre's own templates (read from
-the records store at each `open`, so a template a coach saves is playable at once) and
-the fitness assessments; `plan` turns an `open` message into a `server.live.Plan`.
+the records store at each `open`, so a template a coach saves is playable at once),
+the fitness assessments and the centre's programmes (`server.programmes`: routines,
+the posture screen, paced breathing); `plan` turns an `open` message into a
+`server.live.Plan`.
 
     catalogue = Catalogue(web_dir, store)
-    catalogue.load()                                   # the built-in templates
+    catalogue.load()                         # the built-in templates and programmes
     spec = await catalogue.resolve_spec("squat", kiosk_id)
     plan = await catalogue.plan(open_message, kiosk_id, elder=False)
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
@@ -26,15 +29,18 @@ from server.live import (
     start_exercise,
     subject_of,
 )
+from server.programmes import Programme, ProgrammeOptions, builtin_programmes
 from server.schemas import (
     ASSESSMENT_IDS,
     ErrorCode,
     ExerciseInfo,
     OpenMessage,
+    ProgrammeInfo,
     ProtocolError,
 )
 from server.settings import LANGUAGES
 from server.store import repository
+from vision.types import aspect_from_wh
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session as DbSession
@@ -82,15 +88,25 @@ class Catalogue:
         web_dir: The kiosk pages' folder (for the pictograms).
         store: The records database (centre templates, residents), or None.
         specs: The built-in exercises by id, once `load`ed.
+        programmes: The programmes by id, once `load`ed (tests may add their own).
     """
 
     web_dir: Path
     store: Store | None = None
     specs: dict[str, ExerciseSpec] = field(default_factory=dict)
+    programmes: dict[str, Programme] = field(default_factory=dict)
 
     def load(self) -> None:
-        """Read the built-in templates (`exercises/templates/`)."""
+        """Read the built-in templates (`exercises/templates/`) and programmes."""
         self.specs = builtin_specs()
+        self.programmes = builtin_programmes(self._picture)
+
+    def _picture(self, stems: Iterable[str]) -> str:
+        folder = self.web_dir / PICTURES
+        for stem in (*stems, "exercise"):
+            if (folder / f"{stem}.svg").is_file():
+                return f"/static/{PICTURES}/{stem}.svg"
+        return f"/static/{PICTURES}/exercise.svg"
 
     # --- exercises --------------------------------------------------------------
 
@@ -129,11 +145,7 @@ class Catalogue:
 
     def picture_url(self, spec: ExerciseSpec) -> str:
         """The exercise's pictogram: its own, else its kind's, else the generic one."""
-        folder = self.web_dir / PICTURES
-        for stem in (spec.id, spec.kind, "exercise"):
-            if (folder / f"{stem}.svg").is_file():
-                return f"/static/{PICTURES}/{stem}.svg"
-        return f"/static/{PICTURES}/exercise.svg"
+        return self._picture((spec.id, spec.kind))
 
     def describe(self, spec: ExerciseSpec) -> ExerciseInfo:
         """The exercise as the picker and `opened` show it."""
@@ -150,17 +162,51 @@ class Catalogue:
             target_reps=spec.target_reps,
         )
 
+    # --- programmes ---------------------------------------------------------------
+
+    def describe_programmes(self, elder: bool = False) -> list[ProgrammeInfo]:
+        """Every programme as the picker shows it."""
+        return [p.describe(elder) for p in self.programmes.values()]
+
+    def _programme_plan(self, message: OpenMessage, elder: bool) -> Plan:
+        programme_id = message.programme
+        assert programme_id is not None
+        programme = self.programmes.get(programme_id)
+        if programme is None:
+            valid = sorted(self.programmes)
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_PROGRAMME,
+                f"unknown programme {programme_id!r}; valid ids: {', '.join(valid)}",
+                valid=valid,
+            )
+        options = ProgrammeOptions(
+            elder=elder,
+            aspect=aspect_from_wh(message.resolution_wh),
+            stature_cm=message.stature_cm,
+        )
+        return Plan(
+            programme.id,
+            None,
+            None,
+            programme.starter(options),
+            programme=programme.describe(elder),
+        )
+
     # --- what an `open` starts ---------------------------------------------------
 
     async def plan(
         self, message: OpenMessage, kiosk_id: int | None, *, elder: bool
     ) -> Plan:
-        """What `message` opens: an exercise (built-in or the centre's template) or
-        a fitness assessment, with the subject from the signed-in resident's record.
+        """What `message` opens: an exercise (built-in or the centre's template), a
+        fitness assessment, with the subject from the signed-in resident's record,
+        or a programme.
 
         Raises:
-            ProtocolError: `unknown_exercise` / `unknown_assessment`, listing the ids.
+            ProtocolError: `unknown_exercise` / `unknown_assessment` /
+                `unknown_programme`, listing the ids.
         """
+        if message.programme is not None:
+            return self._programme_plan(message, elder)
         if message.assessment is None:
             assert message.exercise is not None
             spec = await self.resolve_spec(message.exercise, kiosk_id)

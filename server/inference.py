@@ -110,11 +110,18 @@ def select_subject(
     return poses[best]
 
 
+MAX_IMAGE_SIDE_PX = 16384
+"""Widest and tallest frame decoded (as `OpenMessage.resolution_wh` allows). MediaPipe
+aborts the whole process (an OpenCV assertion in its C++ remap) on a side of 32767 or
+more, which a bit-flipped JPEG header can claim."""
+
+
 def decode_jpeg(jpeg: bytes) -> npt.NDArray[np.uint8]:
     """(H, W, 3) uint8 BGR image of a JPEG.
 
     Raises:
-        ProtocolError: `bad_image` when the bytes do not decode to an image.
+        ProtocolError: `bad_image` when the bytes do not decode to an image, or to
+            one with a side above `MAX_IMAGE_SIDE_PX`.
     """
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
@@ -122,6 +129,12 @@ def decode_jpeg(jpeg: bytes) -> npt.NDArray[np.uint8]:
             ErrorCode.BAD_IMAGE,
             f"expected JPEG bytes, got {len(jpeg)} bytes that do not decode "
             f"(starting {jpeg[:4].hex()})",
+        )
+    if max(image.shape[:2]) > MAX_IMAGE_SIDE_PX:
+        raise ProtocolError(
+            ErrorCode.BAD_IMAGE,
+            f"expected an image of at most {MAX_IMAGE_SIDE_PX} px a side, got "
+            f"{image.shape[1]}x{image.shape[0]}",
         )
     return np.asarray(image, np.uint8)
 

@@ -1,9 +1,12 @@
-"""What the kiosk websocket plays: an exercise `Session` or a fitness assessment,
-behind one small interface so `server/ws.py` stays a thin loop with no per-mode `if`s.
+"""What the kiosk websocket plays: an exercise `Session`, a fitness assessment or one
+of the centre's programmes (`server.programmes`: a routine, the posture screen, paced
+breathing), behind one small interface so `server/ws.py` stays a thin loop with no
+per-mode `if`s.
 
     plan = await catalogue.plan(open_message, kiosk_id)  # ids, subject, texts
     live = plan.start(skeleton)                         # ValueError: cannot start
     events = live.feed(frame, image_wh)                 # every processed frame
+    events = live.control("pause")                      # ValueError: not taken
     events = live.stop()                                # the kiosk closed the session
     live.summary()                                      # for `summary` and the records
 
@@ -33,7 +36,7 @@ from exercises.assessments import (
 from exercises.events import Event
 from exercises.session import Session
 from exercises.spec import ExerciseSpec
-from server.schemas import AssessmentInfo, ExerciseInfo, OpenMessage
+from server.schemas import AssessmentInfo, ExerciseInfo, OpenMessage, ProgrammeInfo
 from vision.types import PoseFrame, Skeleton
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "LiveSession",
     "Plan",
     "assessment_info",
+    "no_controls",
     "start_assessment",
     "start_exercise",
     "subject_of",
@@ -54,9 +58,18 @@ class LiveSession(Protocol):
 
     def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]: ...
 
+    def control(self, action: str) -> list[Event]:
+        """`pause`, `resume` or `skip` (ValueError: this session does not take it)."""
+        ...
+
     def stop(self) -> list[Event]: ...
 
     def summary(self) -> object | None: ...
+
+
+def no_controls(kind: str, action: str) -> list[Event]:
+    """What a session that takes no `control` answers: ValueError."""
+    raise ValueError(f"expected no control for {kind}, got {action!r}")
 
 
 @dataclass
@@ -67,6 +80,9 @@ class ExerciseLive:
 
     def feed(self, frame: PoseFrame, image_wh: tuple[int, int]) -> list[Event]:
         return self.session.feed(frame)
+
+    def control(self, action: str) -> list[Event]:
+        return no_controls("an exercise", action)
 
     def stop(self) -> list[Event]:
         return []
@@ -86,6 +102,9 @@ class AssessmentLive:
         self._last_ts = int(frame.timestamp_ms)
         return self.session.feed(frame)
 
+    def control(self, action: str) -> list[Event]:
+        return no_controls("an assessment", action)
+
     def stop(self) -> list[Event]:
         return self.session.stop(self._last_ts)
 
@@ -101,6 +120,7 @@ class Plan:
     exercise: ExerciseInfo | None
     assessment: AssessmentInfo | None
     start: Callable[[Skeleton], LiveSession]
+    programme: ProgrammeInfo | None = None
 
 
 def assessment_info(test_id: str, subject: Subject | None) -> AssessmentInfo:

@@ -219,6 +219,10 @@ class ResumedSession:
         """The wrapped session's `feed`, reps renumbered."""
         return [self._renumber(e) for e in self.inner.feed(frame, image_wh)]
 
+    def control(self, action: str) -> list[Event]:
+        """The wrapped session's `control`."""
+        return [self._renumber(e) for e in self.inner.control(action)]
+
     def stop(self) -> list[Event]:
         """The wrapped session's `stop` (the kiosk closed it), reps renumbered."""
         return [self._renumber(e) for e in self.inner.stop()]

@@ -35,6 +35,7 @@ from server.live import LiveSession
 from server.recording import CloseReason, SessionEnd, SessionInfo
 from server.schemas import (
     CloseMessage,
+    ControlMessage,
     ErrorCode,
     KioskOptions,
     OpenedMessage,
@@ -123,6 +124,22 @@ class _Connection(SocketConnection[_Active, list[Event]]):
             await self.stop_scan()
             if message.on:
                 self.start_scan()
+        elif isinstance(message, ControlMessage):
+            await self.control(message.action)
+
+    async def control(self, action: str) -> None:
+        """Steer the active session (`pause`, `resume`, `skip`); its events are
+        recorded and sent like a frame's."""
+        active = self.active
+        if active is None:
+            raise ProtocolError(
+                ErrorCode.NOT_OPEN, f"expected an open session to {action}, got none"
+            )
+        try:
+            events = active.session.control(action)
+        except ValueError as exc:
+            raise ProtocolError(ErrorCode.NOT_SUPPORTED, str(exc)) from None
+        await self.emit(active, events)
 
     # --- QR check-in (server/checkin.py) ------------------------------------------
 
@@ -199,6 +216,7 @@ class _Connection(SocketConnection[_Active, list[Event]]):
                 session_id=info.session_id,
                 exercise=plan.exercise,
                 assessment=plan.assessment,
+                programme=plan.programme,
                 lang=lang,
                 elder=elder,
                 options=KioskOptions.of(self.settings, elder),

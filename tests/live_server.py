@@ -38,11 +38,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve_in_thread(
-    app: Any, port: int = 0, *, ws_max_size: int | None = None
+    app: Any, port: int = 0, *, ws_max_size: int | None = None, **options: Any
 ) -> Iterator[int]:
     """Serve `app` on 127.0.0.1:`port` (0: any free port) until the block ends;
-    yields the port. Fails the test when the server does not start."""
-    extra = {} if ws_max_size is None else {"ws_max_size": ws_max_size}
+    yields the port. Fails the test when the server does not start. `options` go
+    to `uvicorn.Config`."""
+    extra = dict(options)
+    if ws_max_size is not None:
+        extra["ws_max_size"] = ws_max_size
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **extra)
     )

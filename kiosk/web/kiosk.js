@@ -22,11 +22,15 @@
 // screen. `?assessment_timing=fast` shortens the phases before the measured time
 // (demonstrations, the browser tests); the test's own 30 s / 2 min never change.
 //
+// The centre's programmes (the picker's "Programmes" row: a whole routine, the posture
+// screen, paced breathing) run through kiosk/programmes.js on the same socket.
+//
 // window.kioskState is read by the browser tests.
 
 import STRINGS from "./i18n.js";
 import { CheckIn } from "./kiosk/checkin.js";
 import { Planner } from "./kiosk/plan.js";
+import { Programmes } from "./kiosk/programmes.js";
 import { Residents } from "./kiosk/residents.js";
 import { $, el, params, showOnly } from "./shared/dom.js";
 import { addStrings, fmtScore, localized, t, tOr, translate } from "./shared/i18n.js";
@@ -39,7 +43,7 @@ const MAX_SEND_FPS = Number(params.get("fps")) || 30;
 const SCAN_FPS = 6;
 const ASSESSMENTS = ["chair_stand_30s", "arm_curl_30s", "step_test_2min", "single_leg_stance"];
 const FAST_TIMING = { instructions_ms: 1500, ready_hold_ms: 300, countdown_ms: 3000 };
-const SCREENS = ["picker", "signin", "history", "plan", "rest", "plandone", "stage", "summary", "result"];
+const SCREENS = ["picker", "signin", "history", "plan", "rest", "plandone", "stage", "summary", "result", "programme-result"];
 
 const state = (window.kioskState = {
   state: "loading", // loading | picker | placing | countdown | exercising | finishing | summary | assessing | result | signin | history | plan | rest | plandone
@@ -74,7 +78,8 @@ const state = (window.kioskState = {
   signInAvailable: false,
   resident: null, // display name of the signed-in resident
   history: null,
-  mode: "exercise", // "exercise" | "assessment"
+  mode: "exercise", // "exercise" | "assessment" | "programme"
+  programme: null, // the programme being run or shown (kiosk/programmes.js)
   assessment: null, // the `opened` message's assessment info
   assessPhase: null,
   counts: {}, // side ("left"/"right") or "total" -> count
@@ -127,6 +132,19 @@ const planner = new Planner(state, {
   toPicker: backToPicker,
   openHistory: () => residents.openHistory(),
 });
+const programmes = new Programmes(state, {
+  show,
+  speak,
+  open: openSession,
+  close: closeSession,
+  control: (action) => link.sessionOpen && link.send({ type: "control", action }),
+  reset: () => {
+    pickedAssessment = null;
+    state.exercise = null;
+    resetSessionView();
+  },
+  toPicker: backToPicker,
+});
 const link = new Link("/ws", state, {
   maxDelayMs: 8000,
   onMessage,
@@ -175,6 +193,7 @@ function render() {
   station.renderControls();
   renderPicker();
   renderAssessments();
+  programmes.render();
   residents.render();
   if (state.exercise) $("exercise-name").textContent = localized(state.exercise.name);
   if (lastPlacementMessage) $("guide-text").textContent = lastPlacementMessage();
@@ -361,6 +380,7 @@ async function openSession(message) {
 async function startExercise(ex, planLine = null) {
   pickedAssessment = null;
   if (!planLine) planner.stop();
+  programmes.stop();
   state.exercise = ex;
   $("exercise-name").textContent = localized(ex.name);
   resetSessionView();
@@ -373,6 +393,7 @@ async function startExercise(ex, planLine = null) {
 
 async function startAssessment(id) {
   pickedAssessment = id;
+  programmes.stop();
   state.exercise = null;
   $("exercise-name").textContent = t("assess_" + id);
   resetSessionView();
@@ -407,6 +428,8 @@ function finish() {
 function backToPicker() {
   planner.stop();
   pickedAssessment = null;
+  programmes.stop();
+  state.mode = "exercise";
   closeSession();
   stopCountdown();
   state.state = "picker";
@@ -416,6 +439,7 @@ function backToPicker() {
 
 function showSummary(message) {
   state.summary = message;
+  if (programmes.running) return programmes.summary(message);
   if (pickedAssessment) {
     // an assessment ends on its result screen; stopped before the start: no result
     if (state.state === "finishing") {
@@ -566,6 +590,7 @@ function onMessage(m) {
       state.options = m.options;
       state.holdDone = false;
       if (m.assessment) onAssessmentOpened(m.assessment);
+      if (m.programme) programmes.opened(m.programme);
       break;
     case "pose":
       state.posesReceived++;
@@ -585,6 +610,7 @@ function onError(m) {
   if (m.code === "busy") setStatus("error_busy");
   else if (m.code === "unknown_exercise") setStatus("error_unknown_exercise");
   else if (m.code === "unknown_assessment") setStatus("error_unknown_assessment");
+  else if (m.code === "unknown_programme") setStatus("error_unknown_programme");
   else if (m.fatal) setStatus("error_generic");
 }
 
@@ -592,7 +618,7 @@ function onEngineEvent(m) {
   state.lastEvent = m;
   state.events.push(m);
   if (state.events.length > 200) state.events.shift();
-  if (onAssessmentEvent(m)) return;
+  if (onAssessmentEvent(m) || programmes.onEvent(m)) return;
   switch (m.type) {
     case "placement_changed":
       setPlacement(m.placement, m.message);
@@ -677,6 +703,7 @@ function bindControls() {
   $("other-btn").addEventListener("click", backToPicker);
   residents.bind();
   planner.bind();
+  programmes.bind();
 }
 
 async function ready(catalogue) {
@@ -692,16 +719,20 @@ async function ready(catalogue) {
   if (!state.kioskProblem && kiosk.kiosk_auth && !kioskToken) state.kioskProblem = "kiosk_token_required";
   setStatus(state.kioskProblem || (exercises.length ? null : "no_exercises"));
   link.connect();
+  await programmes.load();
   const auto = params.get("exercise");
   if (auto) {
     const ex = exercises.find((e) => e.id === auto);
     if (ex) startExercise(ex);
   }
+  if (params.get("programme")) programmes.start(params.get("programme"));
 }
 
 window.kiosk = {
   startExercise: (id) => startExercise(exercises.find((e) => e.id === id)),
   startAssessment,
+  startProgramme: (id) => programmes.start(id),
+  control: (action) => link.send({ type: "control", action }),
   finish,
   backToPicker,
   signOut: () => residents.signOut(),

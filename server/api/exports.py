@@ -1,6 +1,7 @@
-"""Export routes: a session or a resident as CSV, JSON or a FHIR R4 Bundle; an
-exercise plan with its adherence (CSV, JSON, FHIR CarePlan); a centre's adherence
-(CSV, JSON)."""
+"""Export routes: a session or a resident as CSV, JSON or a FHIR R4 Bundle (CSV has
+two tables: `reps`, one row per rep, the default, and `programmes`, programme results
+one row per measure); an exercise plan with its adherence (CSV, JSON, FHIR CarePlan);
+a centre's adherence (CSV, JSON)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 Format = Literal["csv", "json", "fhir"]
+Table = Literal["reps", "programmes"]
 
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -51,11 +53,17 @@ def _download(content: str | dict[str, Any], fmt: Format, name: str) -> Response
 Exporter = Callable[[Session, int, bool], "str | dict[str, Any]"]
 """(db, record id, with landmarks) -> the export."""
 
-_EXPORTERS: dict[tuple[str, Format], Exporter] = {
+_EXPORTERS: dict[tuple[str, str], Exporter] = {
     ("session", "csv"): lambda db, i, _: exports.session_csv(db, i),
+    ("session", "csv/programmes"): lambda db, i, _: exports.session_programmes_csv(
+        db, i
+    ),
     ("session", "fhir"): lambda db, i, _: exports.session_fhir(db, i),
     ("session", "json"): lambda db, i, lm: exports.session_json(db, i, landmarks=lm),
     ("resident", "csv"): lambda db, i, _: exports.resident_csv(db, i),
+    ("resident", "csv/programmes"): lambda db, i, _: exports.resident_programmes_csv(
+        db, i
+    ),
     ("resident", "fhir"): lambda db, i, _: exports.resident_fhir(db, i),
     ("resident", "json"): lambda db, i, lm: exports.resident_json(db, i, landmarks=lm),
 }
@@ -63,18 +71,28 @@ _EXPORTERS: dict[tuple[str, Format], Exporter] = {
 
 @dataclass(frozen=True)
 class ExportQuery:
-    """The query of an export: its format, and whether JSON carries the landmarks."""
+    """The query of an export: its format, whether JSON carries the landmarks, and
+    which table a CSV holds."""
 
     format: Format = "json"
     landmarks: bool = False
+    table: Table = "reps"
+
+    @property
+    def exporter(self) -> str:
+        """The `_EXPORTERS` key's format part."""
+        if self.format == "csv" and self.table != "reps":
+            return f"csv/{self.table}"
+        return self.format
 
 
 Query = Annotated[ExportQuery, Depends()]
 
 
 def _export(kind: str, db: Session, record_id: int, query: ExportQuery) -> Response:
-    content = _EXPORTERS[kind, query.format](db, record_id, query.landmarks)
-    return _download(content, query.format, f"movecoach-{kind}-{record_id}")
+    content = _EXPORTERS[kind, query.exporter](db, record_id, query.landmarks)
+    suffix = "" if query.table == "reps" else f"-{query.table}"
+    return _download(content, query.format, f"movecoach-{kind}-{record_id}{suffix}")
 
 
 @router.get("/sessions/{session_id}")

@@ -1,5 +1,6 @@
 """Resident routes: search, create, read, update (consent), delete on request, history,
-weekly progress, notes and assessments. Coaches see their own centre's residents."""
+weekly progress, notes, assessments and programme results. Coaches see their own
+centre's residents."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ router = APIRouter(prefix="/residents", tags=["residents"])
 
 AdminOnly = Annotated[Staff, Depends(require_role(Role.ADMIN))]
 SexName = Literal["female", "male", "other", "unknown"]
+ProgrammeKind = Literal["routine", "posture", "breathing"]
 
 
 class ResidentIn(BaseModel):
@@ -117,7 +119,14 @@ def update(
 ) -> dict[str, Any]:
     resident = resident_for(db, staff, resident_id)
     changes = body.model_dump(exclude_unset=True)
-    for name in ("display_name", "sex", "conditions"):
+    for name in (
+        "display_name",
+        "sex",
+        "conditions",
+        "consent_landmarks",
+        "consent_video",
+        "consent_data_sharing",
+    ):
         if name in changes and changes[name] is None:
             del changes[name]  # not nullable; an explicit null means "leave it"
     if "sex" in changes:
@@ -196,6 +205,17 @@ def add_note(
     resident_for(db, staff, resident_id)
     note = new_note(db, staff, body.text, resident_id=resident_id)
     return exports.note_json(note)
+
+
+@router.get("/{resident_id}/programmes")
+def programmes(
+    resident_id: int, staff: CurrentStaff, db: Db, kind: ProgrammeKind | None = None
+) -> dict[str, Any]:
+    """The resident's programme results, oldest first (a posture screen with its
+    comparison to the one before)."""
+    resident_for(db, staff, resident_id)
+    found = repository.list_programme_results(db, resident_id, kind)
+    return {"programmes": [exports.session_programme(db, r.session_id) for r in found]}
 
 
 @router.get("/{resident_id}/assessments")

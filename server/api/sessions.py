@@ -1,7 +1,9 @@
 """Session routes for coach review: recent sessions, one session's detail (reps, cues,
 notes, the landmark recording for the skeleton replay, the template's reference band,
 and the template's channels over the recording as the engine saw them: the angle
-curves drawn against the band), the replay alone, and notes."""
+curves drawn against the band; a programme session's result: a routine's sections, a
+posture screen's figures with the comparison to the previous one, a breathing
+session's rhythm), the replay alone, and notes."""
 
 from __future__ import annotations
 
@@ -31,7 +33,13 @@ from server.jsonable import replay_json
 from server.store import repository
 from server.store.models import ExerciseSession
 
-__all__ = ["MAX_CURVE_POINTS", "reference_band", "router", "session_curves"]
+__all__ = [
+    "MAX_CURVE_POINTS",
+    "reference_band",
+    "router",
+    "session_curves",
+    "spec_band",
+]
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +139,13 @@ def reference_band(
     exercise is unknown or has no reference): built-in templates first, then the
     centre's custom ones. Channels are over normalised rep time `t` (0..1)."""
     spec = session_spec(db, exercise_id, centre_id)
-    if spec is None:
-        return None
+    return None if spec is None else spec_band(spec)
+
+
+def spec_band(spec: ExerciseSpec) -> dict[str, Any] | None:
+    """`spec`'s reference trajectories with their tolerance band and where a rep cut
+    at the phase thresholds lies in them (None without a reference): the coach page's
+    curves and `movecoach analyze --report` draw the recorded angles against it."""
     band: dict[str, Any] = {"exercise_id": spec.id}
     if spec.reference is not None:
         band["reference"] = _band(spec.reference)
@@ -220,6 +233,7 @@ def detail(
             for n in repository.list_notes(db, session_id=session.id)
         ],
         "reference_band": _band_for(request, db, session),
+        "programme": exports.session_programme(db, session.id),
     }
     if landmarks:
         window = repository.load_landmarks(db, session.id)

@@ -2,8 +2,10 @@
 
 SOURCE is a landmarks file (`.npz`, see `vision.landmarks_io`) or anything
 `movecoach pose` reads (a video, an image folder, a camera index), which goes through a
-pose backend first. Prints a table of reps and a summary; with `--json`, one JSON object
-per line (reps, moves, cues, holds) and a final `{"type": "summary", "reps": N, ...}`.
+pose backend first (a progress bar on stderr). Prints a table of reps and a summary;
+with `--json`, one JSON object per line (reps, moves, cues, holds) and a final
+`{"type": "summary", "reps": N, ...}`; `--report out.html` also writes a small report
+(`server.report`: per-rep scores, the angle curves against the template's band).
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add_lang_option(parser, "language of the cue texts")
     add_max_frames_option(parser, "read at most N frames of a video")
+    parser.add_argument(
+        "--report",
+        metavar="OUT.html",
+        type=Path,
+        help="also write an HTML report: per-rep scores, the angle curves against "
+        "the template's band",
+    )
     parser.add_argument(
         "--aspect",
         metavar="W:H",
@@ -110,14 +119,21 @@ def _run_backend(source: str, backend_name: str, max_frames: int | None) -> Any:
         opened = open_source(source)
     except SourceError as exc:
         raise CommandError(str(exc)) from None
+    from tqdm import tqdm
+
     frames: list[PoseFrame] = []
     with opened:
         try:
             backend = create_backend(backend_name)
         except (ModelIntegrityError, BackendError, ValueError) as exc:
             raise CommandError(f"{backend_name} backend: {exc}") from None
+        total = opened.frame_count
+        if max_frames is not None:
+            total = max_frames if total is None else min(total, max_frames)
+        progress = tqdm(total=total, unit="frame", desc="pose")
         try:
             for captured in opened:
+                progress.update()
                 poses = backend.detect(captured.image_bgr, captured.timestamp_ms)
                 if len(poses):
                     frames.append(poses[int(np.argmax(poses.scores))])
@@ -132,6 +148,7 @@ def _run_backend(source: str, backend_name: str, max_frames: int | None) -> Any:
         except SourceError as exc:
             raise CommandError(str(exc)) from None
         finally:
+            progress.close()
             backend.close()
     if not frames:
         raise CommandError(f"expected at least one frame, got none from {source}")
@@ -246,10 +263,39 @@ def _print_table(analysis: Any, spec: Any, window: Any, lang: str) -> None:
         print("cues: " + ", ".join(f"{k} x{v}" for k, v in s.cues_by_id.items()))
 
 
+def _check_report_path(path: Path | None) -> None:
+    from server.report import REPORT_SUFFIXES
+
+    if path is not None and path.suffix.lower() not in REPORT_SUFFIXES:
+        raise CommandError(
+            f"--report: expected a path ending in {' or '.join(REPORT_SUFFIXES)}, "
+            f"got {path.name!r}"
+        )
+
+
+def _write_report(
+    args: argparse.Namespace, spec: Any, window: Any, analysis: Any
+) -> None:
+    from server.report import write_report
+
+    try:
+        write_report(
+            args.report,
+            spec=spec,
+            window=window,
+            analysis=analysis,
+            source=str(args.source),
+            lang=args.lang,
+        )
+    except (ValueError, OSError) as exc:
+        raise CommandError(f"--report: {exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the command; returns 0 on success (raises CommandError for user errors)."""
     spec = _spec(args.exercise)
     check_max_frames(args)
+    _check_report_path(args.report)
     aspect = _parse_aspect(args.aspect) if args.aspect is not None else None
     source = Path(args.source)
     if source.suffix.lower() == ".npz":
@@ -267,6 +313,8 @@ def run(args: argparse.Namespace) -> int:
         analysis = analyze(window, spec, elder_mode=args.elder)
     except ValueError as exc:  # e.g. a skeleton without the joints the exercise needs
         raise CommandError(str(exc)) from None
+    if args.report is not None:
+        _write_report(args, spec, window, analysis)
     if args.json:
         for event in analysis.events:
             line = _event_json(event, args.lang)

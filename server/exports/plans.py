@@ -45,7 +45,7 @@ from server.exports.fhir import (
     patient_resource,
 )
 from server.exports.records import _envelope, load_session, performed_set_json
-from server.exports.table import _cell
+from server.exports.table import csv_cell
 from server.jsonable import to_jsonable
 from server.store import repository
 from server.store.models import PrescriptionRow
@@ -100,7 +100,7 @@ def _csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(list(header))
     for row in rows:
-        writer.writerow([_cell(v) for v in row])
+        writer.writerow([csv_cell(v) for v in row])
     return out.getvalue()
 
 

@@ -1,5 +1,6 @@
-"""What the exports read and their JSON: a session (reps, cues, notes, landmarks) or
-everything kept about a resident (the answer to a data-access request)."""
+"""What the exports read and their JSON: a session (reps, cues, notes, its programme
+result, landmarks) or everything kept about a resident (the answer to a data-access
+request)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, Final
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from server.exports.programmes import programme_json
 from server.jsonable import fields_json, replay_json
 from server.store import repository
 from server.store.models import (
@@ -242,6 +244,9 @@ def _session_body(
     body["notes"] = [
         note_json(n) for n in repository.list_notes(db, session_id=session.id)
     ]
+    result = repository.programme_result_of(db, session.id)
+    if result is not None:  # a routine, a posture screen or paced breathing
+        body["programme"] = programme_json(result)
     if landmarks:
         window = repository.load_landmarks(db, session.id)
         body["landmarks"] = replay_json(window, max_frames=10**9) if window else None

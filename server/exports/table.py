@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from server.exports.records import iso, load_resident, load_session, resident_sessions
 from server.store.models import ExerciseSession
 
-__all__ = ["resident_csv", "session_csv"]
+__all__ = ["csv_cell", "resident_csv", "session_csv"]
 
 
 def _number(value: float | None) -> float | None:
@@ -38,7 +38,8 @@ _CSV_BASE: Final[tuple[str, ...]] = (
 )
 
 
-def _cell(value: object) -> object:
+def csv_cell(value: object) -> object:
+    """A CSV cell: None empty, formula-like text defused."""
     # Spreadsheets run cells starting with = + - @ as formulas (CSV injection).
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -77,7 +78,7 @@ def _reps_csv(sessions: Sequence[ExerciseSession], member_code: str | None) -> s
                 *(_number(rep.breakdown.get(a)) for a in angles_breakdown),
                 *(_number(rep.range_of_motion_deg.get(a)) for a in angles_rom),
             ]
-            writer.writerow([_cell(v) for v in row])
+            writer.writerow([csv_cell(v) for v in row])
     return out.getvalue()
 
 

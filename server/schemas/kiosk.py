@@ -22,6 +22,7 @@ __all__ = [
     "CheckedInResident",
     "ClientMessage",
     "CloseMessage",
+    "ControlMessage",
     "ErrorMessage",
     "ExerciseInfo",
     "KioskOptions",
@@ -29,6 +30,8 @@ __all__ = [
     "OpenMessage",
     "OpenedMessage",
     "PoseMessage",
+    "ProgrammeInfo",
+    "ProgrammeSection",
     "ScanMessage",
     "StatsMessage",
     "SummaryMessage",
@@ -49,8 +52,10 @@ class AssessmentTiming(BaseModel):
 
 
 class OpenMessage(Message):
-    """Start an exercise session (`exercise`) or a fitness assessment (`assessment`);
-    exactly one of the two. `lang`/`elder` default to the server's settings.
+    """Start an exercise session (`exercise`), a fitness assessment (`assessment`) or
+    one of the centre's programmes (`programme`: a routine, the posture screen, paced
+    breathing); exactly one of the three. `lang`/`elder` default to the server's
+    settings.
 
     `resolution_wh` is the camera's (width, height) where the kiosk knows it
     (informational: the engine takes the aspect from each decoded frame).
@@ -61,6 +66,7 @@ class OpenMessage(Message):
     type: Literal["open"] = "open"
     exercise: str | None = Field(default=None, min_length=1, max_length=64)
     assessment: str | None = Field(default=None, min_length=1, max_length=64)
+    programme: str | None = Field(default=None, min_length=1, max_length=64)
     lang: Lang | None = None
     elder: bool | None = None
     resident: str | None = Field(default=None, max_length=128)
@@ -68,16 +74,24 @@ class OpenMessage(Message):
     age_years: int | None = Field(default=None, ge=0, le=130)
     sex: Literal["female", "male"] | None = None
     timing: AssessmentTiming | None = None
+    stature_cm: float | None = Field(default=None, ge=50, le=250)
+    """The person's measured stature (the posture screen then gives distances in
+    cm)."""
     resume: str | None = Field(default=None, min_length=1, max_length=64)
     """Go on with this kiosk's earlier exercise session (its `opened.session_id`)
     after a reconnect; see server/resume.py."""
 
     @model_validator(mode="after")
     def _one_target(self) -> OpenMessage:
-        if (self.exercise is None) == (self.assessment is None):
+        named = [
+            k
+            for k in ("exercise", "assessment", "programme")
+            if getattr(self, k) is not None
+        ]
+        if len(named) != 1:
             raise ValueError(
-                "expected exactly one of 'exercise' or 'assessment', got "
-                + ("both" if self.exercise is not None else "neither")
+                "expected exactly one of 'exercise', 'assessment' or 'programme', "
+                f"got {' and '.join(named) if named else 'none'}"
             )
         check_resolution(self.resolution_wh)
         return self
@@ -99,13 +113,19 @@ class ScanMessage(Message):
     on: bool = True
 
 
-ClientMessage = Annotated[
-    OpenMessage | CloseMessage | ScanMessage, Field(discriminator="type")
-]
-_CLIENT_ADAPTER: Final[TypeAdapter[OpenMessage | CloseMessage | ScanMessage]] = (
-    TypeAdapter(ClientMessage)
-)
-CLIENT_TYPES: Final[tuple[str, ...]] = ("open", "close", "scan")
+class ControlMessage(Message):
+    """Steer the open session: `pause`, `resume` or `skip` (to the next section). A
+    routine takes all three (its `opened.programme.controls` lists them); a session
+    that does not take one answers `error` `not_supported`."""
+
+    type: Literal["control"] = "control"
+    action: Literal["pause", "resume", "skip"]
+
+
+AnyClientMessage = OpenMessage | CloseMessage | ControlMessage | ScanMessage
+ClientMessage = Annotated[AnyClientMessage, Field(discriminator="type")]
+_CLIENT_ADAPTER: Final[TypeAdapter[AnyClientMessage]] = TypeAdapter(ClientMessage)
+CLIENT_TYPES: Final[tuple[str, ...]] = ("open", "close", "control", "scan")
 
 
 # --- server -> client -------------------------------------------------------------
@@ -170,14 +190,50 @@ class AssessmentInfo(BaseModel):
     normal_range: tuple[float, float] | None = None
 
 
+class ProgrammeSection(BaseModel):
+    """One section of a routine as the kiosk lists it."""
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    name: dict[str, str]
+    rounds: int
+    pace_s: float
+
+
+class ProgrammeInfo(BaseModel):
+    """One of the centre's programmes as the picker and `opened` show it.
+
+    `kind` is "routine", "posture" or "breathing"; `controls` the `control` actions
+    it takes. A routine lists its `sections` (standard rounds and the time of one
+    round at the session's pace); paced breathing its `schedule` (`inhale_s`,
+    `exhale_s`, `cycles`, `lead_in_s` at the session's pace); the posture screen its
+    `views` ("front", "back") and what a camera cannot see (`limits`).
+    """
+
+    model_config = ConfigDict(frozen=True)
+    id: str
+    kind: Literal["routine", "posture", "breathing"]
+    name: dict[str, str]
+    description: dict[str, str] = Field(default_factory=dict)
+    instructions: dict[str, str] = Field(default_factory=dict)
+    picture: str
+    posture: str | None = None
+    controls: list[str] = Field(default_factory=list)
+    sections: list[ProgrammeSection] = Field(default_factory=list)
+    schedule: dict[str, float] | None = None
+    views: list[str] = Field(default_factory=list)
+    limits: dict[str, str] = Field(default_factory=dict)
+
+
 class OpenedMessage(Message):
     """A session started: `exercise` is set for an exercise session, `assessment`
-    for a fitness assessment."""
+    for a fitness assessment, `programme` for one of the centre's programmes."""
 
     type: Literal["opened"] = "opened"
     session_id: str
     exercise: ExerciseInfo | None = None
     assessment: AssessmentInfo | None = None
+    programme: ProgrammeInfo | None = None
     lang: Lang
     elder: bool
     options: KioskOptions
@@ -262,16 +318,12 @@ class CheckInRefusedMessage(Message):
     message: dict[str, str]
 
 
-def parse_client_message(
-    text: str,
-) -> OpenMessage | CloseMessage | ScanMessage:
+def parse_client_message(text: str) -> AnyClientMessage:
     """Decode a text message of the kiosk websocket (`/ws`).
 
     Raises:
         ProtocolError: not JSON (`bad_json`), wrong version (`unsupported_version`),
             unknown `type` or invalid fields (`bad_message`).
     """
-    message: OpenMessage | CloseMessage | ScanMessage = parse_message(
-        text, _CLIENT_ADAPTER, CLIENT_TYPES
-    )
+    message: AnyClientMessage = parse_message(text, _CLIENT_ADAPTER, CLIENT_TYPES)
     return message

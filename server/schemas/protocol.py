@@ -60,6 +60,8 @@ class ErrorCode(enum.StrEnum):
     UNSUPPORTED_VERSION = "unsupported_version"  # `v` is not 1
     UNKNOWN_EXERCISE = "unknown_exercise"  # `open` names no built-in exercise
     UNKNOWN_ASSESSMENT = "unknown_assessment"  # `open` names no assessment protocol
+    UNKNOWN_PROGRAMME = "unknown_programme"  # `open` names no programme
+    NOT_SUPPORTED = "not_supported"  # a `control` the open session does not take
     NOT_OPEN = "not_open"  # frame or close before `open`
     ALREADY_OPEN = "already_open"  # `open` while a session runs
     BAD_FRAME = "bad_frame"  # binary message with a malformed header
@@ -120,9 +122,12 @@ def check_resolution(resolution_wh: tuple[int, ...] | None) -> None:
 def parse_message(text: str, adapter: TypeAdapter[Any], types: tuple[str, ...]) -> Any:
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:
+        # ValueError: malformed JSON, or an integer over Python's 4,300-digit limit;
+        # RecursionError: nesting deeper than the decoder's recursion allows.
         raise ProtocolError(
-            ErrorCode.BAD_JSON, f"expected a JSON object, got invalid JSON ({exc})"
+            ErrorCode.BAD_JSON,
+            f"expected a JSON object, got invalid JSON ({str(exc)[:120]})",
         ) from None
     if not isinstance(data, dict):
         raise ProtocolError(

@@ -189,3 +189,27 @@ def test_api_error_codes_have_both_languages() -> None:
 
     for code, text in {**ERROR_MESSAGES, **PAGE_ERROR_MESSAGES}.items():
         assert set(text) == {"en", "zh-CN"} and all(text.values()), code
+
+
+def test_every_key_the_programme_views_build_is_translated() -> None:
+    """kiosk/programmes.js and its views build keys from the server's values: the
+    programme kinds, a routine section's status, the posture screen's steps and
+    levels."""
+    from exercises.posture import Level, ScreenStep
+    from server.programmes import SECTION_STATUSES, builtin_programmes
+
+    en = page_keys(KIOSK)
+    kinds = {p.kind for p in builtin_programmes().values()}
+    keys = {f"kind_{k}" for k in kinds} | {f"{k}_result_title" for k in kinds}
+    keys |= {f"section_status_{s}" for s in SECTION_STATUSES}
+    keys |= {f"posture_view_{s.key}" for s in ScreenStep}
+    keys |= {f"level_{v.value}" for v in Level}
+    missing = keys - en.keys()
+    assert not missing, missing
+    # the coach pages' programme views: statuses, levels, figures
+    from exercises.posture import FIGURES
+
+    coach = {f"section_status_{s}" for s in SECTION_STATUSES}
+    coach |= {f"level_{v.value}" for v in Level} | {f"figure_{f}" for f in FIGURES}
+    missing = coach - page_keys(COACH).keys()
+    assert not missing, missing

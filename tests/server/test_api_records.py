@@ -28,10 +28,10 @@ from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     pg_database_url,
     rep,
     seed_centre,
+    seed_session,
     sqlite_template,
     store,
 )
-from vision.types import PoseWindow
 
 TEMPLATE = (Path(__file__).parent / "data" / "chair_squat.toml").read_text(
     encoding="utf-8"
@@ -54,32 +54,12 @@ class World:
         return self.client.request(method, path, headers=self.as_(who), **kw)
 
 
-def _session(
-    store: Store, ids: dict[str, Any], *, exercise_id: str = "chair_squat"
-) -> int:
-    with store.begin() as db:
-        session = repository.start_session(
-            db,
-            exercise_id=exercise_id,
-            language="zh-CN",
-            resident_id=ids["resident_id"],
-            kiosk_id=ids["kiosk_id"],
-            started_at=at(2026, 3, 2, 9),
-        )
-        repository.record_rep(db, session.id, rep(1, 70.0))
-        repository.record_rep(db, session.id, rep(2, 90.0))
-        repository.record_cue(db, session.id, cue(1500))
-        repository.append_landmarks(db, session.id, PoseWindow.from_frames(frames(12)))
-        repository.finish_session(db, session.id, ended_at=at(2026, 3, 2, 9, 5))
-        return session.id
-
-
 @pytest.fixture
 def world(store: Store, fast_hasher: None) -> World:
     a = seed_centre(store, "Riverside")
     b = seed_centre(store, "Hillside")
-    a["session_id"] = _session(store, a)
-    b["session_id"] = _session(store, b)
+    a["session_id"] = seed_session(store, a)
+    b["session_id"] = seed_session(store, b)
     with store.begin() as db:
         for username, role, centre in (
             ("root", "admin", None),
@@ -128,6 +108,7 @@ def _routes(w: World) -> list[tuple[str, str, dict[str, Any]]]:
         ("GET", f"/api/residents/{rb}/notes", {}),
         ("POST", f"/api/residents/{rb}/notes", {"json": {"text": "hi"}}),
         ("GET", f"/api/residents/{rb}/assessments", {}),
+        ("GET", f"/api/residents/{rb}/programmes", {}),
         (
             "POST",
             f"/api/residents/{rb}/assessments",
@@ -413,6 +394,29 @@ def test_coach_sees_and_searches_only_their_centre(world: World) -> None:
     assert {r["id"] for r in every} == {world.a["resident_id"], world.b["resident_id"]}
     sessions = world.call("coach_a", "GET", "/api/sessions").json()["sessions"]
     assert [s["id"] for s in sessions] == [world.a["session_id"]]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "display_name",
+        "sex",
+        "conditions",
+        "consent_landmarks",
+        "consent_video",
+        "consent_data_sharing",
+    ],
+)
+def test_an_explicit_null_leaves_a_resident_field_as_it_was(
+    world: World, field: str
+) -> None:
+    # Found by the HTTP fuzz suite (tests/server/test_fuzz_http.py): a null consent
+    # flag reached the NOT NULL column and answered 500.
+    path = f"/api/residents/{world.a['resident_id']}"
+    before = world.call("coach_a", "GET", path).json()
+    patched = world.call("coach_a", "PATCH", path, json={field: None})
+    assert patched.status_code == 200, patched.text
+    assert world.call("coach_a", "GET", path).json() == before
 
 
 def test_coach_creates_and_updates_a_resident(world: World) -> None:

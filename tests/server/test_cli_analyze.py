@@ -209,3 +209,63 @@ def test_bad_aspect(
         f"--aspect: expected W:H or a positive number, got {bad!r}"
         in capsys.readouterr().err
     )
+
+
+# --- the report (server/report.py) -------------------------------------------------
+
+
+def test_report_has_each_rep_and_the_curves_against_the_band(
+    squats_npz: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+    from html.parser import HTMLParser
+
+    from server.api.sessions import spec_band
+
+    out = tmp_path / "squats.html"
+    assert main(["analyze", str(squats_npz), "-e", "squat", "--report", str(out)]) == 0
+    assert "reps: 3" in capsys.readouterr().out  # the table still prints
+    page = out.read_text(encoding="utf-8")
+    HTMLParser().feed(page)  # parses
+    assert '<strong id="reps">3</strong>' in page
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([\d.]+)</td>", page)
+    assert [n for n, _ in rows] == ["1", "2", "3"]
+    assert all(0 <= float(score) <= 100 for _, score in rows)
+    assert page.count('<rect class="bar"') == 3  # a bar each
+    band = spec_band(get_spec("squat"))
+    assert band is not None
+    channels = re.findall(r'<figure class="curve" data-channel="(\w+)">', page)
+    assert channels and set(channels) <= set(band["reference"]["channels"])
+    for chunk in page.split('<figure class="curve"')[1:]:
+        assert chunk.count("<polygon") == 3  # the band laid on each rep
+        assert 'stroke="#1f77b4"' in chunk  # the recording
+    assert "<script" not in page and "http://www.w3.org/2000/svg" in page
+
+
+def test_report_in_chinese_and_for_a_bad_path(
+    squats_npz: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "zh.html"
+    args = ["analyze", str(squats_npz), "-e", "squat", "--lang", "zh-CN"]
+    assert main([*args, "--report", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in page and "每次得分" in page and "深蹲" in page
+    capsys.readouterr()
+    assert main([*args, "--report", str(tmp_path / "out.pdf")]) == 2
+    assert (
+        "--report: expected a path ending in .html or .htm" in capsys.readouterr().err
+    )
+    assert main([*args, "--report", str(tmp_path / "no" / "dir.html")]) == 2
+    assert "--report:" in capsys.readouterr().err
+
+
+@pytest.mark.model
+def test_a_video_shows_a_progress_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    if not MODEL_FILE.is_file():
+        pytest.skip(f"model absent: {MODEL_FILE}")
+    video = shared_data_path("video", "bicep_curl_side.mp4")
+    args = ["analyze", str(video), "-e", "bicep_curl", "--json", "--max-frames", "12"]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "pose: 100%" in captured.err and "12/12" in captured.err
+    assert json.loads(captured.out.splitlines()[-1])["frames"] == 12

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from contextlib import nullcontext as does_not_raise
+from typing import Any
 
 import numpy as np
 import pytest
@@ -77,6 +79,26 @@ def test_decode_jpeg() -> None:
     with pytest.raises(ProtocolError) as info:
         decode_jpeg(b"\xff\xd8 definitely not a jpeg")
     assert info.value.code == ErrorCode.BAD_IMAGE
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "expectation"),
+    [
+        pytest.param(16384, 8, does_not_raise(), id="16384-wide"),
+        pytest.param(33000, 8, pytest.raises(ProtocolError), id="33000-wide"),
+        pytest.param(8, 33000, pytest.raises(ProtocolError), id="33000-tall"),
+    ],
+)
+def test_decode_jpeg_refuses_images_too_large_for_the_model(
+    width: int, height: int, expectation: Any
+) -> None:
+    # Found by the soak benchmark's fuzzing client: a bit-flipped JPEG header
+    # decoding 32767+ px wide aborted the server process inside MediaPipe.
+    with expectation as info:
+        image = decode_jpeg(jpeg_bytes(width, height))
+        assert image.shape == (height, width, 3)
+    if info is not None:
+        assert info.value.code == ErrorCode.BAD_IMAGE
 
 
 def run(coro):  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+from collections.abc import Callable
 from contextlib import nullcontext as does_not_raise
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from server.schemas import (
     FRAME_HEADER,
     CheckInMessage,
     CloseMessage,
+    ControlMessage,
     ErrorCode,
     GroupOpenMessage,
     OpenMessage,
@@ -61,6 +63,30 @@ from server.schemas import (
             None,
             ErrorCode.BAD_MESSAGE,
             id="scan-bad-on",
+        ),
+        pytest.param(
+            '{"type":"open","programme":"baduanjin","stature_cm":158.5}',
+            OpenMessage(programme="baduanjin", stature_cm=158.5),
+            None,
+            id="open-programme",
+        ),
+        pytest.param(
+            '{"type":"open","programme":"baduanjin","assessment":"arm_curl_30s"}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="open-two-targets",
+        ),
+        pytest.param(
+            '{"type":"control","action":"skip"}',
+            ControlMessage(action="skip"),
+            None,
+            id="control",
+        ),
+        pytest.param(
+            '{"type":"control","action":"rewind"}',
+            None,
+            ErrorCode.BAD_MESSAGE,
+            id="control-unknown-action",
         ),
         pytest.param("{not json", None, ErrorCode.BAD_JSON, id="malformed-json"),
         pytest.param("[1, 2]", None, ErrorCode.BAD_MESSAGE, id="not-an-object"),
@@ -103,10 +129,34 @@ def test_parse_client_message(
         assert info.value.detail  # says what was expected and what came
 
 
+@pytest.mark.parametrize(
+    "parse", [parse_client_message, parse_group_message], ids=["kiosk", "group"]
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("[" * 100_000 + "]" * 100_000, id="nested-lists"),
+        pytest.param('{"a":' * 100_000 + "1" + "}" * 100_000, id="nested-objects"),
+        pytest.param(
+            '{"type":"open","age_years":' + "9" * 5000 + "}", id="5000-digits"
+        ),
+    ],
+)
+def test_json_the_decoder_cannot_take_is_bad_json(
+    parse: Callable[[str], object], text: str
+) -> None:
+    # Found by the websocket fuzzer (tests/server/test_fuzz_ws.py): these raised
+    # RecursionError / ValueError out of the socket loop, which closed the socket 1011.
+    with pytest.raises(ProtocolError) as info:
+        parse(text)
+    assert info.value.code == ErrorCode.BAD_JSON
+    assert len(info.value.detail) < 300  # the input is not echoed back
+
+
 def test_unknown_type_error_lists_valid_types() -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message('{"type":"dance"}')
-    assert info.value.valid == ("open", "close", "scan")
+    assert info.value.valid == ("open", "close", "control", "scan")
     assert "'dance'" in info.value.detail
 
 
@@ -184,7 +234,7 @@ def test_parse_group_message(
 def test_group_messages_are_not_kiosk_messages() -> None:
     with pytest.raises(ProtocolError) as info:
         parse_client_message('{"type":"check_in","track_id":3,"resident":"A"}')
-    assert info.value.valid == ("open", "close", "scan")
+    assert info.value.valid == ("open", "close", "control", "scan")
 
 
 @pytest.mark.parametrize(

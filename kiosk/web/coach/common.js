@@ -72,6 +72,11 @@ export async function loadNames() {
   } catch (e) {
     state.errors.push({ code: "client", message: String(e) });
   }
+  try {
+    for (const p of await (await fetch("/api/programmes")).json()) names.exercises[p.id] = p.name;
+  } catch (e) {
+    // the records API alone (no live server): programme sessions show their ids
+  }
 }
 
 // The centre's own templates' names (after signing in); false when they could not be read.
@@ -140,12 +145,14 @@ export function download(href, label) {
   return el("a", { class: "button", href, download: "" }, label);
 }
 
-export function exportButtons(base) {
+// Export links of a session or resident (`programmes`: also the programme results' CSV).
+export function exportButtons(base, programmes = false) {
   return el(
     "div",
     { class: "exports" },
     el("span", { class: "muted", text: t("export") + ": " }),
     download(base + "?format=csv", t("export_csv")),
+    programmes ? download(base + "?format=csv&table=programmes", t("export_programmes_csv")) : null,
     download(base + "?format=json", t("export_json")),
     download(base + "?format=fhir", t("export_fhir")),
   );

@@ -1,8 +1,9 @@
 // One resident's view (#/residents/ID): their details and exports, their exercise
 // plans (plans.js), weekly progress per
 // exercise (repetitions, average score, range of motion per joint), fitness
-// assessments with their percentile over time, sessions, notes, member cards
-// (cards.js), and (administrators)
+// assessments with their percentile over time, programme results (routines, posture
+// screens compared visit to visit, breathing; coach/programmes.js), sessions, notes,
+// member cards (cards.js), and (administrators)
 // deleting the resident after a full export.
 
 import { cardsSection } from "./cards.js";
@@ -10,6 +11,7 @@ import * as Charts from "./charts.js";
 import { plansSection } from "./plans.js";
 import { el } from "../shared/dom.js";
 import { fmtDate, fmtScore, t, tOr } from "../shared/i18n.js";
+import { programmesHistory } from "./programmes.js";
 import { api, channelName, dateTime, download, exerciseName, exportButtons, notesSection, scoreClass, section, setView, showError, state, table, viewData } from "./common.js";
 
 export async function renderResident(id) {
@@ -19,11 +21,12 @@ export async function renderResident(id) {
   const resident = await viewData(base);
   if (!resident) return;
   const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  const [progress, sessions, notes, assessments, plans, cards] = await Promise.all([
+  const [progress, sessions, notes, assessments, programmes, plans, cards] = await Promise.all([
     api(base + "/progress?tz=" + encodeURIComponent(timeZone)).catch(() => api(base + "/progress")),
     api(base + "/sessions"),
     api(base + "/notes"),
     api(base + "/assessments").catch(() => ({ assessments: [] })),
+    api(base + "/programmes").catch(() => ({ programmes: [] })),
     api(base + "/prescriptions").catch(() => ({ prescriptions: [] })),
     api(base + "/member-cards").catch(() => ({ cards: [] })),
   ]);
@@ -33,7 +36,7 @@ export async function renderResident(id) {
     el("h2", { id: "resident-name", text: resident.display_name }),
     el("p", { class: "muted" }, t("member_code") + ": " + resident.member_code + (resident.birth_year ? " · " + t("birth_year") + ": " + resident.birth_year : "")),
     el("p", { class: "muted" }, t("consent_landmarks") + ": " + t(resident.consent.landmarks ? "yes" : "no")),
-    exportButtons("/api/exports/residents/" + id),
+    exportButtons("/api/exports/residents/" + id, programmes.programmes.length > 0),
   );
   const exerciseIds = [...new Set(progress.weeks.map((w) => w.exercise_id))];
   const select = el("select", { id: "progress-exercise" }, exerciseIds.map((e) => el("option", { value: e, text: exerciseName(e) })));
@@ -61,6 +64,7 @@ export async function renderResident(id) {
     plansSection(id, plans.prescriptions),
     progressCard,
     assessments.assessments.length ? assessmentsSection(assessments.assessments) : null,
+    programmesHistory(programmes.programmes, exerciseName),
     sessionsSection(sessions.sessions),
     notesCard,
     cardsSection(id, cards.cards),

@@ -1,12 +1,15 @@
 // One session's view (#/sessions/ID): the recorded skeleton replayed in step with a
 // rep/cue timeline and the angle curves drawn against the template's reference band,
-// the reps and cues (a rep's row seeks the replay to it), notes and exports.
+// the reps and cues (a rep's row seeks the replay to it), notes and exports; for a
+// programme session (a routine, a posture screen, paced breathing) its result
+// (coach/programmes.js) in place of the reps and curves.
 // ?autoplay=1 starts the replay.
 
 import * as Charts from "./charts.js";
 import { el, params } from "../shared/dom.js";
 import { fmtScore, localized, t } from "../shared/i18n.js";
 import { MIN_VISIBILITY } from "../shared/skeleton.js";
+import { programmeSection } from "./programmes.js";
 import { api, channelName, dateTime, exerciseName, exportButtons, notesSection, onLeave, scoreClass, scoreColor, section, setView, state, table, viewData } from "./common.js";
 
 function replayBox(lm) {
@@ -52,9 +55,9 @@ export async function renderSession(id) {
       "p",
       {},
       body.resident ? el("a", { href: "#/residents/" + body.resident.id, text: body.resident.display_name }) : el("span", { class: "muted", text: t("anonymous") }),
-      " · " + t("reps") + ": " + reps.length + " · " + t("mean_score") + ": " + fmtScore(s.mean_score) + " · " + t("status_" + s.status),
+      body.programme ? " · " + t("status_" + s.status) : " · " + t("reps") + ": " + reps.length + " · " + t("mean_score") + ": " + fmtScore(s.mean_score) + " · " + t("status_" + s.status),
     ),
-    exportButtons("/api/exports/sessions/" + id),
+    exportButtons("/api/exports/sessions/" + id, !!body.programme),
   );
   // replay
   const replayCanvas = el("canvas", { id: "replay", class: "replay" });
@@ -114,12 +117,14 @@ export async function renderSession(id) {
       : el("p", { class: "muted", text: t("no_cues") }),
   );
   const notesCard = notesSection(body.notes, (text) => api("/api/sessions/" + id + "/notes", { method: "POST", json: { text } }));
+  const programme = programmeSection(body.programme);
   setView(
     body.resident ? el("p", {}, el("a", { href: "#/residents/" + body.resident.id, text: "← " + body.resident.display_name })) : el("p", {}, el("a", { href: "#/residents", text: "← " + t("nav_residents") })),
     header,
+    programme,
     replayCard,
-    curvesCard,
-    repsCard,
+    programme ? null : curvesCard,
+    programme ? null : repsCard,
     notesCard,
   );
 

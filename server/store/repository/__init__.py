@@ -5,6 +5,7 @@ kind of record (all importable from here: `repository.create_resident(db, ...)`)
     residents    residents (and deletion on request), notes, assessment results
     sessions     exercise sessions: start, reps, cues, landmarks, video, end
     history      session overviews, weekly progress
+    programmes   programme results: routine sections, posture figures, breaths
     alerts       fall alerts of the group screen
     templates    a centre's own exercise templates
     prescriptions  exercise plans, the sets done under them, their adherence
@@ -86,6 +87,11 @@ from server.store.repository.prescriptions import (
     set_rows,
     update_prescription,
 )
+from server.store.repository.programmes import (
+    add_programme_result,
+    list_programme_results,
+    programme_result_of,
+)
 from server.store.repository.residents import (
     add_assessment,
     add_note,
@@ -130,6 +136,7 @@ __all__ = [
     "add_assessment",
     "add_battery_results",
     "add_note",
+    "add_programme_result",
     "append_landmarks",
     "attach_video",
     "centre_of_kiosk",
@@ -176,6 +183,7 @@ __all__ = [
     "list_member_tokens",
     "list_notes",
     "list_prescriptions",
+    "list_programme_results",
     "list_staff",
     "list_templates",
     "load_landmarks",
@@ -185,6 +193,7 @@ __all__ = [
     "new_token",
     "performed_sets",
     "plan_adherence",
+    "programme_result_of",
     "purge_expired_logins",
     "raise_alert",
     "record_cue",

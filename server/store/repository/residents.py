@@ -20,6 +20,7 @@ from server.store.models import (
     Note,
     PerformedSetRow,
     PrescriptionRow,
+    ProgrammeResult,
     Rep,
     Resident,
     SessionVideo,
@@ -172,11 +173,11 @@ def search_residents(
 def delete_resident(db: Session, resident_id: int) -> dict[str, int] | None:
     """Delete a resident and everything that references them, on their request.
 
-    Sessions (with their reps, cues, landmark chunks and videos), notes, assessments,
-    exercise plans (with the sets done under them) and member cards go by the
-    database's ON DELETE CASCADE. Fall alerts stay (a safety record of the
-    centre: kiosk, seat, times) but lose the resident (ON DELETE SET NULL) and their
-    details, which may name them. Returns how many rows of each kind went, plus
+    Sessions (with their reps, cues, landmark chunks, videos and programme results),
+    notes, assessments, exercise plans (with the sets done under them) and member
+    cards go by the database's ON DELETE CASCADE. Fall alerts stay (a safety record
+    of the centre: kiosk, seat, times) but lose the resident (ON DELETE SET NULL) and
+    their details, which may name them. Returns how many rows of each kind went, plus
     `alerts_unlinked` (None when there was no such resident).
     """
     resident = db.get(Resident, resident_id)
@@ -213,6 +214,9 @@ def delete_resident(db: Session, resident_id: int) -> dict[str, int] | None:
             ),
         ),
         "member_tokens": count(MemberToken, MemberToken.resident_id == resident_id),
+        "programme_results": count(
+            ProgrammeResult, ProgrammeResult.session_id.in_(sessions)
+        ),
         "alerts_unlinked": count(Alert, Alert.resident_id == resident_id),
     }
     db.execute(

@@ -29,7 +29,7 @@ from exercises.events import CueIssued, RepCompleted, Severity
 from server.store import Store, repository, upgrade_database
 from server.store.models import Base
 from tests.conftest import IN_CI
-from vision.types import PoseFrame, Skeleton
+from vision.types import PoseFrame, PoseWindow, Skeleton
 
 __all__ = [
     "PG_ADMIN_URL",
@@ -40,6 +40,7 @@ __all__ = [
     "pg_database_url",
     "rep",
     "seed_centre",
+    "seed_session",
     "sqlite_template",
     "store",
 ]
@@ -149,6 +150,28 @@ def seed_centre(store: Store, name: str = "Riverside") -> dict[str, Any]:
             "kiosk_id": kiosk.id,
             "kiosk_token": token,
         }
+
+
+def seed_session(
+    store: Store, ids: dict[str, Any], *, exercise_id: str = "chair_squat"
+) -> int:
+    """A finished session of the centre's resident at its kiosk: two reps, a cue,
+    12 frames of landmarks; its id."""
+    with store.begin() as db:
+        session = repository.start_session(
+            db,
+            exercise_id=exercise_id,
+            language="zh-CN",
+            resident_id=ids["resident_id"],
+            kiosk_id=ids["kiosk_id"],
+            started_at=at(2026, 3, 2, 9),
+        )
+        repository.record_rep(db, session.id, rep(1, 70.0))
+        repository.record_rep(db, session.id, rep(2, 90.0))
+        repository.record_cue(db, session.id, cue(1500))
+        repository.append_landmarks(db, session.id, PoseWindow.from_frames(frames(12)))
+        repository.finish_session(db, session.id, ended_at=at(2026, 3, 2, 9, 5))
+        return session.id
 
 
 def rep(

@@ -36,6 +36,10 @@ EXPECTED_TABLES = {
     "performed_sets",
     "member_tokens",
     "fitness_tables",
+    "programme_results",
+    "routine_sections",
+    "posture_figures",
+    "breaths",
 }
 
 

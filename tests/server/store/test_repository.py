@@ -487,6 +487,7 @@ def test_delete_resident_removes_everything_that_references_them(store: Store) -
         "prescriptions": 0,
         "performed_sets": 0,
         "member_tokens": 0,
+        "programme_results": 0,
         "alerts_unlinked": 0,
     }
     assert _count(store, Resident, Resident.id == gone["resident_id"]) == 0
