@@ -1,7 +1,7 @@
 """Exercise prescriptions (issue 19): `prescriptions`, `performed_sets`,
 `member_tokens` (QR check-in) and `fitness_tables` (national-standard scoring tables).
 
-Revision ID: 0003_prescriptions
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-06
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0003_prescriptions"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

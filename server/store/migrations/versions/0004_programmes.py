@@ -2,7 +2,7 @@
 or paced-breathing session) with `routine_sections`, `posture_figures` and `breaths`.
 
 Revision ID: 0004
-Revises: 0003_prescriptions
+Revises: 0003
 Create Date: 2026-12-06
 
 Written off 0002 beside the prescriptions' revision; chained after it when the two
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | None = "0003_prescriptions"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
