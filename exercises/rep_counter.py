@@ -16,6 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from exercises.counter_params import COUNTER_NOMINAL_FPS, CountedRep, CounterParams
 from exercises.periodicity import (
     FrameFeatures,
     Guide,
@@ -35,8 +36,6 @@ __all__ = ["COUNTER_NOMINAL_FPS", "CountedRep", "CounterParams", "RepCounter"]
 
 F64 = npt.NDArray[np.float64]
 
-COUNTER_NOMINAL_FPS: Final[float] = 30.0
-"""Frame rate assumed until the timestamps show the real one."""
 _MIN_SEPARATION: Final[float] = 0.5
 """Turning points of counted repetitions are at least this many periods apart."""
 _PACE_LIMIT: Final[float] = 3.0
@@ -44,105 +43,6 @@ _PACE_LIMIT: Final[float] = 3.0
 _STABLE_REFITS: Final[int] = 3
 """Refits in a row that must agree on a signal before it is counted (at least
 `CounterParams.evidence` over its periodicity)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CounterParams:
-    """Settings of the rep counter (times in seconds, converted with the frame rate
-    the timestamps show). See the module docstring for what each step does.
-
-    Attributes:
-        min_period_s / max_period_s: Fastest and slowest repetition considered.
-        num_components: Principal components offered as candidate signals.
-        first_peak_fraction: The period is the first autocorrelation peak at least
-            this strong relative to the strongest (multiples of the period lose).
-        detrend_periods: Window of the drift removal, in periods.
-        smooth_periods: Time constant of the smoothing, in periods.
-        range_periods: Window of the running range, in periods.
-        range_floor: Least range relative to the window's typical range.
-        threshold: Hysteresis levels, in half ranges around the range's middle.
-        min_joint_fraction: A frame with fewer visible body joints is a gap.
-        min_body_range: Least range of a principal-component signal, in body radii.
-        min_angle_range_deg: The same for an angle signal, in degrees.
-        guide_strength: A template channel this periodic relative to the best
-            candidate is the one counted.
-        min_strength: Least periodicity to start or switch counting on a signal.
-        adopt_periods: Periods of footage needed before a signal is adopted.
-        evidence: A signal of periodicity s must agree over `evidence / s` refits in
-            a row (at least 3) before it is adopted: weaker periodicity must hold
-            longer.
-        switch_ratio: A different signal replaces the counted one when this many
-            times as periodic on the same window.
-        window_s: Frames kept and analysed.
-        refit_s: How often the signal is re-chosen.
-    """
-
-    min_period_s: float = 0.4
-    max_period_s: float = 10.0
-    num_components: int = 5
-    first_peak_fraction: float = 0.7
-    detrend_periods: float = 1.0
-    smooth_periods: float = 0.06
-    range_periods: float = 2.5
-    range_floor: float = 0.4
-    threshold: float = 0.3
-    min_joint_fraction: float = 0.5
-    min_body_range: float = 0.5
-    min_angle_range_deg: float = 30.0
-    guide_strength: float = 0.8
-    min_strength: float = 0.2
-    adopt_periods: float = 4.0
-    evidence: float = 1.2
-    switch_ratio: float = 1.25
-    window_s: float = 60.0
-    refit_s: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not 0 < self.min_period_s < self.max_period_s:
-            raise ValueError(
-                "need 0 < min_period_s < max_period_s, got "
-                f"{self.min_period_s}, {self.max_period_s}"
-            )
-        if self.num_components < 1:
-            raise ValueError(f"num_components must be >= 1, got {self.num_components}")
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
-        if not 0.0 < self.guide_strength <= 1.0:
-            raise ValueError(
-                f"guide_strength must be in (0, 1], got {self.guide_strength}"
-            )
-        for name in (
-            "detrend_periods",
-            "range_periods",
-            "range_floor",
-            "smooth_periods",
-            "refit_s",
-        ):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not self.window_s >= 2 * self.max_period_s:
-            raise ValueError(
-                f"window_s must be >= 2 * max_period_s, got {self.window_s}"
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class CountedRep:
-    """One counted repetition.
-
-    Attributes:
-        count: Its number in the set (1, 2, ...).
-        start_ms / turn_ms / end_ms: Where it left rest, its turning point, where it
-            was back (for a two-phase template, end = turn).
-        start_frame / end_frame: The same as frame numbers since the counter started.
-    """
-
-    count: int
-    start_ms: int
-    turn_ms: int
-    end_ms: int
-    start_frame: int
-    end_frame: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +75,7 @@ class RepCounter:
         guides: tuple[Guide, ...] = (),
         pace_s: float | None = None,
         half_cycle: bool = False,
+        min_rep_s: float = 0.0,
         fps_hint: float = COUNTER_NOMINAL_FPS,
     ) -> None:
         """
@@ -186,6 +87,9 @@ class RepCounter:
             pace_s: The template's time per repetition: the period assumed until the
                 signal shows its own (and, times 3, the slowest considered).
             half_cycle: Count on reaching the far end (a two-phase cycle).
+            min_rep_s: A repetition spanning fewer frames than this (its frames
+                from leaving rest to being back, times the frame interval) is
+                jitter, not counted.
             fps_hint: Frame rate assumed until the timestamps show it.
         """
         self.skeleton = skeleton
@@ -197,6 +101,7 @@ class RepCounter:
         self.guides = tuple(guides)
         self.pace_s = pace_s
         self.half_cycle = half_cycle
+        self.min_rep_s = float(min_rep_s)
         self.fps_hint = float(fps_hint)
         self.reset()
 
@@ -208,18 +113,33 @@ class RepCounter:
         *,
         elder_mode: bool = False,
         params: CounterParams | None = None,
+        partial: bool = False,
+        min_rep_s: float | None = None,
     ) -> RepCounter:
-        """A counter that knows a rep template's channels, rest end, least movement
-        and pace (elder pace in elder mode)."""
+        """A counter that knows a rep template's channels, rest end, least movement,
+        pace (elder pace in elder mode) and shortest repetition (`min_rep_s` when
+        the template has none). `partial`: until a signal shows its period, a
+        repetition reaching only the template's partial turning point counts."""
         pace = spec.pace_s
         if elder_mode and spec.elder.pace_s is not None:
             pace = max(pace, spec.elder.pace_s)
+        guides = template_guides(spec, elder_mode=elder_mode)
+        if partial and guides and spec.partial is not None:
+            turn = {p.name: p for p in spec.partial.phases}.get(spec.cycle[1])
+            bounds = [
+                c.max if guides[0].sign < 0 else c.min
+                for c in (turn.conditions if turn else ())
+                if c.key == guides[0].name
+            ]
+            if bounds and bounds[0] is not None:
+                guides = (dataclasses.replace(guides[0], turn=bounds[0]), *guides[1:])
         return cls(
             skeleton,
             params=params,
-            guides=template_guides(spec, elder_mode=elder_mode),
+            guides=guides,
             pace_s=pace,
             half_cycle=len(spec.cycle) == 2,
+            min_rep_s=spec.min_rep_s or min_rep_s or 0.0,
         )
 
     def reset(self) -> None:
@@ -241,6 +161,7 @@ class RepCounter:
         self._first = 0  # frame number of row 0
         self._segment = 0  # row where the counted stretch began
         self._machine = Hysteresis()
+        self._seen_ms = -1  # time of the last frame with the counted signal
         self._ema = math.nan
         self._model: _Model | None = self._prior()
         self._candidate: tuple[str, float] | None = None
@@ -260,6 +181,17 @@ class RepCounter:
     @property
     def source(self) -> str:
         return "" if self._model is None else self._model.choice.source
+
+    @property
+    def under_way(self) -> bool:
+        """A repetition has left rest and passed the far level, not back yet."""
+        return self._machine.out
+
+    @property
+    def oldest_frame(self) -> int:
+        """The oldest frame number a repetition counted from now on can start at (a
+        new signal is counted over the last `window_s` again)."""
+        return self._first + max(0, self._size - self._frames(self.params.window_s))
 
     # --- settings in frames ------------------------------------------------------
 
@@ -364,6 +296,8 @@ class RepCounter:
         self._valid[row] = valid
         self._ts[row] = ts
         self._size += 1
+        if self._size <= self._refit_every():
+            self._measure_fps()  # the first frames show the rate the prior needs
         out = self._advance(row) if self._model is not None else []
         self._next_refit -= 1
         if self._next_refit <= 0:
@@ -424,6 +358,10 @@ class RepCounter:
         self._z[row] = math.nan
         if math.isnan(raw):
             return []
+        ts = int(self._ts[row])
+        if 0 <= self._seen_ms < ts - 1000 * self.params.max_gap_s:
+            self._machine.reset()  # a repetition this interrupted does not count
+        self._seen_ms = ts
         if model.levels is not None:
             return self._step(row, choice.sign * raw, *model.levels, model.period)
         p = self.params
@@ -474,6 +412,12 @@ class RepCounter:
             return []
         else:
             start, turn, end = closed
+        if end > start and self.min_rep_s > 0:
+            # Its frames times the frame interval within it.
+            first, last = (self._ts[max(0, f - self._first)] for f in (start, end))
+            frames = end - start + 1
+            if (last - first) * frames / (frames - 1) < 1000 * self.min_rep_s:
+                return []  # faster than any repetition: jitter
         i = bisect.bisect_left(self._turns, turn)
         near = self._turns[max(0, i - 1) : i + 1]
         if any(abs(turn - t) < _MIN_SEPARATION * period for t in near):
@@ -486,7 +430,11 @@ class RepCounter:
         def ms(frame_no: int) -> int:
             return int(self._ts[max(0, frame_no - self._first)])
 
-        rep = CountedRep(len(self.reps) + 1, ms(start), ms(turn), ms(end), start, end)
+        assert self._model is not None
+        fixed = self._model.levels is not None
+        rep = CountedRep(
+            len(self.reps) + 1, ms(start), ms(turn), ms(end), start, end, fixed
+        )
         self.reps.append(rep)
         return rep
 
@@ -494,6 +442,7 @@ class RepCounter:
         """Count over rows from `from_row` again with the current signal (the machine
         restarted there); repetitions counted already are not counted again."""
         self._machine = Hysteresis()
+        self._seen_ms = -1
         self._ema = math.nan
         self._segment = from_row
         model = self._model

@@ -99,13 +99,6 @@ def test_counted_span(template_id: str, expected: tuple[float, float] | None) ->
         assert span == pytest.approx(expected, abs=0.051)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the live Session still counts reps by its phase thresholds; analyze "
-    "counts with exercises.counting.RepCounter (fed the session's channel values). "
-    "Passes once Session counts with the same RepCounter (after the engine's split "
-    "of session.py).",
-)
 def test_analyze_and_a_live_session_report_the_same_reps() -> None:
     spec = get_spec("squat")
     # Half-depth squats: the counter counts them, the phase thresholds do not.
