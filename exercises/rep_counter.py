@@ -24,6 +24,7 @@ from exercises.periodicity import (
     SignalSettings,
     choose_signal,
     frame_features,
+    oriented_like,
     raw_signal,
     strength_of,
     template_guides,
@@ -40,6 +41,12 @@ _MIN_SEPARATION: Final[float] = 0.5
 """Turning points of counted repetitions are at least this many periods apart."""
 _PACE_LIMIT: Final[float] = 3.0
 """A template's slowest repetition considered, in template paces."""
+_HARMONIC_REACH: Final[float] = 2.0
+"""The first signal is trusted once lags of this many of its periods are searched."""
+_LED_RANGE: Final[float] = 1.5
+"""A counter led by another's period considers periods within this factor of it."""
+_LED_ADOPT_PERIODS: Final[float] = 2.0
+"""Periods of footage a led counter needs (the period is known already)."""
 _STABLE_REFITS: Final[int] = 3
 """Refits in a row that must agree on a signal before it is counted (at least
 `CounterParams.evidence` over its periodicity)."""
@@ -77,6 +84,7 @@ class RepCounter:
         half_cycle: bool = False,
         min_rep_s: float = 0.0,
         fps_hint: float = COUNTER_NOMINAL_FPS,
+        led: bool = False,
     ) -> None:
         """
         Args:
@@ -91,6 +99,8 @@ class RepCounter:
                 from leaving rest to being back, times the frame interval) is
                 jitter, not counted.
             fps_hint: Frame rate assumed until the timestamps show it.
+            led: Count only at the period another counter gives (`follow_period`:
+                a class following an instructor), nothing until it is given.
         """
         self.skeleton = skeleton
         self.params = params or CounterParams()
@@ -103,6 +113,9 @@ class RepCounter:
         self.half_cycle = half_cycle
         self.min_rep_s = float(min_rep_s)
         self.fps_hint = float(fps_hint)
+        self.led = led
+        self._lead_s: float | None = None
+        self._lead_source = ""
         self.reset()
 
     @classmethod
@@ -123,20 +136,10 @@ class RepCounter:
         pace = spec.pace_s
         if elder_mode and spec.elder.pace_s is not None:
             pace = max(pace, spec.elder.pace_s)
-        guides = template_guides(spec, elder_mode=elder_mode)
-        if partial and guides and spec.partial is not None:
-            turn = {p.name: p for p in spec.partial.phases}.get(spec.cycle[1])
-            bounds = [
-                c.max if guides[0].sign < 0 else c.min
-                for c in (turn.conditions if turn else ())
-                if c.key == guides[0].name
-            ]
-            if bounds and bounds[0] is not None:
-                guides = (dataclasses.replace(guides[0], turn=bounds[0]), *guides[1:])
         return cls(
             skeleton,
             params=params,
-            guides=guides,
+            guides=template_guides(spec, elder_mode=elder_mode, partial=partial),
             pace_s=pace,
             half_cycle=len(spec.cycle) == 2,
             min_rep_s=spec.min_rep_s or min_rep_s or 0.0,
@@ -183,6 +186,27 @@ class RepCounter:
         return "" if self._model is None else self._model.choice.source
 
     @property
+    def period_s(self) -> float | None:
+        """Period of the counted signal in seconds once a signal is trusted (its
+        period measured, not a template's pace); else None."""
+        model = self._model
+        if model is None or model.choice.strength == 0.0:
+            return None
+        return model.period / self._fps
+
+    def follow(self, lead: RepCounter) -> None:
+        """Count what `lead` counts (a led counter, e.g. a participant copying an
+        instructor): the same kind of signal, at periods within `_LED_RANGE` of its
+        period, once two periods of footage show it; nothing while `lead` has not
+        trusted a signal."""
+        period_s = lead.period_s
+        source = lead.source if period_s is not None else ""
+        if (period_s, source) == (self._lead_s, self._lead_source):
+            return
+        self._lead_s, self._lead_source = period_s, source
+        self._settings = self._settings_for(self._fps)
+
+    @property
     def under_way(self) -> bool:
         """A repetition has left rest and passed the far level, not back yet."""
         return self._machine.out
@@ -210,6 +234,9 @@ class RepCounter:
         if self.pace_s is not None:
             longest = min(longest, _PACE_LIMIT * self.pace_s)
         shortest = max(2, round(p.min_period_s * fps))
+        if self._lead_s is not None:
+            shortest = max(shortest, round(self._lead_s / _LED_RANGE * fps))
+            longest = min(longest, self._lead_s * _LED_RANGE)
         return SignalSettings(
             min_period=shortest,
             max_period=max(2 * shortest, round(longest * fps)),
@@ -220,6 +247,7 @@ class RepCounter:
             threshold=p.threshold,
             min_body_range=p.min_body_range,
             min_angle_range_deg=p.min_angle_range_deg,
+            sources=(self._lead_source,) if self._lead_source else (),
         )
 
     def _prior(self) -> _Model | None:
@@ -317,16 +345,11 @@ class RepCounter:
     def _compact(self) -> None:
         keep = self._capacity // 2
         drop = self._size - keep
-        for buf in (
-            self._coords,
-            self._angles,
-            self._guide_values,
-            self._valid,
-            self._ts,
-            self._raw,
-            self._smooth,
-            self._z,
-        ):
+        buffers: tuple[npt.NDArray[np.generic], ...] = (
+            *(self._coords, self._angles, self._guide_values, self._valid),
+            *(self._ts, self._raw, self._smooth, self._z),
+        )
+        for buf in buffers:
             buf[:keep] = buf[drop : self._size]
         self._first += drop
         self._size = keep
@@ -486,15 +509,17 @@ class RepCounter:
     def _refit(self, *, final: bool = False) -> list[CountedRep]:
         """Re-choose the signal on the window (module docstring, steps 1 and 4)."""
         self._measure_fps()
+        if self.led and self._lead_s is None:
+            return []  # the period to count at is not known yet
         start, features, guide_values = self._window()
         choice = choose_signal(features, guide_values, self.guides, self._settings)
         p = self.params
+        needed = p.adopt_periods if self._lead_s is None else _LED_ADOPT_PERIODS
         if (
             choice is None
             or not choice.moving
             or choice.strength < p.min_strength
-            or int(features.valid.sum())
-            < (2.0 if final else p.adopt_periods) * choice.period
+            or int(features.valid.sum()) < (2.0 if final else needed) * choice.period
         ):
             self._candidate = None
             return []
@@ -508,11 +533,15 @@ class RepCounter:
         )
         self._stable = self._stable + 1 if same else 1
         self._candidate = (choice.source, choice.period)
-        # Weaker periodicity must hold longer before it is trusted.
+        # Weaker periodicity must hold longer before it is trusted (unless the
+        # period is known from the counter leading this one).
         needed = max(_STABLE_REFITS, math.ceil(p.evidence / choice.strength))
+        needed = 1 if self._lead_s is not None else needed
         if not final and self._stable < needed:
             return []
         model = self._model
+        if not final and not self._sees_fundamental(features, choice, model):
+            return []
         if final and model is not None and choice.guide < 0:
             # At the end of a set a template's unconfirmed channel is kept rather than
             # traded for a weakly periodic other signal seen over two periods.
@@ -540,25 +569,29 @@ class RepCounter:
         self._model = _Model(self._oriented(choice, start), choice.period, choice.floor)
         return self._replay(start)
 
+    def _sees_fundamental(
+        self, features: FrameFeatures, choice: SignalChoice, model: _Model | None
+    ) -> bool:
+        """Whether the window is long enough to tell the chosen period from a
+        harmonic of the movement (a joint moving twice per repetition): the first
+        signal trusted waits until the lags searched reach `_HARMONIC_REACH` times
+        its period (or the slowest period considered)."""
+        if self._lead_s is not None or (
+            model is not None and model.choice.strength > 0.0
+        ):
+            return True
+        reach = min(self._settings.max_period, features.valid.shape[0] // 2) - 1
+        longest = self._settings.max_period - 1
+        return bool(reach >= min(_HARMONIC_REACH * choice.period, longest))
+
     def _oriented(self, choice: SignalChoice, start: int) -> SignalChoice:
         """A free signal replacing a counted one keeps which end is rest: it is
         oriented like the counted signal over the frames both cover."""
         model = self._model
         if model is None or choice.guide >= 0:
             return choice
-        old = self._z[start : self._size]
+        rows = slice(start, self._size)
         new = raw_signal(
-            choice,
-            self._coords[start : self._size],
-            self._angles[start : self._size],
-            self._guide_values[start : self._size],
+            choice, self._coords[rows], self._angles[rows], self._guide_values[rows]
         )
-        both = np.isfinite(old) & np.isfinite(new)
-        if both.sum() <= 2:
-            return choice
-        a = old[both] - old[both].mean()
-        b = new[both] - new[both].mean()
-        corr = float(np.dot(a, b))
-        if corr == 0.0:
-            return choice
-        return dataclasses.replace(choice, sign=1.0 if corr > 0 else -1.0)
+        return oriented_like(choice, new, self._z[rows])
