@@ -175,6 +175,11 @@ class SessionKind:
         """The set is over: repetitions confirmed only now."""
         return []
 
+    @property
+    def counted(self) -> tuple[CountedRep, ...]:
+        """The repetitions `count` counted, as the counter timed them."""
+        return ()
+
     def left_phase(self, timestamp_ms: int, events: list[Event]) -> None:
         """A new phase was confirmed."""
 
@@ -264,6 +269,10 @@ class RepsKind(SessionKind):
 
     def finish(self) -> list[tuple[Completed, RoundScore]]:
         return [self._scored(r) for r in self.counter.finish()]
+
+    @property
+    def counted(self) -> tuple[CountedRep, ...]:
+        return tuple(self.counter.reps)
 
     def _scored(self, rep: CountedRep) -> tuple[Completed, RoundScore]:
         trace = self.trace

@@ -12,10 +12,11 @@ what to count (`exercises.counting` counts it).
 3. Period: for every candidate, the autocorrelation's first strong peak between the
    fastest and slowest repetition (`exercises.signal.acf_period`); the strength of a
    candidate is the height of that peak. A candidate whose whole span is under the
-   least movement is left out, however periodic. The most periodic candidate wins, except that
-   a template's channel nearly as periodic is preferred (the template says it carries
-   the movement), and a nearly as periodic candidate whose period is a multiple of the
-   winner's shows the whole repetition (some joints move twice per repetition).
+   least movement is left out, however periodic. The most periodic candidate wins,
+   except that a template's channel nearly as periodic is preferred (the template
+   says it carries the movement), and a nearly as periodic candidate whose period is
+   a multiple of the winner's shows the whole repetition (some joints move twice per
+   repetition).
 4. Which end of the chosen signal is rest: a template channel's own direction; else
    the direction of the template channel it moves with; else the end where it
    clearly dwells (repetitions are the long tail of its distribution), else the end

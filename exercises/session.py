@@ -50,7 +50,7 @@ from typing import Final
 import numpy as np
 
 from exercises.channels import Channels
-from exercises.counter_params import CounterParams
+from exercises.counter_params import CountedRep, CounterParams
 from exercises.cues import PARTIAL_REP, SLOW_DOWN, CueGate
 from exercises.events import (
     Event,
@@ -339,6 +339,13 @@ class Session:
     @property
     def reps(self) -> int:
         return len(self._reps)
+
+    @property
+    def counted(self) -> tuple[CountedRep, ...]:
+        """A rep template's repetitions as the rep counter timed them (left rest,
+        turned, back), in order; a rep's `RepCompleted` comes with the frame that
+        counted it (its latency: that frame's time minus `end_ms`)."""
+        return self._kind.counted
 
     @property
     def phase(self) -> str | None:
