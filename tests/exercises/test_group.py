@@ -609,3 +609,78 @@ def test_real_tracks_lagged_copy_in_step_other_movement_not(
     assert different <= lagged - 40, (
         f"copy {lagged:.1f}, other movement {different:.1f}"
     )
+
+
+def _pasted_class(
+    xyz: np.ndarray,
+    vis: np.ndarray,
+    stamps: np.ndarray,
+    aspect_wh: float,
+    lags_s: tuple[float, ...],
+    fps: float | None,
+) -> list[Poses]:
+    """The instructor's track and, beside it, followers copying it `lags_s` later
+    (fresh landmark jitter, ~0.4 % of the frame), each in its own column of one wide
+    picture (track IDs 1, 2, ...); every frame, or frames about `fps` apart."""
+    native = 1000 * (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    rng = np.random.default_rng(0)
+    tracks = [(xyz, vis)]
+    for lag_s in lags_s:
+        lag = round(lag_s * native)
+        jitter = rng.normal(0, 0.004, xyz.shape).astype(np.float32)
+        copy = (np.roll(xyz + jitter, lag, axis=0), np.roll(vis, lag, axis=0))
+        copy[0][:lag] = np.nan
+        copy[1][:lag] = 0
+        tracks.append(copy)
+    n = len(tracks)
+    out: list[Poses] = []
+    for k, ts in enumerate(stamps):
+        if fps is not None and out and ts - out[-1].timestamp_ms < 1000 / fps - 1:
+            continue
+        people = np.stack([t[0][k] for t in tracks])
+        people[:, :, 0] = (np.arange(n)[:, None] + people[:, :, 0]) / n
+        out.append(
+            Poses(
+                people.astype(np.float32),
+                np.stack([t[1][k] for t in tracks]).astype(np.float32),
+                np.arange(1, n + 1, dtype=np.int64),
+                np.ones(n, np.float32),
+                int(ts),
+                aspect_wh=n * aspect_wh,
+            )
+        )
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.parametrize("fps", [None, 4.0], ids=["every-frame", "4fps"])
+def test_real_class_followers_count_as_the_instructor(
+    fps: float | None, request: pytest.FixtureRequest
+) -> None:
+    """The pasted class on real landmarks: the jumping-jacks clip (19 complete reps,
+    arms overhead, front then side view) leads, followers copy it 0.3, 0.5 and 0.7 s
+    later; at every frame (~15 fps) and at the 4 fps a CPU group screen manages,
+    the instructor's count is within one of the clip's and each follower's within
+    one of the instructor's."""
+    from tests.clip_landmarks import clip_landmarks
+    from tests.conftest import shared_data_path
+
+    cache = request.config.cache.mkdir("movecoach-fall-landmarks")
+    track = clip_landmarks(cache, shared_data_path("video", "mrpose_jumping_jacks.mp4"))
+    group = GroupSession(
+        mode="follow", instructor_track_id=1, options=GroupOptions(falls=False)
+    )
+    events = [
+        e for p in _pasted_class(*track, (0.3, 0.5, 0.7), fps) for e in group.feed(p)
+    ]
+    counts = {
+        i: len(
+            [e for e in events if isinstance(e, FollowRepCounted) and e.track_id == i]
+        )
+        for i in (2, 3, 4)
+    }
+    instructor = group.instructor_reps
+    print(f"instructor {instructor}, followers {counts}")
+    assert instructor is not None and abs(instructor - 19) <= 1
+    assert all(abs(c - instructor) <= 1 for c in counts.values()), counts
