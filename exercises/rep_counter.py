@@ -95,9 +95,11 @@ class RepCounter:
             pace_s: The template's time per repetition: the period assumed until the
                 signal shows its own (and, times 3, the slowest considered).
             half_cycle: Count on reaching the far end (a two-phase cycle).
-            min_rep_s: A repetition spanning fewer frames than this (its frames
-                from leaving rest to being back, times the frame interval) is
-                jitter, not counted.
+            min_rep_s: A repetition counted between the template's thresholds
+                spanning fewer frames than this (its frames from leaving rest to
+                being back, times the frame interval) is jitter, not counted (reps
+                counted relative to the range are smoothed and at least half a
+                period apart already).
             fps_hint: Frame rate assumed until the timestamps show it.
             led: Count only at the period another counter gives (`follow_period`:
                 a class following an instructor), nothing until it is given.
@@ -435,7 +437,8 @@ class RepCounter:
             return []
         else:
             start, turn, end = closed
-        if end > start and self.min_rep_s > 0:
+        fixed = self._model is not None and self._model.levels is not None
+        if fixed and end > start and self.min_rep_s > 0:
             # Its frames times the frame interval within it.
             first, last = (self._ts[max(0, f - self._first)] for f in (start, end))
             frames = end - start + 1
