@@ -48,8 +48,7 @@ _LED_RANGE: Final[float] = 1.5
 _LED_ADOPT_PERIODS: Final[float] = 2.0
 """Periods of footage a led counter needs (the period is known already)."""
 _STABLE_REFITS: Final[int] = 3
-"""Refits in a row that must agree on a signal before it is counted (at least
-`CounterParams.evidence` over its periodicity)."""
+"""Refits in a row that must agree on a signal (or `evidence` / its periodicity)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +94,10 @@ class RepCounter:
             pace_s: The template's time per repetition: the period assumed until the
                 signal shows its own (and, times 3, the slowest considered).
             half_cycle: Count on reaching the far end (a two-phase cycle).
-            min_rep_s: A repetition counted between the template's thresholds
-                spanning fewer frames than this (its frames from leaving rest to
-                being back, times the frame interval) is jitter, not counted (reps
-                counted relative to the range are smoothed and at least half a
-                period apart already).
+            min_rep_s: A repetition spanning fewer frames than this (its frames
+                from leaving rest to being back, times the frame interval; counted
+                relative to its range, the share of that time a raised cosine
+                spends past the near level) is jitter, not counted.
             fps_hint: Frame rate assumed until the timestamps show it.
             led: Count only at the period another counter gives (`follow_period`:
                 a class following an instructor), nothing until it is given.
@@ -437,12 +435,14 @@ class RepCounter:
             return []
         else:
             start, turn, end = closed
-        fixed = self._model is not None and self._model.levels is not None
-        if fixed and end > start and self.min_rep_s > 0:
-            # Its frames times the frame interval within it.
-            first, last = (self._ts[max(0, f - self._first)] for f in (start, end))
-            frames = end - start + 1
-            if (last - first) * frames / (frames - 1) < 1000 * self.min_rep_s:
+        if end > start and self.min_rep_s > 0:
+            # Its frames times their interval against the least rep time (cut at
+            # levels relative to the range: the share of a cosine past the near one).
+            t0, t1 = (self._ts[max(0, f - self._first)] for f in (start, end))
+            fixed = self._model is not None and self._model.levels is not None
+            share = 1.0 if fixed else 1 - math.acos(self.params.threshold) / math.pi
+            least_ms = 1e3 * self.min_rep_s * share
+            if (t1 - t0) * (end - start + 1) < least_ms * (end - start):
                 return []  # faster than any repetition: jitter
         i = bisect.bisect_left(self._turns, turn)
         near = self._turns[max(0, i - 1) : i + 1]
