@@ -22,7 +22,8 @@ what to count (`exercises.counting` counts it).
    clearly dwells (repetitions are the long tail of its distribution), else the end
    the window starts at (a set starts at rest; where it ends is not known yet).
 
-Core module: stdlib and numpy (plus `vision.geometry` for joint angles).
+Core module: stdlib and numpy (plus `vision.geometry` for joint angles and the eigen
+kernel in `exercises.kernels`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from exercises import kernels as _k
 from exercises import signal
 from exercises.spec import ExerciseSpec, Phase
 from vision import config
@@ -95,6 +97,8 @@ _FUNDAMENTAL_STRENGTH = 0.8
 _SAME_PERIOD = 0.22
 # |correlation| with a guide above which a free signal takes the guide's direction.
 _GUIDE_CORRELATION = 0.3
+# Jacobi sweeps for the principal directions (they converge in under 10).
+_JACOBI_SWEEPS = 50
 # A template's least repetition range, in gaps between its rest and turning thresholds.
 _LEAST_GAP = 0.5
 # Pace changes: the period is the lower quartile of the local periods (windows of
@@ -420,8 +424,10 @@ def choose_signal(
     mean = coords[ok].mean(axis=0)
     centred = coords[ok] - mean
     # Principal directions: eigenvectors of the (26, 26) scatter, largest first.
-    _, vectors = np.linalg.eigh(centred.T @ centred)
-    vt = vectors[:, ::-1].T
+    values, vectors = _k._symmetric_eigen(
+        np.ascontiguousarray(centred.T @ centred), _JACOBI_SWEEPS
+    )
+    vt = vectors[:, np.argsort(-values, kind="stable")].T
     k = min(settings.num_components, vt.shape[0])
     candidates: dict[str, F64] = {f"pc{i}": (coords - mean) @ vt[i] for i in range(k)}
     for i, name in enumerate(ANGLE_NAMES):

@@ -332,7 +332,7 @@ class Session:
         self._values_last: dict[str, float] = {}
         self._reps: list[RepCompleted] = []
         self._fault_counts: Counter[str] = Counter()
-        self._fault_log: list[tuple[int, str]] = []  # (when, rule id) seen, a rep's
+        self._fault_log: list[tuple[int, str]] = []  # (ms, rule id) each frame held
 
     # --- public ----------------------------------------------------------------
 

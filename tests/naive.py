@@ -174,3 +174,8 @@ def subsequence_dtw(query, reference, scale):
                 if total < acc[t, j]:
                     acc[t, j], steps[t, j] = total, n
     return acc, steps
+
+
+def symmetric_eigen(matrix):
+    """Eigenvalues and column eigenvectors of a symmetric matrix (LAPACK's answer)."""
+    return np.linalg.eigh(np.asarray(matrix, np.float64))
