@@ -57,6 +57,7 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "MIN_SEEN",
     "SAMPLES",
+    "AuthoringError",
     "RoutineDraft",
     "RoutineDraftOptions",
     "cut_moves",
