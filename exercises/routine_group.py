@@ -33,7 +33,12 @@ from exercises.events import Event
 from exercises.group import ParticipantEvent
 from exercises.roster import ParticipantState, Roster
 from exercises.routine import RoutineSpec
-from exercises.routine_events import RestStarted, RoutineCompleted, SectionStarted
+from exercises.routine_events import (
+    RestStarted,
+    RoundCompleted,
+    RoutineCompleted,
+    SectionStarted,
+)
 from exercises.routine_session import RoutineOptions, RoutineSession
 from vision.clock import VideoClock
 from vision.types import Poses
@@ -93,6 +98,11 @@ class RoutineClass:
         self._started: dict[int, SectionStarted] = {}
         self._clock = VideoClock()
         self._finished = False
+
+    @property
+    def participants(self) -> dict[int, ParticipantState]:
+        """Participants by track ID, in order of joining (`reps`: their rounds)."""
+        return self._roster.participants
 
     @property
     def guide_index(self) -> int:
@@ -185,6 +195,10 @@ class RoutineClass:
                 continue  # the room's guide speaks, not each person's
             if isinstance(e, RoutineCompleted):
                 self._done[track_id] = e
+            elif isinstance(e, RoundCompleted):
+                state = self._roster.participants.get(track_id)
+                if state is not None:  # the roster's count: rounds of every section
+                    state.reps += 1
             events.append(ParticipantEvent(e.timestamp_ms, track_id, e))
 
     def _announce(self, ts: int, events: list[Event]) -> None:

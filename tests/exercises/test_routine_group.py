@@ -141,6 +141,7 @@ def test_each_participant_is_followed_on_their_own(
     assert len(counted) == sum(rounds.values())
     member = next(m for m in group.summary() if m.track_id == track_id)
     assert member.present and member.rounds == rounds and member.result == done[0]
+    assert group.participants[track_id].reps == sum(rounds.values())
 
 
 def test_the_guide_waits_for_half_the_room() -> None:
