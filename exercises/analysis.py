@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from exercises.channels import sees
 from exercises.counting import CountedRep, CounterParams, RepCounter, template_guides
 from exercises.events import CueIssued, Event, MoveCompleted, RepCompleted, Severity
 from exercises.metrics import METRICS, detect_view
@@ -168,6 +169,18 @@ def _rule_faults(
     return out
 
 
+def _seen_channels(
+    spec: ExerciseSpec, trace: ChannelTrace, inside: npt.NDArray[np.bool_]
+) -> tuple[str, ...]:
+    """The reference channels meaningful in the view seen most in a stretch (all of
+    them when none is), as the live session scores (`exercises.kinds.score_window`)."""
+    assert spec.reference is not None
+    views = Counter(v for v, k in zip(trace.views, inside, strict=False) if k and v)
+    view = views.most_common(1)[0][0] if views else None
+    seen = tuple(c for c in spec.reference.channels if sees(spec, c, view))
+    return seen or spec.reference.channels
+
+
 def score_counted_rep(
     spec: ExerciseSpec,
     rep: CountedRep,
@@ -194,12 +207,13 @@ def score_counted_rep(
     ts = trace.timestamp_ms
     inside = (ts >= rep.start_ms) & (ts <= rep.end_ms)
     ref = spec.reference
-    cols = [trace.channels.index(c) for c in ref.channels]
+    channels = _seen_channels(spec, trace, inside)
+    cols = [trace.channels.index(c) for c in channels]
     values = np.ascontiguousarray(trace.values[inside][:, cols])
     if inside.sum() >= 2:
         result = score_trajectory(
             ref,
-            ref.channels,
+            channels,
             ts[inside],
             values,
             span=counted_span(spec, threshold, elder_mode=elder_mode),
