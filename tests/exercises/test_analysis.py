@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -248,6 +249,9 @@ def test_shared_video_landmarks_have_no_spurious_placement_flicker() -> None:
 
 _PLANK = {"view": "side", "posture": "prone", "trunk_pitch_deg": 80.0}
 _PLANK_ARMS = {"shoulder_deg": 90.0, "elbow_deg": 90.0, "knee_deg": 180.0}
+_SAGITTAL: dict[str, Any] = {"arm_plane": "sagittal"}
+_RAISED = {"elbow_deg": 170.0, "shoulder_deg": 90.0, **_SAGITTAL}
+_PRESSED = {"elbow_deg": 170.0, "shoulder_deg": 170.0, **_SAGITTAL}
 
 
 @pytest.mark.parametrize(
@@ -260,8 +264,55 @@ _PLANK_ARMS = {"shoulder_deg": 90.0, "elbow_deg": 90.0, "knee_deg": 180.0}
         pytest.param(
             "plank", {**_PLANK, "hip_deg": 140.0}, ("hips_high",), id="plank-piked"
         ),
-        # A slight pike (20 deg) is how people hold a plank they call correct.
-        pytest.param("plank", {**_PLANK, "hip_deg": 160.0}, (), id="plank-slight-pike"),
+        # The template's band: 10 deg past its 2 deg bend either way.
+        pytest.param("plank", {**_PLANK, "hip_deg": 170.0}, (), id="plank-slight-pike"),
+        pytest.param(
+            "plank", {**_PLANK, "hip_deg": 160.0}, ("hips_high",), id="plank-pike-20"
+        ),
+        pytest.param("plank", {**_PLANK, "hip_deg": 190.0}, (), id="plank-slight-sag"),
+        pytest.param(
+            "bicep_curl",
+            {"view": "side", "elbow_deg": 60.0, "shoulder_deg": 15.0, **_SAGITTAL},
+            (),
+            id="curl-upper-arm-within-band",
+        ),
+        pytest.param(
+            "bicep_curl",
+            {"view": "side", "elbow_deg": 60.0, "shoulder_deg": 30.0, **_SAGITTAL},
+            ("upper_arm_swing",),
+            id="curl-upper-arm-swung",
+        ),
+        pytest.param(
+            "bicep_curl",
+            {"view": "side", "elbow_deg": 60.0, "trunk_pitch_deg": -10.0},
+            (),
+            id="curl-leaning-within-band",
+        ),
+        pytest.param(
+            "front_raise",
+            {"view": "side", **_RAISED, "trunk_pitch_deg": -10.0},
+            (),
+            id="front-raise-lean-within-band",
+        ),
+        # Leaning back also lifts the wrists above the shoulders.
+        pytest.param(
+            "front_raise",
+            {"view": "side", **_RAISED, "trunk_pitch_deg": -20.0},
+            ("too_high", "body_swing"),
+            id="front-raise-leaning-back",
+        ),
+        pytest.param(
+            "shoulder_press",
+            {"view": "side", **_PRESSED, "hip_deg": 190.0},
+            (),
+            id="press-arch-within-band",
+        ),
+        pytest.param(
+            "shoulder_press",
+            {"view": "side", **_PRESSED, "hip_deg": 200.0},
+            ("back_arch",),
+            id="press-back-arched",
+        ),
         pytest.param(
             "bicep_curl",
             {"view": "side", "elbow_deg": 60.0},
@@ -294,7 +345,7 @@ _PLANK_ARMS = {"shoulder_deg": 90.0, "elbow_deg": 90.0, "knee_deg": 180.0}
     ],
 )
 def test_form_rules_on_a_still_frame(
-    template_id: str, pose: dict[str, float], faults: tuple[str, ...]
+    template_id: str, pose: dict[str, Any], faults: tuple[str, ...]
 ) -> None:
     kwargs = {**_PLANK_ARMS, **pose} if template_id == "plank" else pose
     judged = judge_frame(template_id, make_frame(**kwargs))
