@@ -289,6 +289,15 @@ _PRESSED = {"elbow_deg": 170.0, "shoulder_deg": 170.0, **_SAGITTAL}
             id="curl-leaning-within-band",
         ),
         pytest.param(
+            "front_raise", {"view": "side", **_RAISED}, (), id="front-raise-level"
+        ),
+        pytest.param(
+            "front_raise",
+            {"view": "side", **_RAISED, "shoulder_deg": 150.0},
+            ("too_high",),
+            id="front-raise-too-high",
+        ),
+        pytest.param(
             "front_raise",
             {"view": "side", **_RAISED, "trunk_pitch_deg": -10.0},
             (),
