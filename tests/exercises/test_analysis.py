@@ -12,14 +12,18 @@ import pytest
 
 from benchmarks.posetrainer_data import load_form_window
 from exercises.analysis import (
+    ChannelTrace,
     analyze,
     channel_trace,
     counted_span,
     form_is_bad,
     judge_frame,
+    score_counted_rep,
 )
 from exercises.counting import CounterParams
 from exercises.events import MoveCompleted, PlacementChanged, RepCompleted, Severity
+from exercises.rep_counter import CountedRep
+from exercises.scoring import cost_to_score
 from exercises.session import Session
 from exercises.spec import UnknownExerciseError, get_spec
 from tests.conftest import shared_data_path
@@ -396,6 +400,42 @@ def test_image_aspect_undoes_the_picture_s_shape() -> None:
     true = judge_frame("bicep_curl", frame)
     assert true.values["trunk_forward_deg"] == pytest.approx(-20.0, abs=1.0)
     assert "leaning_back" in true.faults
+
+
+@pytest.mark.parametrize(
+    ("view", "scored"),
+    [
+        pytest.param("side", ("wrist_height_ratio",), id="side-view"),
+        pytest.param(
+            "front", ("elbow", "shoulder", "wrist_height_ratio"), id="front-view"
+        ),
+    ],
+)
+def test_a_counted_rep_is_scored_on_the_channels_its_view_sees(
+    view: str, scored: tuple[str, ...]
+) -> None:
+    """A press with the elbows forward, seen from the side: its elbow and shoulder
+    angles start 45 deg under the front-view reference (elbows out) and meet it at the
+    top, its wrists follow it. From the side only the wrists are scored (the angles'
+    view is the front), as the live session scores; from the front the angles cost."""
+    spec = get_spec("shoulder_press")
+    ref = spec.reference
+    assert ref is not None
+    ts = np.arange(0, 3001, 50, dtype=np.int64)
+    cols = {
+        c: np.interp(ts / 3000.0, ref.t, ref.values[i])
+        for i, c in enumerate(ref.channels)
+    }
+    for c in ("elbow", "shoulder"):
+        v = cols[c]
+        cols[c] = v - 45.0 * (v.max() - v) / (v.max() - v.min())
+    values = np.stack(list(cols.values()), axis=1).astype(np.float32)
+    trace = ChannelTrace(tuple(cols), ts, values, (view,) * len(ts))
+    rep = score_counted_rep(spec, CountedRep(1, 0, 1500, 3000, 0, len(ts) - 1), trace)
+    assert tuple(rep.breakdown) == scored
+    assert not rep.partial
+    # Half a band off at most on the wrists; the angles' 45 deg start costs more.
+    assert (rep.score >= cost_to_score(0.5)) == (view == "side")
 
 
 def test_form_verdict_on_constructed_sets() -> None:
