@@ -25,6 +25,7 @@ import numpy.typing as npt
 from exercises.channels import sees
 from exercises.counting import CountedRep, CounterParams, RepCounter, template_guides
 from exercises.events import CueIssued, Event, MoveCompleted, RepCompleted, Severity
+from exercises.faults import SURE_VIEWS
 from exercises.metrics import METRICS, detect_view
 from exercises.scoring import cost_to_score, score_trajectory
 from exercises.session import Session, SessionOptions, SessionSummary
@@ -158,6 +159,8 @@ def _rule_faults(
                 d in ("rep", "in_position") or (d in phases and phases[d].holds(row))
                 for d in rule.during
             )
+            if not gated and need != "any" and views and views[i] not in SURE_VIEWS:
+                continue  # an unsure view holds the run, as in `FormWatch`
             wrong_view = need != "any" and bool(views) and views[i] != need
             if gated or wrong_view or not rule.violated(value):
                 run_start = None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from benchmarks.posetrainer_data import load_form_window
@@ -402,6 +403,26 @@ def test_image_aspect_undoes_the_picture_s_shape() -> None:
     assert "leaning_back" in true.faults
 
 
+_PRESS_MS = np.arange(0, 3001, 50, dtype=np.int64)
+
+
+def _press_rep(
+    views: tuple[str, ...], **channels: npt.NDArray[np.float64]
+) -> RepCompleted:
+    """One 3 s shoulder press along the template's reference, one frame per 50 ms,
+    counted from 0 to 3000 ms; `channels` replace or add channels."""
+    spec = get_spec("shoulder_press")
+    ref = spec.reference
+    assert ref is not None
+    s = _PRESS_MS / 3000.0
+    cols = {c: np.interp(s, ref.t, ref.values[i]) for i, c in enumerate(ref.channels)}
+    cols.update(channels)
+    values = np.stack(list(cols.values()), axis=1).astype(np.float32)
+    trace = ChannelTrace(tuple(cols), _PRESS_MS, values, views)
+    counted = CountedRep(1, 0, 1500, 3000, 0, len(_PRESS_MS) - 1)
+    return score_counted_rep(spec, counted, trace)
+
+
 @pytest.mark.parametrize(
     ("view", "scored"),
     [
@@ -418,24 +439,36 @@ def test_a_counted_rep_is_scored_on_the_channels_its_view_sees(
     angles start 45 deg under the front-view reference (elbows out) and meet it at the
     top, its wrists follow it. From the side only the wrists are scored (the angles'
     view is the front), as the live session scores; from the front the angles cost."""
-    spec = get_spec("shoulder_press")
-    ref = spec.reference
+    ref = get_spec("shoulder_press").reference
     assert ref is not None
-    ts = np.arange(0, 3001, 50, dtype=np.int64)
-    cols = {
-        c: np.interp(ts / 3000.0, ref.t, ref.values[i])
-        for i, c in enumerate(ref.channels)
-    }
+    forward = {}
     for c in ("elbow", "shoulder"):
-        v = cols[c]
-        cols[c] = v - 45.0 * (v.max() - v) / (v.max() - v.min())
-    values = np.stack(list(cols.values()), axis=1).astype(np.float32)
-    trace = ChannelTrace(tuple(cols), ts, values, (view,) * len(ts))
-    rep = score_counted_rep(spec, CountedRep(1, 0, 1500, 3000, 0, len(ts) - 1), trace)
+        v = np.interp(_PRESS_MS / 3000.0, ref.t, ref.values[ref.channels.index(c)])
+        forward[c] = v - 45.0 * (v.max() - v) / (v.max() - v.min())
+    rep = _press_rep((view,) * len(_PRESS_MS), **forward)
     assert tuple(rep.breakdown) == scored
     assert not rep.partial
     # Half a band off at most on the wrists; the angles' 45 deg start costs more.
     assert (rep.score >= cost_to_score(0.5)) == (view == "side")
+
+
+@pytest.mark.parametrize(
+    ("middle", "faults"),
+    [
+        pytest.param("oblique", ("back_arch",), id="oblique-holds"),
+        pytest.param("front", (), id="front-starts-over"),
+    ],
+)
+def test_a_counted_rep_s_faults_hold_through_an_unsure_view(
+    middle: str, faults: tuple[str, ...]
+) -> None:
+    """The back arches (20 deg, the rule: above 15 for 200 ms) from 1000 to 1400 ms;
+    one frame at 1200 ms is seen obliquely (not judged, the run goes on) or from the
+    front (the run starts over: two 150 ms runs)."""
+    ts = _PRESS_MS
+    arch = np.where((ts >= 1000) & (ts <= 1400), 20.0, 0.0)
+    views = tuple(middle if t == 1200 else "side" for t in ts.tolist())
+    assert _press_rep(views, back_arch_deg=arch).cue_ids == faults
 
 
 def test_form_verdict_on_constructed_sets() -> None:
