@@ -11,7 +11,9 @@ while every other stream is served as usual.
 Each stream uses its own backend instance from a small pool (pose tracking in VIDEO
 mode carries state from frame to frame and needs increasing timestamps, so two kiosks
 must never share one). A pooled backend is re-used by the next session with its
-timestamps shifted past the last ones it saw.
+timestamps rebased to start past the last one it took; a backend that failed is
+closed after its session, never re-used. Timestamps are bounded (`accept_timestamp`),
+so no session can push a backend's clock where MediaPipe's int64 microseconds wrap.
 
 JPEG decoding happens in the worker too, so frames that are dropped are never decoded.
 
@@ -30,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -42,6 +44,10 @@ from vision.clock import NonMonotonicTimestamp, VideoClock
 from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
+    "BACKEND_CLOCK_LIMIT_MS",
+    "DEGRADED_FOR_S",
+    "MAX_TIMESTAMP_MS",
+    "MAX_TIMESTAMP_STEP_MS",
     "FrameStream",
     "InferenceResult",
     "InferenceWorker",
@@ -149,15 +155,43 @@ class StreamStats:
     rejected: int = 0
 
 
+MAX_TIMESTAMP_MS: Final[int] = 2**53 - 1
+"""Latest frame timestamp taken (the page's clock is a JavaScript number, exact up to
+2^53); far below where MediaPipe's int64 microseconds wrap (~9.22e15 ms)."""
+MAX_TIMESTAMP_STEP_MS: Final[int] = 3_600_000
+"""Longest step from one accepted frame of a session to the next (an hour)."""
+BACKEND_CLOCK_LIMIT_MS: Final[int] = 2**50
+"""A backend's own clock (its sessions' spans added up) stops here: a frame beyond it
+fails and the backend is closed, not pooled (MediaPipe wraps near 2^63 microseconds)."""
+DEGRADED_FOR_S: Final[float] = 300.0
+"""`/health` says inference is degraded this long after a backend failed."""
+
+
 def accept_timestamp(stream: Any, timestamp_ms: int) -> None:
     """Count a frame offered to `stream` (a `FrameStream` or the Ray client's) and
     take its timestamp as the stream's latest.
 
     Raises:
         ProtocolError: `non_monotonic` when timestamp_ms is not above the previous
-            accepted frame's (counted as rejected; the stream goes on).
+            accepted frame's; `bad_timestamp` when it is above `MAX_TIMESTAMP_MS` or
+            more than `MAX_TIMESTAMP_STEP_MS` after the previous one (counted as
+            rejected; the stream goes on).
     """
     stream.stats.received += 1
+    last = stream.clock.last_ms
+    problem = None
+    if not 0 <= timestamp_ms <= MAX_TIMESTAMP_MS:
+        problem = (
+            f"expected timestamp_ms in [0, {MAX_TIMESTAMP_MS}], got {timestamp_ms}"
+        )
+    elif last is not None and timestamp_ms - last > MAX_TIMESTAMP_STEP_MS:
+        problem = (
+            f"expected timestamp_ms at most {MAX_TIMESTAMP_STEP_MS} ms after "
+            f"{last}, got {timestamp_ms}"
+        )
+    if problem is not None:
+        stream.stats.rejected += 1
+        raise ProtocolError(ErrorCode.BAD_TIMESTAMP, problem)
     try:
         stream.clock.advance(timestamp_ms)
     except NonMonotonicTimestamp as exc:
@@ -240,6 +274,10 @@ class PoseWorker(Protocol):
     def running(self) -> bool:
         """Frames are being served."""
 
+    @property
+    def degraded(self) -> str | None:
+        """Why inference is degraded (a backend failed lately), else None."""
+
     def load(self) -> None:
         """Build and run the model once (blocking: call from a thread)."""
 
@@ -270,23 +308,35 @@ class _Job:
 
 
 class _ShiftedBackend:
-    """A pooled backend whose timestamps keep increasing across its sessions."""
+    """A pooled backend whose clock keeps increasing across its sessions: a session's
+    timestamps are rebased to start just after the last one the backend took, so its
+    clock grows by the sessions' spans only, and a frame it refuses moves nothing.
+    `failed`: it raised once; it is closed after its session, never pooled."""
 
     def __init__(self, backend: PoseBackend) -> None:
         self.backend = backend
         self.last_ms: int | None = None
         self.offset_ms = 0
         self.rebase = True
+        self.failed = False
 
     def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
+        offset = self.offset_ms
         if self.rebase:
-            self.rebase = False
-            floor = -1 if self.last_ms is None else self.last_ms
-            self.offset_ms = max(0, floor + 1 - timestamp_ms)
-        shifted = timestamp_ms + self.offset_ms
-        self.last_ms = shifted
-        poses = self.backend.detect(image_bgr, shifted)
-        return replace(poses, timestamp_ms=timestamp_ms) if self.offset_ms else poses
+            offset = (-1 if self.last_ms is None else self.last_ms) + 1 - timestamp_ms
+        shifted = timestamp_ms + offset
+        try:
+            if shifted > BACKEND_CLOCK_LIMIT_MS:
+                raise OverflowError(
+                    f"expected a backend clock of at most {BACKEND_CLOCK_LIMIT_MS} "
+                    f"ms, got {shifted} ms"
+                )
+            poses = self.backend.detect(image_bgr, shifted)
+        except Exception:
+            self.failed = True
+            raise
+        self.offset_ms, self.rebase, self.last_ms = offset, False, shifted
+        return replace(poses, timestamp_ms=timestamp_ms) if offset else poses
 
 
 class FrameStream:
@@ -388,6 +438,7 @@ class FrameStream:
             Exception
         ) as exc:  # a backend failing on one frame must not end the stream
             log.exception("pose backend failed on a frame")
+            self._worker._failed(exc)
             frame, candidates, poses = None, 0, None
             error = ProtocolError(
                 ErrorCode.INFERENCE_FAILED,
@@ -435,6 +486,7 @@ class InferenceWorker:
         self._stopping = False
         self.backend_name: str | None = None
         self.warm = False
+        self._last_failure: tuple[float, str] | None = None  # (monotonic s, why)
 
     # --- lifecycle (lifespan) -----------------------------------------------------
 
@@ -478,8 +530,21 @@ class InferenceWorker:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def degraded(self) -> str | None:
+        last = self._last_failure
+        if last is None or time.monotonic() - last[0] > DEGRADED_FOR_S:
+            return None
+        return last[1]
+
+    def _failed(self, exc: Exception) -> None:
+        self._last_failure = (
+            time.monotonic(),
+            f"a pose backend failed: {type(exc).__name__}: {exc}",
+        )
+
     async def deployment_health(self) -> dict[str, Any] | None:
-        return None  # in-process: `warm` and `running` say it all
+        return None  # in-process: `warm`, `running` and `degraded` say it all
 
     # --- streams ------------------------------------------------------------------
 
@@ -542,7 +607,11 @@ class InferenceWorker:
         backend, stream._backend = stream._backend, None
         if backend is None:
             return
-        if len(self._pool) < self._max_idle and not self._stopping:
+        if (
+            not backend.failed
+            and len(self._pool) < self._max_idle
+            and not self._stopping
+        ):
             self._pool.append(backend)
         else:
             _close_quietly(backend.backend)
