@@ -29,8 +29,8 @@ PAGE_ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "没有这个会员编号，请向教练确认。",
     },
     "too_many_attempts": {
-        "en": "Too many wrong codes. Please wait a minute.",
-        "zh-CN": "错误次数太多，请等一分钟再试。",
+        "en": "Too many wrong codes. Please wait a moment and try again.",
+        "zh-CN": "错误次数太多，请稍等片刻再试。",
     },
     "no_landmarks": {
         "en": "This session has no recorded movement to learn from.",

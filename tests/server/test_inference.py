@@ -22,7 +22,7 @@ from server.inference import (
     select_subject,
 )
 from server.schemas import ErrorCode, ProtocolError
-from tests.server.conftest import ScriptedBackend, jpeg_bytes
+from tests.server.conftest import MediaPipeClock, ScriptedBackend, jpeg_bytes
 from vision.types import PoseFrame, Poses
 
 
@@ -331,24 +331,6 @@ def test_finding_1_timestamps_are_bounded(
         assert run(scenario()) == codes
     finally:
         worker.stop()
-
-
-class MediaPipeClock(ScriptedBackend):
-    """A backend with MediaPipe's clock: `timestamp_ms` x 1000 as a signed 64-bit
-    integer (it wraps), refused unless above the last one taken."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.last_us: int | None = None
-
-    def detect(self, image_bgr: Any, timestamp_ms: int) -> Poses:
-        us = (timestamp_ms * 1000) % 2**64
-        us = us - 2**64 if us >= 2**63 else us
-        if us < 0 or (self.last_us is not None and us <= self.last_us):
-            raise ValueError(f"input timestamp must be monotonically increasing: {us}")
-        poses = super().detect(image_bgr, timestamp_ms)
-        self.last_us = us
-        return poses
 
 
 def test_finding_1_a_frame_the_backend_refuses_does_not_move_its_clock() -> None:
