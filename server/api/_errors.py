@@ -68,7 +68,11 @@ PAGE_ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
 
 
 def page_error(
-    status_code: int, code: str, message: str | None = None
+    status_code: int,
+    code: str,
+    message: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> HTTPException:
     """An HTTPException with a stable code (a key of `PAGE_ERROR_MESSAGES`) and
     English text (specific `message`, else the code's)."""
@@ -77,4 +81,5 @@ def page_error(
     return HTTPException(
         status_code,
         detail={"code": code, "message": message or PAGE_ERROR_MESSAGES[code]["en"]},
+        headers=headers,
     )
