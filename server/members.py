@@ -27,7 +27,9 @@ from __future__ import annotations
 import enum
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Annotated, Final
+
+from pydantic import StringConstraints
 
 from exercises.member_tokens import CheckInProblem
 from server.ratelimit import FailureLimiter, Limit, limiter_of
@@ -46,6 +48,7 @@ __all__ = [
     "PER_ADDRESS",
     "PER_KIOSK",
     "LookupProblem",
+    "MemberCode",
     "MemberLookup",
     "ResidentRef",
     "Who",
@@ -56,6 +59,10 @@ __all__ = [
 
 PER_ADDRESS: Final = Limit(free=5, window_s=900.0, base_lock_s=2.0, max_lock_s=300.0)
 PER_KIOSK: Final = Limit(free=30, window_s=900.0, base_lock_s=2.0, max_lock_s=300.0)
+MemberCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+]
+"""A member code in a request body: trimmed, never empty (a blank one is a 422)."""
 MAX_FAILED_LOOKUPS: Final[int] = PER_ADDRESS.free
 LOOKUP_WINDOW_S: Final[float] = PER_ADDRESS.window_s
 
@@ -96,6 +103,10 @@ class Who:
 _NOT_GUESSES: Final = frozenset({CheckInProblem.NOT_OURS, CheckInProblem.UNREADABLE})
 
 
+def _now() -> float:
+    return time.monotonic()
+
+
 def member_limiters(state: State) -> tuple[FailureLimiter, FailureLimiter]:
     """The app's limiters of member lookups (per address, per kiosk), shared by every
     route and socket."""
@@ -129,7 +140,7 @@ def lookup_member(
     if (member_code is None) == (token is None):
         raise ValueError("expected a member code or a token, got both or neither")
     limited = list(zip(member_limiters(state), who.keys(), strict=True))
-    at = time.monotonic() if now is None else now
+    at = _now() if now is None else now
     wait_s = max(limiter.retry_after(key, at) for limiter, key in limited)
     if wait_s > 0:
         return MemberLookup(None, LookupProblem.TOO_MANY, wait_s)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from server.api._errors import page_error
 from server.auth import Db, kiosk_token_from
@@ -38,6 +38,7 @@ from server.members import (
     LOOKUP_WINDOW_S,
     MAX_FAILED_LOOKUPS,
     LookupProblem,
+    MemberCode,
     Who,
     lookup_member,
 )
@@ -170,7 +171,7 @@ def exercises(request: Request, kiosk: CurrentKiosk, db: Db) -> list[dict[str, A
 
 
 class SignIn(BaseModel):
-    member_code: str = Field(min_length=1, max_length=64)
+    member_code: MemberCode
 
 
 @router.post("/sign-in")
