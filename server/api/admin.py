@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
@@ -138,8 +138,10 @@ def create_staff(body: StaffIn, staff: Admin, db: Db) -> dict[str, Any]:
 
 @router.patch("/staff/{staff_id}")
 def update_staff(
-    staff_id: int, body: StaffPatch, staff: Admin, db: Db
+    staff_id: int, body: StaffPatch, request: Request, staff: Admin, db: Db
 ) -> dict[str, Any]:
+    """Change a staff account; a new password or a deactivation ends its logins
+    (but the admin's own, when they change their own password)."""
     target = repository.get_staff(db, staff_id)
     if target is None:
         raise api_error(status.HTTP_404_NOT_FOUND, "staff_not_found")
@@ -155,6 +157,9 @@ def update_staff(
         target.password_hash = auth.hash_password(body.password)
     if body.active is not None:
         target.active = body.active
+    if body.password is not None or body.active is False:
+        keep = auth.bearer_token(request) if target.id == staff.id else None
+        repository.end_logins(db, target.id, keep=keep)
     db.commit()
     return staff_json(target)
 
