@@ -18,7 +18,8 @@ cookie (HttpOnly, SameSite=Strict: pages never see it and other sites cannot sen
 Roles: `coach` (residents, sessions, notes, exports and templates of their own centre)
 and `admin` (all of that, plus staff, kiosks and deleting a resident's data; an admin
 with no centre administers every centre). Denials: 401 without a valid sign-in, 403 for
-the wrong role or another centre's record, 404 for what does not exist. Every error's
+the wrong role (or another centre named in a listing), 404 for what does not exist and
+for another centre's record alike (`server.api._access.visible_to`). Every error's
 `detail` is `{"code": ..., "message": ...}`; `ERROR_MESSAGES` has each code's text in
 English and Chinese for the pages.
 """
