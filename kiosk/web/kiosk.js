@@ -612,6 +612,8 @@ function onError(m) {
   else if (m.code === "unknown_exercise") setStatus("error_unknown_exercise");
   else if (m.code === "unknown_assessment") setStatus("error_unknown_assessment");
   else if (m.code === "unknown_programme") setStatus("error_unknown_programme");
+  else if (m.code === "unknown_resident") setStatus("error_unknown_resident");
+  else if (m.code === "too_many_attempts") setStatus("error_too_many_attempts");
   else if (m.fatal) setStatus("error_generic");
 }
 
