@@ -39,8 +39,15 @@ import numpy as np
 import numpy.typing as npt
 
 from server.schemas import ErrorCode, ProtocolError
+from server.timestamps import (
+    BACKEND_CLOCK_LIMIT_MS,
+    MAX_TIMESTAMP_MS,
+    MAX_TIMESTAMP_STEP_MS,
+    ShiftedBackend,
+    accept_timestamp,
+)
 from vision.backends.base import PoseBackend
-from vision.clock import NonMonotonicTimestamp, VideoClock
+from vision.clock import VideoClock
 from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
@@ -155,51 +162,8 @@ class StreamStats:
     rejected: int = 0
 
 
-MAX_TIMESTAMP_MS: Final[int] = 2**53 - 1
-"""Latest frame timestamp taken (the page's clock is a JavaScript number, exact up to
-2^53); far below where MediaPipe's int64 microseconds wrap (~9.22e15 ms)."""
-MAX_TIMESTAMP_STEP_MS: Final[int] = 3_600_000
-"""Longest step from one accepted frame of a session to the next (an hour)."""
-BACKEND_CLOCK_LIMIT_MS: Final[int] = 2**50
-"""A backend's own clock (its sessions' spans added up) stops here: a frame beyond it
-fails and the backend is closed, not pooled (MediaPipe wraps near 2^63 microseconds)."""
 DEGRADED_FOR_S: Final[float] = 300.0
 """`/health` says inference is degraded this long after a backend failed."""
-
-
-def accept_timestamp(stream: Any, timestamp_ms: int) -> None:
-    """Count a frame offered to `stream` (a `FrameStream` or the Ray client's) and
-    take its timestamp as the stream's latest.
-
-    Raises:
-        ProtocolError: `non_monotonic` when timestamp_ms is not above the previous
-            accepted frame's; `bad_timestamp` when it is above `MAX_TIMESTAMP_MS` or
-            more than `MAX_TIMESTAMP_STEP_MS` after the previous one (counted as
-            rejected; the stream goes on).
-    """
-    stream.stats.received += 1
-    last = stream.clock.last_ms
-    problem = None
-    if not 0 <= timestamp_ms <= MAX_TIMESTAMP_MS:
-        problem = (
-            f"expected timestamp_ms in [0, {MAX_TIMESTAMP_MS}], got {timestamp_ms}"
-        )
-    elif last is not None and timestamp_ms - last > MAX_TIMESTAMP_STEP_MS:
-        problem = (
-            f"expected timestamp_ms at most {MAX_TIMESTAMP_STEP_MS} ms after "
-            f"{last}, got {timestamp_ms}"
-        )
-    if problem is not None:
-        stream.stats.rejected += 1
-        raise ProtocolError(ErrorCode.BAD_TIMESTAMP, problem)
-    try:
-        stream.clock.advance(timestamp_ms)
-    except NonMonotonicTimestamp as exc:
-        stream.stats.rejected += 1
-        raise ProtocolError(
-            ErrorCode.NON_MONOTONIC,
-            f"expected timestamp_ms above {exc.last_ms}, got {timestamp_ms}",
-        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,38 +271,6 @@ class _Job:
     received_ns: int
 
 
-class _ShiftedBackend:
-    """A pooled backend whose clock keeps increasing across its sessions: a session's
-    timestamps are rebased to start just after the last one the backend took, so its
-    clock grows by the sessions' spans only, and a frame it refuses moves nothing.
-    `failed`: it raised once; it is closed after its session, never pooled."""
-
-    def __init__(self, backend: PoseBackend) -> None:
-        self.backend = backend
-        self.last_ms: int | None = None
-        self.offset_ms = 0
-        self.rebase = True
-        self.failed = False
-
-    def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
-        offset = self.offset_ms
-        if self.rebase:
-            offset = (-1 if self.last_ms is None else self.last_ms) + 1 - timestamp_ms
-        shifted = timestamp_ms + offset
-        try:
-            if shifted > BACKEND_CLOCK_LIMIT_MS:
-                raise OverflowError(
-                    f"expected a backend clock of at most {BACKEND_CLOCK_LIMIT_MS} "
-                    f"ms, got {shifted} ms"
-                )
-            poses = self.backend.detect(image_bgr, shifted)
-        except Exception:
-            self.failed = True
-            raise
-        self.offset_ms, self.rebase, self.last_ms = offset, False, shifted
-        return replace(poses, timestamp_ms=timestamp_ms) if offset else poses
-
-
 class FrameStream:
     """One session's way into the worker: `submit` frames, `await next_result()`,
     then `task_done()` once the result has been used.
@@ -350,11 +282,11 @@ class FrameStream:
     def __init__(
         self,
         worker: InferenceWorker,
-        backend: _ShiftedBackend,
+        backend: ShiftedBackend,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self._worker = worker
-        self._backend: _ShiftedBackend | None = backend
+        self._backend: ShiftedBackend | None = backend
         self._loop = loop
         self._results: asyncio.Queue[InferenceResult] = asyncio.Queue()
         self._idle = asyncio.Event()
@@ -481,7 +413,7 @@ class InferenceWorker:
         self._reset = reset_backends
         self._cond = threading.Condition()
         self._runnable: collections.deque[FrameStream] = collections.deque()
-        self._pool: list[_ShiftedBackend] = []
+        self._pool: list[ShiftedBackend] = []
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.backend_name: str | None = None
@@ -496,7 +428,7 @@ class InferenceWorker:
         Raises:
             Whatever the factory raises (missing model, wrong hash, bad options).
         """
-        backend = _ShiftedBackend(self._factory())
+        backend = ShiftedBackend(self._factory())
         self.backend_name = backend.backend.name
         blank = np.full((256, 256, 3), 127, np.uint8)
         backend.detect(blank, 0)  # the first call builds the graph; pay it now
@@ -553,7 +485,7 @@ class InferenceWorker:
         with self._cond:
             backend = self._pool.pop() if self._pool else None
         if backend is None:
-            backend = _ShiftedBackend(await asyncio.to_thread(self._factory))
+            backend = ShiftedBackend(await asyncio.to_thread(self._factory))
         elif self._reset and isinstance(backend.backend, _Resettable):
             backend.backend.reset()
         backend.rebase = True

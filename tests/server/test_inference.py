@@ -17,11 +17,11 @@ from server.inference import (
     MAX_TIMESTAMP_STEP_MS,
     InferenceResult,
     InferenceWorker,
-    _ShiftedBackend,
     decode_jpeg,
     select_subject,
 )
 from server.schemas import ErrorCode, ProtocolError
+from server.timestamps import ShiftedBackend
 from tests.server.conftest import MediaPipeClock, ScriptedBackend, jpeg_bytes
 from vision.types import PoseFrame, Poses
 
@@ -335,7 +335,7 @@ def test_finding_1_timestamps_are_bounded(
 
 def test_finding_1_a_frame_the_backend_refuses_does_not_move_its_clock() -> None:
     backend = ScriptedBackend(fail_on=lambda ts: ts == 5)  # the backend's time
-    shifted = _ShiftedBackend(backend)
+    shifted = ShiftedBackend(backend)
     image = np.zeros((8, 8, 3), np.uint8)
     assert shifted.detect(image, 10).timestamp_ms == 10
     assert shifted.last_ms == 0  # a new backend's clock starts at 0
