@@ -16,8 +16,9 @@ re-implemented after its graphs (`pose_detection_cpu`, `pose_detection_to_roi`,
   to normalized image coordinates (`postprocess_landmarks`);
 - `tracking`: the VIDEO-mode step (`VideoTracking`): this frame's landmarks give the
   next frame's ROIs, the detector only (re)acquires;
-- `regions`, `people`: the multi-person parts (detector tiles, one fit per person),
-  used by `vision.multiperson`;
+- `regions`, `people`, `schedule`: the multi-person parts (detector tiles, one fit
+  per person, which tiles to sweep and whose landmarks to refresh in a frame), used by
+  `vision.multiperson`;
 - `runtime`: `OnnxOptions`, the two ONNX Runtime sessions (`PoseNetworks`) and `infer`,
   the only onnxruntime call; `backend`: `OnnxBackend`, the `PoseBackend`.
 
@@ -99,6 +100,12 @@ from vision.backends.blazepose.runtime import (
     PoseNetworks,
     infer,
 )
+from vision.backends.blazepose.schedule import (
+    extrapolate_xyz,
+    joint_boxes,
+    refresh_mask,
+    uncovered_tiles,
+)
 from vision.backends.blazepose.tracking import VideoTracking
 
 __all__ = [
@@ -130,8 +137,10 @@ __all__ = [
     "decode_detections",
     "dedupe_rois",
     "detection_rois",
+    "extrapolate_xyz",
     "generate_anchors",
     "infer",
+    "joint_boxes",
     "keypoint_similarity",
     "landmarks_to_frames",
     "landmarks_to_poses",
@@ -147,6 +156,7 @@ __all__ = [
     "preprocess_detector_regions",
     "preprocess_landmarks",
     "refine_from_heatmap",
+    "refresh_mask",
     "region_letterbox_transform",
     "roi_boxes",
     "roi_crop_transform",
@@ -159,5 +169,6 @@ __all__ = [
     "tile_grid",
     "torso_containment",
     "torso_lengths",
+    "uncovered_tiles",
     "weighted_nms",
 ]

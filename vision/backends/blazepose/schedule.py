@@ -1,0 +1,164 @@
+"""What the multi-person estimator spends its networks on in one frame, pure numpy:
+which detector tiles still need a sweep (`uncovered_tiles`), whose landmarks are
+refreshed and whose are carried forward (`refresh_mask`), and where a carried pose
+is now (`extrapolate_xyz`).
+
+On the 2-core box the landmark model costs ~17 ms a crop and the detector ~18 ms a
+region (`benchmarks.group`), so eight people plus a tile sweep every frame cannot fit
+100 ms; these choices bound the work per frame while everyone stays tracked.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from vision.backends.blazepose._common import F32, F64
+
+__all__ = [
+    "COVERAGE_GRID",
+    "MAX_EXTRAPOLATION_FRAMES",
+    "TILE_COVERED",
+    "extrapolate_xyz",
+    "joint_boxes",
+    "refresh_mask",
+    "uncovered_tiles",
+]
+
+TILE_COVERED: Final[float] = 0.6
+"""A tile whose area is at least this share inside tracked people's joint boxes needs
+no sweep: whoever stands there is already held. A person partly hidden between two
+tracked ones (a second row) leaves more than 0.4 of a tile uncovered, and the whole
+frame is swept as well."""
+COVERAGE_GRID: Final[int] = 8
+"""Coverage is measured on a grid of 8x8 px cells (the tiles are >= 100 px)."""
+MAX_EXTRAPOLATION_FRAMES: Final[int] = 2
+"""A carried pose moves on with its last velocity for at most this many frames, then
+stands still: a constant velocity is a fair guess over ~0.2 s, not beyond."""
+
+
+def joint_boxes(
+    xy_px: npt.ArrayLike, visibility: npt.ArrayLike, min_visibility: float = 0.5
+) -> F64:
+    """(N, 4) [x_min, y_min, x_max, y_max] px of each pose's visible joints (all
+    joints when fewer than two are visible).
+
+    Args:
+        xy_px: (N, J, 2) px; NaN = missing.
+        visibility: (N, J) in [0, 1].
+        min_visibility: A joint below this is not visible.
+    """
+    xy = np.asarray(xy_px, np.float64)
+    if xy.shape[0] == 0:
+        return np.zeros((0, 4), np.float64)
+    vis = np.asarray(visibility, np.float64) >= min_visibility
+    vis &= np.isfinite(xy).all(axis=-1)
+    few = vis.sum(axis=1) < 2
+    vis[few] = np.isfinite(xy[few]).all(axis=-1)
+    lo = np.where(vis[..., None], xy, np.inf).min(axis=1)
+    hi = np.where(vis[..., None], xy, -np.inf).max(axis=1)
+    out = np.concatenate([lo, hi], axis=1)
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def uncovered_tiles(
+    tiles_xyxy: npt.ArrayLike,
+    boxes_xyxy: npt.ArrayLike,
+    image_wh: tuple[int, int],
+    *,
+    covered: float = TILE_COVERED,
+    cell_px: int = COVERAGE_GRID,
+) -> npt.NDArray[np.int64]:
+    """Indices of the tiles less than `covered` inside the union of `boxes_xyxy`.
+
+    Args:
+        tiles_xyxy: (T, 4) px.
+        boxes_xyxy: (B, 4) px, e.g. `joint_boxes` of the tracked people.
+        image_wh: Image size in px.
+        covered: Share of a tile's area above which it is covered.
+        cell_px: Side of the coverage grid's cells.
+
+    Returns:
+        (K,) int64 ascending.
+    """
+    tiles = np.asarray(tiles_xyxy, np.float64).reshape(-1, 4)
+    boxes = np.asarray(boxes_xyxy, np.float64).reshape(-1, 4)
+    if boxes.shape[0] == 0 or tiles.shape[0] == 0:
+        return np.arange(tiles.shape[0], dtype=np.int64)
+    gw = -(-int(image_wh[0]) // cell_px)
+    gh = -(-int(image_wh[1]) // cell_px)
+    mask = np.zeros((gh, gw), np.bool_)
+    cells = np.clip(np.round(boxes / cell_px).astype(np.int64), 0, [gw, gh, gw, gh])
+    for x0, y0, x1, y1 in cells:
+        mask[y0:y1, x0:x1] = True
+    tc = np.clip(np.round(tiles / cell_px).astype(np.int64), 0, [gw, gh, gw, gh])
+    out = [
+        i
+        for i, (x0, y0, x1, y1) in enumerate(tc)
+        if x1 <= x0 or y1 <= y0 or mask[y0:y1, x0:x1].mean() < covered
+    ]
+    return np.asarray(out, np.int64)
+
+
+def refresh_mask(
+    stale: npt.ArrayLike,
+    motion: npt.ArrayLike,
+    *,
+    budget: int,
+    still_motion: float,
+    max_hold: int,
+) -> npt.NDArray[np.bool_]:
+    """Which tracked people go through the landmark model this frame.
+
+    Everyone, unless: someone whose joints moved less than `still_motion` (torso
+    lengths per frame) between their last two fits is held while `stale` (frames since
+    their fit) is below `max_hold`; and with `budget` > 0 at most `budget` people are
+    refreshed, the longest held first, then the fastest moving.
+
+    Args:
+        stale: (T,) int, frames since each person's landmarks were computed (0: last
+            frame).
+        motion: (T,) float, joint motion per frame in torso lengths (inf: unknown).
+        budget: Most people refreshed (0: no limit).
+        still_motion: Below this a person counts as still (0: nobody does).
+        max_hold: Most frames in a row a person is held (0: never).
+
+    Returns:
+        (T,) bool, True = refresh.
+    """
+    s = np.asarray(stale, np.int64).reshape(-1)
+    m = np.nan_to_num(np.asarray(motion, np.float64).reshape(-1), nan=np.inf)
+    n = s.shape[0]
+    if max_hold <= 0:
+        return np.ones(n, np.bool_)
+    due = s >= max_hold
+    want = due | (m >= still_motion) if still_motion > 0 else np.ones(n, np.bool_)
+    if budget <= 0 or int(want.sum()) <= budget:
+        return want
+    # Over budget: the ones held longest, then the fastest; those due always go.
+    order = np.lexsort((-np.minimum(m, 1e9), -s))
+    chosen = np.zeros(n, np.bool_)
+    for i in order:
+        if want[i] and (chosen.sum() < budget or due[i]):
+            chosen[i] = True
+    return chosen
+
+
+def extrapolate_xyz(xyz: F32, velocity: F32, frames: npt.ArrayLike) -> F32:
+    """Carried poses moved on by their per-frame joint velocity for `frames` frames
+    (at most `MAX_EXTRAPOLATION_FRAMES`).
+
+    Args:
+        xyz: (N, J, 3) float32 normalized, the last fits.
+        velocity: (N, J, 3) float32 per frame (NaN: unknown, the pose stands still).
+        frames: (N,) frames since each fit.
+
+    Returns:
+        (N, J, 3) float32.
+    """
+    k = np.minimum(np.asarray(frames, np.float32), MAX_EXTRAPOLATION_FRAMES)
+    v = np.nan_to_num(np.asarray(velocity, np.float32))
+    out: F32 = (np.asarray(xyz, np.float32) + v * k[:, None, None]).astype(np.float32)
+    return out
