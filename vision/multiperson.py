@@ -113,9 +113,14 @@ class MultiPersonOptions:
             nobody is tracked it runs every frame on the whole frame plus
             `tiles_per_frame` tiles. Between runs people are held by tracking.
         sweep_regions: Detector regions per run while someone is tracked (0: the
-            whole frame and every uncovered tile each run).
+            same regions as while nobody is, tiles covered or not).
         landmark_budget: Most tracked people through the landmark model per frame
             (0: everyone); the others are carried forward (`max_hold`).
+        frame_budget_ms: Aim for frames costing at most this: tracked people are
+            refreshed only as many as the measured cost per crop (running average)
+            leaves room for after the rest of the frame's work (0: no aim). Someone
+            carried `max_hold` frames is refreshed whatever the cost, so a slow
+            machine gets fewer frames per second, never staler poses.
         still_motion: A tracked person whose joints moved less than this (torso
             lengths per frame) between their last two fits is carried forward
             instead of refreshed (0: never).
@@ -138,11 +143,12 @@ class MultiPersonOptions:
     min_person_height: float = 0.2
     tile_overlap: float = bp.TILE_OVERLAP
     tiles_per_frame: int = 4
-    detect_every: int = 1
-    sweep_regions: int = 0
+    detect_every: int = 3
+    sweep_regions: int = 1
     landmark_budget: int = 0
+    frame_budget_ms: float = 90.0
     still_motion: float = 0.0
-    max_hold: int = 0
+    max_hold: int = 2
     landmark_chunk: int = 0
     tracking: bool = True
     duplicate_similarity: float = bp.DUPLICATE_SIMILARITY
@@ -171,6 +177,7 @@ class MultiPersonOptions:
             ("duplicate_similarity", 0.0, 1.0),
             ("tile_overlap", 0.0, 0.95),
             ("still_motion", 0.0, 10.0),
+            ("frame_budget_ms", 0.0, 10_000.0),
         ):
             value = getattr(self, name)
             if (
@@ -216,37 +223,15 @@ class _State:
     """Joint motion per frame between the last two fits, in torso lengths (inf:
     unknown)."""
     frame_index: int = 0
+    found_new: bool = False
+    """The last detector run added someone to the tracked: sweep again next frame
+    (people arriving are found at the detector's pace, not the idle sweep's)."""
     tile_cursor: int = 0
     sweep_cursor: int = 0
     image_wh: tuple[int, int] | None = None
     tiles: npt.NDArray[np.int64] = field(
         default_factory=lambda: np.zeros((0, 4), np.int64)
     )
-
-
-def _concat(parts: list[bp.LandmarkResult]) -> bp.LandmarkResult:
-    return bp.LandmarkResult(
-        np.concatenate([p.xyz for p in parts]),
-        np.concatenate([p.visibility for p in parts]),
-        np.concatenate([p.presence for p in parts]),
-    )
-
-
-def _motion(
-    new: bp.LandmarkResult, old: bp.LandmarkResult, frames: Any, wh: tuple[int, int]
-) -> F64:
-    """Median visible-joint motion per frame, in torso lengths, (N,)."""
-    scale = np.asarray(wh, np.float32)
-    a = new.xyz[:, : bp.NUM_POSE_JOINTS, :2] * scale
-    b = old.xyz[:, : bp.NUM_POSE_JOINTS, :2] * scale
-    d = np.hypot(*(a - b).transpose(2, 0, 1))
-    vis_new = new.visibility[:, : bp.NUM_POSE_JOINTS]
-    seen = np.minimum(vis_new, old.visibility[:, : bp.NUM_POSE_JOINTS]) >= 0.5
-    torso = np.maximum(bp.torso_lengths(a), 1e-6)
-    with np.errstate(invalid="ignore"):
-        med = np.nanmedian(np.where(seen, d, np.nan), axis=1)
-    out = med / torso / np.maximum(np.asarray(frames, np.float64), 1.0)
-    return np.where(np.isfinite(out), out, np.inf)
 
 
 def _trunk_inside(xy_px: npt.NDArray[np.float32], image_wh: tuple[int, int]) -> Any:
@@ -292,6 +277,7 @@ class MultiPersonPoseEstimator(Closeable):
         self.detector_runs = 0
         self.last_num_regions = 0
         self.last_num_crops = 0
+        self._costs = bp.FrameCosts()  # for `frame_budget_ms`
 
     @property
     def networks(self) -> bp.PoseNetworks:
@@ -308,9 +294,9 @@ class MultiPersonPoseEstimator(Closeable):
         )
 
     def _regions(self, image_wh: tuple[int, int], tracked_boxes: F64 | None) -> F64:
-        """Detector regions of this run: acquiring (`tracked_boxes` None), the whole
-        frame plus `tiles_per_frame` tiles; else `sweep_regions` of the whole frame
-        and the tiles nobody tracked covers."""
+        """Detector regions of this run: acquiring (`tracked_boxes` None, or
+        `sweep_regions` 0), the whole frame plus `tiles_per_frame` tiles; else
+        `sweep_regions` of the whole frame and the tiles nobody tracked covers."""
         st = self._state
         if st.image_wh != image_wh:
             st.image_wh = image_wh
@@ -319,7 +305,7 @@ class MultiPersonPoseEstimator(Closeable):
         w, h = image_wh
         whole = np.array([[0, 0, w, h]], np.float64)
         tiles = st.tiles.astype(np.float64)
-        if tracked_boxes is not None:
+        if tracked_boxes is not None and self.options.sweep_regions:
             open_tiles = tiles[bp.uncovered_tiles(tiles, tracked_boxes, image_wh)]
             sweep = np.concatenate([whole, open_tiles])
             k = self.options.sweep_regions
@@ -329,6 +315,8 @@ class MultiPersonPoseEstimator(Closeable):
                 sweep = sweep[idx]
             return sweep
         k = self.options.tiles_per_frame
+        if st.frame_index == 0 and self.options.sweep_regions:
+            k = 0  # a session's first frame sweeps every tile: the class is there
         if tiles.shape[0] and 0 < k < tiles.shape[0]:
             idx = (st.tile_cursor + np.arange(k)) % tiles.shape[0]
             st.tile_cursor = int((st.tile_cursor + k) % tiles.shape[0])
@@ -340,7 +328,7 @@ class MultiPersonPoseEstimator(Closeable):
         k = self.options.landmark_chunk
         if k <= 0 or rois.shape[0] <= k:
             return self.networks.landmarks(image_bgr, rois)
-        return _concat(
+        return bp.concat_results(
             [
                 self.networks.landmarks(image_bgr, rois[i : i + k])
                 for i in range(0, rois.shape[0], k)
@@ -378,20 +366,21 @@ class MultiPersonPoseEstimator(Closeable):
         n_tracked = int(tracked.shape[0])
         ages = st.ages if opts.tracking else np.zeros(0, np.int64)
         refresh = np.ones(n_tracked, np.bool_)
-        if n_tracked and opts.max_hold:
-            refresh = bp.refresh_mask(
-                st.stale,
-                st.motion,
-                budget=opts.landmark_budget,
-                still_motion=opts.still_motion,
-                max_hold=opts.max_hold,
-            )
-        held = np.flatnonzero(~refresh)
         run_detector = (
             not opts.tracking
             or n_tracked == 0
             or st.frame_index % opts.detect_every == 0
+            or st.found_new
         )
+        if n_tracked and opts.max_hold:
+            refresh = bp.refresh_mask(
+                st.stale,
+                st.motion,
+                budget=self._crop_budget(run_detector),
+                still_motion=opts.still_motion,
+                max_hold=opts.max_hold,
+            )
+        held = np.flatnonzero(~refresh)
         self.last_num_regions = 0
         crops = [tracked[refresh]]
         groups = [np.flatnonzero(refresh)]  # crops of one candidate share a group
@@ -449,7 +438,7 @@ class MultiPersonPoseEstimator(Closeable):
             # The people carried forward join as if the model had answered for them.
             fits = st.fits.take(held)
             moved = bp.extrapolate_xyz(fits.xyz, st.velocity[held], st.stale[held] + 1)
-            result = _concat(
+            result = bp.concat_results(
                 [result, bp.LandmarkResult(moved, fits.visibility, fits.presence)]
             )
             rois = np.concatenate([rois, tracked[held]])
@@ -512,6 +501,7 @@ class MultiPersonPoseEstimator(Closeable):
         kept_age = age[keep_idx] + 1
         st.rois = self.tracking.next_rois(kept, wh)
         st.ages = kept_age if opts.tracking else np.zeros(0, np.int64)
+        st.found_new = run_detector and 0 < n_tracked < len(kept)
         self._carry(kept, group[best][keep_idx], fresh[best][keep_idx], n_tracked, wh)
         self.clock.advance(ts)
         st.frame_index += 1
@@ -519,7 +509,17 @@ class MultiPersonPoseEstimator(Closeable):
         out = kept.take(np.flatnonzero(confirmed))
         timings["roi"] += time.perf_counter() - t0
         self.timings_ms = {k: v * 1e3 for k, v in timings.items()}
+        self._costs.learn(self.timings_ms, self.last_num_crops, self.last_num_regions)
         return bp.landmarks_to_poses(out, ts, aspect_from_wh(wh))
+
+    def _crop_budget(self, run_detector: bool) -> int:
+        """Most tracked people to refresh this frame (0: no limit)."""
+        opts = self.options
+        fit = self._costs.crops_that_fit(
+            opts.frame_budget_ms, max(opts.sweep_regions, 1) if run_detector else 0
+        )
+        budget = opts.landmark_budget
+        return (min(budget, fit) if budget else fit) if fit else budget
 
     def _carry(
         self,
@@ -553,7 +553,7 @@ class MultiPersonPoseEstimator(Closeable):
             step = (kept.xyz - base.xyz) / gap[:, None, None].astype(np.float32)
             velocity = np.where(was[:, None, None] & fresh[:, None, None], step, np.nan)
             velocity = np.where(held[:, None, None], st.velocity[prev], velocity)
-            motion = np.where(was & fresh, _motion(kept, base, gap, wh), np.inf)
+            motion = np.where(was & fresh, bp.joint_motion(kept, base, gap, wh), np.inf)
             motion = np.where(held, st.motion[prev], motion)
             stale = np.where(held, st.stale[prev] + 1, 0)
             fits = bp.LandmarkResult(

@@ -101,8 +101,11 @@ from vision.backends.blazepose.runtime import (
     infer,
 )
 from vision.backends.blazepose.schedule import (
+    FrameCosts,
+    concat_results,
     extrapolate_xyz,
     joint_boxes,
+    joint_motion,
     refresh_mask,
     uncovered_tiles,
 )
@@ -125,6 +128,7 @@ __all__ = [
     "TRACK_IOU_THRESHOLD",
     "AnchorOptions",
     "Detections",
+    "FrameCosts",
     "LandmarkResult",
     "OnnxBackend",
     "OnnxOptions",
@@ -134,6 +138,7 @@ __all__ = [
     "associate_rois",
     "box_iou",
     "check_image",
+    "concat_results",
     "decode_detections",
     "dedupe_rois",
     "detection_rois",
@@ -141,6 +146,7 @@ __all__ = [
     "generate_anchors",
     "infer",
     "joint_boxes",
+    "joint_motion",
     "keypoint_similarity",
     "landmarks_to_frames",
     "landmarks_to_poses",

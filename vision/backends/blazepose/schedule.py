@@ -15,14 +15,19 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from vision.backends.blazepose._common import F32, F64
+from vision.backends.blazepose._common import F32, F64, NUM_POSE_JOINTS
+from vision.backends.blazepose.landmarks import LandmarkResult
+from vision.backends.blazepose.people import torso_lengths
 
 __all__ = [
     "COVERAGE_GRID",
     "MAX_EXTRAPOLATION_FRAMES",
     "TILE_COVERED",
+    "FrameCosts",
+    "concat_results",
     "extrapolate_xyz",
     "joint_boxes",
+    "joint_motion",
     "refresh_mask",
     "uncovered_tiles",
 ]
@@ -162,3 +167,61 @@ def extrapolate_xyz(xyz: F32, velocity: F32, frames: npt.ArrayLike) -> F32:
     v = np.nan_to_num(np.asarray(velocity, np.float32))
     out: F32 = (np.asarray(xyz, np.float32) + v * k[:, None, None]).astype(np.float32)
     return out
+
+
+def concat_results(parts: list[LandmarkResult]) -> LandmarkResult:
+    """The rows of several landmark results, in order."""
+    return LandmarkResult(
+        np.concatenate([p.xyz for p in parts]),
+        np.concatenate([p.visibility for p in parts]),
+        np.concatenate([p.presence for p in parts]),
+    )
+
+
+def joint_motion(
+    new: LandmarkResult, old: LandmarkResult, frames: npt.ArrayLike, wh: tuple[int, int]
+) -> F64:
+    """Median visible-joint motion per frame, in torso lengths, (N,)."""
+    scale = np.asarray(wh, np.float32)
+    a = new.xyz[:, :NUM_POSE_JOINTS, :2] * scale
+    b = old.xyz[:, :NUM_POSE_JOINTS, :2] * scale
+    d = np.hypot(*(a - b).transpose(2, 0, 1))
+    vis_new = new.visibility[:, :NUM_POSE_JOINTS]
+    seen = np.minimum(vis_new, old.visibility[:, :NUM_POSE_JOINTS]) >= 0.5
+    torso = np.maximum(torso_lengths(a), 1e-6)
+    with np.errstate(invalid="ignore"):
+        med = np.nanmedian(np.where(seen, d, np.nan), axis=1)
+    out = med / torso / np.maximum(np.asarray(frames, np.float64), 1.0)
+    return np.where(np.isfinite(out), out, np.inf)
+
+
+class FrameCosts:
+    """Running averages (ms) of one landmark crop, one detector region and the rest
+    of a frame's work, from the estimator's own timings; they say how many crops fit
+    a frame budget."""
+
+    SMOOTHING: Final[float] = 0.2  # weight of the newest frame
+
+    def __init__(self) -> None:
+        self.crop_ms = 0.0
+        self.region_ms = 0.0
+        self.rest_ms = 0.0
+
+    def _mix(self, old: float, new: float) -> float:
+        return new if old == 0 else (1 - self.SMOOTHING) * old + self.SMOOTHING * new
+
+    def learn(self, timings_ms: dict[str, float], crops: int, regions: int) -> None:
+        """Add one frame: `timings_ms` with "landmarks", "detector" and "roi"."""
+        if crops:
+            self.crop_ms = self._mix(self.crop_ms, timings_ms["landmarks"] / crops)
+        if regions:
+            self.region_ms = self._mix(self.region_ms, timings_ms["detector"] / regions)
+        self.rest_ms = self._mix(self.rest_ms, timings_ms["roi"])
+
+    def crops_that_fit(self, budget_ms: float, regions: int) -> int:
+        """Crops that fit `budget_ms` with `regions` detector regions (at least 1;
+        0 when there is no budget or nothing measured yet)."""
+        if budget_ms <= 0 or self.crop_ms <= 0:
+            return 0
+        room = budget_ms - self.rest_ms - self.region_ms * regions
+        return max(1, int(room // self.crop_ms))
