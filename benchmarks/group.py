@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -327,45 +328,50 @@ def _decode(jpeg: bytes) -> np.ndarray:
 def run_profiled(
     frames: list[gd.GroupFrame],
     jpegs: list[bytes],
-    make: Callable[[], Any],
+    makes: dict[str, Callable[[], Any]],
     *,
     cut_frames: tuple[int, ...] = (),
-) -> tuple[Tally, Profile, list[Poses]]:
-    """Run a fresh (backend, tracker) over a scene's JPEGs the way the server does:
-    decode, pose, track; time each stage; score every frame."""
+) -> dict[str, tuple[Tally, Profile, list[Poses]]]:
+    """Run fresh (backend, tracker) pipelines over a scene's JPEGs the way the server
+    does (decode, pose, track), in lockstep (every pipeline gets frame i before any
+    gets frame i+1, so that load from other processes hits them alike); time each
+    stage; score every frame."""
     from vision.tracking import PoseTracker
 
-    backend = make()
-    tracker = PoseTracker()
-    tally, profile, out = Tally(), Profile(), []
+    pipes = {label: (make(), PoseTracker()) for label, make in makes.items()}
+    out = {label: (Tally(), Profile(), []) for label in makes}
     t_first = frames[0].timestamp_ms
     try:
         for frame, jpeg in zip(frames, jpegs, strict=True):
-            if frame.index in cut_frames:
-                tally.new_shot()
-            t0 = time.perf_counter()
-            image = _decode(jpeg)
-            t1 = time.perf_counter()
-            poses = backend.detect(image, frame.timestamp_ms)
-            t2 = time.perf_counter()
-            tracked = tracker.update(poses)
-            t3 = time.perf_counter()
-            inner = dict(getattr(backend, "timings_ms", {}))
-            pose_ms = (t2 - t1) * 1e3
-            stages = {
-                "decode": (t1 - t0) * 1e3,
-                "detector": inner.get("detector", 0.0),
-                "landmarks": inner.get("landmarks", 0.0),
-            }
-            stages["roi"] = max(0.0, pose_ms - stages["detector"] - stages["landmarks"])
-            stages["tracking"] = (t3 - t2) * 1e3
-            steady = frame.timestamp_ms - t_first >= STEADY_AFTER_MS
-            profile.add(stages, steady, int(getattr(backend, "last_num_crops", 1)))
-            evaluate_frame(tally, frame, tracked, t3 - t0)
-            out.append(tracked)
+            for label, (backend, tracker) in pipes.items():
+                tally, profile, seen = out[label]
+                if frame.index in cut_frames:
+                    tally.new_shot()
+                t0 = time.perf_counter()
+                image = _decode(jpeg)
+                t1 = time.perf_counter()
+                poses = backend.detect(image, frame.timestamp_ms)
+                t2 = time.perf_counter()
+                tracked = tracker.update(poses)
+                t3 = time.perf_counter()
+                inner = dict(getattr(backend, "timings_ms", {}))
+                stages = {
+                    "decode": (t1 - t0) * 1e3,
+                    "detector": inner.get("detector", 0.0),
+                    "landmarks": inner.get("landmarks", 0.0),
+                }
+                rest = (t2 - t1) * 1e3 - stages["detector"] - stages["landmarks"]
+                stages["roi"] = max(0.0, rest)
+                stages["tracking"] = (t3 - t2) * 1e3
+                steady = frame.timestamp_ms - t_first >= STEADY_AFTER_MS
+                crops = int(getattr(backend, "last_num_crops", 1))
+                profile.add(stages, steady, crops)
+                evaluate_frame(tally, frame, tracked, t3 - t0)
+                seen.append(tracked)
     finally:
-        backend.close()
-    return tally, profile, out
+        for backend, _ in pipes.values():
+            backend.close()
+    return out
 
 
 def _multi(options: Any) -> Callable[[], Any]:
@@ -521,8 +527,7 @@ def main(argv: list[str] | None = None) -> int:
         entry: dict[str, Any] = {}
         runs = {label: _multi(o) for label, o in configs.items()}
         runs["single_pose"] = _single(1, args.threads)
-        for label, make in runs.items():
-            tally, prof, _ = run_profiled(frames, jpegs, make)
+        for label, (tally, prof, _) in run_profiled(frames, jpegs, runs).items():
             entry[label] = {
                 **prof.summary(),
                 **{
@@ -547,8 +552,8 @@ def main(argv: list[str] | None = None) -> int:
         frames = list(gd.class_frames(args.class_frames))
         jpegs = _encode(frames)
         cls: dict[str, Any] = {"frames": len(frames), "fps_of_footage": gd.CLASS_FPS}
-        for label, options in configs.items():
-            tally, prof, poses = run_profiled(frames, jpegs, _multi(options))
+        runs = {label: _multi(o) for label, o in configs.items()}
+        for label, (tally, prof, poses) in run_profiled(frames, jpegs, runs).items():
             cls[label] = {**class_report(frames, poses, tally), **prof.summary()}
             c = cls[label]
             print(
@@ -578,13 +583,12 @@ def main(argv: list[str] | None = None) -> int:
             cuts = ()
         jpegs = _encode(frames)
         entry = {"frames": len(frames)}
-        for label, options in scene_configs.items():
-            make = (
-                _single(options.max_people, args.threads)
-                if label == "peer"
-                else _multi(options)
-            )
-            tally, _, _ = run_profiled(frames, jpegs, make, cut_frames=cuts)
+        runs = {
+            label: _single(o.max_people, args.threads) if label == "peer" else _multi(o)
+            for label, o in scene_configs.items()
+        }
+        ran = run_profiled(frames, jpegs, runs, cut_frames=cuts)
+        for label, (tally, _, _) in ran.items():
             total[label].merge(tally)
             entry[label] = tally.summary()
             if tally.missed:
@@ -624,6 +628,8 @@ def main(argv: list[str] | None = None) -> int:
         "met": met,
     }
     result["wall_s"] = round(time.perf_counter() - started, 1)
+    result["load_avg_1m_at_end"] = round(os.getloadavg()[0], 2)
+    result["cpus"] = os.cpu_count()
     emit("group", result, details)
     return 0
 

@@ -146,9 +146,9 @@ class MultiPersonOptions:
     detect_every: int = 3
     sweep_regions: int = 1
     landmark_budget: int = 0
-    frame_budget_ms: float = 90.0
+    frame_budget_ms: float = 60.0
     still_motion: float = 0.0
-    max_hold: int = 2
+    max_hold: int = 1
     landmark_chunk: int = 0
     tracking: bool = True
     duplicate_similarity: float = bp.DUPLICATE_SIMILARITY
