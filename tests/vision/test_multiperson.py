@@ -30,6 +30,12 @@ from vision.types import Poses
             {"min_presence_confidence": 1.5}, pytest.raises(ValueError), id="presence"
         ),
         pytest.param({"tracking": 1}, pytest.raises(ValueError), id="tracking-bool"),
+        pytest.param({"max_hold": -1}, pytest.raises(ValueError), id="max-hold"),
+        pytest.param(
+            {"frame_budget_ms": -1.0}, pytest.raises(ValueError), id="frame-budget"
+        ),
+        pytest.param({"sweep_regions": 1.5}, pytest.raises(ValueError), id="sweep"),
+        pytest.param({"still_motion": 0.05}, does_not_raise(), id="still-motion"),
     ],
 )
 def test_options(kwargs: dict[str, Any], expectation: Any) -> None:

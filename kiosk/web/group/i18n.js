@@ -68,6 +68,7 @@ export default {
     anonymous: "Guest",
     again: "New class",
     people_in_view: "{n} in view",
+    processing_fps: "Following {n} frames a second",
   },
   "zh-CN": {
     app_title: "运动教练 集体课",
@@ -133,5 +134,6 @@ export default {
     anonymous: "访客",
     again: "新的一节课",
     people_in_view: "画面中 {n} 人",
+    processing_fps: "每秒跟踪 {n} 帧",
   },
 };
