@@ -9,12 +9,21 @@ and returns near-duplicates. Here, on `vision.backends.blazepose`'s stages:
    and lies wholly inside one; all regions go through the detector in ONE batch, and
    their detections are merged across regions, whole views first; detections whose
    hips lie far outside their tile (scraps at its edge) are dropped
-   (`postprocess_detector_batch`). With `tiles_per_frame` the tiles are visited a few
-   per frame, round robin (CPU); once found, a person is held by the tracked ROIs
+   (`postprocess_detector_batch`). The detector only (re)acquires people: while
+   nobody is tracked it runs every frame on the whole frame plus `tiles_per_frame`
+   tiles, round robin (every tile on a session's first frame); while people are
+   tracked, every `detect_every` frames on `sweep_regions` of the whole frame and the
+   tiles tracked people do not cover (`uncovered_tiles`), and again on the next frame
+   whenever a run found someone. Once found, a person is held by the tracked ROIs
    below, whatever their size.
 2. Crops: the people tracked from the previous frame's landmarks (VIDEO mode), plus the
    detections that do not coincide with a tracked ROI; someone not tracked at all also
-   gets a 1.2x larger crop (the better of the two is kept).
+   gets a 1.2x larger crop (the better of the two is kept). Within `frame_budget_ms`
+   (the measured cost per crop says how many fit) only some tracked people are
+   refreshed; the others are carried forward one frame (`max_hold`) on their last
+   fit moved by its joint velocity (`refresh_mask`, `extrapolate_xyz`). On the 2-core
+   box a crop costs about as much as a whole single-pose frame (~17 ms), so eight
+   people refreshed every frame cannot fit 100 ms.
 3. Landmark model on every crop in ONE batch. Kept: presence at least
    `min_presence_confidence`, trunk inside the image, not collapsed to a point.
    Someone new must also have presence >= `NEW_MIN_PRESENCE` and a body-like
