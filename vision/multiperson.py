@@ -235,6 +235,9 @@ class _State:
     found_new: bool = False
     """The last detector run added someone to the tracked: sweep again next frame
     (people arriving are found at the detector's pace, not the idle sweep's)."""
+    lost: bool = False
+    """Someone tracked was lost last frame: the next frame runs the detector on the
+    acquiring regions (whole frame + tiles), not one region of the idle sweep."""
     tile_cursor: int = 0
     sweep_cursor: int = 0
     image_wh: tuple[int, int] | None = None
@@ -380,6 +383,7 @@ class MultiPersonPoseEstimator(Closeable):
             or n_tracked == 0
             or st.frame_index % opts.detect_every == 0
             or st.found_new
+            or st.lost
         )
         if n_tracked and opts.max_hold:
             refresh = bp.refresh_mask(
@@ -398,7 +402,7 @@ class MultiPersonPoseEstimator(Closeable):
         if run_detector:
             t0 = time.perf_counter()
             boxes = None
-            if n_tracked:
+            if n_tracked and not st.lost:
                 scale = np.asarray(wh, np.float32)
                 boxes = bp.joint_boxes(
                     st.fits.xyz[:, : bp.NUM_POSE_JOINTS, :2] * scale,
@@ -511,6 +515,7 @@ class MultiPersonPoseEstimator(Closeable):
         st.rois = self.tracking.next_rois(kept, wh)
         st.ages = kept_age if opts.tracking else np.zeros(0, np.int64)
         st.found_new = run_detector and 0 < n_tracked < len(kept)
+        st.lost = len(kept) < n_tracked
         self._carry(kept, group[best][keep_idx], fresh[best][keep_idx], n_tracked, wh)
         self.clock.advance(ts)
         st.frame_index += 1
