@@ -236,8 +236,9 @@ class _State:
     """The last detector run added someone to the tracked: sweep again next frame
     (people arriving are found at the detector's pace, not the idle sweep's)."""
     lost: bool = False
-    """Someone tracked was lost last frame: the next frame runs the detector on the
-    acquiring regions (whole frame + tiles), not one region of the idle sweep."""
+    """Someone tracked was lost last frame, or their fit jumped (`MAX_CARRIED_MOTION`):
+    the next frame runs the detector on the acquiring regions (whole frame + tiles),
+    not one region of the idle sweep."""
     tile_cursor: int = 0
     sweep_cursor: int = 0
     image_wh: tuple[int, int] | None = None
@@ -568,6 +569,9 @@ class MultiPersonPoseEstimator(Closeable):
             velocity = np.where(was[:, None, None] & fresh[:, None, None], step, np.nan)
             velocity = np.where(held[:, None, None], st.velocity[prev], velocity)
             motion = np.where(was & fresh, bp.joint_motion(kept, base, gap, wh), np.inf)
+            jumped = was & fresh & (motion > bp.MAX_CARRIED_MOTION)
+            velocity = np.where(jumped[:, None, None], np.nan, velocity)
+            st.lost |= bool(jumped.any())  # a cut or a slipped ROI: look again
             motion = np.where(held, st.motion[prev], motion)
             stale = np.where(held, st.stale[prev] + 1, 0)
             fits = bp.LandmarkResult(

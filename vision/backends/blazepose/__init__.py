@@ -101,6 +101,7 @@ from vision.backends.blazepose.runtime import (
     infer,
 )
 from vision.backends.blazepose.schedule import (
+    MAX_CARRIED_MOTION,
     FrameCosts,
     concat_results,
     extrapolate_xyz,
@@ -117,6 +118,7 @@ __all__ = [
     "DUPLICATE_SIMILARITY",
     "KEYPOINT_SIGMA",
     "LANDMARK_INPUT_SIZE",
+    "MAX_CARRIED_MOTION",
     "NMS_IOU_THRESHOLD",
     "NUM_DETECTOR_KEYPOINTS",
     "NUM_LANDMARKS",

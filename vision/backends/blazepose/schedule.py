@@ -21,6 +21,7 @@ from vision.backends.blazepose.people import torso_lengths
 
 __all__ = [
     "COVERAGE_GRID",
+    "MAX_CARRIED_MOTION",
     "MAX_EXTRAPOLATION_FRAMES",
     "TILE_COVERED",
     "FrameCosts",
@@ -39,6 +40,10 @@ tracked ones (a second row) leaves more than 0.4 of a tile uncovered, and the wh
 frame is swept as well."""
 COVERAGE_GRID: Final[int] = 8
 """Coverage is measured on a grid of 8x8 px cells (the tiles are >= 100 px)."""
+MAX_CARRIED_MOTION: Final[float] = 0.5
+"""Joint motion (torso lengths per frame) above which a pose is not moved on when
+carried: nobody in a class moves that fast between two frames at >= 5 fps; such a
+jump is a re-fit (a hard cut, a track handed to a better crop), not a velocity."""
 MAX_EXTRAPOLATION_FRAMES: Final[int] = 2
 """A carried pose moves on with its last velocity for at most this many frames, then
 stands still: a constant velocity is a fair guess over ~0.2 s, not beyond."""
