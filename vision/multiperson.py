@@ -565,7 +565,7 @@ class MultiPersonPoseEstimator(Closeable):
             base = st.fits.take(prev)
             gap = st.stale[prev] + 1
             held = was & ~fresh
-            step = (kept.xyz - base.xyz) / gap[:, None, None].astype(np.float32)
+            step = bp.trunk_step(kept.xyz, base.xyz, gap)
             velocity = np.where(was[:, None, None] & fresh[:, None, None], step, np.nan)
             velocity = np.where(held[:, None, None], st.velocity[prev], velocity)
             motion = np.where(was & fresh, bp.joint_motion(kept, base, gap, wh), np.inf)

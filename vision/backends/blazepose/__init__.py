@@ -108,6 +108,7 @@ from vision.backends.blazepose.schedule import (
     joint_boxes,
     joint_motion,
     refresh_mask,
+    trunk_step,
     uncovered_tiles,
 )
 from vision.backends.blazepose.tracking import VideoTracking
@@ -177,6 +178,7 @@ __all__ = [
     "tile_grid",
     "torso_containment",
     "torso_lengths",
+    "trunk_step",
     "uncovered_tiles",
     "weighted_nms",
 ]

@@ -30,6 +30,7 @@ __all__ = [
     "joint_boxes",
     "joint_motion",
     "refresh_mask",
+    "trunk_step",
     "uncovered_tiles",
 ]
 
@@ -154,6 +155,21 @@ def refresh_mask(
         if want[i] and (chosen.sum() < budget or due[i]):
             chosen[i] = True
     return chosen
+
+
+_TRUNK = (11, 12, 23, 24)  # shoulders and hips
+
+
+def trunk_step(new_xyz: F32, old_xyz: F32, frames: npt.ArrayLike) -> F32:
+    """(N, J, 3) per-frame motion of each pose's trunk (mean of shoulders and hips)
+    between two fits `frames` apart, the same for every joint: a carried pose moves
+    with its body, while its limbs (a swinging arm: at a few frames a second its
+    per-joint velocity overshoots by a forearm) stay as last seen."""
+    gap = np.maximum(np.asarray(frames, np.float32), 1.0)[:, None, None]
+    step = (np.asarray(new_xyz, np.float32) - np.asarray(old_xyz, np.float32)) / gap
+    trunk = step[:, list(_TRUNK)].mean(axis=1, keepdims=True)
+    out: F32 = np.broadcast_to(trunk, step.shape).astype(np.float32)
+    return out
 
 
 def extrapolate_xyz(xyz: F32, velocity: F32, frames: npt.ArrayLike) -> F32:

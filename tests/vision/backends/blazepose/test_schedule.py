@@ -16,6 +16,7 @@ from vision.backends.blazepose import (
     joint_boxes,
     joint_motion,
     refresh_mask,
+    trunk_step,
     uncovered_tiles,
 )
 from vision.backends.blazepose.schedule import MAX_EXTRAPOLATION_FRAMES
@@ -170,3 +171,13 @@ def test_frame_costs_fit_the_budget() -> None:
     assert costs.crops_that_fit(0, 0) == 0  # no budget
     costs.learn({"landmarks": 30.0, "detector": 0.0, "roi": 10.0}, 1, 0)
     assert costs.crop_ms == pytest.approx(0.8 * 20 + 0.2 * 30)
+
+
+def test_trunk_step_moves_every_joint_with_the_trunk() -> None:
+    old = np.zeros((1, 39, 3), np.float32)
+    new = old.copy()
+    new[0, [11, 12, 23, 24], 0] = 0.04  # the body moved 0.04 right in 2 frames
+    new[0, 15, 1] = -0.3  # a wrist swung up
+    step = trunk_step(new, old, [2])
+    np.testing.assert_allclose(step[..., 0], 0.02)
+    np.testing.assert_allclose(step[..., 1:], 0.0)
