@@ -202,7 +202,8 @@ def concat_results(parts: list[LandmarkResult]) -> LandmarkResult:
 def joint_motion(
     new: LandmarkResult, old: LandmarkResult, frames: npt.ArrayLike, wh: tuple[int, int]
 ) -> F64:
-    """Median visible-joint motion per frame, in torso lengths, (N,)."""
+    """Visible-joint motion per frame (90th percentile: a moving arm counts), in torso
+    lengths, (N,)."""
     scale = np.asarray(wh, np.float32)
     a = new.xyz[:, :NUM_POSE_JOINTS, :2] * scale
     b = old.xyz[:, :NUM_POSE_JOINTS, :2] * scale
@@ -211,7 +212,7 @@ def joint_motion(
     seen = np.minimum(vis_new, old.visibility[:, :NUM_POSE_JOINTS]) >= 0.5
     torso = np.maximum(torso_lengths(a), 1e-6)
     with np.errstate(invalid="ignore"):
-        med = np.nanmedian(np.where(seen, d, np.nan), axis=1)
+        med = np.nanpercentile(np.where(seen, d, np.nan), 90, axis=1)
     out = med / torso / np.maximum(np.asarray(frames, np.float64), 1.0)
     return np.where(np.isfinite(out), out, np.inf)
 
