@@ -124,8 +124,7 @@ class MultiPersonOptions:
             `tiles_per_frame` tiles. Between runs people are held by tracking.
         sweep_regions: Detector regions per run while someone is tracked (0: the
             same regions as while nobody is, tiles covered or not).
-        landmark_budget: Most tracked people through the landmark model per frame
-            (0: everyone); the others are carried forward (`max_hold`).
+        landmark_budget: Most tracked people refreshed per frame (0: all).
         frame_budget_ms: Aim for frames costing at most this: tracked people are
             refreshed only as many as the measured cost per crop (running average)
             leaves room for after the rest of the frame's work (0: no aim). Someone
