@@ -125,11 +125,10 @@ class MultiPersonOptions:
         sweep_regions: Detector regions per run while someone is tracked (0: the
             same regions as while nobody is, tiles covered or not).
         landmark_budget: Most tracked people refreshed per frame (0: all).
-        frame_budget_ms: Aim for frames costing at most this: tracked people are
-            refreshed only as many as the measured cost per crop (running average)
-            leaves room for after the rest of the frame's work (0: no aim). Someone
-            carried `max_hold` frames is refreshed whatever the cost, so a slow
-            machine gets fewer frames per second, never staler poses.
+        frame_budget_ms: Refresh only as many people as the running cost per crop
+            fits in this (0: no budget); someone carried `max_hold` frames is
+            refreshed whatever the cost (a slow machine gets fewer frames, never
+            staler poses).
         still_motion: Someone whose joints moved less than this (90th percentile,
             torso lengths per frame) between their last two fits is carried forward
             (0: never). Jitter is ~0.03; below 0.05 at 10 fps: 35 % of person-frames
