@@ -101,13 +101,14 @@ from vision.backends.blazepose.runtime import (
     infer,
 )
 from vision.backends.blazepose.schedule import (
-    MAX_CARRIED_MOTION,
+    MAX_JUMP,
     FrameCosts,
     concat_results,
     extrapolate_xyz,
     joint_boxes,
     joint_motion,
     refresh_mask,
+    trunk_speed,
     trunk_step,
     uncovered_tiles,
 )
@@ -119,7 +120,7 @@ __all__ = [
     "DUPLICATE_SIMILARITY",
     "KEYPOINT_SIGMA",
     "LANDMARK_INPUT_SIZE",
-    "MAX_CARRIED_MOTION",
+    "MAX_JUMP",
     "NMS_IOU_THRESHOLD",
     "NUM_DETECTOR_KEYPOINTS",
     "NUM_LANDMARKS",
@@ -178,6 +179,7 @@ __all__ = [
     "tile_grid",
     "torso_containment",
     "torso_lengths",
+    "trunk_speed",
     "trunk_step",
     "uncovered_tiles",
     "weighted_nms",

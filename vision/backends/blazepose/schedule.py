@@ -21,8 +21,8 @@ from vision.backends.blazepose.people import torso_lengths
 
 __all__ = [
     "COVERAGE_GRID",
-    "MAX_CARRIED_MOTION",
     "MAX_EXTRAPOLATION_FRAMES",
+    "MAX_JUMP",
     "TILE_COVERED",
     "FrameCosts",
     "concat_results",
@@ -30,6 +30,7 @@ __all__ = [
     "joint_boxes",
     "joint_motion",
     "refresh_mask",
+    "trunk_speed",
     "trunk_step",
     "uncovered_tiles",
 ]
@@ -41,10 +42,11 @@ tracked ones (a second row) leaves more than 0.4 of a tile uncovered, and the wh
 frame is swept as well."""
 COVERAGE_GRID: Final[int] = 8
 """Coverage is measured on a grid of 8x8 px cells (the tiles are >= 100 px)."""
-MAX_CARRIED_MOTION: Final[float] = 0.5
-"""Joint motion (torso lengths per frame) above which a pose is not moved on when
-carried: nobody in a class moves that fast between two frames at >= 5 fps; such a
-jump is a re-fit (a hard cut, a track handed to a better crop), not a velocity."""
+MAX_JUMP: Final[float] = 0.5
+"""Trunk motion (torso lengths per frame) above which a pose is not moved on when
+carried, and the detector looks again: nobody in a class moves their body that fast
+between two frames at >= 5 fps (arms do; the trunk does not); such a jump is a re-fit
+(a hard cut, a track handed to a better crop), not a velocity."""
 MAX_EXTRAPOLATION_FRAMES: Final[int] = 2
 """A carried pose moves on with its last velocity for at most this many frames, then
 stands still: a constant velocity is a fair guess over ~0.2 s, not beyond."""
@@ -169,6 +171,16 @@ def trunk_step(new_xyz: F32, old_xyz: F32, frames: npt.ArrayLike) -> F32:
     step = (np.asarray(new_xyz, np.float32) - np.asarray(old_xyz, np.float32)) / gap
     trunk = step[:, list(_TRUNK)].mean(axis=1, keepdims=True)
     out: F32 = np.broadcast_to(trunk, step.shape).astype(np.float32)
+    return out
+
+
+def trunk_speed(step: F32, xyz: F32, image_wh: tuple[int, int]) -> F64:
+    """(N,) trunk motion per frame in torso lengths, from `trunk_step`'s output and
+    the poses' normalized joints."""
+    scale = np.asarray(image_wh, np.float64)
+    torso = torso_lengths(np.asarray(xyz, np.float64)[:, :NUM_POSE_JOINTS, :2] * scale)
+    moved = np.hypot(*(np.asarray(step, np.float64)[:, 0, :2] * scale).T)
+    out: F64 = np.nan_to_num(moved / np.maximum(torso, 1e-6), nan=0.0)
     return out
 
 

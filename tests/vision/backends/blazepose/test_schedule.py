@@ -16,6 +16,7 @@ from vision.backends.blazepose import (
     joint_boxes,
     joint_motion,
     refresh_mask,
+    trunk_speed,
     trunk_step,
     uncovered_tiles,
 )
@@ -181,3 +182,6 @@ def test_trunk_step_moves_every_joint_with_the_trunk() -> None:
     step = trunk_step(new, old, [2])
     np.testing.assert_allclose(step[..., 0], 0.02)
     np.testing.assert_allclose(step[..., 1:], 0.0)
+    new[0, [23, 24], 1] = 0.3  # torso 0.3 of a 100 px picture: 30 px
+    speed = trunk_speed(trunk_step(new, old, [1]), new, (100, 100))
+    np.testing.assert_allclose(speed, [np.hypot(4.0, 15.0) / 30.0], rtol=1e-5)
