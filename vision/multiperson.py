@@ -569,7 +569,7 @@ class MultiPersonPoseEstimator(Closeable):
             velocity = np.where(was[:, None, None] & fresh[:, None, None], step, np.nan)
             velocity = np.where(held[:, None, None], st.velocity[prev], velocity)
             motion = np.where(was & fresh, bp.joint_motion(kept, base, gap, wh), np.inf)
-            jumped = was & fresh & (bp.trunk_speed(step, kept.xyz, wh) > bp.MAX_JUMP)
+            jumped = was & fresh & bp.jumped(kept.xyz, base.xyz, step, wh)
             velocity = np.where(jumped[:, None, None], np.nan, velocity)
             st.lost |= bool(jumped.any())  # a cut or a slipped ROI: look again
             motion = np.where(held, st.motion[prev], motion)

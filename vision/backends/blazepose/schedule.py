@@ -23,12 +23,14 @@ __all__ = [
     "COVERAGE_GRID",
     "MAX_EXTRAPOLATION_FRAMES",
     "MAX_JUMP",
+    "MAX_SCALE_JUMP",
     "TILE_COVERED",
     "FrameCosts",
     "concat_results",
     "extrapolate_xyz",
     "joint_boxes",
     "joint_motion",
+    "jumped",
     "refresh_mask",
     "trunk_speed",
     "trunk_step",
@@ -47,6 +49,9 @@ MAX_JUMP: Final[float] = 0.5
 carried, and the detector looks again: nobody in a class moves their body that fast
 between two frames at >= 5 fps (arms do; the trunk does not); such a jump is a re-fit
 (a hard cut, a track handed to a better crop), not a velocity."""
+MAX_SCALE_JUMP: Final[float] = 1.3
+"""A torso growing or shrinking by more than this factor between two fits is a jump
+too (a cut enlarged the people; walking towards the camera takes seconds)."""
 MAX_EXTRAPOLATION_FRAMES: Final[int] = 2
 """A carried pose moves on with its last velocity for at most this many frames, then
 stands still: a constant velocity is a fair guess over ~0.2 s, not beyond."""
@@ -182,6 +187,23 @@ def trunk_speed(step: F32, xyz: F32, image_wh: tuple[int, int]) -> F64:
     moved = np.hypot(*(np.asarray(step, np.float64)[:, 0, :2] * scale).T)
     out: F64 = np.nan_to_num(moved / np.maximum(torso, 1e-6), nan=0.0)
     return out
+
+
+def jumped(
+    new_xyz: F32, old_xyz: F32, step: F32, image_wh: tuple[int, int]
+) -> npt.NDArray[np.bool_]:
+    """(N,) the fit moved its trunk more than `MAX_JUMP` torso lengths a frame or
+    changed its torso length by more than `MAX_SCALE_JUMP` (a hard cut, a re-fit)."""
+    scale = np.asarray(image_wh, np.float64)
+    j = NUM_POSE_JOINTS
+    new = torso_lengths(np.asarray(new_xyz, np.float64)[:, :j, :2] * scale)
+    old = torso_lengths(np.asarray(old_xyz, np.float64)[:, :j, :2] * scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.nan_to_num(np.abs(np.log(new / old)), nan=0.0, posinf=0.0)
+    out = (trunk_speed(step, new_xyz, image_wh) > MAX_JUMP) | (
+        ratio > np.log(MAX_SCALE_JUMP)
+    )
+    return np.asarray(out, np.bool_)
 
 
 def extrapolate_xyz(xyz: F32, velocity: F32, frames: npt.ArrayLike) -> F32:

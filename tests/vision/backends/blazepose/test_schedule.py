@@ -15,6 +15,7 @@ from vision.backends.blazepose import (
     extrapolate_xyz,
     joint_boxes,
     joint_motion,
+    jumped,
     refresh_mask,
     trunk_speed,
     trunk_step,
@@ -185,3 +186,14 @@ def test_trunk_step_moves_every_joint_with_the_trunk() -> None:
     new[0, [23, 24], 1] = 0.3  # torso 0.3 of a 100 px picture: 30 px
     speed = trunk_speed(trunk_step(new, old, [1]), new, (100, 100))
     np.testing.assert_allclose(speed, [np.hypot(4.0, 15.0) / 30.0], rtol=1e-5)
+
+
+def test_jumped_on_a_fast_trunk_or_a_scale_change() -> None:
+    old = np.zeros((3, 39, 3), np.float32)
+    old[:, [23, 24], 1] = 0.3  # torso 30 px in a 100 px picture
+    new = old.copy()
+    new[0, :, 0] += 0.01  # 1 px: a step
+    new[1, :, 0] += 0.2  # 20 px = 0.67 torso lengths in one frame
+    new[2, [23, 24], 1] = 0.45  # torso 1.5x longer
+    step = trunk_step(new, old, [1, 1, 1])
+    assert jumped(new, old, step, (100, 100)).tolist() == [False, True, True]
