@@ -60,10 +60,11 @@ __all__ = ["MultiPersonOptions", "MultiPersonPoseEstimator"]
 
 F64 = npt.NDArray[np.float64]
 
-SAME_PERSON_ROI_IOU: Final[float] = 0.7
-"""A detection whose ROI overlaps a tracked one more than this is that person."""
-NEW_PERSON_ROI_IOU: Final[float] = 0.3
-"""A detection overlapping every tracked ROI less than this is someone new."""
+SAME_PERSON_ROI_IOU: Final[float] = 0.7  # a detection overlapping a track more: them
+NEW_PERSON_ROI_IOU: Final[float] = 0.3  # ... overlapping every track less: someone new
+WARMUP_FRAMES: Final[int] = 10
+"""A session's first frames run the detector on the acquiring regions every frame (the
+idle sweep took 0.7 s to find a small side-on person the first frame missed)."""
 CONFIRM_FRAMES: Final[int] = 2
 """Consecutive frames someone new must be found in before they are returned."""
 NEW_MIN_PRESENCE: Final[float] = 0.8
@@ -233,12 +234,10 @@ class _State:
     unknown)."""
     frame_index: int = 0
     found_new: bool = False
-    """The last detector run added someone to the tracked: sweep again next frame
-    (people arriving are found at the detector's pace, not the idle sweep's)."""
+    """The last detector run added someone: sweep again next frame."""
     lost: bool = False
-    """Someone tracked was lost last frame, or their fit jumped (`MAX_CARRIED_MOTION`):
-    the next frame runs the detector on the acquiring regions (whole frame + tiles),
-    not one region of the idle sweep."""
+    """Someone was lost last frame, or their fit jumped: the next frame runs the
+    detector on the acquiring regions (whole frame + tiles), not the idle sweep's."""
     tile_cursor: int = 0
     sweep_cursor: int = 0
     image_wh: tuple[int, int] | None = None
@@ -379,12 +378,13 @@ class MultiPersonPoseEstimator(Closeable):
         n_tracked = int(tracked.shape[0])
         ages = st.ages if opts.tracking else np.zeros(0, np.int64)
         refresh = np.ones(n_tracked, np.bool_)
+        acquiring = st.lost or st.frame_index < WARMUP_FRAMES
         run_detector = (
             not opts.tracking
             or n_tracked == 0
             or st.frame_index % opts.detect_every == 0
             or st.found_new
-            or st.lost
+            or acquiring
         )
         if n_tracked and opts.max_hold:
             refresh = bp.refresh_mask(
@@ -403,7 +403,7 @@ class MultiPersonPoseEstimator(Closeable):
         if run_detector:
             t0 = time.perf_counter()
             boxes = None
-            if n_tracked and not st.lost:
+            if n_tracked and not acquiring:
                 scale = np.asarray(wh, np.float32)
                 boxes = bp.joint_boxes(
                     st.fits.xyz[:, : bp.NUM_POSE_JOINTS, :2] * scale,
