@@ -494,7 +494,17 @@ CLASS: Final[tuple[Member, ...]] = (
     Member("solo_full_s4.mp4", 9, 240, 560, 352),
 )
 """Eight performers of Baduanjin (sections 1-4 and 6; section 1 raises both palms
-overhead, 3 one palm, 6 bends forward) in two rows of a 640x360 picture."""
+overhead, 3 one palm, 6 bends forward) in two rows of a 640x360 picture.
+
+What it cannot cover: all eight are one woman (the cut-out `solo_full_*` clips; real
+classes mix builds, clothes and ages, and look-alikes are, if anything, harder for
+IDs); the background is a plain grey gradient (no park, trees, benches or passers-by,
+so no bystander behind the class); occlusion is pasting order (the front row's pixels
+over the back row's, no depth, shadows or contact); her wide trousers hide knees and
+ankles; the clips loop a 14 s segment; there is no camera noise, blur, lighting change
+or JPEG of a real camera beyond one re-encode; ground truth is the single-pose pipeline
+on each clip, so the benchmark measures agreement with it, not with people's real
+joints. The held-out park footage of the issue remains the real test."""
 
 
 def _foreground(frame: np.ndarray) -> npt.NDArray[np.bool_]:
