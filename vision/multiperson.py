@@ -62,9 +62,10 @@ F64 = npt.NDArray[np.float64]
 
 SAME_PERSON_ROI_IOU: Final[float] = 0.7  # a detection overlapping a track more: them
 NEW_PERSON_ROI_IOU: Final[float] = 0.3  # ... overlapping every track less: someone new
-WARMUP_FRAMES: Final[int] = 10
-"""A session's first frames run the detector on the acquiring regions every frame (the
-idle sweep took 0.7 s to find a small side-on person the first frame missed)."""
+WARMUP_FRAMES: Final[int] = 10  # a session's first: the acquiring regions each frame
+REACQUIRE_FRAMES: Final[int] = 10
+"""After a loss, the acquiring regions every frame for this many frames: at 2-4 fps the
+idle sweep re-found a fallen man 4.5-7.5 s later (tests/exercises/fall_video.py)."""
 CONFIRM_FRAMES: Final[int] = 2
 """Consecutive frames someone new must be found in before they are returned."""
 NEW_MIN_PRESENCE: Final[float] = 0.8
@@ -235,9 +236,7 @@ class _State:
     frame_index: int = 0
     found_new: bool = False
     """The last detector run added someone: sweep again next frame."""
-    lost: bool = False
-    """Someone was lost last frame, or their fit jumped: the next frame runs the
-    detector on the acquiring regions (whole frame + tiles), not the idle sweep's."""
+    reacquire: int = 0  # frames left on the acquiring regions (`REACQUIRE_FRAMES`)
     tile_cursor: int = 0
     sweep_cursor: int = 0
     image_wh: tuple[int, int] | None = None
@@ -378,7 +377,7 @@ class MultiPersonPoseEstimator(Closeable):
         n_tracked = int(tracked.shape[0])
         ages = st.ages if opts.tracking else np.zeros(0, np.int64)
         refresh = np.ones(n_tracked, np.bool_)
-        acquiring = st.lost or st.frame_index < WARMUP_FRAMES
+        acquiring = st.reacquire > 0 or st.frame_index < WARMUP_FRAMES
         run_detector = (
             not opts.tracking
             or n_tracked == 0
@@ -463,7 +462,6 @@ class MultiPersonPoseEstimator(Closeable):
         first_crop = np.r_[True, group[order][1:] != group[order][:-1]]
         best = np.sort(order[first_crop[: order.size]]) if order.size else order
         result = result.take(best)
-        self._debug = (rois[best], result, group[best] < n_tracked)
         age = np.concatenate(start_ages)[group[best]]
         is_new = group[best] >= n_tracked
         xy_px = result.xyz[:, : bp.NUM_POSE_JOINTS, :2] * np.asarray(wh, np.float32)
@@ -516,7 +514,8 @@ class MultiPersonPoseEstimator(Closeable):
         st.rois = self.tracking.next_rois(kept, wh)
         st.ages = kept_age if opts.tracking else np.zeros(0, np.int64)
         st.found_new = run_detector and 0 < n_tracked < len(kept)
-        st.lost = len(kept) < n_tracked
+        lost = len(kept) < n_tracked
+        st.reacquire = REACQUIRE_FRAMES if lost else max(0, st.reacquire - 1)
         self._carry(kept, group[best][keep_idx], fresh[best][keep_idx], n_tracked, wh)
         self.clock.advance(ts)
         st.frame_index += 1
@@ -571,7 +570,8 @@ class MultiPersonPoseEstimator(Closeable):
             motion = np.where(was & fresh, bp.joint_motion(kept, base, gap, wh), np.inf)
             jumped = was & fresh & bp.jumped(kept.xyz, base.xyz, step, wh)
             velocity = np.where(jumped[:, None, None], np.nan, velocity)
-            st.lost |= bool(jumped.any())  # a cut or a slipped ROI: look again
+            if jumped.any():  # a cut or a slipped ROI: look again
+                st.reacquire = REACQUIRE_FRAMES
             motion = np.where(held, st.motion[prev], motion)
             stale = np.where(held, st.stale[prev] + 1, 0)
             fits = bp.LandmarkResult(
