@@ -370,7 +370,8 @@ class FrameStream:
             Exception
         ) as exc:  # a backend failing on one frame must not end the stream
             log.exception("pose backend failed on a frame")
-            self._worker._failed(exc)
+            if backend is not None:  # not a stream closed under it
+                self._worker._failed(exc)
             frame, candidates, poses = None, 0, None
             error = ProtocolError(
                 ErrorCode.INFERENCE_FAILED,
