@@ -17,6 +17,7 @@ from vision.backends.blazepose._common import (
     F64,
     LANDMARK_INPUT_SIZE,
     check_image,
+    cv2_module,
 )
 from vision.backends.blazepose.anchors import POSE_ANCHORS, generate_anchors
 from vision.backends.blazepose.detector import (
@@ -229,6 +230,11 @@ class PoseNetworks:
     def __init__(self, options: OnnxOptions) -> None:
         onnxruntime_module()  # a missing onnxruntime is reported before anything else
         from models import model_path
+
+        # Process-wide: OpenCV's pool split each 256x256 crop warp over both cores of
+        # the 2-core box for ~40 % more CPU per warp than one thread (0.92 vs 0.65 ms,
+        # benchmarks.pose); frames run in parallel across inference threads instead.
+        cv2_module().setNumThreads(1)
 
         self.detector_path = model_path(options.detector_model)
         self.landmark_path = model_path(options.landmark_model)
