@@ -26,6 +26,7 @@ from vision.backends.blazepose.detector import (
     preprocess_detector,
     preprocess_detector_regions,
 )
+from vision.backends.blazepose.graph import prune_outputs
 from vision.backends.blazepose.landmarks import (
     LandmarkResult,
     postprocess_landmarks,
@@ -120,8 +121,17 @@ def onnxruntime_module() -> Any:
     return onnxruntime
 
 
-def open_session(path: str, options: OnnxOptions) -> Any:
+def open_session(
+    path: str, options: OnnxOptions, outputs: Sequence[str] | None = None
+) -> Any:
     """An `onnxruntime.InferenceSession` on `options.provider`.
+
+    Args:
+        path: The model file.
+        options: Provider and threads.
+        outputs: Graph outputs the pipeline reads; the others, and the nodes only they
+            need, are pruned from the graph before the session is built
+            (`prune_outputs`: ONNX Runtime would run them on every call). None: all.
 
     Raises:
         BackendError: onnxruntime is missing, the provider is unavailable or did not
@@ -156,7 +166,11 @@ def open_session(path: str, options: OnnxOptions) -> Any:
         [provider] if provider == _PROVIDERS["cpu"] else [provider, _PROVIDERS["cpu"]]
     )
     try:
-        sess = ort.InferenceSession(path, sess_options=so, providers=providers)
+        model: str | bytes = path
+        if outputs is not None:
+            with open(path, "rb") as f:
+                model = prune_outputs(f.read(), outputs)
+        sess = ort.InferenceSession(model, sess_options=so, providers=providers)
     except Exception as exc:  # ORT raises its own exception types
         raise BackendError(f"expected onnxruntime to load {path}, got {exc}") from exc
     if provider not in sess.get_providers():
@@ -239,7 +253,9 @@ class PoseNetworks:
         self.detector_path = model_path(options.detector_model)
         self.landmark_path = model_path(options.landmark_model)
         self.detector: Any = open_session(str(self.detector_path), options)
-        self.landmarker: Any = open_session(str(self.landmark_path), options)
+        self.landmarker: Any = open_session(
+            str(self.landmark_path), options, LANDMARK_OUTPUTS
+        )
         self.anchors = generate_anchors(POSE_ANCHORS)
         self.min_detection_confidence = options.min_detection_confidence
         self._input_names = (
