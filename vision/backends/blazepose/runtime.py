@@ -16,6 +16,7 @@ from vision.backends.blazepose._common import (
     F32,
     F64,
     LANDMARK_INPUT_SIZE,
+    NUM_LANDMARKS,
     check_image,
     cv2_module,
 )
@@ -264,6 +265,17 @@ class PoseNetworks:
         )
         self._detector_input = _InputBuffer(DETECTOR_INPUT_SIZE)
         self._landmark_input = _InputBuffer(LANDMARK_INPUT_SIZE)
+        # The decoding kernel compiles (or loads from numba's cache) here, not on the
+        # first frame with a person in it.
+        postprocess_landmarks(
+            [
+                np.zeros((0, NUM_LANDMARKS * 5), np.float32),
+                np.zeros((0, 1), np.float32),
+                np.zeros((0, NUM_LANDMARKS, 64, 64), np.float32),
+            ],
+            np.zeros((0, 2, 3), np.float64),
+            (1, 1),
+        )
 
     @property
     def closed(self) -> bool:
