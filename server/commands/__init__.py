@@ -27,7 +27,7 @@ def add_backend_option(parser: argparse.ArgumentParser, help: str) -> None:
         "--backend",
         choices=BACKENDS,
         default=DEFAULT_BACKEND,
-        help=f"{help}: {BACKENDS_HELP}",
+        help=f"{help} (default {DEFAULT_BACKEND}): {BACKENDS_HELP}",
     )
 
 
