@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, Unpack
 
 from exercises.assessments.counter import RepGate, RepOutcome
 from exercises.assessments.data import ProtocolInfo, protocol_info, protocol_texts
+from exercises.assessments.events import AssessmentTimerStarted
 from exercises.assessments.protocol import (
     AssessmentSession,
-    AssessmentTimerStarted,
-    PhaseTiming,
-    Subject,
+    SessionOptions,
     side_angle,
 )
 from exercises.events import Event, LocalizedText
@@ -119,9 +118,7 @@ class ArmCurlSession(AssessmentSession[dict[str, float]]):
     Args:
         arm: The arm tested ("left"/"right", the dominant one per the manual) or
             "both" (each counted; the score is the better arm, flagged "both_arms").
-        subject: Age and sex for the norms.
-        timing: Phase durations before the test.
-        min_visibility: Joint visibility threshold.
+        **options: Those of `AssessmentSession`.
     """
 
     info = INFO
@@ -131,13 +128,11 @@ class ArmCurlSession(AssessmentSession[dict[str, float]]):
         self,
         *,
         arm: Arm = "right",
-        subject: Subject | None = None,
-        timing: PhaseTiming | None = None,
-        min_visibility: float | None = None,
+        **options: Unpack[SessionOptions],
     ) -> None:
         if arm not in ("left", "right", "both"):
             raise ValueError(f"arm must be 'left', 'right' or 'both', got {arm!r}")
-        super().__init__(subject=subject, timing=timing, min_visibility=min_visibility)
+        super().__init__(**options)
         self.arm: Arm = arm
         self.sides: tuple[str, ...] = SIDES if arm == "both" else (arm,)
         self.counters = {s: CurlCounter() for s in self.sides}

@@ -38,17 +38,16 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Unpack
 
 import numpy as np
 
 from exercises.assessments.counter import RepGate, RepOutcome
 from exercises.assessments.data import ProtocolInfo, protocol_info, protocol_texts
+from exercises.assessments.events import AssessmentTimerStarted
 from exercises.assessments.protocol import (
     AssessmentSession,
-    AssessmentTimerStarted,
-    PhaseTiming,
-    Subject,
+    SessionOptions,
     median,
     point_segment_distance,
     side_angle,
@@ -363,11 +362,9 @@ class ChairStandSession(AssessmentSession[ChairStandMeasure]):
     """The 30-second chair stand at the kiosk (camera from the side, whole body seen).
 
     Args:
-        subject: Age and sex for the norms.
-        timing: Phase durations before the test.
         reject_hand_assisted: Stands pushed up with the hands do not count (the
             protocol); off = they count but the result is flagged "hands_used".
-        min_visibility: Joint visibility threshold.
+        **options: Those of `AssessmentSession`.
     """
 
     info = INFO
@@ -376,12 +373,10 @@ class ChairStandSession(AssessmentSession[ChairStandMeasure]):
     def __init__(
         self,
         *,
-        subject: Subject | None = None,
-        timing: PhaseTiming | None = None,
         reject_hand_assisted: bool = True,
-        min_visibility: float | None = None,
+        **options: Unpack[SessionOptions],
     ) -> None:
-        super().__init__(subject=subject, timing=timing, min_visibility=min_visibility)
+        super().__init__(**options)
         self.reject_hand_assisted = reject_hand_assisted
         self.counter = ChairStandCounter(None, reject_hand_assisted)
 

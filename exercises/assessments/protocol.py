@@ -40,7 +40,7 @@ import math
 import statistics
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar, Final, Generic, TypeVar
+from typing import ClassVar, Final, Generic, TypedDict, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +57,6 @@ from exercises.assessments.events import (
     AssessmentPhaseChanged,
     AssessmentRepRejected,
     AssessmentResult,
-    AssessmentTimerStarted,
 )
 from exercises.assessments.norms import NORMS, NormComparison, Sex, compare_to_norms
 from exercises.events import Event, LocalizedText
@@ -71,19 +70,9 @@ __all__ = [
     "NO_NORMS",
     "READY_REMINDER_MS",
     "TRACKING_GAP_FRACTION",
-    "AssessmentCancelled",
-    "AssessmentCompleted",
-    "AssessmentCountChanged",
-    "AssessmentCountdownTicked",
-    "AssessmentCueIssued",
-    "AssessmentPhase",
-    "AssessmentPhaseChanged",
-    "AssessmentRepRejected",
-    "AssessmentResult",
     "AssessmentSession",
-    "AssessmentTimerStarted",
     "PhaseTiming",
-    "ProtocolInfo",
+    "SessionOptions",
     "Subject",
 ]
 
@@ -171,6 +160,15 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(finite) if finite else math.nan
 
 
+class SessionOptions(TypedDict, total=False):
+    """The options every protocol session takes (`AssessmentSession.__init__`); a
+    protocol's own come first in its signature, then `**options`."""
+
+    subject: Subject | None
+    timing: PhaseTiming | None
+    min_visibility: float | None
+
+
 # --- the session base ---------------------------------------------------------------
 
 M = TypeVar("M")
@@ -183,6 +181,12 @@ class AssessmentSession(abc.ABC, Generic[M]):
     `_measure` (what one frame shows, or None), `_is_ready`
     (the start position), `_start` (calibrate from the start-position frames, arm the
     counters), `_step` (one running frame) and `_score`.
+
+    Args:
+        subject: Age and sex for the norms (None: no norm comparison).
+        timing: Phase durations before the test.
+        min_visibility: Joint visibility threshold (default
+            `vision.config.MIN_VISIBILITY`).
     """
 
     info: ClassVar[ProtocolInfo]

@@ -36,16 +36,15 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Unpack
 
 import numpy as np
 
 from exercises.assessments.data import ProtocolInfo, protocol_info, protocol_texts
+from exercises.assessments.events import AssessmentTimerStarted
 from exercises.assessments.protocol import (
     AssessmentSession,
-    AssessmentTimerStarted,
-    PhaseTiming,
-    Subject,
+    SessionOptions,
     side_angle,
 )
 from exercises.events import Event, LocalizedText
@@ -147,11 +146,9 @@ class SingleLegStanceSession(AssessmentSession[StanceMeasure]):
     """One single-leg stance trial (either leg; run it again for the other).
 
     Args:
-        subject: Age and sex (recorded; there are no norms for this test).
-        timing: Phase durations before the test.
         max_s: Cap of the trial in seconds.
         require_hands_on_hips: End the trial when the hands leave the hips.
-        min_visibility: Joint visibility threshold.
+        **options: Those of `AssessmentSession`.
     """
 
     info = INFO
@@ -160,15 +157,13 @@ class SingleLegStanceSession(AssessmentSession[StanceMeasure]):
     def __init__(
         self,
         *,
-        subject: Subject | None = None,
-        timing: PhaseTiming | None = None,
         max_s: float = DEFAULT_MAX_S,
         require_hands_on_hips: bool = True,
-        min_visibility: float | None = None,
+        **options: Unpack[SessionOptions],
     ) -> None:
         if not (math.isfinite(max_s) and max_s > 0):
             raise ValueError(f"max_s must be > 0, got {max_s!r}")
-        super().__init__(subject=subject, timing=timing, min_visibility=min_visibility)
+        super().__init__(**options)
         self.max_ms = round(max_s * 1000)
         self.require_hands_on_hips = require_hands_on_hips
         self._state = _State.WAITING

@@ -30,15 +30,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Unpack
 
 from exercises.assessments.counter import RepGate, RepOutcome
 from exercises.assessments.data import ProtocolInfo, protocol_info, protocol_texts
+from exercises.assessments.events import AssessmentTimerStarted
 from exercises.assessments.protocol import (
     AssessmentSession,
-    AssessmentTimerStarted,
-    PhaseTiming,
-    Subject,
+    SessionOptions,
     median,
     side_angle,
 )
@@ -159,10 +158,7 @@ class KneeLiftCounter:
 class StepTestSession(AssessmentSession[StepMeasure]):
     """The 2-minute step test at the kiosk (camera in front, whole body seen).
 
-    Args:
-        subject: Age and sex for the norms.
-        timing: Phase durations before the test.
-        min_visibility: Joint visibility threshold.
+    Options: those of `AssessmentSession` (subject, timing, min_visibility).
     """
 
     info = INFO
@@ -170,12 +166,9 @@ class StepTestSession(AssessmentSession[StepMeasure]):
 
     def __init__(
         self,
-        *,
-        subject: Subject | None = None,
-        timing: PhaseTiming | None = None,
-        min_visibility: float | None = None,
+        **options: Unpack[SessionOptions],
     ) -> None:
-        super().__init__(subject=subject, timing=timing, min_visibility=min_visibility)
+        super().__init__(**options)
         self.counters: dict[str, KneeLiftCounter] = {}
 
     @property
