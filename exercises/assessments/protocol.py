@@ -60,7 +60,7 @@ from exercises.assessments.events import (
 )
 from exercises.assessments.norms import NORMS, NormComparison, Sex, compare_to_norms
 from exercises.events import Event, LocalizedText
-from exercises.metrics import Body
+from exercises.metrics.body import Body, angle_deg
 from vision import config
 from vision.clock import VideoClock
 from vision.geometry import isotropic
@@ -125,19 +125,6 @@ class PhaseTiming:
 
 
 # --- geometry shared by the protocols ------------------------------------------------
-
-
-def angle_deg(a: F64 | None, b: F64 | None, c: F64 | None) -> float:
-    """Image-plane angle at `b` of a-b-c in degrees; NaN if a point is missing or a
-    segment has zero length (the same convention as `vision.geometry.joint_angles`)."""
-    if a is None or b is None or c is None:
-        return math.nan
-    u, v = a - b, c - b
-    nu, nv = float(np.hypot(*u)), float(np.hypot(*v))
-    if nu == 0.0 or nv == 0.0:
-        return math.nan
-    cos = float(np.dot(u, v)) / (nu * nv)
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
 def side_angle(body: Body, side: str, joints: tuple[str, str, str]) -> float:
