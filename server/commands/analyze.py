@@ -23,6 +23,10 @@ from server.commands import (
     add_lang_option,
     add_max_frames_option,
     check_max_frames,
+    frame_total,
+    main_person,
+    open_backend,
+    open_frames,
 )
 
 __all__ = ["add_parser", "run"]
@@ -108,41 +112,22 @@ def _parse_aspect(text: str) -> float:
 def _run_backend(source: str, backend_name: str, max_frames: int | None) -> Any:
     """Video/folder/camera -> PoseWindow of the most confident person per frame (the
     backend stamps the images' width / height on it)."""
-    import numpy as np
-
-    from models import ModelIntegrityError
-    from vision.backends import BackendError, create_backend
-    from vision.sources import SourceError, open_source
-    from vision.types import PoseFrame, PoseWindow
-
-    try:
-        opened = open_source(source)
-    except SourceError as exc:
-        raise CommandError(str(exc)) from None
     from tqdm import tqdm
 
+    from vision.sources import SourceError
+    from vision.types import PoseFrame, PoseWindow
+
     frames: list[PoseFrame] = []
-    with opened:
-        try:
-            backend = create_backend(backend_name)
-        except (ModelIntegrityError, BackendError, ValueError) as exc:
-            raise CommandError(f"{backend_name} backend: {exc}") from None
-        total = opened.frame_count
-        if max_frames is not None:
-            total = max_frames if total is None else min(total, max_frames)
-        progress = tqdm(total=total, unit="frame", desc="pose")
+    with open_frames(source) as opened:
+        backend = open_backend(backend_name)
+        progress = tqdm(
+            total=frame_total(opened.frame_count, max_frames), unit="frame", desc="pose"
+        )
         try:
             for captured in opened:
                 progress.update()
                 poses = backend.detect(captured.image_bgr, captured.timestamp_ms)
-                if len(poses):
-                    frames.append(poses[int(np.argmax(poses.scores))])
-                else:
-                    frames.append(
-                        PoseFrame.missing(
-                            captured.timestamp_ms, backend.skeleton, poses.aspect_wh
-                        )
-                    )
+                frames.append(main_person(poses, captured.timestamp_ms))
                 if max_frames is not None and len(frames) >= max_frames:
                     break
         except SourceError as exc:
