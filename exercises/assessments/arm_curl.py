@@ -91,9 +91,10 @@ class CurlCounter(RepGate):
         """Half curls."""
         return self.short
 
-    def finish(self, over_halfway: bool | None = None) -> bool:
-        """At the end of the test: count a curl more than halfway up."""
-        return super().finish(self.last < HALFWAY_DEG)
+    @property
+    def over_halfway(self) -> bool:
+        """The arm is more than halfway up now (the manual's rule at 30 s)."""
+        return self.last < HALFWAY_DEG
 
 
 def count_curls(
@@ -174,9 +175,10 @@ class ArmCurlSession(AssessmentSession[dict[str, float]]):
     ) -> tuple[float, dict[str, float], tuple[str, ...], int]:
         flags: list[str] = []
         for s in self.sides:
-            if self.counters[s].finish():
+            c = self.counters[s]
+            if c.finish(c.over_halfway):
                 flags.append("final_rep_over_halfway")
-                self._counted(ts, self.counters[s].count, s, events, end_ms)
+                self._counted(ts, c.count, s, events, end_ms)
         per_side = {s: float(self.counters[s].count) for s in self.sides}
         if self.arm == "both":
             flags.append("both_arms")
