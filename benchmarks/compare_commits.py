@@ -5,12 +5,13 @@
 
 The base is checked out as a detached `git worktree` (kept under `.bench-worktrees/`
 for the next run); model files that git does not track are linked into it from this
-checkout, so both sides load the same models. Each round runs the benchmark module
-(`python -m benchmarks.<bench> ARGS`, the same ARGS on both sides) once on the base and
-once on the working tree, alternating which goes first, so load from other processes
-hits both alike. Each run's last stdout line is the benchmark's JSON result; the
-numeric values whose dotted path matches `--keys` (shell-style patterns; each bench has
-defaults: per-frame times, latencies) are collected, and the median over the rounds is
+checkout, and `../shared` beside it, so both sides load the same models and data.
+Each round runs the benchmark module (`python -m benchmarks.<bench> ARGS`, the same
+ARGS on both sides) once on the base and once on the working tree, alternating which
+goes first, so load from other processes hits both alike. Each run's last stdout line
+is the benchmark's JSON result; the numeric values whose dotted path matches `--keys`
+(shell-style patterns; each bench has defaults: per-frame times, latencies) are
+collected, and the median over the rounds is
 compared: `ratio` = HEAD / base, lower is faster for a time. The last line printed is a
 JSON summary (benchmark "compare_commits").
 
@@ -82,6 +83,11 @@ def _base_tree(rev: str) -> Path:
     if not (tree / ".git").exists():
         WORKTREES.mkdir(exist_ok=True)
         _git("worktree", "add", "--detach", str(tree), sha)
+    # Benchmarks find their data beside the checkout (`../shared/data`): the same
+    # folder for the base, whose checkout sits one level further down.
+    shared, link = ROOT.parent / "shared", WORKTREES / "shared"
+    if shared.is_dir() and not link.exists():
+        link.symlink_to(shared)
     models = ROOT / "models"
     for path in models.iterdir():
         target = tree / "models" / path.name
