@@ -19,14 +19,11 @@ from typing import Any
 
 from server.cli import CommandError
 from server.commands import (
+    _frames,
     add_backend_option,
     add_lang_option,
     add_max_frames_option,
     check_max_frames,
-    frame_total,
-    main_person,
-    open_backend,
-    open_frames,
 )
 
 __all__ = ["add_parser", "run"]
@@ -118,16 +115,18 @@ def _run_backend(source: str, backend_name: str, max_frames: int | None) -> Any:
     from vision.types import PoseFrame, PoseWindow
 
     frames: list[PoseFrame] = []
-    with open_frames(source) as opened:
-        backend = open_backend(backend_name)
+    with _frames.open_frames(source) as opened:
+        backend = _frames.open_backend(backend_name)
         progress = tqdm(
-            total=frame_total(opened.frame_count, max_frames), unit="frame", desc="pose"
+            total=_frames.frame_total(opened.frame_count, max_frames),
+            unit="frame",
+            desc="pose",
         )
         try:
             for captured in opened:
                 progress.update()
                 poses = backend.detect(captured.image_bgr, captured.timestamp_ms)
-                frames.append(main_person(poses, captured.timestamp_ms))
+                frames.append(_frames.main_person(poses, captured.timestamp_ms))
                 if max_frames is not None and len(frames) >= max_frames:
                     break
         except SourceError as exc:

@@ -23,13 +23,10 @@ import numpy as np
 
 from server.cli import CommandError
 from server.commands import (
+    _frames,
     add_backend_option,
     add_max_frames_option,
     check_max_frames,
-    frame_total,
-    main_person,
-    open_backend,
-    open_frames,
 )
 
 __all__ = ["add_parser", "run"]
@@ -127,9 +124,9 @@ def _run(args: argparse.Namespace) -> int:
     from vision.sources import SourceError
     from vision.types import PoseFrame, PoseWindow
 
-    source = open_frames(args.source, interval_ms=args.interval_ms)
+    source = _frames.open_frames(args.source, interval_ms=args.interval_ms)
     with source:
-        backend = open_backend(args.backend)
+        backend = _frames.open_backend(args.backend)
         try:
             writer = (
                 AnnotatedVideoWriter(args.annotate, source.fps or 30.0)
@@ -140,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
             backend.close()
             raise CommandError(f"--annotate: {exc}") from None
 
-        total = frame_total(source.frame_count, args.max_frames)
+        total = _frames.frame_total(source.frame_count, args.max_frames)
         show_progress = (
             args.progress
             if args.progress is not None
@@ -174,7 +171,7 @@ def _run(args: argparse.Namespace) -> int:
                 t2 = time.perf_counter()
                 decode_s.append(t1 - t0)
                 inference_s.append(t2 - t1)
-                frames.append(main_person(poses, captured.timestamp_ms))
+                frames.append(_frames.main_person(poses, captured.timestamp_ms))
                 detected.append(len(poses) > 0)
                 if writer is not None:
                     writer.write(draw_poses(captured.image_bgr.copy(), poses))
