@@ -40,6 +40,8 @@ DEFAULT_KEYS: Final[dict[str, tuple[str, ...]]] = {
     "kernels": ("per_frame_us.*", "dtw_vs_dtaidistance.*.cases.*.ours_us"),
     "pose": (
         "backends.*.pipeline_ms_per_frame",
+        "backends.*.ratio",
+        "backends.*.cpu_ratio",
         "backends.*.stages.*.p50_ms",
         "backends.*.cpu_ms_per_frame.*",
     ),
@@ -50,7 +52,9 @@ DEFAULT_KEYS: Final[dict[str, tuple[str, ...]]] = {
         "configs.*.processing_ms_p50",
     ),
 }
-"""What is compared by default, per benchmark (dotted paths; list items by index)."""
+"""What is compared by default, per benchmark (dotted paths; list items by index).
+Absolute times follow the machine's load; the benchmarks' own ratios against the raw
+model (`backends.*.ratio`) are what load disturbs least."""
 
 
 def leaves(value: Any, prefix: str = "") -> dict[str, float]:
