@@ -50,6 +50,8 @@ DEFAULT_KEYS: Final[dict[str, tuple[str, ...]]] = {
         "configs.*.latency_p95_ms",
         "configs.*.server_ms_p50",
         "configs.*.processing_ms_p50",
+        "configs.*.server_model_ms_p50",
+        "configs.*.overhead_ratio",
     ),
 }
 """What is compared by default, per benchmark (dotted paths; list items by index).
