@@ -1,10 +1,6 @@
-"""Leg and arm metrics: knees, stance, hip height, lifts, heels, elbows, wrists.
-
-Each function is `(body, side) -> float`, NaN when a joint it needs is missing; the
-registry (`exercises.metrics.METRICS`) names them, with their units, views and
-descriptions.
-
-Core module: stdlib and numpy only.
+"""Leg and arm metrics: knees, stance, hip height, lifts, heels, elbows, wrists; each
+`(body, side) -> float`, NaN when a joint it needs is missing, named by the registry
+(`exercises.metrics.METRICS`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
-"""Trunk, head and shoulder-girdle metrics: lean, line, sag, arch, twist, tilt, neck.
-
-Each function is `(body, side) -> float`, NaN when a joint it needs is missing; the
-registry (`exercises.metrics.METRICS`) names them, with their units, views and
-descriptions.
-
+"""Trunk, head and shoulder-girdle metrics (lean, line, sag, arch, twist, tilt, neck),
+registered in `exercises.metrics.METRICS` with their units, views and descriptions.
 Core module: stdlib and numpy only.
 """
 
