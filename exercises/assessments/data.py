@@ -37,6 +37,7 @@ __all__ = [
     "NO_NORMS",
     "PROTOCOLS_FILE",
     "ProtocolInfo",
+    "parse_protocols",
     "protocol_info",
     "protocol_texts",
     "tick_text",
@@ -115,13 +116,19 @@ def _text(value: Any, where: str) -> LocalizedText:
     return {str(k): str(v) for k, v in value.items()}
 
 
-@functools.cache
-def _protocols() -> dict[str, tuple[ProtocolInfo, dict[str, LocalizedText]]]:
-    with PROTOCOLS_FILE.open("rb") as f:
-        data = tomllib.load(f)
+def parse_protocols(
+    data: Mapping[str, Any], source: str = PROTOCOLS_FILE.name
+) -> dict[str, tuple[ProtocolInfo, dict[str, LocalizedText]]]:
+    """The protocols of a parsed `protocols.toml`: per test id, its `ProtocolInfo` and
+    every text by key.
+
+    Raises:
+        ValueError: the layout of the module docstring is broken (the message names
+            the table and what was expected).
+    """
     out = {}
     for test_id, table in data.items():
-        where = f"{PROTOCOLS_FILE.name} [{test_id}]"
+        where = f"{source} [{test_id}]"
         unknown = set(table) - _KEYS
         if unknown:
             raise ValueError(
@@ -129,22 +136,28 @@ def _protocols() -> dict[str, tuple[ProtocolInfo, dict[str, LocalizedText]]]:
             )
         texts = {
             key: _text(value, f"{where} texts.{key}")
-            for key, value in table["texts"].items()
+            for key, value in table.get("texts", {}).items()
         }
         missing = [k for k in _REQUIRED_TEXTS if k not in texts]
         if missing:
             raise ValueError(f"{where}: missing texts {missing}")
-        if table["camera_view"] not in CAMERA_VIEWS:
+        if table.get("camera_view") not in CAMERA_VIEWS:
             raise ValueError(
                 f"{where}: camera_view must be one of {sorted(CAMERA_VIEWS)}, "
-                f"got {table['camera_view']!r}"
+                f"got {table.get('camera_view')!r}"
             )
         duration_s = table.get("duration_s")
+        whole = isinstance(duration_s, int) and not isinstance(duration_s, bool)
+        if duration_s is not None and not (whole and duration_s > 0):
+            raise ValueError(
+                f"{where}: duration_s must be a whole number of seconds > 0, "
+                f"got {duration_s!r}"
+            )
         info = ProtocolInfo(
             test_id=test_id,
-            name=_text(table["name"], f"{where} name"),
+            name=_text(table.get("name"), f"{where} name"),
             unit=str(table["unit"]),
-            unit_label=_text(table["unit_label"], f"{where} unit_label"),
+            unit_label=_text(table.get("unit_label"), f"{where} unit_label"),
             duration_ms=None if duration_s is None else int(duration_s) * 1000,
             camera_view=str(table["camera_view"]),
             say={phase: texts[key] for phase, key in _PHASE_TEXTS.items()},
@@ -152,6 +165,12 @@ def _protocols() -> dict[str, tuple[ProtocolInfo, dict[str, LocalizedText]]]:
         )
         out[test_id] = (info, texts)
     return out
+
+
+@functools.cache
+def _protocols() -> dict[str, tuple[ProtocolInfo, dict[str, LocalizedText]]]:
+    with PROTOCOLS_FILE.open("rb") as f:
+        return parse_protocols(tomllib.load(f))
 
 
 def _entry(test_id: str) -> tuple[ProtocolInfo, dict[str, LocalizedText]]:
