@@ -2,7 +2,8 @@
 
 Options several commands share are declared once here (`add_backend_option`,
 `add_lang_option`, `add_max_frames_option`), so their choices and defaults agree with
-`vision.backends` and `server.settings`.
+`vision.backends` and `server.settings`; the steps of reading poses from a source
+are in `_frames`.
 """
 
 from __future__ import annotations
