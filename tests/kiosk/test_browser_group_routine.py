@@ -125,8 +125,7 @@ def test_a_baduanjin_class_on_the_group_screen(
             left = min(live["tiles"], key=lambda t: t["number"])["track_id"]
             tile = page.locator(f'#tiles .tile[data-track-id="{left}"]')
             tile.locator(".checkin-btn").click()
-            for key in ids["member_code"]:
-                page.click(f'#keypad button[data-key="{key}"]')
+            page.fill("#member-code", ids["member_code"])  # letters: typed
             page.click("#checkin-submit")
             page.wait_for_function(
                 "(id) => window.groupState.tiles.some((t) => t.track_id === id "
