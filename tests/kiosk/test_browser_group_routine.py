@@ -139,6 +139,7 @@ def test_a_baduanjin_class_on_the_group_screen(
             page.click("#lang-btn")
             page.wait_for_function("window.groupState.lang === 'zh-CN'")
             tile_zh = tile.inner_text()
+            pause_zh = page.inner_text("#routine-pause-btn")
             page.screenshot(path=str(SCREENSHOTS / "group-routine-zh.png"))
             # The room moves on to section 2 (its guide spoken once), then staff end.
             page.wait_for_function(
@@ -172,6 +173,7 @@ def test_a_baduanjin_class_on_the_group_screen(
     assert all(s["rate"] <= 0.85 for s in spoken)  # calm: the elder pace
     assert first.name["en"] in header_en or second.name["en"] in header_en
     assert "Rounds" in tile_en and "遍数" in tile_zh
+    assert pause_zh == "暂停"
     assert first.name["zh-CN"] in tile_zh or second.name["zh-CN"] in tile_zh
     # The summary: both people, each section's rounds and score, in both languages.
     assert summary["mode"] == "routine" and summary["exercise"] == ROUTINE_ID
@@ -182,8 +184,11 @@ def test_a_baduanjin_class_on_the_group_screen(
         assert [s["section_id"] for s in sections] == list(SECTIONS)
         assert sections[0]["status"] == "done" and sections[0]["rounds"] >= 1
         assert sections[0]["score"] > 0
+    # each person's sections up to the one the room reached, in both languages
     assert first.name["zh-CN"] in rows_zh and "遍" in rows_zh
+    assert second.name["zh-CN"] in rows_zh
     assert first.name["en"] in rows_en and "rounds" in rows_en
+    assert second.name["en"] in rows_en
     # The checked-in person's record: a routine session with its sections.
     with store.session() as db:
         (result,) = repository.list_programme_results(db, ids["resident_id"])

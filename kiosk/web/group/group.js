@@ -130,6 +130,7 @@ function render() {
   $("elder-check").checked = state.elder;
   renderExercises();
   renderModeName();
+  routine.renderControls();
   for (const tile of tiles.values()) renderTile(tile);
   if (lastCueMessage && !$("caption").hidden) $("caption").textContent = localized(lastCueMessage);
   alerts.render();
@@ -437,7 +438,7 @@ function renderSummary(m) {
   const follow = m.mode === "follow";
   const routineRows = m.mode === "routine" ? routine.renderSummary(m, people) : null;
   $("summary-measure").textContent = follow ? t("summary_in_step") : routineRows ? t("summary_routine_score") : t("summary_score");
-  $("summary-mode").textContent = m.exercise && m.exercise.name ? localized(m.exercise.name) : follow ? t("mode_follow") : routineRows ? routine.title() : t("mode_same");
+  $("summary-mode").textContent = m.exercise && m.exercise.name ? localized(m.exercise.name) : follow ? t("mode_follow") : routineRows ? routine.title(false) : t("mode_same");
   $("summary-rows").replaceChildren(
     ...people.map((p, i) => {
       const measure = follow ? p.in_step_mean : routineRows ? routineRows[i].measure : p.session && p.session.mean_score;

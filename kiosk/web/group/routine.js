@@ -33,9 +33,9 @@ export class RoutineView {
   }
 
   // the header of the tiles: the routine and the section the room is on
-  title() {
+  title(withRoom = true) {
     const name = this.info ? localized(this.info.name) : t("mode_routine");
-    const room = this.section(this.state.room);
+    const room = withRoom ? this.section(this.state.room) : null;
     return room ? name + " · " + localized(room.name) : name;
   }
 
@@ -94,11 +94,13 @@ export class RoutineView {
     return false;
   }
 
-  // group_summary: a row per participant (rounds, whole score), then their sections
+  // group_summary: a row per participant (rounds, whole score), then their sections:
+  // those they did or skipped and those the room got to (a whole Baduanjin stopped
+  // early does not list the sections nobody reached)
   renderSummary(m, rows) {
     return rows.map((p) => {
       const result = p.session || {};
-      const sections = (result.sections || []).filter((s) => s.rounds > 0 || s.status === "skipped");
+      const sections = (result.sections || []).filter((s) => s.rounds > 0 || s.status === "skipped" || s.index <= this.state.index);
       const detail = el(
         "ul",
         { class: "summary-sections" },
@@ -107,7 +109,7 @@ export class RoutineView {
             "li",
             { "data-section": s.section_id, class: "status-" + s.status },
             el("span", { class: "name", text: localized(s.name) }),
-            el("span", { class: "rounds", text: s.rounds ? t("rounds_of", { n: s.rounds, target: s.target_rounds }) : t("section_skipped") }),
+            el("span", { class: "rounds", text: s.rounds ? t("rounds_of", { n: s.rounds, target: s.target_rounds }) : t(s.status === "skipped" ? "section_skipped" : "section_not_done") }),
             el("span", { class: "section-score", text: fmtScore(s.score) }),
           ),
         ),
