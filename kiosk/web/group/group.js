@@ -438,6 +438,7 @@ function renderSummary(m) {
   const follow = m.mode === "follow";
   const routineRows = m.mode === "routine" ? routine.renderSummary(m, people) : null;
   $("summary-measure").textContent = follow ? t("summary_in_step") : routineRows ? t("summary_routine_score") : t("summary_score");
+  $("summary-count").textContent = routineRows ? t("rounds") : t("summary_reps");
   $("summary-mode").textContent = m.exercise && m.exercise.name ? localized(m.exercise.name) : follow ? t("mode_follow") : routineRows ? routine.title(false) : t("mode_same");
   $("summary-rows").replaceChildren(
     ...people.map((p, i) => {
