@@ -48,7 +48,6 @@ from benchmarks._report import emit
 from benchmarks.e2e import encode_video, free_port, paced, pct
 from benchmarks.scale import wait_ready
 from benchmarks.wire_fuzz import (
-    FINDING_1_TIMESTAMP_LIMIT_MS,
     Corpus,
     kiosk_scripts,
     play,
@@ -172,9 +171,7 @@ class FuzzClient(threading.Thread):
 
         # The kiosks' keepalive pings draw from `random` while scripts are drawn.
         warnings.simplefilter("ignore", HypothesisDeprecationWarning)
-        scripts = kiosk_scripts(
-            self.corpus, self.exercises, limit_ms=FINDING_1_TIMESTAMP_LIMIT_MS
-        )
+        scripts = kiosk_scripts(self.corpus, self.exercises)
 
         class Stop(Exception):
             pass

@@ -1,17 +1,21 @@
-"""Pose inference off the event loop, in ONE worker thread, latest frame wins.
+"""Pose inference off the event loop, one worker thread per core, latest frame wins.
 
 Every websocket session gets a `FrameStream`. The stream holds at most one frame waiting
 for inference: a newer frame replaces it and the replaced one is counted as dropped
 (mediapipe LIVE_STREAM "may drop the input images"); the server never builds a backlog.
-The single worker thread serves the streams round-robin, and a stream is only eligible
-again once its previous result has been taken by its session (`task_done`), so a client
-that stops reading its socket stalls only itself: its frames keep replacing each other
-while every other stream is served as usual.
+The worker threads serve the streams round-robin, each stream on one thread at a time,
+and a stream is only eligible again once its previous result has been taken by its
+session (`task_done`), so a client that stops reading its socket stalls only itself: its
+frames keep replacing each other while every other stream is served as usual. One
+thread per core (single-threaded ONNX Runtime sessions) uses every core for several
+kiosks; the model, JPEG decoding and warps release the GIL.
 
 Each stream uses its own backend instance from a small pool (pose tracking in VIDEO
 mode carries state from frame to frame and needs increasing timestamps, so two kiosks
 must never share one). A pooled backend is re-used by the next session with its
-timestamps shifted past the last ones it saw.
+timestamps rebased to start past the last one it took; a backend that failed is
+closed after its session, never re-used. Timestamps are bounded (`accept_timestamp`),
+so no session can push a backend's clock where MediaPipe's int64 microseconds wrap.
 
 JPEG decoding happens in the worker too, so frames that are dropped are never decoded.
 
@@ -26,22 +30,34 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from server.schemas import ErrorCode, ProtocolError
+from server.timestamps import (
+    BACKEND_CLOCK_LIMIT_MS,
+    MAX_TIMESTAMP_MS,
+    MAX_TIMESTAMP_STEP_MS,
+    ShiftedBackend,
+    accept_timestamp,
+)
 from vision.backends.base import PoseBackend
-from vision.clock import NonMonotonicTimestamp, VideoClock
+from vision.clock import VideoClock
 from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
+    "BACKEND_CLOCK_LIMIT_MS",
+    "DEGRADED_FOR_S",
+    "MAX_TIMESTAMP_MS",
+    "MAX_TIMESTAMP_STEP_MS",
     "FrameStream",
     "InferenceResult",
     "InferenceWorker",
@@ -50,6 +66,7 @@ __all__ = [
     "StreamStats",
     "accept_timestamp",
     "decode_jpeg",
+    "default_threads",
     "select_subject",
 ]
 
@@ -149,23 +166,8 @@ class StreamStats:
     rejected: int = 0
 
 
-def accept_timestamp(stream: Any, timestamp_ms: int) -> None:
-    """Count a frame offered to `stream` (a `FrameStream` or the Ray client's) and
-    take its timestamp as the stream's latest.
-
-    Raises:
-        ProtocolError: `non_monotonic` when timestamp_ms is not above the previous
-            accepted frame's (counted as rejected; the stream goes on).
-    """
-    stream.stats.received += 1
-    try:
-        stream.clock.advance(timestamp_ms)
-    except NonMonotonicTimestamp as exc:
-        stream.stats.rejected += 1
-        raise ProtocolError(
-            ErrorCode.NON_MONOTONIC,
-            f"expected timestamp_ms above {exc.last_ms}, got {timestamp_ms}",
-        ) from None
+DEGRADED_FOR_S: Final[float] = 300.0
+"""`/health` says inference is degraded this long after a backend failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +242,10 @@ class PoseWorker(Protocol):
     def running(self) -> bool:
         """Frames are being served."""
 
+    @property
+    def degraded(self) -> str | None:
+        """Why inference is degraded (a backend failed lately), else None."""
+
     def load(self) -> None:
         """Build and run the model once (blocking: call from a thread)."""
 
@@ -269,26 +275,6 @@ class _Job:
     received_ns: int
 
 
-class _ShiftedBackend:
-    """A pooled backend whose timestamps keep increasing across its sessions."""
-
-    def __init__(self, backend: PoseBackend) -> None:
-        self.backend = backend
-        self.last_ms: int | None = None
-        self.offset_ms = 0
-        self.rebase = True
-
-    def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
-        if self.rebase:
-            self.rebase = False
-            floor = -1 if self.last_ms is None else self.last_ms
-            self.offset_ms = max(0, floor + 1 - timestamp_ms)
-        shifted = timestamp_ms + self.offset_ms
-        self.last_ms = shifted
-        poses = self.backend.detect(image_bgr, shifted)
-        return replace(poses, timestamp_ms=timestamp_ms) if self.offset_ms else poses
-
-
 class FrameStream:
     """One session's way into the worker: `submit` frames, `await next_result()`,
     then `task_done()` once the result has been used.
@@ -300,11 +286,11 @@ class FrameStream:
     def __init__(
         self,
         worker: InferenceWorker,
-        backend: _ShiftedBackend,
+        backend: ShiftedBackend,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self._worker = worker
-        self._backend: _ShiftedBackend | None = backend
+        self._backend: ShiftedBackend | None = backend
         self._loop = loop
         self._results: asyncio.Queue[InferenceResult] = asyncio.Queue()
         self._idle = asyncio.Event()
@@ -388,6 +374,8 @@ class FrameStream:
             Exception
         ) as exc:  # a backend failing on one frame must not end the stream
             log.exception("pose backend failed on a frame")
+            if backend is not None:  # not a stream closed under it
+                self._worker._failed(exc)
             frame, candidates, poses = None, 0, None
             error = ProtocolError(
                 ErrorCode.INFERENCE_FAILED,
@@ -408,7 +396,7 @@ class FrameStream:
 
 
 class InferenceWorker:
-    """The one thread that runs pose inference for every session.
+    """The threads that run pose inference for every session.
 
     Args:
         backend_factory: Builds a fresh backend (called off the event loop).
@@ -416,6 +404,7 @@ class InferenceWorker:
         reset_backends: A pooled backend's `reset()` (where it has one) is called
             before its next session, so it tracks nobody from the last one (the
             group screen's multi-person backend).
+        threads: Worker threads (None: one per core this process may run on).
     """
 
     def __init__(
@@ -424,17 +413,22 @@ class InferenceWorker:
         *,
         max_idle_backends: int = 4,
         reset_backends: bool = False,
+        threads: int | None = None,
     ) -> None:
         self._factory = backend_factory
         self._max_idle = max_idle_backends
         self._reset = reset_backends
+        self.threads = default_threads() if threads is None else threads
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
         self._cond = threading.Condition()
         self._runnable: collections.deque[FrameStream] = collections.deque()
-        self._pool: list[_ShiftedBackend] = []
-        self._thread: threading.Thread | None = None
+        self._pool: list[ShiftedBackend] = []
+        self._workers: list[threading.Thread] = []
         self._stopping = False
         self.backend_name: str | None = None
         self.warm = False
+        self._last_failure: tuple[float, str] | None = None  # (monotonic s, why)
 
     # --- lifecycle (lifespan) -----------------------------------------------------
 
@@ -444,7 +438,7 @@ class InferenceWorker:
         Raises:
             Whatever the factory raises (missing model, wrong hash, bad options).
         """
-        backend = _ShiftedBackend(self._factory())
+        backend = ShiftedBackend(self._factory())
         self.backend_name = backend.backend.name
         blank = np.full((256, 256, 3), 127, np.uint8)
         backend.detect(blank, 0)  # the first call builds the graph; pay it now
@@ -453,22 +447,27 @@ class InferenceWorker:
         self.warm = True
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._workers:
             return
         self._stopping = False
-        self._thread = threading.Thread(
-            target=self._loop, name="movecoach-inference", daemon=True
-        )
-        self._thread.start()
+        self._workers = [
+            threading.Thread(
+                target=self._loop, name=f"movecoach-inference-{i}", daemon=True
+            )
+            for i in range(self.threads)
+        ]
+        for thread in self._workers:
+            thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread after the frame in progress; close every pooled backend."""
+        """Stop the threads after the frames in progress; close every pooled backend."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        deadline = time.monotonic() + timeout_s
+        for thread in self._workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._workers = []
         with self._cond:
             pool, self._pool = self._pool, []
         for shifted in pool:
@@ -476,10 +475,23 @@ class InferenceWorker:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._workers)
+
+    @property
+    def degraded(self) -> str | None:
+        last = self._last_failure
+        if last is None or time.monotonic() - last[0] > DEGRADED_FOR_S:
+            return None
+        return last[1]
+
+    def _failed(self, exc: Exception) -> None:
+        self._last_failure = (
+            time.monotonic(),
+            f"a pose backend failed: {type(exc).__name__}: {exc}",
+        )
 
     async def deployment_health(self) -> dict[str, Any] | None:
-        return None  # in-process: `warm` and `running` say it all
+        return None  # in-process: `warm`, `running` and `degraded` say it all
 
     # --- streams ------------------------------------------------------------------
 
@@ -488,7 +500,7 @@ class InferenceWorker:
         with self._cond:
             backend = self._pool.pop() if self._pool else None
         if backend is None:
-            backend = _ShiftedBackend(await asyncio.to_thread(self._factory))
+            backend = ShiftedBackend(await asyncio.to_thread(self._factory))
         elif self._reset and isinstance(backend.backend, _Resettable):
             backend.backend.reset()
         backend.rebase = True
@@ -542,7 +554,11 @@ class InferenceWorker:
         backend, stream._backend = stream._backend, None
         if backend is None:
             return
-        if len(self._pool) < self._max_idle and not self._stopping:
+        if (
+            not backend.failed
+            and len(self._pool) < self._max_idle
+            and not self._stopping
+        ):
             self._pool.append(backend)
         else:
             _close_quietly(backend.backend)
@@ -566,6 +582,11 @@ class InferenceWorker:
                     self._recycle(stream)
             if not closed:
                 stream._deliver(result)
+
+
+def default_threads() -> int:
+    """Inference threads by default: the cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def _close_quietly(backend: PoseBackend) -> None:
