@@ -25,6 +25,7 @@ from pathlib import Path
 from server.cli import CommandError
 from server.commands._privacy import BACKENDS_HELP
 from server.settings import Settings, SettingsError
+from vision.backends import BACKENDS, DEFAULT_BACKEND
 
 __all__ = ["add_parser", "run"]
 
@@ -65,7 +66,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--backend",
-        help=f"pose backend (MOVECOACH_BACKEND): {BACKENDS_HELP}",
+        choices=BACKENDS,
+        help=f"pose backend (MOVECOACH_BACKEND; default {DEFAULT_BACKEND}): "
+        f"{BACKENDS_HELP}",
     )
     parser.add_argument(
         "--ssl-certfile",
@@ -170,8 +173,6 @@ def _check_port(host: str, port: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vision.backends import BACKENDS
-
     try:
         settings = Settings.from_env(
             host=args.host,
