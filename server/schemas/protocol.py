@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import struct
 from collections.abc import Sequence
 from typing import Any, Final, Literal
@@ -17,6 +18,8 @@ __all__ = [
     "ASSESSMENT_IDS",
     "FRAME_HEADER",
     "FRAME_MAGIC",
+    "INT64_MAX",
+    "INT64_MIN",
     "PROTOCOL_VERSION",
     "ErrorCode",
     "ErrorMessage",
@@ -25,6 +28,7 @@ __all__ = [
     "check_resolution",
     "decode_frame",
     "encode_frame",
+    "loads_strict",
     "parse_message",
 ]
 
@@ -119,12 +123,75 @@ def check_resolution(resolution_wh: tuple[int, ...] | None) -> None:
         )
 
 
+INT64_MIN: Final[int] = -(2**63)
+INT64_MAX: Final[int] = 2**63 - 1
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"expected a finite number, got {name}")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text[:40]} (out of range)")
+    return value
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(
+            f"expected an integer in [-2^63, 2^63 - 1], got {text[:40]}"
+            + ("..." if len(text) > 40 else "")
+        )
+    return value
+
+
+def _check_strings(data: Any) -> None:
+    """Raises ValueError on a string (value or key) with a lone surrogate."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "expected text, got a lone surrogate escape (\\ud800-\\udfff)"
+                ) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """`json.loads` for what clients send: numbers are finite floats (no NaN,
+    Infinity or 1e400) or integers that fit 64 bits (database ids), and strings are
+    text (no lone surrogate escapes).
+
+    Raises:
+        ValueError: malformed JSON, or one of the above (the message says which);
+            also for nesting deeper than the decoder's recursion allows.
+    """
+    try:
+        data = json.loads(
+            text, parse_constant=_constant, parse_float=_finite, parse_int=_int64
+        )
+    except RecursionError:
+        raise ValueError("expected JSON nested less deeply, got too deep") from None
+    _check_strings(data)
+    return data
+
+
 def parse_message(text: str, adapter: TypeAdapter[Any], types: tuple[str, ...]) -> Any:
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        # ValueError: malformed JSON, or an integer over Python's 4,300-digit limit;
-        # RecursionError: nesting deeper than the decoder's recursion allows.
+        data = loads_strict(text)
+    except ValueError as exc:
+        # Malformed JSON, a number that is not finite or an integer beyond 64 bits,
+        # a lone surrogate, or nesting deeper than the decoder's recursion allows.
         raise ProtocolError(
             ErrorCode.BAD_JSON,
             f"expected a JSON object, got invalid JSON ({str(exc)[:120]})",

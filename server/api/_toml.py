@@ -1,0 +1,48 @@
+"""TOML that staff upload (custom templates, scoring tables), parsed with a nesting
+bound: `tomllib` recurses once per level of arrays and inline tables, and dotted keys
+nest without any bracket, so a few kilobytes could otherwise exhaust the recursion
+limit in the parser or in whatever walks the result (a 500)."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any, Final
+
+__all__ = ["MAX_TOML_DEPTH", "load_toml"]
+
+MAX_TOML_DEPTH: Final[int] = 32
+"""Deepest nesting of tables and arrays accepted (the deepest template or scoring
+table nests 5)."""
+
+
+def _depth(data: Any) -> int:
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_TOML_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def load_toml(text: str) -> dict[str, Any]:
+    """`tomllib.loads(text)`, refusing nesting deeper than `MAX_TOML_DEPTH`.
+
+    Raises:
+        tomllib.TOMLDecodeError: malformed, or nested too deeply (the message says so).
+    """
+    try:
+        data = tomllib.loads(text)
+    except RecursionError:
+        data = None
+    if data is None or _depth(data) > MAX_TOML_DEPTH:
+        raise tomllib.TOMLDecodeError(
+            f"expected tables and arrays nested at most {MAX_TOML_DEPTH} deep, "
+            "got deeper"
+        )
+    return data
