@@ -15,7 +15,6 @@ is stored then either.
 
 from __future__ import annotations
 
-import tomllib
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -30,7 +29,7 @@ from exercises.national_standard import (
     score_battery,
 )
 from server.api._access import centre_for_new_record, listing_centre, resident_for
-from server.api._toml import load_toml
+from server.api._toml import TomlTooDeep, check_toml_nesting
 from server.auth import CurrentStaff, Db, api_error, require_role
 from server.plans import battery_json
 from server.store import repository
@@ -104,7 +103,7 @@ async def install(
         )
     try:
         text = body.decode("utf-8")
-        load_toml(text)  # nesting bounded before the table's own parser sees it
+        check_toml_nesting(text)  # before the table's own parser sees it
         row = repository.install_fitness_table(
             db,
             centre_id=centre,
@@ -118,7 +117,7 @@ async def install(
             "invalid_scoring_table",
             f"expected UTF-8 text, got undecodable bytes ({exc.reason})",
         ) from None
-    except (ScoringTableError, tomllib.TOMLDecodeError) as exc:
+    except (ScoringTableError, TomlTooDeep) as exc:
         raise api_error(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_scoring_table", str(exc)
         ) from None
