@@ -264,8 +264,19 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _overflow(request: Request, exc: Exception) -> JSONResponse:
+    # The safety net behind the range checks: an integer the database cannot hold
+    # that reached it another way ("9223372036854775808.0" in a query, say).
+    return _error(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        "invalid_request",
+        "expected integers in [-2^63, 2^63 - 1], got one beyond 64 bits",
+    )
+
+
 def install_middleware(app: FastAPI) -> None:
-    """The body bound, the headers and the 422 handler on `app`."""
+    """The input bounds, the headers and the 422 handlers on `app`."""
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(OverflowError, _overflow)
     app.add_middleware(BoundedInputMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)  # outermost: on 413s too
