@@ -128,7 +128,7 @@ def _input_error(scope: Scope) -> JSONResponse | None:
 
 
 def _is_json(scope: Scope) -> bool:
-    content_type = dict(scope["headers"]).get(b"content-type", b"")
+    content_type: bytes = dict(scope["headers"]).get(b"content-type", b"")
     media = content_type.split(b";", 1)[0].strip().lower()
     return media == b"application/json" or media.endswith(b"+json")
 

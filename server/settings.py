@@ -89,8 +89,9 @@ class Settings:
         demo_video: Video the kiosk page replays when there is no camera (or None).
         default_lang: Language the kiosk page starts in ("en" or "zh-CN").
         default_elder: Whether the kiosk page starts in elder mode.
-        kiosk_auth: Kiosks must present their token (`?token=` or a Bearer header)
-            to open the websocket (`movecoach admin create-kiosk`).
+        kiosk_auth: Kiosks must present their token (a Bearer header or a
+            `movecoach.token.` subprotocol; never in the URL) to open the websocket
+            (`movecoach admin create-kiosk`).
         db_url: Database for session records (SQLAlchemy URL). Stored for the records
             issue; nothing in the live path reads or writes it yet.
         cue_interval_ms: Shortest gap between two spoken cues on the page.

@@ -94,8 +94,9 @@ T = TypeVar("T")
 async def serve_socket(
     websocket: WebSocket, connection: type[SocketConnection[Any, Any]]
 ) -> None:
-    """Authenticate (kiosk token, when `Settings.kiosk_auth`), accept, admit (at most
-    `Settings.max_sessions` sockets at once) and serve one connection."""
+    """Authenticate (kiosk token, when `Settings.kiosk_auth`: a Bearer header or a
+    `movecoach.token.` subprotocol, `server.auth.kiosk_token_from`), accept, admit
+    (at most `Settings.max_sessions` sockets at once) and serve one connection."""
     runtime: Runtime = websocket.app.state.runtime
     kiosk_id: int | None = None
     if runtime.settings.kiosk_auth:
@@ -112,7 +113,7 @@ async def serve_socket(
             await websocket.close(code=1008)
             return
         kiosk_id = kiosk.id
-    await websocket.accept()
+    await websocket.accept(subprotocol=_subprotocol(websocket))
     admission = runtime.admission
     if not admission.admit():
         busy = ErrorMessage(
@@ -129,6 +130,18 @@ async def serve_socket(
         await connection(websocket, runtime, kiosk_id).serve()
     finally:
         admission.leave()
+
+
+def _subprotocol(websocket: WebSocket) -> str | None:
+    """`movecoach` when the client offered it (the kiosk pages do, with their token
+    as a second offer, which is never echoed back), else none."""
+    from server.auth import KIOSK_SUBPROTOCOL, offered_subprotocols
+
+    return (
+        KIOSK_SUBPROTOCOL
+        if KIOSK_SUBPROTOCOL in offered_subprotocols(websocket)
+        else None
+    )
 
 
 class SocketConnection(Generic[ActiveT, StepT]):

@@ -2,8 +2,8 @@
 (built-ins plus its centre's own templates), and a resident's sign-in by member code
 with their recent history.
 
-A kiosk proves itself with its token (`Authorization: Bearer <token>` or `?token=`,
-the same token its websocket uses). With `MOVECOACH_KIOSK_AUTH=true` the token is
+A kiosk proves itself with its token (`Authorization: Bearer <token>`, the same
+token its websocket carries; never in the URL, see `server.auth.kiosk_token_from`). With `MOVECOACH_KIOSK_AUTH=true` the token is
 required; without it a kiosk may also come without one and then belongs to the
 database's only centre (as `DatabaseRecorder` records it). A wrong token is refused
 either way.
