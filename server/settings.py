@@ -156,6 +156,15 @@ class Settings:
             ) from None
 
     @property
+    def max_frame_pixels(self) -> int:
+        """Most pixels a camera frame's JPEG header may claim: four times a square
+        `send_width` frame (640: 1,638,400, e.g. 1280x1280 or a portrait 640x1138
+        several times over). The pages scale frames to `send_width`, so only a frame
+        no kiosk sends is refused (`too_large`), before it is decoded: a 1 MB JPEG of
+        8000x8000 pixels would decode to 192 MB."""
+        return 4 * self.send_width * self.send_width
+
+    @property
     def transport_max_bytes(self) -> int:
         """Hard per-message limit for the websocket transport (uvicorn `ws_max_size`).
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from server.failures import log_repeated_failure
 from server.recording import CloseReason
 from server.schemas import (
     ErrorCode,
@@ -269,8 +270,14 @@ class SocketConnection(Generic[ActiveT, StepT]):
             ok = False
             try:
                 ok = await self.deliver(active, result)
-            except Exception:
-                log.exception("%s: delivering a result failed", self.describe(active))
+            except Exception as exc:
+                log_repeated_failure(
+                    log,
+                    exc,
+                    "%s: delivering frame %d failed",
+                    self.describe(active),
+                    result.timestamp_ms,
+                )
             finally:
                 stream.task_done(ok)
             if ok and stream.stats.processed % every == 0:
@@ -381,7 +388,7 @@ class SocketConnection(Generic[ActiveT, StepT]):
                     "expected an 'open' message before frames, got a frame",
                     valid=["open"],
                 )
-            timestamp_ms, jpeg = decode_frame(data)
+            timestamp_ms, jpeg = decode_frame(data, self.settings.max_frame_pixels)
         except ProtocolError:
             if active is not None:
                 active.stream.stats.received += 1

@@ -25,9 +25,11 @@ __all__ = [
     "ErrorMessage",
     "Message",
     "ProtocolError",
+    "check_frame_size",
     "check_resolution",
     "decode_frame",
     "encode_frame",
+    "jpeg_size_wh",
     "loads_strict",
     "parse_message",
 ]
@@ -71,7 +73,7 @@ class ErrorCode(enum.StrEnum):
     BAD_FRAME = "bad_frame"  # binary message with a malformed header
     BAD_IMAGE = "bad_image"  # header fine, JPEG undecodable
     NON_MONOTONIC = "non_monotonic"  # timestamp_ms not above the previous frame's
-    TOO_LARGE = "too_large"  # message above max_message_bytes
+    TOO_LARGE = "too_large"  # message above max_message_bytes, image above its pixels
     BUSY = "busy"  # max_sessions reached; the socket is closed (1013)
     INFERENCE_FAILED = "inference_failed"  # the pose backend raised on a frame
     ENGINE_REJECTED = "engine_rejected"  # the exercise session raised on a frame
@@ -230,12 +232,85 @@ def encode_frame(timestamp_ms: int, jpeg: bytes) -> bytes:
     return FRAME_HEADER.pack(FRAME_MAGIC, PROTOCOL_VERSION, 0, timestamp_ms) + jpeg
 
 
-def decode_frame(data: bytes) -> tuple[int, bytes]:
+_SOF_MARKERS: Final[frozenset[int]] = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+"""Start-of-frame markers (baseline, progressive, lossless...; not DHT 0xC4, JPG 0xC8
+or DAC 0xCC): the segment that gives the image's size."""
+_STANDALONE_MARKERS: Final[frozenset[int]] = frozenset({0x01, *range(0xD0, 0xD8)})
+
+
+def jpeg_size_wh(jpeg: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's start-of-frame header, without decoding it.
+
+    Walks the marker segments from the start of the image to the first SOF, as the
+    decoder does, so the size read is the size the decoder would allocate.
+
+    Raises:
+        ProtocolError: `bad_image` when the bytes are not a JPEG (no start-of-image
+            marker: PNG, WebP and the rest are refused, whose decoders have their
+            own size tricks) or its segments end before a start-of-frame header.
+    """
+    if jpeg[:2] != b"\xff\xd8":
+        raise ProtocolError(
+            ErrorCode.BAD_IMAGE,
+            f"expected JPEG bytes (starting ffd8), got {len(jpeg)} bytes starting "
+            f"{jpeg[:4].hex()}",
+        )
+    at = 2
+    while at + 4 <= len(jpeg):
+        if jpeg[at] != 0xFF:
+            break
+        marker = jpeg[at + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            at += 1
+            continue
+        if marker in _STANDALONE_MARKERS:
+            at += 2
+            continue
+        length = int.from_bytes(jpeg[at + 2 : at + 4], "big")
+        if marker in _SOF_MARKERS:
+            if length < 8 or at + 9 > len(jpeg):
+                break
+            height = int.from_bytes(jpeg[at + 5 : at + 7], "big")
+            width = int.from_bytes(jpeg[at + 7 : at + 9], "big")
+            return width, height
+        if marker in (0xD9, 0xDA) or length < 2:  # end of image or scan before a SOF
+            break
+        at += 2 + length
+    raise ProtocolError(
+        ErrorCode.BAD_IMAGE,
+        f"expected a JPEG with a frame header, got {len(jpeg)} bytes without one",
+    )
+
+
+def check_frame_size(jpeg: bytes, max_pixels: int) -> None:
+    """Refuses a JPEG whose header claims more than `max_pixels` pixels (or none),
+    before anything decodes it.
+
+    Raises:
+        ProtocolError: `too_large` above `max_pixels`, `bad_image` for no JPEG.
+    """
+    width, height = jpeg_size_wh(jpeg)
+    if width * height > max_pixels or width == 0 or height == 0:
+        raise ProtocolError(
+            ErrorCode.TOO_LARGE if width and height else ErrorCode.BAD_IMAGE,
+            f"expected an image of at most {max_pixels} pixels, got {width}x{height}",
+        )
+
+
+def decode_frame(data: bytes, max_pixels: int | None = None) -> tuple[int, bytes]:
     """Split a binary frame message into (timestamp_ms, JPEG bytes).
+
+    Args:
+        data: The message.
+        max_pixels: When given, the JPEG's header must claim at most this many pixels
+            (`Settings.max_frame_pixels`; `check_frame_size`).
 
     Raises:
         ProtocolError: `bad_frame` when the header is short, has the wrong magic or
-            version, or no image follows it.
+            version, or no image follows it; with `max_pixels`, `too_large` or
+            `bad_image` (`check_frame_size`).
     """
     if len(data) < FRAME_HEADER.size:
         raise ProtocolError(
@@ -256,4 +331,7 @@ def decode_frame(data: bytes) -> tuple[int, bytes]:
         raise ProtocolError(
             ErrorCode.BAD_FRAME, "expected JPEG bytes after the frame header, got none"
         )
-    return int(timestamp_ms), data[FRAME_HEADER.size :]
+    jpeg = data[FRAME_HEADER.size :]
+    if max_pixels is not None:
+        check_frame_size(jpeg, max_pixels)
+    return int(timestamp_ms), jpeg
