@@ -50,7 +50,7 @@ from server.demo import DemoInfo, probe_demo
 from server.group_worker import GroupWorkerHost
 from server.group_ws import group_socket
 from server.health import GroupWorkerHealth, HealthInfo
-from server.inference import InferenceWorker, PoseWorker
+from server.inference import PoseWorker
 from server.middleware import install_middleware
 from server.programme_records import ProgrammeResultRecorder
 from server.recording import CountingRecorder, SessionRecorder
@@ -165,6 +165,8 @@ def create_app(
             `MultiPersonPoseEstimator` on the CPU. Called when the first group
             session opens.
     """
+    from server.operations import local_worker
+
     factory = backend_factory or (lambda: create_backend(settings.backend))
     sessions: SessionRecorder = recorder if recorder is not None else CountingRecorder()
     if store is not None:
@@ -173,9 +175,7 @@ def create_app(
         )
     runtime = Runtime(
         settings=settings,
-        worker=worker
-        if worker is not None
-        else InferenceWorker(factory, max_idle_backends=min(settings.max_sessions, 4)),
+        worker=worker if worker is not None else local_worker(settings, factory),
         recorder=sessions,
         catalogue=Catalogue(web_dir, store),
         store=store,

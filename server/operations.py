@@ -68,11 +68,18 @@ LOG_FORMATS: Final[tuple[str, ...]] = ("text", "json")
 def local_worker(
     settings: Settings, backend_factory: Callable[[], PoseBackend] | None = None
 ) -> InferenceWorker:
-    """The in-process inference worker, built as `create_app` builds its default."""
+    """The in-process inference worker (`create_app`'s default too).
+
+    Every backend a session used is kept for the next one, up to `max_sessions`: a
+    MediaPipe backend holds ~73 MB and costs a graph start to build, so a pool smaller
+    than the sessions a centre runs at once closed and rebuilt the difference at
+    every round of sessions, which grew the heap (fragments the allocator kept) and
+    spent CPU on the kiosks' frames (issue 18's soak run). At peak the same backends
+    exist either way."""
     from vision.backends import create_backend
 
     factory = backend_factory or (lambda: create_backend(settings.backend))
-    return InferenceWorker(factory, max_idle_backends=min(settings.max_sessions, 4))
+    return InferenceWorker(factory, max_idle_backends=settings.max_sessions)
 
 
 def build_app(

@@ -169,18 +169,23 @@ def _check_strings(data: Any) -> None:
             stack.extend(item)
 
 
+_STRICT_JSON: Final[json.JSONDecoder] = json.JSONDecoder(
+    parse_constant=_constant, parse_float=_finite, parse_int=_int64
+)
+
+
 def loads_strict(text: str | bytes) -> Any:
     """`json.loads` for what clients send: numbers are finite floats (no NaN,
     Infinity or 1e400) or integers that fit 64 bits (database ids), and strings are
     text (no lone surrogate escapes).
 
     Raises:
-        ValueError: malformed JSON, or one of the above (the message says which);
-            also for nesting deeper than the decoder's recursion allows.
+        ValueError: malformed JSON (bytes: not UTF-8), or one of the above (the
+            message says which); also for nesting deeper than the decoder allows.
     """
     try:
-        data = json.loads(
-            text, parse_constant=_constant, parse_float=_finite, parse_int=_int64
+        data = _STRICT_JSON.decode(
+            text.decode("utf-8") if isinstance(text, bytes) else text
         )
     except RecursionError:
         raise ValueError("expected JSON nested less deeply, got too deep") from None
