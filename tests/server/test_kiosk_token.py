@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import logging.config
 import re
@@ -156,3 +157,37 @@ def test_finding_5_pages_offer_the_token_as_a_subprotocol_not_in_the_url() -> No
     assert "?token=" not in media
     assert re.search(r"new WebSocket\(url, socketProtocols\(token\)\)", media)
     assert '"movecoach.token."' in media
+
+
+def test_finding_5_kiosk_command_takes_its_token_from_a_file_or_the_environment(
+    guarded: tuple[Any, dict[str, Any]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import cv2
+    import numpy as np
+
+    from server.cli import main
+
+    app, ids = guarded
+    video = tmp_path / "still.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, (96, 64))
+    for i in range(3):
+        writer.write(np.full((64, 96, 3), 100 + i, np.uint8))
+    writer.release()
+    token_file = tmp_path / "kiosk-token"
+    token_file.write_text(ids["kiosk_token"] + "\n")
+    monkeypatch.delenv("MOVECOACH_KIOSK_TOKEN", raising=False)
+    with serve_in_thread(app) as port:
+        argv = ["kiosk", "--json", "--server", f"ws://127.0.0.1:{port}"]
+        argv += ["--source", str(video), "--exercise", "squat"]
+        assert main([*argv, "--token-file", str(token_file)]) == 0
+        last = json.loads(capsys.readouterr().out.splitlines()[-1])
+        assert last["type"] == "summary" and last["stats"]["received"] == 3
+        monkeypatch.setenv("MOVECOACH_KIOSK_TOKEN", ids["kiosk_token"])
+        assert main(argv) == 0
+        capsys.readouterr()
+        monkeypatch.delenv("MOVECOACH_KIOSK_TOKEN")
+        assert main(argv) == 2  # no token: the handshake is refused
+    assert "cannot connect" in capsys.readouterr().err
