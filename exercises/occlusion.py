@@ -40,17 +40,24 @@ So a joint is hidden in a frame when any of these holds:
 Rules 3 and 4 hold for the whole window; pass about a second of frames (12 or more at
 12 fps). The aspect is a parameter until the window carries it.
 
+Live, `HiddenJointFilter` applies the rule frame by frame over the last second and
+hands on each frame with its hidden joints made missing (NaN, visibility 0), so a
+session fed through it never scores, counts or cues them: an angle that needs a hidden
+joint is NaN, a template whose required joints are hidden does not count.
+
 Core module: stdlib and numpy.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections import deque
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from vision.types import PoseWindow
+from vision.types import PoseFrame, PoseWindow
 
 __all__ = [
     "JITTER_MIN",
@@ -58,6 +65,8 @@ __all__ = [
     "LOWER_BODY",
     "MARGIN",
     "MIN_VISIBILITY",
+    "WINDOW_MS",
+    "HiddenJointFilter",
     "hidden_joints",
     "jitter",
 ]
@@ -71,6 +80,9 @@ JITTER_RATIO: Final[float] = 3.0
 JITTER_MIN: Final[float] = 0.15
 """Torso lengths: above the legs seen in the shared footage (90th percentile 0.13,
 walking away from a panning camera), below most guessed legs of a moving person."""
+
+WINDOW_MS: Final[int] = 1000
+"""How much of the recent past `HiddenJointFilter` judges each frame on."""
 
 LOWER_BODY: Final[tuple[str, ...]] = tuple(
     f"{side}_{part}"
@@ -176,3 +188,52 @@ def hidden_joints(
             )
     out: npt.NDArray[np.bool_] = hidden | guessed[None, :]
     return out
+
+
+class HiddenJointFilter:
+    """Frames in, the same frames out with the joints the camera did not see made
+    missing (NaN, visibility 0), judged by `hidden_joints` over the last `window_ms`
+    of frames (the frame's own `aspect_wh`). Feed it every frame, in order.
+
+    Args:
+        visible_region: (x0, y0, x1, y1), image fractions: the part of the picture
+            nothing hides (a station's table edge sets y1).
+        window_ms: The recent past each frame is judged with.
+    """
+
+    def __init__(
+        self,
+        *,
+        visible_region: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
+        window_ms: int = WINDOW_MS,
+    ) -> None:
+        if window_ms <= 0:
+            raise ValueError(f"window_ms must be > 0, got {window_ms}")
+        hidden_joints(  # checks the region once, here
+            PoseWindow.from_frames([PoseFrame.missing(0)]),
+            visible_region=visible_region,
+        )
+        self.visible_region = visible_region
+        self.window_ms = window_ms
+        self._recent: deque[PoseFrame] = deque()
+
+    def update(self, frame: PoseFrame) -> PoseFrame:
+        """`frame` with its hidden joints missing (the frame itself when none is)."""
+        recent = self._recent
+        if recent and recent[-1].skeleton != frame.skeleton:
+            recent.clear()
+        recent.append(frame)
+        while recent[0].timestamp_ms < frame.timestamp_ms - self.window_ms:
+            recent.popleft()
+        mask = hidden_joints(
+            PoseWindow.from_frames(list(recent), aspect_wh=frame.aspect_wh),
+            aspect_wh=frame.aspect_wh,
+            visible_region=self.visible_region,
+        )[-1]
+        if not mask.any():
+            return frame
+        xyz = frame.xyz.copy()
+        vis = frame.visibility.copy()
+        xyz[mask] = np.nan
+        vis[mask] = 0.0
+        return dataclasses.replace(frame, xyz=xyz, visibility=vis)

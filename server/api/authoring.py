@@ -6,6 +6,12 @@ the coach to review, edit and save with `POST /api/templates` (`{"template": {..
     POST /api/authoring/drafts          {session_id, template_id, name, view, posture}
     POST /api/authoring/drafts/video?template_id=...&view=...   body: the video file
 
+`kind = "routine"` (a field of the first, a query parameter of the second) proposes a
+routine instead, from a demonstration of a flowing form such as tai chi
+(`exercises.routine_authoring.propose_routine`: one section per move, cut where the
+body moves least); the answer holds the routine's two files (`files`) for the coach to
+rename and save in `exercises/routines/`.
+
 Angles are taken from the landmarks as the live websocket's engine sees them (made
 isotropic by the picture's aspect, which the frames carry), so a template authored here
 matches what kiosks measure. A video is read frame by frame with OpenCV; at most
@@ -26,6 +32,9 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
 from exercises.authoring import AuthoringError, TemplateDraft, propose_template
+from exercises.routine import RoutineError
+from exercises.routine_authoring import AuthoringError as RoutineAuthoringError
+from exercises.routine_authoring import dump_routine, propose_routine
 from exercises.spec import POSTURES
 from server.api._access import session_for
 from server.api._errors import page_error
@@ -45,6 +54,7 @@ MAX_VIDEO_FRAMES: Final[int] = 1800
 TemplateId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 View = Literal["front", "side", "any"]
 Posture = Literal[POSTURES]  # type: ignore[valid-type]
+Kind = Literal["reps", "routine"]
 
 
 class Texts(BaseModel):
@@ -66,6 +76,7 @@ class DraftFromSession(BaseModel):
     name: Texts | None = None
     view: View = "any"
     posture: Posture = "standing"
+    kind: Kind = "reps"
 
 
 def _list(values: Any) -> list[float | None]:
@@ -110,13 +121,42 @@ def draft_json(draft: TemplateDraft) -> dict[str, Any]:
     }
 
 
+def _propose_routine(
+    window: PoseWindow, routine_id: str, name: dict[str, str]
+) -> dict[str, Any]:
+    """A routine draft: both files' layouts and text, and where the moves were cut."""
+    texts = {lang: name.get(lang) or routine_id for lang in ("en", "zh-CN")}
+    try:
+        draft = propose_routine(
+            [window[t] for t in range(len(window))], routine_id=routine_id, name=texts
+        )
+    except (RoutineAuthoringError, RoutineError) as exc:
+        raise page_error(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "authoring_failed", str(exc)
+        ) from None
+    routine_text, poses_text = dump_routine(draft)
+    return {
+        "kind": "routine",
+        "routine": draft.routine,
+        "poses": draft.poses,
+        "cuts_s": list(draft.cuts_s),
+        "files": {
+            f"{routine_id}.toml": routine_text,
+            f"{routine_id}.poses.toml": poses_text,
+        },
+    }
+
+
 def _propose(
     window: PoseWindow,
     template_id: str,
     name: dict[str, str],
     view: str,
     posture: str,
+    kind: str = "reps",
 ) -> dict[str, Any]:
+    if kind == "routine":
+        return _propose_routine(window, template_id, name)
     try:
         draft = propose_template(
             window,
@@ -147,6 +187,7 @@ def draft_from_session(
         body.name.as_dict() if body.name else {},
         body.view,
         body.posture,
+        body.kind,
     )
     out["source"] = {"session_id": session.id, "frames": len(window)}
     return out
@@ -208,6 +249,7 @@ async def draft_from_video(
     posture: Annotated[str, Query(max_length=16)] = "standing",
     name_en: Annotated[str | None, Query(max_length=200)] = None,
     name_zh: Annotated[str | None, Query(max_length=200)] = None,
+    kind: Kind = "reps",
 ) -> dict[str, Any]:
     """Propose a template from an uploaded demonstration video (the request body)."""
     import asyncio
@@ -251,7 +293,9 @@ async def draft_from_video(
         for k, v in (("en", name_en), ("zh-CN", name_zh))
         if v and v.strip()
     }
-    draft = await asyncio.to_thread(_propose, window, template_id, name, view, posture)
+    draft = await asyncio.to_thread(
+        _propose, window, template_id, name, view, posture, kind
+    )
     draft["source"] = {"video_bytes": size, **info}
     log.info(
         "%s authored a draft %r from a %d-byte video", staff.username, template_id, size

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (full-width punctuation in the zh-CN texts)
 """The centre's programmes at the kiosk in real headless Debian chromium, against a real
 uvicorn server with the real pose model, a video standing in for the camera:
 
@@ -9,10 +10,14 @@ uvicorn server with the real pose model, a video standing in for the camera:
 - the posture screen with a still of a person standing facing the camera (a frame of
   the first seconds of a Baduanjin tutorial clip): the progress ring fills, the front
   view is measured, the screen asks to turn; stopped there, the result shows the
-  findings of the front view, the advice and what a camera cannot see.
+  findings of the front view, the advice and what a camera cannot see;
+- paced breathing with a real man's lateral raises as the camera, re-timed to the
+  programme's pace (each rise drawn out to 2 s, each fall to 4 s, from where the arm
+  height says the moves are): the pace shown and spoken, each breath listed as it is
+  seen, and at the end the rhythm against the prescribed one.
 
 Speech is stubbed and recorded. Screenshots in English and Chinese:
-docs/screenshots/kiosk-routine*.png, kiosk-posture*.png.
+docs/screenshots/kiosk-routine*.png, kiosk-posture*.png, kiosk-breathing*.png.
 """
 
 from __future__ import annotations
@@ -27,9 +32,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from exercises.breathing import ArmHeight, detect_moves
 from exercises.routine import get_routine
 from server.app import create_app
-from server.programmes import routine_programme
+from server.programmes import breathing_programme, routine_programme
 from server.recording import CountingRecorder
 from server.settings import Settings
 from tests.conftest import shared_data_path
@@ -41,8 +47,9 @@ from tests.kiosk.test_browser import (  # noqa: F401 (fixtures)
     state,
 )
 from tests.live_server import free_port, serve_in_thread
-from tests.server.programme_scripts import short_routine
+from tests.server.programme_scripts import short_breathing, short_routine
 from vision.backends import create_backend
+from vision.types import PoseFrame
 
 pytestmark = [pytest.mark.browser, pytest.mark.model, pytest.mark.slow]
 
@@ -54,6 +61,13 @@ at 4.4 and 10.8 s, the second back at rest by 16 s): CATALOG.tsv."""
 SECTIONS = ("hold_up_heavens", "draw_the_bow")
 STILL = ("s3_plaza_pink", 4.0)  # standing, hands at the abdomen, facing the camera
 STILL_S = 4.0
+BREATH_CLIP = ("noor_lateral_raise.mp4", 6.45)  # a hard cut at 6.50 s (CATALOG.tsv)
+BREATH_SCALE = 0.4  # 1080 x 594 -> 432 x 238
+BREATH_FPS = 15
+BREATH_IN_S, BREATH_OUT_S, BREATHS = 2.0, 4.0, 3
+RHYTHM_S = 0.6
+"""The in- and out-breaths read at the kiosk against the ones the camera was re-timed
+to (frames dropped on 2 shared cores, the model at another frame rate)."""
 
 Image = npt.NDArray[np.uint8]
 
@@ -118,6 +132,64 @@ def still_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+def _breathing_clock(request: pytest.FixtureRequest) -> tuple[list[float], float]:
+    """For each frame of the re-timed camera, the source time it shows (s), and the
+    source's frame rate. Rises and falls are where the arm height (the breathing
+    core's own reading of the clip, `exercises.breathing`) says; each is drawn out so
+    that it reads 2 s (in) or 4 s (out); holds and rests keep their time."""
+    from tests.clip_landmarks import clip_landmarks
+
+    name, until_s = BREATH_CLIP
+    cache = Path(request.config.cache.mkdir("movecoach-posture-landmarks"))
+    xyz, vis, stamps, aspect = clip_landmarks(
+        cache, shared_data_path("video", name), until_s=until_s
+    )
+    arm = ArmHeight(aspect_wh=aspect)
+    heights = [
+        arm.update(PoseFrame(xyz[k], vis[k], int(stamps[k])))
+        for k in range(len(stamps))
+    ]
+    moves = detect_moves(stamps.astype(np.float64), np.asarray(heights))
+    # a move's 10-90 % span is 0.8 of it (docs/breathing.md, "Reading the rhythm")
+    knots_src, knots_out = [0.0], [0.0]
+    for m in moves:
+        start, end = m.start_ms / 1000, m.end_ms / 1000
+        if start <= knots_src[-1]:
+            continue
+        knots_out.append(knots_out[-1] + start - knots_src[-1])
+        knots_src.append(start)
+        target = BREATH_IN_S if m.kind == "rise" else BREATH_OUT_S
+        knots_out.append(knots_out[-1] + 0.8 * target)
+        knots_src.append(end)
+    knots_out.append(knots_out[-1] + until_s - knots_src[-1])
+    knots_src.append(until_s)
+    out_t = np.arange(0.0, knots_out[-1], 1.0 / BREATH_FPS)
+    return list(np.interp(out_t, knots_out, knots_src)), 30.0
+
+
+@pytest.fixture(scope="module")
+def breathing_camera(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    name, until_s = BREATH_CLIP
+    capture = cv2.VideoCapture(str(shared_data_path("video", name)))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    source: list[Image] = []
+    while len(source) < round(until_s * fps):
+        ok, bgr = capture.read()
+        if not ok:
+            break
+        small = cv2.resize(bgr, None, fx=BREATH_SCALE, fy=BREATH_SCALE)
+        h, w = small.shape[:2]
+        source.append(small[: h - h % 2, : w - w % 2])
+    capture.release()
+    times, _ = _breathing_clock(request)
+    frames = [source[min(len(source) - 1, round(t * fps))] for t in times]
+    return write_y4m(
+        frames, tmp_path_factory.mktemp("breath") / "breath.y4m", fps=BREATH_FPS
+    )
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[tuple[str, CountingRecorder]]:
     port = free_port()
@@ -132,6 +204,11 @@ def server() -> Iterator[tuple[str, CountingRecorder]]:
             "/static/pictures/baduanjin_1.svg",
         )
         app.state.runtime.catalogue.programmes[short.id] = short
+        breathing = breathing_programme(
+            short_breathing(id="short_breathing", cycles=BREATHS),
+            "",
+        )
+        app.state.runtime.catalogue.programmes[breathing.id] = breathing
         yield f"http://127.0.0.1:{port}", recorder
 
 
@@ -281,3 +358,65 @@ def test_the_posture_screen_with_a_still_of_a_standing_person(
     assert "Cobb" in limits_en and "Cobb" in limits_zh and "X" in limits_zh
     assert advice_en == result["assessment"]["advice"]["en"]
     assert recorder.events["PostureViewCaptured"] == 1
+
+
+def test_paced_breathing_at_the_kiosk(
+    chromium: str,  # noqa: F811
+    breathing_camera: Path,
+    server: tuple[str, CountingRecorder],
+) -> None:
+    url, recorder = server
+    page_errors: list[str] = []
+    with kiosk_page(
+        chromium, breathing_camera, f"{url}/?lang=en&mirror=0", page_errors
+    ) as page:
+        card = page.locator('.card[data-programme="short_breathing"]')
+        assert card.inner_text().startswith("Pursed-lip breathing")
+        card.click()
+        page.wait_for_function(
+            "window.kioskState.programme && "
+            "window.kioskState.programme.view.measured.length >= 1",
+            timeout=TIMEOUT_MS,
+        )
+        live_phase = page.inner_text("#breath-phase")
+        live_list = page.inner_text("#breath-measured")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-breathing.png"))
+        page.wait_for_function(
+            "window.kioskState.state === 'result'", timeout=TIMEOUT_MS
+        )
+        final: dict[str, Any] = state(page)
+        lines_en = page.inner_text("#rhythm-lines")
+        tip_en = page.inner_text("#rhythm-tip")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-breathing-result.png"))
+        page.click("#lang-btn")
+        lines_zh = page.inner_text("#rhythm-lines")
+        tip_zh = page.inner_text("#rhythm-tip")
+        page.screenshot(path=str(SCREENSHOTS / "kiosk-breathing-result-zh.png"))
+        spoken = page.evaluate("window.__spoken")
+    assert not page_errors
+    assert final["errors"] == [] and final["source"] == "camera"
+    assert live_phase in ("Breathe in", "Breathe out")
+    assert live_list.startswith("Breath 1: in ")
+    view = final["programme"]["view"]
+    assert view["cues"] == [
+        [phase, n] for n in range(1, BREATHS + 1) for phase in ("inhale", "exhale")
+    ]
+    programme = short_breathing(id="short_breathing", cycles=BREATHS)
+    said = [s["text"] for s in spoken]
+    assert said[0] == programme.instructions["en"]
+    assert said.count(programme.inhale_cue["en"]) == BREATHS
+    assert said.count(programme.exhale_cue["en"]) == BREATHS
+    result = final["programme"]["result"]
+    assert result["kind"] == "breathing" and result["completed"]
+    rhythm = result["rhythm"]
+    breaths = rhythm["breaths"]
+    assert len(breaths) >= BREATHS - 1
+    for b in breaths:
+        assert b["inhale_s"] == pytest.approx(BREATH_IN_S, abs=RHYTHM_S)
+        assert b["exhale_s"] == pytest.approx(BREATH_OUT_S, abs=RHYTHM_S)
+    assert rhythm["long_out"] and rhythm["ratio"] >= 1.5
+    assert f"Breaths seen: {len(breaths)} of {BREATHS}" in lines_en
+    assert f"Out-breath {rhythm['ratio']:.1f} times as long" in lines_en
+    assert tip_en == rhythm["message"]["en"] and tip_zh == rhythm["message"]["zh-CN"]
+    assert f"看到的呼吸：{len(breaths)}次，共{BREATHS}次" in lines_zh
+    assert recorder.events["BreathingCompleted"] == 1
