@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -219,22 +220,37 @@ def stored_reps(db_url: str, session_ids: list[str]) -> dict[str, int]:
     return {str(live_id): int(count) for live_id, count in rows}
 
 
-class FuzzClient(threading.Thread):
-    """Plays generated hostile scripts on /ws until stopped (one at a time)."""
+class FuzzClient(multiprocessing.Process):
+    """Plays generated hostile scripts on /ws until stopped (one at a time), in its
+    own process: hypothesis' generation would otherwise hold this process's GIL and
+    delay the kiosks' clocks, which the latencies are read from."""
 
     def __init__(self, url: str, corpus: Corpus, exercises: list[str]) -> None:
         super().__init__(name="soak-fuzz", daemon=True)
         self.url, self.corpus, self.exercises = url, corpus, exercises
-        self.stop = threading.Event()
-        self.seen: Counter[str] = Counter()
-        self.failures: list[str] = []
+        self.stop = multiprocessing.Event()
+        self._messages = multiprocessing.Value("q", 0)
+        self._scripts = multiprocessing.Value("q", 0)
+        self._failures: multiprocessing.Queue[str] = multiprocessing.Queue()
+        self._failed: list[str] = []
+
+    @property
+    def seen(self) -> dict[str, int]:
+        """Messages and scripts sent so far."""
+        return {"messages": self._messages.value, "scripts": self._scripts.value}
+
+    @property
+    def failures(self) -> list[str]:
+        """Scripts that failed (connection errors, unanswered), as reported so far."""
+        while not self._failures.empty() and len(self._failed) < 100:
+            self._failed.append(self._failures.get_nowait())
+        return self._failed
 
     def run(self) -> None:
         from hypothesis import HealthCheck, Phase, given, seed, settings
         from hypothesis.errors import HypothesisDeprecationWarning
         from websockets.sync.client import connect
 
-        # The kiosks' keepalive pings draw from `random` while scripts are drawn.
         warnings.simplefilter("ignore", HypothesisDeprecationWarning)
         scripts = kiosk_scripts(
             self.corpus, self.exercises, limit_ms=FINDING_1_TIMESTAMP_LIMIT_MS
@@ -258,12 +274,14 @@ class FuzzClient(threading.Thread):
                 with connect(self.url, max_size=64 << 20, ping_interval=None) as ws:
                     played = play(ws, script)
             except Exception as exc:  # counted, never fatal to the soak
-                self.failures.append(f"{type(exc).__name__}: {exc}"[:200])
+                self._failures.put(f"{type(exc).__name__}: {exc}"[:200])
                 return
-            self.seen["messages"] += len(script)
-            self.seen["scripts"] += 1
+            with self._messages.get_lock():
+                self._messages.value += len(script)
+            with self._scripts.get_lock():
+                self._scripts.value += 1
             if not played.answered or played.close_code is not None:
-                self.failures.append(f"unanswered script (close {played.close_code})")
+                self._failures.put(f"unanswered script (close {played.close_code})")
 
         for batch in range(1_000_000):
             if self.stop.is_set():
@@ -415,7 +433,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             sampler.stop.set()
             fuzz.stop.set()
-            fuzz.join(60)
+            deadline = time.monotonic() + 60
+            while fuzz.is_alive() and time.monotonic() < deadline:
+                fuzz.failures  # noqa: B018  (drained: a full queue keeps it alive)
+                fuzz.join(0.5)
+            if fuzz.is_alive():
+                fuzz.terminate()
+            fuzz_seen, fuzz_failures = fuzz.seen, fuzz.failures
             alive = server.poll() is None
             server.terminate()
             try:
@@ -451,9 +475,9 @@ def main(argv: list[str] | None = None) -> int:
             "startup_s": round(startup_s, 1),
             "per_minute": minutes,
             "fuzz": {
-                "messages": fuzz.seen["messages"],
-                "scripts": fuzz.seen["scripts"],
-                "failures": fuzz.failures[:20],
+                "messages": fuzz_seen["messages"],
+                "scripts": fuzz_seen["scripts"],
+                "failures": fuzz_failures[:20],
             },
             "reps_told": sum(told.values()),
             "reps_stored": sum(min(stored.get(s, 0), n) for s, n in told.items()),
