@@ -56,7 +56,6 @@ from benchmarks._report import emit
 from benchmarks.e2e import encode_video, free_port, paced, pct
 from benchmarks.scale import wait_ready
 from benchmarks.wire_fuzz import (
-    FINDING_1_TIMESTAMP_LIMIT_MS,
     Corpus,
     kiosk_scripts,
     play,
@@ -252,9 +251,7 @@ class FuzzClient(multiprocessing.Process):
         from websockets.sync.client import connect
 
         warnings.simplefilter("ignore", HypothesisDeprecationWarning)
-        scripts = kiosk_scripts(
-            self.corpus, self.exercises, limit_ms=FINDING_1_TIMESTAMP_LIMIT_MS
-        )
+        scripts = kiosk_scripts(self.corpus, self.exercises)
 
         class Stop(Exception):
             pass

@@ -35,7 +35,6 @@ from hypothesis import strategies as st
 from server.schemas import ASSESSMENT_IDS, FRAME_HEADER, FRAME_MAGIC
 
 __all__ = [
-    "FINDING_1_TIMESTAMP_LIMIT_MS",
     "SENTINEL_PREFIX",
     "SPECIAL_TIMESTAMPS_MS",
     "Blob",
@@ -63,14 +62,6 @@ SPECIAL_TIMESTAMPS_MS: Final[tuple[int, ...]] = (
     2**64 - 1,  # -1 as int64
 )
 """Frame timestamps where integer widths and conversions change."""
-
-FINDING_1_TIMESTAMP_LIMIT_MS: Final[int] = 2**40
-"""finding 1 (#18), fixed by the hardening work: with MediaPipe, timestamps near or
-above 2^63 microseconds (~9.2e15 ms), reached by one frame or by jumps adding up
-across the sessions a pooled backend serves, break inference for every later
-session; and the group engine's int64 timestamps overflow at 2^63 (the frame is
-lost, a traceback logged). Fuzz stays below this (jumps below a quarter of it) until
-then: pass it as `limit_ms=`; remove it after the hardening work merges."""
 
 SENTINEL_PREFIX: Final[str] = "fuzz-sentinel-"
 REPLY_TIMEOUT_S: Final[float] = 30.0
@@ -549,7 +540,14 @@ def group_scripts(
 # --- playing a script -----------------------------------------------------------------
 
 FRAME_REFUSED: Final[frozenset[str]] = frozenset(
-    {"bad_frame", "too_large", "not_open", "non_monotonic", "unsupported_version"}
+    {
+        "bad_frame",
+        "too_large",
+        "not_open",
+        "non_monotonic",
+        "bad_timestamp",
+        "unsupported_version",
+    }
 )
 """Error codes a frame gets at once, before inference (nothing more comes of it)."""
 FRAME_FAILED: Final[frozenset[str]] = frozenset(

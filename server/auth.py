@@ -18,16 +18,21 @@ cookie (HttpOnly, SameSite=Strict: pages never see it and other sites cannot sen
 Roles: `coach` (residents, sessions, notes, exports and templates of their own centre)
 and `admin` (all of that, plus staff, kiosks and deleting a resident's data; an admin
 with no centre administers every centre). Denials: 401 without a valid sign-in, 403 for
-the wrong role or another centre's record, 404 for what does not exist. Every error's
+the wrong role (or another centre named in a listing), 404 for what does not exist and
+for another centre's record alike (`server.api._access.visible_to`). Every error's
 `detail` is `{"code": ..., "message": ...}`; `ERROR_MESSAGES` has each code's text in
 English and Chinese for the pages.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import functools
+import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Annotated, Final
+from typing import Annotated, Final, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -43,6 +48,7 @@ __all__ = [
     "ERROR_MESSAGES",
     "KIOSK_SUBPROTOCOL",
     "LOGIN_LIFETIME",
+    "MAX_CONCURRENT_HASHES",
     "PASSWORD_HASHER",
     "STORE_STATE_KEY",
     "TOKEN_SUBPROTOCOL_PREFIX",
@@ -56,6 +62,7 @@ __all__ = [
     "get_db",
     "get_store",
     "hash_password",
+    "hashing",
     "kiosk_token_from",
     "login",
     "logout",
@@ -74,11 +81,32 @@ STORE_STATE_KEY: Final[str] = "movecoach_store"
 PASSWORD_HASHER = PasswordHasher()
 """Argon2id with argon2-cffi's defaults; tests swap in a cheaper one."""
 
+MAX_CONCURRENT_HASHES: Final[int] = 2
+"""Argon2 hashes computed at once, whoever asks (64 MiB each with the defaults): more
+sign-ins wait their turn instead of adding memory."""
+_HASH_SLOTS = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+_HASHING = concurrent.futures.ThreadPoolExecutor(
+    MAX_CONCURRENT_HASHES, thread_name_prefix="argon2"
+)
+T = TypeVar("T")
+
+
+async def hashing(work: Callable[..., T], *args: object) -> T:
+    """`work(*args)` (a sign-in: database and Argon2) on the password threads, so
+    sign-ins never hold the threads every other route runs on."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_HASHING, functools.partial(work, *args))
+
+
 ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
     "not_logged_in": {"en": "Please sign in.", "zh-CN": "请先登录。"},
     "login_failed": {
         "en": "Wrong username or password.",
         "zh-CN": "用户名或密码错误。",
+    },
+    "too_many_logins": {
+        "en": "Too many failed sign-ins. Please wait a little and try again.",
+        "zh-CN": "登录失败次数太多，请稍等片刻再试。",
     },
     "forbidden_role": {
         "en": "Your role does not allow this.",
@@ -157,16 +185,24 @@ ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def api_error(status_code: int, code: str, message: str | None = None) -> HTTPException:
+def api_error(
+    status_code: int,
+    code: str,
+    message: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+) -> HTTPException:
     """An HTTPException whose detail is a stable code plus English text.
 
     Args:
         code: A key of `ERROR_MESSAGES` (the pages show its translation).
         message: Specific English text; defaults to the code's English message.
+        headers: Extra response headers (`Retry-After`).
     """
     if code not in ERROR_MESSAGES:
         raise KeyError(f"unknown API error code {code!r}")
-    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    if status_code == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
     return HTTPException(
         status_code,
         detail={"code": code, "message": message or ERROR_MESSAGES[code]["en"]},
@@ -185,12 +221,14 @@ def hash_password(password: str) -> str:
     """
     if not password:
         raise ValueError("expected a non-empty password, got an empty one")
-    return PASSWORD_HASHER.hash(password)
+    with _HASH_SLOTS:
+        return PASSWORD_HASHER.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return PASSWORD_HASHER.verify(password_hash, password)
+        with _HASH_SLOTS:
+            return PASSWORD_HASHER.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -203,7 +241,7 @@ def _spend_a_verification(password: str) -> None:
     # which usernames exist.
     global _dummy_hash
     if _dummy_hash is None:
-        _dummy_hash = PASSWORD_HASHER.hash("movecoach-dummy-password")
+        _dummy_hash = hash_password("movecoach-dummy-password")
     verify_password(_dummy_hash, password)
 
 
@@ -220,7 +258,7 @@ def login(
     if not verify_password(staff.password_hash, password):
         return None
     if PASSWORD_HASHER.check_needs_rehash(staff.password_hash):
-        staff.password_hash = PASSWORD_HASHER.hash(password)
+        staff.password_hash = hash_password(password)
     row, token = repository.create_login(db, staff.id, lifetime=lifetime)
     return token, staff, row.expires_at
 

@@ -28,7 +28,7 @@ import numpy as np
 from exercises.member_tokens import CHECK_IN_MESSAGES, CheckInProblem
 from server.api._errors import PAGE_ERROR_MESSAGES
 from server.failures import log_repeated_failure
-from server.members import LookupProblem, lookup_member
+from server.members import LookupProblem, Who, lookup_member
 from server.schemas import (
     CheckedInResident,
     CheckInRefusedMessage,
@@ -71,8 +71,8 @@ class QrScanner:
     Args:
         store: The records database.
         state: The app's state (the member lookup's failure limit).
-        kiosk_id: The socket's kiosk (None: no kiosk auth, the only centre).
-        key: Whose failures count together ("kiosk:3").
+        who: The socket's kiosk (None: no kiosk auth, the only centre) and address,
+            whose failures count together.
         send: Sends a reply on the socket.
     """
 
@@ -80,14 +80,12 @@ class QrScanner:
         self,
         store: Store,
         state: State,
-        kiosk_id: int | None,
-        key: str,
+        who: Who,
         send: Callable[[BaseModel], Awaitable[bool]],
     ) -> None:
         self.store = store
         self.state = state
-        self.kiosk_id = kiosk_id
-        self.key = key
+        self.who = who
         self.send = send
         self.reader = QrReader()
         self.done = False
@@ -167,11 +165,11 @@ class QrScanner:
         if reading.status is QrStatus.UNREADABLE or reading.text is None:
             return _refusal(CheckInProblem.UNREADABLE)
         with self.store.session() as db:
-            centre_id = repository.kiosk_centre_id(db, self.kiosk_id)
+            centre_id = repository.kiosk_centre_id(db, self.who.kiosk_id)
             if centre_id is None:
                 return _refusal(CheckInProblem.UNKNOWN)
             found = lookup_member(
-                db, self.state, self.key, centre_id=centre_id, token=reading.text
+                db, self.state, self.who, centre_id=centre_id, token=reading.text
             )
             if found.resident is None:
                 assert found.problem is not None

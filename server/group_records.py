@@ -1,15 +1,16 @@
-"""The group screen's database work: who a check-in names (`find_resident_ref`) and
-the fall alerts of a group session (`AlertDesk`). Blocking: call from a thread.
+"""The group screen's database work: who a check-in names (`find_resident_ref`, from
+`server.members`: limited like every member lookup) and the fall alerts of a group
+session (`AlertDesk`). Blocking: call from a thread.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Final
 
 from exercises.falls import FallCleared, FallDetected
 from server.jsonable import to_jsonable
+from server.members import ResidentRef, find_resident_ref
 from server.schemas import ErrorCode, ProtocolError
 from server.store import Store
 from server.store import repository as repo
@@ -19,28 +20,6 @@ __all__ = ["FALL_KIND", "AlertDesk", "ResidentRef", "find_resident_ref"]
 log = logging.getLogger(__name__)
 
 FALL_KIND: Final[str] = "fall"
-
-
-@dataclass(frozen=True, slots=True)
-class ResidentRef:
-    """A resident as a check-in names them."""
-
-    resident_id: int
-    member_code: str
-    display_name: str
-
-
-def find_resident_ref(
-    store: Store, kiosk_id: int | None, member_code: str
-) -> ResidentRef | None:
-    """The resident `member_code` names in the screen's centre, or None."""
-    with store.session() as db:
-        resident = repo.find_kiosk_resident(db, kiosk_id, member_code)
-        if resident is None:
-            return None
-        return ResidentRef(
-            int(resident.id), str(resident.member_code), str(resident.display_name)
-        )
 
 
 class AlertDesk:

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket
 
 from exercises.falls import FallCleared, FallDetected
 from server.group import CheckIn, GroupLive, GroupStep
-from server.group_records import AlertDesk, find_resident_ref
+from server.group_records import AlertDesk
 from server.inference import InferenceResult, PoseStream
 from server.recording import CloseReason
 from server.schemas import (
@@ -211,25 +211,14 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
 
     async def check_in(self, active: _Active, message: CheckInMessage) -> None:
         active.live.require_participant(message.track_id)
-        store = self.store
-        if store is None:
+        if self.store is None:
             raise ProtocolError(
                 ErrorCode.NO_RECORDS,
                 "expected a records store to check residents in, got none "
                 "(start the server with a database)",
             )
-        try:
-            resident = await asyncio.to_thread(
-                find_resident_ref, store, self.kiosk_id, message.resident
-            )
-        except Exception:
-            log.exception("group: resident %r could not be read", message.resident)
-            resident = None
-        if resident is None:
-            raise ProtocolError(
-                ErrorCode.UNKNOWN_RESIDENT,
-                f"expected a member code of this centre, got {message.resident!r}",
-            )
+        resident = await self.member(message.resident)
+        assert resident is not None
         if self.active is not active:  # the session ended meanwhile
             return
         check_in, replaced = active.live.check_in(message.track_id, resident)

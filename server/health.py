@@ -35,9 +35,15 @@ class GroupWorkerHealth(BaseModel):
 
 
 class HealthInfo(BaseModel):
-    status: str  # "ok" when ready, else "starting" or "unavailable"
+    """`status`: "ok" when ready, "degraded" when ready but a pose backend failed
+    lately (`inference_problem` says how; its session's frames may fail, other
+    sessions go on), else "starting" or "unavailable"."""
+
+    status: str
     live: bool
     ready: bool
+    inference: Literal["ok", "degraded"] = "ok"
+    inference_problem: str | None = None
     backend: str | None
     backend_loaded: bool
     kernels_warm: bool
@@ -58,6 +64,7 @@ async def inference_health(runtime: Runtime) -> tuple[dict[str, Any], bool]:
         "backend": worker.backend_name,
         "loaded": bool(worker.warm),
         "running": bool(worker.running),
+        "degraded": worker.degraded,
     }
     try:
         deployment = await worker.deployment_health()

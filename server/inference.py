@@ -11,7 +11,9 @@ while every other stream is served as usual.
 Each stream uses its own backend instance from a small pool (pose tracking in VIDEO
 mode carries state from frame to frame and needs increasing timestamps, so two kiosks
 must never share one). A pooled backend is re-used by the next session with its
-timestamps shifted past the last ones it saw.
+timestamps rebased to start past the last one it took; a backend that failed is
+closed after its session, never re-used. Timestamps are bounded (`accept_timestamp`),
+so no session can push a backend's clock where MediaPipe's int64 microseconds wrap.
 
 JPEG decoding happens in the worker too, so frames that are dropped are never decoded.
 
@@ -30,7 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -39,11 +41,22 @@ import numpy.typing as npt
 from server.failures import log_repeated_failure
 from server.schemas import ErrorCode, ProtocolError
 from server.schemas.protocol import jpeg_size_wh
+from server.timestamps import (
+    BACKEND_CLOCK_LIMIT_MS,
+    MAX_TIMESTAMP_MS,
+    MAX_TIMESTAMP_STEP_MS,
+    ShiftedBackend,
+    accept_timestamp,
+)
 from vision.backends.base import PoseBackend
-from vision.clock import NonMonotonicTimestamp, VideoClock
+from vision.clock import VideoClock
 from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
+    "BACKEND_CLOCK_LIMIT_MS",
+    "DEGRADED_FOR_S",
+    "MAX_TIMESTAMP_MS",
+    "MAX_TIMESTAMP_STEP_MS",
     "FrameStream",
     "InferenceResult",
     "InferenceWorker",
@@ -158,23 +171,8 @@ class StreamStats:
     rejected: int = 0
 
 
-def accept_timestamp(stream: Any, timestamp_ms: int) -> None:
-    """Count a frame offered to `stream` (a `FrameStream` or the Ray client's) and
-    take its timestamp as the stream's latest.
-
-    Raises:
-        ProtocolError: `non_monotonic` when timestamp_ms is not above the previous
-            accepted frame's (counted as rejected; the stream goes on).
-    """
-    stream.stats.received += 1
-    try:
-        stream.clock.advance(timestamp_ms)
-    except NonMonotonicTimestamp as exc:
-        stream.stats.rejected += 1
-        raise ProtocolError(
-            ErrorCode.NON_MONOTONIC,
-            f"expected timestamp_ms above {exc.last_ms}, got {timestamp_ms}",
-        ) from None
+DEGRADED_FOR_S: Final[float] = 300.0
+"""`/health` says inference is degraded this long after a backend failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +247,10 @@ class PoseWorker(Protocol):
     def running(self) -> bool:
         """Frames are being served."""
 
+    @property
+    def degraded(self) -> str | None:
+        """Why inference is degraded (a backend failed lately), else None."""
+
     def load(self) -> None:
         """Build and run the model once (blocking: call from a thread)."""
 
@@ -278,26 +280,6 @@ class _Job:
     received_ns: int
 
 
-class _ShiftedBackend:
-    """A pooled backend whose timestamps keep increasing across its sessions."""
-
-    def __init__(self, backend: PoseBackend) -> None:
-        self.backend = backend
-        self.last_ms: int | None = None
-        self.offset_ms = 0
-        self.rebase = True
-
-    def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
-        if self.rebase:
-            self.rebase = False
-            floor = -1 if self.last_ms is None else self.last_ms
-            self.offset_ms = max(0, floor + 1 - timestamp_ms)
-        shifted = timestamp_ms + self.offset_ms
-        self.last_ms = shifted
-        poses = self.backend.detect(image_bgr, shifted)
-        return replace(poses, timestamp_ms=timestamp_ms) if self.offset_ms else poses
-
-
 class FrameStream:
     """One session's way into the worker: `submit` frames, `await next_result()`,
     then `task_done()` once the result has been used.
@@ -309,11 +291,11 @@ class FrameStream:
     def __init__(
         self,
         worker: InferenceWorker,
-        backend: _ShiftedBackend,
+        backend: ShiftedBackend,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
         self._worker = worker
-        self._backend: _ShiftedBackend | None = backend
+        self._backend: ShiftedBackend | None = backend
         self._loop = loop
         self._results: asyncio.Queue[InferenceResult] = asyncio.Queue()
         self._idle = asyncio.Event()
@@ -399,6 +381,7 @@ class FrameStream:
             log_repeated_failure(
                 log, exc, "pose backend failed on frame %d", job.timestamp_ms
             )
+            self._worker._failed(exc)
             frame, candidates, poses = None, 0, None
             error = ProtocolError(
                 ErrorCode.INFERENCE_FAILED,
@@ -441,11 +424,12 @@ class InferenceWorker:
         self._reset = reset_backends
         self._cond = threading.Condition()
         self._runnable: collections.deque[FrameStream] = collections.deque()
-        self._pool: list[_ShiftedBackend] = []
+        self._pool: list[ShiftedBackend] = []
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.backend_name: str | None = None
         self.warm = False
+        self._last_failure: tuple[float, str] | None = None  # (monotonic s, why)
 
     # --- lifecycle (lifespan) -----------------------------------------------------
 
@@ -455,7 +439,7 @@ class InferenceWorker:
         Raises:
             Whatever the factory raises (missing model, wrong hash, bad options).
         """
-        backend = _ShiftedBackend(self._factory())
+        backend = ShiftedBackend(self._factory())
         self.backend_name = backend.backend.name
         blank = np.full((256, 256, 3), 127, np.uint8)
         backend.detect(blank, 0)  # the first call builds the graph; pay it now
@@ -489,8 +473,21 @@ class InferenceWorker:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def degraded(self) -> str | None:
+        last = self._last_failure
+        if last is None or time.monotonic() - last[0] > DEGRADED_FOR_S:
+            return None
+        return last[1]
+
+    def _failed(self, exc: Exception) -> None:
+        self._last_failure = (
+            time.monotonic(),
+            f"a pose backend failed: {type(exc).__name__}: {exc}",
+        )
+
     async def deployment_health(self) -> dict[str, Any] | None:
-        return None  # in-process: `warm` and `running` say it all
+        return None  # in-process: `warm`, `running` and `degraded` say it all
 
     # --- streams ------------------------------------------------------------------
 
@@ -499,7 +496,7 @@ class InferenceWorker:
         with self._cond:
             backend = self._pool.pop() if self._pool else None
         if backend is None:
-            backend = _ShiftedBackend(await asyncio.to_thread(self._factory))
+            backend = ShiftedBackend(await asyncio.to_thread(self._factory))
         elif self._reset and isinstance(backend.backend, _Resettable):
             backend.backend.reset()
         backend.rebase = True
@@ -553,7 +550,11 @@ class InferenceWorker:
         backend, stream._backend = stream._backend, None
         if backend is None:
             return
-        if len(self._pool) < self._max_idle and not self._stopping:
+        if (
+            not backend.failed
+            and len(self._pool) < self._max_idle
+            and not self._stopping
+        ):
             self._pool.append(backend)
         else:
             _close_quietly(backend.backend)

@@ -314,6 +314,10 @@ class MeteredWorker:
     def running(self) -> bool:
         return self.inner.running
 
+    @property
+    def degraded(self) -> str | None:
+        return self.inner.degraded
+
     def load(self) -> None:
         self.inner.load()
 

@@ -101,14 +101,21 @@ class Runtime:
 
     def health(self) -> HealthInfo:
         """Liveness, readiness (backend loaded, worker running, kernels warm, not
-        stopping) and the group worker's state."""
+        stopping), degraded inference (a backend failed lately) and the group
+        worker's state."""
         loaded = self.worker.warm
         running = self.worker.running
         ready = loaded and running and self.kernels_warm and not self.stopping
+        problem = self.worker.degraded
+        status = "degraded" if problem is not None else "ok"
         return HealthInfo(
-            status="ok" if ready else ("unavailable" if self.stopping else "starting"),
+            status=status
+            if ready
+            else ("unavailable" if self.stopping else "starting"),
             live=True,
             ready=ready,
+            inference="ok" if problem is None else "degraded",
+            inference_problem=problem,
             backend=self.worker.backend_name,
             backend_loaded=loaded,
             kernels_warm=self.kernels_warm,

@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server.failures import log_repeated_failure
+from server.members import LookupProblem, ResidentRef, Who, find_resident_ref
 from server.recording import CloseReason
 from server.schemas import (
     ErrorCode,
@@ -192,6 +193,44 @@ class SocketConnection(Generic[ActiveT, StepT]):
     def describe(self, active: ActiveT) -> str:
         """The active session, for log lines."""
         raise NotImplementedError
+
+    @property
+    def who(self) -> Who:
+        """The kiosk and address whose wrong member codes count together."""
+        client = self.ws.client
+        return Who(self.kiosk_id, client.host if client else None)
+
+    async def member(self, member_code: str) -> ResidentRef | None:
+        """The resident a member code names in this kiosk's centre, limited like
+        every member lookup (`server.members`); None without a records store.
+
+        Raises:
+            ProtocolError: `unknown_resident`; `too_many_attempts` while this kiosk
+                and address must wait.
+        """
+        store = self.rt.records
+        if store is None:
+            return None
+        state = self.ws.app.state
+        try:
+            found = await asyncio.to_thread(
+                find_resident_ref, store, state, self.who, member_code
+            )
+        except Exception:
+            log.exception("a member code could not be looked up")
+            found = LookupProblem.UNKNOWN_CODE
+        if found is LookupProblem.TOO_MANY:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_ATTEMPTS,
+                "expected fewer unknown member codes from this kiosk lately, got too "
+                "many; try again in a little while",
+            )
+        if not isinstance(found, ResidentRef):
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_RESIDENT,
+                f"expected a member code of this centre, got {member_code!r}",
+            )
+        return found
 
     # --- sessions -----------------------------------------------------------------
 

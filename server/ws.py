@@ -151,15 +151,7 @@ class _Connection(SocketConnection[_Active, list[Event]]):
             raise ProtocolError(
                 ErrorCode.NO_RECORDS, "expected a records store to check in, got none"
             )
-        client = self.ws.client
-        key = (
-            f"kiosk:{self.kiosk_id}"
-            if self.kiosk_id is not None
-            else f"client:{client.host if client else '?'}"
-        )
-        self.scanner = QrScanner(
-            store, self.ws.app.state, self.kiosk_id, key, self.send
-        )
+        self.scanner = QrScanner(store, self.ws.app.state, self.who, self.send)
 
     async def stop_scan(self) -> None:
         scanner, self.scanner = self.scanner, None
@@ -187,6 +179,10 @@ class _Connection(SocketConnection[_Active, list[Event]]):
             self.require_closed(f"a {self.active.info.exercise_id} session")
         await self.stop_scan()
         resume = await self.resume_point(message)
+        if message.resident and resume is None:
+            # Verified (and limited) before anything starts: a guessed code neither
+            # learns the resident's age and sex nor writes a session to their record.
+            await self.member(message.resident)
         lang = message.lang or self.settings.default_lang
         elder = self.settings.default_elder if message.elder is None else message.elder
         if resume is not None:  # the session goes on as it was opened

@@ -56,6 +56,7 @@ const state = (window.kioskState = {
   cameraProblem: null, // null | "insecure_context" | "no_camera_api" (shared/media.js)
   cameraNotice: null, // the problem the picker's notice explains, null when hidden
   cameraError: null,
+  inference: "ok", // /health's inference: "ok" | "degraded" (the picker's notice)
   exercise: null,
   sessionId: null,
   framesSent: 0,
@@ -612,6 +613,8 @@ function onError(m) {
   else if (m.code === "unknown_exercise") setStatus("error_unknown_exercise");
   else if (m.code === "unknown_assessment") setStatus("error_unknown_assessment");
   else if (m.code === "unknown_programme") setStatus("error_unknown_programme");
+  else if (m.code === "unknown_resident") setStatus("error_unknown_resident");
+  else if (m.code === "too_many_attempts") setStatus("error_too_many_attempts");
   else if (m.fatal) setStatus("error_generic");
 }
 
@@ -692,6 +695,22 @@ async function checkKiosk() {
   return response.json();
 }
 
+// ---------------------------------------------------------------- server health
+
+const HEALTH_EVERY_MS = 30000;
+
+// /health says "degraded" when a pose backend failed lately: tell the resident why the
+// coach may not see them, until it says "ok" again.
+async function checkHealth() {
+  try {
+    const body = await (await fetch("/health")).json();
+    state.inference = body.inference || "ok";
+  } catch (e) {
+    return; // the socket's own reconnect says when the server is gone
+  }
+  $("inference-notice").hidden = state.inference !== "degraded";
+}
+
 // ---------------------------------------------------------------- start-up
 
 function bindControls() {
@@ -720,6 +739,8 @@ async function ready(catalogue) {
   if (!state.kioskProblem && kiosk.kiosk_auth && !kioskToken) state.kioskProblem = "kiosk_token_required";
   setStatus(state.kioskProblem || (exercises.length ? null : "no_exercises"));
   link.connect();
+  checkHealth();
+  setInterval(checkHealth, HEALTH_EVERY_MS);
   await programmes.load();
   const auto = params.get("exercise");
   if (auto) {

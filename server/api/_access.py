@@ -1,6 +1,6 @@
 """Records for a signed-in staff member, shared by the routers: loading them (404 when
-unknown, 403 when another centre's), the centre a new record or a listing covers, and
-notes about them."""
+unknown or another centre's: the two answer alike, so ids cannot be probed), the centre
+a new record or a listing covers, and notes about them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Protocol, TypeVar
 from fastapi import status
 from sqlalchemy.orm import Session
 
-from server.auth import api_error, centre_scope, require_same_centre
+from server.auth import api_error, can_see_centre, centre_scope
 from server.store import repository
 from server.store.models import ExerciseSession, Note, Resident, Staff
 
@@ -32,11 +32,11 @@ R = TypeVar("R", bound=_OfACentre)
 
 
 def visible_to(staff: Staff, record: R | None, not_found: str) -> R:
-    """`record` when `staff` may see it: 404 `not_found` when there is none, 403
-    `other_centre` when it is another centre's."""
-    if record is None:
+    """`record` when `staff` may see it; 404 `not_found` when there is none or it is
+    another centre's (alike, so another centre's ids cannot be told from unknown
+    ones)."""
+    if record is None or not can_see_centre(staff, record.centre_id):
         raise api_error(status.HTTP_404_NOT_FOUND, not_found)
-    require_same_centre(staff, record.centre_id)
     return record
 
 

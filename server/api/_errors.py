@@ -29,8 +29,8 @@ PAGE_ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
         "zh-CN": "没有这个会员编号，请向教练确认。",
     },
     "too_many_attempts": {
-        "en": "Too many wrong codes. Please wait a minute.",
-        "zh-CN": "错误次数太多，请等一分钟再试。",
+        "en": "Too many wrong codes. Please wait a moment and try again.",
+        "zh-CN": "错误次数太多，请稍等片刻再试。",
     },
     "no_landmarks": {
         "en": "This session has no recorded movement to learn from.",
@@ -72,7 +72,11 @@ PAGE_ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
 
 
 def page_error(
-    status_code: int, code: str, message: str | None = None
+    status_code: int,
+    code: str,
+    message: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> HTTPException:
     """An HTTPException with a stable code (a key of `PAGE_ERROR_MESSAGES`) and
     English text (specific `message`, else the code's)."""
@@ -81,4 +85,5 @@ def page_error(
     return HTTPException(
         status_code,
         detail={"code": code, "message": message or PAGE_ERROR_MESSAGES[code]["en"]},
+        headers=headers,
     )

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from server import auth
 from server.api._access import centre_for_new_record, listing_centre, visible_to
 from server.api.auth import staff_json
-from server.auth import Db, api_error, centre_scope, require_role, require_same_centre
+from server.auth import Db, api_error, can_see_centre, centre_scope, require_role
 from server.store import repository
 from server.store.models import Centre, Kiosk, Role, Staff
 
@@ -138,15 +138,14 @@ def create_staff(body: StaffIn, staff: Admin, db: Db) -> dict[str, Any]:
 
 @router.patch("/staff/{staff_id}")
 def update_staff(
-    staff_id: int, body: StaffPatch, staff: Admin, db: Db
+    staff_id: int, body: StaffPatch, request: Request, staff: Admin, db: Db
 ) -> dict[str, Any]:
+    """Change a staff account; a new password or a deactivation ends its logins
+    (but the admin's own, when they change their own password)."""
     target = repository.get_staff(db, staff_id)
-    if target is None:
+    # Another centre's account answers as an unknown one.
+    if target is None or not can_see_centre(staff, target.centre_id):
         raise api_error(status.HTTP_404_NOT_FOUND, "staff_not_found")
-    if target.centre_id is None and centre_scope(staff) is not None:
-        raise api_error(status.HTTP_403_FORBIDDEN, "other_centre")
-    if target.centre_id is not None:
-        require_same_centre(staff, target.centre_id)
     if body.active is False and target.id == staff.id:
         raise api_error(status.HTTP_409_CONFLICT, "last_admin")
     if body.display_name is not None:
@@ -155,6 +154,9 @@ def update_staff(
         target.password_hash = auth.hash_password(body.password)
     if body.active is not None:
         target.active = body.active
+    if body.password is not None or body.active is False:
+        keep = auth.bearer_token(request) if target.id == staff.id else None
+        repository.end_logins(db, target.id, keep=keep)
     db.commit()
     return staff_json(target)
 

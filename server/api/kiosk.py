@@ -10,8 +10,9 @@ come without one and then belongs to the database's only centre (as
 
 Privacy of the sign-in: a member code shows that resident's own recent sessions and
 scores (no profile beyond the display name, no notes, no other resident), only to a
-kiosk of the resident's centre; wrong codes are limited per kiosk
-(`MAX_FAILED_SIGN_INS` per `SIGN_IN_WINDOW_S`) so codes cannot be tried in bulk. The
+kiosk of the resident's centre; wrong codes are limited per kiosk and address, with
+backoff (`server.members`: `MAX_FAILED_SIGN_INS` free per `SIGN_IN_WINDOW_S`) so codes
+cannot be tried in bulk, and a 429 says when to try again (`Retry-After`). The
 page keeps the code in memory only and forgets it when the resident signs out or
 leaves.
 
@@ -23,11 +24,12 @@ leaves.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from server.api._errors import page_error
 from server.auth import Db, kiosk_token_from
@@ -36,6 +38,8 @@ from server.members import (
     LOOKUP_WINDOW_S,
     MAX_FAILED_LOOKUPS,
     LookupProblem,
+    MemberCode,
+    Who,
     lookup_member,
 )
 from server.runtime import runtime_of
@@ -100,11 +104,9 @@ def current_kiosk(request: Request, db: Db) -> KioskContext:
 CurrentKiosk = Annotated[KioskContext, Depends(current_kiosk)]
 
 
-def kiosk_key(request: Request, kiosk: KioskContext) -> str:
-    """Whose failed member lookups count together: the kiosk, else its address."""
-    if kiosk.kiosk_id is not None:
-        return f"kiosk:{kiosk.kiosk_id}"
-    return f"client:{request.client.host if request.client else '?'}"
+def kiosk_key(request: Request, kiosk: KioskContext) -> Who:
+    """Whose failed member lookups count together: the kiosk, and per address."""
+    return Who(kiosk.kiosk_id, request.client.host if request.client else None)
 
 
 def kiosk_resident(
@@ -122,7 +124,11 @@ def kiosk_resident(
         member_code=member_code,
     )
     if found.problem is LookupProblem.TOO_MANY:
-        raise page_error(status.HTTP_429_TOO_MANY_REQUESTS, "too_many_attempts")
+        raise page_error(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            headers={"Retry-After": str(math.ceil(found.retry_after_s))},
+        )
     if found.resident is None:
         raise page_error(status.HTTP_404_NOT_FOUND, "member_code_unknown")
     return found.resident
@@ -165,7 +171,7 @@ def exercises(request: Request, kiosk: CurrentKiosk, db: Db) -> list[dict[str, A
 
 
 class SignIn(BaseModel):
-    member_code: str = Field(min_length=1, max_length=64)
+    member_code: MemberCode
 
 
 @router.post("/sign-in")

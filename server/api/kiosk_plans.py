@@ -26,6 +26,7 @@ from server.api._errors import page_error
 from server.api.kiosk import CurrentKiosk, kiosk_resident
 from server.auth import Db
 from server.exports.records import performed_set_json
+from server.members import MemberCode
 from server.plans import centre_catalogue, local_date, today_json
 from server.runtime import runtime_of
 from server.store import repository
@@ -42,7 +43,7 @@ RECORDER_FLUSH_S = 5.0
 
 
 class PlanIn(BaseModel):
-    member_code: str = Field(min_length=1, max_length=64)
+    member_code: MemberCode
 
 
 class SetIn(PlanIn):

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
 
 from server import exports
@@ -20,6 +20,7 @@ from server.api._access import (
     resident_for,
 )
 from server.auth import CurrentStaff, Db, api_error, require_role
+from server.members import MemberCode
 from server.store import repository
 from server.store.models import Role, Sex, Staff
 
@@ -32,9 +33,14 @@ SexName = Literal["female", "male", "other", "unknown"]
 ProgrammeKind = Literal["routine", "posture", "breathing"]
 
 
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+]
+
+
 class ResidentIn(BaseModel):
-    member_code: str = Field(min_length=1, max_length=64)
-    display_name: str = Field(min_length=1, max_length=200)
+    member_code: MemberCode
+    display_name: DisplayName
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     sex: SexName = "unknown"
     conditions: list[Annotated[str, Field(max_length=200)]] = Field(
@@ -47,7 +53,7 @@ class ResidentIn(BaseModel):
 
 
 class ResidentPatch(BaseModel):
-    display_name: str | None = Field(default=None, min_length=1, max_length=200)
+    display_name: DisplayName | None = None
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
     sex: SexName | None = None
     conditions: list[Annotated[str, Field(max_length=200)]] | None = Field(

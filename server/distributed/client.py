@@ -300,6 +300,11 @@ class RemoteInferenceWorker:
         """Started, and the deployment answered lately."""
         return self._started and self._failures < UNREADY_AFTER_FAILURES
 
+    @property
+    def degraded(self) -> str | None:
+        """None: the deployment reports on its replicas (`/health/inference`)."""
+        return None
+
     async def open_stream(self) -> RemoteFrameStream:
         stream = RemoteFrameStream(self)
         self._streams.add(stream)

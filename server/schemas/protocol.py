@@ -73,6 +73,7 @@ class ErrorCode(enum.StrEnum):
     BAD_FRAME = "bad_frame"  # binary message with a malformed header
     BAD_IMAGE = "bad_image"  # header fine, JPEG undecodable
     NON_MONOTONIC = "non_monotonic"  # timestamp_ms not above the previous frame's
+    BAD_TIMESTAMP = "bad_timestamp"  # timestamp_ms >= 2^53 or an hour past the last
     TOO_LARGE = "too_large"  # message above max_message_bytes, image above its pixels
     BUSY = "busy"  # max_sessions reached; the socket is closed (1013)
     INFERENCE_FAILED = "inference_failed"  # the pose backend raised on a frame
@@ -81,6 +82,7 @@ class ErrorCode(enum.StrEnum):
     UNKNOWN_RESIDENT = "unknown_resident"  # check_in: no such member code here
     UNKNOWN_PARTICIPANT = "unknown_participant"  # track id not a participant now
     NO_RECORDS = "no_records"  # check_in / acknowledge_alert without a records store
+    TOO_MANY_ATTEMPTS = "too_many_attempts"  # member codes: this kiosk must wait
 
 
 class ProtocolError(Exception):

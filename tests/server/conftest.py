@@ -97,6 +97,24 @@ class ScriptedBackend:
         self.closed = True
 
 
+class MediaPipeClock(ScriptedBackend):
+    """A backend with MediaPipe's clock: `timestamp_ms` x 1000 as a signed 64-bit
+    integer (it wraps), refused unless above the last one taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_us: int | None = None
+
+    def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
+        us = (timestamp_ms * 1000) % 2**64
+        us = us - 2**64 if us >= 2**63 else us
+        if us < 0 or (self.last_us is not None and us <= self.last_us):
+            raise ValueError(f"input timestamp must be monotonically increasing: {us}")
+        poses = super().detect(image_bgr, timestamp_ms)
+        self.last_us = us
+        return poses
+
+
 @pytest.fixture
 def scripted_backends() -> list[ScriptedBackend]:
     """Every backend a `scripted_factory` built, in order."""

@@ -198,7 +198,7 @@ def test_draft_from_a_recorded_session(world: World) -> None:
 # (who, body overrides, status, code): every way a draft from a session is refused.
 SESSION_DRAFT_DENIALS = [
     ("no-sign-in", None, {}, 401, "not_logged_in"),
-    ("other-centre", "coach_b", {}, 403, "other_centre"),
+    ("other-centre", "coach_b", {}, 404, "session_not_found"),  # as unknown
     ("unknown-session", "coach_a", {"session_id": 999999}, 404, "session_not_found"),
     ("no-landmarks", "coach_a", {"session_id": "bare"}, 422, "no_landmarks"),
     ("bad-template-id", "coach_a", {"template_id": "Not An Id"}, 422, None),

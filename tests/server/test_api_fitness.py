@@ -208,5 +208,5 @@ def test_only_admins_install_tables_and_sex_and_age_are_needed(world: World) -> 
         f"/api/residents/{world.a['resident_id']}/national-battery",
         json={"results": {"cn_sit_stand_30s": 15}},
     )
-    _expect(other, 403, "other_centre")
+    _expect(other, 404, "resident_not_found")  # as for an unknown resident
     assert _rows(world) == (1, 0)

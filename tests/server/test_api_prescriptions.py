@@ -270,11 +270,11 @@ def test_a_coach_cannot_prescribe_for_another_centres_resident(world: World) -> 
         f"/api/residents/{world.a['resident_id']}/prescriptions",
         json={"document": plan_doc()},
     )
-    _expect(response, 403, "other_centre")
+    _expect(response, 404, "resident_not_found")  # as for an unknown resident
     listing = world.call(
         "coach_b", "GET", f"/api/residents/{world.a['resident_id']}/prescriptions"
     )
-    _expect(listing, 403, "other_centre")
+    _expect(listing, 404, "resident_not_found")
     assert _count(world.store) == 0
 
 

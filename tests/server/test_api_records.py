@@ -248,10 +248,29 @@ def test_only_an_all_centres_admin_creates_centres_and_global_admins(
     )
 
 
-# --- 403 other centre ---------------------------------------------------------------
+# --- another centre: 404 for its records, 403 for a listing naming it ----------------
 
 
-def test_coach_is_refused_every_record_of_another_centre(world: World) -> None:
+def _unknown_ids(world: World, path: str, kw: dict[str, Any]) -> tuple[str, Any]:
+    """`path` and `kw` with centre B's resident and session ids made unknown."""
+    known = {world.b["resident_id"], world.b["session_id"]}
+    for record_id in known:
+        path = path.replace(f"/{record_id}/", "/999999/")
+        if path.endswith(f"/{record_id}") or f"/{record_id}?" in path:
+            path = path.replace(f"/{record_id}", "/999999")
+    if "json" in kw:
+        kw = {
+            **kw,
+            "json": {k: 999999 if v in known else v for k, v in kw["json"].items()},
+        }
+    return path, kw
+
+
+def test_finding_13_another_centres_record_answers_as_an_unknown_one(
+    world: World,
+) -> None:
+    """Another centre's record used to answer 403 `other_centre` and an unknown one
+    404, so ids could be enumerated; now both answer the same 404."""
     refused = [
         (m, p, kw)
         for m, p, kw in _routes(world)
@@ -284,10 +303,18 @@ def test_coach_is_refused_every_record_of_another_centre(world: World) -> None:
         },
     }
     for method, path, kw in refused:
-        kw = with_centre.get((method, path), kw)
+        if (method, path) in with_centre:  # a listing or a new record naming B
+            response = world.call("coach_a", method, path, **with_centre[method, path])
+            _expect(response, 403, "other_centre")
+            continue
         response = world.call("coach_a", method, path, **kw)
-        assert response.status_code == 403, (method, path, response.text)
-        assert response.json()["detail"]["code"] == "other_centre", (method, path)
+        unknown_path, unknown_kw = _unknown_ids(world, path, kw)
+        unknown = world.call("coach_a", method, unknown_path, **unknown_kw)
+        assert response.status_code == 404, (method, path, response.text)
+        assert (response.status_code, response.json()) == (
+            unknown.status_code,
+            unknown.json(),
+        ), (method, path)
     # Nothing of B's changed.
     with world.store.session() as db:
         resident = repository.get_resident(db, world.b["resident_id"])
@@ -303,7 +330,11 @@ def test_centre_admin_is_refused_another_centres_records(world: World) -> None:
         ("GET", f"/api/exports/residents/{world.b['resident_id']}"),
         ("GET", "/api/admin/staff?centre_id=" + str(world.b["centre_id"])),
     ):
-        _expect(world.call("admin_a", method, path), 403, "other_centre")
+        response = world.call("admin_a", method, path)
+        if "?centre_id=" in path:  # a listing naming another centre
+            _expect(response, 403, "other_centre")
+        else:
+            assert response.status_code == 404, (method, path, response.text)
     coach_b = next(
         s
         for s in world.call("root", "GET", "/api/admin/staff").json()["staff"]
@@ -316,8 +347,8 @@ def test_centre_admin_is_refused_another_centres_records(world: World) -> None:
             f"/api/admin/staff/{coach_b['id']}",
             json={"active": False},
         ),
-        403,
-        "other_centre",
+        404,
+        "staff_not_found",
     )
     root = next(
         s
@@ -328,8 +359,8 @@ def test_centre_admin_is_refused_another_centres_records(world: World) -> None:
         world.call(
             "admin_a", "PATCH", f"/api/admin/staff/{root['id']}", json={"active": False}
         ),
-        403,
-        "other_centre",
+        404,
+        "staff_not_found",
     )
 
 

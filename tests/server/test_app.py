@@ -15,9 +15,10 @@ from starlette.testclient import TestClient
 
 from exercises.spec import builtin_specs
 from server.app import create_app
+from server.schemas import encode_frame
 from server.settings import Settings
 from tests.conftest import shared_data_path
-from tests.server.conftest import ScriptedBackend
+from tests.server.conftest import ScriptedBackend, jpeg_bytes
 from tests.server.test_group_ws import send, two_people, until
 
 NOT_STARTED = {"state": "not_started", "backend": None, "error": None}
@@ -212,3 +213,26 @@ def test_kiosk_page_and_its_assets_are_served() -> None:
         for asset in assets:
             assert client.get(asset).status_code == 200, asset
         assert client.get("/static/../server/settings.py").status_code == 404
+
+
+def test_finding_1_health_reports_degraded_inference_after_a_backend_fails() -> None:
+    """A backend that raised on a frame: /health stays ready (other sessions go on)
+    but says "degraded" instead of "ok", with why; the kiosk page shows a notice."""
+    from tests.server.test_ws import open_session, until
+
+    app = create_app(
+        Settings(), backend_factory=lambda: ScriptedBackend(fail_on=lambda ts: ts > 0)
+    )
+    with TestClient(app) as client:
+        assert client.get("/health").json()["inference"] == "ok"
+        with client.websocket_connect("/ws") as ws:
+            open_session(ws, "squat")
+            ws.send_bytes(encode_frame(5, jpeg_bytes()))
+            assert until(ws, "error")["code"] == "inference_failed"
+        response = client.get("/health")
+        body = response.json()
+        assert response.status_code == 200 and body["ready"] is True
+        assert (body["status"], body["inference"]) == ("degraded", "degraded")
+        assert "RuntimeError: scripted failure" in body["inference_problem"]
+        page = client.get("/").text
+    assert 'id="inference-notice"' in page and 'data-i18n="inference_degraded"' in page

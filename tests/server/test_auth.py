@@ -5,8 +5,11 @@ tokens (including a websocket handshake refused for a bad token)."""
 
 from __future__ import annotations
 
+import concurrent.futures
+import threading
+import time
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import pytest
 from fastapi import Depends, FastAPI, HTTPException, WebSocket
@@ -14,6 +17,7 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 from server import auth
+from server.api import auth as api_auth
 from server.api import include_routers
 from server.store import Store, repository
 from server.store.models import LoginSession, Role, Staff
@@ -25,6 +29,12 @@ from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     seed_centre,
     sqlite_template,
     store,
+)
+from tests.server.test_api_coach_flows import (  # noqa: F401 (a fixture)
+    PASSWORD,
+    World,
+    _expect,
+    world,
 )
 
 pytestmark = pytest.mark.usefixtures("fast_hasher")
@@ -311,3 +321,111 @@ def test_every_error_code_has_english_and_chinese_text() -> None:
         assert any("\u4e00" <= ch <= "\u9fff" for ch in texts["zh-CN"]), code
     with pytest.raises(KeyError):
         auth.api_error(400, "no_such_code")
+
+
+# --- throttles and ended logins (issue 18, findings 3 and 7) --------------------------
+
+
+def _login(client: TestClient, username: str, password: str = PASSWORD) -> Any:
+    return client.post(
+        "/api/auth/login", json={"username": username, "password": password}
+    )
+
+
+def test_finding_3_staff_login_is_throttled_per_account_and_address(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wrong passwords used to be tried without limit; now an account waits after
+    5 (1 s, doubling), from any address, before any hash is computed, and an address
+    waits after 10 whatever accounts it tries."""
+    now = [0.0]
+    monkeypatch.setattr(api_auth, "_now", lambda: now[0])
+    client = world.client
+    for _ in range(api_auth.PER_ACCOUNT.free):
+        _expect(_login(client, "coach_a", "wrong-pass"), 401, "login_failed")
+    locked = _login(client, "coach_a")  # the right password waits too
+    _expect(locked, 429, "too_many_logins")
+    assert locked.headers["Retry-After"] == "1"
+    elsewhere = TestClient(client.app, client=("10.1.2.3", 40000))
+    _expect(_login(elsewhere, "coach_a"), 429, "too_many_logins")
+    assert _login(client, "coach_b").status_code == 200  # another account
+    now[0] += 1.5
+    assert _login(client, "coach_a").status_code == 200
+    for i in range(api_auth.PER_ADDRESS.free):
+        _expect(_login(elsewhere, f"nobody-{i}", "x"), 401, "login_failed")
+    _expect(_login(elsewhere, "coach_b"), 429, "too_many_logins")
+    assert _login(client, "coach_b").status_code == 200
+
+
+class _CountingHasher:
+    """The test hasher, recording which threads verify and how many at once."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.threads: set[str] = set()
+        self.running = self.most = 0
+        self.lock = threading.Lock()
+
+    def hash(self, password: str) -> str:
+        return str(self.inner.hash(password))
+
+    def check_needs_rehash(self, password_hash: str) -> bool:
+        return bool(self.inner.check_needs_rehash(password_hash))
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.threads.add(threading.current_thread().name)
+        try:
+            time.sleep(0.05)
+            return bool(self.inner.verify(password_hash, password))
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_finding_3_argon2_runs_on_its_own_threads_a_few_at_a_time(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each sign-in used to hash on the threads every route shares, as many at once
+    as came in; now on the password threads, at most `MAX_CONCURRENT_HASHES`."""
+    hasher = _CountingHasher(auth.PASSWORD_HASHER)
+    monkeypatch.setattr(auth, "PASSWORD_HASHER", hasher)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        codes = list(
+            pool.map(lambda _: _login(world.client, "coach_a").status_code, range(8))
+        )
+    assert codes == [200] * 8
+    assert 1 <= hasher.most <= auth.MAX_CONCURRENT_HASHES == 2
+    assert hasher.threads and all(t.startswith("argon2") for t in hasher.threads)
+
+
+def test_finding_7_a_new_password_or_deactivation_ends_the_accounts_logins(
+    world: World,
+) -> None:
+    """A password reset used to leave the old logins valid."""
+    me = world.call("coach_a", "GET", "/api/auth/me")
+    assert me.status_code == 200
+    coach_id = me.json()["id"]
+    path = f"/api/admin/staff/{coach_id}"
+    reset = world.call("admin_a", "PATCH", path, json={"password": "brand-new-pass"})
+    assert reset.status_code == 200, reset.text
+    _expect(world.call("coach_a", "GET", "/api/auth/me"), 401, "not_logged_in")
+    fresh = _login(world.client, "coach_a", "brand-new-pass")
+    assert fresh.status_code == 200
+    world.client.cookies.clear()
+    world.tokens["coach_a"] = fresh.json()["token"]
+    assert (
+        world.call("admin_a", "PATCH", path, json={"active": False}).status_code == 200
+    )
+    assert (
+        world.call("admin_a", "PATCH", path, json={"active": True}).status_code == 200
+    )
+    _expect(world.call("coach_a", "GET", "/api/auth/me"), 401, "not_logged_in")
+    # An admin who changes their own password stays signed in on this login.
+    admin_id = world.call("admin_a", "GET", "/api/auth/me").json()["id"]
+    own = {"password": "admin-new-pass"}
+    changed = world.call("admin_a", "PATCH", f"/api/admin/staff/{admin_id}", json=own)
+    assert changed.status_code == 200
+    assert world.call("admin_a", "GET", "/api/auth/me").status_code == 200

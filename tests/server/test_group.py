@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from starlette.datastructures import State
 
 from exercises.events import CueIssued, Event, RepCompleted
 from exercises.falls import FallCleared, FallDetected
@@ -18,6 +19,7 @@ from exercises.group import FollowRepCounted, ParticipantEvent, ParticipantLeft
 from exercises.spec import get_spec
 from server.group import FOLLOW_EXERCISE_ID, GroupLive
 from server.group_records import AlertDesk, ResidentRef, find_resident_ref
+from server.members import LookupProblem, Who
 from server.recording import (
     CloseReason,
     ForwardingRecorder,
@@ -39,6 +41,7 @@ from tests.server.store.helpers import (  # noqa: F401 (fixtures)
 from vision.types import PoseFrame, Poses
 
 FPS = 10.0
+WHO = Who(None, "127.0.0.1")  # setting up: the only centre, no kiosk
 WIDE = (1280, 720)  # image_wh of a 16:9 camera
 ASPECT = WIDE[0] / WIDE[1]
 PERIOD_S = 3.0
@@ -134,8 +137,8 @@ def records(db_url: str) -> Iterator[tuple[Store, DatabaseRecorder, dict[str, An
 
 
 def resident_of(st: Store, ids: dict[str, Any]) -> ResidentRef:
-    ref = find_resident_ref(st, None, ids["member_code"])
-    assert ref is not None
+    ref = find_resident_ref(st, State(), WHO, ids["member_code"])
+    assert isinstance(ref, ResidentRef)
     return ref
 
 
@@ -144,8 +147,8 @@ def add_resident(st: Store, ids: dict[str, Any], code: str, name: str) -> Reside
         repository.create_resident(
             db, centre_id=ids["centre_id"], member_code=code, display_name=name
         )
-    ref = find_resident_ref(st, None, code)
-    assert ref is not None
+    ref = find_resident_ref(st, State(), WHO, code)
+    assert isinstance(ref, ResidentRef)
     return ref
 
 
@@ -464,8 +467,9 @@ def test_unknown_member_code_finds_nobody(
     records: tuple[Store, DatabaseRecorder, dict[str, Any]],
 ) -> None:
     st, _, ids = records
-    assert find_resident_ref(st, ids["kiosk_id"], "NOPE-404") is None
-    ref = find_resident_ref(st, ids["kiosk_id"], ids["member_code"])
+    who = Who(ids["kiosk_id"], "10.0.0.7")
+    assert find_resident_ref(st, State(), who, "NOPE-404") is LookupProblem.UNKNOWN_CODE
+    ref = find_resident_ref(st, State(), who, ids["member_code"])
     assert ref == ResidentRef(ids["resident_id"], ids["member_code"], "Lin Riverside")
 
 

@@ -481,3 +481,21 @@ def test_with_kiosk_auth_the_screen_needs_its_token_and_records_name_its_kiosk(
         ids["resident_id"],
         SessionStatus.COMPLETED,
     )
+
+
+@pytest.mark.parametrize(
+    "hostile_ms", [2**53, 2**63 - 1, 2**63, 2**64 - 1, 10 + 3_600_001]
+)
+def test_finding_1_group_frame_times_are_bounded(
+    scripted_client: TestClient, hostile_ms: int
+) -> None:
+    """The group engine's int64 times overflowed from 2^63 (the frame lost, a
+    traceback logged); now the socket refuses such a frame, or a jump of more than
+    an hour, with `bad_timestamp`, and the session goes on."""
+    with scripted_client.websocket_connect("/ws/group") as ws:
+        send(ws, type="open", mode="follow", instructor_track_id=1)
+        until(ws, "group_opened")
+        pose_after(ws, 10, jpeg_bytes(), [])
+        ws.send_bytes(encode_frame(hostile_ms, jpeg_bytes()))
+        assert until(ws, "error")["code"] == "bad_timestamp"
+        assert len(pose_after(ws, 77, jpeg_bytes(), [])["people"]) == 2

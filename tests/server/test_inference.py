@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from contextlib import nullcontext as does_not_raise
 from typing import Any
@@ -11,13 +12,17 @@ import numpy as np
 import pytest
 
 from server.inference import (
+    BACKEND_CLOCK_LIMIT_MS,
+    MAX_TIMESTAMP_MS,
+    MAX_TIMESTAMP_STEP_MS,
     InferenceResult,
     InferenceWorker,
     decode_jpeg,
     select_subject,
 )
 from server.schemas import ErrorCode, ProtocolError
-from tests.server.conftest import ScriptedBackend, jpeg_bytes
+from server.timestamps import ShiftedBackend
+from tests.server.conftest import MediaPipeClock, ScriptedBackend, jpeg_bytes
 from vision.types import PoseFrame, Poses
 
 
@@ -134,7 +139,7 @@ def test_latest_frame_wins_and_drops_are_counted() -> None:
     finally:
         worker.stop()
     assert seen == [10, 19]
-    assert [ts for ts, _ in backend.calls] == [10, 19]
+    assert [ts for ts, _ in backend.calls] == [0, 9]  # rebased to the session's start
     assert (stats.received, stats.processed, stats.dropped, stats.rejected) == (
         10,
         2,
@@ -179,12 +184,12 @@ def test_a_stream_that_is_not_read_does_not_stall_others() -> None:
     assert len(backends[0].calls) == 1  # no inference for the stuck stream meanwhile
 
 
-def test_errors_reach_only_their_stream_and_backends_are_reused() -> None:
-    backend = ScriptedBackend(fail_on=lambda ts: ts == 3)
-    made = []
+def test_errors_reach_only_their_stream_and_a_failed_backend_is_not_reused() -> None:
+    made: list[ScriptedBackend] = []
 
     def factory() -> ScriptedBackend:
-        made.append(backend if not made else ScriptedBackend())
+        # Frame 3 is the backend's time 2 (the session starts at its time 0).
+        made.append(ScriptedBackend(fail_on=(lambda ts: ts == 2) if not made else None))
         return made[-1]
 
     worker = InferenceWorker(factory)
@@ -204,7 +209,7 @@ def test_errors_reach_only_their_stream_and_backends_are_reused() -> None:
             out.append((ts, None if result.error is None else result.error.code.value))
             stream.task_done(result.error is None)
         stream.close()
-        # The next session re-uses the pooled backend with earlier timestamps: shifted.
+        # The backend failed on frame 3: closed, and the next session gets a new one.
         again = await worker.open_stream()
         again.submit(1, jpeg_bytes(), 0)
         result = await again.next_result()
@@ -220,6 +225,8 @@ def test_errors_reach_only_their_stream_and_backends_are_reused() -> None:
 
     try:
         out = run(scenario())
+        assert worker.degraded is not None
+        assert "RuntimeError: scripted failure" in worker.degraded
     finally:
         worker.stop()
     assert out == [
@@ -229,9 +236,161 @@ def test_errors_reach_only_their_stream_and_backends_are_reused() -> None:
         (4, None),
         (1, None),
     ]
+    assert len(made) == 2 and made[0].closed
+    assert [ts for ts, _ in made[0].calls] == [0, 2, 3]
+    assert [ts for ts, _ in made[1].calls] == [0]
+
+
+def test_pooled_backends_are_reused_with_times_rebased_per_session() -> None:
+    made: list[ScriptedBackend] = []
+
+    def factory() -> ScriptedBackend:
+        made.append(ScriptedBackend())
+        return made[-1]
+
+    worker = InferenceWorker(factory)
+
+    async def session(timestamps: list[int]) -> list[int]:
+        stream = await worker.open_stream()
+        out = []
+        for ts in timestamps:
+            stream.submit(ts, jpeg_bytes(), 0)
+            result = await stream.next_result()
+            assert result.error is None
+            out.append(result.timestamp_ms)
+            stream.task_done(True)
+        stream.close()
+        return out
+
+    async def scenario() -> list[list[int]]:
+        worker.start()
+        return [
+            await session([1000, 1040, 1100]),
+            await session([7, 57]),
+            await session([5_000_000, 5_000_010]),
+        ]
+
+    try:
+        out = run(scenario())
+    finally:
+        worker.stop()
+    assert out == [[1000, 1040, 1100], [7, 57], [5_000_000, 5_000_010]]
     assert len(made) == 1  # pooled, not rebuilt
-    assert [ts for ts, _ in backend.calls] == [1, 3, 4, 5]  # 1 -> 5: shifted past 4
-    assert backend.closed  # worker.stop closes pooled backends
+    # Each session starts one past the last time the backend took; steps are kept.
+    assert [ts for ts, _ in made[0].calls] == [0, 40, 100, 101, 151, 152, 162]
+    assert worker.degraded is None
+
+
+@pytest.mark.parametrize(
+    ("timestamps", "codes"),
+    [
+        pytest.param([2**53 - 1], [None], id="first-at-the-bound"),
+        pytest.param([2**53], ["bad_timestamp"], id="2^53"),
+        pytest.param([9_223_372_036_854_776], ["bad_timestamp"], id="x1000-wraps"),
+        pytest.param([2**63], ["bad_timestamp"], id="2^63"),
+        pytest.param([2**64 - 1], ["bad_timestamp"], id="2^64-1"),
+        pytest.param(
+            [1000, 1000 + MAX_TIMESTAMP_STEP_MS], [None, None], id="an-hour-later"
+        ),
+        pytest.param(
+            [1000, 1001 + MAX_TIMESTAMP_STEP_MS, 1500],
+            [None, "bad_timestamp", None],
+            id="jump-refused-session-goes-on",
+        ),
+        pytest.param(
+            [1000, 2**64 - 1, 1001], [None, "bad_timestamp", None], id="wrap-refused"
+        ),
+    ],
+)
+def test_finding_1_timestamps_are_bounded(
+    timestamps: list[int], codes: list[str | None]
+) -> None:
+    """Frame times past 2^53 or an hour after the last are refused with
+    `bad_timestamp`, counted as rejected, and the stream takes the next frame."""
+    assert MAX_TIMESTAMP_MS == 2**53 - 1
+    worker = InferenceWorker(ScriptedBackend)
+
+    async def scenario() -> list[str | None]:
+        worker.start()
+        stream = await worker.open_stream()
+        out: list[str | None] = []
+        for ts in timestamps:
+            try:
+                stream.submit(ts, jpeg_bytes(), 0)
+            except ProtocolError as exc:
+                out.append(exc.code.value)
+                continue
+            result = await stream.next_result()
+            out.append(None if result.error is None else result.error.code.value)
+            stream.task_done(result.error is None)
+        stream.close()
+        assert stream.stats.rejected == codes.count("bad_timestamp")
+        return out
+
+    try:
+        assert run(scenario()) == codes
+    finally:
+        worker.stop()
+
+
+def test_finding_1_a_frame_the_backend_refuses_does_not_move_its_clock() -> None:
+    backend = ScriptedBackend(fail_on=lambda ts: ts == 5)  # the backend's time
+    shifted = ShiftedBackend(backend)
+    image = np.zeros((8, 8, 3), np.uint8)
+    assert shifted.detect(image, 10).timestamp_ms == 10
+    assert shifted.last_ms == 0  # a new backend's clock starts at 0
+    with pytest.raises(RuntimeError, match="scripted failure"):
+        shifted.detect(image, 15)
+    assert (shifted.last_ms, shifted.failed) == (0, True)
+    with pytest.raises(OverflowError, match="backend clock"):
+        shifted.detect(image, 10 + BACKEND_CLOCK_LIMIT_MS + 1)
+    assert shifted.last_ms == 0
+    assert shifted.detect(image, 20).timestamp_ms == 20
+    shifted.rebase = True  # the next session
+    assert shifted.detect(image, 7).timestamp_ms == 7
+    assert shifted.last_ms == 11
+    assert [ts for ts, _ in backend.calls] == [0, 5, 10, 11]
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        pytest.param([2**64 - 1], id="2^64-1"),
+        pytest.param([9_223_372_036_854_776], id="x1000-wraps"),
+        pytest.param([9_223_372_036_854_775], id="x1000-fits"),
+        pytest.param([1, 2**63, 5], id="2^63-midway"),
+    ],
+)
+def test_finding_1_one_session_cannot_stop_the_next_sessions_frames(
+    hostile: list[int],
+) -> None:
+    """One backend (as after a kiosk run) serves a session that sends a hostile
+    timestamp, then the next session: every frame of that one is processed."""
+    worker = InferenceWorker(MediaPipeClock, max_idle_backends=1)
+
+    async def scenario() -> list[str | None]:
+        worker.start()
+        first = await worker.open_stream()
+        for ts in [1000, 1067, *hostile]:
+            with contextlib.suppress(ProtocolError):
+                first.submit(ts, jpeg_bytes(), 0)
+                result = await first.next_result()
+                first.task_done(result.error is None)
+        first.close()
+        second = await worker.open_stream()
+        out = []
+        for ts in [1, 68, 135]:
+            second.submit(ts, jpeg_bytes(), 0)
+            result = await second.next_result()
+            out.append(None if result.error is None else result.error.code.value)
+            second.task_done(result.error is None)
+        second.close()
+        return out
+
+    try:
+        assert run(scenario()) == [None, None, None]
+    finally:
+        worker.stop()
 
 
 def test_stream_rejects_non_monotonic_timestamps() -> None:

@@ -55,6 +55,7 @@ def test_health_live_ready_and_inference() -> None:
             "backend": "scripted",
             "loaded": True,
             "running": True,
+            "degraded": None,
             "ready": True,
             "group": {"state": "not_started", "backend": None, "error": None},
         }
@@ -104,6 +105,7 @@ class Unreachable:
         self.backend_name = "remote"
         self.warm = True
         self.running = True
+        self.degraded = None
 
     def load(self) -> None: ...
     def start(self) -> None: ...

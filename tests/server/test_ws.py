@@ -22,7 +22,7 @@ from server.recording import CountingRecorder
 from server.schemas import encode_frame
 from server.settings import Settings
 from tests.conftest import shared_data_path
-from tests.server.conftest import ScriptedBackend, jpeg_bytes
+from tests.server.conftest import MediaPipeClock, ScriptedBackend, jpeg_bytes
 from vision.backends import create_backend
 
 MAX_BYTES = 64 * 1024
@@ -451,3 +451,97 @@ def test_real_model_counts_the_curl_in_the_shared_clip() -> None:
     assert 0 <= reps[0]["score"] <= 100 and reps[0]["count"] == 1
     assert summary["stats"]["processed"] == len(frames)
     assert recorder.events["RepCompleted"] == 1
+
+
+# --- isolation between sessions (issue 18, finding 1) --------------------------------
+
+
+@pytest.fixture(scope="module")
+def live_pool() -> Iterator[str]:
+    """A live server whose backends have MediaPipe's clock (int64 microseconds that
+    wrap), one pooled: the session after a hostile one gets the backend it used."""
+    from server.inference import InferenceWorker
+    from tests.live_server import serve_in_thread
+
+    settings = Settings(max_message_bytes=MAX_BYTES, stats_every=1000)
+    app = create_app(
+        settings,
+        worker=InferenceWorker(MediaPipeClock, max_idle_backends=1),
+    )
+    with serve_in_thread(app, ws_max_size=settings.transport_max_bytes) as port:
+        yield f"ws://127.0.0.1:{port}/ws"
+
+
+def _lockstep(ws: Any, ts: int) -> None:
+    """One clip frame, waited for: it must come back as a pose."""
+    ws.send(encode_frame(ts, jpeg_bytes()))
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        message = json.loads(ws.recv(timeout=max(0.0, deadline - time.monotonic())))
+        assert message["type"] != "error", message
+        if message["type"] == "pose" and message["timestamp_ms"] == ts:
+            return
+
+
+@contextlib.contextmanager
+def _ordinary(url: str) -> Iterator[Any]:
+    from websockets.sync.client import connect
+
+    with connect(url, max_size=64 << 20, ping_interval=None) as ws:
+        ws.send(json.dumps({"type": "open", "v": 1, "exercise": exercise_id()}))
+        while json.loads(ws.recv(timeout=TIMEOUT_S))["type"] != "opened":
+            pass
+        yield ws
+
+
+def test_finding_1_whatever_one_session_sends_another_sessions_frames_are_processed(
+    live_pool: str,
+) -> None:
+    """Hypothesis scripts (`benchmarks/wire_fuzz.py`: any timestamps up to 2^64 - 1,
+    broken headers and images, hostile JSON, any order) on one socket; a session
+    beside it and the next session (on the backend the script's session used) get
+    every frame processed."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+    from websockets.sync.client import connect
+
+    from benchmarks.wire_fuzz import (
+        SPECIAL_TIMESTAMPS_MS,
+        Corpus,
+        kiosk_scripts,
+        play,
+    )
+    from tests.server.fuzz_world import fuzz_settings
+
+    corpus = Corpus.synthetic(MAX_BYTES)
+    opening = json.dumps({"type": "open", "v": 1, "exercise": exercise_id()})
+    # Ordinary frames at any times: what reaches the model (the generic scripts
+    # below mostly break the header or the image first).
+    timed = st.lists(
+        st.one_of(
+            st.sampled_from(SPECIAL_TIMESTAMPS_MS),
+            st.integers(0, 2**64 - 1),
+            st.integers(1, 5000),
+        ),
+        min_size=1,
+        max_size=6,
+    ).map(lambda times: [opening, *(encode_frame(t, jpeg_bytes()) for t in times)])
+
+    @fuzz_settings(20)
+    @given(
+        script=st.one_of(
+            timed, kiosk_scripts(corpus, sorted(builtin_specs()), max_messages=12)
+        )
+    )
+    def run(script: list[Any]) -> None:
+        with _ordinary(live_pool) as beside:
+            _lockstep(beside, 1)
+            with connect(live_pool, max_size=64 << 20, ping_interval=None) as ws:
+                played = play(ws, script, TIMEOUT_S)
+                assert played.answered and played.close_code is None, played
+                _lockstep(beside, 2)
+        with _ordinary(live_pool) as after:
+            for ts in (1, 68, 135):
+                _lockstep(after, ts)
+
+    run()

@@ -591,7 +591,7 @@ function onEvent(m) {
 function onError(m) {
   logEvent(m);
   const key = "error_" + m.code;
-  if (checkinTrack != null && ["unknown_resident", "unknown_participant", "no_records", "bad_message"].includes(m.code)) {
+  if (checkinTrack != null && ["unknown_resident", "too_many_attempts", "unknown_participant", "no_records", "bad_message"].includes(m.code)) {
     $("checkin-status").className = "status error";
     $("checkin-status").textContent = tOr(key, t("error_generic"));
     return;

@@ -176,6 +176,15 @@ def delete_login(db: Session, token: str) -> bool:
     return rowcount(result) > 0
 
 
+def end_logins(db: Session, staff_id: int, *, keep: str | None = None) -> int:
+    """End every login of a staff member (a new password, a deactivated account),
+    except the one of bearer token `keep`; how many ended."""
+    query = delete(LoginSession).where(LoginSession.staff_id == staff_id)
+    if keep:
+        query = query.where(LoginSession.token_hash != hash_token(keep))
+    return rowcount(db.execute(query))
+
+
 def purge_expired_logins(db: Session, *, now: datetime | None = None) -> int:
     result = db.execute(
         delete(LoginSession).where(LoginSession.expires_at <= (now or utcnow()))

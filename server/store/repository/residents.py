@@ -50,7 +50,15 @@ def create_resident(
 
     Landmark recording is on by default (landmarks and events only, never video);
     video and data sharing need explicit consent.
+
+    Raises:
+        ValueError: a member code or name that is empty once trimmed.
     """
+    if not member_code.strip() or not display_name.strip():
+        raise ValueError(
+            "expected a member code and a name with more than spaces, got "
+            f"{member_code!r} and {display_name!r}"
+        )
     return added(
         db,
         Resident(
@@ -124,6 +132,9 @@ def get_resident(db: Session, resident_id: int) -> Resident | None:
 
 
 def find_resident(db: Session, centre_id: int, member_code: str) -> Resident | None:
+    """The centre's resident with this code (trimmed); None for a blank code."""
+    if not member_code.strip():
+        return None
     return db.scalar(
         select(Resident).where(
             Resident.centre_id == centre_id, Resident.member_code == member_code.strip()
