@@ -5,6 +5,7 @@ count, its traceback once (finding 11)."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import cv2
@@ -100,8 +101,11 @@ def test_finding_10_a_frame_larger_than_the_page_sends_is_refused_undecoded() ->
 def test_finding_11_failed_frames_log_one_line_each_and_one_traceback(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    calls = itertools.count()
+
     def factory() -> ScriptedBackend:
-        return ScriptedBackend(fail_on=lambda ts: ts > 0)  # warm-up passes
+        # The warm-up and the session's first frame pass, every later frame fails.
+        return ScriptedBackend(fail_on=lambda ts: next(calls) >= 2)
 
     caplog.set_level(logging.ERROR, logger="server.inference")
     with (
@@ -109,7 +113,8 @@ def test_finding_11_failed_frames_log_one_line_each_and_one_traceback(
         client.websocket_connect("/ws") as ws,
     ):
         open_session(ws)
-        for ts in (100, 200, 300, 400):
+        send_frame(ws, 100)
+        for ts in (200, 300, 400, 500):
             ws.send_bytes(encode_frame(ts, jpeg_bytes()))
             assert until(ws, "error")["code"] == "inference_failed"
     lines = [r for r in caplog.records if r.name == "server.inference"]
