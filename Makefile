@@ -57,8 +57,10 @@ system-deps:
 	  $(SUDO) apt-get update -qq && \
 	  $(APT_INSTALL) chromium fonts-wqy-microhei libnss3-tools >/dev/null; }
 
-# Starts the server on http://127.0.0.1:8000 (SQLite file, bundled model, built-in
-# templates); with the shared squat clip as the demo source when no camera exists.
+# Starts the server on http://127.0.0.1:8000 (SQLite file, bundled model on ONNX
+# Runtime, which sends nothing; built-in templates); with the shared squat clip as the
+# demo source when no camera exists. MediaPipe Tasks instead (it sends usage metrics
+# to Google): make run SERVE_ARGS="--backend mediapipe".
 # More options: make run SERVE_ARGS="--host 0.0.0.0 --ssl-certfile ... --ssl-keyfile ..."
 run: $(VENV)/.run-installed
 	$(VENV)/bin/movecoach serve $(if $(wildcard $(DEMO_VIDEO)),--demo $(DEMO_VIDEO),) $(SERVE_ARGS)

@@ -11,14 +11,19 @@ phase label is the phase the frame is in. Per file: balanced accuracy (mean reca
 the labels present) and the confusion table. The peer predicts every frame as the
 file's most frequent label (balanced accuracy 1 / number of labels): what a cue that
 never fires, or always fires, would score. Nothing here is fitted, so there is nothing
-to cross-validate: the figures are the rules' own.
+to cross-validate: the figures are the rules' own. No threshold was chosen on these
+frames: each rule sits one of its template's tolerance bands past the target (plank
+hips: 10 deg past the 2 deg target bend either way; curl leaning back: 15 deg, the
+template's angle band, behind upright), or where the fault is defined (lunge: the knee
+past the toes' vertical line).
 
 The files give x and y normalised to an image whose size they do not state; angles
 need it (`--aspect`, width / height; the kiosk knows its camera's). The default,
-16:9, is what the people in the files measure: in the squat file's front views the
-shoulder span is 0.39 of the shoulder-to-hip height at aspect 1, where adults measure
-about 0.7 (so the picture is about 1.8 times as wide as high). `--aspect 1` shows
-the figures on the coordinates as stored.
+16:9, is the frame of HD video (1280x720, 1920x1080), which phone and webcam clips
+like the source's are; it agrees with the people in the files (in the squat file's
+front views the shoulder span is 0.39 of the shoulder-to-hip height at aspect 1, where
+adults measure about 0.7: a picture about 1.8 times as wide as high). `--aspect 1`
+shows the figures on the coordinates as stored.
 Prints a table and, last, one JSON line; writes benchmarks/results/cues.json.
 """
 

@@ -186,6 +186,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{'bad' if r['nearest_neighbour_dtw'] else 'good':5s} {r['reps']} "
             f"{[round(x) for x in r['scores']]} {r['faults']}"
         )
+    for ex, figs in per_exercise.items():
+        print(
+            f"{ex:14s} balanced accuracy {figs['product']['balanced_accuracy']:.3f} "
+            f"(1-NN DTW {figs['nearest_neighbour_dtw']['balanced_accuracy']:.3f}) "
+            f"n={figs['product']['n']}"
+        )
+    print(
+        "setting chosen per fold on the other folds: "
+        + ", ".join(f"{c.fold}: {settings[c.setting]}" for c in choices)
+    )
     result = {
         "data": str(args.data),
         "headline": f"product verdict, {FOLDS}-fold cross-validated by clip",

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from exercises.channels import sees
 from exercises.counting import CountedRep, CounterParams, RepCounter, template_guides
 from exercises.events import CueIssued, Event, MoveCompleted, RepCompleted, Severity
+from exercises.faults import SURE_VIEWS
 from exercises.metrics import METRICS, detect_view
 from exercises.scoring import cost_to_score, score_trajectory
 from exercises.session import Session, SessionOptions, SessionSummary
@@ -157,6 +159,8 @@ def _rule_faults(
                 d in ("rep", "in_position") or (d in phases and phases[d].holds(row))
                 for d in rule.during
             )
+            if not gated and need != "any" and views and views[i] not in SURE_VIEWS:
+                continue  # an unsure view holds the run, as in `FormWatch`
             wrong_view = need != "any" and bool(views) and views[i] != need
             if gated or wrong_view or not rule.violated(value):
                 run_start = None
@@ -166,6 +170,18 @@ def _rule_faults(
                 out.append(rule.id)
                 break
     return out
+
+
+def _seen_channels(
+    spec: ExerciseSpec, trace: ChannelTrace, inside: npt.NDArray[np.bool_]
+) -> tuple[str, ...]:
+    """The reference channels meaningful in the view seen most in a stretch (all of
+    them when none is), as the live session scores (`exercises.kinds.score_window`)."""
+    assert spec.reference is not None
+    views = Counter(v for v, k in zip(trace.views, inside, strict=False) if k and v)
+    view = views.most_common(1)[0][0] if views else None
+    seen = tuple(c for c in spec.reference.channels if sees(spec, c, view))
+    return seen or spec.reference.channels
 
 
 def score_counted_rep(
@@ -194,12 +210,13 @@ def score_counted_rep(
     ts = trace.timestamp_ms
     inside = (ts >= rep.start_ms) & (ts <= rep.end_ms)
     ref = spec.reference
-    cols = [trace.channels.index(c) for c in ref.channels]
+    channels = _seen_channels(spec, trace, inside)
+    cols = [trace.channels.index(c) for c in channels]
     values = np.ascontiguousarray(trace.values[inside][:, cols])
     if inside.sum() >= 2:
         result = score_trajectory(
             ref,
-            ref.channels,
+            channels,
             ts[inside],
             values,
             span=counted_span(spec, threshold, elder_mode=elder_mode),

@@ -36,6 +36,10 @@ thresholds, cue texts) and saves; `exercises.spec.spec_from_dict` has already ac
 it. Angles are computed from the landmarks as the live engine sees them: isotropic, by
 the window's own `aspect_wh` (`vision.geometry.isotropic`).
 
+The steps live beside this module: `authoring_channels` (step 2's angles),
+`authoring_cuts` (step 1's rest-to-rest cuts) and `authoring_reference` (steps 4-5:
+the barycentre and the spread); this module chooses and assembles.
+
 Core module: stdlib and numpy, plus vision.{types,geometry} and exercises.*; no I/O.
 """
 
@@ -49,18 +53,31 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from exercises.alignment import dtw_align, resample
+from exercises.alignment import resample
+from exercises.authoring_channels import (
+    ANGLE_CATALOGUE,
+    SIDES,
+    AuthoringError,
+    demo_trajectories,
+    side_angles,
+)
+from exercises.authoring_cuts import segment_reps
+from exercises.authoring_reference import (
+    align_buckets,
+    barycentre,
+    fill_ends,
+    nanstd_rows,
+)
 from exercises.counting import CounterParams, count_repetitions
 from exercises.metrics import VIEWS
-from exercises.signal import Hysteresis, bridge_gaps, gaussian_smooth
+from exercises.signal import bridge_gaps
 from exercises.spec import (
     POSTURES,
     ExerciseSpec,
     SpecError,
     spec_from_dict,
 )
-from vision.geometry import angle_triples, isotropic, joint_angles_array
-from vision.types import PoseWindow, Skeleton
+from vision.types import PoseWindow
 
 __all__ = [
     "ANGLE_CATALOGUE",
@@ -76,13 +93,6 @@ __all__ = [
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 
-ANGLE_CATALOGUE: Final[dict[str, tuple[str, str, str]]] = {
-    "elbow": ("shoulder", "elbow", "wrist"),
-    "shoulder": ("hip", "shoulder", "elbow"),
-    "hip": ("shoulder", "hip", "knee"),
-    "knee": ("hip", "knee", "ankle"),
-}
-"""Candidate channels: sideless joint triples, angle at the middle joint."""
 
 _PART_TEXT: Final[dict[str, dict[str, str]]] = {
     "elbow": {"en": "elbow", "zh-CN": "肘部"},
@@ -99,14 +109,6 @@ _DEFAULT_INSTRUCTIONS: Final[dict[str, str]] = {
     "en": "Follow the movement your coach showed you, at an even pace.",
     "zh-CN": "按照教练示范的动作，匀速完成。",
 }
-
-_BAND_FRAC: Final[float] = 0.3
-_SIDES: Final[tuple[str, str]] = ("left", "right")
-
-
-class AuthoringError(ValueError):
-    """The demonstration cannot make a template (no repetitions, joints not visible);
-    the message says what was expected and what was found."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,161 +223,6 @@ class TemplateDraft:
     counter_count: int = 0
 
 
-# --- channels -----------------------------------------------------------------------
-
-
-def _full_names(names: tuple[str, str, str], side: str) -> tuple[str, str, str]:
-    a, b, c = (f"{side}_{n}" for n in names)
-    return a, b, c
-
-
-def _side_angles(window: PoseWindow) -> dict[str, dict[str, F32]]:
-    """Per catalogue angle and side, (T,) float32 degrees (NaN = not seen); angles
-    the skeleton lacks joints for are left out."""
-    skeleton: Skeleton = window.skeleton
-    names: list[tuple[str, str]] = []
-    triples: list[tuple[str, str, str]] = []
-    for angle, joints in ANGLE_CATALOGUE.items():
-        for side in _SIDES:
-            full = _full_names(joints, side)
-            if all(skeleton.has(n) for n in full):
-                names.append((angle, side))
-                triples.append(full)
-    out: dict[str, dict[str, F32]] = {}
-    if not triples:
-        return out
-    square = isotropic(window)
-    values = joint_angles_array(
-        square.xyz, square.visibility, angle_triples(skeleton, triples)
-    )
-    for k, (angle, side) in enumerate(names):
-        out.setdefault(angle, {})[side] = np.ascontiguousarray(values[:, k])
-    return out
-
-
-def demo_trajectories(
-    window: PoseWindow,
-    channels: Sequence[str],
-    *,
-    sides: Mapping[str, str] | None = None,
-) -> tuple[F32, dict[str, str]]:
-    """The catalogue angles `channels` over a window, each on one side.
-
-    Args:
-        window: The frames.
-        channels: Names from `ANGLE_CATALOGUE`.
-        sides: Side per channel ("left"/"right"); default, per channel, the side whose
-            angle is seen in more frames.
-
-    Returns:
-        ((T, K) float32 degrees, NaN = not seen; the side used per channel).
-
-    Raises:
-        AuthoringError: a channel is not in the catalogue or the skeleton lacks it.
-    """
-    per_side = _side_angles(window)
-    cols: list[F32] = []
-    used: dict[str, str] = {}
-    for name in channels:
-        if name not in per_side:
-            raise AuthoringError(
-                f"expected channels from {', '.join(ANGLE_CATALOGUE)} that the "
-                f"{window.skeleton.value} skeleton has, got {name!r}"
-            )
-        options = per_side[name]
-        side = sides.get(name) if sides is not None else None
-        if side not in options:
-            side = max(
-                options, key=lambda s: int(np.count_nonzero(~np.isnan(options[s])))
-            )
-        used[name] = side
-        cols.append(options[side])
-    values = np.stack(cols, axis=1) if cols else np.zeros((len(window), 0))
-    return np.ascontiguousarray(values, np.float32), used
-
-
-# --- statistics with NaN, without warnings --------------------------------------------
-
-
-def _nanmedian_rows(stack: F32, fallback: F32) -> F32:
-    """Median over axis 0 ignoring NaN; `fallback` where a column has no value."""
-    out = fallback.astype(np.float32).copy()
-    for k in range(stack.shape[1]):
-        col = stack[:, k]
-        col = col[~np.isnan(col)]
-        if col.size:
-            out[k] = np.float32(np.median(col))
-    return out
-
-
-def _nanstd_rows(stack: F32) -> F32:
-    out = np.zeros(stack.shape[1], np.float32)
-    for k in range(stack.shape[1]):
-        col = stack[:, k]
-        col = col[~np.isnan(col)]
-        if col.size > 1:
-            out[k] = np.float32(np.std(col))
-    return out
-
-
-# --- reference ------------------------------------------------------------------------
-
-
-def _align_buckets(
-    reps: Sequence[F32], average: F32, scale: F32
-) -> tuple[list[list[F32]], list[float]]:
-    """Samples of every rep aligned to each average row, and each rep's DTW cost."""
-    buckets: list[list[F32]] = [[] for _ in range(average.shape[0])]
-    costs: list[float] = []
-    for rep in reps:
-        alignment = dtw_align(rep, average, band_frac=_BAND_FRAC, scale=scale)
-        costs.append(alignment.cost)
-        for q, r in alignment.path.tolist():
-            buckets[r].append(rep[q])
-    return buckets, costs
-
-
-def _barycentre(reps: Sequence[F32], scale: F32, iterations: int) -> F32:
-    """DTW barycentre (DBA with medians) of equal-length (R, K) trajectories."""
-    if len(reps) == 1:
-        return reps[0].copy()
-    n = len(reps)
-    pair = np.zeros((n, n), np.float64)
-    for i in range(n):
-        for j in range(i + 1, n):
-            cost = dtw_align(reps[i], reps[j], band_frac=_BAND_FRAC, scale=scale).cost
-            pair[i, j] = pair[j, i] = cost if math.isfinite(cost) else 1e6
-    average = reps[int(np.argmin(pair.sum(axis=1)))].copy()
-    for _ in range(iterations):
-        buckets, _ = _align_buckets(reps, average, scale)
-        new = np.stack(
-            [_nanmedian_rows(np.stack(b), average[r]) for r, b in enumerate(buckets)]
-        ).astype(np.float32)
-        done = bool(np.allclose(new, average, atol=0.05, equal_nan=True))
-        average = np.ascontiguousarray(new)
-        if done:
-            break
-    return average
-
-
-def _fill_ends(values: F32) -> F32:
-    """NaN at a channel's ends (not seen at the start or end of every rep) takes the
-    nearest seen value, so the reference has a value everywhere."""
-    out = values.copy()
-    for k in range(out.shape[1]):
-        col = out[:, k]
-        ok = np.flatnonzero(~np.isnan(col))
-        if ok.size == 0:
-            continue
-        col[: ok[0]] = col[ok[0]]
-        col[ok[-1] + 1 :] = col[ok[-1]]
-        inside = np.isnan(col)
-        if inside.any():
-            idx = np.arange(col.size)
-            col[inside] = np.interp(idx[inside], idx[~inside], col[~inside])
-    return out
-
-
 # --- the template ---------------------------------------------------------------------
 
 
@@ -443,82 +290,6 @@ def _text(
     return out
 
 
-_LOW: Final[float] = 0.25
-_HIGH: Final[float] = 0.75
-_AT_REST: Final[float] = 0.08
-
-
-def _edge_and_dwell(u: F64) -> bool:
-    """Tie-break for `_segment`: is rest the low end of `u` (scaled 0..1)? The end
-    both of the recording's ends are nearer to; when they disagree, the one its stiller
-    end is at (a recording that starts or stops mid-repetition is moving there)."""
-    k = max(3, u.size // 30)
-    first, last = u[:k], u[-k:]
-    first_low = float(np.median(first)) < 0.5
-    last_low = float(np.median(last)) < 0.5
-    if first_low == last_low:
-        return first_low
-    first_speed = float(np.mean(np.abs(np.diff(first))))
-    last_speed = float(np.mean(np.abs(np.diff(last))))
-    return first_low if first_speed < last_speed else last_low
-
-
-def _cycles(z: F64) -> list[tuple[int, int]]:
-    """Full cycles of `z` (0 = rest, 1 = turn) by `exercises.signal.Hysteresis`
-    between LOW and HIGH, bounds pulled out to where z is still at rest (within
-    AT_REST of its lowest between the neighbouring cycles). Half cycles at the ends
-    do not count."""
-    machine = Hysteresis(_LOW, _HIGH)
-    closed = [c for t, v in enumerate(z.tolist()) if (c := machine.step(t, v))]
-    if not closed:
-        return []
-
-    def rise(start: int) -> int:  # first sample at the turn after `start`
-        return start + int(np.argmax(z[start:] >= _HIGH))
-
-    first_low = int(np.argmax(z <= _LOW))
-    unfinished = rise(machine.started) if machine.out else z.size
-    out: list[tuple[int, int]] = []
-    for i, c in enumerate(closed):
-        up_t = rise(c.start)
-        before_from = closed[i - 1].end if i else first_low
-        after_to = rise(closed[i + 1].start) if i + 1 < len(closed) else unfinished
-        before = z[before_from:up_t]
-        after = z[c.end : after_to]
-        start = before_from + int(np.flatnonzero(before <= before.min() + _AT_REST)[-1])
-        end = c.end + int(np.flatnonzero(after <= after.min() + _AT_REST)[0])
-        if end - start >= 3:
-            out.append((start, end))
-    return out
-
-
-def _segment(angle: F32, period_frames: float) -> list[tuple[int, int]]:
-    """Rest-to-rest cycles of one angle: (first frame, last frame) per repetition.
-
-    The angle is scaled between its 5th and 95th percentiles; which end is rest is not
-    known in advance (a curl rests at the large angle, a lateral raise at the small
-    one). People stand still before the first repetition and after the last, so cut
-    at the right end a recording shows one full cycle more than cut at the wrong one;
-    the end giving more cycles is rest. On a tie (a recording that starts or stops
-    mid-repetition), the end the recording's stiller end is at (`_edge_and_dwell`).
-    See `_cycles` for what a cycle is.
-    """
-    filled = bridge_gaps(angle)
-    if filled.size < 4 or not np.isfinite(filled).all():
-        return []
-    if not math.isfinite(period_frames):
-        period_frames = 20.0
-    x = gaussian_smooth(filled, 0.05 * period_frames)
-    p5, p95 = (float(v) for v in np.percentile(x, [5, 95]))
-    if p95 - p5 < 1e-6:
-        return []
-    u = (x - p5) / (p95 - p5)
-    low_rest, high_rest = _cycles(u), _cycles(1.0 - u)
-    if len(low_rest) != len(high_rest):
-        return low_rest if len(low_rest) > len(high_rest) else high_rest
-    return low_rest if _edge_and_dwell(u) else high_rest
-
-
 def _choose_channels(
     windows: Sequence[PoseWindow],
     per_window: Sequence[dict[str, dict[str, F32]]],
@@ -536,7 +307,7 @@ def _choose_channels(
             side: sum(
                 int(np.count_nonzero(~np.isnan(p[angle][side]))) for p in per_window
             )
-            for side in _SIDES
+            for side in SIDES
         }
         side = max(seen, key=lambda k: seen[k])
         if seen[side] < max(4, options.min_visible_fraction * total):
@@ -566,11 +337,15 @@ def cut_repetitions(
         AuthoringError: no catalogue angle is seen well enough.
     """
     options = options or AuthoringOptions()
-    per_side = _side_angles(window)
+    per_side = side_angles(window)
     sides, spans = _choose_channels([window], [per_side], options)
     primary = max(sides, key=lambda c: spans[c])
     period = count_repetitions(window, params=options.counter).period_frames
-    return primary, sides[primary], _segment(per_side[primary][sides[primary]], period)
+    return (
+        primary,
+        sides[primary],
+        segment_reps(per_side[primary][sides[primary]], period),
+    )
 
 
 def propose_template(
@@ -618,7 +393,7 @@ def propose_template(
         )
 
     # 1. channels: joint angles seen on the better side in enough of the frames
-    per_window = [_side_angles(w) for w in windows]
+    per_window = [side_angles(w) for w in windows]
     sides, spans = _choose_channels(windows, per_window, options)
     primary = max(sides, key=lambda c: spans[c])
     channels = tuple(sides)
@@ -631,7 +406,9 @@ def propose_template(
             continue
         count = count_repetitions(window, params=options.counter)
         counted += count.count
-        bounds = _segment(per_window[w][primary][sides[primary]], count.period_frames)
+        bounds = segment_reps(
+            per_window[w][primary][sides[primary]], count.period_frames
+        )
         found += [(w, s, e) for s, e in bounds]
     if not found:
         frames = sum(len(w) for w in windows)
@@ -677,14 +454,14 @@ def propose_template(
 
     # 4-5. reference and band
     floor = np.full(len(channels), options.tolerance_floor_deg, np.float32)
-    reference = _fill_ends(_barycentre(reps_raw, floor, options.dba_iterations))
+    reference = fill_ends(barycentre(reps_raw, floor, options.dba_iterations))
     reference = np.ascontiguousarray(np.clip(reference, 0.0, 180.0), np.float32)
-    buckets, _ = _align_buckets(reps_raw, reference, floor)
-    spread = np.stack([_nanstd_rows(np.stack(b)) for b in buckets]).astype(np.float32)
+    buckets, _ = align_buckets(reps_raw, reference, floor)
+    spread = np.stack([nanstd_rows(np.stack(b)) for b in buckets]).astype(np.float32)
     widest = spread.astype(np.float64).max(axis=0)
     tolerance = np.maximum(floor, options.tolerance_spread * widest).astype(np.float32)
     tolerance = np.array([_round(float(v)) for v in tolerance], np.float32)
-    _, costs = _align_buckets(reps_raw, reference, tolerance)
+    _, costs = align_buckets(reps_raw, reference, tolerance)
 
     # 6-7. phases, pace, rules
     k_primary = channels.index(primary)

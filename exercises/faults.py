@@ -9,9 +9,10 @@
 A rule is checked only while it applies (`during` names a phase, "rep" while a rep is
 under way, "in_position" while a hold is held: `now` says which hold this frame;
 no `during` = always) and while the detected view is the one its channel needs (a
-wrong cue is worse than none). A fault counts once it has persisted for the rule's
-`min_duration_ms`; then it is a fault of the rep, and a `live` rule's fault is a cue
-candidate (rule, measured value) every frame it persists.
+wrong cue is worse than none; a frame of unsure view holds the fault's timer). A fault
+counts once it has persisted for the rule's `min_duration_ms`; then it is a fault of the
+rep, and a `live` rule's fault is a cue candidate (rule, measured value) every frame it
+persists.
 
 Core module: stdlib and exercises.*; no clocks, no I/O.
 """
@@ -24,7 +25,11 @@ from exercises.channels import sees
 from exercises.metrics import Body, compute_metric
 from exercises.spec import ExerciseSpec, FormRule
 
-__all__ = ["FormWatch"]
+__all__ = ["SURE_VIEWS", "FormWatch"]
+
+SURE_VIEWS = ("front", "side")
+"""Views a frame can be judged in. An oblique or unknown frame (a one-frame flicker as
+the person turns) neither confirms nor breaks a fault whose channel needs one view."""
 
 
 class FormWatch:
@@ -72,12 +77,12 @@ class FormWatch:
         """
         live: list[tuple[FormRule, float | None]] = []
         for rule in self.spec.rules:
-            if (
-                not counting
-                or (rule.during and not any(d in now for d in rule.during))
-                or not sees(self.spec, rule.key, view, strict=True)
-            ):
+            if not counting or (rule.during and not any(d in now for d in rule.during)):
                 self._since[rule.id] = None
+                continue
+            if not sees(self.spec, rule.key, view, strict=True):
+                if view in SURE_VIEWS:
+                    self._since[rule.id] = None
                 continue
             value = (
                 values[rule.key]

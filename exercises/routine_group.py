@@ -18,6 +18,8 @@ in view followed through the routine, one `RoutineSession` each, the guide share
   section nobody reaches is not announced. Pause, resume, skip and finish act on
   everyone.
 - A participant who leaves is finished there (their sections so far kept).
+- Falls: `FallDetected` / `FallCleared` for anyone in view (`exercises.falls`, the
+  routine's standing posture), first in a frame's events, as in the other group modes.
 
 Core module: stdlib and numpy.
 """
@@ -30,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from exercises.events import Event
+from exercises.falls import FallMonitor
 from exercises.group import ParticipantEvent
 from exercises.roster import ParticipantState, Roster
 from exercises.routine import RoutineSpec
@@ -70,6 +73,7 @@ class RoutineClass:
             the poses).
         max_participants: Seats.
         leave_after_ms: A participant unseen this long has left.
+        falls: Watch everyone for falls.
     """
 
     def __init__(
@@ -79,6 +83,7 @@ class RoutineClass:
         *,
         max_participants: int = 8,
         leave_after_ms: int = 6000,
+        falls: bool = True,
     ) -> None:
         if isinstance(max_participants, bool) or max_participants < 1:
             raise ValueError(f"max_participants must be >= 1, got {max_participants}")
@@ -98,11 +103,23 @@ class RoutineClass:
         self._started: dict[int, SectionStarted] = {}
         self._clock = VideoClock()
         self._finished = False
+        self._watch_falls = falls
+        self._falls: FallMonitor | None = None  # built for the first frame's skeleton
 
     @property
     def participants(self) -> dict[int, ParticipantState]:
         """Participants by track ID, in order of joining (`reps`: their rounds)."""
         return self._roster.participants
+
+    @property
+    def instructor_track_id(self) -> None:
+        """Nobody leads a routine class (the group screen's people list reads it)."""
+        return None
+
+    @property
+    def fallen(self) -> tuple[int, ...]:
+        """Track IDs with a raised, not yet cleared, fall."""
+        return () if self._falls is None else self._falls.fallen
 
     @property
     def guide_index(self) -> int:
@@ -128,12 +145,20 @@ class RoutineClass:
                 "run vision.tracking.PoseTracker first"
             )
         events: list[Event] = []
+        if self._watch_falls:  # also after the routine ended: people are still there
+            if self._falls is None:
+                self._falls = FallMonitor(posture="standing", skeleton=poses.skeleton)
+            events += self._falls.update(poses)
         if self._finished:
             return events
-        change = self._roster.update(poses, ts, events)
-        for gone in change.left:
+        seats: list[Event] = []
+        change = self._roster.update(poses, ts, seats)
+        for gone in change.left:  # finished there: their last events, then the leaving
             self._close(gone.track_id, ts, events)
             self._left.append(self._member(gone.track_id, gone, False))
+            if self._falls is not None and gone.track_id not in self._falls.fallen:
+                self._falls.forget(gone.track_id)
+        events += seats
         for row, t in enumerate(ids):
             state = self._roster.participants.get(t)
             if state is None:

@@ -38,17 +38,19 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from exercises.events import Event, RepCompleted
 from exercises.falls import FallCleared, FallDetected
 from exercises.group import (
     FollowRepCounted,
+    GroupMode,
     GroupSession,
     ParticipantEvent,
     ParticipantLeft,
     ParticipantSummary,
 )
+from exercises.roster import ParticipantState
 from exercises.spec import ExerciseSpec
 from server.group_records import ResidentRef
 from server.jsonable import joint_xy, to_jsonable, visibility_list
@@ -75,6 +77,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FOLLOW_EXERCISE_ID",
     "CheckIn",
+    "GroupEngine",
     "GroupLive",
     "GroupStep",
     "people_of",
@@ -84,6 +87,19 @@ log = logging.getLogger(__name__)
 
 FOLLOW_EXERCISE_ID: Final[str] = "group_follow"
 """`exercise_id` of a follow-mode participant's record."""
+
+
+class GroupEngine(Protocol):
+    """What the screen reads of a group engine (`exercises.group.GroupSession`, or
+    `exercises.routine_group.RoutineClass` in `server.group_routine`)."""
+
+    @property
+    def participants(self) -> dict[int, ParticipantState]: ...
+
+    @property
+    def instructor_track_id(self) -> int | None: ...
+
+    def feed(self, poses: Poses) -> list[Event]: ...
 
 
 @dataclass(slots=True)
@@ -129,7 +145,7 @@ class GroupStep:
 
 def people_of(
     tracked: Poses,
-    group: GroupSession,
+    group: GroupEngine,
     names: dict[int, str],
     last_scores: dict[int, float],
     fallen: set[int],
@@ -188,7 +204,7 @@ class GroupLive:
     """One group session on the screen (see the module docstring).
 
     Args:
-        mode: "follow" or "same_exercise".
+        mode: "follow" or "same_exercise" ("routine": `server.group_routine`).
         spec: The exercise (required for same_exercise; follow: optional, for the
             fall detector's posture).
         exercise_id: Records' `exercise_id` of same_exercise participants (the
@@ -212,7 +228,7 @@ class GroupLive:
     def __init__(
         self,
         *,
-        mode: Literal["follow", "same_exercise"],
+        mode: Literal["follow", "same_exercise", "routine"],
         spec: ExerciseSpec | None,
         exercise_id: str | None,
         elder: bool,
@@ -242,14 +258,7 @@ class GroupLive:
         self._clock = clock
         self._instructor = instructor_track_id
         # Raises early on a bad configuration. The poses carry their image's aspect.
-        self.group = GroupSession(
-            self.mode,
-            self.spec,
-            instructor_track_id=self._instructor,
-            max_participants=self.max_participants,
-            elder_mode=self.elder,
-            skeleton=self.skeleton,
-        )
+        self.engine: GroupEngine = self._start_engine()
         self.tracker = PoseTracker(TrackerOptions(), self.skeleton)
         self.check_ins: dict[int, CheckIn] = {}
         self._left: dict[int, ResidentRef] = {}  # checked in when they left
@@ -257,6 +266,24 @@ class GroupLive:
         self.last_scores: dict[int, float] = {}
         self.last_track_ids: frozenset[int] = frozenset()
         self.last_timestamp_ms: int | None = None
+
+    def _start_engine(self) -> GroupEngine:
+        """The engine of this mode (a subclass may run another)."""
+        mode: GroupMode = "follow" if self.mode == "follow" else "same_exercise"
+        return GroupSession(
+            mode,
+            self.spec,
+            instructor_track_id=self._instructor,
+            max_participants=self.max_participants,
+            elder_mode=self.elder,
+            skeleton=self.skeleton,
+        )
+
+    @property
+    def group(self) -> GroupSession:
+        """The follow / same_exercise engine."""
+        assert isinstance(self.engine, GroupSession)
+        return self.engine
 
     @property
     def record_exercise_id(self) -> str:
@@ -274,7 +301,7 @@ class GroupLive:
             ValueError: the tracker or the engine rejected the frame (timestamps).
         """
         tracked = self.tracker.update(poses)
-        events = self.group.feed(tracked)
+        events = self.engine.feed(tracked)
         ts = int(tracked.timestamp_ms)
         self.last_timestamp_ms = ts
         self.last_track_ids = frozenset(int(t) for t in tracked.track_ids.tolist())
@@ -282,7 +309,7 @@ class GroupLive:
         closed: list[CheckIn] = []
         for event in events:
             self._route(event, pending, closed)
-        instructor = self.group.instructor_track_id
+        instructor = self.engine.instructor_track_id
         if instructor is not None and instructor in self.check_ins:
             closed.append(self._close(instructor, CloseReason.CLOSED))
         index = {int(t): i for i, t in enumerate(tracked.track_ids.tolist())}
@@ -293,7 +320,7 @@ class GroupLive:
             )
             self.recorder.on_landmarks(check_in.session_id, frame)
         names = {t: c.resident.display_name for t, c in self.check_ins.items()}
-        people = people_of(tracked, self.group, names, self.last_scores, self.fallen)
+        people = people_of(tracked, self.engine, names, self.last_scores, self.fallen)
         return GroupStep(tracked, events, people, pending, closed)
 
     def _route(
@@ -358,9 +385,9 @@ class GroupLive:
         Raises:
             ProtocolError: `unknown_participant` when it is not a participant now.
         """
-        state = self.group.participants.get(track_id)
+        state = self.engine.participants.get(track_id)
         if state is None:
-            raise _unknown(track_id, "a participant now", self.group.participants)
+            raise _unknown(track_id, "a participant now", self.engine.participants)
         return state.number
 
     def check_in(
@@ -440,7 +467,7 @@ class GroupLive:
 
     def who(self, track_id: int) -> tuple[int | None, str | None, int | None]:
         """(seat number, display name, resident id) of a track, where known."""
-        state = self.group.participants.get(track_id)
+        state = self.engine.participants.get(track_id)
         check_in = self.check_ins.get(track_id)
         resident = check_in.resident if check_in else self._left.get(track_id)
         return (
@@ -449,18 +476,37 @@ class GroupLive:
             None if resident is None else resident.resident_id,
         )
 
+    def control(
+        self, action: str
+    ) -> tuple[list[Event], list[concurrent.futures.Future[Any]]]:
+        """Staff steer the class (`pause`, `resume`, `skip`): the events, and the
+        recorder writes to await before sending them. Only a routine takes them.
+
+        Raises:
+            ProtocolError: `not_supported` in the follow and same_exercise modes.
+        """
+        raise ProtocolError(
+            ErrorCode.NOT_SUPPORTED,
+            f"expected no control in mode {self.mode!r} (only a routine takes "
+            f"pause, resume and skip), got {action!r}",
+        )
+
     # --- ends -------------------------------------------------------------------------
 
     def _summary_of(self, track_id: int) -> ParticipantSummary | None:
         mine = [p for p in self.group.summary() if p.track_id == track_id]
         return mine[-1] if mine else None
 
+    def _record_summary(self, track_id: int) -> object | None:
+        """What a participant's record keeps when it closes."""
+        part = self._summary_of(track_id)
+        if part is None:
+            return None
+        return part.session if part.session is not None else part
+
     def _close(self, track_id: int, reason: CloseReason) -> CheckIn:
         check_in = self.check_ins.pop(track_id)
-        part = self._summary_of(track_id)
-        summary: object | None = None
-        if part is not None:
-            summary = part.session if part.session is not None else part
+        summary = self._record_summary(track_id)
         self.recorder.on_close(
             check_in.session_id, SessionEnd(reason, summary, self.stats)
         )
@@ -479,6 +525,12 @@ class GroupLive:
                 log.exception(
                     "group %s: closing track %d failed", self.live_id, track_id
                 )
+        return self._participant_infos(residents)
+
+    def _participant_infos(
+        self, residents: dict[int, ResidentRef]
+    ) -> list[GroupParticipantInfo]:
+        """The `group_summary` participants."""
         out = []
         for p in self.group.summary():
             resident = residents.get(p.track_id)

@@ -22,13 +22,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.websockets import WebSocket
 
 from exercises.falls import FallCleared, FallDetected
 from server.group import CheckIn, GroupLive, GroupStep
 from server.group_records import AlertDesk
+from server.group_routine import RoutineGroupLive
 from server.inference import InferenceResult, PoseStream
 from server.recording import CloseReason
 from server.schemas import (
@@ -40,6 +41,7 @@ from server.schemas import (
     CheckInMessage,
     CheckOutMessage,
     CloseMessage,
+    ControlMessage,
     ErrorCode,
     GroupOpenedMessage,
     GroupOpenMessage,
@@ -59,8 +61,11 @@ from server.socket_base import (
 )
 
 if TYPE_CHECKING:
+    from exercises.routine import RoutineSpec
     from exercises.spec import ExerciseSpec
+    from server.schemas import ProgrammeInfo
     from server.store import Store
+    from vision.types import Skeleton
 
 __all__ = ["ALERT_TIMEOUT_S", "group_socket"]
 
@@ -122,6 +127,12 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
         elif isinstance(message, CheckOutMessage):
             active = self.require_active(message.type)
             await self.send(self._checked_out(active.live.check_out(message.track_id)))
+        elif isinstance(message, ControlMessage):
+            active = self.require_active(message.type)
+            events, pending = active.live.control(message.action)
+            await self.durable(pending, active)
+            for event in events:
+                await self.send(event_message(event))
         elif isinstance(message, AcknowledgeAlertMessage):
             # Any open alert of the centre, also between sessions.
             desk = (
@@ -136,6 +147,7 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
     async def open(self, message: GroupOpenMessage) -> None:
         self.require_closed("a group session")
         lang = message.lang or self.settings.default_lang
+        routine, programme = self._routine(message)
         spec: ExerciseSpec | None = (
             None
             if message.exercise is None
@@ -147,25 +159,30 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
             "the group session",
         )
         live_id = uuid.uuid4().hex
-        live = self.start_on(
-            stream,
-            lambda skeleton: GroupLive(
+
+        def start(skeleton: Skeleton) -> GroupLive:
+            common: dict[str, Any] = {
+                "elder": message.elder,
+                "lang": lang,
+                "max_participants": message.max_participants,
+                "skeleton": skeleton,
+                "recorder": self.rt.recorder,
+                "live_id": live_id,
+                "kiosk_id": self.kiosk_id,
+                "client": self.client,
+                "stats": stream.stats,
+            }
+            if routine is not None:
+                return RoutineGroupLive(routine, **common)
+            return GroupLive(
                 mode=message.mode,
                 spec=spec,
                 exercise_id=None if spec is None else spec.id,
-                elder=message.elder,
-                lang=lang,
-                max_participants=message.max_participants,
                 instructor_track_id=message.instructor_track_id,
-                skeleton=skeleton,
-                recorder=self.rt.recorder,
-                live_id=live_id,
-                kiosk_id=self.kiosk_id,
-                client=self.client,
-                stats=stream.stats,
-            ),
-            "the group session",
-        )
+                **common,
+            )
+
+        live = self.start_on(stream, start, "the group session")
         desk = AlertDesk(self.store, live_id=live_id, kiosk_id=self.kiosk_id)
         self.active = active = _Active(
             live, desk, stream, message.mode, live.exercise_id
@@ -175,6 +192,7 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
                 session_id=live_id,
                 mode=message.mode,
                 exercise=None if spec is None else self.rt.catalogue.describe(spec),
+                programme=programme,
                 lang=lang,
                 elder=message.elder,
                 max_participants=message.max_participants,
@@ -183,6 +201,28 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
             )
         )
         active.pump = asyncio.create_task(self.pump(active), name=f"group-{live_id}")
+
+    def _routine(
+        self, message: GroupOpenMessage
+    ) -> tuple[RoutineSpec | None, ProgrammeInfo | None]:
+        """The routine `open` names (mode `routine`) and its `group_opened` entry.
+
+        Raises:
+            ProtocolError: `unknown_programme`, listing the routines.
+        """
+        if message.routine is None:
+            return None, None
+        programmes = self.rt.catalogue.programmes
+        found = programmes.get(message.routine)
+        if found is None or found.routine is None:
+            valid = sorted(k for k, p in programmes.items() if p.routine is not None)
+            raise ProtocolError(
+                ErrorCode.UNKNOWN_PROGRAMME,
+                f"expected a routine's id ({', '.join(valid)}), "
+                f"got {message.routine!r}",
+                valid=valid,
+            )
+        return found.routine, found.describe(message.elder)
 
     async def finish(self, reason: CloseReason) -> None:
         """End the active session: stop its pump, free its stream, close records."""

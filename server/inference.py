@@ -1,12 +1,14 @@
-"""Pose inference off the event loop, in ONE worker thread, latest frame wins.
+"""Pose inference off the event loop, one worker thread per core, latest frame wins.
 
 Every websocket session gets a `FrameStream`. The stream holds at most one frame waiting
 for inference: a newer frame replaces it and the replaced one is counted as dropped
 (mediapipe LIVE_STREAM "may drop the input images"); the server never builds a backlog.
-The single worker thread serves the streams round-robin, and a stream is only eligible
-again once its previous result has been taken by its session (`task_done`), so a client
-that stops reading its socket stalls only itself: its frames keep replacing each other
-while every other stream is served as usual.
+The worker threads serve the streams round-robin, each stream on one thread at a time,
+and a stream is only eligible again once its previous result has been taken by its
+session (`task_done`), so a client that stops reading its socket stalls only itself: its
+frames keep replacing each other while every other stream is served as usual. One
+thread per core (single-threaded ONNX Runtime sessions) uses every core for several
+kiosks; the model, JPEG decoding and warps release the GIL.
 
 Each stream uses its own backend instance from a small pool (pose tracking in VIDEO
 mode carries state from frame to frame and needs increasing timestamps, so two kiosks
@@ -28,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -65,6 +68,7 @@ __all__ = [
     "StreamStats",
     "accept_timestamp",
     "decode_jpeg",
+    "default_threads",
     "select_subject",
 ]
 
@@ -381,7 +385,8 @@ class FrameStream:
             log_repeated_failure(
                 log, exc, "pose backend failed on frame %d", job.timestamp_ms
             )
-            self._worker._failed(exc)
+            if backend is not None:  # not a stream closed under it
+                self._worker._failed(exc)
             frame, candidates, poses = None, 0, None
             error = ProtocolError(
                 ErrorCode.INFERENCE_FAILED,
@@ -402,7 +407,7 @@ class FrameStream:
 
 
 class InferenceWorker:
-    """The one thread that runs pose inference for every session.
+    """The threads that run pose inference for every session.
 
     Args:
         backend_factory: Builds a fresh backend (called off the event loop).
@@ -410,6 +415,7 @@ class InferenceWorker:
         reset_backends: A pooled backend's `reset()` (where it has one) is called
             before its next session, so it tracks nobody from the last one (the
             group screen's multi-person backend).
+        threads: Worker threads (None: one per core this process may run on).
     """
 
     def __init__(
@@ -418,14 +424,18 @@ class InferenceWorker:
         *,
         max_idle_backends: int = 4,
         reset_backends: bool = False,
+        threads: int | None = None,
     ) -> None:
         self._factory = backend_factory
         self._max_idle = max_idle_backends
         self._reset = reset_backends
+        self.threads = default_threads() if threads is None else threads
+        if self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads}")
         self._cond = threading.Condition()
         self._runnable: collections.deque[FrameStream] = collections.deque()
         self._pool: list[ShiftedBackend] = []
-        self._thread: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self._stopping = False
         self.backend_name: str | None = None
         self.warm = False
@@ -448,22 +458,27 @@ class InferenceWorker:
         self.warm = True
 
     def start(self) -> None:
-        if self._thread is not None:
+        if self._workers:
             return
         self._stopping = False
-        self._thread = threading.Thread(
-            target=self._loop, name="movecoach-inference", daemon=True
-        )
-        self._thread.start()
+        self._workers = [
+            threading.Thread(
+                target=self._loop, name=f"movecoach-inference-{i}", daemon=True
+            )
+            for i in range(self.threads)
+        ]
+        for thread in self._workers:
+            thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop the thread after the frame in progress; close every pooled backend."""
+        """Stop the threads after the frames in progress; close every pooled backend."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
-            self._thread = None
+        deadline = time.monotonic() + timeout_s
+        for thread in self._workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._workers = []
         with self._cond:
             pool, self._pool = self._pool, []
         for shifted in pool:
@@ -471,7 +486,7 @@ class InferenceWorker:
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return any(thread.is_alive() for thread in self._workers)
 
     @property
     def degraded(self) -> str | None:
@@ -578,6 +593,11 @@ class InferenceWorker:
                     self._recycle(stream)
             if not closed:
                 stream._deliver(result)
+
+
+def default_threads() -> int:
+    """Inference threads by default: the cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
 
 
 def _close_quietly(backend: PoseBackend) -> None:

@@ -12,7 +12,8 @@ guessing codes or tokens is limited in one place (`server.ratelimit`), in two sc
   another device holding the kiosk's token does not lock the kiosk itself out, and a
   resident who mistyped at the kiosk waits seconds, not a minute.
 - per kiosk (`PER_KIOSK`): 30 free failures within 15 minutes, the same backoff: the
-  ceiling for guesses spread over many addresses.
+  ceiling for guesses spread over many addresses (without kiosk auth every kiosk of
+  the server counts as one).
 
 While either is locked every code is refused with `TOO_MANY` (a right one too: a lock
 that let right codes through would tell which codes are right).

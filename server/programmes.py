@@ -87,6 +87,7 @@ __all__ = [
     "Programme",
     "ProgrammeOptions",
     "RoutineLive",
+    "RoutineRecord",
     "RoutineSummary",
     "SectionResult",
     "breathing_programme",
@@ -157,6 +158,7 @@ class Programme:
         describe: Its picker and `opened` entry, at the normal or the elder pace.
         live: A live session of it.
         joints: Joints the pose must name (ValueError at the start otherwise).
+        routine: The routine (kind "routine"; the group screen runs it as a class).
     """
 
     id: str
@@ -164,6 +166,7 @@ class Programme:
     describe: Callable[[bool], ProgrammeInfo]
     live: Callable[[ProgrammeOptions], LiveSession]
     joints: tuple[str, ...]
+    routine: RoutineSpec | None = None
 
     def starter(self, options: ProgrammeOptions) -> Callable[[Skeleton], LiveSession]:
         """`Plan.start`: checks the skeleton names the joints, then starts."""
@@ -246,8 +249,9 @@ class RoutineSummary:
 
 
 @dataclass
-class _RoutineRecord:
-    """What a routine's events said so far, for the summary."""
+class RoutineRecord:
+    """What a routine's events said so far, for the summary (the kiosk's session,
+    or one participant of a class on the group screen)."""
 
     routine: RoutineSpec
     elder: bool
@@ -321,7 +325,7 @@ class RoutineLive:
             ),
             options.aspect,
         )
-        self._record = _RoutineRecord(routine, elder)
+        self._record = RoutineRecord(routine, elder)
         self._last_ms: int | None = None
 
     @property
@@ -381,6 +385,7 @@ def routine_programme(routine: RoutineSpec, picture: str) -> Programme:
         describe,
         lambda options: RoutineLive(routine, options),
         ROUTINE_JOINTS,
+        routine,
     )
 
 

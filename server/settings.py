@@ -4,7 +4,7 @@ variables at startup and passed down explicitly (starlette `Config(env_prefix=..
 Variables (MOVECOACH_ + name) -> field, default:
 
     HOST -> host, 127.0.0.1              PORT -> port, 8000
-    BACKEND -> backend, mediapipe         MAX_MESSAGE_BYTES -> max_message_bytes, 1 MiB
+    BACKEND -> backend, onnx              MAX_MESSAGE_BYTES -> max_message_bytes, 1 MiB
     MAX_SESSIONS -> max_sessions, 8       DEMO_VIDEO -> demo_video, none
     LANG -> default_lang, en              ELDER -> default_elder, false
     DB_URL -> db_url, sqlite:///~/.local/share/movecoach/movecoach.db
@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
+
+from vision.backends import DEFAULT_BACKEND
 
 __all__ = [
     "LANGUAGES",
@@ -81,7 +83,8 @@ class Settings:
     Attributes:
         host: Interface `movecoach serve` binds to.
         port: TCP port, 0-65535 (0 = any free port).
-        backend: Pose backend name for `vision.backends.create_backend`.
+        backend: Pose backend name for `vision.backends.create_backend`; default
+            onnx (ONNX Runtime, sends nothing off the machine).
         max_message_bytes: Largest websocket message handled; larger ones get an
             `error` (code `too_large`) and are discarded. The transport closes the
             socket (1009) only above `transport_max_bytes`.
@@ -109,7 +112,7 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 8000
-    backend: str = "mediapipe"
+    backend: str = DEFAULT_BACKEND
     max_message_bytes: int = 1 << 20
     max_sessions: int = 8
     demo_video: Path | None = None

@@ -174,3 +174,57 @@ def subsequence_dtw(query, reference, scale):
                 if total < acc[t, j]:
                     acc[t, j], steps[t, j] = total, n
     return acc, steps
+
+
+def refine_from_heatmap(xy, heatmap_logits, kernel_size=7, min_confidence=0.5):
+    """MediaPipe's RefineLandmarksFromHeatmap, one landmark and one cell at a time:
+    (N, J, 2) crop-normalized xy, (N, J, Hh, Wh) logits -> refined (N, J, 2)."""
+    xy = np.asarray(xy, np.float64)
+    hm = np.asarray(heatmap_logits, np.float64)
+    out = xy.copy()
+    n_poses, joints, hh, wh = hm.shape
+    off = (kernel_size - 1) // 2
+    for n in range(n_poses):
+        for j in range(joints):
+            x, y = xy[n, j]
+            if not (math.isfinite(x) and math.isfinite(y)):
+                continue
+            col, row = math.trunc(x * wh), math.trunc(y * hh)
+            if not (0 <= col < wh and 0 <= row < hh + off):  # MediaPipe's bounds
+                continue
+            total = best = sum_c = sum_r = 0.0
+            for r in range(row - off, row + off + 1):
+                for c in range(col - off, col + off + 1):
+                    if 0 <= r < hh and 0 <= c < wh:
+                        conf = 1.0 / (1.0 + math.exp(-hm[n, j, r, c]))
+                        total += conf
+                        best = max(best, conf)
+                        sum_c += conf * c
+                        sum_r += conf * r
+            if best >= min_confidence and total > 0:
+                out[n, j] = (sum_c / wh / total, sum_r / hh / total)
+    return out
+
+
+def decode_landmarks(raw, heatmap, transforms, image_wh, size=256, refine=True):
+    """Landmark-model outputs to normalized image xyz and visibility, one landmark at
+    a time: raw (N, J, 5) crop px, heatmap (N, J, Hh, Wh) logits, transforms
+    (N, 2, 3) crop px -> image px."""
+    raw = np.asarray(raw, np.float64)
+    xy = raw[..., :2] / size
+    if refine:
+        xy = refine_from_heatmap(xy, heatmap)
+    w, h = image_wh
+    n_poses, joints = raw.shape[:2]
+    xyz = np.empty((n_poses, joints, 3))
+    visibility = np.empty((n_poses, joints))
+    for n in range(n_poses):
+        t = np.asarray(transforms[n], np.float64)
+        side_px = math.hypot(t[0, 0], t[1, 0]) * size
+        for j in range(joints):
+            px, py = xy[n, j] * size
+            xyz[n, j, 0] = (t[0, 0] * px + t[0, 1] * py + t[0, 2]) / w
+            xyz[n, j, 1] = (t[1, 0] * px + t[1, 1] * py + t[1, 2]) / h
+            xyz[n, j, 2] = raw[n, j, 2] / size * side_px / w
+            visibility[n, j] = 1.0 / (1.0 + math.exp(-raw[n, j, 3]))
+    return xyz, visibility

@@ -23,15 +23,8 @@ from exercises.assessments.chair_stand import (
     ChairStandSession,
     count_chair_stands,
 )
-from exercises.assessments.norms import (
-    NORMS,
-    AgeOutOfRangeError,
-    Band,
-    NormComparison,
-    Sex,
-    compare_to_norms,
-)
-from exercises.assessments.protocol import (
+from exercises.assessments.data import ProtocolInfo
+from exercises.assessments.events import (
     AssessmentCancelled,
     AssessmentCompleted,
     AssessmentCountChanged,
@@ -41,10 +34,19 @@ from exercises.assessments.protocol import (
     AssessmentPhaseChanged,
     AssessmentRepRejected,
     AssessmentResult,
-    AssessmentSession,
     AssessmentTimerStarted,
+)
+from exercises.assessments.norms import (
+    NORMS,
+    AgeOutOfRangeError,
+    Band,
+    NormComparison,
+    Sex,
+    compare_to_norms,
+)
+from exercises.assessments.protocol import (
+    AssessmentSession,
     PhaseTiming,
-    ProtocolInfo,
     Subject,
 )
 from exercises.assessments.single_leg_stance import SingleLegStanceSession

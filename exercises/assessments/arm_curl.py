@@ -20,20 +20,16 @@ Core module: stdlib, numpy, vision.{types,config} and exercises.*.
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, Unpack
 
+from exercises.assessments.counter import RepGate, RepOutcome
+from exercises.assessments.data import ProtocolInfo, protocol_info, protocol_texts
+from exercises.assessments.events import AssessmentTimerStarted
 from exercises.assessments.protocol import (
-    AssessmentCountChanged,
-    AssessmentPhase,
-    AssessmentRepRejected,
     AssessmentSession,
-    AssessmentTimerStarted,
-    PhaseTiming,
-    ProtocolInfo,
-    Subject,
+    SessionOptions,
     side_angle,
 )
 from exercises.events import Event, LocalizedText
@@ -53,7 +49,6 @@ __all__ = [
 ]
 
 TEST_ID: Final[str] = "arm_curl_30s"
-DURATION_MS: Final[int] = 30_000
 SIDES: Final[tuple[str, str]] = ("left", "right")
 
 EXTENDED_DEG: Final[float] = 150.0
@@ -68,43 +63,9 @@ HALFWAY_DEG: Final[float] = (EXTENDED_DEG + FLEXED_DEG) / 2.0
 """Halfway up (105 degrees): the manual counts a final curl past halfway at 30 s, and a
 curl that passed it but did not reach full flexion is a rejected half curl."""
 
-TEXTS: Final[dict[str, LocalizedText]] = {
-    "instructions": {
-        "en": "Thirty-second arm curl. Sit on the chair, side-on to the screen, with "
-        "the weight in your hand and your arm straight down. When I say go, curl the "
-        "weight all the way up and lower it all the way down, as many times as you "
-        "can in thirty seconds. Keep your upper arm still.",
-        "zh-CN": "30秒手臂弯举测试。请侧身对着屏幕坐在椅子上，手握哑铃，手臂自然"
-        "下垂伸直。听到“开始”后，把哑铃完全举起，再完全放下，30秒内尽可能多做"
-        "几次。上臂保持不动。",
-    },
-    "start_position": {
-        "en": "Please sit side-on to the screen with the arm you are testing straight "
-        "down, so the camera can see it.",
-        "zh-CN": "请侧对屏幕坐好，测试的手臂自然下垂伸直，让摄像头能看到它。",
-    },
-    "countdown": {"en": "Get ready.", "zh-CN": "准备。"},
-    "go": {"en": "Go!", "zh-CN": "开始！"},
-    "incomplete": {
-        "en": "Curl all the way up and all the way down.",
-        "zh-CN": "要完全举起，再完全放下。",
-    },
-}
-
-INFO: Final[ProtocolInfo] = ProtocolInfo(
-    test_id=TEST_ID,
-    name={"en": "30-second arm curl", "zh-CN": "30秒手臂弯举"},
-    unit="curls",
-    unit_label={"en": "curls", "zh-CN": "次"},
-    duration_ms=DURATION_MS,
-    camera_view="side",
-    say={
-        AssessmentPhase.INSTRUCTIONS: TEXTS["instructions"],
-        AssessmentPhase.COUNTDOWN: TEXTS["countdown"],
-        AssessmentPhase.RUNNING: TEXTS["go"],
-    },
-    start_position=TEXTS["start_position"],
-)
+TEXTS: Final[dict[str, LocalizedText]] = protocol_texts(TEST_ID)
+INFO: Final[ProtocolInfo] = protocol_info(TEST_ID)
+DURATION_MS: Final[int] = INFO.duration_ms or 0
 
 
 def measure_elbows(body: Body) -> dict[str, float]:
@@ -112,56 +73,28 @@ def measure_elbows(body: Body) -> dict[str, float]:
     return {s: side_angle(body, s, ("shoulder", "elbow", "wrist")) for s in SIDES}
 
 
-class CurlOutcome(enum.IntEnum):
-    COUNTED = 0
-    INCOMPLETE = 1
+CurlOutcome = RepOutcome
+"""COUNTED, or INCOMPLETE: a half curl."""
 
 
 @dataclass
-class CurlCounter:
-    """Full curls of one arm (the rules of the module docstring)."""
+class CurlCounter(RepGate):
+    """Full curls of one arm on its elbow angle in degrees (the rules of the module
+    docstring; the angle falls from extended to flexed)."""
 
-    count: int = 0
-    incomplete: int = 0
-    _armed: bool = False
-    _attempt: bool = False
-    _last_deg: float = math.nan
+    rest: float = EXTENDED_DEG
+    attempt: float = HALFWAY_DEG
+    target: float = FLEXED_DEG
 
-    def update(self, elbow_deg: float) -> CurlOutcome | None:
-        """Feed one frame's elbow angle (NaN = not seen: nothing changes)."""
-        if not math.isfinite(elbow_deg):
-            return None
-        self._last_deg = elbow_deg
-        if elbow_deg >= EXTENDED_DEG:
-            rejected = self._attempt
-            self._armed = True
-            self._attempt = False
-            if rejected:
-                self.incomplete += 1
-                return CurlOutcome.INCOMPLETE
-            return None
-        if not self._armed:
-            return None
-        if elbow_deg <= FLEXED_DEG:
-            self._armed = False
-            self._attempt = False
-            self.count += 1
-            return CurlOutcome.COUNTED
-        if elbow_deg < HALFWAY_DEG:
-            self._attempt = True
-        return None
+    @property
+    def incomplete(self) -> int:
+        """Half curls."""
+        return self.short
 
-    def arm(self) -> None:
-        """The arm was seen extended (the start position): the next curl counts."""
-        self._armed = True
-
-    def finish(self) -> bool:
-        """At the end of the test: count a curl more than halfway up."""
-        if self._armed and self._last_deg < HALFWAY_DEG:
-            self._armed = False
-            self.count += 1
-            return True
-        return False
+    @property
+    def over_halfway(self) -> bool:
+        """The arm is more than halfway up now (the manual's rule at 30 s)."""
+        return self.last < HALFWAY_DEG
 
 
 def count_curls(
@@ -186,24 +119,21 @@ class ArmCurlSession(AssessmentSession[dict[str, float]]):
     Args:
         arm: The arm tested ("left"/"right", the dominant one per the manual) or
             "both" (each counted; the score is the better arm, flagged "both_arms").
-        subject: Age and sex for the norms.
-        timing: Phase durations before the test.
-        min_visibility: Joint visibility threshold.
+        **options: Those of `AssessmentSession`.
     """
 
     info = INFO
+    texts = TEXTS
 
     def __init__(
         self,
         *,
         arm: Arm = "right",
-        subject: Subject | None = None,
-        timing: PhaseTiming | None = None,
-        min_visibility: float | None = None,
+        **options: Unpack[SessionOptions],
     ) -> None:
         if arm not in ("left", "right", "both"):
             raise ValueError(f"arm must be 'left', 'right' or 'both', got {arm!r}")
-        super().__init__(subject=subject, timing=timing, min_visibility=min_visibility)
+        super().__init__(**options)
         self.arm: Arm = arm
         self.sides: tuple[str, ...] = SIDES if arm == "both" else (arm,)
         self.counters = {s: CurlCounter() for s in self.sides}
@@ -229,27 +159,15 @@ class ArmCurlSession(AssessmentSession[dict[str, float]]):
         # The arms were seen extended in the start position: the first curl counts.
         for s in self.sides:
             if any(math.isfinite(m[s]) for m in calibration):
-                self.counters[s].arm()
+                self.counters[s].armed = True
         events.append(AssessmentTimerStarted(ts, TEST_ID, t0_ms, DURATION_MS))
 
     def _step(self, m: dict[str, float] | None, ts: int, events: list[Event]) -> None:
         if m is None:
             return None
-        elapsed = self._elapsed(ts)
         for s in self.sides:
-            outcome = self.counters[s].update(m[s])
-            if outcome is CurlOutcome.COUNTED:
-                events.append(
-                    AssessmentCountChanged(
-                        ts, TEST_ID, self.counters[s].count, s, elapsed
-                    )
-                )
-            elif outcome is CurlOutcome.INCOMPLETE:
-                events.append(
-                    AssessmentRepRejected(
-                        ts, TEST_ID, "incomplete", s, elapsed, dict(TEXTS["incomplete"])
-                    )
-                )
+            c = self.counters[s]
+            self._report(c.update(m[s]), c.count, s, "incomplete", ts, events)
         return None
 
     def _score(
@@ -257,13 +175,10 @@ class ArmCurlSession(AssessmentSession[dict[str, float]]):
     ) -> tuple[float, dict[str, float], tuple[str, ...], int]:
         flags: list[str] = []
         for s in self.sides:
-            if self.counters[s].finish():
+            c = self.counters[s]
+            if c.finish(c.over_halfway):
                 flags.append("final_rep_over_halfway")
-                events.append(
-                    AssessmentCountChanged(
-                        ts, TEST_ID, self.counters[s].count, s, self._elapsed(end_ms)
-                    )
-                )
+                self._counted(ts, c.count, s, events, end_ms)
         per_side = {s: float(self.counters[s].count) for s in self.sides}
         if self.arm == "both":
             flags.append("both_arms")

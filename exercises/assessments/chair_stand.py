@@ -38,20 +38,16 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Unpack
 
 import numpy as np
 
+from exercises.assessments.counter import RepGate, RepOutcome
+from exercises.assessments.data import ProtocolInfo, protocol_info, protocol_texts
+from exercises.assessments.events import AssessmentTimerStarted
 from exercises.assessments.protocol import (
-    AssessmentCountChanged,
-    AssessmentCueIssued,
-    AssessmentPhase,
-    AssessmentRepRejected,
     AssessmentSession,
-    AssessmentTimerStarted,
-    PhaseTiming,
-    ProtocolInfo,
-    Subject,
+    SessionOptions,
     median,
     point_segment_distance,
     side_angle,
@@ -81,7 +77,6 @@ __all__ = [
 ]
 
 TEST_ID: Final[str] = "chair_stand_30s"
-DURATION_MS: Final[int] = 30_000
 
 KNEE_STANDING_DEG: Final[float] = 160.0
 """Knee straight enough for a full stand. Healthy standing knees read 170-180 degrees in
@@ -125,51 +120,9 @@ swinging past the knee a frame or two."""
 # Below this the shin is too short in the image to divide by (legs out of view, lying).
 _MIN_SHIN_HEIGHT: Final[float] = 1e-3
 
-TEXTS: Final[dict[str, LocalizedText]] = {
-    "instructions": {
-        "en": "Thirty-second chair stand. Sit in the middle of the chair, back "
-        "straight, feet flat on the floor, arms crossed over your chest. When I say "
-        "go, stand up fully and sit back down, as many times as you can in thirty "
-        "seconds. Keep your arms crossed.",
-        "zh-CN": "30秒坐站测试。请坐在椅子中间，背部挺直，双脚平放在地面，双臂交叉"
-        "抱在胸前。听到“开始”后，完全站起来再坐下，30秒内尽可能多做几次。"
-        "双臂始终交叉在胸前。",
-    },
-    "start_position": {
-        "en": "Please sit on the chair, side-on to the screen, with your arms crossed "
-        "over your chest.",
-        "zh-CN": "请侧对屏幕坐在椅子上，双臂交叉抱在胸前。",
-    },
-    "countdown": {"en": "Get ready.", "zh-CN": "准备。"},
-    "go": {"en": "Go!", "zh-CN": "开始！"},
-    "arms_crossed": {
-        "en": "Keep your arms crossed over your chest; don't push on your legs.",
-        "zh-CN": "双臂交叉在胸前，不要用手撑腿。",
-    },
-    "incomplete": {
-        "en": "Stand all the way up.",
-        "zh-CN": "请完全站直。",
-    },
-    "hands_used": {
-        "en": "That one doesn't count: keep your arms crossed.",
-        "zh-CN": "这次不算：请保持双臂交叉。",
-    },
-}
-
-INFO: Final[ProtocolInfo] = ProtocolInfo(
-    test_id=TEST_ID,
-    name={"en": "30-second chair stand", "zh-CN": "30秒坐站测试"},
-    unit="stands",
-    unit_label={"en": "stands", "zh-CN": "次"},
-    duration_ms=DURATION_MS,
-    camera_view="side",
-    say={
-        AssessmentPhase.INSTRUCTIONS: TEXTS["instructions"],
-        AssessmentPhase.COUNTDOWN: TEXTS["countdown"],
-        AssessmentPhase.RUNNING: TEXTS["go"],
-    },
-    start_position=TEXTS["start_position"],
-)
+TEXTS: Final[dict[str, LocalizedText]] = protocol_texts(TEST_ID)
+INFO: Final[ProtocolInfo] = protocol_info(TEST_ID)
+DURATION_MS: Final[int] = INFO.duration_ms or 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,8 +201,7 @@ class ChairStandCounter:
     count: int = 0
     hand_assisted: int = 0
     incomplete: int = 0
-    _armed: bool = False
-    _attempt: bool = False
+    _gate: RepGate = field(init=False, repr=False)
     _low: float = math.inf
     _hands_since: int | None = None
     _hands_used: bool = False
@@ -263,14 +215,18 @@ class ChairStandCounter:
                 f"seat_ratio must be a finite leg ratio below {STANDING_LEG_RATIO}, "
                 f"got {self.seat_ratio}"
             )
-        # A seat measured means the person was seen seated: the first stand counts
-        # even if they rise on the very first frame.
-        self._armed = self.seat_ratio is not None
+        # The levels move with the seat: `update` gives them per frame. A seat
+        # measured means the person was seen seated: the first stand counts even if
+        # they rise on the very first frame.
+        seated = self._seated_level()
+        self._gate = RepGate(
+            seated, seated, STANDING_LEG_RATIO, armed=self.seat_ratio is not None
+        )
 
     @property
     def armed(self) -> bool:
         """Seated (or back down) and ready for the next stand."""
-        return self._armed
+        return self._gate.armed
 
     def _seat(self) -> float:
         return self.seat_ratio if self.seat_ratio is not None else self._low
@@ -301,16 +257,14 @@ class ChairStandCounter:
         r = m.leg_ratio
         self._low = min(self._low, r)
         seated = self._seated_level()
-        if r <= seated:
-            if self._attempt:
-                self.incomplete += 1
-                out.append(StandOutcome.INCOMPLETE)
-            if not self._armed:
-                self._hands_since = None
-                self._hands_used = False
-            self._armed = True
-            self._attempt = False
-        if not self._armed:
+        was_armed = self._gate.armed
+        if self._gate.settle(r, seated) is RepOutcome.SHORT:
+            self.incomplete += 1
+            out.append(StandOutcome.INCOMPLETE)
+        if self._gate.armed and not was_armed:  # sat down: a new stand begins
+            self._hands_since = None
+            self._hands_used = False
+        if not self._gate.armed:
             return out
         if m.hands_on_knees:
             if self._hands_since is None:
@@ -321,15 +275,13 @@ class ChairStandCounter:
         else:
             self._hands_since = None
         standing = self._standing_level()
-        if r >= (seated + standing) / 2.0:
-            self._attempt = True
-        if r >= standing and m.knee_deg >= KNEE_STANDING_DEG:
+        straight = m.knee_deg >= KNEE_STANDING_DEG
+        midway = (seated + standing) / 2.0
+        if self._gate.rise(r, midway, standing, complete=straight) is not None:
             out.append(self._complete())
         return out
 
     def _complete(self) -> StandOutcome:
-        self._armed = False
-        self._attempt = False
         self._low = math.inf
         if self._hands_used:
             self.hand_assisted += 1
@@ -344,12 +296,9 @@ class ChairStandCounter:
         """At the end of the test: count a stand more than halfway up (the manual's
         rule). Returns whether it counted."""
         m = self._last
-        if m is None or not self._armed:
+        if m is None or (self._hands_used and self.reject_hand_assisted):
             return False
-        if self._hands_used and self.reject_hand_assisted:
-            return False
-        if self.progress(m) > HALFWAY_FRACTION:
-            self._armed = False
+        if self._gate.finish(self.progress(m) > HALFWAY_FRACTION):
             self.count += 1
             return True
         return False
@@ -413,24 +362,21 @@ class ChairStandSession(AssessmentSession[ChairStandMeasure]):
     """The 30-second chair stand at the kiosk (camera from the side, whole body seen).
 
     Args:
-        subject: Age and sex for the norms.
-        timing: Phase durations before the test.
         reject_hand_assisted: Stands pushed up with the hands do not count (the
             protocol); off = they count but the result is flagged "hands_used".
-        min_visibility: Joint visibility threshold.
+        **options: Those of `AssessmentSession`.
     """
 
     info = INFO
+    texts = TEXTS
 
     def __init__(
         self,
         *,
-        subject: Subject | None = None,
-        timing: PhaseTiming | None = None,
         reject_hand_assisted: bool = True,
-        min_visibility: float | None = None,
+        **options: Unpack[SessionOptions],
     ) -> None:
-        super().__init__(subject=subject, timing=timing, min_visibility=min_visibility)
+        super().__init__(**options)
         self.reject_hand_assisted = reject_hand_assisted
         self.counter = ChairStandCounter(None, reject_hand_assisted)
 
@@ -458,29 +404,16 @@ class ChairStandSession(AssessmentSession[ChairStandMeasure]):
         events.append(AssessmentTimerStarted(ts, TEST_ID, t0_ms, DURATION_MS))
 
     def _step(self, m: ChairStandMeasure | None, ts: int, events: list[Event]) -> None:
-        elapsed = self._elapsed(ts)
         for outcome in self.counter.update(m, ts):
             if outcome in (StandOutcome.COUNTED, StandOutcome.HANDS_ASSISTED_COUNTED):
-                events.append(
-                    AssessmentCountChanged(
-                        ts, TEST_ID, self.counter.count, None, elapsed
-                    )
-                )
+                self._counted(ts, self.counter.count, None, events, ts)
             elif outcome is StandOutcome.HANDS_DETECTED:
-                events.append(
-                    AssessmentCueIssued(
-                        ts, TEST_ID, "arms_crossed", dict(TEXTS["arms_crossed"])
-                    )
-                )
+                self._cue(ts, "arms_crossed", events)
             else:
                 reason = (
                     "incomplete" if outcome is StandOutcome.INCOMPLETE else "hands_used"
                 )
-                events.append(
-                    AssessmentRepRejected(
-                        ts, TEST_ID, reason, None, elapsed, dict(TEXTS[reason])
-                    )
-                )
+                self._rejected(ts, reason, None, events)
         return None
 
     def _score(
@@ -489,11 +422,7 @@ class ChairStandSession(AssessmentSession[ChairStandMeasure]):
         flags: list[str] = []
         if self.counter.finish():
             flags.append("final_rep_over_halfway")
-            events.append(
-                AssessmentCountChanged(
-                    ts, TEST_ID, self.counter.count, None, self._elapsed(end_ms)
-                )
-            )
+            self._counted(ts, self.counter.count, None, events, end_ms)
         if self.counter.hand_assisted:
             flags.append("hands_used")
         if self.counter.seat_ratio is None:

@@ -29,14 +29,16 @@ inclusive, e.g. "12-17 stands"), "above" over P75.
 Ages: the tables cover 60 to 94. Other ages raise `AgeOutOfRangeError` unless
 `clamp_age=True`, which compares with the nearest group and adds a note.
 
-Core module: stdlib only.
+Core module: stdlib only (the tables are package data, `norms.toml`, read at import).
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 from exercises.events import LocalizedText
@@ -44,6 +46,7 @@ from exercises.events import LocalizedText
 __all__ = [
     "AGE_BANDS",
     "NORMS",
+    "NORMS_FILE",
     "SINGLE_LEG_STANCE_REFERENCE_S",
     "AgeOutOfRangeError",
     "Band",
@@ -131,155 +134,34 @@ class NormTable:
                     )
 
 
-_SOURCE: Final[str] = (
-    "Rikli & Jones, Senior Fitness Test Manual, 2nd ed. (Human Kinetics, 2013), "
-    "normal range of scores (25th-75th percentile) for women and men"
-)
+NORMS_FILE: Final[Path] = Path(__file__).resolve().parent / "norms.toml"
+"""The normal ranges as data: `source`, then one table per test id with `name`,
+`unit`, `unit_label`, `female` and `male` (one [P25, P75] per age group of
+`AGE_BANDS`) and `uncertain` ([sex, first age of the group] cells)."""
 
-NORMS: Final[dict[str, NormTable]] = {
-    "chair_stand_30s": NormTable(
-        test_id="chair_stand_30s",
-        name={"en": "30-second chair stand", "zh-CN": "30秒坐站测试"},
-        unit="stands",
-        unit_label={"en": "stands", "zh-CN": "次"},
-        ranges={
-            Sex.FEMALE: (
-                (12, 17),
-                (11, 16),
-                (10, 15),
-                (10, 15),
-                (9, 14),
-                (8, 13),
-                (4, 11),
+
+def _load_norms(path: Path) -> dict[str, NormTable]:
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    source = str(data.pop("source"))
+    return {
+        test_id: NormTable(
+            test_id=test_id,
+            name=dict(table["name"]),
+            unit=str(table["unit"]),
+            unit_label=dict(table["unit_label"]),
+            # As written: whole numbers stay int, as the explanations print them.
+            ranges={sex: tuple((lo, hi) for lo, hi in table[sex.value]) for sex in Sex},
+            uncertain=frozenset(
+                (Sex(sex), int(age)) for sex, age in table["uncertain"]
             ),
-            Sex.MALE: (
-                (14, 19),
-                (12, 18),
-                (12, 17),
-                (11, 17),
-                (10, 15),
-                (8, 14),
-                (7, 12),
-            ),
-        },
-        uncertain=frozenset({(Sex.FEMALE, 90)}),
-        source=_SOURCE,
-    ),
-    "arm_curl_30s": NormTable(
-        test_id="arm_curl_30s",
-        name={"en": "30-second arm curl", "zh-CN": "30秒手臂弯举"},
-        unit="curls",
-        unit_label={"en": "curls", "zh-CN": "次"},
-        ranges={
-            Sex.FEMALE: (
-                (13, 19),
-                (12, 18),
-                (12, 17),
-                (11, 17),
-                (10, 16),
-                (10, 15),
-                (8, 13),
-            ),
-            Sex.MALE: (
-                (16, 22),
-                (15, 21),
-                (14, 21),
-                (13, 19),
-                (13, 19),
-                (11, 17),
-                (10, 14),
-            ),
-        },
-        uncertain=frozenset(),
-        source=_SOURCE,
-    ),
-    "step_test_2min": NormTable(
-        test_id="step_test_2min",
-        name={"en": "2-minute step test", "zh-CN": "2分钟原地踏步"},
-        unit="steps",
-        unit_label={"en": "steps", "zh-CN": "次"},
-        ranges={
-            Sex.FEMALE: (
-                (75, 107),
-                (73, 107),
-                (68, 101),
-                (68, 100),
-                (60, 90),
-                (55, 85),
-                (44, 72),
-            ),
-            Sex.MALE: (
-                (87, 115),
-                (86, 116),
-                (80, 110),
-                (73, 109),
-                (71, 103),
-                (59, 91),
-                (52, 86),
-            ),
-        },
-        uncertain=frozenset({(Sex.FEMALE, 90), (Sex.MALE, 90)}),
-        source=_SOURCE,
-    ),
-    "chair_sit_and_reach": NormTable(
-        test_id="chair_sit_and_reach",
-        name={"en": "Chair sit-and-reach", "zh-CN": "椅子坐位体前屈"},
-        unit="in",
-        unit_label={"en": "in", "zh-CN": "英寸"},
-        ranges={
-            Sex.FEMALE: (
-                (-0.5, 5.0),
-                (-0.5, 4.5),
-                (-1.0, 4.0),
-                (-1.5, 3.5),
-                (-2.0, 3.0),
-                (-2.5, 2.5),
-                (-4.5, 1.0),
-            ),
-            Sex.MALE: (
-                (-2.5, 4.0),
-                (-3.0, 3.0),
-                (-3.0, 3.0),
-                (-4.0, 2.0),
-                (-5.5, 1.5),
-                (-5.5, 0.5),
-                (-6.5, -0.5),
-            ),
-        },
-        uncertain=frozenset({(Sex.FEMALE, 90), (Sex.MALE, 90)}),
-        source=_SOURCE,
-    ),
-    "back_scratch": NormTable(
-        test_id="back_scratch",
-        name={"en": "Back scratch", "zh-CN": "背抓测试"},
-        unit="in",
-        unit_label={"en": "in", "zh-CN": "英寸"},
-        ranges={
-            Sex.FEMALE: (
-                (-3.0, 1.5),
-                (-3.5, 1.5),
-                (-4.0, 1.0),
-                (-5.0, 0.5),
-                (-5.5, 0.0),
-                (-7.0, -1.0),
-                (-8.0, -1.0),
-            ),
-            Sex.MALE: (
-                (-6.5, 0.0),
-                (-7.5, -1.0),
-                (-8.0, -1.0),
-                (-9.0, -2.0),
-                (-9.5, -2.0),
-                (-10.0, -3.0),
-                (-10.5, -4.0),
-            ),
-        },
-        uncertain=frozenset(
-            {(Sex.FEMALE, 85), (Sex.FEMALE, 90), (Sex.MALE, 85), (Sex.MALE, 90)}
-        ),
-        source=_SOURCE,
-    ),
-}
+            source=source,
+        )
+        for test_id, table in data.items()
+    }
+
+
+NORMS: Final[dict[str, NormTable]] = _load_norms(NORMS_FILE)
 """Every test with published Senior Fitness Test norms, by test id."""
 
 SINGLE_LEG_STANCE_REFERENCE_S: Final[dict[tuple[int, int], dict[Sex, float]]] = {

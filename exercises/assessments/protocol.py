@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (full-width punctuation in the zh-CN texts)
 """The common shape of a timed fitness assessment: a sans-I/O state machine.
 
     session = ChairStandSession(subject=Subject(age_years=72, sex=Sex.FEMALE))
@@ -28,31 +27,40 @@ Frames without the needed joints neither count nor move the clock's rules; when 
 than `TRACKING_GAP_FRACTION` of the running frames lacked them the result is flagged
 "tracking_gaps".
 
-Core module: stdlib, numpy, vision.{types,config} and exercises.{events,metrics}.
+The protocols are data where they are data (`data.py`: `protocols.toml`; `norms.py`:
+`norms.toml`) and share one rep counter (`counter.RepGate`).
+
+Core module: stdlib, numpy, vision.{types,config} and exercises.*.
 """
 
 from __future__ import annotations
 
 import abc
-import enum
 import math
 import statistics
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import ClassVar, Final, Generic, TypeVar
+from dataclasses import dataclass
+from typing import ClassVar, Final, Generic, TypedDict, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from exercises.assessments.norms import (
-    NORMS,
-    Band,
-    NormComparison,
-    Sex,
-    compare_to_norms,
+from exercises.assessments.counter import RepOutcome
+from exercises.assessments.data import NO_NORMS, ProtocolInfo, tick_text
+from exercises.assessments.events import (
+    AssessmentCancelled,
+    AssessmentCompleted,
+    AssessmentCountChanged,
+    AssessmentCountdownTicked,
+    AssessmentCueIssued,
+    AssessmentPhase,
+    AssessmentPhaseChanged,
+    AssessmentRepRejected,
+    AssessmentResult,
 )
+from exercises.assessments.norms import NORMS, NormComparison, Sex, compare_to_norms
 from exercises.events import Event, LocalizedText
-from exercises.metrics import Body
+from exercises.metrics.body import Body, angle_deg
 from vision import config
 from vision.clock import VideoClock
 from vision.geometry import isotropic
@@ -62,19 +70,9 @@ __all__ = [
     "NO_NORMS",
     "READY_REMINDER_MS",
     "TRACKING_GAP_FRACTION",
-    "AssessmentCancelled",
-    "AssessmentCompleted",
-    "AssessmentCountChanged",
-    "AssessmentCountdownTicked",
-    "AssessmentCueIssued",
-    "AssessmentPhase",
-    "AssessmentPhaseChanged",
-    "AssessmentRepRejected",
-    "AssessmentResult",
     "AssessmentSession",
-    "AssessmentTimerStarted",
     "PhaseTiming",
-    "ProtocolInfo",
+    "SessionOptions",
     "Subject",
 ]
 
@@ -87,20 +85,6 @@ then again every this many ms (`AssessmentCueIssued` "start_position")."""
 TRACKING_GAP_FRACTION: Final[float] = 0.2
 """Share of running frames without the needed joints above which a result is flagged
 "tracking_gaps": a fifth of a 30 s test unseen can hide several repetitions."""
-
-
-class AssessmentPhase(enum.IntEnum):
-    """Where an assessment is."""
-
-    INSTRUCTIONS = 0
-    COUNTDOWN = 1
-    RUNNING = 2
-    RESULT = 3
-
-    @property
-    def key(self) -> str:
-        """Lower-case name used on the wire and as a text key ("countdown")."""
-        return self.name.lower()
 
 
 # --- inputs -----------------------------------------------------------------------
@@ -140,181 +124,7 @@ class PhaseTiming:
                 raise ValueError(f"{name} must be an int >= 0, got {value!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class ProtocolInfo:
-    """What a protocol is, for the kiosk and the records.
-
-    Attributes:
-        test_id: Stable id ("chair_stand_30s"); the key of its norms, if any.
-        name: For people.
-        unit: Unit of the score ("stands", "curls", "steps", "s").
-        unit_label: The unit as read by people.
-        duration_ms: Fixed test time, or None for a trial that ends by its own rule.
-        camera_view: Where the camera should see the person from ("side", "front").
-        say: Spoken text per phase (instructions, countdown, running = "Go!").
-        start_position: How to get into the start position (the reminder).
-    """
-
-    test_id: str
-    name: LocalizedText
-    unit: str
-    unit_label: LocalizedText
-    duration_ms: int | None
-    camera_view: str
-    say: Mapping[AssessmentPhase, LocalizedText]
-    start_position: LocalizedText
-
-
-# --- events -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentPhaseChanged(Event):
-    """The assessment moved to `phase`; `say` is what the kiosk speaks now."""
-
-    test_id: str
-    phase: str
-    previous: str | None
-    say: LocalizedText
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentCountdownTicked(Event):
-    """One second of the countdown: `seconds_left` is 3, 2, 1."""
-
-    test_id: str
-    seconds_left: int
-    say: LocalizedText
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentTimerStarted(Event):
-    """The measured time runs from `started_at_ms` (the "go" instant for timed tests,
-    the lift-off for single-leg stance); `limit_ms` is the test's length or cap."""
-
-    test_id: str
-    started_at_ms: int
-    limit_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentCountChanged(Event):
-    """A repetition counted: `count` is the new total of `side` (None = whole body)."""
-
-    test_id: str
-    count: int
-    side: str | None
-    elapsed_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentRepRejected(Event):
-    """An attempt that does not count, and why ("incomplete", "hands_used",
-    "below_target"); `message` may be spoken."""
-
-    test_id: str
-    reason: str
-    side: str | None
-    elapsed_ms: int
-    message: LocalizedText
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentCueIssued(Event):
-    """A protocol reminder to speak now ("arms_crossed", "hands_on_hips")."""
-
-    test_id: str
-    cue_id: str
-    message: LocalizedText
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentResult:
-    """The outcome of one assessment.
-
-    Attributes:
-        test_id: Which protocol.
-        value: The score (stands, curls, steps, seconds).
-        unit: Its unit.
-        per_side: Scores per side where the protocol has sides ("left"/"right"): both
-            arms' curls, both knees' lifts, the stance leg's time. Empty otherwise.
-        percentile: Estimated percentile for age and sex (1-99), None without norms.
-        band: Below, within or above the normal range (a str enum: "below",
-            "normal", "above"); None without norms.
-        explanation: Plain-language result, en and zh-CN.
-        flags: Protocol remarks for staff, e.g. "hands_used", "stopped_early",
-            "final_rep_over_halfway", "tracking_gaps", "touched_down".
-        duration_ms: Measured time (the test's length for timed tests).
-        norm: The full norm comparison (age group, range, source), or None.
-        summary: The short sentence spoken when the result appears.
-    """
-
-    test_id: str
-    value: float
-    unit: str
-    per_side: dict[str, float]
-    percentile: float | None
-    band: Band | None
-    explanation: LocalizedText
-    flags: tuple[str, ...]
-    duration_ms: int
-    norm: NormComparison | None = None
-    summary: LocalizedText = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentCompleted(Event):
-    """The test is over; `result` is final."""
-
-    result: AssessmentResult
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentCancelled(Event):
-    """`stop()` before the test started: there is no result."""
-
-    test_id: str
-    phase: str
-
-
-# --- texts shared by every protocol -----------------------------------------------
-
-_TICK: Final[dict[int, LocalizedText]] = {
-    1: {"en": "One", "zh-CN": "一"},
-    2: {"en": "Two", "zh-CN": "二"},
-    3: {"en": "Three", "zh-CN": "三"},
-    4: {"en": "Four", "zh-CN": "四"},
-    5: {"en": "Five", "zh-CN": "五"},
-}
-
-NO_NORMS: Final[LocalizedText] = {
-    "en": "Enter age and sex to compare with people of the same age.",
-    "zh-CN": "输入年龄和性别后，可以与同龄人比较。",
-}
-"""The explanation when the subject's age or sex is unknown."""
-
-
-def tick_text(seconds_left: int) -> LocalizedText:
-    """The spoken countdown number."""
-    return dict(
-        _TICK.get(seconds_left, {"en": str(seconds_left), "zh-CN": str(seconds_left)})
-    )
-
-
 # --- geometry shared by the protocols ------------------------------------------------
-
-
-def angle_deg(a: F64 | None, b: F64 | None, c: F64 | None) -> float:
-    """Image-plane angle at `b` of a-b-c in degrees; NaN if a point is missing or a
-    segment has zero length (the same convention as `vision.geometry.joint_angles`)."""
-    if a is None or b is None or c is None:
-        return math.nan
-    u, v = a - b, c - b
-    nu, nv = float(np.hypot(*u)), float(np.hypot(*v))
-    if nu == 0.0 or nv == 0.0:
-        return math.nan
-    cos = float(np.dot(u, v)) / (nu * nv)
-    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
 def side_angle(body: Body, side: str, joints: tuple[str, str, str]) -> float:
@@ -337,6 +147,15 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(finite) if finite else math.nan
 
 
+class SessionOptions(TypedDict, total=False):
+    """The options every protocol session takes (`AssessmentSession.__init__`); a
+    protocol's own come first in its signature, then `**options`."""
+
+    subject: Subject | None
+    timing: PhaseTiming | None
+    min_visibility: float | None
+
+
 # --- the session base ---------------------------------------------------------------
 
 M = TypeVar("M")
@@ -345,12 +164,20 @@ M = TypeVar("M")
 class AssessmentSession(abc.ABC, Generic[M]):
     """Base of every protocol session: phases, countdown, timing, result and norms.
 
-    A protocol implements `_measure` (what one frame shows, or None), `_is_ready`
+    A protocol names its `info` and `texts` (from `protocols.toml`) and implements
+    `_measure` (what one frame shows, or None), `_is_ready`
     (the start position), `_start` (calibrate from the start-position frames, arm the
     counters), `_step` (one running frame) and `_score`.
+
+    Args:
+        subject: Age and sex for the norms (None: no norm comparison).
+        timing: Phase durations before the test.
+        min_visibility: Joint visibility threshold (default
+            `vision.config.MIN_VISIBILITY`).
     """
 
     info: ClassVar[ProtocolInfo]
+    texts: ClassVar[Mapping[str, LocalizedText]]
 
     def __init__(
         self,
@@ -473,14 +300,7 @@ class AssessmentSession(abc.ABC, Generic[M]):
                 self._reminded_at is None or ts - self._reminded_at >= READY_REMINDER_MS
             ):
                 self._reminded_at = ts
-                events.append(
-                    AssessmentCueIssued(
-                        ts,
-                        self.info.test_id,
-                        "start_position",
-                        dict(self.info.start_position),
-                    )
-                )
+                self._cue(ts, "start_position", events)
         if (
             self._ready_since is not None
             and ts - self._phase_ts >= self.timing.instructions_ms
@@ -579,6 +399,56 @@ class AssessmentSession(abc.ABC, Generic[M]):
     def _elapsed(self, ts: int) -> int:
         assert self._t0 is not None
         return ts - self._t0
+
+    # --- events a protocol emits while running ----------------------------------------
+
+    def _counted(
+        self, ts: int, count: int, side: str | None, events: list[Event], at: int
+    ) -> None:
+        """A repetition counted at `at` (ms; the frame's time, or the end of the test
+        for the final rep), reported with the frame at `ts`."""
+        events.append(
+            AssessmentCountChanged(
+                ts, self.info.test_id, count, side, self._elapsed(at)
+            )
+        )
+
+    def _rejected(
+        self, ts: int, reason: str, side: str | None, events: list[Event]
+    ) -> None:
+        """An attempt that does not count; `reason` is also the key of its text."""
+        events.append(
+            AssessmentRepRejected(
+                ts,
+                self.info.test_id,
+                reason,
+                side,
+                self._elapsed(ts),
+                dict(self.texts[reason]),
+            )
+        )
+
+    def _cue(self, ts: int, cue_id: str, events: list[Event]) -> None:
+        """A protocol reminder; `cue_id` is also the key of its text."""
+        events.append(
+            AssessmentCueIssued(ts, self.info.test_id, cue_id, dict(self.texts[cue_id]))
+        )
+
+    def _report(
+        self,
+        outcome: RepOutcome | None,
+        count: int,
+        side: str | None,
+        short_reason: str,
+        ts: int,
+        events: list[Event],
+    ) -> None:
+        """A rep counter's outcome: counted, or a short rep rejected for
+        `short_reason`."""
+        if outcome is RepOutcome.COUNTED:
+            self._counted(ts, count, side, events, ts)
+        elif outcome is RepOutcome.SHORT:
+            self._rejected(ts, short_reason, side, events)
 
     # --- protocol hooks -------------------------------------------------------------
 

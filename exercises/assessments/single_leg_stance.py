@@ -36,18 +36,15 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Unpack
 
 import numpy as np
 
+from exercises.assessments.data import ProtocolInfo, protocol_info, protocol_texts
+from exercises.assessments.events import AssessmentTimerStarted
 from exercises.assessments.protocol import (
-    AssessmentCueIssued,
-    AssessmentPhase,
     AssessmentSession,
-    AssessmentTimerStarted,
-    PhaseTiming,
-    ProtocolInfo,
-    Subject,
+    SessionOptions,
     side_angle,
 )
 from exercises.events import Event, LocalizedText
@@ -90,48 +87,8 @@ LIFT_TIMEOUT_MS: Final[int] = 15_000
 
 DEFAULT_MAX_S: Final[float] = 60.0
 
-TEXTS: Final[dict[str, LocalizedText]] = {
-    "instructions": {
-        "en": "Single-leg stance. Stand facing the screen, feet together, hands on "
-        "your hips, eyes open. When I say go, lift one foot off the floor and stand "
-        "on the other leg as long as you can, up to one minute. Keep your hands on "
-        "your hips. Stand next to a wall or a chair for safety.",
-        "zh-CN": "单腿站立测试。请面对屏幕站立，双脚并拢，双手叉腰，眼睛睁开。"
-        "听到“开始”后，抬起一只脚离开地面，用另一条腿尽量站久一些，最长一分钟。"
-        "双手保持叉腰。为了安全，请站在墙边或椅子旁边。",
-    },
-    "start_position": {
-        "en": "Please stand facing the screen with both feet on the floor and your "
-        "hands on your hips.",
-        "zh-CN": "请面对屏幕站好，双脚着地，双手叉腰。",
-    },
-    "countdown": {"en": "Get ready.", "zh-CN": "准备。"},
-    "go": {"en": "Go! Lift one foot.", "zh-CN": "开始！抬起一只脚。"},
-    "hands_on_hips": {
-        "en": "Put your hands on your hips.",
-        "zh-CN": "请双手叉腰。",
-    },
-    "no_norms": {
-        "en": "There is no Senior Fitness Test norm for standing on one leg; your "
-        "coach will compare it with your earlier results.",
-        "zh-CN": "单腿站立没有老年人体能测试常模，教练会与您以前的成绩比较。",
-    },
-}
-
-INFO: Final[ProtocolInfo] = ProtocolInfo(
-    test_id=TEST_ID,
-    name={"en": "Single-leg stance (eyes open)", "zh-CN": "单腿站立（睁眼）"},
-    unit="s",
-    unit_label={"en": "seconds", "zh-CN": "秒"},
-    duration_ms=None,
-    camera_view="front",
-    say={
-        AssessmentPhase.INSTRUCTIONS: TEXTS["instructions"],
-        AssessmentPhase.COUNTDOWN: TEXTS["countdown"],
-        AssessmentPhase.RUNNING: TEXTS["go"],
-    },
-    start_position=TEXTS["start_position"],
-)
+TEXTS: Final[dict[str, LocalizedText]] = protocol_texts(TEST_ID)
+INFO: Final[ProtocolInfo] = protocol_info(TEST_ID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,27 +146,24 @@ class SingleLegStanceSession(AssessmentSession[StanceMeasure]):
     """One single-leg stance trial (either leg; run it again for the other).
 
     Args:
-        subject: Age and sex (recorded; there are no norms for this test).
-        timing: Phase durations before the test.
         max_s: Cap of the trial in seconds.
         require_hands_on_hips: End the trial when the hands leave the hips.
-        min_visibility: Joint visibility threshold.
+        **options: Those of `AssessmentSession`.
     """
 
     info = INFO
+    texts = TEXTS
 
     def __init__(
         self,
         *,
-        subject: Subject | None = None,
-        timing: PhaseTiming | None = None,
         max_s: float = DEFAULT_MAX_S,
         require_hands_on_hips: bool = True,
-        min_visibility: float | None = None,
+        **options: Unpack[SessionOptions],
     ) -> None:
         if not (math.isfinite(max_s) and max_s > 0):
             raise ValueError(f"max_s must be > 0, got {max_s!r}")
-        super().__init__(subject=subject, timing=timing, min_visibility=min_visibility)
+        super().__init__(**options)
         self.max_ms = round(max_s * 1000)
         self.require_hands_on_hips = require_hands_on_hips
         self._state = _State.WAITING
@@ -282,11 +236,7 @@ class SingleLegStanceSession(AssessmentSession[StanceMeasure]):
             if lifted and not self._hands_ok(m):
                 if self._hands_cue_for is None:
                     self._hands_cue_for = ts
-                    events.append(
-                        AssessmentCueIssued(
-                            ts, TEST_ID, "hands_on_hips", dict(TEXTS["hands_on_hips"])
-                        )
-                    )
+                    self._cue(ts, "hands_on_hips", events)
             elif not lifted:
                 self._hands_cue_for = None
         if ts - self._t0 >= LIFT_TIMEOUT_MS and self._lift_since is None:

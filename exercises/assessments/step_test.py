@@ -28,20 +28,16 @@ Core module: stdlib, numpy, vision.{types,config} and exercises.*.
 
 from __future__ import annotations
 
-import enum
 import math
-from dataclasses import dataclass
-from typing import Final
+from dataclasses import dataclass, field
+from typing import Final, Unpack
 
+from exercises.assessments.counter import RepGate, RepOutcome
+from exercises.assessments.data import ProtocolInfo, protocol_info, protocol_texts
+from exercises.assessments.events import AssessmentTimerStarted
 from exercises.assessments.protocol import (
-    AssessmentCountChanged,
-    AssessmentPhase,
-    AssessmentRepRejected,
     AssessmentSession,
-    AssessmentTimerStarted,
-    PhaseTiming,
-    ProtocolInfo,
-    Subject,
+    SessionOptions,
     median,
     side_angle,
 )
@@ -61,7 +57,6 @@ __all__ = [
 ]
 
 TEST_ID: Final[str] = "step_test_2min"
-DURATION_MS: Final[int] = 120_000
 SIDES: Final[tuple[str, str]] = ("left", "right")
 SCORED_SIDE: Final[str] = "right"
 
@@ -78,43 +73,9 @@ ATTEMPT_FRACTION: Final[float] = 0.5
 KNEE_STRAIGHT_DEG: Final[float] = 160.0
 """Standing straight for the calibration: both knees at least this straight."""
 
-TEXTS: Final[dict[str, LocalizedText]] = {
-    "instructions": {
-        "en": "Two-minute step test. Stand up straight facing the screen, next to a "
-        "wall or a chair for balance. When I say go, march in place, lifting each "
-        "knee to the height shown, as many times as you can in two minutes. You may "
-        "slow down or rest, but try to keep going.",
-        "zh-CN": "2分钟原地踏步测试。请面对屏幕站直，旁边有墙或椅子可以扶。听到"
-        "“开始”后，原地踏步，每次把膝盖抬到屏幕上标示的高度，2分钟内尽可能多做。"
-        "可以放慢或稍作休息，但尽量坚持。",
-    },
-    "start_position": {
-        "en": "Please stand up straight facing the screen, so the camera can see you "
-        "from head to toe.",
-        "zh-CN": "请面对屏幕站直，让摄像头能看到您的全身。",
-    },
-    "countdown": {"en": "Get ready.", "zh-CN": "准备。"},
-    "go": {"en": "Go!", "zh-CN": "开始！"},
-    "below_target": {
-        "en": "Lift your knee a little higher.",
-        "zh-CN": "膝盖再抬高一点。",
-    },
-}
-
-INFO: Final[ProtocolInfo] = ProtocolInfo(
-    test_id=TEST_ID,
-    name={"en": "2-minute step test", "zh-CN": "2分钟原地踏步"},
-    unit="steps",
-    unit_label={"en": "steps", "zh-CN": "次"},
-    duration_ms=DURATION_MS,
-    camera_view="front",
-    say={
-        AssessmentPhase.INSTRUCTIONS: TEXTS["instructions"],
-        AssessmentPhase.COUNTDOWN: TEXTS["countdown"],
-        AssessmentPhase.RUNNING: TEXTS["go"],
-    },
-    start_position=TEXTS["start_position"],
-)
+TEXTS: Final[dict[str, LocalizedText]] = protocol_texts(TEST_ID)
+INFO: Final[ProtocolInfo] = protocol_info(TEST_ID)
+DURATION_MS: Final[int] = INFO.duration_ms or 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,22 +116,18 @@ def measure_steps(body: Body) -> StepMeasure | None:
     )
 
 
-class LiftOutcome(enum.IntEnum):
-    COUNTED = 0
-    BELOW_TARGET = 1
+LiftOutcome = RepOutcome
+"""COUNTED, or BELOW_TARGET: a lift that fell short."""
 
 
 @dataclass
 class KneeLiftCounter:
     """Knee lifts of one side reaching `target` (heights in torso lengths above the
-    floor; `rest` is the standing knee height)."""
+    floor; `rest` is the standing knee height), counted on the way to the target."""
 
     rest: float
     target: float
-    count: int = 0
-    short: int = 0
-    _armed: bool = True
-    _attempt: bool = False
+    gate: RepGate = field(init=False)
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rest) and math.isfinite(self.target)) or not (
@@ -179,54 +136,39 @@ class KneeLiftCounter:
             raise ValueError(
                 f"need finite rest < target, got rest={self.rest}, target={self.target}"
             )
+        # Standing at the start: the first lift counts.
+        self.gate = RepGate(REARM_FRACTION, ATTEMPT_FRACTION, 1.0, armed=True)
+
+    @property
+    def count(self) -> int:
+        return self.gate.count
+
+    @property
+    def short(self) -> int:
+        return self.gate.short
 
     def fraction(self, knee_height: float) -> float:
         """0 at the standing knee height, 1 at the target."""
         return (knee_height - self.rest) / (self.target - self.rest)
 
     def update(self, knee_height: float) -> LiftOutcome | None:
-        if not math.isfinite(knee_height):
-            return None
-        q = self.fraction(knee_height)
-        if q <= REARM_FRACTION:
-            short = self._attempt
-            self._armed = True
-            self._attempt = False
-            if short:
-                self.short += 1
-                return LiftOutcome.BELOW_TARGET
-            return None
-        if not self._armed:
-            return None
-        if q >= 1.0:
-            self._armed = False
-            self._attempt = False
-            self.count += 1
-            return LiftOutcome.COUNTED
-        if q >= ATTEMPT_FRACTION:
-            self._attempt = True
-        return None
+        return self.gate.update(self.fraction(knee_height))
 
 
 class StepTestSession(AssessmentSession[StepMeasure]):
     """The 2-minute step test at the kiosk (camera in front, whole body seen).
 
-    Args:
-        subject: Age and sex for the norms.
-        timing: Phase durations before the test.
-        min_visibility: Joint visibility threshold.
+    Options: those of `AssessmentSession` (subject, timing, min_visibility).
     """
 
     info = INFO
+    texts = TEXTS
 
     def __init__(
         self,
-        *,
-        subject: Subject | None = None,
-        timing: PhaseTiming | None = None,
-        min_visibility: float | None = None,
+        **options: Unpack[SessionOptions],
     ) -> None:
-        super().__init__(subject=subject, timing=timing, min_visibility=min_visibility)
+        super().__init__(**options)
         self.counters: dict[str, KneeLiftCounter] = {}
 
     @property
@@ -263,26 +205,10 @@ class StepTestSession(AssessmentSession[StepMeasure]):
     def _step(self, m: StepMeasure | None, ts: int, events: list[Event]) -> None:
         if m is None:
             return None
-        elapsed = self._elapsed(ts)
         for s in SIDES:
-            outcome = self.counters[s].update(m.knee_height[s])
-            if outcome is LiftOutcome.COUNTED:
-                events.append(
-                    AssessmentCountChanged(
-                        ts, TEST_ID, self.counters[s].count, s, elapsed
-                    )
-                )
-            elif outcome is LiftOutcome.BELOW_TARGET:
-                events.append(
-                    AssessmentRepRejected(
-                        ts,
-                        TEST_ID,
-                        "below_target",
-                        s,
-                        elapsed,
-                        dict(TEXTS["below_target"]),
-                    )
-                )
+            c = self.counters[s]
+            outcome = c.update(m.knee_height[s])
+            self._report(outcome, c.count, s, "below_target", ts, events)
         return None
 
     def _score(

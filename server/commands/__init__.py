@@ -2,7 +2,8 @@
 
 Options several commands share are declared once here (`add_backend_option`,
 `add_lang_option`, `add_max_frames_option`), so their choices and defaults agree with
-`vision.backends` and `server.settings`.
+`vision.backends` and `server.settings`; the steps of reading poses from a source
+are in `_frames`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def add_backend_option(parser: argparse.ArgumentParser, help: str) -> None:
         "--backend",
         choices=BACKENDS,
         default=DEFAULT_BACKEND,
-        help=f"{help}: {BACKENDS_HELP}",
+        help=f"{help} (default {DEFAULT_BACKEND}): {BACKENDS_HELP}",
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from server.cli import CommandError
 from server.commands import (
+    _frames,
     add_backend_option,
     add_lang_option,
     add_max_frames_option,
@@ -108,41 +109,24 @@ def _parse_aspect(text: str) -> float:
 def _run_backend(source: str, backend_name: str, max_frames: int | None) -> Any:
     """Video/folder/camera -> PoseWindow of the most confident person per frame (the
     backend stamps the images' width / height on it)."""
-    import numpy as np
-
-    from models import ModelIntegrityError
-    from vision.backends import BackendError, create_backend
-    from vision.sources import SourceError, open_source
-    from vision.types import PoseFrame, PoseWindow
-
-    try:
-        opened = open_source(source)
-    except SourceError as exc:
-        raise CommandError(str(exc)) from None
     from tqdm import tqdm
 
+    from vision.sources import SourceError
+    from vision.types import PoseFrame, PoseWindow
+
     frames: list[PoseFrame] = []
-    with opened:
-        try:
-            backend = create_backend(backend_name)
-        except (ModelIntegrityError, BackendError, ValueError) as exc:
-            raise CommandError(f"{backend_name} backend: {exc}") from None
-        total = opened.frame_count
-        if max_frames is not None:
-            total = max_frames if total is None else min(total, max_frames)
-        progress = tqdm(total=total, unit="frame", desc="pose")
+    with _frames.open_frames(source) as opened:
+        backend = _frames.open_backend(backend_name)
+        progress = tqdm(
+            total=_frames.frame_total(opened.frame_count, max_frames),
+            unit="frame",
+            desc="pose",
+        )
         try:
             for captured in opened:
                 progress.update()
                 poses = backend.detect(captured.image_bgr, captured.timestamp_ms)
-                if len(poses):
-                    frames.append(poses[int(np.argmax(poses.scores))])
-                else:
-                    frames.append(
-                        PoseFrame.missing(
-                            captured.timestamp_ms, backend.skeleton, poses.aspect_wh
-                        )
-                    )
+                frames.append(_frames.main_person(poses, captured.timestamp_ms))
                 if max_frames is not None and len(frames) >= max_frames:
                     break
         except SourceError as exc:

@@ -23,6 +23,7 @@ import numpy as np
 
 from server.cli import CommandError
 from server.commands import (
+    _frames,
     add_backend_option,
     add_max_frames_option,
     check_max_frames,
@@ -118,22 +119,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from models import ModelIntegrityError
     from vision.annotate import AnnotatedVideoWriter, AnnotateError, draw_poses
-    from vision.backends import BackendError, create_backend
     from vision.landmarks_io import save_landmarks
-    from vision.sources import SourceError, open_source
+    from vision.sources import SourceError
     from vision.types import PoseFrame, PoseWindow
 
-    try:
-        source = open_source(args.source, interval_ms=args.interval_ms)
-    except SourceError as exc:
-        raise CommandError(str(exc)) from None
+    source = _frames.open_frames(args.source, interval_ms=args.interval_ms)
     with source:
-        try:
-            backend = create_backend(args.backend)
-        except (ModelIntegrityError, BackendError, ValueError) as exc:
-            raise CommandError(f"{args.backend} backend: {exc}") from None
+        backend = _frames.open_backend(args.backend)
         try:
             writer = (
                 AnnotatedVideoWriter(args.annotate, source.fps or 30.0)
@@ -144,9 +137,7 @@ def _run(args: argparse.Namespace) -> int:
             backend.close()
             raise CommandError(f"--annotate: {exc}") from None
 
-        total = source.frame_count
-        if args.max_frames is not None:
-            total = args.max_frames if total is None else min(total, args.max_frames)
+        total = _frames.frame_total(source.frame_count, args.max_frames)
         show_progress = (
             args.progress
             if args.progress is not None
@@ -180,17 +171,8 @@ def _run(args: argparse.Namespace) -> int:
                 t2 = time.perf_counter()
                 decode_s.append(t1 - t0)
                 inference_s.append(t2 - t1)
-                if len(poses):
-                    best = int(np.argmax(poses.scores))
-                    frames.append(poses[best])
-                    detected.append(True)
-                else:
-                    frames.append(
-                        PoseFrame.missing(
-                            captured.timestamp_ms, poses.skeleton, poses.aspect_wh
-                        )
-                    )
-                    detected.append(False)
+                frames.append(_frames.main_person(poses, captured.timestamp_ms))
+                detected.append(len(poses) > 0)
                 if writer is not None:
                     writer.write(draw_poses(captured.image_bgr.copy(), poses))
                 bar.update(1)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from server.cli import CommandError
 from server.commands._privacy import BACKENDS_HELP
 from server.settings import Settings, SettingsError
+from vision.backends import BACKENDS, DEFAULT_BACKEND
 
 if TYPE_CHECKING:
     from server.store import Store
@@ -69,7 +70,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument(
         "--backend",
-        help=f"pose backend (MOVECOACH_BACKEND): {BACKENDS_HELP}",
+        choices=BACKENDS,
+        help=f"pose backend (MOVECOACH_BACKEND; default {DEFAULT_BACKEND}): "
+        f"{BACKENDS_HELP}",
     )
     parser.add_argument(
         "--ssl-certfile",
@@ -192,8 +195,6 @@ def _prepare_records(store: Store, url: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vision.backends import BACKENDS
-
     try:
         settings = Settings.from_env(
             host=args.host,

@@ -270,12 +270,15 @@ class MoveCoachIngress:
     """The MoveCoach web app (page, websocket, records API) on a Serve replica.
 
     Args:
-        inference: Handle of the `PoseInference` deployment.
+        inference: Handle of the `PoseInference` deployment; None: pose inference
+            in the replica (`AppArgs.colocate`).
         config: `IngressConfig` fields.
     """
 
     def __init__(
-        self, inference: DeploymentHandle[Any], config: Mapping[str, Any] | None = None
+        self,
+        inference: DeploymentHandle[Any] | None,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         self._inference = inference
         self._config = IngressConfig(**dict(config or {}))
@@ -296,8 +299,14 @@ class MoveCoachIngress:
             # The loop awaits each rep's commit before sending it (no blocking).
             recorder = ResumableRecorder(store, wait_for_reps=False)
         self._recorder = recorder
-        worker = RemoteInferenceWorker(
-            HandleService(self._inference), ready_timeout_s=cfg.ready_timeout_s
+        # Co-located (no inference deployment): the replica runs pose inference
+        # itself, one thread per core, as `movecoach serve` does.
+        worker = (
+            None
+            if self._inference is None
+            else RemoteInferenceWorker(
+                HandleService(self._inference), ready_timeout_s=cfg.ready_timeout_s
+            )
         )
         return build_web_app(
             settings,
@@ -327,6 +336,11 @@ class AppArgs:
     Attributes:
         provider: "cpu" or "cuda" (ONNX Runtime execution provider of the inference
             replicas; "cuda" also asks Ray for one GPU per replica).
+        colocate: No inference deployment: each ingress replica runs pose inference
+            in-process, one thread per core (the `Settings.backend`, ONNX Runtime by
+            default), like `movecoach serve`. For CPU boxes: a frame then costs no
+            hop between replicas (measured on 2 cores, docs/deployment.md); the
+            batching inference deployment is for GPUs.
         gpus_per_replica: GPUs per inference replica with "cuda" (0.5: two per GPU).
         intra_op_threads: ORT threads per inference replica (0: ORT's default).
         num_poses: People per frame.
@@ -342,6 +356,7 @@ class AppArgs:
     """
 
     provider: str = "cpu"
+    colocate: bool = False
     gpus_per_replica: float = 1.0
     intra_op_threads: int = 0
     num_poses: int = 1
@@ -383,6 +398,11 @@ class AppArgs:
         parsed = cls(**values)
         if parsed.provider not in ("cpu", "cuda"):
             raise ValueError(f"provider must be cpu or cuda, got {parsed.provider!r}")
+        if parsed.colocate and parsed.provider != "cpu":
+            raise ValueError(
+                "colocate runs the server's backend on CPU in each ingress replica; "
+                f"expected provider cpu with it, got {parsed.provider!r}"
+            )
         if parsed.metrics not in ("ray", "prometheus", "none"):
             raise ValueError(
                 f"metrics must be ray, prometheus or none, got {parsed.metrics!r}"
@@ -456,8 +476,12 @@ def build_app(args: Mapping[str, Any] | None = None) -> Any:
     # @serve.deployment turned the classes into Deployments (typed as the classes).
     inference_deployment: Any = PoseInference
     ingress_deployment: Any = MoveCoachIngress
-    inference = inference_deployment.options(**parsed.inference_options()).bind(
-        onnx, parsed.metrics
+    inference = (
+        None
+        if parsed.colocate
+        else inference_deployment.options(**parsed.inference_options()).bind(
+            onnx, parsed.metrics
+        )
     )
     return ingress_deployment.options(num_replicas=parsed.ingress_replicas).bind(
         inference,

@@ -8,8 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 from server.schemas.kiosk import (
     CloseMessage,
+    ControlMessage,
     ExerciseInfo,
     KioskOptions,
+    ProgrammeInfo,
     StatsMessage,
 )
 from server.schemas.protocol import (
@@ -30,11 +32,13 @@ __all__ = [
     "CheckedInMessage",
     "CheckedOutMessage",
     "GroupClientMessage",
+    "GroupMode",
     "GroupOpenMessage",
     "GroupOpenedMessage",
     "GroupParticipantInfo",
     "GroupPerson",
     "GroupPoseMessage",
+    "GroupRoutinePlace",
     "GroupSummaryMessage",
     "SetInstructorMessage",
     "parse_group_message",
@@ -44,6 +48,7 @@ __all__ = [
 
 
 TrackId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+GroupMode = Literal["follow", "same_exercise", "routine"]
 
 
 class GroupOpenMessage(Message):
@@ -56,8 +61,9 @@ class GroupOpenMessage(Message):
     """
 
     type: Literal["open"] = "open"
-    mode: Literal["follow", "same_exercise"]
+    mode: GroupMode
     exercise: str | None = Field(default=None, min_length=1, max_length=64)
+    routine: str | None = Field(default=None, min_length=1, max_length=64)
     lang: Lang | None = None
     elder: bool = True
     resolution_wh: tuple[Annotated[int, Field(gt=0, le=16384)], ...] | None = None
@@ -68,6 +74,17 @@ class GroupOpenMessage(Message):
     def _exercise_for_mode(self) -> GroupOpenMessage:
         if self.mode == "same_exercise" and self.exercise is None:
             raise ValueError("expected 'exercise' for mode 'same_exercise', got none")
+        if (self.mode == "routine") != (self.routine is not None):
+            raise ValueError(
+                "expected 'routine' with mode 'routine' and only then, got "
+                f"mode {self.mode!r} and routine {self.routine!r}"
+            )
+        if self.mode == "routine" and (
+            self.exercise is not None or self.instructor_track_id is not None
+        ):
+            raise ValueError(
+                "expected no 'exercise' or 'instructor_track_id' for mode 'routine'"
+            )
         check_resolution(self.resolution_wh)
         return self
 
@@ -107,6 +124,7 @@ _GroupClient = (
     | CheckInMessage
     | CheckOutMessage
     | AcknowledgeAlertMessage
+    | ControlMessage
     | CloseMessage
 )
 GroupClientMessage = Annotated[_GroupClient, Field(discriminator="type")]
@@ -117,6 +135,7 @@ GROUP_TYPES: Final[tuple[str, ...]] = (
     "check_in",
     "check_out",
     "acknowledge_alert",
+    "control",
     "close",
 )
 
@@ -125,12 +144,14 @@ GROUP_TYPES: Final[tuple[str, ...]] = (
 
 
 class GroupOpenedMessage(Message):
-    """A group session started (`exercise`: null in follow mode without one)."""
+    """A group session started (`exercise`: null in follow mode without one;
+    `programme`: the routine, in mode `routine`)."""
 
     type: Literal["group_opened"] = "group_opened"
     session_id: str
-    mode: Literal["follow", "same_exercise"]
+    mode: GroupMode
     exercise: ExerciseInfo | None = None
+    programme: ProgrammeInfo | None = None
     lang: Lang
     elder: bool
     max_participants: int
@@ -140,13 +161,25 @@ class GroupOpenedMessage(Message):
     bones: list[tuple[int, int]]
 
 
+class GroupRoutinePlace(BaseModel):
+    """Where a participant is in the routine (mode `routine`): the section they are
+    doing (`index` in the routine's sections) and its rounds against the standard's."""
+
+    model_config = ConfigDict(frozen=True)
+    section_id: str
+    index: int
+    rounds: int
+    target_rounds: int
+
+
 class GroupPerson(BaseModel):
     """One tracked person in a `group_pose`.
 
     `number`: seat 1..max_participants (null for the instructor and people beyond
     the limit); `role`: "instructor", "participant" or "extra"; `name`: display name
     after check-in; `in_step`: follow mode 0-100; `last_score`: same_exercise, the
-    last rep's score; `xy`/`visibility` as in `PoseMessage`.
+    last rep's score; `routine`: mode `routine`, where a participant is in it;
+    `xy`/`visibility` as in `PoseMessage`.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -160,6 +193,7 @@ class GroupPerson(BaseModel):
     fallen: bool
     xy: list[tuple[float, float] | None]
     visibility: list[float]
+    routine: GroupRoutinePlace | None = None
 
 
 class GroupPoseMessage(Message):
@@ -208,7 +242,9 @@ class AlertAcknowledgedMessage(Message):
 
 class GroupParticipantInfo(BaseModel):
     """One participant in `group_summary` (`resident`/`name` when checked in;
-    `session`: same_exercise, their own `Session` summary, serialized generically)."""
+    `session`: same_exercise, their own `Session` summary; routine, their
+    `RoutineSummary` (every section's status, rounds, score); serialized
+    generically)."""
 
     model_config = ConfigDict(frozen=True)
     track_id: int
@@ -223,11 +259,12 @@ class GroupParticipantInfo(BaseModel):
 
 
 class GroupSummaryMessage(Message):
-    """End of a group session (`exercise`: the exercise id, or null)."""
+    """End of a group session (`exercise`: the exercise id, the routine's id, or
+    null)."""
 
     type: Literal["group_summary"] = "group_summary"
     session_id: str
-    mode: Literal["follow", "same_exercise"]
+    mode: GroupMode
     exercise: str | None
     participants: list[GroupParticipantInfo]
     stats: StatsMessage

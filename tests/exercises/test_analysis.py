@@ -5,20 +5,26 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from benchmarks.posetrainer_data import load_form_window
 from exercises.analysis import (
+    ChannelTrace,
     analyze,
     channel_trace,
     counted_span,
     form_is_bad,
     judge_frame,
+    score_counted_rep,
 )
 from exercises.counting import CounterParams
 from exercises.events import MoveCompleted, PlacementChanged, RepCompleted, Severity
+from exercises.rep_counter import CountedRep
+from exercises.scoring import cost_to_score
 from exercises.session import Session
 from exercises.spec import UnknownExerciseError, get_spec
 from tests.conftest import shared_data_path
@@ -248,6 +254,9 @@ def test_shared_video_landmarks_have_no_spurious_placement_flicker() -> None:
 
 _PLANK = {"view": "side", "posture": "prone", "trunk_pitch_deg": 80.0}
 _PLANK_ARMS = {"shoulder_deg": 90.0, "elbow_deg": 90.0, "knee_deg": 180.0}
+_SAGITTAL: dict[str, Any] = {"arm_plane": "sagittal"}
+_RAISED = {"elbow_deg": 170.0, "shoulder_deg": 90.0, **_SAGITTAL}
+_PRESSED = {"elbow_deg": 170.0, "shoulder_deg": 170.0, **_SAGITTAL}
 
 
 @pytest.mark.parametrize(
@@ -260,8 +269,64 @@ _PLANK_ARMS = {"shoulder_deg": 90.0, "elbow_deg": 90.0, "knee_deg": 180.0}
         pytest.param(
             "plank", {**_PLANK, "hip_deg": 140.0}, ("hips_high",), id="plank-piked"
         ),
-        # A slight pike (20 deg) is how people hold a plank they call correct.
-        pytest.param("plank", {**_PLANK, "hip_deg": 160.0}, (), id="plank-slight-pike"),
+        # The template's band: 10 deg past its 2 deg bend either way.
+        pytest.param("plank", {**_PLANK, "hip_deg": 170.0}, (), id="plank-slight-pike"),
+        pytest.param(
+            "plank", {**_PLANK, "hip_deg": 160.0}, ("hips_high",), id="plank-pike-20"
+        ),
+        pytest.param("plank", {**_PLANK, "hip_deg": 190.0}, (), id="plank-slight-sag"),
+        pytest.param(
+            "bicep_curl",
+            {"view": "side", "elbow_deg": 60.0, "shoulder_deg": 15.0, **_SAGITTAL},
+            (),
+            id="curl-upper-arm-within-band",
+        ),
+        pytest.param(
+            "bicep_curl",
+            {"view": "side", "elbow_deg": 60.0, "shoulder_deg": 30.0, **_SAGITTAL},
+            ("upper_arm_swing",),
+            id="curl-upper-arm-swung",
+        ),
+        pytest.param(
+            "bicep_curl",
+            {"view": "side", "elbow_deg": 60.0, "trunk_pitch_deg": -10.0},
+            (),
+            id="curl-leaning-within-band",
+        ),
+        pytest.param(
+            "front_raise", {"view": "side", **_RAISED}, (), id="front-raise-level"
+        ),
+        pytest.param(
+            "front_raise",
+            {"view": "side", **_RAISED, "shoulder_deg": 150.0},
+            ("too_high",),
+            id="front-raise-too-high",
+        ),
+        pytest.param(
+            "front_raise",
+            {"view": "side", **_RAISED, "trunk_pitch_deg": -10.0},
+            (),
+            id="front-raise-lean-within-band",
+        ),
+        # Leaning back also lifts the wrists above the shoulders.
+        pytest.param(
+            "front_raise",
+            {"view": "side", **_RAISED, "trunk_pitch_deg": -20.0},
+            ("too_high", "body_swing"),
+            id="front-raise-leaning-back",
+        ),
+        pytest.param(
+            "shoulder_press",
+            {"view": "side", **_PRESSED, "hip_deg": 190.0},
+            (),
+            id="press-arch-within-band",
+        ),
+        pytest.param(
+            "shoulder_press",
+            {"view": "side", **_PRESSED, "hip_deg": 200.0},
+            ("back_arch",),
+            id="press-back-arched",
+        ),
         pytest.param(
             "bicep_curl",
             {"view": "side", "elbow_deg": 60.0},
@@ -294,7 +359,7 @@ _PLANK_ARMS = {"shoulder_deg": 90.0, "elbow_deg": 90.0, "knee_deg": 180.0}
     ],
 )
 def test_form_rules_on_a_still_frame(
-    template_id: str, pose: dict[str, float], faults: tuple[str, ...]
+    template_id: str, pose: dict[str, Any], faults: tuple[str, ...]
 ) -> None:
     kwargs = {**_PLANK_ARMS, **pose} if template_id == "plank" else pose
     judged = judge_frame(template_id, make_frame(**kwargs))
@@ -336,6 +401,74 @@ def test_image_aspect_undoes_the_picture_s_shape() -> None:
     true = judge_frame("bicep_curl", frame)
     assert true.values["trunk_forward_deg"] == pytest.approx(-20.0, abs=1.0)
     assert "leaning_back" in true.faults
+
+
+_PRESS_MS = np.arange(0, 3001, 50, dtype=np.int64)
+
+
+def _press_rep(
+    views: tuple[str, ...], **channels: npt.NDArray[np.float64]
+) -> RepCompleted:
+    """One 3 s shoulder press along the template's reference, one frame per 50 ms,
+    counted from 0 to 3000 ms; `channels` replace or add channels."""
+    spec = get_spec("shoulder_press")
+    ref = spec.reference
+    assert ref is not None
+    s = _PRESS_MS / 3000.0
+    cols = {c: np.interp(s, ref.t, ref.values[i]) for i, c in enumerate(ref.channels)}
+    cols.update(channels)
+    values = np.stack(list(cols.values()), axis=1).astype(np.float32)
+    trace = ChannelTrace(tuple(cols), _PRESS_MS, values, views)
+    counted = CountedRep(1, 0, 1500, 3000, 0, len(_PRESS_MS) - 1)
+    return score_counted_rep(spec, counted, trace)
+
+
+@pytest.mark.parametrize(
+    ("view", "scored"),
+    [
+        pytest.param("side", ("wrist_height_ratio",), id="side-view"),
+        pytest.param(
+            "front", ("elbow", "shoulder", "wrist_height_ratio"), id="front-view"
+        ),
+    ],
+)
+def test_a_counted_rep_is_scored_on_the_channels_its_view_sees(
+    view: str, scored: tuple[str, ...]
+) -> None:
+    """A press with the elbows forward, seen from the side: its elbow and shoulder
+    angles start 45 deg under the front-view reference (elbows out) and meet it at the
+    top, its wrists follow it. From the side only the wrists are scored (the angles'
+    view is the front), as the live session scores; from the front the angles cost."""
+    ref = get_spec("shoulder_press").reference
+    assert ref is not None
+    forward = {}
+    for c in ("elbow", "shoulder"):
+        v = np.interp(_PRESS_MS / 3000.0, ref.t, ref.values[ref.channels.index(c)])
+        forward[c] = v - 45.0 * (v.max() - v) / (v.max() - v.min())
+    rep = _press_rep((view,) * len(_PRESS_MS), **forward)
+    assert tuple(rep.breakdown) == scored
+    assert not rep.partial
+    # Half a band off at most on the wrists; the angles' 45 deg start costs more.
+    assert (rep.score >= cost_to_score(0.5)) == (view == "side")
+
+
+@pytest.mark.parametrize(
+    ("middle", "faults"),
+    [
+        pytest.param("oblique", ("back_arch",), id="oblique-holds"),
+        pytest.param("front", (), id="front-starts-over"),
+    ],
+)
+def test_a_counted_rep_s_faults_hold_through_an_unsure_view(
+    middle: str, faults: tuple[str, ...]
+) -> None:
+    """The back arches (20 deg, the rule: above 15 for 200 ms) from 1000 to 1400 ms;
+    one frame at 1200 ms is seen obliquely (not judged, the run goes on) or from the
+    front (the run starts over: two 150 ms runs)."""
+    ts = _PRESS_MS
+    arch = np.where((ts >= 1000) & (ts <= 1400), 20.0, 0.0)
+    views = tuple(middle if t == 1200 else "side" for t in ts.tolist())
+    assert _press_rep(views, back_arch_deg=arch).cue_ids == faults
 
 
 def test_form_verdict_on_constructed_sets() -> None:

@@ -88,6 +88,29 @@ def test_a_side_view_metric_is_not_judged_from_the_front() -> None:
     assert list(w.faults) == ["forward"]
 
 
+@pytest.mark.parametrize(
+    ("middle", "expected"),
+    [
+        # An oblique or unknown frame (a flicker as the person turns) is not judged
+        # and does not start the 200 ms over: the fault counts at 200 ms.
+        pytest.param("oblique", ["forward"], id="oblique-holds"),
+        pytest.param(None, ["forward"], id="unknown-holds"),
+        # A front view is a sure view the metric is wrong in: it starts over.
+        pytest.param("front", [], id="front-starts-over"),
+    ],
+)
+def test_an_unsure_view_holds_a_fault_s_timer(
+    middle: str | None, expected: list[str]
+) -> None:
+    w = FormWatch(
+        knee_spec(rules=[lean_rule(id="forward", metric="trunk_forward_deg")])
+    )
+    values = {"trunk_forward_deg": 60.0}
+    for t, view in ((0, "side"), (100, middle), (200, "side")):
+        w.check(BODY, values, view, None, t, now=())
+    assert list(w.faults) == expected
+
+
 def test_after_rep_rules_are_faults_but_not_live_cues() -> None:
     w = watch(timing="after_rep")
     assert run(w, [30] * 4)[-1] == (300, [], ["lean"])

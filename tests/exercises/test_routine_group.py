@@ -178,6 +178,14 @@ def test_someone_who_leaves_keeps_their_sections() -> None:
     member = next(m for m in group.summary() if m.track_id == 3)
     assert not member.present
     assert _theirs(events, 3, SectionSkipped)[-1].section_id == "draw_the_bow"
+    # finished there, then gone: their result comes before their leaving (the
+    # group screen closes a checked-in record at the leaving, with the result)
+    order = [
+        type(e.event if isinstance(e, ParticipantEvent) else e).__name__
+        for e in events
+        if getattr(e, "track_id", None) == 3
+    ]
+    assert order[-2:] == ["RoutineCompleted", "ParticipantLeft"]
 
 
 def test_pause_reaches_everyone() -> None:

@@ -82,6 +82,8 @@ def test_json_summary_out_and_annotate(
         [
             "pose",
             str(person_video),
+            "--backend",
+            "mediapipe",
             "--json",
             "--out",
             str(out),
@@ -240,7 +242,7 @@ def test_wrong_model_hash_is_an_error(
     (fake_models / "pose_landmarker_full.task").write_bytes(b"\x00" * 1024)
     monkeypatch.setattr(models, "MODELS_DIR", fake_models)
 
-    assert main(["pose", _blank_image(tmp_path)]) == 2
+    assert main(["pose", _blank_image(tmp_path), "--backend", "mediapipe"]) == 2
     line = _one_line_error(capfd)
     assert "does not match the manifest: expected sha256" in line
     assert "mediapipe backend" in line

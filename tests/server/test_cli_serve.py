@@ -10,6 +10,7 @@ import re
 import socket
 import sqlite3
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -282,3 +283,182 @@ def test_finding_12_a_damaged_database_is_one_line_and_exit_2(
         2,
         [f"movecoach serve: error: database {url}: {problem}"],
     )
+
+
+# --- private by default (issue 20): no MediaPipe in `movecoach serve` -----------------
+
+# Installed in the server process by Python's `site` (PYTHONPATH below): records the
+# process id, then every import of a mediapipe module, attempted or done, anywhere in
+# the process (request handlers, worker threads, lazily built backends).
+_IMPORT_WATCH = """
+import os, sys
+
+_LOG = os.environ["MOVECOACH_TEST_IMPORT_LOG"]
+with open(_LOG, "a") as _f:
+    _f.write(f"watching {os.getpid()}\\n")
+
+
+class _MediaPipeWatch:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] == "mediapipe":
+            with open(_LOG, "a") as f:
+                f.write(f"import {name}\\n")
+        return None
+
+
+sys.meta_path.insert(0, _MediaPipeWatch())
+"""
+
+
+def _gray_jpeg() -> bytes:
+    import cv2
+    import numpy as np
+
+    ok, jpeg = cv2.imencode(".jpg", np.full((240, 320, 3), 128, np.uint8))
+    assert ok
+    return bytes(jpeg)
+
+
+def _exercise_every_pose_path(base: str, tmp_path: Path, password: str) -> None:
+    """Drive what builds a pose backend in the server: a kiosk session (/ws), a group
+    screen (/ws/group: the multi-person worker, built on its first session) and a
+    template drafted from an uploaded video (the authoring path's own backend)."""
+    import json
+
+    import cv2
+    import numpy as np
+    from websockets.sync.client import connect
+
+    from server.schemas.protocol import encode_frame
+
+    ws_base = base.replace("http://", "ws://")
+    jpeg = _gray_jpeg()
+    for path, opening, reply in (
+        ("/ws", {"type": "open", "exercise": "squat"}, "pose"),
+        ("/ws/group", {"type": "open", "mode": "follow"}, "group_pose"),
+    ):
+        with connect(f"{ws_base}{path}", open_timeout=60, close_timeout=10) as ws:
+            ws.send(json.dumps({"v": 1, **opening}))
+            for ts in (40, 80, 120):
+                ws.send(encode_frame(ts, jpeg))
+                while True:
+                    message = json.loads(ws.recv(timeout=120))
+                    assert message["type"] != "error", (path, message)
+                    if message["type"] == reply and message["timestamp_ms"] == ts:
+                        break
+    video = tmp_path / "demo.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 15, (64, 48))
+    for _ in range(8):
+        writer.write(np.full((48, 64, 3), 128, np.uint8))
+    writer.release()
+    login = urllib.request.Request(
+        f"{base}/api/auth/login",
+        data=json.dumps({"username": "coach", "password": password}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(login, timeout=30) as response:
+        token = json.loads(response.read())["token"]
+    upload = urllib.request.Request(
+        f"{base}/api/authoring/drafts/video?template_id=probe",
+        data=video.read_bytes(),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    try:
+        urllib.request.urlopen(upload, timeout=120).close()
+    except urllib.error.HTTPError as exc:
+        # Nobody in a gray video: every frame went through the backend, no draft.
+        body = json.loads(exc.read())
+        assert (exc.code, body["detail"]["code"]) == (422, "authoring_failed"), body
+
+
+def _mapped_files(pid: int) -> set[str]:
+    """Paths of the files mapped into a process (its libraries among them)."""
+    with open(f"/proc/{pid}/maps") as maps:
+        rows = [line.split(None, 5) for line in maps]
+    return {row[5].strip() for row in rows if len(row) == 6}
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("args", "backend", "mediapipe_loaded"),
+    [([], "onnx", False), (["--backend", "mediapipe"], "mediapipe", True)],
+    ids=["defaults", "mediapipe-by-flag"],
+)
+def test_serve_without_flags_never_imports_mediapipe(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    backend: str,
+    mediapipe_loaded: bool,
+) -> None:
+    """`movecoach serve` with no flags runs ONNX Runtime and never imports a mediapipe
+    module, checked in the server process two ways: an import watch installed by
+    `site` before any of our code runs, and the process's memory map (no file of the
+    mediapipe package, e.g. its native bindings, mapped). The same check with
+    `--backend mediapipe` must see MediaPipe, so the check can fail."""
+    import importlib.util
+    import os
+
+    from server import auth
+    from server.settings import default_db_url
+    from server.store import Store, repository, upgrade_database
+
+    if not Path("/proc/self/maps").is_file():
+        pytest.skip("needs Linux /proc")
+    spec = importlib.util.find_spec("mediapipe")
+    assert spec is not None and spec.submodule_search_locations
+    mediapipe_dir = str(Path(next(iter(spec.submodule_search_locations))).resolve())
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(_IMPORT_WATCH)
+    watch_log = tmp_path / "imports.log"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOVECOACH_")}
+    env.update(
+        PYTHONPATH=os.pathsep.join(
+            [str(hook), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+        MOVECOACH_TEST_IMPORT_LOG=str(watch_log),
+        MOVECOACH_PORT=str(port),  # not the default 8000: the machine is shared
+        XDG_DATA_HOME=str(tmp_path / "data"),  # the default database, in tmp
+    )
+    monkeypatch.setenv("XDG_DATA_HOME", env["XDG_DATA_HOME"])
+    db_url = default_db_url()  # what the server will open without --db
+    (tmp_path / "data" / "movecoach").mkdir(parents=True)
+    upgrade_database(db_url)
+    store = Store(db_url)
+    password = "correct horse battery"
+    with store.begin() as db:
+        centre = repository.create_centre(db, "Riverside")
+        repository.create_staff(
+            db,
+            username="coach",
+            password_hash=auth.hash_password(password),
+            role="coach",
+            centre_id=centre.id,
+            display_name="Coach",
+        )
+    store.dispose()
+    server = ServerProcess(
+        [],
+        port,
+        tmp_path / "server.log",
+        env=env,
+        argv=[*movecoach_command(), "serve", *args],
+    )
+    try:
+        health = server.wait_ready()
+        assert health["backend"] == backend
+        _exercise_every_pose_path(server.url, tmp_path, password)
+        mapped = _mapped_files(server.proc.pid)
+    finally:
+        server.stop()
+    watched = watch_log.read_text().splitlines()
+    assert watched[0] == f"watching {server.proc.pid}"  # the hook ran in the server
+    imported = [line for line in watched[1:] if line.startswith("import mediapipe")]
+    from_package = sorted(f for f in mapped if f.startswith(mediapipe_dir + os.sep))
+    if mediapipe_loaded:
+        assert imported and from_package  # the check sees MediaPipe when it is there
+    else:
+        assert imported == []
+        assert from_package == []

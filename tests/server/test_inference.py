@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import threading
 from contextlib import nullcontext as does_not_raise
 from typing import Any
@@ -493,3 +494,51 @@ def test_pooled_backends_are_reset_between_streams_when_asked(
     finally:
         worker.stop()
     assert backend.resets == resets
+
+
+@pytest.mark.parametrize(
+    ("threads", "served_meanwhile"), [(2, True), (1, False)], ids=["two", "one"]
+)
+def test_worker_threads_serve_streams_side_by_side(
+    threads: int, served_meanwhile: bool
+) -> None:
+    """With one thread per core, a kiosk's frame is served while another kiosk's frame
+    is still in the model; with one thread it waits for it."""
+    gate = threading.Event()
+    made: list[ScriptedBackend] = []
+
+    def factory() -> ScriptedBackend:
+        made.append(ScriptedBackend(gate=gate if not made else None))
+        return made[-1]
+
+    worker = InferenceWorker(factory, threads=threads)
+    assert worker.threads == threads
+
+    async def scenario() -> bool:
+        worker.start()
+        slow = await worker.open_stream()
+        fast = await worker.open_stream()
+        slow.submit(1, jpeg_bytes(), 0)
+        await asyncio.to_thread(made[0].entered.wait, 5)  # in the model, held
+        fast.submit(1, jpeg_bytes(), 0)
+        try:
+            await asyncio.wait_for(fast.next_result(), 1.0)
+            served = True
+        except TimeoutError:
+            served = False
+        gate.set()
+        await slow.next_result()
+        return served
+
+    try:
+        assert run(scenario()) is served_meanwhile
+    finally:
+        gate.set()
+        worker.stop()
+    assert not worker.running
+
+
+def test_default_threads_are_the_cores_of_the_process() -> None:
+    assert InferenceWorker(ScriptedBackend).threads == len(os.sched_getaffinity(0))
+    with pytest.raises(ValueError, match="threads must be >= 1, got 0"):
+        InferenceWorker(ScriptedBackend, threads=0)

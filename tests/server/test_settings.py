@@ -16,7 +16,7 @@ def test_defaults_without_environment() -> None:
     assert (settings.host, settings.port, settings.backend) == (
         "127.0.0.1",
         8000,
-        "mediapipe",
+        "onnx",
     )
     assert settings.db_url.startswith("sqlite:///") and settings.db_url.endswith(
         "movecoach.db"

@@ -292,7 +292,9 @@ def test_unknown_exercise_lists_the_valid_ids() -> None:
 
 def test_a_failing_backend_frame_is_reported_and_the_session_goes_on() -> None:
     def factory() -> ScriptedBackend:
-        return ScriptedBackend(fail_on=lambda ts: ts == 20)
+        # The backend's own time: its load ran at 0, the session is rebased to
+        # start at 1 (frame 10), so frame 20 is its 11.
+        return ScriptedBackend(fail_on=lambda ts: ts == 11)
 
     with serving(factory) as (client, _), client.websocket_connect("/ws") as ws:
         open_session(ws)

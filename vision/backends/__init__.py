@@ -1,7 +1,11 @@
 """Pose backends (edges): MediaPipe Tasks and ONNX Runtime, behind `PoseBackend`.
 
-`create_backend("mediapipe")` builds one by name; each backend module imports its
+`create_backend("onnx")` builds one by name; each backend module imports its
 heavy library (mediapipe, onnxruntime) only when constructed.
+
+ONNX Runtime is the default: it sends nothing off the machine. MediaPipe Tasks (same
+BlazePose weights) stays available by name; its privacy notice says it sends usage
+metrics to Google (docs/records.md, "What leaves the server").
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ __all__ = [
 BACKENDS: Final[tuple[str, ...]] = ("mediapipe", "onnx")
 """Names `create_backend` accepts."""
 
-DEFAULT_BACKEND: Final[str] = "mediapipe"
+DEFAULT_BACKEND: Final[str] = "onnx"
+"""The backend every command, the server and the group screen use unless told
+otherwise (`--backend`, `MOVECOACH_BACKEND`)."""
 
 
 def _options(options_cls: Any, backend: str, options: dict[str, Any]) -> Any:

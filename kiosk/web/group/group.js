@@ -17,6 +17,7 @@
 import { Alerts } from "./alerts.js";
 import STRINGS from "./i18n.js";
 import { Overlay } from "./overlay.js";
+import { ROUTINE_ID, RoutineView } from "./routine.js";
 import { $, buildKeypad, el, params, showOnly } from "../shared/dom.js";
 import { addStrings, fmtScore, known, localized, t, tOr, translate } from "../shared/i18n.js";
 import { MIN_VISIBILITY } from "../shared/skeleton.js";
@@ -35,7 +36,7 @@ const state = (window.groupState = {
   lang: "en",
   elder: true,
   muted: false,
-  mode: "follow", // follow | same_exercise
+  mode: "follow", // follow | same_exercise | routine
   exercise: null, // catalogue id (same_exercise)
   connected: false,
   reconnects: 0,
@@ -105,6 +106,9 @@ const link = new Link("/ws/group", state, {
 });
 const send = (message) => link.send(message);
 const alerts = new Alerts(state, { tile: (id) => tiles.get(id), send });
+// mode "routine": the routine's tiles, room guide, controls and summary (routine.js)
+const routine = new RoutineView(state, { speak, send, caption: (message) => showCaption(message) });
+const isRoutine = () => state.mode === "routine";
 const startSource = cameraSource(video, station, link, {
   demo: () => kiosk.demo,
   maxFps: MAX_SEND_FPS,
@@ -126,11 +130,12 @@ function render() {
   $("elder-check").checked = state.elder;
   renderExercises();
   renderModeName();
+  routine.renderControls();
   for (const tile of tiles.values()) renderTile(tile);
   if (lastCueMessage && !$("caption").hidden) $("caption").textContent = localized(lastCueMessage);
   alerts.render();
   if (state.summary) renderSummary(state.summary);
-  $("summary-measure").textContent = state.mode === "follow" ? t("summary_in_step") : t("summary_score");
+  $("summary-measure").textContent = state.mode === "follow" ? t("summary_in_step") : isRoutine() ? t("summary_routine_score") : t("summary_score");
   state.cameraNotice = renderCameraNotice($("camera-notice"), kiosk.demo && kiosk.demo.available);
 }
 
@@ -174,7 +179,7 @@ function renderExercises() {
 }
 
 function setMode(mode) {
-  state.mode = mode === "same_exercise" ? "same_exercise" : "follow";
+  state.mode = ["same_exercise", "routine"].includes(mode) ? mode : "follow";
   for (const b of document.querySelectorAll("[data-mode]")) b.setAttribute("aria-pressed", String(b.dataset.mode === state.mode));
   $("exercise-box").hidden = state.mode !== "same_exercise";
   if (state.mode === "same_exercise" && !state.exercise && exercises.length) state.exercise = exercises[0].id;
@@ -186,8 +191,11 @@ function renderModeName() {
   let text = state.mode === "follow" ? t("mode_follow") : t("mode_same");
   const ex = exercises.find((e) => e.id === state.exercise);
   if (state.mode === "same_exercise" && ex) text = localized(ex.name);
+  if (isRoutine()) text = routine.title();
   $("mode-name").textContent = text;
   $("live").classList.toggle("follow", state.mode === "follow");
+  $("live").classList.toggle("routine", isRoutine());
+  $("view-hint").textContent = isRoutine() ? t("routine_hint") : t("tap_hint");
 }
 
 function drawPeople(people) {
@@ -260,6 +268,7 @@ function buildTile(trackId) {
       span("stat-label l-reps"),
       el("span", { class: "score-stat" }, span("stat-label l-score"), span("stat-num score", "–")),
       el("span", { class: "step-stat" }, span("stat-label l-step"), el("span", { class: "meter" }, span("meter-fill")), span("step-num")),
+      ...routine.tileParts(),
       span("away-note"),
     ),
   );
@@ -308,9 +317,12 @@ function renderTile(tile) {
   q("score-stat").hidden = state.mode === "follow" || !tile.in_view;
   q("step-stat").hidden = state.mode !== "follow" || !tile.in_view;
   q("away-note").hidden = tile.in_view;
+  q("reps").hidden = q("l-reps").hidden = isRoutine(); // a routine counts rounds per section
+  routine.renderTile(tile, q, isRoutine());
   q("away-note").textContent = t("not_in_view");
   q("checkin-btn").textContent = tile.name ? t("check_out") : t("check_in");
   const lead = q("instructor-btn");
+  lead.hidden = isRoutine(); // nobody leads a routine class
   lead.textContent = "★";
   lead.title = t("make_instructor_label");
   lead.setAttribute("aria-label", t("make_instructor_label"));
@@ -344,6 +356,7 @@ function onPose(m) {
     tile.in_step = p.in_step;
     tile.last_score = p.last_score;
     tile.fallen = !!p.fallen;
+    tile.routine = p.routine || null;
     if (seen(p)) tile.seen_at = performance.now();
   }
   const now = performance.now();
@@ -423,11 +436,13 @@ function showCaption(message) {
 function renderSummary(m) {
   const people = [...(m.participants || [])].sort(bySeat);
   const follow = m.mode === "follow";
-  $("summary-measure").textContent = follow ? t("summary_in_step") : t("summary_score");
-  $("summary-mode").textContent = m.exercise && m.exercise.name ? localized(m.exercise.name) : follow ? t("mode_follow") : t("mode_same");
+  const routineRows = m.mode === "routine" ? routine.renderSummary(m, people) : null;
+  $("summary-measure").textContent = follow ? t("summary_in_step") : routineRows ? t("summary_routine_score") : t("summary_score");
+  $("summary-count").textContent = routineRows ? t("rounds") : t("summary_reps");
+  $("summary-mode").textContent = m.exercise && m.exercise.name ? localized(m.exercise.name) : follow ? t("mode_follow") : routineRows ? routine.title(false) : t("mode_same");
   $("summary-rows").replaceChildren(
-    ...people.map((p) => {
-      const measure = follow ? p.in_step_mean : p.session && p.session.mean_score;
+    ...people.map((p, i) => {
+      const measure = follow ? p.in_step_mean : routineRows ? routineRows[i].measure : p.session && p.session.mean_score;
       const tr = el(
         "tr",
         {},
@@ -436,6 +451,7 @@ function renderSummary(m) {
         el("td", { class: "num", text: String(p.reps ?? 0) }),
         el("td", { class: "num", text: fmtScore(measure) }),
       );
+      if (routineRows) tr.children[1].append(routineRows[i].detail); // their sections
       tr.firstChild.style.setProperty("--person", overlay.colorOf(p.track_id));
       return tr;
     }),
@@ -472,6 +488,7 @@ function resetLive() {
 function openMessage() {
   const m = { type: "open", mode: state.mode, lang: state.lang, elder: state.elder, max_participants: MAX_TILES };
   if (state.mode === "same_exercise") m.exercise = state.exercise;
+  if (isRoutine()) m.routine = ROUTINE_ID;
   if (video.videoWidth) m.resolution_wh = [video.videoWidth, video.videoHeight];
   return m;
 }
@@ -520,6 +537,7 @@ function onMessage(m) {
       if (m.options) options = m.options;
       overlay.bones = m.bones || [];
       state.mode = m.mode || state.mode;
+      routine.opened(m.programme);
       renderModeName();
       break;
     case "group_pose":
@@ -559,6 +577,10 @@ function logEvent(m) {
 }
 
 function onEvent(m) {
+  if (routine.onEvent(m)) {
+    renderModeName(); // the room's section
+    return;
+  }
   switch (m.type) {
     case "participant_joined":
       if (m.role === "participant" && m.number != null && (tiles.has(m.track_id) || tiles.size < MAX_TILES)) {
@@ -615,11 +637,12 @@ function bindControls() {
   });
   $("display").addEventListener("click", (event) => {
     const person = overlay.personAt(event);
-    if (person && person.role !== "instructor") setInstructor(person.track_id);
+    if (person && person.role !== "instructor" && !isRoutine()) setInstructor(person.track_id);
   });
   $("checkin-form").addEventListener("submit", submitCheckin);
   $("checkin-cancel").addEventListener("click", closeCheckin);
   alerts.bind();
+  routine.bind();
   window.addEventListener("resize", () => drawPeople(lastPeople));
   video.addEventListener("loadedmetadata", () => drawPeople(lastPeople));
   video.addEventListener("resize", () => drawPeople(lastPeople)); // the camera changed size

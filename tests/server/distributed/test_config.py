@@ -55,6 +55,7 @@ CONFIG = (
             {"settings": {"max_sessions": 3}, "batch_wait_timeout_s": 0.01},
             id="nested-settings",
         ),
+        pytest.param({"colocate": "yes"}, {"colocate": True}, id="colocated"),
     ],
 )
 def test_app_args_parse(args: dict[str, Any], expected: dict[str, Any]) -> None:
@@ -76,6 +77,11 @@ def test_app_args_parse(args: dict[str, Any], expected: dict[str, Any]) -> None:
         pytest.param({"max_batch_size": "many"}, "must be a int", id="not-a-number"),
         pytest.param({"records": "maybe"}, "must be a bool", id="not-a-bool"),
         pytest.param({"metrics": "statsd"}, "metrics must be", id="metrics"),
+        pytest.param(
+            {"colocate": "true", "provider": "cuda"},
+            "expected provider cpu with it, got 'cuda'",
+            id="colocated-cuda",
+        ),
     ],
 )
 def test_bad_app_args_are_errors_that_say_what_is_valid(
@@ -176,3 +182,13 @@ def test_the_builder_creates_the_schema_of_a_new_database(tmp_path: Path) -> Non
     from server.store import current_revision, head_revision
 
     assert current_revision(url) == head_revision()
+
+
+def test_a_colocated_app_has_no_inference_deployment(tmp_path: Path) -> None:
+    """colocate: the ingress replicas run inference themselves (no handle)."""
+    url = f"sqlite:///{tmp_path / 'colocated.db'}"
+    separate = build_app({"db_url": url})
+    colocated = build_app({"db_url": url, "colocate": True})
+    assert separate._bound_deployment.init_args[0] is not None
+    assert colocated._bound_deployment.init_args[0] is None
+    assert colocated._bound_deployment.name == "MoveCoachIngress"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import models
-from vision.backends import BACKENDS, BackendError, create_backend
+from vision.backends import BACKENDS, DEFAULT_BACKEND, BackendError, create_backend
 
 
 def test_backend_names() -> None:
@@ -54,10 +54,24 @@ def test_onnx_module_missing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.model
-def test_mediapipe_by_name_and_default() -> None:
+def test_mediapipe_by_name() -> None:
     if not (models.MODELS_DIR / "pose_landmarker_full.task").is_file():
         pytest.skip("model absent")
-    for backend in (create_backend(), create_backend("mediapipe", num_poses=2)):
+    for backend in (
+        create_backend("mediapipe"),
+        create_backend("mediapipe", num_poses=2),
+    ):
         with backend:
             assert backend.name == "mediapipe"
             assert len(backend.detect(np.zeros((32, 32, 3), np.uint8), 1)) == 0
+
+
+@pytest.mark.model
+def test_onnx_is_the_default() -> None:
+    """Private by default (issue 20): ONNX Runtime sends nothing off the machine."""
+    if not (models.MODELS_DIR / "pose_landmark_full.onnx").is_file():
+        pytest.skip("model absent")
+    assert DEFAULT_BACKEND == "onnx"
+    with create_backend() as backend:
+        assert backend.name == "onnx"
+        assert len(backend.detect(np.zeros((32, 32, 3), np.uint8), 1)) == 0

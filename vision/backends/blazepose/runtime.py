@@ -16,7 +16,9 @@ from vision.backends.blazepose._common import (
     F32,
     F64,
     LANDMARK_INPUT_SIZE,
+    NUM_LANDMARKS,
     check_image,
+    cv2_module,
 )
 from vision.backends.blazepose.anchors import POSE_ANCHORS, generate_anchors
 from vision.backends.blazepose.detector import (
@@ -25,6 +27,7 @@ from vision.backends.blazepose.detector import (
     preprocess_detector,
     preprocess_detector_regions,
 )
+from vision.backends.blazepose.graph import prune_outputs
 from vision.backends.blazepose.landmarks import (
     LandmarkResult,
     postprocess_landmarks,
@@ -119,8 +122,17 @@ def onnxruntime_module() -> Any:
     return onnxruntime
 
 
-def open_session(path: str, options: OnnxOptions) -> Any:
+def open_session(
+    path: str, options: OnnxOptions, outputs: Sequence[str] | None = None
+) -> Any:
     """An `onnxruntime.InferenceSession` on `options.provider`.
+
+    Args:
+        path: The model file.
+        options: Provider and threads.
+        outputs: Graph outputs the pipeline reads; the others, and the nodes only they
+            need, are pruned from the graph before the session is built
+            (`prune_outputs`: ONNX Runtime would run them on every call). None: all.
 
     Raises:
         BackendError: onnxruntime is missing, the provider is unavailable or did not
@@ -155,7 +167,11 @@ def open_session(path: str, options: OnnxOptions) -> Any:
         [provider] if provider == _PROVIDERS["cpu"] else [provider, _PROVIDERS["cpu"]]
     )
     try:
-        sess = ort.InferenceSession(path, sess_options=so, providers=providers)
+        model: str | bytes = path
+        if outputs is not None:
+            with open(path, "rb") as f:
+                model = prune_outputs(f.read(), outputs)
+        sess = ort.InferenceSession(model, sess_options=so, providers=providers)
     except Exception as exc:  # ORT raises its own exception types
         raise BackendError(f"expected onnxruntime to load {path}, got {exc}") from exc
     if provider not in sess.get_providers():
@@ -230,10 +246,17 @@ class PoseNetworks:
         onnxruntime_module()  # a missing onnxruntime is reported before anything else
         from models import model_path
 
+        # Process-wide: OpenCV's pool split each 256x256 crop warp over both cores of
+        # the 2-core box for ~40 % more CPU per warp than one thread (0.92 vs 0.65 ms,
+        # benchmarks.pose); frames run in parallel across inference threads instead.
+        cv2_module().setNumThreads(1)
+
         self.detector_path = model_path(options.detector_model)
         self.landmark_path = model_path(options.landmark_model)
         self.detector: Any = open_session(str(self.detector_path), options)
-        self.landmarker: Any = open_session(str(self.landmark_path), options)
+        self.landmarker: Any = open_session(
+            str(self.landmark_path), options, LANDMARK_OUTPUTS
+        )
         self.anchors = generate_anchors(POSE_ANCHORS)
         self.min_detection_confidence = options.min_detection_confidence
         self._input_names = (
@@ -242,6 +265,17 @@ class PoseNetworks:
         )
         self._detector_input = _InputBuffer(DETECTOR_INPUT_SIZE)
         self._landmark_input = _InputBuffer(LANDMARK_INPUT_SIZE)
+        # The decoding kernel compiles (or loads from numba's cache) here, not on the
+        # first frame with a person in it.
+        postprocess_landmarks(
+            [
+                np.zeros((0, NUM_LANDMARKS * 5), np.float32),
+                np.zeros((0, 1), np.float32),
+                np.zeros((0, NUM_LANDMARKS, 64, 64), np.float32),
+            ],
+            np.zeros((0, 2, 3), np.float64),
+            (1, 1),
+        )
 
     @property
     def closed(self) -> bool:

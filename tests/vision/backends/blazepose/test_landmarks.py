@@ -132,3 +132,40 @@ def test_preprocess_into_a_reused_buffer_is_the_same_batch() -> None:
     not_contiguous = r"C-contiguous, got \(2, 3, 256, 256\) float32$"
     with pytest.raises(ValueError, match=not_contiguous):
         ob.preprocess_landmarks(image, rois, out=strided)
+
+
+@pytest.mark.parametrize("refine", [True, False], ids=["refined", "raw"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_postprocess_matches_its_slow_twin(seed: int, refine: bool) -> None:
+    """The numba decoding (refine, projection, z, visibility) against tests/naive.py,
+    landmarks on, near and off the heatmap's edges (MediaPipe's bounds), NaN too."""
+    from tests import naive
+
+    rng = np.random.default_rng(seed)
+    n = 3
+    raw = rng.normal(0.0, 1.0, (n, ob.NUM_LANDMARKS, 5)).astype(np.float32)
+    raw[..., :2] = rng.uniform(-40.0, 300.0, (n, ob.NUM_LANDMARKS, 2))
+    raw[0, :6, :2] = [[0, 0], [255.9, 10], [10, 255.9], [-0.5, 5], [5, 270], [3, 3]]
+    raw[1, 7] = np.nan
+    raw[..., 2] *= 50.0
+    raw[..., 3] *= 4.0
+    heatmap = rng.normal(-2.0, 3.0, (n, ob.NUM_LANDMARKS, 64, 64)).astype(np.float32)
+    rois = np.array([[300.0, 200.0, 180.0, 0.3], [50.0, 400.0, 90.0, -2.5]] * 2)[:n]
+    transforms = ob.roi_crop_transform(rois, ob.LANDMARK_INPUT_SIZE)
+    outputs = [raw.reshape(n, -1), rng.uniform(0, 1, (n, 1)), heatmap]
+
+    got = ob.postprocess_landmarks(outputs, transforms, IMAGE_WH, refine=refine)
+    want_xyz, want_vis = naive.decode_landmarks(
+        raw, heatmap, transforms, IMAGE_WH, refine=refine
+    )
+    npt.assert_allclose(got.xyz, want_xyz, rtol=1e-5, atol=1e-5)
+    npt.assert_allclose(got.visibility, want_vis, rtol=1e-5, atol=1e-6)
+    npt.assert_array_equal(got.presence, np.float32(outputs[1][:, 0]))
+    assert np.isnan(got.xyz[1, 7]).all()
+    xy = raw[..., :2] / np.float32(ob.LANDMARK_INPUT_SIZE)
+    npt.assert_allclose(
+        ob.refine_from_heatmap(xy, heatmap),
+        naive.refine_from_heatmap(xy, heatmap),
+        rtol=1e-5,
+        atol=1e-6,
+    )
