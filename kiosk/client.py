@@ -26,6 +26,8 @@ from server.schemas import CloseMessage, OpenMessage, encode_frame
 from server.settings import Lang
 
 if TYPE_CHECKING:
+    from websockets.typing import Subprotocol
+
     from vision.sources import FrameSource
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "encoded_frames",
     "run_kiosk",
     "stream_session",
+    "subprotocols",
     "ws_url",
 ]
 
@@ -92,6 +95,8 @@ class KioskOptions:
         send_width: Scale frames to this width before encoding (None = 640).
         jpeg_quality: 1-100.
         resident: Who exercises (None = anonymous).
+        token: The kiosk's token when the server authenticates kiosks (sent as a
+            `movecoach.token.` subprotocol: never in the URL).
     """
 
     server: str
@@ -103,6 +108,7 @@ class KioskOptions:
     send_width: int | None = None
     jpeg_quality: int = DEFAULT_JPEG_QUALITY
     resident: str | None = None
+    token: str | None = field(default=None, repr=False)
 
 
 @dataclass(slots=True)
@@ -133,6 +139,23 @@ class SessionReport:
     @property
     def reps(self) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == "rep_completed"]
+
+
+SUBPROTOCOL: Final[str] = "movecoach"
+TOKEN_SUBPROTOCOL_PREFIX: Final[str] = "movecoach.token."
+
+
+def subprotocols(token: str | None) -> list[Subprotocol]:
+    """What the client offers: `movecoach`, and `movecoach.token.<token>` with a token
+    (as the kiosk pages do; docs/protocol.md, "Kiosk tokens"): a token travels in the
+    handshake's `Sec-WebSocket-Protocol` header, never in the URL, which servers and
+    proxies log."""
+    from websockets.typing import Subprotocol
+
+    offered = [Subprotocol(SUBPROTOCOL)]
+    if token:
+        offered.append(Subprotocol(TOKEN_SUBPROTOCOL_PREFIX + token))
+    return offered
 
 
 def ws_url(server: str) -> str:
@@ -275,6 +298,7 @@ async def stream_session(
     on_message: Callable[[dict[str, Any]], None] | None = None,
     drain_timeout_s: float = DRAIN_TIMEOUT_S,
     max_size: int | None = 16 << 20,
+    token: str | None = None,
 ) -> SessionReport:
     """Open a session, send every frame of `frames`, close it and wait for the summary.
 
@@ -283,6 +307,7 @@ async def stream_session(
         exercise: Exercise id.
         frames: (timestamp_ms, JPEG bytes), timestamps increasing; sent as they come.
         on_message: Called with every server message (dict) as it arrives.
+        token: The kiosk's token (`subprotocols`), for a server with kiosk auth.
 
     Raises:
         KioskClientError: the server cannot be reached or refuses the session
@@ -324,7 +349,12 @@ async def stream_session(
             on_message(message)
 
     try:
-        websocket = await connect(url, max_size=max_size, open_timeout=OPEN_TIMEOUT_S)
+        websocket = await connect(
+            url,
+            max_size=max_size,
+            open_timeout=OPEN_TIMEOUT_S,
+            subprotocols=subprotocols(token),
+        )
     except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
         raise KioskClientError(f"cannot connect to {url}: {exc}") from None
     async with websocket:
@@ -421,6 +451,7 @@ def run_kiosk(
             elder=options.elder,
             resident=options.resident,
             on_message=on_message,
+            token=options.token,
         )
 
     try:

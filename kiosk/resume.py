@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kiosk.client import OPEN_TIMEOUT_S, KioskClientError
+from kiosk.client import OPEN_TIMEOUT_S, KioskClientError, subprotocols
 from server.schemas import CloseMessage, OpenMessage, encode_frame
 
 __all__ = ["ResumableReport", "stream_resumable_session"]
@@ -95,6 +95,7 @@ async def stream_resumable_session(
     drain_timeout_s: float = 30.0,
     reconnect_timeout_s: float = RECONNECT_TIMEOUT_S,
     max_size: int | None = 16 << 20,
+    token: str | None = None,
 ) -> ResumableReport:
     """Open a session, send every frame of `frames` (reconnecting and resuming the
     session whenever the connection drops), close it and wait for the summary.
@@ -106,6 +107,7 @@ async def stream_resumable_session(
         on_message: Called with every server message, `opened` of each connection too.
         drain_timeout_s: Longest wait for the summary after `close`.
         reconnect_timeout_s: Longest the kiosk tries to get back, per outage.
+        token: The kiosk's token (`kiosk.client.subprotocols`), for kiosk auth.
 
     Raises:
         KioskClientError: the first connection fails or the server refuses the
@@ -141,7 +143,7 @@ async def stream_resumable_session(
         while True:
             try:
                 await _open_once(
-                    url, exercise, lang, elder, resident, link, report, max_size
+                    url, exercise, lang, elder, resident, link, report, max_size, token
                 )
             except KioskClientError as exc:
                 if first:
@@ -242,12 +244,18 @@ async def _open_once(
     link: _Link,
     report: ResumableReport,
     max_size: int | None,
+    token: str | None,
 ) -> None:
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
     try:
-        ws = await connect(url, max_size=max_size, open_timeout=OPEN_TIMEOUT_S)
+        ws = await connect(
+            url,
+            max_size=max_size,
+            open_timeout=OPEN_TIMEOUT_S,
+            subprotocols=subprotocols(token),
+        )
     except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
         raise KioskClientError(f"cannot connect to {url}: {exc}") from None
     message = OpenMessage(

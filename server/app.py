@@ -50,7 +50,8 @@ from server.demo import DemoInfo, probe_demo
 from server.group_worker import GroupWorkerHost
 from server.group_ws import group_socket
 from server.health import GroupWorkerHealth, HealthInfo
-from server.inference import InferenceWorker, PoseWorker
+from server.inference import PoseWorker
+from server.middleware import install_middleware
 from server.programme_records import ProgrammeResultRecorder
 from server.recording import CountingRecorder, SessionRecorder
 from server.runtime import Runtime
@@ -164,6 +165,8 @@ def create_app(
             `MultiPersonPoseEstimator` on the CPU. Called when the first group
             session opens.
     """
+    from server.operations import local_worker
+
     factory = backend_factory or (lambda: create_backend(settings.backend))
     sessions: SessionRecorder = recorder if recorder is not None else CountingRecorder()
     if store is not None:
@@ -172,9 +175,7 @@ def create_app(
         )
     runtime = Runtime(
         settings=settings,
-        worker=worker
-        if worker is not None
-        else InferenceWorker(factory, max_idle_backends=min(settings.max_sessions, 4)),
+        worker=worker if worker is not None else local_worker(settings, factory),
         recorder=sessions,
         catalogue=Catalogue(web_dir, store),
         store=store,
@@ -211,6 +212,7 @@ def create_app(
 
     app = FastAPI(title="MoveCoach", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.runtime = runtime
+    install_middleware(app)
 
     @app.get("/health", response_model=HealthInfo)
     async def health() -> JSONResponse:
@@ -247,7 +249,11 @@ def create_app(
             raise HTTPException(
                 404, "no demo video: start with `movecoach serve --demo VIDEO`"
             )
-        return FileResponse(settings.demo_video, media_type="video/mp4")
+        return FileResponse(
+            settings.demo_video,
+            media_type="video/mp4",
+            headers={"Cache-Control": "no-cache"},  # no personal data
+        )
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:

@@ -46,10 +46,12 @@ from server.store.models import Kiosk, Role, Staff
 __all__ = [
     "COOKIE_NAME",
     "ERROR_MESSAGES",
+    "KIOSK_SUBPROTOCOL",
     "LOGIN_LIFETIME",
     "MAX_CONCURRENT_HASHES",
     "PASSWORD_HASHER",
     "STORE_STATE_KEY",
+    "TOKEN_SUBPROTOCOL_PREFIX",
     "CurrentStaff",
     "Db",
     "api_error",
@@ -64,6 +66,7 @@ __all__ = [
     "kiosk_token_from",
     "login",
     "logout",
+    "offered_subprotocols",
     "require_role",
     "require_same_centre",
     "verify_kiosk_token",
@@ -363,11 +366,35 @@ def verify_kiosk_token(store: Store, token: str | None) -> Kiosk | None:
         return kiosk
 
 
+KIOSK_SUBPROTOCOL: Final[str] = "movecoach"
+"""The websocket subprotocol the server answers with when a client offers it."""
+TOKEN_SUBPROTOCOL_PREFIX: Final[str] = "movecoach.token."
+"""A browser cannot set headers on a websocket, so the kiosk pages carry their token
+as a second offered subprotocol, `movecoach.token.<token>`, next to
+`KIOSK_SUBPROTOCOL` (the one the server picks: the token is never sent back). A header
+stays out of URLs, and so out of access logs, proxy logs and browser history."""
+
+
 def kiosk_token_from(connection: HTTPConnection) -> str | None:
-    """A kiosk's token from `Authorization: Bearer` or the `token` query parameter
-    (browsers cannot set headers on a websocket)."""
+    """A kiosk's token from `Authorization: Bearer` or, on a websocket, from an
+    offered `movecoach.token.<token>` subprotocol. Never from the URL: a `?token=`
+    query is ignored (the connection is then refused as tokenless), so a token put
+    there fails loudly at once instead of working while it leaks into logs."""
     scheme, _, value = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    token = connection.query_params.get("token")
-    return str(token) if token else None
+    for offered in offered_subprotocols(connection):
+        if offered.startswith(TOKEN_SUBPROTOCOL_PREFIX):
+            token = offered[len(TOKEN_SUBPROTOCOL_PREFIX) :]
+            return token or None
+    return None
+
+
+def offered_subprotocols(connection: HTTPConnection) -> list[str]:
+    """The subprotocols a websocket client offered (`Sec-WebSocket-Protocol`)."""
+    return [
+        name.strip()
+        for header in connection.headers.getlist("sec-websocket-protocol")
+        for name in header.split(",")
+        if name.strip()
+    ]

@@ -27,6 +27,7 @@ import numpy as np
 
 from exercises.member_tokens import CHECK_IN_MESSAGES, CheckInProblem
 from server.api._errors import PAGE_ERROR_MESSAGES
+from server.failures import log_repeated_failure
 from server.members import LookupProblem, Who, lookup_member
 from server.schemas import (
     CheckedInResident,
@@ -125,8 +126,10 @@ class QrScanner:
     async def _scan(self, timestamp_ms: int, jpeg: bytes) -> None:
         try:
             verdict = await asyncio.to_thread(self.verdict, jpeg)
-        except Exception:
-            log.exception("check-in scan of frame %d failed", timestamp_ms)
+        except Exception as exc:
+            log_repeated_failure(
+                log, exc, "check-in scan of frame %d failed", timestamp_ms
+            )
             verdict = None
         self.scanned += 1
         if verdict is not None and not self.done:

@@ -41,7 +41,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from server.failures import log_repeated_failure
 from server.schemas import ErrorCode, ProtocolError
+from server.schemas.protocol import jpeg_size_wh
 from server.timestamps import (
     BACKEND_CLOCK_LIMIT_MS,
     MAX_TIMESTAMP_MS,
@@ -140,6 +142,13 @@ def decode_jpeg(jpeg: bytes) -> npt.NDArray[np.uint8]:
         ProtocolError: `bad_image` when the bytes do not decode to an image, or to
             one with a side above `MAX_IMAGE_SIDE_PX`.
     """
+    width, height = jpeg_size_wh(jpeg)  # before the decoder allocates anything
+    if max(width, height) > MAX_IMAGE_SIDE_PX:
+        raise ProtocolError(
+            ErrorCode.BAD_IMAGE,
+            f"expected an image of at most {MAX_IMAGE_SIDE_PX} px a side, got "
+            f"{width}x{height}",
+        )
     image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
     if image is None or image.ndim != 3 or image.shape[2] != 3 or image.size == 0:
         raise ProtocolError(
@@ -373,7 +382,9 @@ class FrameStream:
         except (
             Exception
         ) as exc:  # a backend failing on one frame must not end the stream
-            log.exception("pose backend failed on a frame")
+            log_repeated_failure(
+                log, exc, "pose backend failed on frame %d", job.timestamp_ms
+            )
             if backend is not None:  # not a stream closed under it
                 self._worker._failed(exc)
             frame, candidates, poses = None, 0, None

@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JsonLinesFormatter",
+    "MaskSecretsFilter",
     "add_health_routes",
     "build_app",
     "configure_logging",
@@ -66,11 +68,18 @@ LOG_FORMATS: Final[tuple[str, ...]] = ("text", "json")
 def local_worker(
     settings: Settings, backend_factory: Callable[[], PoseBackend] | None = None
 ) -> InferenceWorker:
-    """The in-process inference worker, built as `create_app` builds its default."""
+    """The in-process inference worker (`create_app`'s default too).
+
+    Every backend a session used is kept for the next one, up to `max_sessions`: a
+    MediaPipe backend holds ~73 MB and costs a graph start to build, so a pool smaller
+    than the sessions a centre runs at once closed and rebuilt the difference at
+    every round of sessions, which grew the heap (fragments the allocator kept) and
+    spent CPU on the kiosks' frames (issue 18's soak run). At peak the same backends
+    exist either way."""
     from vision.backends import create_backend
 
     factory = backend_factory or (lambda: create_backend(settings.backend))
-    return InferenceWorker(factory, max_idle_backends=min(settings.max_sessions, 4))
+    return InferenceWorker(factory, max_idle_backends=settings.max_sessions)
 
 
 def build_app(
@@ -171,6 +180,26 @@ class JsonLinesFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+_QUERY_SECRET: Final[re.Pattern[str]] = re.compile(
+    r"([?&](?:token|access_token|password)=)[^&\s\"']*", re.IGNORECASE
+)
+
+
+class MaskSecretsFilter(logging.Filter):
+    """Masks `token=`, `access_token=` and `password=` query values in log lines.
+
+    Kiosks send their token in a header (`server.auth.kiosk_token_from`) and a token in
+    a URL is refused, but a client of an older release may still put it there: the
+    request line uvicorn logs (access log, websocket handshakes) then shows `token=***`
+    instead of a credential that stays valid."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "=" in message and _QUERY_SECRET.search(message):
+            record.msg, record.args = _QUERY_SECRET.sub(r"\1***", message), None
+        return True
+
+
 def _jsonable(value: object) -> bool:
     try:
         json.dumps(value)
@@ -196,6 +225,7 @@ def configure_logging(level: str = "info", fmt: str = "text") -> None:
             f"log format must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}"
         )
     handler = logging.StreamHandler()
+    handler.addFilter(MaskSecretsFilter())
     handler.setFormatter(
         JsonLinesFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT)
     )
@@ -220,8 +250,13 @@ def uvicorn_log_config(fmt: str) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
+        "filters": {"mask_secrets": {"()": f"{__name__}.MaskSecretsFilter"}},
         "handlers": {
-            "default": {"class": "logging.StreamHandler", "formatter": "default"}
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "filters": ["mask_secrets"],
+            }
         },
         "loggers": {
             "uvicorn": {"handlers": ["default"], "level": "INFO", "propagate": False},

@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 from exercises.events import Event
+from server.failures import log_repeated_failure
 from vision.types import PoseFrame
 
 if TYPE_CHECKING:
@@ -224,15 +225,19 @@ class ShieldedRecorder(ForwardingRecorder):
     def on_event(self, session_id: str, event: Event) -> RecordWrite:
         try:
             return self.inner.on_event(session_id, event)
-        except Exception:
-            log.exception("session recorder on_event failed")
+        except Exception as exc:
+            log_repeated_failure(
+                log, exc, "session %s: recording an event failed", session_id
+            )
             return None
 
     def on_landmarks(self, session_id: str, frame: PoseFrame) -> None:
         try:
             self.inner.on_landmarks(session_id, frame)
-        except Exception:
-            log.exception("session recorder on_landmarks failed")
+        except Exception as exc:
+            log_repeated_failure(
+                log, exc, "session %s: recording landmarks failed", session_id
+            )
 
     def on_close(self, session_id: str, end: SessionEnd) -> None:
         try:

@@ -92,8 +92,9 @@ class Settings:
         demo_video: Video the kiosk page replays when there is no camera (or None).
         default_lang: Language the kiosk page starts in ("en" or "zh-CN").
         default_elder: Whether the kiosk page starts in elder mode.
-        kiosk_auth: Kiosks must present their token (`?token=` or a Bearer header)
-            to open the websocket (`movecoach admin create-kiosk`).
+        kiosk_auth: Kiosks must present their token (a Bearer header or a
+            `movecoach.token.` subprotocol; never in the URL) to open the websocket
+            (`movecoach admin create-kiosk`).
         db_url: Database for session records (SQLAlchemy URL). Stored for the records
             issue; nothing in the live path reads or writes it yet.
         cue_interval_ms: Shortest gap between two spoken cues on the page.
@@ -156,6 +157,15 @@ class Settings:
             raise SettingsError(
                 f"time_zone must be an IANA time zone name, got {self.time_zone!r}"
             ) from None
+
+    @property
+    def max_frame_pixels(self) -> int:
+        """Most pixels a camera frame's JPEG header may claim: four times a square
+        `send_width` frame (640: 1,638,400, e.g. 1280x1280 or a portrait 640x1138
+        several times over). The pages scale frames to `send_width`, so only a frame
+        no kiosk sends is refused (`too_large`), before it is decoded: a 1 MB JPEG of
+        8000x8000 pixels would decode to 192 MB."""
+        return 4 * self.send_width * self.send_width
 
     @property
     def transport_max_bytes(self) -> int:

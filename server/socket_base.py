@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from server.failures import log_repeated_failure
 from server.members import LookupProblem, ResidentRef, Who, find_resident_ref
 from server.recording import CloseReason
 from server.schemas import (
@@ -95,8 +96,9 @@ T = TypeVar("T")
 async def serve_socket(
     websocket: WebSocket, connection: type[SocketConnection[Any, Any]]
 ) -> None:
-    """Authenticate (kiosk token, when `Settings.kiosk_auth`), accept, admit (at most
-    `Settings.max_sessions` sockets at once) and serve one connection."""
+    """Authenticate (kiosk token, when `Settings.kiosk_auth`: a Bearer header or a
+    `movecoach.token.` subprotocol, `server.auth.kiosk_token_from`), accept, admit
+    (at most `Settings.max_sessions` sockets at once) and serve one connection."""
     runtime: Runtime = websocket.app.state.runtime
     kiosk_id: int | None = None
     if runtime.settings.kiosk_auth:
@@ -113,7 +115,7 @@ async def serve_socket(
             await websocket.close(code=1008)
             return
         kiosk_id = kiosk.id
-    await websocket.accept()
+    await websocket.accept(subprotocol=_subprotocol(websocket))
     admission = runtime.admission
     if not admission.admit():
         busy = ErrorMessage(
@@ -130,6 +132,18 @@ async def serve_socket(
         await connection(websocket, runtime, kiosk_id).serve()
     finally:
         admission.leave()
+
+
+def _subprotocol(websocket: WebSocket) -> str | None:
+    """`movecoach` when the client offered it (the kiosk pages do, with their token
+    as a second offer, which is never echoed back), else none."""
+    from server.auth import KIOSK_SUBPROTOCOL, offered_subprotocols
+
+    return (
+        KIOSK_SUBPROTOCOL
+        if KIOSK_SUBPROTOCOL in offered_subprotocols(websocket)
+        else None
+    )
 
 
 class SocketConnection(Generic[ActiveT, StepT]):
@@ -295,8 +309,14 @@ class SocketConnection(Generic[ActiveT, StepT]):
             ok = False
             try:
                 ok = await self.deliver(active, result)
-            except Exception:
-                log.exception("%s: delivering a result failed", self.describe(active))
+            except Exception as exc:
+                log_repeated_failure(
+                    log,
+                    exc,
+                    "%s: delivering frame %d failed",
+                    self.describe(active),
+                    result.timestamp_ms,
+                )
             finally:
                 stream.task_done(ok)
             if ok and stream.stats.processed % every == 0:
@@ -407,7 +427,7 @@ class SocketConnection(Generic[ActiveT, StepT]):
                     "expected an 'open' message before frames, got a frame",
                     valid=["open"],
                 )
-            timestamp_ms, jpeg = decode_frame(data)
+            timestamp_ms, jpeg = decode_frame(data, self.settings.max_frame_pixels)
         except ProtocolError:
             if active is not None:
                 active.stream.stats.received += 1

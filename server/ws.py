@@ -162,7 +162,7 @@ class _Connection(SocketConnection[_Active, list[Event]]):
         scanner = self.scanner
         if self.active is None and scanner is not None:
             self.check_size(len(data), "frame")
-            scanner.offer(*decode_frame(data))
+            scanner.offer(*decode_frame(data, self.settings.max_frame_pixels))
             return
         super().on_frame(data)
 

@@ -9,7 +9,8 @@
 // under a LAN name) says why on the picker and what staff can do.
 //
 // Kiosk token: when the server authenticates kiosks, the set-up page (/setup) stores
-// this kiosk's token in localStorage; the page sends it on the websocket (?token=) and
+// this kiosk's token in localStorage; the page sends it on the websocket (as a
+// "movecoach.token.<token>" subprotocol, never in the URL) and
 // on /api/kiosk/* requests (Authorization: Bearer).
 //
 // Residents may sign in with their member code (kiosk/residents.js) or by showing

@@ -44,6 +44,10 @@ PAGE_ERROR_MESSAGES: Final[dict[str, dict[str, str]]] = {
         "en": "The video could not be read.",
         "zh-CN": "无法读取该视频。",
     },
+    "body_too_large": {
+        "en": "The request is too large.",
+        "zh-CN": "请求内容太大。",
+    },
     "video_too_large": {
         "en": "The video is too large.",
         "zh-CN": "视频太大。",

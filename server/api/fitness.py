@@ -29,6 +29,7 @@ from exercises.national_standard import (
     score_battery,
 )
 from server.api._access import centre_for_new_record, listing_centre, resident_for
+from server.api._toml import TomlTooDeep, check_toml_nesting
 from server.auth import CurrentStaff, Db, api_error, require_role
 from server.plans import battery_json
 from server.store import repository
@@ -102,6 +103,7 @@ async def install(
         )
     try:
         text = body.decode("utf-8")
+        check_toml_nesting(text)  # before the table's own parser sees it
         row = repository.install_fitness_table(
             db,
             centre_id=centre,
@@ -115,7 +117,7 @@ async def install(
             "invalid_scoring_table",
             f"expected UTF-8 text, got undecodable bytes ({exc.reason})",
         ) from None
-    except ScoringTableError as exc:
+    except (ScoringTableError, TomlTooDeep) as exc:
         raise api_error(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "invalid_scoring_table", str(exc)
         ) from None

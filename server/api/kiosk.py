@@ -2,11 +2,11 @@
 (built-ins plus its centre's own templates), and a resident's sign-in by member code
 with their recent history.
 
-A kiosk proves itself with its token (`Authorization: Bearer <token>` or `?token=`,
-the same token its websocket uses). With `MOVECOACH_KIOSK_AUTH=true` the token is
-required; without it a kiosk may also come without one and then belongs to the
-database's only centre (as `DatabaseRecorder` records it). A wrong token is refused
-either way.
+A kiosk proves itself with its token (`Authorization: Bearer <token>`, the same
+token its websocket carries; never in the URL, see `server.auth.kiosk_token_from`).
+With `MOVECOACH_KIOSK_AUTH=true` the token is required; without it a kiosk may also
+come without one and then belongs to the database's only centre (as
+`DatabaseRecorder` records it). A wrong token is refused either way.
 
 Privacy of the sign-in: a member code shows that resident's own recent sessions and
 scores (no profile beyond the display name, no notes, no other resident), only to a

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from exercises.spec import SpecError, builtin_specs, dump_spec, spec_from_dict
 from server.api._access import centre_for_new_record, listing_centre
+from server.api._toml import load_toml
 from server.auth import CurrentStaff, Db, api_error
 from server.store import repository
 from server.store.models import CustomTemplate, Staff
@@ -65,7 +66,7 @@ def validate_template(text: str) -> str:
         HTTPException: 422 `invalid_template` with the parser's or validator's message.
     """
     try:
-        data = tomllib.loads(text)
+        data = load_toml(text)
         spec = spec_from_dict(data, source="<custom template>")
     except (tomllib.TOMLDecodeError, SpecError) as exc:
         raise api_error(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from server.cli import CommandError
@@ -21,6 +23,7 @@ from server.commands import (
 __all__ = ["add_parser", "run"]
 
 _QUIET_TYPES = frozenset({"pose", "stats"})
+TOKEN_ENV = "MOVECOACH_KIOSK_TOKEN"
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,9 +59,30 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--resident", help="who is exercising (for the session record)")
     parser.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="file holding this kiosk's token, for a server with --kiosk-auth (default "
+        "MOVECOACH_KIOSK_TOKEN); sent in the websocket handshake, never in the URL",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print one JSON object per line"
     )
     parser.set_defaults(func=run)
+
+
+def _token(path: str | None) -> str | None:
+    """The kiosk token from `--token-file` (first line), else MOVECOACH_KIOSK_TOKEN:
+    not an option's value, which `ps` shows to everyone on the machine."""
+    if path is None:
+        return os.environ.get(TOKEN_ENV, "").strip() or None
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CommandError(f"cannot read the kiosk token file {path}: {exc}") from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise CommandError(f"expected a kiosk token in {path}, got an empty file")
+    return token
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         fps=args.fps,
         send_width=args.width,
         resident=args.resident,
+        token=_token(args.token_file),
     )
 
     def show(message: dict[str, Any]) -> None:

@@ -21,11 +21,15 @@ import errno
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.cli import CommandError
 from server.commands._privacy import BACKENDS_HELP
 from server.settings import Settings, SettingsError
 from vision.backends import BACKENDS, DEFAULT_BACKEND
+
+if TYPE_CHECKING:
+    from server.store import Store
 
 __all__ = ["add_parser", "run"]
 
@@ -172,6 +176,24 @@ def _check_port(host: str, port: int) -> None:
             ) from None
 
 
+def _prepare_records(store: Store, url: str) -> None:
+    """What the app's start-up does with the records (schema at head, sessions a crash
+    left active interrupted), done here first: a database that opens but is damaged
+    where only this reads (the sessions table) is one line and exit 2, not a failed
+    start-up's traceback (issue 18, finding 12)."""
+    from alembic.util import CommandError as AlembicError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server.app import _prepare_records as prepare
+    from server.commands._database import database_error
+
+    try:
+        prepare(store)
+    except (SQLAlchemyError, AlembicError, OSError, ValueError) as exc:
+        store.dispose()
+        raise database_error(url, exc) from None
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env(
@@ -236,10 +258,11 @@ def run(args: argparse.Namespace) -> int:
         store = Store(settings.db_url)
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    _prepare_records(store, settings.db_url)
     # The websocket loop awaits each rep's commit before sending it (no blocking).
     recorder = ResumableRecorder(store, wait_for_reps=False)
     config = uvicorn.Config(
-        build_app(settings, recorder=recorder, store=store),
+        build_app(settings, recorder=recorder, store=store, prepare_records=False),
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.transport_max_bytes,

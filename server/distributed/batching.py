@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
+from server.failures import log_repeated_failure
 from server.inference import decode_jpeg
 from server.schemas import ErrorCode, ProtocolError
 from vision.backends.blazepose import (
@@ -189,7 +190,9 @@ class BatchedPoseModel:
                 for frame, reply in zip(frames, self._run(frames), strict=True):
                     replies[frame.index] = reply
             except Exception as exc:  # one bad batch must not take the replica down
-                log.exception("pose models failed on a batch of %d frames", len(frames))
+                log_repeated_failure(
+                    log, exc, "pose models failed on a batch of %d frames", len(frames)
+                )
                 detail = f"pose inference failed: {type(exc).__name__}: {exc}"
                 for frame in frames:
                     replies[frame.index] = _error(

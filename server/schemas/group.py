@@ -14,7 +14,12 @@ from server.schemas.kiosk import (
     ProgrammeInfo,
     StatsMessage,
 )
-from server.schemas.protocol import Message, check_resolution, parse_message
+from server.schemas.protocol import (
+    INT64_MAX,
+    Message,
+    check_resolution,
+    parse_message,
+)
 from server.settings import Lang
 
 __all__ = [
@@ -110,7 +115,7 @@ class AcknowledgeAlertMessage(Message):
     """Staff at the screen saw the alert."""
 
     type: Literal["acknowledge_alert"] = "acknowledge_alert"
-    alert_id: int = Field(ge=1)
+    alert_id: int = Field(ge=1, le=INT64_MAX)  # a database id
 
 
 _GroupClient = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import struct
 from collections.abc import Sequence
 from typing import Any, Final, Literal
@@ -17,14 +18,19 @@ __all__ = [
     "ASSESSMENT_IDS",
     "FRAME_HEADER",
     "FRAME_MAGIC",
+    "INT64_MAX",
+    "INT64_MIN",
     "PROTOCOL_VERSION",
     "ErrorCode",
     "ErrorMessage",
     "Message",
     "ProtocolError",
+    "check_frame_size",
     "check_resolution",
     "decode_frame",
     "encode_frame",
+    "jpeg_size_wh",
+    "loads_strict",
     "parse_message",
 ]
 
@@ -68,7 +74,7 @@ class ErrorCode(enum.StrEnum):
     BAD_IMAGE = "bad_image"  # header fine, JPEG undecodable
     NON_MONOTONIC = "non_monotonic"  # timestamp_ms not above the previous frame's
     BAD_TIMESTAMP = "bad_timestamp"  # timestamp_ms >= 2^53 or an hour past the last
-    TOO_LARGE = "too_large"  # message above max_message_bytes
+    TOO_LARGE = "too_large"  # message above max_message_bytes, image above its pixels
     BUSY = "busy"  # max_sessions reached; the socket is closed (1013)
     INFERENCE_FAILED = "inference_failed"  # the pose backend raised on a frame
     ENGINE_REJECTED = "engine_rejected"  # the exercise session raised on a frame
@@ -121,12 +127,80 @@ def check_resolution(resolution_wh: tuple[int, ...] | None) -> None:
         )
 
 
+INT64_MIN: Final[int] = -(2**63)
+INT64_MAX: Final[int] = 2**63 - 1
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"expected a finite number, got {name}")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text[:40]} (out of range)")
+    return value
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(
+            f"expected an integer in [-2^63, 2^63 - 1], got {text[:40]}"
+            + ("..." if len(text) > 40 else "")
+        )
+    return value
+
+
+def _check_strings(data: Any) -> None:
+    """Raises ValueError on a string (value or key) with a lone surrogate."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    "expected text, got a lone surrogate escape (\\ud800-\\udfff)"
+                ) from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+_STRICT_JSON: Final[json.JSONDecoder] = json.JSONDecoder(
+    parse_constant=_constant, parse_float=_finite, parse_int=_int64
+)
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """`json.loads` for what clients send: numbers are finite floats (no NaN,
+    Infinity or 1e400) or integers that fit 64 bits (database ids), and strings are
+    text (no lone surrogate escapes).
+
+    Raises:
+        ValueError: malformed JSON (bytes: not UTF-8), or one of the above (the
+            message says which); also for nesting deeper than the decoder allows.
+    """
+    try:
+        data = _STRICT_JSON.decode(
+            text.decode("utf-8") if isinstance(text, bytes) else text
+        )
+    except RecursionError:
+        raise ValueError("expected JSON nested less deeply, got too deep") from None
+    _check_strings(data)
+    return data
+
+
 def parse_message(text: str, adapter: TypeAdapter[Any], types: tuple[str, ...]) -> Any:
     try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        # ValueError: malformed JSON, or an integer over Python's 4,300-digit limit;
-        # RecursionError: nesting deeper than the decoder's recursion allows.
+        data = loads_strict(text)
+    except ValueError as exc:
+        # Malformed JSON, a number that is not finite or an integer beyond 64 bits,
+        # a lone surrogate, or nesting deeper than the decoder's recursion allows.
         raise ProtocolError(
             ErrorCode.BAD_JSON,
             f"expected a JSON object, got invalid JSON ({str(exc)[:120]})",
@@ -165,12 +239,85 @@ def encode_frame(timestamp_ms: int, jpeg: bytes) -> bytes:
     return FRAME_HEADER.pack(FRAME_MAGIC, PROTOCOL_VERSION, 0, timestamp_ms) + jpeg
 
 
-def decode_frame(data: bytes) -> tuple[int, bytes]:
+_SOF_MARKERS: Final[frozenset[int]] = frozenset(
+    {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+)
+"""Start-of-frame markers (baseline, progressive, lossless...; not DHT 0xC4, JPG 0xC8
+or DAC 0xCC): the segment that gives the image's size."""
+_STANDALONE_MARKERS: Final[frozenset[int]] = frozenset({0x01, *range(0xD0, 0xD8)})
+
+
+def jpeg_size_wh(jpeg: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's start-of-frame header, without decoding it.
+
+    Walks the marker segments from the start of the image to the first SOF, as the
+    decoder does, so the size read is the size the decoder would allocate.
+
+    Raises:
+        ProtocolError: `bad_image` when the bytes are not a JPEG (no start-of-image
+            marker: PNG, WebP and the rest are refused, whose decoders have their
+            own size tricks) or its segments end before a start-of-frame header.
+    """
+    if jpeg[:2] != b"\xff\xd8":
+        raise ProtocolError(
+            ErrorCode.BAD_IMAGE,
+            f"expected JPEG bytes (starting ffd8), got {len(jpeg)} bytes starting "
+            f"{jpeg[:4].hex()}",
+        )
+    at = 2
+    while at + 4 <= len(jpeg):
+        if jpeg[at] != 0xFF:
+            break
+        marker = jpeg[at + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            at += 1
+            continue
+        if marker in _STANDALONE_MARKERS:
+            at += 2
+            continue
+        length = int.from_bytes(jpeg[at + 2 : at + 4], "big")
+        if marker in _SOF_MARKERS:
+            if length < 8 or at + 9 > len(jpeg):
+                break
+            height = int.from_bytes(jpeg[at + 5 : at + 7], "big")
+            width = int.from_bytes(jpeg[at + 7 : at + 9], "big")
+            return width, height
+        if marker in (0xD9, 0xDA) or length < 2:  # end of image or scan before a SOF
+            break
+        at += 2 + length
+    raise ProtocolError(
+        ErrorCode.BAD_IMAGE,
+        f"expected a JPEG with a frame header, got {len(jpeg)} bytes without one",
+    )
+
+
+def check_frame_size(jpeg: bytes, max_pixels: int) -> None:
+    """Refuses a JPEG whose header claims more than `max_pixels` pixels (or none),
+    before anything decodes it.
+
+    Raises:
+        ProtocolError: `too_large` above `max_pixels`, `bad_image` for no JPEG.
+    """
+    width, height = jpeg_size_wh(jpeg)
+    if width * height > max_pixels or width == 0 or height == 0:
+        raise ProtocolError(
+            ErrorCode.TOO_LARGE if width and height else ErrorCode.BAD_IMAGE,
+            f"expected an image of at most {max_pixels} pixels, got {width}x{height}",
+        )
+
+
+def decode_frame(data: bytes, max_pixels: int | None = None) -> tuple[int, bytes]:
     """Split a binary frame message into (timestamp_ms, JPEG bytes).
+
+    Args:
+        data: The message.
+        max_pixels: When given, the JPEG's header must claim at most this many pixels
+            (`Settings.max_frame_pixels`; `check_frame_size`).
 
     Raises:
         ProtocolError: `bad_frame` when the header is short, has the wrong magic or
-            version, or no image follows it.
+            version, or no image follows it; with `max_pixels`, `too_large` or
+            `bad_image` (`check_frame_size`).
     """
     if len(data) < FRAME_HEADER.size:
         raise ProtocolError(
@@ -191,4 +338,7 @@ def decode_frame(data: bytes) -> tuple[int, bytes]:
         raise ProtocolError(
             ErrorCode.BAD_FRAME, "expected JPEG bytes after the frame header, got none"
         )
-    return int(timestamp_ms), data[FRAME_HEADER.size :]
+    jpeg = data[FRAME_HEADER.size :]
+    if max_pixels is not None:
+        check_frame_size(jpeg, max_pixels)
+    return int(timestamp_ms), jpeg

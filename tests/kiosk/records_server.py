@@ -223,14 +223,14 @@ def stream_video(
 
     clip = video or shared_data_path("video", f"{CLIP}.mp4")
     jpegs = _video_jpegs(clip)
-    url = f"{server.ws_url}?token={server.ids['kiosk_token']}"
     report = asyncio.run(
         stream_session(
-            url,
+            server.ws_url,
             exercise,
             _paced(jpegs, loops, 30.0),
             lang="en",
             resident=resident,
+            token=server.ids["kiosk_token"],
         )
     )
     server.recorder.flush(30)

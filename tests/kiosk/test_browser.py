@@ -8,6 +8,7 @@ been said. Saves docs/screenshots/kiosk.png (the README shows it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,14 +88,28 @@ def server(video: Path) -> Iterator[tuple[str, CountingRecorder, Settings]]:
         yield f"http://127.0.0.1:{port}", recorder, settings  # loopback: secure context
 
 
-def launch(playwright: Any, chromium: str, camera: Path | None) -> Any:
+def launch(
+    playwright: Any, chromium: str, camera: Path | None, *, enforce_csp: bool = False
+) -> Any:
     args = ["--no-sandbox", "--use-fake-ui-for-media-stream"]
     if camera is not None:
         args += [
             "--use-fake-device-for-media-stream",
             f"--use-file-for-fake-video-capture={camera}",
         ]
-    return playwright.chromium.launch(executable_path=chromium, args=args)
+    browser = playwright.chromium.launch(executable_path=chromium, args=args)
+    return browser if enforce_csp else bypassing_csp(browser)
+
+
+def bypassing_csp(browser: Any) -> Any:
+    """`browser` whose pages ignore the server's Content-Security-Policy: playwright's
+    `wait_for_function` compiles its predicate with eval, which `script-src 'self'`
+    forbids. The pages themselves run under the policy in test_csp_browser.py."""
+    for name in ("new_page", "new_context"):
+        setattr(
+            browser, name, functools.partial(getattr(browser, name), bypass_csp=True)
+        )
+    return browser
 
 
 def state(page: Any) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from server.cli import main
 from tests.conftest import need_tool
 from tests.kiosk.test_browser import (  # noqa: F401 (fixtures)
     SPEECH_STUB,
+    bypassing_csp,
     chromium,
     fake_camera,
     video,
@@ -96,16 +97,18 @@ def test_kiosk_page_over_https_under_a_lan_name_gets_the_camera_and_counts(
     url = f"https://{HOST}:{https_server.port}"
     page_errors: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={fake_camera}",
-                f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
-                f"--ignore-certificate-errors-spki-list={spki}",
-            ],
+        browser = bypassing_csp(
+            p.chromium.launch(
+                executable_path=chromium,
+                args=[
+                    "--no-sandbox",
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={fake_camera}",
+                    f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+                    f"--ignore-certificate-errors-spki-list={spki}",
+                ],
+            )
         )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 720})
@@ -161,10 +164,15 @@ def test_a_kiosk_that_trusts_the_certificate_in_its_nss_database_needs_no_flag(
     with sync_playwright() as p:
         for name, user in (("trusted", home), ("untrusted", tmp_path / "other-user")):
             user.mkdir(exist_ok=True)
-            browser = p.chromium.launch(
-                executable_path=chromium,
-                args=["--no-sandbox", f"--host-resolver-rules=MAP {HOST} 127.0.0.1"],
-                env={"HOME": str(user), "PATH": "/usr/bin:/bin"},
+            browser = bypassing_csp(
+                p.chromium.launch(
+                    executable_path=chromium,
+                    args=[
+                        "--no-sandbox",
+                        f"--host-resolver-rules=MAP {HOST} 127.0.0.1",
+                    ],
+                    env={"HOME": str(user), "PATH": "/usr/bin:/bin"},
+                )
             )
             try:
                 page = browser.new_page()

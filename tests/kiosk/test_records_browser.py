@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from kiosk.client import subprotocols
 from server.store import repository
 from tests.conftest import ROOT
 from tests.kiosk.records_server import (
@@ -243,8 +244,8 @@ def test_authoring_from_a_recorded_session_and_kiosks_use_it_at_once(
 async def _open(server: RecordsServer, exercise: str) -> dict[str, Any]:
     from websockets.asyncio.client import connect
 
-    url = f"{server.ws_url}?token={server.ids['kiosk_token']}"
-    async with connect(url) as ws:
+    token = server.ids["kiosk_token"]
+    async with connect(server.ws_url, subprotocols=subprotocols(token)) as ws:
         await ws.send(json.dumps({"type": "open", "v": 1, "exercise": exercise}))
         message = json.loads(await asyncio.wait_for(ws.recv(), 30))
         await ws.send(json.dumps({"type": "close", "v": 1}))

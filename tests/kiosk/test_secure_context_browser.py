@@ -19,7 +19,7 @@ import pytest
 
 from server.app import create_app
 from server.settings import Settings
-from tests.kiosk.test_browser import SPEECH_STUB, chromium, video
+from tests.kiosk.test_browser import SPEECH_STUB, bypassing_csp, chromium, video
 from tests.kiosk.web_modules import page_keys
 from tests.live_server import serve_in_thread
 from tests.server.conftest import ScriptedBackend
@@ -60,14 +60,16 @@ def lan_browser(chromium: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--host-resolver-rules=MAP {LAN_NAME} 127.0.0.1",
-            ],
+        browser = bypassing_csp(
+            p.chromium.launch(
+                executable_path=chromium,
+                args=[
+                    "--no-sandbox",
+                    "--use-fake-ui-for-media-stream",
+                    "--use-fake-device-for-media-stream",
+                    f"--host-resolver-rules=MAP {LAN_NAME} 127.0.0.1",
+                ],
+            )
         )
         try:
             yield browser

@@ -23,6 +23,11 @@ with warnings.catch_warnings():
     import starlette.testclient  # noqa: F401
 
 
+def kiosk_protocols(token: str) -> list[str]:
+    """The subprotocols a kiosk page offers with its token (docs/protocol.md)."""
+    return ["movecoach", f"movecoach.token.{token}"]
+
+
 def jpeg_bytes(width: int = 64, height: int = 48, value: int = 128) -> bytes:
     """A small valid JPEG of a flat grey image."""
     ok, buf = cv2.imencode(".jpg", np.full((height, width, 3), value, np.uint8))

@@ -29,7 +29,12 @@ from server.schemas import encode_frame
 from server.settings import Settings
 from server.store import DatabaseRecorder, Store, repository
 from tests.factories import make_window, rep_frames
-from tests.server.conftest import ScriptedBackend, jpeg_bytes, standing_frame
+from tests.server.conftest import (
+    ScriptedBackend,
+    jpeg_bytes,
+    kiosk_protocols,
+    standing_frame,
+)
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     at,
     db_url,
@@ -505,9 +510,9 @@ def test_a_saved_template_counts_reps_on_the_kiosks_of_its_centre_at_once(
     assert saved.status_code == 201
     frames = squat_frames(2, seed=5, start_ms=1000)
     world.feed[:] = frames
-    url = f"/ws?token={world.a['kiosk_token']}"
+    protocols = kiosk_protocols(world.a["kiosk_token"])
     messages: list[dict[str, Any]] = []
-    with world.client.websocket_connect(url) as ws:
+    with world.client.websocket_connect("/ws", subprotocols=protocols) as ws:
         ws.send_text(
             json.dumps(
                 {
@@ -542,7 +547,9 @@ def test_another_centres_kiosk_cannot_open_the_template(world: World) -> None:
     world.call(
         "coach_a", "POST", "/api/templates", json={"template": authored_template()}
     )
-    with world.client.websocket_connect(f"/ws?token={world.b['kiosk_token']}") as ws:
+    with world.client.websocket_connect(
+        "/ws", subprotocols=kiosk_protocols(world.b["kiosk_token"])
+    ) as ws:
         ws.send_text(json.dumps({"type": "open", "v": 1, "exercise": "wall_squat"}))
         error = _until(ws, "error")
     assert error["code"] == "unknown_exercise"
@@ -550,9 +557,13 @@ def test_another_centres_kiosk_cannot_open_the_template(world: World) -> None:
 
 
 def test_a_bad_kiosk_token_is_refused_at_the_handshake(world: World) -> None:
-    for url in ("/ws", "/ws?token=forged", f"/ws?token={world.tokens['coach_a']}"):
+    for protocols in (
+        [],
+        kiosk_protocols("forged"),
+        kiosk_protocols(world.tokens["coach_a"]),
+    ):
         with (
             pytest.raises(WebSocketDisconnect),
-            world.client.websocket_connect(url) as ws,
+            world.client.websocket_connect("/ws", subprotocols=protocols) as ws,
         ):
             ws.receive_json()

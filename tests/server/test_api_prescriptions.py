@@ -23,7 +23,7 @@ from server.schemas import encode_frame
 from server.store import Store, repository
 from server.store.models import PrescriptionRow
 from tests.exercises.prescriptions.factories import history, plan_doc
-from tests.server.conftest import jpeg_bytes
+from tests.server.conftest import jpeg_bytes, kiosk_protocols
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     at,
     db_url,
@@ -409,7 +409,9 @@ def _todays_plan(world: World) -> int:
 def _stream_squats(world: World, member_code: str, reps: int, start_ms: int) -> str:
     frames = squat_frames(reps, seed=3, start_ms=start_ms)
     world.feed[:] = frames
-    with world.client.websocket_connect(f"/ws?token={world.a['kiosk_token']}") as ws:
+    with world.client.websocket_connect(
+        "/ws", subprotocols=kiosk_protocols(world.a["kiosk_token"])
+    ) as ws:
         ws.send_text(
             json.dumps(
                 {"type": "open", "v": 1, "exercise": "squat", "resident": member_code}

@@ -5,8 +5,10 @@ server's start-up log (timestamps, no other library's INFO lines)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
+import sqlite3
 import subprocess
 import urllib.error
 import urllib.request
@@ -15,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from server.cli import main, version
+from server.store import upgrade_database
 from server.tls import spki_sha256
 from tests.live_server import ServerProcess, free_port, movecoach_command
 
@@ -238,6 +241,48 @@ def test_backend_help_says_what_mediapipe_sends(
     assert done.value.code == 0
     assert "onnx = ONNX Runtime, sends nothing" in text
     assert "whose privacy notice says it sends usage metrics to Google" in text
+
+
+def _damaged(path: Path, how: str) -> None:
+    """A records database that opens wrong: not SQLite at all, or migrated with the
+    sessions table's root page overwritten (only start-up's sweep of sessions a crash
+    left active reads it)."""
+    if how == "not-a-database":
+        path.write_bytes(bytes(range(256)) * 64)
+        return
+    upgrade_database(f"sqlite:///{path}")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        page_size = db.execute("PRAGMA page_size").fetchone()[0]
+        (root,) = db.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'exercise_sessions'"
+        ).fetchone()
+    with path.open("r+b") as f:
+        f.seek(page_size * (root - 1))
+        f.write(b"\xab" * page_size)
+
+
+@pytest.mark.parametrize(
+    ("how", "problem"),
+    [
+        pytest.param("not-a-database", "file is not a database", id="not-a-database"),
+        pytest.param(
+            "sessions-damaged",
+            "database disk image is malformed",
+            id="sessions-damaged",
+        ),
+    ],
+)
+def test_finding_12_a_damaged_database_is_one_line_and_exit_2(
+    tmp_path: Path, how: str, problem: str
+) -> None:
+    path = tmp_path / "records.db"
+    _damaged(path, how)
+    url = f"sqlite:///{path}"
+    done = _run(["serve", "--db", url, "--port", "0", "--backend", "onnx"], tmp_path)
+    assert (done.returncode, done.stderr.splitlines()) == (
+        2,
+        [f"movecoach serve: error: database {url}: {problem}"],
+    )
 
 
 # --- private by default (issue 20): no MediaPipe in `movecoach serve` -----------------

@@ -3,8 +3,8 @@ hypothesis against a live server (`tests/server/fuzz_world.py`: `movecoach serve
 app, kiosk tokens, SQLite records; /ws on the real pose model, /ws/group on a
 scripted multi-person backend, whose model would cost ~0.3 s a frame). Frame
 timestamps span all of uint64 (issue 18, finding 1: refused above 2^53 with
-`bad_timestamp`). Excluded until the hardening work (issue 18) lands, where it is
-made: alert ids of 2^63 and more (finding 8).
+`bad_timestamp`) and alert ids go to 2^64 (finding 8: refused as JSON beyond 64 bits
+or by the message's range).
 
 Each example is a script from `benchmarks/wire_fuzz.py` (malformed frame headers,
 timestamps, payloads and sizes, hostile JSON, any order), sent by centre A's kiosk
@@ -302,9 +302,6 @@ def test_group_socket_survives_generated_traffic(
         sorted(builtin_specs()),
         member_codes=[world.a["member_code"], world.b["member_code"]],
         alert_ids=[world.a["alert_id"], world.b["alert_id"]],
-        # finding 8 (#18), fixed by the hardening work: an alert id >= 2^63 reaches
-        # SQLite (OverflowError, logged at ERROR).
-        id_limit=2**63,
     )
     kiosk = {"type": "open", "exercise": PROBE_EXERCISE}
     screen = {"type": "open", "mode": "follow"}

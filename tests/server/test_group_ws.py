@@ -26,7 +26,12 @@ from server.settings import Settings
 from server.store import DatabaseRecorder, Store, repository, upgrade_database
 from server.store.models import ExerciseSession, SessionStatus
 from tests.conftest import ROOT, shared_data_path
-from tests.server.conftest import ScriptedBackend, jpeg_bytes, standing_frame
+from tests.server.conftest import (
+    ScriptedBackend,
+    jpeg_bytes,
+    kiosk_protocols,
+    standing_frame,
+)
 from tests.server.store.helpers import seed_centre
 from vision.types import PoseFrame
 
@@ -452,7 +457,9 @@ def test_with_kiosk_auth_the_screen_needs_its_token_and_records_name_its_kiosk(
                 ):
                     ws.receive_json()
             token = ids["kiosk_token"]
-            with client.websocket_connect(f"/ws/group?token={token}") as ws:
+            with client.websocket_connect(
+                "/ws/group", subprotocols=kiosk_protocols(token)
+            ) as ws:
                 send(ws, type="open", mode="follow", instructor_track_id=1)
                 until(ws, "group_opened")
                 pose_after(ws, 10, jpeg_bytes(), [])

@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from kiosk.client import subprotocols
 from server.schemas import encode_frame
 from server.store import Store, repository, upgrade_database
 from server.store.models import SessionStatus
@@ -73,9 +74,11 @@ async def _stream_until_reps(
     reps: list[dict[str, Any]] = []
     got_reps = asyncio.Event()
     sent = 0
-    url = f"ws://127.0.0.1:{port}/ws?token={token}"
+    url = f"ws://127.0.0.1:{port}/ws"
     try:
-        async with connect(url, max_size=16 << 20) as ws:
+        async with connect(
+            url, max_size=16 << 20, subprotocols=subprotocols(token)
+        ) as ws:
             await ws.send(
                 json.dumps(
                     {

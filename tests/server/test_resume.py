@@ -29,6 +29,7 @@ from server.resume import (
 from server.schemas import OpenMessage, encode_frame
 from server.store import Store, repository
 from server.store.models import SessionStatus
+from tests.server.conftest import kiosk_protocols
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     cue,
     db_url,
@@ -369,16 +370,18 @@ def _reconnect_flow(store: Store) -> None:
 
     with TestClient(app) as client:
         token = riverside["kiosk_token"]
-        with client.websocket_connect(f"/ws?token={token}") as ws:
+        with client.websocket_connect("/ws", subprotocols=kiosk_protocols(token)) as ws:
             first = open_(ws)
             seen = lap(ws, 1)
         # The connection dropped mid-session (no close): one rep had been reported.
         assert [m["count"] for m in seen if m["type"] == "rep_completed"] == [1]
-        with client.websocket_connect(f"/ws?token={hillcrest['kiosk_token']}") as other:
+        with client.websocket_connect(
+            "/ws", subprotocols=kiosk_protocols(hillcrest["kiosk_token"])
+        ) as other:
             hijack = open_(other, resume=first["session_id"])  # another centre's kiosk
             assert hijack["session_id"] != first["session_id"]
             assert hijack["resumed_reps"] is None
-        with client.websocket_connect(f"/ws?token={token}") as ws:
+        with client.websocket_connect("/ws", subprotocols=kiosk_protocols(token)) as ws:
             again = open_(ws, resume=first["session_id"], lang="en")
             assert (again["session_id"], again["resumed_reps"]) == (
                 first["session_id"],

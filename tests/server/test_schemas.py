@@ -360,3 +360,53 @@ def test_event_class_may_not_shadow_protocol_messages() -> None:
         event_message(Summary(1))
     with pytest.raises(TypeError, match="dataclass"):
         event_message({"timestamp_ms": 1})
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "code"),
+    [
+        pytest.param(
+            parse_group_message,
+            '{"type":"acknowledge_alert","alert_id":9223372036854775808}',
+            ErrorCode.BAD_JSON,
+            id="alert-id-2^63",
+        ),
+        pytest.param(
+            parse_group_message,
+            '{"type":"acknowledge_alert","alert_id":"9223372036854775808"}',
+            ErrorCode.BAD_MESSAGE,
+            id="alert-id-2^63-as-text",
+        ),
+        pytest.param(
+            parse_client_message,
+            '{"type":"open","exercise":"squat","resolution_wh":[NaN, 480]}',
+            ErrorCode.BAD_JSON,
+            id="nan",
+        ),
+        pytest.param(
+            parse_client_message,
+            '{"type":"open","exercise":"squat","resolution_wh":[1e400, 480]}',
+            ErrorCode.BAD_JSON,
+            id="1e400",
+        ),
+        pytest.param(
+            parse_client_message,
+            '{"type":"open","exercise":"squat","resident":"\\ud800"}',
+            ErrorCode.BAD_JSON,
+            id="lone-surrogate",
+        ),
+        pytest.param(
+            parse_client_message,
+            "[" * 100_000 + "]" * 100_000,
+            ErrorCode.BAD_JSON,
+            id="deep",
+        ),
+    ],
+)
+def test_finding_8_socket_messages_take_strict_json_and_64_bit_ids(
+    parse: Callable[[str], object], text: str, code: ErrorCode
+) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse(text)
+    assert refused.value.code is code
+    assert "expected" in refused.value.detail or "less than" in refused.value.detail

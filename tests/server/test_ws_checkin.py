@@ -22,6 +22,7 @@ from server import checkin
 from server.members import MAX_FAILED_LOOKUPS
 from server.schemas import encode_frame
 from server.store import repository
+from tests.server.conftest import kiosk_protocols
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     db_url,
     fast_hasher,
@@ -77,7 +78,9 @@ def _scan(
     the sentinel error comes back, so no verdict can follow)."""
     token = (world.a if kiosk == "a" else world.b)["kiosk_token"]
     messages: list[dict[str, Any]] = []
-    with world.client.websocket_connect(f"/ws?token={token}") as ws:
+    with world.client.websocket_connect(
+        "/ws", subprotocols=kiosk_protocols(token)
+    ) as ws:
         ws.send_text(json.dumps({"type": "scan", "v": 1}))
         for i, frame in enumerate(frames):
             ws.send_bytes(encode_frame(1000 + 400 * i, _jpeg(frame)))
@@ -208,7 +211,9 @@ def test_failed_cards_count_against_the_kiosks_member_code_limit(world: World) -
 
 
 def test_scanning_needs_no_open_session_and_stops_when_one_opens(world: World) -> None:
-    with world.client.websocket_connect(f"/ws?token={world.a['kiosk_token']}") as ws:
+    with world.client.websocket_connect(
+        "/ws", subprotocols=kiosk_protocols(world.a["kiosk_token"])
+    ) as ws:
         ws.send_text(json.dumps({"type": "open", "v": 1, "exercise": "squat"}))
         while ws.receive_json()["type"] != "opened":
             pass

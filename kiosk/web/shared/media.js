@@ -28,12 +28,25 @@ export function storeKioskToken(token) {
   else localStorage.removeItem(TOKEN_KEY);
 }
 
-// A websocket to `path` on this server (?token= when the kiosk has one), binary frames
-// as ArrayBuffer; each JSON text message goes to onMessage, a bad one into `errors`.
+// What a websocket offers as subprotocols: "movecoach" (the one the server picks) and,
+// when the kiosk has a token, "movecoach.token.<token>". A browser cannot set headers
+// on a websocket, and a token in the URL would end up in access and proxy logs and the
+// browser's history (docs/protocol.md, "Kiosk tokens"). A token with characters a
+// subprotocol cannot carry is not sent: the server then refuses the kiosk as unset.
+const SUBPROTOCOL = "movecoach";
+const TOKEN_SUBPROTOCOL = "movecoach.token.";
+const SUBPROTOCOL_CHARS = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+
+export function socketProtocols(token) {
+  if (!token || !SUBPROTOCOL_CHARS.test(token)) return [SUBPROTOCOL];
+  return [SUBPROTOCOL, TOKEN_SUBPROTOCOL + token];
+}
+
+// A websocket to `path` on this server (its token, if any, in a subprotocol), binary
+// frames as ArrayBuffer; each JSON text message goes to onMessage, a bad one into `errors`.
 export function openSocket(path, token, onMessage, errors) {
-  let url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
-  if (token) url += "?token=" + encodeURIComponent(token);
-  const sock = new WebSocket(url);
+  const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + path;
+  const sock = new WebSocket(url, socketProtocols(token));
   sock.binaryType = "arraybuffer";
   sock.onmessage = (e) => {
     if (typeof e.data !== "string") return;

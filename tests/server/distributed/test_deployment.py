@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from kiosk.client import subprotocols
 from server.distributed.batching import BatchedPoseModel, PoseRequest
 from server.resume import recorded_rep_counts
 from server.schemas import OpenMessage, encode_frame
@@ -191,7 +192,9 @@ def lockstep_session(
     from websockets.sync.client import connect
 
     seen: list[dict[str, Any]] = []
-    with connect(f"{app.ws}?token={token}", open_timeout=REPLY_TIMEOUT_S) as ws:
+    with connect(
+        app.ws, subprotocols=subprotocols(token), open_timeout=REPLY_TIMEOUT_S
+    ) as ws:
         message: dict[str, Any] = {"type": "open", "exercise": EXERCISE}
         if resume is not None:
             message["resume"] = resume
@@ -336,9 +339,10 @@ def test_a_killed_ingress_replica_loses_no_reported_rep_and_the_session_resumes(
                     await asyncio.wait_for(pose.wait(), REPLY_TIMEOUT_S)
 
         return await stream_resumable_session(
-            f"{app.ws}?token={riverside.kiosk_token}",
+            app.ws,
             EXERCISE,
             frames(),
+            token=riverside.kiosk_token,
             on_message=on_message,
             reconnect_timeout_s=120,
         )
@@ -367,7 +371,9 @@ def test_a_killed_inference_replica_costs_frames_not_the_session(
     handle = serve.get_deployment_handle(INFERENCE, app_name=APP_NAME)
     before = handle.health.remote().result(timeout_s=REPLY_TIMEOUT_S)["replica"]
     seen: list[dict[str, Any]] = []
-    with connect(f"{app.ws}?token={token}", open_timeout=REPLY_TIMEOUT_S) as ws:
+    with connect(
+        app.ws, subprotocols=subprotocols(token), open_timeout=REPLY_TIMEOUT_S
+    ) as ws:
         ws.send(json.dumps({"type": "open", "exercise": EXERCISE}))
         assert json.loads(ws.recv(REPLY_TIMEOUT_S))["type"] == "opened"
         after_kill: list[dict[str, Any]] = []

@@ -16,7 +16,7 @@ from server.schemas import encode_frame
 from server.settings import Settings
 from server.store import DatabaseRecorder, Store, repository
 from server.store.models import SessionStatus
-from tests.server.conftest import ScriptedBackend, jpeg_bytes
+from tests.server.conftest import ScriptedBackend, jpeg_bytes, kiosk_protocols
 from tests.server.store.helpers import seed_centre
 
 
@@ -49,12 +49,14 @@ def test_kiosk_token_session_and_landmarks(
         store=Store(db_url),
     )
     with TestClient(app) as client:
-        for url in ("/ws", "/ws?token=forged"):
+        for url in ("/ws", f"/ws?token={there['kiosk_token']}"):
             with pytest.raises(WebSocketDisconnect) as refused:
                 with client.websocket_connect(url) as ws:
                     ws.receive_json()
             assert refused.value.code == 1008
-        with client.websocket_connect(f"/ws?token={there['kiosk_token']}") as ws:
+        with client.websocket_connect(
+            "/ws", subprotocols=kiosk_protocols(there["kiosk_token"])
+        ) as ws:
             ws.send_text(
                 json.dumps(
                     {
