@@ -6,20 +6,13 @@
 
 import { $, el } from "../shared/dom.js";
 import { fmtScore, localized, t } from "../shared/i18n.js";
+import { ProgrammePanel } from "./panel.js";
 
-export class Routine {
+export class Routine extends ProgrammePanel {
   constructor(state, page, info) {
-    this.page = page;
-    this.info = info;
-    this.paused = false;
-    this.finished = false;
+    super(page, info);
     // the test hook's view of the routine (state.programme.view)
     this.state = { section: null, index: -1, rounds: 0, target: 0, sectionsStarted: [], paused: false, resting: false, tempo: null };
-    this.render();
-  }
-
-  opened(info) {
-    this.info = info;
     this.render();
   }
 
@@ -85,8 +78,6 @@ export class Routine {
     this.render();
     return true;
   }
-
-  stop() {}
 
   renderResult(result, body) {
     const rows = (result.sections || []).map((s) =>
