@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -30,6 +31,7 @@ __all__ = [
     "join_path",
     "names",
     "number",
+    "parse_toml",
     "string",
     "table",
     "text",
@@ -83,6 +85,15 @@ def join_path(path: str, key: str | int) -> str:
 def names(values: Iterable[Any]) -> str:
     """The values joined by commas, or "(none)"."""
     return ", ".join(str(v) for v in values) or "(none)"
+
+
+def parse_toml(text: str, source: str, error: type[ValueError]) -> dict[str, Any]:
+    """A TOML document as dicts and lists; invalid TOML raises `error` naming the
+    source."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{source}: invalid TOML: {exc}") from exc
 
 
 def table(

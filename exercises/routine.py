@@ -20,7 +20,6 @@ Core module: stdlib (tomllib) and numpy. Files are read only in `load_routine` a
 from __future__ import annotations
 
 import functools
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from exercises import routine_validation as check
+from exercises.checks import parse_toml
 from exercises.events import LocalizedText
 from exercises.routine_features import FEATURES, mirror_features
 from exercises.routine_validation import RoutineError
@@ -534,11 +534,10 @@ def routine_from_dict(
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RoutineError(f"{path}: cannot read the routine: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise RoutineError(f"{path}: invalid TOML: {exc}") from exc
+    return parse_toml(text, str(path), RoutineError)
 
 
 def load_routine(path: str | Path) -> RoutineSpec:
