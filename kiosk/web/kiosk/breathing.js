@@ -37,7 +37,7 @@ export class Breathing extends ProgrammePanel {
     $("breath-count").textContent = left === null ? "" : String(left);
   }
 
-  onEvent(m) {
+  handle(m) {
     const s = this.state;
     switch (m.type) {
       case "breathing_started":
@@ -72,7 +72,6 @@ export class Breathing extends ProgrammePanel {
       default:
         return false;
     }
-    this.render();
     return true;
   }
 

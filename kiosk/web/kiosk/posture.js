@@ -34,7 +34,7 @@ export class Posture extends ProgrammePanel {
     if (!guide.hidden) $("guide-text").textContent = localized(this.guidance);
   }
 
-  onEvent(m) {
+  handle(m) {
     const s = this.state;
     switch (m.type) {
       case "posture_step_changed":
@@ -63,7 +63,6 @@ export class Posture extends ProgrammePanel {
       default:
         return false;
     }
-    this.render();
     return true;
   }
 

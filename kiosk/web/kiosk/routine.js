@@ -34,7 +34,7 @@ export class Routine extends ProgrammePanel {
     );
   }
 
-  onEvent(m) {
+  handle(m) {
     switch (m.type) {
       case "section_started":
         this.state.section = m.section_id;
@@ -75,7 +75,6 @@ export class Routine extends ProgrammePanel {
       default:
         return false; // cue_issued ("the other side now") is the page's
     }
-    this.render();
     return true;
   }
 
