@@ -28,12 +28,17 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "BADUANJIN_DIR",
+    "CLASS",
+    "CLASS_WH",
     "GROUP_CLIP",
     "SCENES",
     "VIDEO_DIR",
     "Copy",
     "GroupFrame",
+    "Member",
     "Scene",
+    "class_frames",
     "clip_frames",
     "group_clip_frames",
     "person_heights",
@@ -78,6 +83,9 @@ class Scene:
     copies: tuple[Copy, ...]
     num_frames: int = 120
     fps: float = 30.0
+    step: int = 1
+    """Source frames per scene frame (3: a 30 fps clip seen at 10 fps, the rate the
+    group screen processes)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -196,6 +204,45 @@ def clip_frames(clip: str, video_dir: Path = VIDEO_DIR) -> tuple[np.ndarray, ...
     return tuple(_read(video_dir / clip))
 
 
+def frame_count(clip: str, video_dir: Path = VIDEO_DIR) -> int:
+    """Frames in a clip (the container's count)."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(video_dir / clip))
+    n = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    capture.release()
+    if n < 1:
+        raise FileNotFoundError(f"no frames in {video_dir / clip}")
+    return n
+
+
+@lru_cache(maxsize=32)
+def clip_frames_at(
+    clip: str, frames: tuple[int, ...], video_dir: Path = VIDEO_DIR
+) -> dict[int, np.ndarray]:
+    """The given frames of a clip (BGR), decoded in one pass up to the last one
+    (a whole 1080p clip would take gigabytes)."""
+    import cv2
+
+    wanted = set(frames)
+    last = max(wanted)
+    capture = cv2.VideoCapture(str(video_dir / clip))
+    out: dict[int, np.ndarray] = {}
+    for i in range(last + 1):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if i in wanted:
+            out[i] = frame
+    capture.release()
+    # The container's count can overstate the frames: repeat the last one decoded.
+    for i in sorted(wanted - out.keys()):
+        out[i] = out[max(out)] if out else np.zeros((1, 1, 3), np.uint8)
+    if not any(v.size > 3 for v in out.values()):
+        raise FileNotFoundError(f"no frames decoded from {video_dir / clip}")
+    return out
+
+
 def _pingpong(index: int, n: int) -> int:
     if n == 1:
         return 0
@@ -247,6 +294,31 @@ def single_person_track(
     return xyz, vis
 
 
+@lru_cache(maxsize=64)
+def single_person_frames(
+    clip: str, frames: tuple[int, ...], video_dir: Path = VIDEO_DIR
+) -> tuple[F32, F32]:
+    """Ground truth of one clip on the given source frames (ascending): the
+    single-person pipeline (OnnxBackend, one pose, VIDEO mode) run over them in order.
+
+    Returns:
+        xyz (F, 33, 3) float32 normalized (NaN where nobody) and visibility (F, 33).
+    """
+    from vision.backends.onnx import OnnxBackend, OnnxOptions
+
+    src = clip_frames_at(clip, frames, video_dir)
+    n = len(frames)
+    xyz = np.full((n, 33, 3), np.nan, np.float32)
+    vis = np.zeros((n, 33), np.float32)
+    with OnnxBackend(OnnxOptions(num_poses=1)) as backend:
+        for k, f in enumerate(frames):
+            poses = backend.detect(src[f], round(f * 1000 / 30.0) + 1)
+            if len(poses):
+                xyz[k] = poses.xyz[0]
+                vis[k] = poses.visibility[0]
+    return xyz, vis
+
+
 def _placement(copy: Copy, scene: Scene, src_wh: tuple[int, int]) -> tuple[int, ...]:
     sw, sh = scene.size_wh
     h = round(copy.height * sh)
@@ -271,19 +343,22 @@ def render_scene(scene: Scene, video_dir: Path = VIDEO_DIR) -> Iterator[GroupFra
     placements = []
     tracks = []
     for copy in scene.copies:
-        src = clip_frames(copy.clip, video_dir)
-        sh_src, sw_src = src[0].shape[:2]
+        count = frame_count(copy.clip, video_dir)
+        idx = [
+            _pingpong(copy.start_frame + i * scene.step, count)
+            for i in range(scene.num_frames)
+        ]
+        seen = tuple(sorted(set(idx)))
+        src = clip_frames_at(copy.clip, seen, video_dir)
+        sh_src, sw_src = src[seen[0]].shape[:2]
         x, y, w, h = _placement(copy, scene, (sw_src, sh_src))
         # The pasted rectangle may be clipped at the scene edge: keep the source's
         # left/top part, same scale.
         scale = copy.height * sh / sh_src
         crop_px = round(copy.crop_x[0] * sw_src * scale)
-        idx = [
-            _pingpong(copy.start_frame + i, len(src)) for i in range(scene.num_frames)
-        ]
-        lo, hi = min(idx), max(idx)
-        xyz, vis = single_person_track(copy.clip, lo, hi, video_dir)
-        placements.append((x, y, w, h, scale, src, idx, lo, crop_px))
+        xyz, vis = single_person_frames(copy.clip, seen, video_dir)
+        rows = {f: r for r, f in enumerate(seen)}
+        placements.append((x, y, w, h, scale, src, idx, rows, crop_px))
         tracks.append((xyz, vis))
     for i, a in enumerate(placements):
         for b in placements[i + 1 :]:
@@ -302,14 +377,14 @@ def render_scene(scene: Scene, video_dir: Path = VIDEO_DIR) -> Iterator[GroupFra
         p = len(placements)
         gt = np.full((p, 33, 3), np.nan, np.float32)
         gv = np.zeros((p, 33), np.float32)
-        for k, (x, y, w, h, scale, src, idx, lo, crop_px) in enumerate(placements):
+        for k, (x, y, w, h, scale, src, idx, rows, crop_px) in enumerate(placements):
             frame = src[idx[t]]
             src_h, src_w = frame.shape[:2]
             full_w, full_h = round(src_w * scale), round(src_h * scale)
             resized = cv2.resize(frame, (full_w, full_h), interpolation=cv2.INTER_AREA)
             canvas[y : y + h, x : x + w] = resized[:h, crop_px : crop_px + w]
             xyz, vis = tracks[k]
-            row = idx[t] - lo
+            row = rows[idx[t]]
             if np.isnan(xyz[row, 0, 0]):
                 continue
             g = xyz[row].copy()
@@ -373,3 +448,147 @@ def person_heights(xyz: F32, visibility: F32) -> npt.NDArray[np.float64]:
 
 def scene_duration_s(scene: Scene) -> float:
     return math.ceil(scene.num_frames / scene.fps)
+
+
+# ---------------------------------------------------------------- the tiled class
+
+BADUANJIN_DIR: Final[Path] = ROOT.parent / "shared" / "data" / "baduanjin" / "video"
+CLASS_WH: Final[tuple[int, int]] = (640, 360)
+CLASS_FPS: Final[float] = 10.0
+CLASS_STEP: Final[int] = 3  # the 30 fps clips seen at 10 fps
+FOREGROUND_DIFF: Final[int] = 45
+"""Summed |BGR - background| above which a pixel of a cut-out clip is the performer
+(the `solo_full_*` clips are cut out onto a plain light grey, ~230)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One performer of the tiled class.
+
+    Attributes:
+        clip: A `solo_full_*` clip in `BADUANJIN_DIR`.
+        start_frame: Source frame shown first (different starts: followers lag).
+        height_px: Pasted height of the source frame (the performer fills ~0.95).
+        centre_x_px, feet_y_px: Where the frame's bottom centre lands.
+    """
+
+    clip: str
+    start_frame: int
+    height_px: int
+    centre_x_px: int
+    feet_y_px: int
+
+
+CLASS: Final[tuple[Member, ...]] = (
+    # Back row first (painted first: the front row hides part of it), performers
+    # ~120-145 px tall (visible joints) standing half behind the front row's, their
+    # legs behind its bodies and raised arms.
+    Member("solo_full_s1.mp4", 12, 170, 150, 232),
+    Member("solo_full_s3.mp4", 15, 155, 320, 228),
+    Member("solo_full_s1.mp4", 21, 165, 470, 232),
+    Member("solo_full_s6.mp4", 0, 150, 600, 226),
+    # Front row, ~200-240 px tall.
+    Member("solo_full_s1.mp4", 0, 262, 75, 360),
+    Member("solo_full_s2.mp4", 5, 250, 240, 356),
+    Member("solo_full_s3.mp4", 0, 275, 400, 362),
+    Member("solo_full_s4.mp4", 9, 240, 560, 352),
+)
+"""Eight performers of Baduanjin (sections 1-4 and 6; section 1 raises both palms
+overhead, 3 one palm, 6 bends forward) in two rows of a 640x360 picture.
+
+What it cannot cover: all eight are one woman (the cut-out `solo_full_*` clips; real
+classes mix builds, clothes and ages, and look-alikes are, if anything, harder for
+IDs); the background is a plain grey gradient (no park, trees, benches or passers-by,
+so no bystander behind the class); occlusion is pasting order (the front row's pixels
+over the back row's, no depth, shadows or contact); her wide trousers hide knees and
+ankles; the clips loop a 14 s segment; there is no camera noise, blur, lighting change
+or JPEG of a real camera beyond one re-encode; ground truth is the single-pose pipeline
+on each clip, so the benchmark measures agreement with it, not with people's real
+joints. The held-out park footage of the issue remains the real test."""
+
+
+def _foreground(frame: np.ndarray) -> npt.NDArray[np.bool_]:
+    """The performer's pixels of a cut-out frame: far from the border's median."""
+    border = np.concatenate([frame[0], frame[-1], frame[:, 0], frame[:, -1]])
+    bg = np.median(border, axis=0)
+    diff = np.abs(frame.astype(np.int16) - bg.astype(np.int16)).sum(axis=2)
+    return np.asarray(diff > FOREGROUND_DIFF, np.bool_)
+
+
+def class_frames(
+    num_frames: int,
+    members: tuple[Member, ...] = CLASS,
+    video_dir: Path = BADUANJIN_DIR,
+) -> Iterator[GroupFrame]:
+    """The tiled class at `CLASS_FPS`, with ground truth per member (the single-person
+    pipeline on the member's own clip, mapped into the picture); a joint another
+    member's pixels cover is not visible.
+
+    Raises:
+        FileNotFoundError: a clip is missing.
+    """
+    import cv2
+
+    w, h = CLASS_WH
+    rng = np.random.default_rng(0)
+    noise = cv2.GaussianBlur(rng.normal(0, 12, (h, w)).astype(np.float32), (0, 0), 3)
+    base = np.clip(
+        140 + noise[..., None] + np.linspace(-15, 15, h)[:, None, None], 0, 255
+    )
+    background = np.repeat(base, 3, axis=2).astype(np.uint8)
+    plans = []
+    for m in members:
+        count = frame_count(m.clip, video_dir)
+        idx = [
+            _pingpong(m.start_frame + i * CLASS_STEP, count) for i in range(num_frames)
+        ]
+        seen = tuple(sorted(set(idx)))
+        src = clip_frames_at(m.clip, seen, video_dir)
+        xyz, vis = single_person_frames(m.clip, seen, video_dir)
+        plans.append((m, idx, {f: r for r, f in enumerate(seen)}, src, xyz, vis))
+    for t in range(num_frames):
+        canvas = background.copy()
+        owner = np.full((h, w), -1, np.int64)
+        gt = np.full((len(plans), 33, 3), np.nan, np.float32)
+        gv = np.zeros((len(plans), 33), np.float32)
+        for k, (m, idx, rows, src, xyz, vis) in enumerate(plans):
+            frame = src[idx[t]]
+            sh, sw = frame.shape[:2]
+            scale = m.height_px / sh
+            fw = max(1, round(sw * scale))
+            img = cv2.resize(frame, (fw, m.height_px), interpolation=cv2.INTER_AREA)
+            fg = cv2.resize(
+                _foreground(frame).astype(np.uint8) * 255,
+                (fw, m.height_px),
+                interpolation=cv2.INTER_LINEAR,
+            )
+            x0, y0 = m.centre_x_px - fw // 2, m.feet_y_px - m.height_px
+            # The part of the pasted frame inside the picture.
+            cx0, cy0 = max(0, -x0), max(0, -y0)
+            cx1, cy1 = min(fw, w - x0), min(m.height_px, h - y0)
+            mask = fg[cy0:cy1, cx0:cx1] > 127
+            region = canvas[y0 + cy0 : y0 + cy1, x0 + cx0 : x0 + cx1]
+            region[mask] = img[cy0:cy1, cx0:cx1][mask]
+            owner[y0 + cy0 : y0 + cy1, x0 + cx0 : x0 + cx1][mask] = k
+            row = rows[idx[t]]
+            if np.isnan(xyz[row, 0, 0]):
+                continue
+            px = xyz[row, :, 0] * sw * scale + x0
+            py = xyz[row, :, 1] * sh * scale + y0
+            gt[k, :, 0] = px / w
+            gt[k, :, 1] = py / h
+            gt[k, :, 2] = xyz[row, :, 2] * sw * scale / w
+            gv[k] = vis[row]
+        # Joints outside the picture or under someone painted later are hidden.
+        for k in range(len(plans)):
+            if np.isnan(gt[k, 0, 0]):
+                continue
+            px = np.round(gt[k, :, 0] * w).astype(np.int64)
+            py = np.round(gt[k, :, 1] * h).astype(np.int64)
+            inside = (px >= 0) & (px < w) & (py >= 0) & (py < h)
+            who = np.where(
+                inside, owner[np.clip(py, 0, h - 1), np.clip(px, 0, w - 1)], -1
+            )
+            covered = (who >= 0) & (who != k)
+            gv[k] = np.where(inside & ~covered, gv[k], 0.0)
+        yield GroupFrame(canvas, round(t * 1000 / CLASS_FPS) + 1, gt, gv, t)

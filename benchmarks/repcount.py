@@ -5,8 +5,12 @@
 Methods, all on the same sequences in the same run:
 - `product`: the product's rep counter (template-guided where the action has a
   built-in template, template-free elsewhere);
-- `session`: the live session engine through `exercises.analysis.analyze` (templated
-  actions only);
+- `session`: a live `exercises.session.Session` fed every frame, never finished
+  (what the kiosk shows by the end of the set; templated actions only). It counts
+  with the same rep counter as `product`, so it differs only by the repetitions
+  confirmed at `finish`; its rep latency (time from a repetition's end, as the
+  counter times it, to the frame whose events report it) is reported: p50, p95, max
+  and the share reported with the frame that ends it;
 - peers: `angle_threshold` (one joint angle, the one moving most, thresholds at a
   quarter and three quarters of its 5-95th percentile range: `exercises.authoring`'s
   cutter) and `pca_period` (first principal component of the body's normalised joint
@@ -95,8 +99,10 @@ def _product() -> Method:
     return Method("product", count, GRID, {k: getattr(base, k) for k in GRID})
 
 
-def _session() -> Method:
-    """The live session as it is: its own phase-threshold reps."""
+def _session(latencies_ms: list[int]) -> Method:
+    """A live session fed frame by frame, not finished; each rep's latency goes to
+    `latencies_ms`."""
+    from exercises.events import RepCompleted
     from exercises.session import Session
     from exercises.spec import get_spec
 
@@ -104,14 +110,32 @@ def _session() -> Method:
         assert tid is not None
         session = Session(get_spec(tid), skeleton=window.skeleton)
         last = None
+        told: list[int] = []
         for t in range(len(window)):
             ts = int(window.timestamp_ms[t])
             if last is None or ts > last:
-                session.feed(window[t])
+                events = session.feed(window[t])
+                told += [ts for e in events if isinstance(e, RepCompleted)]
                 last = ts
+        ends = [r.end_ms for r in session.counted]
+        latencies_ms.extend(a - b for a, b in zip(told, ends, strict=True))
         return session.reps
 
     return Method("session", count, templated_only=True)
+
+
+def latency_figures(latencies_ms: Sequence[int]) -> dict[str, Any]:
+    """p50, p95 and max of rep latencies (ms) and the share with zero latency."""
+    if not latencies_ms:
+        return {"n": 0}
+    a = np.asarray(latencies_ms, np.float64)
+    return {
+        "n": int(a.size),
+        "p50_ms": round(float(np.percentile(a, 50))),
+        "p95_ms": round(float(np.percentile(a, 95))),
+        "max_ms": round(float(a.max())),
+        "at_once": round(float(np.mean(a == 0)), 3),
+    }
 
 
 # --- peers ----------------------------------------------------------------------------
@@ -308,13 +332,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         grid = {k: (v,) for k, v in product.default.items()}
         product = Method(product.name, product.count, grid, product.default)
+    latencies: list[int] = []
     methods = [product, _angle_threshold(), _pca_period()]
     if not args.no_session:
-        methods.insert(1, _session())
+        methods.insert(1, _session(latencies))
     results = {m.name: evaluate(m, seqs, windows) for m in methods}
+    latency = latency_figures(latencies)
 
     print(f"repcount: {len(seqs)} sequences from {args.data}; templates {TEMPLATES}")
     _print(results)
+    print("live session rep latency:", latency)
     head = results["product"]
     worst = sorted(
         head["predictions"].items(),
@@ -347,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 if n != "product"
             },
             "per_action": head["kfold_cv"]["per_action"],
+            "session_rep_latency": latency,
         },
         {"methods": results, "true": true},
     )

@@ -14,9 +14,12 @@ How a repetition is counted:
    movements and joint angles; its period comes from its own autocorrelation. With a
    template, another signal may stand in for its channel only when it moves with it
    at its period. A choice is trusted once the window holds `adopt_periods` periods
-   and refits agree on it (weaker periodicity longer: `evidence`); the repetitions
-   already in the window are then counted at once (a live screen shows the first
-   ones together), none twice.
+   and refits agree on it (weaker periodicity longer: `evidence`), and the first
+   one only once the lags searched reach twice its period (so a harmonic, a joint
+   moving twice per repetition, shows as one); the repetitions already in the window
+   are then counted at once (a live screen shows the first ones together), none
+   twice. A counter led by another (`RepCounter.follow`: a class copying an
+   instructor) counts the leader's kind of signal at periods near the leader's.
 2. Until then a template's channel is counted between the template's own rest and
    turning thresholds (as the session's phases count), from the first repetition.
 3. Conditioning of a trusted signal, frame by frame and causal (each frame uses only
@@ -31,7 +34,8 @@ How a repetition is counted:
    level and comes back past the near one (a template whose cycle has two phases,
    like sit-to-stand, counts on reaching the far end). A half repetition at the start
    or end of a set never counts; frames without a person are gaps that neither count
-   nor break a repetition.
+   nor break a repetition, unless longer than `max_gap_s`; a repetition shorter than
+   the least repetition time (`min_rep_s`) is jitter.
 5. A clearly more periodic signal, or one at another period than the counted one (a
    harmonic was counted), replaces it; a repetition is never counted twice (turning
    points within half a period are the same one). `finish` makes a last choice on
@@ -136,9 +140,10 @@ class StreamingRepCounter(RepCounter):
         *,
         params: CounterParams | None = None,
         fps_hint: float = COUNTER_NOMINAL_FPS,
+        led: bool = False,
     ) -> None:
         params = params or CounterParams(adopt_periods=self.LIVE_ADOPT_PERIODS)
-        super().__init__(skeleton, params=params, fps_hint=fps_hint)
+        super().__init__(skeleton, params=params, fps_hint=fps_hint, led=led)
 
     @classmethod
     def for_frame_rate(
@@ -147,14 +152,16 @@ class StreamingRepCounter(RepCounter):
         skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
         *,
         window_frames: int | None = None,
+        led: bool = False,
     ) -> StreamingRepCounter:
         """A counter for frames arriving at about `fps` (the timestamps correct it);
-        `window_frames` bounds the frames kept."""
+        `window_frames` bounds the frames kept; `led`: it counts at the period
+        another counter gives (`RepCounter.follow_period`)."""
         params = CounterParams(adopt_periods=cls.LIVE_ADOPT_PERIODS)
         if window_frames is not None:
             window_s = max(window_frames / fps, 2 * params.max_period_s)
             params = dataclasses.replace(params, window_s=window_s)
-        return cls(skeleton, params=params, fps_hint=fps)
+        return cls(skeleton, params=params, fps_hint=fps, led=led)
 
     def push(  # type: ignore[override]
         self, frame: PoseFrame, channels: Mapping[str, float] | None = None

@@ -18,7 +18,12 @@ standing still while the instructor raises the arms does not score as in step on
 legs. Angles are measured on isotropic coordinates (`vision.geometry.isotropic`).
 
 Events: `InStepScored` every `score_interval_ms` per participant, `FollowRepCounted`
-per repetition of the template-free counter (`exercises.counting`). Faults
+per repetition of the participant's rep counter (`exercises.rep_counter`, template
+free). The instructor's movement gives the period: the instructor has a counter of
+their own, and a participant's counter counts only at periods near the one the
+instructor's has trusted (so a joint moving twice per repetition, the wrists of arms
+raised overhead, cannot be counted as two; until the instructor's period is known a
+participant's repetitions wait, then those already done are counted at once). Faults
 ("arms_higher", "straighten_arms", "bend_knees", "follow_along") go to the
 participant's state for the group cues.
 
@@ -155,6 +160,7 @@ class FollowScorer:
         self._instructor_angles: dict[int, F32] = {}
         self._frame_ts: deque[int] = deque()
         self._frame_index = -1
+        self._lead = _Follower(deque(), None)  # the instructor's rep counter
 
     def frame(self, poses: Poses, instructor: int | None, timestamp_ms: int) -> F32:
         """Take one frame: every person's (N, K) angles in degrees, the instructor's
@@ -167,13 +173,20 @@ class FollowScorer:
         ids = poses.track_ids.tolist()
         if instructor in ids:
             self._instructor_angles[self._frame_index] = angles[ids.index(instructor)]
+            self._count(self._lead, poses[ids.index(instructor)], led=False)
         self._trim_instructor()
         return angles
+
+    @property
+    def instructor_reps(self) -> int:
+        """The instructor's repetitions (with the current instructor)."""
+        return 0 if self._lead.counter is None else self._lead.counter.count
 
     def instructor_changed(self) -> None:
         """Another person leads: the previous instructor's movement no longer
         counts."""
         self._instructor_angles.clear()
+        self._lead = _Follower(deque(), None)
 
     def join(self, track_id: int) -> None:
         self._followers[track_id] = _Follower(deque(), None)
@@ -254,8 +267,9 @@ class FollowScorer:
                 InStepScored(ts, state.track_id, round(state.in_step, 1), state.lag_ms)
             )
 
-    def _count(self, f: _Follower, frame: PoseFrame) -> bool:
-        """Push `frame` to the follower's rep counter; True if a rep completed.
+    def _count(self, f: _Follower, frame: PoseFrame, *, led: bool = True) -> bool:
+        """Push `frame` to a rep counter (a participant's: `led` by the instructor's
+        period); True if a rep completed.
 
         The template-free counter measures time in frames, and a live group screen on
         a CPU sees 4-10 frames a second, not 30: its frame-based periods are set from
@@ -271,13 +285,17 @@ class FollowScorer:
                 self._frames_per_s(),
                 self.skeleton,
                 window_frames=self.options.counter_window_frames,
+                led=led,
             )
-            early, f.early = f.early, []
-            done = False
-            for e in early:
-                done = f.counter.push(e) or done
-            return done
-        return f.counter.push(frame)
+            frames, f.early = f.early, []
+        else:
+            frames = [frame]
+        if led and self._lead.counter is not None:
+            f.counter.follow(self._lead.counter)
+        done = False
+        for e in frames:
+            done = f.counter.push(e) or done
+        return done
 
     def _compare(self, f: _Follower) -> tuple[float, int, dict[str, float]] | None:
         """Best lag's cost, the lag (frames) and signed fault measures, or None."""

@@ -408,6 +408,13 @@ class GroupSession:
     def instructor_track_id(self) -> int | None:
         return self._roster.instructor
 
+    @property
+    def instructor_reps(self) -> int | None:
+        """Follow mode: the instructor's repetitions (participants are counted at
+        their period); None in same-exercise mode."""
+        mode = self._mode
+        return mode.scorer.instructor_reps if isinstance(mode, _Follow) else None
+
     def set_instructor(self, track_id: int) -> None:
         """Make `track_id` the instructor (e.g. staff tapped them on the screen); an
         `InstructorChanged` follows with the next frame."""

@@ -2,10 +2,15 @@
 (`make_kind`): reps, a sequence of moves, or a hold (a sans-I/O part of
 `exercises.session.Session`).
 
-- reps: a round through the cycle is a rep, scored by DTW against the template's
-  reference (`exercises.scoring`) over the frames from the last one in the start phase
-  to the first one in the final phase; a whole cycle shorter than the minimum rep time
-  is noise; the template's pace says how long a rep should take.
+- reps: the rep counter (`exercises.rep_counter.RepCounter`, the one `movecoach
+  analyze` counts with) is fed every frame and the template's channels; each
+  repetition it counts is scored by DTW against the template's reference
+  (`exercises.scoring`) over its frames, the reference cut where the counter cut the
+  repetition (`counted_span`: the template's own thresholds until a signal showed its
+  period, then the counter's levels relative to the range); a repetition no frame of
+  which reached the turning phase is partial; the template's pace says how long a
+  rep should take. The phase cycle still runs (phase events, rules `during` a phase)
+  but counts nothing.
 - sequence: the cycle chains the moves (the start phase of the first, then each move's
   end phase); each step is a move, scored against the move's own reference
   (`MoveCompleted`), after holding its end phase for the move's `hold_s` when it has
@@ -27,12 +32,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from exercises.channels import sees
+from exercises.counter_params import CountedRep, CounterParams
 from exercises.events import Event, MoveCompleted
 from exercises.holds import HoldTimer, MoveHold
+from exercises.periodicity import template_guides
 from exercises.phases import Advanced, Completed
+from exercises.rep_counter import RepCounter
 from exercises.scoring import RepScore, phase_span, score_trajectory
 from exercises.spec import ExerciseSpec, Phase, Reference
 from exercises.trace import Trace
+from vision.types import PoseFrame, Skeleton
 
 __all__ = [
     "HoldKind",
@@ -40,6 +49,7 @@ __all__ = [
     "RoundScore",
     "SequenceKind",
     "SessionKind",
+    "counted_span",
     "make_kind",
     "score_window",
 ]
@@ -61,6 +71,38 @@ class RoundScore:
     breakdown: dict[str, float]
     duration_ms: int
     expected_ms: float
+
+
+def counted_span(
+    spec: ExerciseSpec, threshold: float, *, elder_mode: bool = False
+) -> tuple[float, float] | None:
+    """The part of the reference a repetition counted relative to its range covers,
+    in normalised time.
+
+    The counter cuts a repetition where the template's channel leaves its near
+    hysteresis level, (1 - threshold) / 2 of the way from rest to the turning point,
+    to where it is back past it (a two-phase template: until it passes the far level,
+    (1 + threshold) / 2 of the way); the reference is cut at the same points of its
+    own excursion. None when the reference lacks the template's channel."""
+    ref = spec.reference
+    guides = template_guides(spec, elder_mode=elder_mode)
+    if ref is None or not guides or guides[0].name not in ref.channels:
+        return None
+    g = guides[0]
+    v = g.sign * np.asarray(ref.values[ref.channels.index(g.name)], np.float64)
+    if not v.max() > v[0]:
+        return None
+    excursion = (v - v[0]) / (v.max() - v[0])
+    t = np.asarray(ref.t)
+    turn = int(np.argmax(excursion))
+    near = (1 - threshold) / 2
+    left = np.flatnonzero(excursion[:turn] <= near)
+    start = float(t[left[-1]]) if left.size else 0.0
+    if len(spec.cycle) == 2:
+        past = np.flatnonzero(excursion >= (1 + threshold) / 2)
+        return (start, float(t[past[0]])) if past.size else None
+    back = np.flatnonzero(excursion[turn:] <= near)
+    return (start, float(t[turn + back[0]])) if back.size else None
 
 
 def score_window(
@@ -99,6 +141,8 @@ class SessionKind:
 
     cycle: tuple[str, ...] = ()
     moves_completed: int = 0
+    counts_reps: bool = False
+    """Repetitions come from `count` (faults are the rep's by time), not rounds."""
 
     @property
     def in_position(self) -> bool:
@@ -114,6 +158,27 @@ class SessionKind:
     def oldest_idx(self) -> int | None:
         """The oldest trace frame the kind still needs."""
         return None
+
+    @property
+    def under_way(self) -> bool:
+        """A repetition is under way (for rules `during` "rep")."""
+        return False
+
+    def count(
+        self, frame: PoseFrame, values: Mapping[str, float]
+    ) -> list[tuple[Completed, RoundScore]]:
+        """Per frame (trace row already appended): the repetitions counted with it,
+        each with its frames and score."""
+        return []
+
+    def finish(self) -> list[tuple[Completed, RoundScore]]:
+        """The set is over: repetitions confirmed only now."""
+        return []
+
+    @property
+    def counted(self) -> tuple[CountedRep, ...]:
+        """The repetitions `count` counted, as the counter timed them."""
+        return ()
 
     def left_phase(self, timestamp_ms: int, events: list[Event]) -> None:
         """A new phase was confirmed."""
@@ -153,7 +218,16 @@ class SessionKind:
 
 
 class RepsKind(SessionKind):
-    """A round through the template's cycle is a rep."""
+    """The rep counter's repetitions, each scored (see the module docstring).
+
+    Args:
+        counter: The counter, fed from the session's first frame (its frame numbers
+            are the trace's frame indices).
+        phases: The template's phases (elder ones in elder mode).
+        pace_ms: How long a whole repetition should take.
+    """
+
+    counts_reps = True
 
     def __init__(
         self,
@@ -161,36 +235,64 @@ class RepsKind(SessionKind):
         trace: Trace,
         phases: Mapping[str, Phase],
         *,
-        min_rep_ms: int,
+        counter: RepCounter,
         pace_ms: float,
+        elder_mode: bool = False,
     ) -> None:
         assert spec.reference is not None, "a reps template has a reference"
         self.spec = spec
         self.reference = spec.reference
         self.trace = trace
         self.cycle = spec.cycle
-        self.min_rep_ms = min_rep_ms
+        self.counter = counter
         self.pace_ms = pace_ms
-        # Where the reference crosses the phase thresholds, for cropping and pace.
+        self.turn = phases[spec.cycle[1]]
+        # Where the reference crosses the phase thresholds (reps the counter counts
+        # between the template's thresholds), or the counter's range-relative levels.
         self.span = phase_span(self.reference, [phases[p] for p in self.cycle])
+        self.ranged_span = counted_span(
+            spec, counter.params.threshold, elder_mode=elder_mode
+        )
 
-    def score_round(self, done: Completed) -> RoundScore | None:
-        # Noise guard on the whole cycle (start phase to start phase): the window
-        # between the phase thresholds can be short for a shallow, brisk rep.
-        if done.period_ms < self.min_rep_ms:
-            return None
+    @property
+    def oldest_idx(self) -> int | None:
+        return self.counter.oldest_frame
+
+    @property
+    def under_way(self) -> bool:
+        return self.counter.under_way
+
+    def count(
+        self, frame: PoseFrame, values: Mapping[str, float]
+    ) -> list[tuple[Completed, RoundScore]]:
+        return [self._scored(r) for r in self.counter.push(frame, values)]
+
+    def finish(self) -> list[tuple[Completed, RoundScore]]:
+        return [self._scored(r) for r in self.counter.finish()]
+
+    @property
+    def counted(self) -> tuple[CountedRep, ...]:
+        return tuple(self.counter.reps)
+
+    def _scored(self, rep: CountedRep) -> tuple[Completed, RoundScore]:
+        trace = self.trace
+        start = max(rep.start_frame, trace.first_idx)
+        end = max(rep.end_frame, start)
         result = score_window(
             self.spec,
-            self.trace,
+            trace,
             self.reference,
-            done.start_idx,
-            done.end_idx,
-            self.span,
+            start,
+            end,
+            self.span if rep.fixed else self.ranged_span,
         )
-        duration = self.trace.timestamp_ms(done.end_idx) - self.trace.timestamp_ms(
-            done.start_idx
+        _, rows = trace.window(start, end)
+        reached = any(
+            self.turn.holds(dict(zip(trace.keys, row.tolist(), strict=True)))
+            for row in rows
         )
-        return RoundScore(
+        duration = trace.timestamp_ms(end) - trace.timestamp_ms(start)
+        return Completed(start, end, duration, not reached), RoundScore(
             0.0 if math.isnan(result.score) else result.score,
             result.breakdown,
             duration,
@@ -393,8 +495,13 @@ def make_kind(
     pace_ms: float,
     hold_tick_ms: int,
     hold_debounce_ms: int,
+    skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
+    count_partial: bool = True,
+    counter_params: CounterParams | None = None,
 ) -> SessionKind:
-    """The strategy for `spec.kind` ("reps", "sequence" or "hold")."""
+    """The strategy for `spec.kind` ("reps", "sequence" or "hold"); a reps kind's
+    counter counts `skeleton` frames, with `counter_params`, and counts reps reaching
+    only the template's partial turning point when `count_partial`."""
     if spec.kind == "sequence":
         return SequenceKind(spec, trace, phases, hold_debounce_ms=hold_debounce_ms)
     if spec.kind == "hold":
@@ -404,7 +511,17 @@ def make_kind(
             tick_ms=hold_tick_ms,
             debounce_ms=hold_debounce_ms,
         )
-    return RepsKind(spec, trace, phases, min_rep_ms=min_rep_ms, pace_ms=pace_ms)
+    counter = RepCounter.for_template(
+        spec,
+        skeleton,
+        elder_mode=elder_mode,
+        params=counter_params,
+        partial=count_partial,
+        min_rep_s=min_rep_ms / 1000,
+    )
+    return RepsKind(
+        spec, trace, phases, counter=counter, pace_ms=pace_ms, elder_mode=elder_mode
+    )
 
 
 def _mean_breakdown(parts: list[dict[str, float]]) -> dict[str, float]:

@@ -11,26 +11,31 @@ what to count (`exercises.counting` counts it).
    coordinates and the four angles, each bridged over gaps and freed of slow drift.
 3. Period: for every candidate, the autocorrelation's first strong peak between the
    fastest and slowest repetition (`exercises.signal.acf_period`); the strength of a
-   candidate is the height of that peak. The most periodic candidate wins, except that
-   a template's channel nearly as periodic is preferred (the template says it carries
-   the movement), and a nearly as periodic candidate whose period is a multiple of the
-   winner's shows the whole repetition (some joints move twice per repetition).
+   candidate is the height of that peak. A candidate whose whole span is under the
+   least movement is left out, however periodic. The most periodic candidate wins,
+   except that a template's channel nearly as periodic is preferred (the template
+   says it carries the movement), and a nearly as periodic candidate whose period is
+   a multiple of the winner's shows the whole repetition (some joints move twice per
+   repetition).
 4. Which end of the chosen signal is rest: a template channel's own direction; else
    the direction of the template channel it moves with; else the end where it
    clearly dwells (repetitions are the long tail of its distribution), else the end
    the window starts at (a set starts at rest; where it ends is not known yet).
 
-Core module: stdlib and numpy (plus `vision.geometry` for joint angles).
+Core module: stdlib and numpy (plus `vision.geometry` for joint angles and the eigen
+kernel in `exercises.kernels`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from exercises import kernels as _k
 from exercises import signal
 from exercises.spec import ExerciseSpec, Phase
 from vision import config
@@ -45,6 +50,7 @@ __all__ = [
     "SignalSettings",
     "choose_signal",
     "frame_features",
+    "oriented_like",
     "raw_signal",
     "strength_of",
     "template_guides",
@@ -91,6 +97,8 @@ _FUNDAMENTAL_STRENGTH = 0.8
 _SAME_PERIOD = 0.22
 # |correlation| with a guide above which a free signal takes the guide's direction.
 _GUIDE_CORRELATION = 0.3
+# Jacobi sweeps for the principal directions (they converge in under 10).
+_JACOBI_SWEEPS = 50
 # A template's least repetition range, in gaps between its rest and turning thresholds.
 _LEAST_GAP = 0.5
 # Pace changes: the period is the lower quartile of the local periods (windows of
@@ -133,27 +141,34 @@ def _bound(phase: Phase, key: str) -> tuple[float | None, float | None]:
 
 
 def template_guides(
-    spec: ExerciseSpec, *, elder_mode: bool = False
+    spec: ExerciseSpec, *, elder_mode: bool = False, partial: bool = False
 ) -> tuple[Guide, ...]:
     """The channels of a rep template's cycle, with their direction and least range.
 
     A channel qualifies when the rest phase (the cycle's first) and the turning phase
     (its second) bound it from opposite sides (rest `min`, turn `max` or the reverse);
     its least repetition is half the gap between those thresholds. Empty for holds,
-    sequences and cycles without such a channel."""
+    sequences and cycles without such a channel. `partial`: a channel's turning
+    threshold is the template's partial turning phase's, where it has one."""
     if spec.kind != "reps" or len(spec.cycle) < 2:
         return ()
     phases = spec.phases_for(elder_mode)
     rest, turn = phases[spec.cycle[0]], phases[spec.cycle[1]]
+    shallow = None
+    if partial and spec.partial is not None:
+        shallow = {p.name: p for p in spec.partial.phases}.get(spec.cycle[1])
     out = []
     for cond in turn.conditions:
         rest_min, rest_max = _bound(rest, cond.key)
+        lo, hi = _bound(shallow, cond.key) if shallow else (None, None)
         if rest_min is not None and cond.max is not None:
             gap = rest_min - cond.max
-            out.append(Guide(cond.key, -1.0, _LEAST_GAP * gap, rest_min, cond.max))
+            at = cond.max if hi is None else hi
+            out.append(Guide(cond.key, -1.0, _LEAST_GAP * gap, rest_min, at))
         elif rest_max is not None and cond.min is not None:
             gap = cond.min - rest_max
-            out.append(Guide(cond.key, 1.0, _LEAST_GAP * gap, rest_max, cond.min))
+            at = cond.min if lo is None else lo
+            out.append(Guide(cond.key, 1.0, _LEAST_GAP * gap, rest_max, at))
     return tuple(out)
 
 
@@ -170,6 +185,8 @@ class SignalSettings:
     threshold: float
     min_body_range: float
     min_angle_range_deg: float
+    sources: tuple[str, ...] = ()
+    """The candidates considered (`SignalChoice.source` names); empty: all."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -338,6 +355,26 @@ def _orientation(z: F64, period: float) -> float:
     return -1.0 if skew < 0 else 1.0
 
 
+def _span(x: F64, period: int) -> float:
+    """Max minus min of a signal smoothed as the counter smooths it."""
+    smooth = signal.gaussian_smooth(x, 0.12 * period)
+    return float(smooth.max() - smooth.min()) if smooth.size else 0.0
+
+
+def oriented_like(choice: SignalChoice, raw: F64, reference: F64) -> SignalChoice:
+    """`choice` with the sign that makes its raw values (T,) move with `reference`
+    (T,) (NaN = missing) over the frames both cover: a signal replacing a counted
+    one keeps which end is rest. Unchanged for a template's channel or when nothing
+    tells."""
+    both = np.isfinite(raw) & np.isfinite(reference)
+    if choice.guide >= 0 or both.sum() <= 2:
+        return choice
+    corr = _correlation(raw[both], reference[both])
+    if corr == 0.0:
+        return choice
+    return dataclasses.replace(choice, sign=1.0 if corr > 0 else -1.0)
+
+
 def _correlation(a: F64, b: F64) -> float:
     a = a - a.mean()
     b = b - b.mean()
@@ -387,8 +424,10 @@ def choose_signal(
     mean = coords[ok].mean(axis=0)
     centred = coords[ok] - mean
     # Principal directions: eigenvectors of the (26, 26) scatter, largest first.
-    _, vectors = np.linalg.eigh(centred.T @ centred)
-    vt = vectors[:, ::-1].T
+    values, vectors = _k._symmetric_eigen(
+        np.ascontiguousarray(centred.T @ centred), _JACOBI_SWEEPS
+    )
+    vt = vectors[:, np.argsort(-values, kind="stable")].T
     k = min(settings.num_components, vt.shape[0])
     candidates: dict[str, F64] = {f"pc{i}": (coords - mean) @ vt[i] for i in range(k)}
     for i, name in enumerate(ANGLE_NAMES):
@@ -406,10 +445,21 @@ def choose_signal(
                 candidates[f"guide:{guide.name}"] = d
                 guided[f"guide:{guide.name}"] = g
 
+    def least(name: str) -> float:
+        if name in guided:
+            return guides[guided[name]].min_range
+        if name in ANGLE_NAMES:
+            return settings.min_angle_range_deg
+        return settings.min_body_range
+
     found = []
     for name, x in candidates.items():
+        if settings.sources and name not in settings.sources:
+            continue
         lag, strength = _strength(x, ok, settings, max_lag)
-        if lag > 0:
+        # A signal whose whole span (smoothed) is under the least movement cannot
+        # move enough to count, however periodic (a faint harmonic of a joint).
+        if lag > 0 and _span(x[ok], lag) >= settings.threshold * least(name):
             found.append((name, lag, strength))
     if guided and not any(name in guided for name, *_ in found):
         # The template's channel is there but does not repeat: whatever else does is
@@ -451,13 +501,7 @@ def choose_signal(
     smooth = signal.gaussian_smooth(x, 0.12 * period)
     low, high = signal.running_range(smooth, max(1, int(1.5 * period)))
     typical = float(np.percentile((high - low)[ok], 90))
-    if source in guided:
-        least = guides[guided[source]].min_range
-    elif source in ANGLE_NAMES:
-        least = settings.min_angle_range_deg
-    else:
-        least = settings.min_body_range
-    floor = max(settings.range_floor * typical, least)
+    floor = max(settings.range_floor * typical, least(source))
 
     if source in guided:
         sign = guides[guided[source]].sign
@@ -476,7 +520,7 @@ def choose_signal(
         strength=float(strength),
         sign=sign,
         floor=floor,
-        moving=typical >= settings.threshold * least,
+        moving=typical >= settings.threshold * least(source),
         guide=guided.get(source, -1),
         angle=ANGLE_NAMES.index(source) if source in ANGLE_NAMES else -1,
         direction=vt[int(source[2:])].copy() if source.startswith("pc") else None,

@@ -16,6 +16,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from exercises.counter_params import COUNTER_NOMINAL_FPS, CountedRep, CounterParams
 from exercises.periodicity import (
     FrameFeatures,
     Guide,
@@ -23,6 +24,7 @@ from exercises.periodicity import (
     SignalSettings,
     choose_signal,
     frame_features,
+    oriented_like,
     raw_signal,
     strength_of,
     template_guides,
@@ -35,114 +37,18 @@ __all__ = ["COUNTER_NOMINAL_FPS", "CountedRep", "CounterParams", "RepCounter"]
 
 F64 = npt.NDArray[np.float64]
 
-COUNTER_NOMINAL_FPS: Final[float] = 30.0
-"""Frame rate assumed until the timestamps show the real one."""
 _MIN_SEPARATION: Final[float] = 0.5
 """Turning points of counted repetitions are at least this many periods apart."""
 _PACE_LIMIT: Final[float] = 3.0
 """A template's slowest repetition considered, in template paces."""
+_HARMONIC_REACH: Final[float] = 2.0
+"""The first signal is trusted once lags of this many of its periods are searched."""
+_LED_RANGE: Final[float] = 1.5
+"""A counter led by another's period considers periods within this factor of it."""
+_LED_ADOPT_PERIODS: Final[float] = 2.0
+"""Periods of footage a led counter needs (the period is known already)."""
 _STABLE_REFITS: Final[int] = 3
-"""Refits in a row that must agree on a signal before it is counted (at least
-`CounterParams.evidence` over its periodicity)."""
-
-
-@dataclass(frozen=True, slots=True)
-class CounterParams:
-    """Settings of the rep counter (times in seconds, converted with the frame rate
-    the timestamps show). See the module docstring for what each step does.
-
-    Attributes:
-        min_period_s / max_period_s: Fastest and slowest repetition considered.
-        num_components: Principal components offered as candidate signals.
-        first_peak_fraction: The period is the first autocorrelation peak at least
-            this strong relative to the strongest (multiples of the period lose).
-        detrend_periods: Window of the drift removal, in periods.
-        smooth_periods: Time constant of the smoothing, in periods.
-        range_periods: Window of the running range, in periods.
-        range_floor: Least range relative to the window's typical range.
-        threshold: Hysteresis levels, in half ranges around the range's middle.
-        min_joint_fraction: A frame with fewer visible body joints is a gap.
-        min_body_range: Least range of a principal-component signal, in body radii.
-        min_angle_range_deg: The same for an angle signal, in degrees.
-        guide_strength: A template channel this periodic relative to the best
-            candidate is the one counted.
-        min_strength: Least periodicity to start or switch counting on a signal.
-        adopt_periods: Periods of footage needed before a signal is adopted.
-        evidence: A signal of periodicity s must agree over `evidence / s` refits in
-            a row (at least 3) before it is adopted: weaker periodicity must hold
-            longer.
-        switch_ratio: A different signal replaces the counted one when this many
-            times as periodic on the same window.
-        window_s: Frames kept and analysed.
-        refit_s: How often the signal is re-chosen.
-    """
-
-    min_period_s: float = 0.4
-    max_period_s: float = 10.0
-    num_components: int = 5
-    first_peak_fraction: float = 0.7
-    detrend_periods: float = 1.0
-    smooth_periods: float = 0.06
-    range_periods: float = 2.5
-    range_floor: float = 0.4
-    threshold: float = 0.3
-    min_joint_fraction: float = 0.5
-    min_body_range: float = 0.5
-    min_angle_range_deg: float = 30.0
-    guide_strength: float = 0.8
-    min_strength: float = 0.2
-    adopt_periods: float = 4.0
-    evidence: float = 1.2
-    switch_ratio: float = 1.25
-    window_s: float = 60.0
-    refit_s: float = 0.5
-
-    def __post_init__(self) -> None:
-        if not 0 < self.min_period_s < self.max_period_s:
-            raise ValueError(
-                "need 0 < min_period_s < max_period_s, got "
-                f"{self.min_period_s}, {self.max_period_s}"
-            )
-        if self.num_components < 1:
-            raise ValueError(f"num_components must be >= 1, got {self.num_components}")
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
-        if not 0.0 < self.guide_strength <= 1.0:
-            raise ValueError(
-                f"guide_strength must be in (0, 1], got {self.guide_strength}"
-            )
-        for name in (
-            "detrend_periods",
-            "range_periods",
-            "range_floor",
-            "smooth_periods",
-            "refit_s",
-        ):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not self.window_s >= 2 * self.max_period_s:
-            raise ValueError(
-                f"window_s must be >= 2 * max_period_s, got {self.window_s}"
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class CountedRep:
-    """One counted repetition.
-
-    Attributes:
-        count: Its number in the set (1, 2, ...).
-        start_ms / turn_ms / end_ms: Where it left rest, its turning point, where it
-            was back (for a two-phase template, end = turn).
-        start_frame / end_frame: The same as frame numbers since the counter started.
-    """
-
-    count: int
-    start_ms: int
-    turn_ms: int
-    end_ms: int
-    start_frame: int
-    end_frame: int
+"""Refits in a row that must agree on a signal (or `evidence` / its periodicity)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +81,9 @@ class RepCounter:
         guides: tuple[Guide, ...] = (),
         pace_s: float | None = None,
         half_cycle: bool = False,
+        min_rep_s: float = 0.0,
         fps_hint: float = COUNTER_NOMINAL_FPS,
+        led: bool = False,
     ) -> None:
         """
         Args:
@@ -186,7 +94,13 @@ class RepCounter:
             pace_s: The template's time per repetition: the period assumed until the
                 signal shows its own (and, times 3, the slowest considered).
             half_cycle: Count on reaching the far end (a two-phase cycle).
+            min_rep_s: A repetition spanning fewer frames than this (its frames
+                from leaving rest to being back, times the frame interval; counted
+                relative to its range, the share of that time a raised cosine
+                spends past the near level) is jitter, not counted.
             fps_hint: Frame rate assumed until the timestamps show it.
+            led: Count only at the period another counter gives (`follow_period`:
+                a class following an instructor), nothing until it is given.
         """
         self.skeleton = skeleton
         self.params = params or CounterParams()
@@ -197,7 +111,11 @@ class RepCounter:
         self.guides = tuple(guides)
         self.pace_s = pace_s
         self.half_cycle = half_cycle
+        self.min_rep_s = float(min_rep_s)
         self.fps_hint = float(fps_hint)
+        self.led = led
+        self._lead_s: float | None = None
+        self._lead_source = ""
         self.reset()
 
     @classmethod
@@ -208,18 +126,23 @@ class RepCounter:
         *,
         elder_mode: bool = False,
         params: CounterParams | None = None,
+        partial: bool = False,
+        min_rep_s: float | None = None,
     ) -> RepCounter:
-        """A counter that knows a rep template's channels, rest end, least movement
-        and pace (elder pace in elder mode)."""
+        """A counter that knows a rep template's channels, rest end, least movement,
+        pace (elder pace in elder mode) and shortest repetition (`min_rep_s` when
+        the template has none). `partial`: until a signal shows its period, a
+        repetition reaching only the template's partial turning point counts."""
         pace = spec.pace_s
         if elder_mode and spec.elder.pace_s is not None:
             pace = max(pace, spec.elder.pace_s)
         return cls(
             skeleton,
             params=params,
-            guides=template_guides(spec, elder_mode=elder_mode),
+            guides=template_guides(spec, elder_mode=elder_mode, partial=partial),
             pace_s=pace,
             half_cycle=len(spec.cycle) == 2,
+            min_rep_s=spec.min_rep_s or min_rep_s or 0.0,
         )
 
     def reset(self) -> None:
@@ -241,6 +164,7 @@ class RepCounter:
         self._first = 0  # frame number of row 0
         self._segment = 0  # row where the counted stretch began
         self._machine = Hysteresis()
+        self._seen_ms = -1  # time of the last frame with the counted signal
         self._ema = math.nan
         self._model: _Model | None = self._prior()
         self._candidate: tuple[str, float] | None = None
@@ -261,6 +185,38 @@ class RepCounter:
     def source(self) -> str:
         return "" if self._model is None else self._model.choice.source
 
+    @property
+    def period_s(self) -> float | None:
+        """Period of the counted signal in seconds once a signal is trusted (its
+        period measured, not a template's pace); else None."""
+        model = self._model
+        if model is None or model.choice.strength == 0.0:
+            return None
+        return model.period / self._fps
+
+    def follow(self, lead: RepCounter) -> None:
+        """Count what `lead` counts (a led counter, e.g. a participant copying an
+        instructor): the same kind of signal, at periods within `_LED_RANGE` of its
+        period, once two periods of footage show it; nothing while `lead` has not
+        trusted a signal."""
+        period_s = lead.period_s
+        source = lead.source if period_s is not None else ""
+        if (period_s, source) == (self._lead_s, self._lead_source):
+            return
+        self._lead_s, self._lead_source = period_s, source
+        self._settings = self._settings_for(self._fps)
+
+    @property
+    def under_way(self) -> bool:
+        """A repetition has left rest and passed the far level, not back yet."""
+        return self._machine.out
+
+    @property
+    def oldest_frame(self) -> int:
+        """The oldest frame number a repetition counted from now on can start at (a
+        new signal is counted over the last `window_s` again)."""
+        return self._first + max(0, self._size - self._frames(self.params.window_s))
+
     # --- settings in frames ------------------------------------------------------
 
     def _frames(self, seconds: float) -> int:
@@ -278,6 +234,9 @@ class RepCounter:
         if self.pace_s is not None:
             longest = min(longest, _PACE_LIMIT * self.pace_s)
         shortest = max(2, round(p.min_period_s * fps))
+        if self._lead_s is not None:
+            shortest = max(shortest, round(self._lead_s / _LED_RANGE * fps))
+            longest = min(longest, self._lead_s * _LED_RANGE)
         return SignalSettings(
             min_period=shortest,
             max_period=max(2 * shortest, round(longest * fps)),
@@ -288,6 +247,7 @@ class RepCounter:
             threshold=p.threshold,
             min_body_range=p.min_body_range,
             min_angle_range_deg=p.min_angle_range_deg,
+            sources=(self._lead_source,) if self._lead_source else (),
         )
 
     def _prior(self) -> _Model | None:
@@ -364,6 +324,8 @@ class RepCounter:
         self._valid[row] = valid
         self._ts[row] = ts
         self._size += 1
+        if self._size <= self._refit_every():
+            self._measure_fps()  # the first frames show the rate the prior needs
         out = self._advance(row) if self._model is not None else []
         self._next_refit -= 1
         if self._next_refit <= 0:
@@ -383,16 +345,11 @@ class RepCounter:
     def _compact(self) -> None:
         keep = self._capacity // 2
         drop = self._size - keep
-        for buf in (
-            self._coords,
-            self._angles,
-            self._guide_values,
-            self._valid,
-            self._ts,
-            self._raw,
-            self._smooth,
-            self._z,
-        ):
+        buffers: tuple[npt.NDArray[np.generic], ...] = (
+            *(self._coords, self._angles, self._guide_values, self._valid),
+            *(self._ts, self._raw, self._smooth, self._z),
+        )
+        for buf in buffers:
             buf[:keep] = buf[drop : self._size]
         self._first += drop
         self._size = keep
@@ -424,6 +381,10 @@ class RepCounter:
         self._z[row] = math.nan
         if math.isnan(raw):
             return []
+        ts = int(self._ts[row])
+        if 0 <= self._seen_ms < ts - 1000 * self.params.max_gap_s:
+            self._machine.reset()  # a repetition this interrupted does not count
+        self._seen_ms = ts
         if model.levels is not None:
             return self._step(row, choice.sign * raw, *model.levels, model.period)
         p = self.params
@@ -474,6 +435,15 @@ class RepCounter:
             return []
         else:
             start, turn, end = closed
+        if end > start and self.min_rep_s > 0:
+            # Its frames times their interval against the least rep time (cut at
+            # levels relative to the range: the share of a cosine past the near one).
+            t0, t1 = (self._ts[max(0, f - self._first)] for f in (start, end))
+            fixed = self._model is not None and self._model.levels is not None
+            share = 1.0 if fixed else 1 - math.acos(self.params.threshold) / math.pi
+            least_ms = 1e3 * self.min_rep_s * share
+            if (t1 - t0) * (end - start + 1) < least_ms * (end - start):
+                return []  # faster than any repetition: jitter
         i = bisect.bisect_left(self._turns, turn)
         near = self._turns[max(0, i - 1) : i + 1]
         if any(abs(turn - t) < _MIN_SEPARATION * period for t in near):
@@ -486,7 +456,11 @@ class RepCounter:
         def ms(frame_no: int) -> int:
             return int(self._ts[max(0, frame_no - self._first)])
 
-        rep = CountedRep(len(self.reps) + 1, ms(start), ms(turn), ms(end), start, end)
+        assert self._model is not None
+        fixed = self._model.levels is not None
+        rep = CountedRep(
+            len(self.reps) + 1, ms(start), ms(turn), ms(end), start, end, fixed
+        )
         self.reps.append(rep)
         return rep
 
@@ -494,6 +468,7 @@ class RepCounter:
         """Count over rows from `from_row` again with the current signal (the machine
         restarted there); repetitions counted already are not counted again."""
         self._machine = Hysteresis()
+        self._seen_ms = -1
         self._ema = math.nan
         self._segment = from_row
         model = self._model
@@ -537,15 +512,17 @@ class RepCounter:
     def _refit(self, *, final: bool = False) -> list[CountedRep]:
         """Re-choose the signal on the window (module docstring, steps 1 and 4)."""
         self._measure_fps()
+        if self.led and self._lead_s is None:
+            return []  # the period to count at is not known yet
         start, features, guide_values = self._window()
         choice = choose_signal(features, guide_values, self.guides, self._settings)
         p = self.params
+        needed = p.adopt_periods if self._lead_s is None else _LED_ADOPT_PERIODS
         if (
             choice is None
             or not choice.moving
             or choice.strength < p.min_strength
-            or int(features.valid.sum())
-            < (2.0 if final else p.adopt_periods) * choice.period
+            or int(features.valid.sum()) < (2.0 if final else needed) * choice.period
         ):
             self._candidate = None
             return []
@@ -559,11 +536,15 @@ class RepCounter:
         )
         self._stable = self._stable + 1 if same else 1
         self._candidate = (choice.source, choice.period)
-        # Weaker periodicity must hold longer before it is trusted.
+        # Weaker periodicity must hold longer before it is trusted (unless the
+        # period is known from the counter leading this one).
         needed = max(_STABLE_REFITS, math.ceil(p.evidence / choice.strength))
+        needed = 1 if self._lead_s is not None else needed
         if not final and self._stable < needed:
             return []
         model = self._model
+        if not final and not self._sees_fundamental(features, choice, model):
+            return []
         if final and model is not None and choice.guide < 0:
             # At the end of a set a template's unconfirmed channel is kept rather than
             # traded for a weakly periodic other signal seen over two periods.
@@ -591,25 +572,29 @@ class RepCounter:
         self._model = _Model(self._oriented(choice, start), choice.period, choice.floor)
         return self._replay(start)
 
+    def _sees_fundamental(
+        self, features: FrameFeatures, choice: SignalChoice, model: _Model | None
+    ) -> bool:
+        """Whether the window is long enough to tell the chosen period from a
+        harmonic of the movement (a joint moving twice per repetition): the first
+        signal trusted waits until the lags searched reach `_HARMONIC_REACH` times
+        its period (or the slowest period considered)."""
+        if self._lead_s is not None or (
+            model is not None and model.choice.strength > 0.0
+        ):
+            return True
+        reach = min(self._settings.max_period, features.valid.shape[0] // 2) - 1
+        longest = self._settings.max_period - 1
+        return bool(reach >= min(_HARMONIC_REACH * choice.period, longest))
+
     def _oriented(self, choice: SignalChoice, start: int) -> SignalChoice:
         """A free signal replacing a counted one keeps which end is rest: it is
         oriented like the counted signal over the frames both cover."""
         model = self._model
         if model is None or choice.guide >= 0:
             return choice
-        old = self._z[start : self._size]
+        rows = slice(start, self._size)
         new = raw_signal(
-            choice,
-            self._coords[start : self._size],
-            self._angles[start : self._size],
-            self._guide_values[start : self._size],
+            choice, self._coords[rows], self._angles[rows], self._guide_values[rows]
         )
-        both = np.isfinite(old) & np.isfinite(new)
-        if both.sum() <= 2:
-            return choice
-        a = old[both] - old[both].mean()
-        b = new[both] - new[both].mean()
-        corr = float(np.dot(a, b))
-        if corr == 0.0:
-            return choice
-        return dataclasses.replace(choice, sign=1.0 if corr > 0 else -1.0)
+        return oriented_like(choice, new, self._z[rows])

@@ -15,15 +15,21 @@
    `aspect_wh`, One-Euro smoothing and the template's angles
    (`vision.geometry.Kinematics`), the side to use, and the registered metrics the
    template reads. Each frame's values go to the trace (`exercises.trace.Trace`).
-4. Phases and the rep cycle (`exercises.phases.PhaseCycle`): `PhaseChanged` when a new
-   phase is confirmed; a round through the cycle completes a rep (`RepCompleted`) if
-   it lasted at least the minimum rep time and had no gap longer than `max_gap_ms`
-   without valid data. How a round is scored depends on the template's kind, chosen
-   once (`exercises.kinds`): a rep by DTW against the reference, a sequence's moves
-   each (`MoveCompleted`) and the round as their mean, a hold by its timer
-   (`exercises.holds.HoldTimer`: `HoldProgressed`, `HoldCompleted`).
+4. Phases and the cycle (`exercises.phases.PhaseCycle`): `PhaseChanged` when a new
+   phase is confirmed. What counts depends on the template's kind, chosen once
+   (`exercises.kinds`). A rep template's repetitions come from the rep counter
+   `movecoach analyze` uses (`exercises.rep_counter.RepCounter`, fed every frame and
+   the channels), each reported (`RepCompleted`) with the frame that completes it
+   and scored by DTW against the reference; the first repetitions of a set whose
+   movement the template's thresholds do not see (shallow ones) come together once
+   the counter has confirmed the movement's period, and `finish` reports those it
+   confirms only at the end. A sequence counts rounds through its cycle (no gap
+   longer than `max_gap_ms` without valid data): its moves each (`MoveCompleted`)
+   and the round as their mean; a hold its timer (`exercises.holds.HoldTimer`:
+   `HoldProgressed`, `HoldCompleted`).
 5. Form rules (`exercises.faults.FormWatch`): a fault must persist for the rule's
-   `min_duration_ms`; it is recorded in the rep's `cue_ids` and offered as a cue.
+   `min_duration_ms`; it is recorded in the `cue_ids` of the rep it was seen in
+   (a counted rep: between its start and end) and offered as a cue.
 6. Cues (`exercises.cues.CueGate`): at most one per cooldown, the same one not within
    `repeat_cue_cooldown_ms`, firmer wording when repeated, gentle wording and only
    `elder_min_severity` in elder mode. Too-fast reps get the built-in "slow_down" cue,
@@ -44,6 +50,7 @@ from typing import Final
 import numpy as np
 
 from exercises.channels import Channels
+from exercises.counter_params import CountedRep, CounterParams
 from exercises.cues import PARTIAL_REP, SLOW_DOWN, CueGate
 from exercises.events import (
     Event,
@@ -53,7 +60,7 @@ from exercises.events import (
     Severity,
 )
 from exercises.faults import FormWatch
-from exercises.kinds import make_kind
+from exercises.kinds import RoundScore, make_kind
 from exercises.metrics import Body, detect_view
 from exercises.phases import Completed, PhaseCycle
 from exercises.placement import ACTIVE_PLACEMENTS, PLACEMENT_MESSAGES, PlacementGate
@@ -204,6 +211,7 @@ class Session:
         elder_mode: bool = False,
         skeleton: Skeleton = Skeleton.BLAZEPOSE_33,
         options: SessionOptions | None = None,
+        counter_params: CounterParams | None = None,
     ) -> None:
         """
         Args:
@@ -212,6 +220,7 @@ class Session:
                 calmer cues, longer cooldown.
             skeleton: Joint layout of the frames that will be fed.
             options: Behaviour knobs; None = `SessionOptions()`.
+            counter_params: The rep counter's settings (its defaults otherwise).
 
         Raises:
             ValueError: the skeleton lacks joints the template needs (listed).
@@ -220,6 +229,7 @@ class Session:
         self.elder_mode = bool(elder_mode)
         self.skeleton = skeleton
         self.options = o = options or SessionOptions()
+        self.counter_params = counter_params
         self._min_vis = (
             config.MIN_VISIBILITY if o.min_visibility is None else o.min_visibility
         )
@@ -294,6 +304,9 @@ class Session:
             pace_ms=self._pace_ms,
             hold_tick_ms=o.hold_tick_ms,
             hold_debounce_ms=o.hold_debounce_ms,
+            skeleton=self.skeleton,
+            count_partial=o.count_partial_reps,
+            counter_params=self.counter_params,
         )
         self._cycle = PhaseCycle(
             self._phases,
@@ -319,12 +332,20 @@ class Session:
         self._values_last: dict[str, float] = {}
         self._reps: list[RepCompleted] = []
         self._fault_counts: Counter[str] = Counter()
+        self._fault_log: list[tuple[int, str]] = []  # (ms, rule id) each frame held
 
     # --- public ----------------------------------------------------------------
 
     @property
     def reps(self) -> int:
         return len(self._reps)
+
+    @property
+    def counted(self) -> tuple[CountedRep, ...]:
+        """A rep template's repetitions as the rep counter timed them (left rest,
+        turned, back), in order; a rep's `RepCompleted` comes with the frame that
+        counted it (its latency: that frame's time minus `end_ms`)."""
+        return self._kind.counted
 
     @property
     def phase(self) -> str | None:
@@ -411,21 +432,36 @@ class Session:
                 kind.abandon()
         now = (
             cycle.phase,
-            "rep" if cycle.under_way else None,
+            "rep" if cycle.under_way or kind.under_way else None,
             "in_position" if kind.in_position else None,
         )
         live = self._form.check(
             body, values, view, channels.metric_side, ts, now=now, counting=counting
         )
         kind.count_faults(self._form.faults, self._fault_counts)
+        if kind.counts_reps:  # the faults of a counted rep are those seen in it
+            self._fault_log += [(ts, f) for f in self._form.take_faults()]
         self._say(live, ts, events)
         events += kind.step(values, ts, counting and position_ok)
+        for counted, scored in kind.count(frame, values):
+            self._complete(counted, ts, events, scored)
         if cycle.cycle and not kind.blocking:
             done = cycle.complete(ts)
             if done is not None:
                 self._complete(done, ts, events)
         if not idx % _TRIM_EVERY:
             self._trim()
+        return events
+
+    def finish(self) -> list[Event]:
+        """The set is over: the repetitions the rep counter confirms only now (a set
+        too short for it to see the period while it went on), reported at the last
+        frame's time. Call once, after the last frame."""
+        events: list[Event] = []
+        ts = self._clock.last_ms
+        if ts is not None:
+            for done, scored in self._kind.finish():
+                self._complete(done, ts, events, scored)
         return events
 
     def summary(self) -> SessionSummary:
@@ -489,11 +525,30 @@ class Session:
         if cue is not None:
             events.append(cue)
 
-    def _complete(self, done: Completed, ts: int, events: list[Event]) -> None:
-        scored = self._kind.score_round(done)
-        if scored is None:
-            return
+    def _complete(
+        self,
+        done: Completed,
+        ts: int,
+        events: list[Event],
+        scored: RoundScore | None = None,
+    ) -> None:
+        """Report a round (or a counted rep, `scored` already) completed at `ts`."""
         trace = self._trace
+        if scored is None:
+            scored = self._kind.score_round(done)
+            if scored is None:
+                return
+            faults = dict.fromkeys(self._form.take_faults())
+        elif done.partial and not self.options.count_partial_reps:
+            return
+        else:
+            start, end = (
+                trace.timestamp_ms(done.start_idx),
+                trace.timestamp_ms(done.end_idx),
+            )
+            faults = dict.fromkeys(f for t, f in self._fault_log if start <= t <= end)
+        if done.partial:
+            faults.setdefault(self._partial_rule.id, None)
         lead_in = trace.lead_in(done.start_idx, self.options.rom_lookback_ms)
         _, values = trace.window(lead_in, done.end_idx)
         rom = {}
@@ -506,9 +561,6 @@ class Session:
         side = self._channels.rep_side(
             rep_values, trace.sides(done.start_idx, done.end_idx)
         )
-        if done.partial:
-            self._form.faults.setdefault(self._partial_rule.id, None)
-        faults = self._form.take_faults()
         for f in faults:
             self._fault_counts[f] += 1
         rep = RepCompleted(
@@ -518,7 +570,7 @@ class Session:
             breakdown=scored.breakdown,
             duration_ms=scored.duration_ms,
             range_of_motion_deg=rom,
-            cue_ids=faults,
+            cue_ids=tuple(faults),
             side=side,
             partial=done.partial,
         )
@@ -541,3 +593,5 @@ class Session:
         trace = self._trace
         kept = (trace.next_idx - 1, self._cycle.oldest_idx, self._kind.oldest_idx)
         trace.trim(min(i for i in kept if i is not None), self.options.rom_lookback_ms)
+        first_ms = trace.timestamp_ms(trace.first_idx)
+        self._fault_log = [(t, f) for t, f in self._fault_log if t >= first_ms]

@@ -85,7 +85,8 @@ class ExerciseLive:
         return no_controls("an exercise", action)
 
     def stop(self) -> list[Event]:
-        return []
+        # Reps the counter confirms only at the end of a set (as `analyze` reports).
+        return self.session.finish()
 
     def summary(self) -> object | None:
         return self.session.summary()

@@ -176,6 +176,11 @@ def subsequence_dtw(query, reference, scale):
     return acc, steps
 
 
+def symmetric_eigen(matrix):
+    """Eigenvalues and column eigenvectors of a symmetric matrix (LAPACK's answer)."""
+    return np.linalg.eigh(np.asarray(matrix, np.float64))
+
+
 def refine_from_heatmap(xy, heatmap_logits, kernel_size=7, min_confidence=0.5):
     """MediaPipe's RefineLandmarksFromHeatmap, one landmark and one cell at a time:
     (N, J, 2) crop-normalized xy, (N, J, Hh, Wh) logits -> refined (N, J, 2)."""

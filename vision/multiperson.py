@@ -9,12 +9,22 @@ and returns near-duplicates. Here, on `vision.backends.blazepose`'s stages:
    and lies wholly inside one; all regions go through the detector in ONE batch, and
    their detections are merged across regions, whole views first; detections whose
    hips lie far outside their tile (scraps at its edge) are dropped
-   (`postprocess_detector_batch`). With `tiles_per_frame` the tiles are visited a few
-   per frame, round robin (CPU); once found, a person is held by the tracked ROIs
+   (`postprocess_detector_batch`). The detector only (re)acquires people: while
+   nobody is tracked it runs every frame on the whole frame plus `tiles_per_frame`
+   tiles, round robin (every tile on a session's first frame); while people are
+   tracked, every `detect_every` frames on `sweep_regions` of the whole frame and the
+   tiles tracked people do not cover (`uncovered_tiles`), and again on the next frame
+   whenever a run found someone. Once found, a person is held by the tracked ROIs
    below, whatever their size.
 2. Crops: the people tracked from the previous frame's landmarks (VIDEO mode), plus the
    detections that do not coincide with a tracked ROI; someone not tracked at all also
-   gets a 1.2x larger crop (the better of the two is kept).
+   gets a 1.2x larger crop (the better of the two is kept). Someone whose joints
+   barely moved between their last two fits (`still_motion`) is carried forward one
+   frame (`max_hold`) on their last fit moved with their trunk (`refresh_mask`,
+   `trunk_step`, `extrapolate_xyz`); with `frame_budget_ms` only as many people as
+   the measured cost per crop leaves room for are refreshed. On the 2-core box a crop
+   costs about a whole single-pose frame (~17 ms): eight people refreshed every frame
+   cannot fit 100 ms, and a budget only trades each person's refresh rate for frames.
 3. Landmark model on every crop in ONE batch. Kept: presence at least
    `min_presence_confidence`, trunk inside the image, not collapsed to a point.
    Someone new must also have presence >= `NEW_MIN_PRESENCE` and a body-like
@@ -50,10 +60,12 @@ __all__ = ["MultiPersonOptions", "MultiPersonPoseEstimator"]
 
 F64 = npt.NDArray[np.float64]
 
-SAME_PERSON_ROI_IOU: Final[float] = 0.7
-"""A detection whose ROI overlaps a tracked one more than this is that person."""
-NEW_PERSON_ROI_IOU: Final[float] = 0.3
-"""A detection overlapping every tracked ROI less than this is someone new."""
+SAME_PERSON_ROI_IOU: Final[float] = 0.7  # a detection overlapping a track more: them
+NEW_PERSON_ROI_IOU: Final[float] = 0.3  # ... overlapping every track less: someone new
+WARMUP_FRAMES: Final[int] = 10  # a session's first: the acquiring regions each frame
+REACQUIRE_FRAMES: Final[int] = 10
+"""After a loss, the acquiring regions every frame for this many frames: at 2-4 fps the
+idle sweep re-found a fallen man 4.5-7.5 s later (tests/exercises/fall_video.py)."""
 CONFIRM_FRAMES: Final[int] = 2
 """Consecutive frames someone new must be found in before they are returned."""
 NEW_MIN_PRESENCE: Final[float] = 0.8
@@ -107,8 +119,28 @@ class MultiPersonOptions:
             every run: best recall, most compute, for a GPU). The default 4 sweeps a
             720p frame's 18 tiles every 5 frames (someone new and small is found
             within ~0.2 s at 25 fps) for about a quarter of the detector work.
-        detect_every: Run the detector every this many frames (1: every frame); it also
-            runs whenever nobody is tracked. Between runs people are held by tracking.
+        detect_every: While someone is tracked, run the detector every this many
+            frames (1: every frame), on `sweep_regions` regions: the whole frame and
+            the tiles nobody tracked covers (`uncovered_tiles`), round robin. While
+            nobody is tracked it runs every frame on the whole frame plus
+            `tiles_per_frame` tiles. Between runs people are held by tracking.
+        sweep_regions: Detector regions per run while someone is tracked (0: the
+            same regions as while nobody is, tiles covered or not).
+        landmark_budget: Most tracked people refreshed per frame (0: all).
+        frame_budget_ms: Refresh only as many people as the running cost per crop
+            fits in this (0: no budget); someone carried `max_hold` frames is
+            refreshed whatever the cost (a slow machine gets fewer frames, never
+            staler poses).
+        still_motion: Someone whose joints moved less than this (90th percentile,
+            torso lengths per frame) between their last two fits is carried forward
+            (0: never). Jitter is ~0.03; below 0.05 at 10 fps: 35 % of person-frames
+            in the tiled Baduanjin class, 19 % in the pasted exercise clips.
+        max_hold: Most frames in a row a person is carried forward without the
+            landmark model (0: never; `landmark_budget` and `still_motion` then do
+            nothing). A carried pose moves on with its last joint velocity
+            (`extrapolate_xyz`).
+        landmark_chunk: Crops per landmark-model call (0: all crops of a frame in one
+            call); measured per crop cost against batch size in `benchmarks.group`.
         tracking: Carry ROIs from one frame's landmarks to the next (VIDEO mode).
         duplicate_similarity: Keypoint similarity above which two poses are one person.
         intra_op_threads: ONNX Runtime intra-op threads (0: its default).
@@ -122,7 +154,13 @@ class MultiPersonOptions:
     min_person_height: float = 0.2
     tile_overlap: float = bp.TILE_OVERLAP
     tiles_per_frame: int = 4
-    detect_every: int = 1
+    detect_every: int = 3
+    sweep_regions: int = 1
+    landmark_budget: int = 0
+    frame_budget_ms: float = 0.0
+    still_motion: float = 0.05
+    max_hold: int = 1
+    landmark_chunk: int = 0
     tracking: bool = True
     duplicate_similarity: float = bp.DUPLICATE_SIMILARITY
     intra_op_threads: int = 0
@@ -134,6 +172,10 @@ class MultiPersonOptions:
             ("max_people", 1),
             ("tiles_per_frame", 0),
             ("detect_every", 1),
+            ("sweep_regions", 0),
+            ("landmark_budget", 0),
+            ("max_hold", 0),
+            ("landmark_chunk", 0),
             ("intra_op_threads", 0),
         ):
             value = getattr(self, name)
@@ -145,6 +187,8 @@ class MultiPersonOptions:
             ("min_person_height", 1e-6, 1.0),
             ("duplicate_similarity", 0.0, 1.0),
             ("tile_overlap", 0.0, 0.95),
+            ("still_motion", 0.0, 10.0),
+            ("frame_budget_ms", 0.0, 10_000.0),
         ):
             value = getattr(self, name)
             if (
@@ -174,10 +218,27 @@ class MultiPersonOptions:
 
 @dataclass(slots=True)
 class _State:
+    """What one frame hands the next, one row per tracked person (ROI order)."""
+
     rois: F64 = field(default_factory=lambda: np.zeros((0, 4), np.float64))
     ages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    fits: bp.LandmarkResult = field(default_factory=bp.LandmarkResult.empty)
+    """Each person's last landmark-model fit (not extrapolated)."""
+    velocity: npt.NDArray[np.float32] = field(
+        default_factory=lambda: np.zeros((0, bp.NUM_LANDMARKS, 3), np.float32)
+    )
+    """(T, 39, 3) per-frame joint motion between the last two fits (NaN: unknown)."""
+    stale: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    """Frames since each fit (0: this frame's)."""
+    motion: F64 = field(default_factory=lambda: np.zeros(0, np.float64))
+    """Joint motion per frame between the last two fits, in torso lengths (inf:
+    unknown)."""
     frame_index: int = 0
+    found_new: bool = False
+    """The last detector run added someone: sweep again next frame."""
+    reacquire: int = 0  # frames left on the acquiring regions (`REACQUIRE_FRAMES`)
     tile_cursor: int = 0
+    sweep_cursor: int = 0
     image_wh: tuple[int, int] | None = None
     tiles: npt.NDArray[np.int64] = field(
         default_factory=lambda: np.zeros((0, 4), np.int64)
@@ -227,6 +288,7 @@ class MultiPersonPoseEstimator(Closeable):
         self.detector_runs = 0
         self.last_num_regions = 0
         self.last_num_crops = 0
+        self._costs = bp.FrameCosts()  # for `frame_budget_ms`
 
     @property
     def networks(self) -> bp.PoseNetworks:
@@ -242,21 +304,47 @@ class MultiPersonPoseEstimator(Closeable):
             overlap=self.options.tile_overlap,
         )
 
-    def _regions(self, image_wh: tuple[int, int]) -> F64:
+    def _regions(self, image_wh: tuple[int, int], tracked_boxes: F64 | None) -> F64:
+        """Detector regions of this run: acquiring (`tracked_boxes` None, or
+        `sweep_regions` 0), the whole frame plus `tiles_per_frame` tiles; else
+        `sweep_regions` of the whole frame and the tiles nobody tracked covers."""
         st = self._state
         if st.image_wh != image_wh:
             st.image_wh = image_wh
             st.tiles = self.tiles(image_wh)
-            st.tile_cursor = 0
-        tiles = st.tiles
+            st.tile_cursor = st.sweep_cursor = 0
+        w, h = image_wh
+        whole = np.array([[0, 0, w, h]], np.float64)
+        tiles = st.tiles.astype(np.float64)
+        if tracked_boxes is not None and self.options.sweep_regions:
+            open_tiles = tiles[bp.uncovered_tiles(tiles, tracked_boxes, image_wh)]
+            sweep = np.concatenate([whole, open_tiles])
+            k = self.options.sweep_regions
+            if 0 < k < sweep.shape[0]:
+                idx = (st.sweep_cursor + np.arange(k)) % sweep.shape[0]
+                st.sweep_cursor = int((st.sweep_cursor + k) % sweep.shape[0])
+                sweep = sweep[idx]
+            return sweep
         k = self.options.tiles_per_frame
+        if st.frame_index == 0 and self.options.sweep_regions:
+            k = 0  # a session's first frame sweeps every tile: the class is there
         if tiles.shape[0] and 0 < k < tiles.shape[0]:
             idx = (st.tile_cursor + np.arange(k)) % tiles.shape[0]
             st.tile_cursor = int((st.tile_cursor + k) % tiles.shape[0])
             tiles = tiles[idx]
-        w, h = image_wh
-        whole = np.array([[0, 0, w, h]], np.float64)
-        return np.concatenate([whole, tiles.astype(np.float64)])
+        return np.concatenate([whole, tiles])
+
+    def _landmarks(self, image_bgr: npt.NDArray[np.uint8], rois: F64) -> Any:
+        """The landmark model on `rois`, `landmark_chunk` crops per call."""
+        k = self.options.landmark_chunk
+        if k <= 0 or rois.shape[0] <= k:
+            return self.networks.landmarks(image_bgr, rois)
+        return bp.concat_results(
+            [
+                self.networks.landmarks(image_bgr, rois[i : i + k])
+                for i in range(0, rois.shape[0], k)
+            ]
+        )
 
     def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
         """Find everyone in one frame.
@@ -271,6 +359,8 @@ class MultiPersonPoseEstimator(Closeable):
             people tracked from the last frame first. Empty when nobody is found.
             Someone new is returned from the second consecutive frame they are found
             in (`CONFIRM_FRAMES`), so a one-frame false find never reaches the caller.
+            A person carried forward this frame (`max_hold`) has their last fit moved
+            on by its velocity.
 
         Raises:
             ValueError: a malformed image or a timestamp that does not increase.
@@ -281,27 +371,52 @@ class MultiPersonPoseEstimator(Closeable):
         wh = bp.check_image(image_bgr)
         opts = self.options
         st = self._state
-        timings = {"detector": 0.0, "landmarks": 0.0, "select": 0.0}
+        timings = {"detector": 0.0, "landmarks": 0.0, "roi": 0.0}
+        t_roi = time.perf_counter()
         tracked = self.tracking.carried(st.rois)
+        n_tracked = int(tracked.shape[0])
         ages = st.ages if opts.tracking else np.zeros(0, np.int64)
+        refresh = np.ones(n_tracked, np.bool_)
+        acquiring = st.reacquire > 0 or st.frame_index < WARMUP_FRAMES
         run_detector = (
             not opts.tracking
-            or tracked.shape[0] == 0
+            or n_tracked == 0
             or st.frame_index % opts.detect_every == 0
+            or st.found_new
+            or acquiring
         )
+        if n_tracked and opts.max_hold:
+            refresh = bp.refresh_mask(
+                st.stale,
+                st.motion,
+                budget=self._crop_budget(run_detector),
+                still_motion=opts.still_motion,
+                max_hold=opts.max_hold,
+            )
+        held = np.flatnonzero(~refresh)
         self.last_num_regions = 0
-        candidates = [tracked]
-        groups = [np.arange(tracked.shape[0])]  # crops of one candidate share a group
+        crops = [tracked[refresh]]
+        groups = [np.flatnonzero(refresh)]  # crops of one candidate share a group
         start_ages = [ages]  # frames each candidate has been kept (or its head start)
+        timings["roi"] += time.perf_counter() - t_roi
         if run_detector:
             t0 = time.perf_counter()
-            regions = self._regions(wh)
+            boxes = None
+            if n_tracked and not acquiring:
+                scale = np.asarray(wh, np.float32)
+                boxes = bp.joint_boxes(
+                    st.fits.xyz[:, : bp.NUM_POSE_JOINTS, :2] * scale,
+                    st.fits.visibility[:, : bp.NUM_POSE_JOINTS],
+                )
+            regions = self._regions(wh, boxes)
             dets = networks.detect_people_in_regions(image_bgr, regions)
             self.detector_runs += 1
             self.last_num_regions = int(regions.shape[0])
+            timings["detector"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
             found = bp.detection_rois(dets)
             overlap = np.zeros(found.shape[0])
-            if tracked.shape[0] and found.shape[0]:
+            if n_tracked and found.shape[0]:
                 iou = bp.box_iou(bp.roi_boxes(found), bp.roi_boxes(tracked))
                 overlap = iou.max(axis=1)
             # A detection that agrees with a tracked ROI adds nothing (the landmark-
@@ -321,26 +436,34 @@ class MultiPersonPoseEstimator(Closeable):
             new = np.flatnonzero(overlap < NEW_PERSON_ROI_IOU)
             larger = found[new].copy()
             larger[:, 2] *= NEW_PERSON_EXTRA_SCALE
-            first = tracked.shape[0]
-            candidates += [found, larger]
-            groups += [first + np.arange(found.shape[0]), first + new]
+            crops += [found, larger]
+            groups += [n_tracked + np.arange(found.shape[0]), n_tracked + new]
             start_ages.append(head_start.astype(np.int64))
-            timings["detector"] = (time.perf_counter() - t0) * 1e3
-        rois = np.concatenate(candidates)
+            timings["roi"] += time.perf_counter() - t0
+        rois = np.concatenate(crops)
         group = np.concatenate(groups)
         t0 = time.perf_counter()
-        result = networks.landmarks(image_bgr, rois)
-        timings["landmarks"] = (time.perf_counter() - t0) * 1e3
+        result = self._landmarks(image_bgr, rois)
+        timings["landmarks"] = time.perf_counter() - t0
         self.last_num_crops = int(rois.shape[0])
         t0 = time.perf_counter()
+        if held.size:
+            # The people carried forward join as if the model had answered for them.
+            fits = st.fits.take(held)
+            moved = bp.extrapolate_xyz(fits.xyz, st.velocity[held], st.stale[held] + 1)
+            result = bp.concat_results(
+                [result, bp.LandmarkResult(moved, fits.visibility, fits.presence)]
+            )
+            rois = np.concatenate([rois, tracked[held]])
+            group = np.concatenate([group, held])
+        fresh = np.r_[np.ones(self.last_num_crops, np.bool_), np.zeros(held.size, bool)]
         # One answer per candidate: its crop with the highest presence.
         order = np.lexsort((-result.presence, group))
         first_crop = np.r_[True, group[order][1:] != group[order][:-1]]
         best = np.sort(order[first_crop[: order.size]]) if order.size else order
         result = result.take(best)
-        self._debug = (rois[best], result, group[best] < tracked.shape[0])
         age = np.concatenate(start_ages)[group[best]]
-        is_new = group[best] >= tracked.shape[0]
+        is_new = group[best] >= n_tracked
         xy_px = result.xyz[:, : bp.NUM_POSE_JOINTS, :2] * np.asarray(wh, np.float32)
         plausible = bp.pose_plausibility(xy_px)
         # A fit collapsed to a point (all joints within a few pixels) is on nobody;
@@ -390,13 +513,76 @@ class MultiPersonPoseEstimator(Closeable):
         kept_age = age[keep_idx] + 1
         st.rois = self.tracking.next_rois(kept, wh)
         st.ages = kept_age if opts.tracking else np.zeros(0, np.int64)
+        st.found_new = run_detector and 0 < n_tracked < len(kept)
+        lost = len(kept) < n_tracked
+        st.reacquire = REACQUIRE_FRAMES if lost else max(0, st.reacquire - 1)
+        self._carry(kept, group[best][keep_idx], fresh[best][keep_idx], n_tracked, wh)
         self.clock.advance(ts)
         st.frame_index += 1
         confirmed = kept_age >= CONFIRM_FRAMES if opts.tracking else kept_age >= 1
         out = kept.take(np.flatnonzero(confirmed))
-        timings["select"] = (time.perf_counter() - t0) * 1e3
-        self.timings_ms = timings
+        timings["roi"] += time.perf_counter() - t0
+        self.timings_ms = {k: v * 1e3 for k, v in timings.items()}
+        self._costs.learn(self.timings_ms, self.last_num_crops, self.last_num_regions)
         return bp.landmarks_to_poses(out, ts, aspect_from_wh(wh))
+
+    def _crop_budget(self, run_detector: bool) -> int:
+        """Most tracked people to refresh this frame (0: no limit)."""
+        opts = self.options
+        fit = self._costs.crops_that_fit(
+            opts.frame_budget_ms, max(opts.sweep_regions, 1) if run_detector else 0
+        )
+        budget = opts.landmark_budget
+        return (min(budget, fit) if budget else fit) if fit else budget
+
+    def _carry(
+        self,
+        kept: bp.LandmarkResult,
+        source: npt.NDArray[np.int64],
+        fresh: npt.NDArray[np.bool_],
+        n_tracked: int,
+        wh: tuple[int, int],
+    ) -> None:
+        """Hand each kept person's last fit, velocity and motion to the next frame.
+
+        Args:
+            kept: The kept poses (K rows).
+            source: (K,) the tracked row each came from (>= n_tracked: someone new).
+            fresh: (K,) the landmark model fitted it this frame (else carried).
+            n_tracked: Tracked people at the start of the frame.
+            wh: Image size in px.
+        """
+        st = self._state
+        k = len(kept)
+        was = source < n_tracked
+        prev = np.where(was, source, 0)
+        fits = kept
+        velocity = np.full((k, bp.NUM_LANDMARKS, 3), np.nan, np.float32)
+        motion = np.full(k, np.inf)
+        stale = np.zeros(k, np.int64)
+        if n_tracked and k:
+            base = st.fits.take(prev)
+            gap = st.stale[prev] + 1
+            held = was & ~fresh
+            step = bp.trunk_step(kept.xyz, base.xyz, gap)
+            velocity = np.where(was[:, None, None] & fresh[:, None, None], step, np.nan)
+            velocity = np.where(held[:, None, None], st.velocity[prev], velocity)
+            motion = np.where(was & fresh, bp.joint_motion(kept, base, gap, wh), np.inf)
+            jumped = was & fresh & bp.jumped(kept.xyz, base.xyz, step, wh)
+            velocity = np.where(jumped[:, None, None], np.nan, velocity)
+            if jumped.any():  # a cut or a slipped ROI: look again
+                st.reacquire = REACQUIRE_FRAMES
+            motion = np.where(held, st.motion[prev], motion)
+            stale = np.where(held, st.stale[prev] + 1, 0)
+            fits = bp.LandmarkResult(
+                np.where(held[:, None, None], base.xyz, kept.xyz),
+                np.where(held[:, None], base.visibility, kept.visibility),
+                np.where(held, base.presence, kept.presence),
+            )
+        st.fits = fits
+        st.velocity = velocity.astype(np.float32)
+        st.motion = motion
+        st.stale = stale
 
     def reset(self) -> None:
         """Forget the tracked people and the last timestamp (a new video)."""

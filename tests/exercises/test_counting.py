@@ -19,6 +19,7 @@ from exercises.counting import (
     count_repetitions,
     template_guides,
 )
+from exercises.events import RepCompleted
 from exercises.spec import builtin_specs, get_spec
 from tests.conftest import shared_data_path
 from tests.factories import make_window as window_of
@@ -538,18 +539,27 @@ def test_template_reps_count_from_the_first_one(template_id):
 
 
 def test_shallow_template_reps_count_once_the_channel_shows_its_period():
-    """Half-depth squats never reach the template's 'down' threshold: the session
-    counts none; the counter counts them relative to their own range once the
-    channel has repeated, the earlier ones included."""
+    """Half-depth squats never reach the template's 'down' threshold: the counter
+    counts them relative to their own range once the channel has repeated, the
+    earlier ones together then, the later ones each as it is back; a live session
+    reports them so, before the set is over."""
     spec = get_spec("squat")
     frames = rep_frames(spec, reps=8, depth=0.5)
     assert analyze(window_of(frames), spec).summary.reps == 8
     from exercises.session import Session
 
     session = Session(spec)
-    for f in frames:
-        session.feed(f)
-    assert session.reps == 0
+    reps = [
+        (f.timestamp_ms, e)
+        for f in frames
+        for e in session.feed(f)
+        if isinstance(e, RepCompleted)
+    ]
+    assert [e.count for _, e in reps] == list(range(1, 9))
+    first = reps[0][0]
+    assert all(ts == first for ts, _ in reps[:4])  # confirmed after 4 periods
+    assert len({ts for ts, _ in reps[4:]}) == 4  # then one by one
+    assert session.finish() == []
     result, _ = _template_count(spec, frames)
     assert result.count == 8
 

@@ -4,14 +4,16 @@ and holds, a rep's noise guard, a hold's faults counted once."""
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 
 from exercises.events import Event, MoveCompleted
-from exercises.kinds import HoldKind, RepsKind, SequenceKind, make_kind
+from exercises.kinds import HoldKind, RepsKind, RoundScore, SequenceKind, make_kind
 from exercises.phases import Advanced, Completed
 from exercises.spec import get_spec
 from exercises.trace import Trace
+from tests.exercises.test_session import knee_spec, knees
 
 SEQUENCE = get_spec("baduanjin_1")  # raise (hold 2 s), then lower; 4 s each
 
@@ -110,18 +112,75 @@ def test_leaving_the_end_phase_ends_a_hold_early_and_abandon_drops_it() -> None:
     assert held.score < 90  # half a second of two held: up to half the score lost
 
 
-def test_a_rep_shorter_than_the_minimum_is_noise() -> None:
-    spec = get_spec("squat")
+def counted(
+    angles: list[float], step_ms: int = 100, **extra: Any
+) -> list[tuple[Completed, RoundScore]]:
+    """A knee-bend kind (up >= 160, down <= 110) fed side-view frames."""
+    spec = knee_spec(**extra)
     trace = Trace(spec.channels)
-    for i in range(40):
-        trace.append(i * 50, {}, None, "side")
-    kind = RepsKind(
-        spec, trace, spec.phases_for(False), min_rep_ms=1000, pace_ms=3000.0
+    kind = make_kind(
+        spec,
+        trace=trace,
+        phases=spec.phases_for(False),
+        elder_mode=False,
+        min_rep_ms=400,
+        pace_ms=1000.0,
+        hold_tick_ms=1000,
+        hold_debounce_ms=300,
     )
-    assert kind.score_round(Completed(2, 30, 999, False)) is None
-    score = kind.score_round(Completed(2, 30, 1000, False))
-    assert score is not None and score.duration_ms == 1400
-    assert score.score == 0.0  # nothing measured
+    out = []
+    for frame, angle in zip(knees(angles, step_ms=step_ms), angles, strict=True):
+        values = {"knee": float(angle)}
+        trace.append(frame.timestamp_ms, values, "left", "side")
+        out += kind.count(frame, values)
+    return out + kind.finish()
+
+
+PARTIAL = {
+    "cue": {"en": "A little lower.", "zh-CN": "再低一点。"},
+    "phases": {"down": {"knee": {"max_deg": 140.0}}},
+}
+
+
+@pytest.mark.parametrize(
+    ("angles", "step_ms", "extra", "expected"),
+    [
+        # From the last frame up (1) to the first up again (9); the reference is cut
+        # where it crosses the phase thresholds (0.1 to 0.9 of it): 800 ms expected.
+        pytest.param(
+            [175, 175, 150, 120, 100, 95, 100, 120, 150, 175, 175],
+            100,
+            {},
+            [(1, 9, False, 800, 800.0)],
+            id="one-rep",
+        ),
+        pytest.param(
+            [175, 175, 150, 130, 130, 150, 175, 175], 100, {}, [], id="too-shallow"
+        ),
+        pytest.param(
+            [175, 175, 150, 130, 130, 150, 175, 175],
+            100,
+            {"partial": PARTIAL},
+            [(1, 6, True, 500, 800.0)],
+            id="partial",
+        ),
+        # Flicker between the phases every two frames at 30 fps: 133 ms cycles,
+        # under the least rep time (400 ms).
+        pytest.param([175, 175] + [100, 100, 175, 175] * 10, 33, {}, [], id="jitter"),
+    ],
+)
+def test_reps_are_the_counter_s_each_scored(
+    angles: list[float],
+    step_ms: int,
+    extra: dict[str, Any],
+    expected: list[tuple[int, int, bool, int, float]],
+) -> None:
+    done = counted(angles, step_ms, **extra)
+    assert [
+        (d.start_idx, d.end_idx, d.partial, s.duration_ms, round(s.expected_ms))
+        for d, s in done
+    ] == expected
+    assert all(s.score >= (40.0 if d.partial else 85.0) for d, s in done)
 
 
 def test_a_hold_counts_each_fault_once() -> None:

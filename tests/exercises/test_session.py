@@ -132,11 +132,12 @@ def test_one_rep_exact_events() -> None:
         ("placement", 0, "OK", ()),
         ("phase", 100, "up", None),
         ("phase", 500, "down", "up"),
+        # From the last frame still up (100 ms) to the first frame up again (900 ms):
+        # the rep counter counts it with that frame, the phase needs two frames.
+        ("rep", 900, 1, 800, "left", (), False),
         ("phase", 1000, "up", "down"),
-        # From the last frame still up (100 ms) to the first frame up again (900 ms).
-        ("rep", 1000, 1, 800, "left", (), False),
     ]
-    rep = events[-1]
+    rep = events[-2]
     assert isinstance(rep, RepCompleted)
     assert rep.score >= 85.0
     assert set(rep.breakdown) == {"knee"}
@@ -163,9 +164,9 @@ def test_placement_gates_counting_until_visible() -> None:
         ("phase", 900, "down", None),  # counting starts only now
         ("phase", 1100, "up", "down"),  # the cycle starts here: not a rep yet
         ("phase", 1300, "down", "up"),
+        ("rep", 1400, 1, 300, "left", (), False),
+        ("cue", 1400, "slow_down", "Slow down and move with control."),
         ("phase", 1500, "up", "down"),
-        ("rep", 1500, 1, 300, "left", (), False),
-        ("cue", 1500, "slow_down", "Slow down and move with control."),
     ]
 
 
@@ -220,9 +221,9 @@ def test_a_long_gap_abandons_the_rep() -> None:
         ("phase", 3100, "down", None),  # the phase was forgotten during the gap
         ("phase", 3400, "up", "down"),  # back at the start: not a rep
         ("phase", 3600, "down", "up"),
+        ("rep", 3700, 1, 300, "left", (), False),
+        ("cue", 3700, "slow_down", "Slow down and move with control."),
         ("phase", 3800, "up", "down"),
-        ("rep", 3800, 1, 300, "left", (), False),
-        ("cue", 3800, "slow_down", "Slow down and move with control."),
     ]
 
 
@@ -388,14 +389,15 @@ def test_faults_are_recorded_in_the_rep_even_when_not_spoken() -> None:
 def test_too_fast_rep_gets_slow_down_after_the_rep() -> None:
     session = Session(knee_spec(pace_s=4.0), options=EXACT)
     events = feed(session, knees(ONE_REP))  # 0.8 s of a rep expected to take 3.2 s
-    assert shape(events)[-2:] == [
-        ("rep", 1000, 1, 800, "left", (), False),
-        ("cue", 1000, "slow_down", "Slow down and move with control."),
+    assert shape(events)[-3:] == [
+        ("rep", 900, 1, 800, "left", (), False),
+        ("cue", 900, "slow_down", "Slow down and move with control."),
+        ("phase", 1000, "up", "down"),
     ]
     elder = feed(
         Session(knee_spec(pace_s=4.0), elder_mode=True, options=EXACT), knees(ONE_REP)
     )
-    cue = elder[-1]
+    cue = elder[-2]
     assert isinstance(cue, CueIssued) and cue.severity is Severity.MAJOR
     assert cue.message["en"] == "Take your time, nice and slow."
 
@@ -414,12 +416,12 @@ def test_partial_rep_counts_flagged_and_cued() -> None:
         ("placement", 0, "OK", ()),
         ("phase", 100, "up", None),
         ("phase", 400, "down", "up"),
+        ("rep", 600, 1, 500, "left", ("partial_rep",), True),
+        ("cue", 600, "partial_rep", "A little lower."),
         ("phase", 700, "up", "down"),
-        ("rep", 700, 1, 500, "left", ("partial_rep",), True),
-        ("cue", 700, "partial_rep", "A little lower."),
         ("phase", 1000, "down", "up"),
+        ("rep", 1200, 2, 500, "left", (), False),
         ("phase", 1300, "up", "down"),
-        ("rep", 1300, 2, 500, "left", (), False),
     ]
     summary = session.summary()
     assert (summary.reps, summary.partial_reps) == (2, 1)

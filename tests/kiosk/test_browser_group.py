@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -313,6 +314,25 @@ def open_page(p: Any, chromium: str, camera: Path, server: RecordsServer, lang: 
     return browser, page, errors
 
 
+def report_rate(
+    request: pytest.FixtureRequest, state: dict[str, Any], elapsed_s: float
+) -> float:
+    """Record in the test report (the item's user properties, which report hooks and
+    `--junitxml` with junit_family=legacy show) and print the processed frame rate
+    the screen saw: poses received since the class started, and its own 3 s rate."""
+    overall = state["posesReceived"] / max(elapsed_s, 1e-9)
+    request.node.user_properties += [
+        ("processed_fps", round(overall, 2)),
+        ("processed_fps_last_3s", state["processedFps"]),
+        ("poses_received", state["posesReceived"]),
+    ]
+    print(
+        f"group screen: {overall:.1f} processed frames/s over {elapsed_s:.1f} s "
+        f"({state['posesReceived']} poses; last 3 s: {state['processedFps']})"
+    )
+    return overall
+
+
 def group_state(page: Any) -> dict[str, Any]:
     return page.evaluate("window.groupState")  # type: ignore[no-any-return]
 
@@ -423,7 +443,10 @@ LAYOUT_JS = """() => {
 @pytest.mark.model
 @pytest.mark.slow
 def test_group_class_people_tiles_instructor_check_in_and_summary(
-    chromium: str, group_camera: Path, server: RecordsServer
+    chromium: str,
+    group_camera: Path,
+    server: RecordsServer,
+    request: pytest.FixtureRequest,
 ) -> None:
     """A class in one row: the instructor in front, three followers 0.3-0.7 s behind
     her and a man squatting instead (`CLASS`)."""
@@ -435,12 +458,17 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
             assert page.inner_text("h1") == "MoveCoach group class"
             page.click('[data-mode="follow"]')
             page.click("#start-btn")
+            started = time.monotonic()
             page.wait_for_function(
                 "window.groupState.drawn.length >= 4 && "
                 "window.groupState.tiles.length >= 3",
                 timeout=TIMEOUT_MS,
             )
+            page.wait_for_function(
+                "window.groupState.processedFps !== null", timeout=TIMEOUT_MS
+            )
             live = group_state(page)
+            fps_text = page.inner_text("#fps")
             drawn, picture = live["drawn"], live["picture"]
             layout = page.evaluate(LAYOUT_JS)
             on_canvas = colours_on_canvas(page, sorted({d["color"] for d in drawn}))
@@ -486,6 +514,7 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
                 timeout=STEP_TIMEOUT_MS,
             )
             late = group_state(page)
+            report_rate(request, late, time.monotonic() - started)
             names |= who_is_who(late["drawn"], late["picture"])
             steps = {names.get(t["track_id"], "?"): t["in_step"] for t in late["tiles"]}
             page.wait_for_timeout(600)  # the meters' 0.4 s transition
@@ -559,6 +588,10 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
     assert len(seats) >= 3 and all(re.fullmatch(r"[1-8]", s) for s in seats), seats
     assert len(set(seats)) == len(seats)
     assert tile_px >= 28  # readable from 3 m
+    # The screen says what rate it follows, and draws the skeletons over the frame
+    # they were computed on (not the live video, which is ahead of them).
+    assert re.fullmatch(r"Following [0-9.]+ frames a second", fps_text), fps_text
+    assert live["heldPictures"] >= 1 and live["drawnTs"] is not None
     assert "not known" in unknown_text  # the unknown_resident error, in English
     assert any(e["code"] == "unknown_resident" for e in final["errors"])
     assert dialog_closed and NAME in tile_text
@@ -584,12 +617,14 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
 @pytest.mark.model
 @pytest.mark.slow
 def test_chinese_screen_and_a_fall_alert_until_acknowledged(
-    chromium: str, fall_camera: Path, server: RecordsServer
+    chromium: str,
+    fall_camera: Path,
+    server: RecordsServer,
+    request: pytest.FixtureRequest,
 ) -> None:
-    """The zh-CN page, and the fall alert when the server raises one. The alert comes
-    only from the real pipeline seeing the pasted man fall (no message is faked); when
-    the machine is so loaded that the pose model sees too few frames of the fall to
-    follow him, no alert comes and the alert part is reported as xfail."""
+    """The zh-CN page, and the fall alert the server raises. The alert comes only
+    from the real pipeline seeing the pasted man fall (no message is faked), at the
+    frame rate the screen manages (recorded in the report as `processed_fps`)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
@@ -600,6 +635,7 @@ def test_chinese_screen_and_a_fall_alert_until_acknowledged(
             title = page.inner_text("h1")
             start_text = page.inner_text("#start-btn")
             page.click("#start-btn")
+            started = time.monotonic()
             page.wait_for_function(
                 "window.groupState.drawn.length >= 2", timeout=TIMEOUT_MS
             )
@@ -610,6 +646,9 @@ def test_chinese_screen_and_a_fall_alert_until_acknowledged(
                     timeout=FALL_TIMEOUT_MS,
                 )
                 alert = next(a for a in group_state(page)["alerts"] if a["alert_id"])
+            seen = group_state(page)
+            fps = report_rate(request, seen, time.monotonic() - started)
+            fps_text = page.inner_text("#fps")
             if alert is not None:
                 alert_who = page.inner_text("#alert-who")
                 alert_button = page.inner_text("#alert-ack")
@@ -634,11 +673,11 @@ def test_chinese_screen_and_a_fall_alert_until_acknowledged(
     assert "号" in tiles_text and "次数" in tiles_text and "同步" in tiles_text
     assert "大家做得很好！" in summary_text and "号位" in summary_text
     assert final["summary"]["participants"]
-    if alert is None:
-        pytest.xfail(
-            "no fall alert: the pose model did not follow the pasted man through his "
-            f"fall at {final['posesReceived']} processed frames this run"
-        )
+    assert re.fullmatch(r"每秒跟踪 [0-9.]+ 帧", fps_text), fps_text
+    assert alert is not None, (
+        "no fall alert: the pose model did not follow the pasted man through his fall "
+        f"at {fps:.1f} processed frames a second"
+    )
     assert "摔倒" in alert_who and alert_button == "我已到场照看"
     if alert["number"] is not None:
         assert f"{alert['number']}号" in alert_who

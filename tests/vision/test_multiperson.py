@@ -30,6 +30,12 @@ from vision.types import Poses
             {"min_presence_confidence": 1.5}, pytest.raises(ValueError), id="presence"
         ),
         pytest.param({"tracking": 1}, pytest.raises(ValueError), id="tracking-bool"),
+        pytest.param({"max_hold": -1}, pytest.raises(ValueError), id="max-hold"),
+        pytest.param(
+            {"frame_budget_ms": -1.0}, pytest.raises(ValueError), id="frame-budget"
+        ),
+        pytest.param({"sweep_regions": 1.5}, pytest.raises(ValueError), id="sweep"),
+        pytest.param({"still_motion": 0.05}, does_not_raise(), id="still-motion"),
     ],
 )
 def test_options(kwargs: dict[str, Any], expectation: Any) -> None:
@@ -38,6 +44,8 @@ def test_options(kwargs: dict[str, Any], expectation: Any) -> None:
 
 
 # ----------------------------------------------------------------- real models
+
+CUT = 30  # benchmarks.group_data.GROUP_CUT_FRAME (the import needs cv2)
 
 
 @pytest.mark.model
@@ -98,7 +106,11 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
     each keeps one track ID within each shot, no fall alert. The hard cut at 1.8 s
     (frame 30) moves and enlarges both people at once; the tracker treats that as new
     people (new IDs after the cut), since nothing in the poses says who is who across
-    a cut."""
+    a cut. Live cameras do not cut: the detector runs only to (re)acquire people, so
+    over the cut's two frames a person the cut moved away from their tracked ROI may
+    be missing or still shown where they were (a pose carried forward one frame,
+    dropped when it is refreshed); the frame after a loss runs the detector on the
+    whole frame and tiles, and from the third frame after the cut both are back."""
     from benchmarks import group_data as gd
     from exercises.falls import FallMonitor
     from vision.tracking import PoseTracker
@@ -108,6 +120,7 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
     tracker = PoseTracker()
     falls = FallMonitor()
     alerts = []
+    short: list[int] = []  # people found in the cut's two frames
     ids: dict[tuple[int, int], set[int]] = {}
     with MultiPersonPoseEstimator(options) as est:
         for f in frames:
@@ -115,6 +128,9 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
             h, w = f.image.shape[:2]
             assert poses.aspect_wh == pytest.approx(w / h)  # stamped, kept by tracking
             alerts += falls.update(poses)
+            if f.index in (CUT, CUT + 1):
+                short.append(len(poses))
+                continue
             assert len(poses) == 2, f"frame {f.index}: {len(poses)} people"
             xy = poses.xyz[:, :, :2] * np.array([w, h], np.float32)
             sim = ob.keypoint_similarity(xy, poses.visibility, xy, poses.visibility)
@@ -131,6 +147,7 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
                 k = int(np.argmax(gt_sim[person]))
                 assert gt_sim[person, k] >= 0.5, f"frame {f.index}, person {person}"
                 ids.setdefault((shot, person), set()).add(int(poses.track_ids[k]))
+    assert min(short) >= 1, f"people at the cut: {short}"
     for key, found in ids.items():
         assert len(found) == 1, f"shot/person {key}: IDs {found}"
     assert ids[(0, 0)] != ids[(0, 1)] and ids[(1, 0)] != ids[(1, 1)]

@@ -16,6 +16,7 @@
 
 import { Alerts } from "./alerts.js";
 import STRINGS from "./i18n.js";
+import { HeldPicture, RateMeter } from "./held.js";
 import { Overlay } from "./overlay.js";
 import { ROUTINE_ID, RoutineView } from "./routine.js";
 import { $, buildKeypad, el, params, showOnly } from "../shared/dom.js";
@@ -29,6 +30,7 @@ const MAX_SEND_FPS = Number(params.get("fps")) || 15;
 const CAPTION_MS = 7000;
 const WELCOME_MS = 5000;
 const MAX_TILES = 8;
+const SLOW_FPS = 5; // below this the rate is shown as a warning
 const AWAY_AFTER_MS = 1500; // a missed detection or two is not "not in view"
 
 const state = (window.groupState = {
@@ -49,6 +51,9 @@ const state = (window.groupState = {
   framesSent: 0,
   posesReceived: 0,
   posesDrawn: 0,
+  processedFps: null, // group_pose messages a second over the last 3 s (what the server manages)
+  heldPictures: 0, // poses drawn over the very frame they were computed on
+  drawnTs: null, // timestamp_ms of the frame under the skeletons (null: the live video)
   drawn: [], // last frame: [{track_id, role, number, color, box: [x0, y0, x1, y1]}] in canvas CSS px
   picture: null, // where the picture is on the page: {left, top, width, height, mirror, video_wh}
   instructorTrackId: null,
@@ -78,6 +83,8 @@ const welcome = new Map(); // track id -> timer (the "Welcome, name" line)
 
 const video = $("video");
 const overlay = new Overlay(state, video, $("display"));
+const held = new HeldPicture($("held"));
+const rate = new RateMeter();
 const station = new Station(state, {
   render,
   statusIds: ["setup-status", "live-status"],
@@ -113,9 +120,11 @@ const startSource = cameraSource(video, station, link, {
   demo: () => kiosk.demo,
   maxFps: MAX_SEND_FPS,
   sendWidth: () => options.send_width || 640,
+  onSent: (ts, canvas) => held.keep(ts, canvas),
   chosen: () => {
     // A class expects a mirror (like a dance studio's); the demo is shown as recorded.
     overlay.mirror = state.source === "camera" && params.get("mirror") !== "0";
+    held.mirror = overlay.mirror;
     video.classList.toggle("mirror", overlay.mirror);
   },
 });
@@ -342,7 +351,16 @@ function onPose(m) {
   state.posesReceived++;
   const people = Array.isArray(m.people) ? m.people : [];
   lastPeople = people;
+  // The skeletons go over the frame they were computed on, not the live video.
+  overlay.fitPicture();
+  if (held.show(m.timestamp_ms)) {
+    state.heldPictures++;
+    state.drawnTs = m.timestamp_ms;
+  } else state.drawnTs = null;
   drawPeople(people);
+  const now = performance.now();
+  rate.tick(now);
+  renderRate(now);
   for (const p of people) {
     if (p.role === "instructor") state.instructorTrackId = p.track_id;
     if (p.role !== "participant" || p.number == null) {
@@ -359,11 +377,19 @@ function onPose(m) {
     tile.routine = p.routine || null;
     if (seen(p)) tile.seen_at = performance.now();
   }
-  const now = performance.now();
   for (const tile of tiles.values()) tile.in_view = now - (tile.seen_at ?? -Infinity) < AWAY_AFTER_MS;
   for (const tile of tiles.values()) renderTile(tile);
   $("people-count").textContent = t("people_in_view", { n: people.filter(seen).length });
   syncTileState();
+}
+
+// How many frames a second the server manages, so staff know what the screen follows.
+function renderRate(now) {
+  const fps = rate.rate(now);
+  state.processedFps = fps === null ? null : Math.round(fps * 10) / 10;
+  const box = $("fps");
+  box.textContent = fps === null ? "" : t("processing_fps", { n: fps < 10 ? fps.toFixed(1) : Math.round(fps) });
+  box.classList.toggle("slow", fps !== null && fps < SLOW_FPS);
 }
 
 // ---------------------------------------------------------------- check-in
@@ -479,6 +505,11 @@ function resetLive() {
   $("tiles-empty").hidden = false;
   state.instructorTrackId = null;
   $("people-count").textContent = "";
+  $("fps").textContent = "";
+  held.clear();
+  rate.times.length = 0;
+  state.processedFps = null;
+  state.drawnTs = null;
   $("caption").hidden = true;
   $("view-hint").hidden = false;
   drawPeople([]);

@@ -123,8 +123,10 @@ function frameMessage(ts, jpeg) {
 // now), from start() on. `o`: socket() (the open
 // websocket while a session is open, else null), session() (a number that changes
 // whenever a session opens or ends: a frame encoded for one is not sent in the next),
-// sendWidth() (px). One frame is encoded at a time; while the socket is backed up
-// frames are skipped. Counts state.framesSent.
+// sendWidth() (px), optionally onSent(ts, canvas) (called with the picture as sent, its
+// timestamp, before the next frame is drawn: the group screen keeps it to draw the pose
+// on the picture it was computed from). One frame is encoded at a time; while the
+// socket is backed up frames are skipped. Counts state.framesSent.
 function frameSender(video, state, o) {
   const canvas = document.createElement("canvas");
   const ctx = canvas.getContext("2d");
@@ -160,6 +162,7 @@ function frameSender(video, state, o) {
       canvas.height = h;
     }
     ctx.drawImage(video, 0, 0, w, h);
+    if (o.onSent) o.onSent(ts, canvas);
     encoding = true;
     const session = o.session();
     const live = () => session === o.session() && o.socket() === sock;

@@ -254,6 +254,7 @@ export function cameraSource(video, station, link, o) {
     chosen: o.chosen,
     maxFps: o.maxFps,
     sendWidth: o.sendWidth,
+    onSent: o.onSent,
     socket: () => link.frameSocket(),
     session: () => link.session,
   });

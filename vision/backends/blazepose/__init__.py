@@ -16,8 +16,9 @@ re-implemented after its graphs (`pose_detection_cpu`, `pose_detection_to_roi`,
   to normalized image coordinates (`postprocess_landmarks`);
 - `tracking`: the VIDEO-mode step (`VideoTracking`): this frame's landmarks give the
   next frame's ROIs, the detector only (re)acquires;
-- `regions`, `people`: the multi-person parts (detector tiles, one fit per person),
-  used by `vision.multiperson`;
+- `regions`, `people`, `schedule`: the multi-person parts (detector tiles, one fit
+  per person, which tiles to sweep and whose landmarks to refresh in a frame), used by
+  `vision.multiperson`;
 - `runtime`: `OnnxOptions`, the two ONNX Runtime sessions (`PoseNetworks`) and `infer`,
   the only onnxruntime call; `backend`: `OnnxBackend`, the `PoseBackend`.
 
@@ -99,6 +100,19 @@ from vision.backends.blazepose.runtime import (
     PoseNetworks,
     infer,
 )
+from vision.backends.blazepose.schedule import (
+    MAX_JUMP,
+    FrameCosts,
+    concat_results,
+    extrapolate_xyz,
+    joint_boxes,
+    joint_motion,
+    jumped,
+    refresh_mask,
+    trunk_speed,
+    trunk_step,
+    uncovered_tiles,
+)
 from vision.backends.blazepose.tracking import VideoTracking
 
 __all__ = [
@@ -107,6 +121,7 @@ __all__ = [
     "DUPLICATE_SIMILARITY",
     "KEYPOINT_SIGMA",
     "LANDMARK_INPUT_SIZE",
+    "MAX_JUMP",
     "NMS_IOU_THRESHOLD",
     "NUM_DETECTOR_KEYPOINTS",
     "NUM_LANDMARKS",
@@ -118,6 +133,7 @@ __all__ = [
     "TRACK_IOU_THRESHOLD",
     "AnchorOptions",
     "Detections",
+    "FrameCosts",
     "LandmarkResult",
     "OnnxBackend",
     "OnnxOptions",
@@ -127,11 +143,16 @@ __all__ = [
     "associate_rois",
     "box_iou",
     "check_image",
+    "concat_results",
     "decode_detections",
     "dedupe_rois",
     "detection_rois",
+    "extrapolate_xyz",
     "generate_anchors",
     "infer",
+    "joint_boxes",
+    "joint_motion",
+    "jumped",
     "keypoint_similarity",
     "landmarks_to_frames",
     "landmarks_to_poses",
@@ -147,6 +168,7 @@ __all__ = [
     "preprocess_detector_regions",
     "preprocess_landmarks",
     "refine_from_heatmap",
+    "refresh_mask",
     "region_letterbox_transform",
     "roi_boxes",
     "roi_crop_transform",
@@ -159,5 +181,8 @@ __all__ = [
     "tile_grid",
     "torso_containment",
     "torso_lengths",
+    "trunk_speed",
+    "trunk_step",
+    "uncovered_tiles",
     "weighted_nms",
 ]

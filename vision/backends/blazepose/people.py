@@ -272,27 +272,35 @@ def skeleton_overlap(
     if n == 0:
         return np.zeros((0, 0), np.float64)
     bones = np.asarray(Skeleton.BLAZEPOSE_33.bones, np.int64)
-    a, b = p[:, bones[:, 0]], p[:, bones[:, 1]]  # (N, B, 2)
-    bone_ok = v[:, bones[:, 0]] & v[:, bones[:, 1]]
-    seg = b - a
-    length2 = np.maximum((seg**2).sum(-1), 1e-12)  # (N, B)
-    # Point i,k against segment j,s.
-    rel = np.nan_to_num(p)[:, None, :, None, :] - np.nan_to_num(a)[None, :, None, :, :]
-    t = np.clip(
-        (rel * np.nan_to_num(seg)[None, :, None]).sum(-1) / length2[None, :, None], 0, 1
-    )
-    closest = (
-        np.nan_to_num(a)[None, :, None]
-        + t[..., None] * np.nan_to_num(seg)[None, :, None]
-    )
-    dist = np.hypot(
-        *(np.nan_to_num(p)[:, None, :, None, :] - closest).transpose(4, 0, 1, 2, 3)
-    )
-    dist = np.where(bone_ok[None, :, None, :], dist, np.inf).min(axis=-1)  # (N, N, J)
     torso = np.nan_to_num(_torso_geometry(p)[2])
-    on = (dist <= tolerance * torso[None, :, None]) & v[:, None, :]
-    count = v.sum(-1)[:, None]
-    out = np.where(count > 0, on.sum(-1) / np.maximum(count, 1), 0.0)
+    pz = np.nan_to_num(p)
+    # Only pairs whose joint boxes (the bones' side padded by the tolerance) meet can
+    # share a joint: in a class most pairs do not, and the point-to-bone distances
+    # are the cost (N^2 x 33 x 35).
+    lo = np.where(v[..., None], pz, np.inf).min(axis=1)
+    hi = np.where(v[..., None], pz, -np.inf).max(axis=1)
+    pad = (tolerance * torso)[:, None]
+    meet = np.all(
+        (lo[:, None] <= hi[None] + pad[None]) & (lo[None] - pad[None] <= hi[:, None]),
+        axis=-1,
+    )
+    np.fill_diagonal(meet, False)
+    rows, cols = np.nonzero(meet)
+    out = np.zeros((n, n), np.float64)
+    if rows.size:
+        a, b = pz[cols][:, bones[:, 0]], pz[cols][:, bones[:, 1]]  # (P, B, 2)
+        bone_ok = v[cols][:, bones[:, 0]] & v[cols][:, bones[:, 1]]
+        seg = b - a
+        length2 = np.maximum((seg**2).sum(-1), 1e-12)  # (P, B)
+        # Point k of pose i against bone s of pose j, for each pair (i, j).
+        rel = pz[rows][:, :, None, :] - a[:, None]  # (P, J, B, 2)
+        t = np.clip((rel * seg[:, None]).sum(-1) / length2[:, None], 0, 1)
+        d = rel - t[..., None] * seg[:, None]
+        dist = np.hypot(d[..., 0], d[..., 1])
+        dist = np.where(bone_ok[:, None], dist, np.inf).min(axis=-1)  # (P, J)
+        on = (dist <= tolerance * torso[cols][:, None]) & v[rows]
+        count = v[rows].sum(-1)
+        out[rows, cols] = np.where(count > 0, on.sum(-1) / np.maximum(count, 1), 0.0)
     np.fill_diagonal(out, 1.0)
     return np.asarray(out, np.float64)
 
