@@ -16,42 +16,14 @@ Core module: stdlib only; it reads no files.
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any
 
+from exercises import checks
+from exercises.checks import ID_PATTERN, LANGUAGES, describe, join_path, names
 from exercises.events import LocalizedText
 
 __all__ = ["ID_PATTERN", "LANGUAGES", "Fields", "describe", "join_path"]
-
-LANGUAGES: Final[tuple[str, ...]] = ("en", "zh-CN")
-ID_PATTERN: Final = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def describe(value: Any) -> str:
-    """What a value is, for "expected X, got Y" messages."""
-    if isinstance(value, bool):
-        return f"a boolean ({value!r})"
-    if isinstance(value, Mapping):
-        return "a table"
-    if isinstance(value, list | tuple):
-        return "an array"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    return f"{type(value).__name__} ({value!r})"
-
-
-def join_path(path: str, key: str | int) -> str:
-    """`path.key`, `path[3]`, or `path."zh-CN"` for keys TOML must quote."""
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    name = key if re.fullmatch(r"[A-Za-z0-9_]+", key) else f'"{key}"'
-    return f"{path}.{name}" if path else name
-
-
-def _names(values: Iterable[Any]) -> str:
-    return ", ".join(str(v) for v in values) or "(none)"
 
 
 class Fields:
@@ -98,7 +70,7 @@ class Fields:
         valid = tuple(allowed)
         for key in self.data:
             if key not in valid:
-                raise self.fail(key, f"unknown key; valid keys: {_names(valid)}")
+                raise self.fail(key, f"unknown key; valid keys: {names(valid)}")
         for key in required:
             if key not in self.data:
                 raise self.fail(key, "missing required key")
@@ -147,32 +119,22 @@ class Fields:
 
     # --- scalars --------------------------------------------------------------------
 
+    def _value(self, key: str) -> tuple[checks.Context, str, Any]:
+        """The checks' context, the key's path and its value (missing is an error)."""
+        value = self.raw(key)
+        return checks.Context(self.source, self.error), join_path(self.path, key), value
+
     def string(self, key: str) -> str:
         """A non-empty string."""
-        value = self.raw(key)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"expected a non-empty string, got {describe(value)}")
-        return value
+        return checks.string(*self._value(key))
 
     def ident(self, key: str) -> str:
         """An id of lowercase letters, digits and _ starting with a letter."""
-        value = self.string(key)
-        if not ID_PATTERN.match(value):
-            raise self.fail(
-                key,
-                f"expected an id of lowercase letters, digits and _, got {value!r}",
-            )
-        return value
+        return checks.ident(*self._value(key))
 
     def choice(self, key: str, valid: Iterable[str]) -> str:
         """One of a closed set of names."""
-        names = tuple(valid)
-        value = self.raw(key)
-        if not isinstance(value, str) or value not in names:
-            raise self.fail(
-                key, f"expected one of {_names(names)}, got {describe(value)}"
-            )
-        return value
+        return checks.choice(*self._value(key), valid)
 
     def boolean(self, key: str) -> bool:
         """true or false."""
@@ -200,14 +162,7 @@ class Fields:
         positive: bool = False,
     ) -> float:
         """A finite number within the bounds (inclusive; `positive`: above 0)."""
-        value = self.raw(key)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, f"expected a number, got {describe(value)}")
-        x = float(value)
-        if not math.isfinite(x):
-            raise self.fail(key, f"expected a finite number, got {value!r}")
-        if positive and x <= 0:
-            raise self.fail(key, f"expected a number > 0, got {value!r}")
+        x = checks.number(*self._value(key), positive=positive)
         self._check_bounds(key, x, minimum, maximum, "a number")
         return x
 
@@ -267,5 +222,5 @@ class Fields:
         """This table read as text by language."""
         self.check_keys(LANGUAGES, LANGUAGES if both else ())
         if not self.data:
-            raise self.fail(None, f"expected text in {_names(LANGUAGES)}, got none")
+            raise self.fail(None, f"expected text in {names(LANGUAGES)}, got none")
         return {lang: self.string(lang) for lang in LANGUAGES if self.has(lang)}

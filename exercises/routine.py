@@ -20,7 +20,6 @@ Core module: stdlib (tomllib) and numpy. Files are read only in `load_routine` a
 from __future__ import annotations
 
 import functools
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -29,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from exercises import routine_validation as check
+from exercises.checks import parse_toml
 from exercises.events import LocalizedText
 from exercises.routine_features import FEATURES, mirror_features
 from exercises.routine_validation import RoutineError
@@ -285,7 +285,7 @@ def _key_poses(ctx: check.Context, path: str, value: Any) -> tuple[KeyPose, ...]
             if not isinstance(p, list) or len(p) != 2:
                 raise ctx.fail(jpath, f"expected [x, y], got {check.describe(p)}")
             pts.append((check.number(ctx, jpath, p[0]), check.number(ctx, jpath, p[1])))
-        t = check.number(ctx, check.join(ipath, "t"), data["t"], lo=0.0)
+        t = check.number(ctx, check.join(ipath, "t"), data["t"], minimum=0.0)
         if t > 1.0:
             raise ctx.fail(check.join(ipath, "t"), f"expected 0 <= t <= 1, got {t}")
         out.append(
@@ -441,7 +441,7 @@ def _section(
         else check.integer(ctx, check.join(path, "number"), number, minimum=0),
         rest_s=None
         if "rest_s" not in data
-        else check.number(ctx, check.join(path, "rest_s"), data["rest_s"], lo=0.0),
+        else check.number(ctx, check.join(path, "rest_s"), data["rest_s"], minimum=0.0),
         turning_channels=turning_channels,
     )
 
@@ -521,24 +521,23 @@ def routine_from_dict(
         standard=check.string(ctx, "standard", data["standard"])
         if "standard" in data
         else "",
-        rest_s=check.number(ctx, "rest_s", data.get("rest_s", 5.0), lo=0.0),
+        rest_s=check.number(ctx, "rest_s", data.get("rest_s", 5.0), minimum=0.0),
         elder_pace_factor=check.number(
             ctx, "elder.pace_factor", elder.get("pace_factor", 1.3), positive=True
         ),
         elder_rest_s=None
         if "rest_s" not in elder
-        else check.number(ctx, "elder.rest_s", elder["rest_s"], lo=0.0),
+        else check.number(ctx, "elder.rest_s", elder["rest_s"], minimum=0.0),
         source=source,
     )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RoutineError(f"{path}: cannot read the routine: {exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise RoutineError(f"{path}: invalid TOML: {exc}") from exc
+    return parse_toml(text, str(path), RoutineError)
 
 
 def load_routine(path: str | Path) -> RoutineSpec:

@@ -28,11 +28,11 @@ Core module: stdlib (tomllib) and numpy. Files are read only in `load_spec` and
 from __future__ import annotations
 
 import functools
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from exercises.checks import parse_toml
 from exercises.metrics import VIEWS
 from exercises.spec_checks import (
     _check_keys,
@@ -287,11 +287,7 @@ def load_spec(path: str | Path) -> ExerciseSpec:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"{p}: cannot read the template: {exc}") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{p}: invalid TOML: {exc}") from exc
-    spec = spec_from_dict(data, source=str(p))
+    spec = spec_from_dict(parse_toml(text, str(p), SpecError), source=str(p))
     if spec.id != p.stem:
         raise SpecError(f"{p}: id: expected the file name {p.stem!r}, got {spec.id!r}")
     return spec

@@ -34,7 +34,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Final, Protocol, runtime_checkable
 
 import cv2
@@ -44,6 +44,7 @@ import numpy.typing as npt
 from server.failures import log_repeated_failure
 from server.schemas import ErrorCode, ProtocolError
 from server.schemas.protocol import jpeg_size_wh
+from server.streams import BaseFrameStream, FrameJob, InferenceResult, StreamStats
 from server.timestamps import (
     BACKEND_CLOCK_LIMIT_MS,
     MAX_TIMESTAMP_MS,
@@ -52,7 +53,6 @@ from server.timestamps import (
     accept_timestamp,
 )
 from vision.backends.base import PoseBackend
-from vision.clock import VideoClock
 from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
@@ -165,44 +165,8 @@ def decode_jpeg(jpeg: bytes) -> npt.NDArray[np.uint8]:
     return np.asarray(image, np.uint8)
 
 
-@dataclass(slots=True)
-class StreamStats:
-    """Frame counters of one stream (see `server.schemas.StatsMessage`)."""
-
-    received: int = 0
-    processed: int = 0
-    dropped: int = 0
-    rejected: int = 0
-
-
 DEGRADED_FOR_S: Final[float] = 300.0
 """`/health` says inference is degraded this long after a backend failed."""
-
-
-@dataclass(frozen=True, slots=True)
-class InferenceResult:
-    """What the worker made of one frame.
-
-    Attributes:
-        timestamp_ms: The frame's capture time, as the client sent it.
-        received_ns: `time.perf_counter_ns()` when the server received the frame.
-        frame: The selected subject (`PoseFrame.missing` when nobody), or None on error.
-        candidates: People found in the image.
-        image_wh: (width, height) of the decoded image; (0, 0) on error.
-        inference_ms: Decode + model + subject selection.
-        error: Why the frame produced no pose (`bad_image`, `inference_failed`).
-        poses: Everyone the backend found (untracked), None on error or when the
-            worker does not pass them on; the group screen uses these.
-    """
-
-    timestamp_ms: int
-    received_ns: int
-    frame: PoseFrame | None
-    candidates: int
-    image_wh: tuple[int, int]
-    inference_ms: float
-    error: ProtocolError | None = None
-    poses: Poses | None = None
 
 
 @runtime_checkable
@@ -277,14 +241,7 @@ class _Resettable(Protocol):
     def reset(self) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    timestamp_ms: int
-    jpeg: bytes
-    received_ns: int
-
-
-class FrameStream:
+class FrameStream(BaseFrameStream):
     """One session's way into the worker: `submit` frames, `await next_result()`,
     then `task_done()` once the result has been used.
 
@@ -298,19 +255,11 @@ class FrameStream:
         backend: ShiftedBackend,
         loop: asyncio.AbstractEventLoop,
     ) -> None:
+        super().__init__()  # its waiting frame, busy and closed: under worker._cond
         self._worker = worker
         self._backend: ShiftedBackend | None = backend
         self._loop = loop
-        self._results: asyncio.Queue[InferenceResult] = asyncio.Queue()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self.stats = StreamStats()
-        self.clock = VideoClock()  # the last accepted frame's timestamp_ms
-        # Guarded by worker._cond:
-        self._pending: _Job | None = None
-        self._busy = False  # taken by the worker and not yet task_done()
-        self._in_flight = False  # the worker is running it right now
-        self._closed = False
+        self._in_flight = False  # the worker is running it right now (worker._cond)
 
     @property
     def skeleton(self) -> Skeleton:
@@ -328,25 +277,14 @@ class FrameStream:
         """
         accept_timestamp(self, timestamp_ms)
         self._idle.clear()
-        self._worker._offer(self, _Job(timestamp_ms, jpeg, received_ns))
-
-    async def next_result(self) -> InferenceResult:
-        """Wait for the worker's next result for this stream."""
-        return await self._results.get()
+        self._worker._offer(self, FrameJob(timestamp_ms, jpeg, received_ns))
 
     def task_done(self, processed: bool) -> None:
         """The session has used the last result (`processed`: it produced a pose;
         else it was answered with an error); the stream may be scheduled again."""
-        if processed:
-            self.stats.processed += 1
-        else:
-            self.stats.rejected += 1
+        self._used(processed)
         if self._worker._release(self):
             self._idle.set()
-
-    async def drain(self) -> None:
-        """Wait until the waiting frame (if any) has been processed and used."""
-        await self._idle.wait()
 
     def close(self) -> None:
         """Forget any waiting frame, give the backend back to the pool. Idempotent."""
@@ -360,7 +298,7 @@ class FrameStream:
         except RuntimeError:  # loop shut down between the check and the call
             pass
 
-    def _run(self, job: _Job) -> InferenceResult:
+    def _run(self, job: FrameJob) -> InferenceResult:
         started = time.perf_counter_ns()
         backend = self._backend
         wh = (0, 0)
@@ -517,13 +455,11 @@ class InferenceWorker:
         backend.rebase = True
         return FrameStream(self, backend, asyncio.get_running_loop())
 
-    def _offer(self, stream: FrameStream, job: _Job) -> None:
+    def _offer(self, stream: FrameStream, job: FrameJob) -> None:
         with self._cond:
             if stream._closed:
                 return
-            if stream._pending is not None:
-                stream.stats.dropped += 1
-            stream._pending = job
+            stream._wait(job)
             self._schedule(stream)
 
     def _schedule(self, stream: FrameStream) -> None:
@@ -546,12 +482,8 @@ class InferenceWorker:
 
     def _close_stream(self, stream: FrameStream) -> None:
         with self._cond:
-            if stream._closed:
+            if not stream._close_slot():
                 return
-            stream._closed = True
-            if stream._pending is not None:
-                stream.stats.dropped += 1
-                stream._pending = None
             try:
                 self._runnable.remove(stream)
             except ValueError:

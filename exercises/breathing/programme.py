@@ -25,11 +25,11 @@ Core module: stdlib only; files are read only by `builtin_programmes`.
 from __future__ import annotations
 
 import functools
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from exercises.checks import parse_toml
 from exercises.events import LocalizedText
 from exercises.fields import Fields
 
@@ -140,11 +140,7 @@ def programme_from_dict(data: Any, source: str = "<memory>") -> BreathingProgram
 
 def programme_from_toml(text: str, source: str = "<memory>") -> BreathingProgramme:
     """Parse and validate a programme file's text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProgrammeError(f"{source}: invalid TOML: {exc}") from exc
-    return programme_from_dict(data, source)
+    return programme_from_dict(parse_toml(text, source, ProgrammeError), source)
 
 
 @functools.cache

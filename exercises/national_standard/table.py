@@ -32,13 +32,13 @@ import enum
 import functools
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from exercises.assessments.norms import Band, Sex
+from exercises.checks import parse_toml
 from exercises.events import LocalizedText
 from exercises.fields import Fields
 from exercises.national_standard.items import ITEMS, check_value
@@ -349,10 +349,7 @@ def scoring_table_from_dict(
 
 def scoring_table_from_toml(text: str, source: str = "<memory>") -> ScoringTable:
     """Parse and validate a scoring table file's text (what a centre uploads)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScoringTableError(f"{source}: invalid TOML: {exc}") from exc
+    data = parse_toml(text, source, ScoringTableError)
     return scoring_table_from_dict(data, source)
 
 

@@ -23,13 +23,13 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from exercises.assessments import NORMS, SESSIONS, Band
+from exercises.checks import parse_toml
 from exercises.events import LocalizedText
 from exercises.fields import Fields
 from exercises.national_standard import ITEMS, BatteryScore, ScoringTable
@@ -234,10 +234,7 @@ def plan_template_from_toml(
     text: str, catalogue: Catalogue, source: str = "<memory>"
 ) -> PlanTemplate:
     """Parse and validate a plan template file's text."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise PrescriptionError(f"{source}: invalid TOML: {exc}") from exc
+    data = parse_toml(text, source, PrescriptionError)
     return plan_template_from_dict(data, catalogue, source)
 
 

@@ -31,12 +31,14 @@ class _OfACentre(Protocol):
 R = TypeVar("R", bound=_OfACentre)
 
 
-def visible_to(staff: Staff, record: R | None, not_found: str) -> R:
-    """`record` when `staff` may see it; 404 `not_found` when there is none or it is
-    another centre's (alike, so another centre's ids cannot be told from unknown
-    ones)."""
+def visible_to(
+    staff: Staff, record: R | None, not_found: str, message: str | None = None
+) -> R:
+    """`record` when `staff` may see it; 404 `not_found` (with `message`, else the
+    code's text) when there is none or it is another centre's (alike, so another
+    centre's ids cannot be told from unknown ones)."""
     if record is None or not can_see_centre(staff, record.centre_id):
-        raise api_error(status.HTTP_404_NOT_FOUND, not_found)
+        raise api_error(status.HTTP_404_NOT_FOUND, not_found, message)
     return record
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from server import auth
 from server.api._access import centre_for_new_record, listing_centre, visible_to
 from server.api.auth import staff_json
-from server.auth import Db, api_error, can_see_centre, centre_scope, require_role
+from server.auth import Db, api_error, centre_scope, require_role
 from server.store import repository
 from server.store.models import Centre, Kiosk, Role, Staff
 
@@ -142,10 +142,7 @@ def update_staff(
 ) -> dict[str, Any]:
     """Change a staff account; a new password or a deactivation ends its logins
     (but the admin's own, when they change their own password)."""
-    target = repository.get_staff(db, staff_id)
-    # Another centre's account answers as an unknown one.
-    if target is None or not can_see_centre(staff, target.centre_id):
-        raise api_error(status.HTTP_404_NOT_FOUND, "staff_not_found")
+    target = visible_to(staff, repository.get_staff(db, staff_id), "staff_not_found")
     if body.active is False and target.id == staff.id:
         raise api_error(status.HTTP_409_CONFLICT, "last_admin")
     if body.display_name is not None:

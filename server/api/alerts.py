@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query
 
-from server.api._access import listing_centre
-from server.auth import CurrentStaff, Db, api_error, can_see_centre
+from server.api._access import listing_centre, visible_to
+from server.auth import CurrentStaff, Db
 from server.exports import alert_export_json
 from server.store import repository
 from server.store.models import Alert, Staff, utcnow
@@ -45,9 +45,7 @@ def alert_json(alert: Alert) -> dict[str, Any]:
 
 def _alert_for(db: Db, staff: Staff, alert_id: int) -> Alert:
     alert = repository.get_alert(db, alert_id)
-    if alert is None or not can_see_centre(staff, alert.centre_id):
-        raise api_error(status.HTTP_404_NOT_FOUND, "not_found", "No such alert.")
-    return alert
+    return visible_to(staff, alert, "not_found", "No such alert.")
 
 
 @router.get("")

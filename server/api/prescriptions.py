@@ -36,8 +36,8 @@ from exercises.prescriptions import (
     prescription_from_template,
     suggest_levels,
 )
-from server.api._access import listing_centre, resident_for
-from server.auth import CurrentStaff, Db, api_error, can_see_centre
+from server.api._access import listing_centre, resident_for, visible_to
+from server.auth import CurrentStaff, Db, api_error
 from server.exports.records import performed_set_json
 from server.jsonable import to_jsonable
 from server.plans import (
@@ -76,9 +76,7 @@ def prescription_for(
     """A plan the staff member may see; 404 `prescription_not_found` for an unknown
     one and for another centre's alike."""
     row = repository.get_prescription(db, prescription_id)
-    if row is None or not can_see_centre(staff, row.centre_id):
-        raise api_error(status.HTTP_404_NOT_FOUND, "prescription_not_found")
-    return row
+    return visible_to(staff, row, "prescription_not_found")
 
 
 def _plan(

@@ -23,18 +23,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
 from server.distributed.batching import PoseReply, PoseRequest, no_rois
-from server.inference import (
-    InferenceResult,
-    StreamStats,
-    accept_timestamp,
-    select_subject,
-)
+from server.inference import InferenceResult, accept_timestamp, select_subject
 from server.schemas import ErrorCode, ProtocolError
-from vision.clock import VideoClock
+from server.streams import BaseFrameStream, FrameJob
 from vision.types import Skeleton
 
 __all__ = [
@@ -69,29 +63,15 @@ class PoseService(Protocol):
     def wait_ready(self, timeout_s: float) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
-    timestamp_ms: int
-    jpeg: bytes
-    received_ns: int
-
-
-class RemoteFrameStream:
+class RemoteFrameStream(BaseFrameStream):
     """`server.inference.PoseStream` over a `PoseService`; see the module
     docstring. Every method is called on the event loop."""
 
     def __init__(self, worker: RemoteInferenceWorker) -> None:
+        super().__init__()
         self._worker = worker
-        self._results: asyncio.Queue[InferenceResult] = asyncio.Queue()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._pending: _Job | None = None
-        self._busy = False  # a frame is in flight or its result is not yet used
-        self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._rois = no_rois()
-        self.stats = StreamStats()
-        self.clock = VideoClock()
 
     @property
     def skeleton(self) -> Skeleton:
@@ -108,38 +88,21 @@ class RemoteFrameStream:
         if self._closed:
             return
         self._idle.clear()
-        if self._pending is not None:
-            self.stats.dropped += 1
-        self._pending = _Job(timestamp_ms, jpeg, received_ns)
+        self._wait(FrameJob(timestamp_ms, jpeg, received_ns))
         self._kick()
-
-    async def next_result(self) -> InferenceResult:
-        """Wait for the next result of this stream."""
-        return await self._results.get()
 
     def task_done(self, processed: bool) -> None:
         """The session used the last result; the next waiting frame may go."""
-        if processed:
-            self.stats.processed += 1
-        else:
-            self.stats.rejected += 1
+        self._used(processed)
         self._busy = False
         self._kick()
         if not self._busy:
             self._idle.set()
 
-    async def drain(self) -> None:
-        """Wait until the waiting frame (if any) has been processed and used."""
-        await self._idle.wait()
-
     def close(self) -> None:
         """Forget any waiting frame; a frame in flight is discarded. Idempotent."""
-        if self._closed:
+        if not self._close_slot():
             return
-        self._closed = True
-        if self._pending is not None:
-            self.stats.dropped += 1
-            self._pending = None
         self._idle.set()
         self._worker._streams.discard(self)
 
@@ -152,7 +115,7 @@ class RemoteFrameStream:
             self._run(job), name=f"infer-{job.timestamp_ms}"
         )
 
-    async def _run(self, job: _Job) -> None:
+    async def _run(self, job: FrameJob) -> None:
         started = time.perf_counter_ns()
         request = PoseRequest(job.jpeg, job.timestamp_ms, self._rois)
         try:
@@ -200,7 +163,7 @@ class RemoteFrameStream:
         self._results.put_nowait(result)
 
     @staticmethod
-    def _failed(job: _Job, started: int, error: ProtocolError) -> InferenceResult:
+    def _failed(job: FrameJob, started: int, error: ProtocolError) -> InferenceResult:
         return InferenceResult(
             job.timestamp_ms,
             job.received_ns,

@@ -12,7 +12,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from server.exports.records import load_resident, load_session, resident_sessions
+from server.exports.records import resident_scope, session_scope
 from server.exports.table import csv_cell
 from server.jsonable import to_jsonable
 from server.store.models import ExerciseSession, ProgrammeResult
@@ -113,9 +113,7 @@ def session_programmes_csv(db: Session, session_id: int) -> str:
     Raises:
         LookupError: no such session.
     """
-    session = load_session(db, session_id)
-    code = session.resident.member_code if session.resident is not None else None
-    return programmes_csv(db, [session], code)
+    return programmes_csv(db, *session_scope(db, session_id))
 
 
 def resident_programmes_csv(db: Session, resident_id: int) -> str:
@@ -124,5 +122,4 @@ def resident_programmes_csv(db: Session, resident_id: int) -> str:
     Raises:
         LookupError: no such resident.
     """
-    resident = load_resident(db, resident_id)
-    return programmes_csv(db, resident_sessions(db, resident_id), resident.member_code)
+    return programmes_csv(db, *resident_scope(db, resident_id))

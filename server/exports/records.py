@@ -43,9 +43,11 @@ __all__ = [
     "resident_alerts",
     "resident_json",
     "resident_profile",
+    "resident_scope",
     "resident_sessions",
     "session_info",
     "session_json",
+    "session_scope",
 ]
 
 EXPORT_FORMAT: Final[str] = "movecoach.export"
@@ -146,6 +148,32 @@ def resident_sessions(db: Session, resident_id: int) -> list[ExerciseSession]:
     """Every session of the resident, oldest first."""
     overviews = repository.resident_sessions(db, resident_id, limit=1_000_000)
     return sorted((o.session for o in overviews), key=lambda s: (s.started_at, s.id))
+
+
+def session_scope(
+    db: Session, session_id: int
+) -> tuple[list[ExerciseSession], str | None]:
+    """What an export of one session covers: the session and its member code.
+
+    Raises:
+        LookupError: no such session.
+    """
+    session = load_session(db, session_id)
+    code = session.resident.member_code if session.resident is not None else None
+    return [session], code
+
+
+def resident_scope(
+    db: Session, resident_id: int
+) -> tuple[list[ExerciseSession], str | None]:
+    """What an export of one resident covers: every session, oldest first, and the
+    member code.
+
+    Raises:
+        LookupError: no such resident.
+    """
+    resident = load_resident(db, resident_id)
+    return resident_sessions(db, resident_id), resident.member_code
 
 
 def resident_alerts(db: Session, resident_id: int) -> list[Alert]:

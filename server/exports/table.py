@@ -11,7 +11,7 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from server.exports.records import iso, load_resident, load_session, resident_sessions
+from server.exports.records import iso, resident_scope, session_scope
 from server.store.models import ExerciseSession
 
 __all__ = ["csv_cell", "resident_csv", "session_csv"]
@@ -88,9 +88,7 @@ def session_csv(db: Session, session_id: int) -> str:
     Raises:
         LookupError: no such session.
     """
-    session = load_session(db, session_id)
-    code = session.resident.member_code if session.resident is not None else None
-    return _reps_csv([session], code)
+    return _reps_csv(*session_scope(db, session_id))
 
 
 def resident_csv(db: Session, resident_id: int) -> str:
@@ -99,5 +97,4 @@ def resident_csv(db: Session, resident_id: int) -> str:
     Raises:
         LookupError: no such resident.
     """
-    resident = load_resident(db, resident_id)
-    return _reps_csv(resident_sessions(db, resident_id), resident.member_code)
+    return _reps_csv(*resident_scope(db, resident_id))

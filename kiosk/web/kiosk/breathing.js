@@ -6,24 +6,17 @@
 
 import { $, el } from "../shared/dom.js";
 import { localized, t } from "../shared/i18n.js";
+import { ProgrammePanel } from "./panel.js";
 
 const fmt1 = (x) => (typeof x === "number" && isFinite(x) ? x.toFixed(1) : "–");
 
-export class Breathing {
+export class Breathing extends ProgrammePanel {
   constructor(state, page, info) {
-    this.page = page;
-    this.info = info;
-    this.finished = false;
-    this.paused = false;
+    super(page, info);
     this.timer = null;
     this.phaseEndsAt = null; // performance.now() when the current phase ends
     // the test hook's view (state.programme.view)
     this.state = { phase: null, cycle: 0, cues: [], measured: [] };
-    this.render();
-  }
-
-  opened(info) {
-    this.info = info;
     this.render();
   }
 
@@ -44,7 +37,7 @@ export class Breathing {
     $("breath-count").textContent = left === null ? "" : String(left);
   }
 
-  onEvent(m) {
+  handle(m) {
     const s = this.state;
     switch (m.type) {
       case "breathing_started":
@@ -79,7 +72,6 @@ export class Breathing {
       default:
         return false;
     }
-    this.render();
     return true;
   }
 

@@ -6,23 +6,16 @@
 
 import { $, el } from "../shared/dom.js";
 import { localized, t } from "../shared/i18n.js";
+import { ProgrammePanel } from "./panel.js";
 
 const RING = 2 * Math.PI * 42; // the ring's circumference (r = 42 in a 100 x 100 box)
 
-export class Posture {
+export class Posture extends ProgrammePanel {
   constructor(state, page, info) {
-    this.page = page;
-    this.info = info;
-    this.finished = false;
-    this.paused = false;
+    super(page, info);
     this.guidance = null;
     // the test hook's view (state.programme.view)
     this.state = { step: null, guidance: null, steadyMs: 0, targetMs: 1000, captured: [], level: null };
-    this.render();
-  }
-
-  opened(info) {
-    this.info = info;
     this.render();
   }
 
@@ -41,7 +34,7 @@ export class Posture {
     if (!guide.hidden) $("guide-text").textContent = localized(this.guidance);
   }
 
-  onEvent(m) {
+  handle(m) {
     const s = this.state;
     switch (m.type) {
       case "posture_step_changed":
@@ -70,7 +63,6 @@ export class Posture {
       default:
         return false;
     }
-    this.render();
     return true;
   }
 

@@ -6,20 +6,13 @@
 
 import { $, el } from "../shared/dom.js";
 import { fmtScore, localized, t } from "../shared/i18n.js";
+import { ProgrammePanel } from "./panel.js";
 
-export class Routine {
+export class Routine extends ProgrammePanel {
   constructor(state, page, info) {
-    this.page = page;
-    this.info = info;
-    this.paused = false;
-    this.finished = false;
+    super(page, info);
     // the test hook's view of the routine (state.programme.view)
     this.state = { section: null, index: -1, rounds: 0, target: 0, sectionsStarted: [], paused: false, resting: false, tempo: null };
-    this.render();
-  }
-
-  opened(info) {
-    this.info = info;
     this.render();
   }
 
@@ -41,7 +34,7 @@ export class Routine {
     );
   }
 
-  onEvent(m) {
+  handle(m) {
     switch (m.type) {
       case "section_started":
         this.state.section = m.section_id;
@@ -82,11 +75,8 @@ export class Routine {
       default:
         return false; // cue_issued ("the other side now") is the page's
     }
-    this.render();
     return true;
   }
-
-  stop() {}
 
   renderResult(result, body) {
     const rows = (result.sections || []).map((s) =>
