@@ -102,7 +102,11 @@ class ShiftedBackend:
                 )
             poses = self.backend.detect(image_bgr, shifted)
         except Exception:
+            # The backend may have taken `shifted` before it failed: the session keeps
+            # this offset, so its next frame reaches the backend later than this one
+            # (the backend's own `last_ms` stays, and a failed backend is not pooled).
             self.failed = True
+            self.offset_ms, self.rebase = offset, False
             raise
         self.offset_ms, self.rebase, self.last_ms = offset, False, shifted
         return replace(poses, timestamp_ms=timestamp_ms) if offset else poses

@@ -353,6 +353,19 @@ def test_finding_1_a_frame_the_backend_refuses_does_not_move_its_clock() -> None
     assert [ts for ts, _ in backend.calls] == [0, 5, 10, 11]
 
 
+def test_a_session_whose_first_frame_fails_goes_on_later_than_that_frame() -> None:
+    # The backend may have taken the failed frame's time: the session's next frame
+    # must reach it later (rebasing again would hand it the same time).
+    backend = ScriptedBackend(fail_on=lambda ts: ts == 0)
+    shifted = ShiftedBackend(backend)
+    image = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(RuntimeError, match="scripted failure"):
+        shifted.detect(image, 10)
+    assert shifted.detect(image, 20).timestamp_ms == 20
+    assert [ts for ts, _ in backend.calls] == [0, 10]
+    assert (shifted.last_ms, shifted.failed) == (10, True)
+
+
 @pytest.mark.parametrize(
     "hostile",
     [
