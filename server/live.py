@@ -85,8 +85,7 @@ class ExerciseLive:
         return no_controls("an exercise", action)
 
     def stop(self) -> list[Event]:
-        # Reps the counter confirms only at the end of a set (as `analyze` reports).
-        return self.session.finish()
+        return []
 
     def summary(self) -> object | None:
         return self.session.summary()
