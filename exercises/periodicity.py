@@ -445,6 +445,11 @@ def choose_signal(
                 candidates[f"guide:{guide.name}"] = d
                 guided[f"guide:{guide.name}"] = g
 
+    if guides and not guided:
+        # The template's channels are not seen (a table hides the legs of a seated
+        # march): whatever else repeats is not this exercise, and nothing is counted.
+        return None
+
     def least(name: str) -> float:
         if name in guided:
             return guides[guided[name]].min_range
