@@ -22,7 +22,7 @@ from server.app import create_app
 from server.settings import Settings
 from server.store import DatabaseRecorder, Store, upgrade_database
 from server.store.models import ExerciseSession, Resident
-from tests.server.conftest import ScriptedBackend, jpeg_bytes
+from tests.server.conftest import ScriptedBackend, jpeg_bytes, kiosk_protocols
 from tests.server.store.helpers import (  # noqa: F401 (fixtures)
     db_url,
     fast_hasher,
@@ -75,7 +75,9 @@ def test_finding_2_kiosk_open_with_guessed_codes_is_limited_and_records_nothing(
     (`unknown_resident`), counts as a wrong guess, and after `FREE` of them even the
     right code waits (`too_many_attempts`); no session row is written for any."""
     before = _sessions(world.store)
-    with world.client.websocket_connect(f"/ws?token={world.a['kiosk_token']}") as ws:
+    with world.client.websocket_connect(
+        "/ws", subprotocols=kiosk_protocols(world.a["kiosk_token"])
+    ) as ws:
         for i in range(FREE):
             reply = _open(ws, f"GUESS-{i}")
             assert (reply["type"], reply["code"]) == ("error", "unknown_resident")
@@ -85,7 +87,9 @@ def test_finding_2_kiosk_open_with_guessed_codes_is_limited_and_records_nothing(
     # The right code from the kiosk's other device (another address) opens, with
     # the subject from the record.
     other = TestClient(world.client.app, client=("10.0.0.8", 50000))
-    with other.websocket_connect(f"/ws?token={world.a['kiosk_token']}") as ws:
+    with other.websocket_connect(
+        "/ws", subprotocols=kiosk_protocols(world.a["kiosk_token"])
+    ) as ws:
         opened = _open(ws, world.a["member_code"])
         assert opened["type"] == "opened", opened
         assert opened["assessment"]["sex"] == "female"
@@ -110,7 +114,9 @@ def test_finding_2_group_check_in_guesses_are_limited(tmp_path: Path) -> None:
     try:
         with (
             TestClient(app) as client,
-            client.websocket_connect(f"/ws/group?token={ids['kiosk_token']}") as ws,
+            client.websocket_connect(
+                "/ws/group", subprotocols=kiosk_protocols(ids["kiosk_token"])
+            ) as ws,
         ):
             send(ws, type="open", mode="follow", instructor_track_id=1)
             until(ws, "group_opened")
