@@ -409,7 +409,7 @@ def choose_signal(
 
     Returns:
         The choice, or None when nothing in the window repeats (too few valid frames,
-        no autocorrelation peak).
+        no autocorrelation peak) or the template's channels are not seen.
     """
     ok = features.valid
     n = ok.shape[0]
@@ -417,6 +417,24 @@ def choose_signal(
         return None
     max_lag = min(settings.max_period, n // 2)
     half = max(1, max_lag // 2)
+
+    def seen(column: F64) -> F64 | None:
+        """A channel detrended, when enough of the window's frames show it."""
+        if np.isfinite(column[ok]).sum() < 2 * settings.min_period:
+            return None
+        return _detrended(column, ok, half)
+
+    guide_signals: dict[str, F64] = {}
+    guided: dict[str, int] = {}
+    for g, guide in enumerate(guides):
+        d = seen(guide_values[:, g])
+        if d is not None:
+            guide_signals[f"guide:{guide.name}"] = d
+            guided[f"guide:{guide.name}"] = g
+    if guides and not guided:
+        # The template's channels are not seen (a table hides the legs of a seated
+        # march): whatever else repeats is not this exercise, and nothing is counted.
+        return None
 
     coords = signal.bridge_gaps(features.coords)
     coords = np.nan_to_num(coords)
@@ -431,24 +449,10 @@ def choose_signal(
     k = min(settings.num_components, vt.shape[0])
     candidates: dict[str, F64] = {f"pc{i}": (coords - mean) @ vt[i] for i in range(k)}
     for i, name in enumerate(ANGLE_NAMES):
-        column = features.angles[:, i]
-        if np.isfinite(column[ok]).sum() >= 2 * settings.min_period:
-            d = _detrended(column, ok, half)
-            if d is not None:
-                candidates[name] = d
-    guided: dict[str, int] = {}
-    for g, guide in enumerate(guides):
-        column = guide_values[:, g]
-        if np.isfinite(column[ok]).sum() >= 2 * settings.min_period:
-            d = _detrended(column, ok, half)
-            if d is not None:
-                candidates[f"guide:{guide.name}"] = d
-                guided[f"guide:{guide.name}"] = g
-
-    if guides and not guided:
-        # The template's channels are not seen (a table hides the legs of a seated
-        # march): whatever else repeats is not this exercise, and nothing is counted.
-        return None
+        d = seen(features.angles[:, i])
+        if d is not None:
+            candidates[name] = d
+    candidates.update(guide_signals)
 
     def least(name: str) -> float:
         if name in guided:
