@@ -334,12 +334,21 @@ def cut_repetitions(
         (channel, side, [(first frame, last frame), ...]).
 
     Raises:
-        AuthoringError: no catalogue angle is seen well enough.
+        AuthoringError: no catalogue angle is seen well enough, or the one moving
+            most moves less than `options.min_moving_deg` (5th to 95th percentile).
     """
     options = options or AuthoringOptions()
     per_side = side_angles(window)
     sides, spans = _choose_channels([window], [per_side], options)
     primary = max(sides, key=lambda c: spans[c])
+    if spans[primary] < options.min_moving_deg:
+        # Cut on an angle that barely moves, the cuts would be noise (a press seen
+        # from the side whose arms are hidden in a third of the frames: its hip sways
+        # 11 deg); a demonstration gets the same rule in `propose_template`.
+        raise AuthoringError(
+            f"expected a joint angle moving at least {options.min_moving_deg:g} deg, "
+            f"got at most {spans[primary]:.0f} deg ({primary})"
+        )
     period = count_repetitions(window, params=options.counter).period_frames
     return (
         primary,
