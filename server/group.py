@@ -72,6 +72,7 @@ from vision.tracking import PoseTracker, TrackerOptions
 from vision.types import PoseFrame, Poses, Skeleton
 
 if TYPE_CHECKING:
+    from exercises.routine_group import ClassMember
     from server.inference import StreamStats
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "GroupEngine",
     "GroupLive",
     "GroupStep",
+    "participant_info",
     "people_of",
 ]
 
@@ -185,6 +187,29 @@ def people_of(
             )
         )
     return out
+
+
+def participant_info(
+    part: ParticipantSummary | ClassMember,
+    resident: ResidentRef | None,
+    *,
+    reps: int,
+    in_step_mean: float | None,
+    session: Any,
+) -> GroupParticipantInfo:
+    """One `group_summary` participant: their seat and times from the engine's
+    summary, the resident checked in to them (None: anonymous)."""
+    return GroupParticipantInfo(
+        track_id=part.track_id,
+        number=part.number,
+        resident=None if resident is None else resident.member_code,
+        name=None if resident is None else resident.display_name,
+        reps=reps,
+        in_step_mean=in_step_mean,
+        joined_ms=part.joined_ms,
+        last_seen_ms=part.last_seen_ms,
+        session=session,
+    )
 
 
 def _unknown(
@@ -531,20 +556,13 @@ class GroupLive:
         self, residents: dict[int, ResidentRef]
     ) -> list[GroupParticipantInfo]:
         """The `group_summary` participants."""
-        out = []
-        for p in self.group.summary():
-            resident = residents.get(p.track_id)
-            out.append(
-                GroupParticipantInfo(
-                    track_id=p.track_id,
-                    number=p.number,
-                    resident=None if resident is None else resident.member_code,
-                    name=None if resident is None else resident.display_name,
-                    reps=p.reps,
-                    in_step_mean=p.in_step_mean,
-                    joined_ms=p.joined_ms,
-                    last_seen_ms=p.last_seen_ms,
-                    session=None if p.session is None else to_jsonable(p.session),
-                )
+        return [
+            participant_info(
+                p,
+                residents.get(p.track_id),
+                reps=p.reps,
+                in_step_mean=p.in_step_mean,
+                session=None if p.session is None else to_jsonable(p.session),
             )
-        return out
+            for p in self.group.summary()
+        ]

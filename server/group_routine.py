@@ -34,7 +34,13 @@ from exercises.routine import RoutineSpec
 from exercises.routine_events import RoundCompleted
 from exercises.routine_group import RoutineClass
 from exercises.routine_session import RoutineOptions
-from server.group import CheckIn, GroupEngine, GroupLive, GroupStep
+from server.group import (
+    CheckIn,
+    GroupEngine,
+    GroupLive,
+    GroupStep,
+    participant_info,
+)
 from server.group_records import ResidentRef
 from server.jsonable import to_jsonable
 from server.programmes import ROUTINE_CONTROLS, ROUTINE_JOINTS, RoutineRecord
@@ -188,20 +194,15 @@ class RoutineGroupLive(GroupLive):
     ) -> list[GroupParticipantInfo]:
         out = []
         for m in self.routine_class.summary():
-            resident = residents.get(m.track_id)
             record = self.records.get(m.track_id) or RoutineRecord(
                 self.routine, self.elder
             )
             out.append(
-                GroupParticipantInfo(
-                    track_id=m.track_id,
-                    number=m.number,
-                    resident=None if resident is None else resident.member_code,
-                    name=None if resident is None else resident.display_name,
+                participant_info(
+                    m,
+                    residents.get(m.track_id),
                     reps=sum(m.rounds.values()),
                     in_step_mean=None,
-                    joined_ms=m.joined_ms,
-                    last_seen_ms=m.last_seen_ms,
                     session=to_jsonable(record.summary()),
                 )
             )
