@@ -133,9 +133,9 @@ def _is_json(scope: Scope) -> bool:
     return media == b"application/json" or media.endswith(b"+json")
 
 
-class BoundedInputMiddleware:
-    """Bounds request bodies, range-checks integers in paths and queries, and holds
-    JSON bodies to `loads_strict` (see the module docstring)."""
+class _HTTPMiddleware:
+    """A pure ASGI middleware of HTTP requests: websockets and lifespan pass through
+    untouched; `http` handles the rest."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -144,6 +144,17 @@ class BoundedInputMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class BoundedInputMiddleware(_HTTPMiddleware):
+    """Bounds request bodies, range-checks integers in paths and queries, and holds
+    JSON bodies to `loads_strict` (see the module docstring)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         refusal = _input_error(scope)
         limit, code = BODY_LIMITS.get(scope["path"], (MAX_BODY_BYTES, "body_too_large"))
         declared = dict(scope["headers"]).get(b"content-length")
@@ -207,16 +218,10 @@ class BoundedInputMiddleware:
         await self.app(scope, replay, send)
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(_HTTPMiddleware):
     """Adds the security headers (and `no-store` under /api/) to every HTTP answer."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         api = scope["path"].startswith("/api/")
 
         async def with_headers(message: Message) -> None:
