@@ -26,6 +26,7 @@ from server.schemas import CloseMessage, OpenMessage, encode_frame
 from server.settings import Lang
 
 if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
     from websockets.typing import Subprotocol
 
     from vision.sources import FrameSource
@@ -35,6 +36,7 @@ __all__ = [
     "KioskClientError",
     "KioskOptions",
     "SessionReport",
+    "connect_kiosk",
     "describe_message",
     "encoded_frames",
     "run_kiosk",
@@ -156,6 +158,28 @@ def subprotocols(token: str | None) -> list[Subprotocol]:
     if token:
         offered.append(Subprotocol(TOKEN_SUBPROTOCOL_PREFIX + token))
     return offered
+
+
+async def connect_kiosk(
+    url: str, *, max_size: int | None, token: str | None
+) -> ClientConnection:
+    """Open the websocket at `url` as a kiosk (offering `subprotocols(token)`).
+
+    Raises:
+        KioskClientError: the server cannot be reached or refused the handshake.
+    """
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidHandshake, InvalidURI
+
+    try:
+        return await connect(
+            url,
+            max_size=max_size,
+            open_timeout=OPEN_TIMEOUT_S,
+            subprotocols=subprotocols(token),
+        )
+    except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
+        raise KioskClientError(f"cannot connect to {url}: {exc}") from None
 
 
 def ws_url(server: str) -> str:
@@ -313,8 +337,7 @@ async def stream_session(
         KioskClientError: the server cannot be reached or refuses the session
             (`code` is the server's error code, e.g. "unknown_exercise").
     """
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+    from websockets.exceptions import ConnectionClosed
 
     report = SessionReport()
     sent_at: deque[tuple[int, float]] = deque()  # (timestamp_ms, perf_counter) in order
@@ -348,15 +371,7 @@ async def stream_session(
         if on_message is not None:
             on_message(message)
 
-    try:
-        websocket = await connect(
-            url,
-            max_size=max_size,
-            open_timeout=OPEN_TIMEOUT_S,
-            subprotocols=subprotocols(token),
-        )
-    except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
-        raise KioskClientError(f"cannot connect to {url}: {exc}") from None
+    websocket = await connect_kiosk(url, max_size=max_size, token=token)
     async with websocket:
         open_message = OpenMessage(
             exercise=exercise, lang=lang, elder=elder, resident=resident

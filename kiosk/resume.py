@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from kiosk.client import OPEN_TIMEOUT_S, KioskClientError, subprotocols
+from kiosk.client import OPEN_TIMEOUT_S, KioskClientError, connect_kiosk
 from server.schemas import CloseMessage, OpenMessage, encode_frame
 
 __all__ = ["ResumableReport", "stream_resumable_session"]
@@ -246,18 +246,9 @@ async def _open_once(
     max_size: int | None,
     token: str | None,
 ) -> None:
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+    from websockets.exceptions import ConnectionClosed
 
-    try:
-        ws = await connect(
-            url,
-            max_size=max_size,
-            open_timeout=OPEN_TIMEOUT_S,
-            subprotocols=subprotocols(token),
-        )
-    except (OSError, InvalidHandshake, InvalidURI, TimeoutError) as exc:
-        raise KioskClientError(f"cannot connect to {url}: {exc}") from None
+    ws = await connect_kiosk(url, max_size=max_size, token=token)
     message = OpenMessage(
         exercise=exercise,
         lang=lang,  # type: ignore[arg-type]  # validated here: "en" or "zh-CN"
