@@ -5,6 +5,7 @@ nothing stored, the server still up. On SQLite through TestClient (scripted back
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,12 @@ from starlette.testclient import TestClient
 
 from server import auth
 from server.app import create_app
-from server.middleware import CONTENT_SECURITY_POLICY, MAX_BODY_BYTES
+from server.middleware import (
+    CONTENT_SECURITY_POLICY,
+    MAX_BODY_BYTES,
+    BoundedInputMiddleware,
+    SecurityHeadersMiddleware,
+)
 from server.settings import Settings
 from server.store import Store, repository, upgrade_database
 from tests.server.conftest import ScriptedBackend
@@ -244,3 +250,41 @@ def test_finding_8_deeply_nested_toml_is_422(world: World, toml: str) -> None:
     assert table.status_code == 422, table.text
     assert _code(table) == "invalid_scoring_table"
     assert "nested at most 32 deep" in table.json()["detail"]["message"]
+
+
+# --- non-HTTP scopes pass through untouched -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "middleware",
+    [
+        pytest.param(BoundedInputMiddleware, id="bounded-input"),
+        pytest.param(SecurityHeadersMiddleware, id="security-headers"),
+    ],
+)
+@pytest.mark.parametrize(
+    "scope",
+    [
+        pytest.param({"type": "websocket", "path": "/ws", "headers": []}, id="ws"),
+        pytest.param({"type": "lifespan"}, id="lifespan"),
+    ],
+)
+def test_non_http_scopes_reach_the_app_untouched(
+    middleware: Any, scope: dict[str, Any]
+) -> None:
+    seen: list[tuple[Any, Any, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append((scope, receive, send))
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "websocket.connect"}
+
+    async def send(message: Any) -> None:
+        raise AssertionError(f"expected nothing sent, got {message!r}")
+
+    asyncio.run(middleware(app)(scope, receive, send))
+    assert len(seen) == 1
+    assert seen[0][0] is scope
+    assert seen[0][1] is receive
+    assert seen[0][2] is send
