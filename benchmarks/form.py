@@ -17,10 +17,11 @@ Positive = bad. `balanced_accuracy` = mean of the share of bad clips called bad 
 the share of good clips called good. The rule's two settings (severity: any rule or
 major ones only; band: 1, 1.5 or 2 tolerances) are chosen by cross-validation: k-fold
 by clip, stratified by exercise and label, each fold judged with the setting that did
-best on the other folds. The peer, a 1-NN DTW classifier (the template's scored
-channels in tolerances, banded DTW, the nearest clip of the same exercise in the other
-folds), runs on the same folds. Prints a table and, last, one JSON line; writes
-benchmarks/results/form.json.
+best on the other folds; leave-one-exercise-out does the same with one fold per
+exercise (the setting for an exercise is chosen on the others). The peer, a 1-NN DTW
+classifier (the template's scored channels in tolerances, banded DTW, the nearest clip
+of the same exercise in the other folds), runs on the same k folds. Prints a table
+and, last, one JSON line; writes benchmarks/results/form.json.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._cv import choose_on_folds, grid_settings, stratified_folds
+from benchmarks._cv import (
+    choose_on_folds,
+    grid_settings,
+    group_folds,
+    stratified_folds,
+)
 from benchmarks._report import emit
 from benchmarks.posetrainer_data import (
     FormSequence,
@@ -153,6 +159,14 @@ def main(argv: list[str] | None = None) -> int:
         default,
     )
     cv = preds[chosen, np.arange(len(seqs))]
+    by_exercise, exercises = group_folds([s.exercise for s in seqs])
+    loeo_chosen, loeo_choices = choose_on_folds(
+        len(settings),
+        by_exercise,
+        lambda g, train: 1.0 - _balanced(preds[g, train], truth[train]),
+        default,
+    )
+    loeo = preds[loeo_chosen, np.arange(len(seqs))]
     plain = preds[default]
     peer = nearest_neighbour(seqs, folds)
 
@@ -193,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
             f"n={figs['product']['n']}"
         )
     print(
+        f"leave-one-exercise-out balanced accuracy {_balanced(loeo, truth):.3f}: "
+        + ", ".join(f"{exercises[c.fold]}: {settings[c.setting]}" for c in loeo_choices)
+    )
+    print(
         "setting chosen per fold on the other folds: "
         + ", ".join(f"{c.fold}: {settings[c.setting]}" for c in choices)
     )
@@ -201,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         "headline": f"product verdict, {FOLDS}-fold cross-validated by clip",
         **_figures(cv, truth),
         "plain_default": {"setting": DEFAULT, **_figures(plain, truth)},
+        "leave_one_exercise_out": {
+            **_figures(loeo, truth),
+            "chosen": {exercises[c.fold]: settings[c.setting] for c in loeo_choices},
+        },
         "choices": [
             {
                 "fold": c.fold,

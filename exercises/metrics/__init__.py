@@ -52,6 +52,7 @@ from exercises.metrics.limbs import (
     knee_over_toe_ratio,
     knee_valgus_ratio,
     stance_width_ratio,
+    upper_arm_forward_deg,
     wrist_height_ratio,
 )
 from exercises.metrics.trunk import (
@@ -171,6 +172,15 @@ METRICS: Final[dict[str, Metric]] = dict(
             elbow_drift_deg,
             "Upper arm away from the trunk line (angle hip-shoulder-elbow); both "
             "sides: the larger.",
+        ),
+        _m(
+            "upper_arm_forward_deg",
+            "deg",
+            "side",
+            ("shoulder", "elbow", "nose", "ear"),
+            upper_arm_forward_deg,
+            "Upper arm from straight down, signed in the facing direction: > 0 elbow "
+            "ahead of the shoulder, < 0 behind; both sides: the more forward.",
         ),
         _m(
             "back_arch_deg",

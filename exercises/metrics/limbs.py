@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from exercises.metrics.body import (
@@ -27,6 +29,7 @@ __all__ = [
     "knee_over_toe_ratio",
     "knee_valgus_ratio",
     "stance_width_ratio",
+    "upper_arm_forward_deg",
     "wrist_height_ratio",
 ]
 
@@ -136,6 +139,22 @@ def _shoulder_angle(body: Body, s: str) -> float:
 
 def elbow_drift_deg(body: Body, side: str | None) -> float:
     return _max([_shoulder_angle(body, s) for s in _sides(side)])
+
+
+def upper_arm_forward_deg(body: Body, side: str | None) -> float:
+    facing = body.facing()
+    if facing == 0:
+        return _NAN
+    out = []
+    for s in _sides(side):
+        sh, el = body.xy(f"{s}_shoulder"), body.xy(f"{s}_elbow")
+        if sh is None or el is None:
+            continue
+        d = el - sh
+        if float(np.hypot(*d)) > 0.0:
+            # From straight down (image y grows downward), positive toward the face.
+            out.append(math.degrees(math.atan2(float(d[0]) * facing, float(d[1]))))
+    return _max(out)
 
 
 def arm_symmetry_deg(body: Body, side: str | None) -> float:

@@ -213,6 +213,7 @@ def test_repcount_aggregate_accuracy() -> None:
         pytest.param(
             "bicep", "bicep_curl", "upper_arm_swing", id="curl-upper-arm-swing"
         ),
+        pytest.param("bicep", "bicep_curl", "elbow_forward", id="curl-elbow-forward"),
         pytest.param("frontraise", "front_raise", "body_swing", id="front-raise-swing"),
         pytest.param(
             "shoulderpress", "shoulder_press", "back_arch", id="press-back-arch"
@@ -280,8 +281,22 @@ _PRESSED = {"elbow_deg": 170.0, "shoulder_deg": 170.0, **_SAGITTAL}
         pytest.param(
             "bicep_curl",
             {"view": "side", "elbow_deg": 60.0, "shoulder_deg": 30.0, **_SAGITTAL},
-            ("upper_arm_swing",),
+            ("upper_arm_swing", "elbow_forward"),
             id="curl-upper-arm-swung",
+        ),
+        # Each within its band alone, but leaning back 12 deg with the elbow 15 deg
+        # ahead of the trunk line swings the upper arm 27 deg forward of the vertical.
+        pytest.param(
+            "bicep_curl",
+            {
+                "view": "side",
+                "elbow_deg": 60.0,
+                "shoulder_deg": 15.0,
+                "trunk_pitch_deg": -12.0,
+                **_SAGITTAL,
+            },
+            ("elbow_forward",),
+            id="curl-leaning-back-elbow-forward",
         ),
         pytest.param(
             "bicep_curl",
@@ -332,7 +347,8 @@ _PRESSED = {"elbow_deg": 170.0, "shoulder_deg": 170.0, **_SAGITTAL}
         pytest.param(
             "bicep_curl",
             {"view": "side", "elbow_deg": 60.0, "trunk_pitch_deg": -20.0},
-            ("leaning_back",),
+            # Leaning back also tips the upper arm 20 deg forward of the vertical.
+            ("elbow_forward", "leaning_back"),
             id="curl-leaning-back",
         ),
         pytest.param(

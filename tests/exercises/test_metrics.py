@@ -119,6 +119,40 @@ VALUES: list[Any] = [
         id="elbow-drift-one-side",
     ),
     pytest.param(
+        "upper_arm_forward_deg",
+        {"view": "side", "arm_plane": "sagittal", "shoulder_deg": 30.0},
+        30.0,
+        TOL_DEG,
+        id="upper-arm-forward",
+    ),
+    pytest.param(
+        "upper_arm_forward_deg",
+        {"view": "side", "facing": -1, "arm_plane": "sagittal", "shoulder_deg": 30.0},
+        30.0,
+        TOL_DEG,
+        id="upper-arm-forward-facing-left",
+    ),
+    # Against gravity, not the trunk: leaning back 12 deg brings a 15-deg arm to 27.
+    pytest.param(
+        "upper_arm_forward_deg",
+        {
+            "view": "side",
+            "arm_plane": "sagittal",
+            "shoulder_deg": 15.0,
+            "trunk_pitch_deg": -12.0,
+        },
+        27.0,
+        TOL_DEG,
+        id="upper-arm-forward-leaning-back",
+    ),
+    pytest.param(
+        "upper_arm_forward_deg",
+        {"view": "side", "arm_plane": "sagittal", "trunk_pitch_deg": 20.0},
+        -10.0,
+        TOL_DEG,
+        id="upper-arm-behind-leaning-forward",
+    ),
+    pytest.param(
         "body_line_deg",
         {"view": "side", "posture": "prone", "hip_deg": 160.0},
         20.0,
@@ -340,6 +374,7 @@ def test_metrics_are_invariant_to_distance_and_position() -> None:
         "trunk_lean_deg",
         "wrist_height_ratio",
         "elbow_drift_deg",
+        "upper_arm_forward_deg",
     ):
         assert compute_metric(name, far) == pytest.approx(
             compute_metric(name, near), abs=1e-3
