@@ -121,8 +121,25 @@ def _band_width(t_len: int, r_len: int, band_frac: float) -> float:
 
 def _scale_rows(scale: object, r_len: int, k: int) -> npt.NDArray[np.float64]:
     """Tolerances as (R, K) float64, C-contiguous; validates values and layout."""
+    rows = np.empty((r_len, k), np.float64)
+    rows[...] = _scale_arg(scale, r_len, k)
+    if not _k._scale_ok(rows):
+        raise ValueError(_SCALE_VALUES)
+    return rows
+
+
+_SCALE_VALUES = "scale must be finite and > 0 degrees everywhere"
+_ONES: dict[int, F32] = {}
+
+
+def _scale_arg(scale: object, r_len: int, k: int) -> F32:
+    """Tolerances as the kernels take them: (1, K) or (R, K) float32, C-contiguous;
+    checks type and shape (the kernels check the values)."""
     if scale is None:
-        return np.ones((r_len, k), np.float64)
+        ones = _ONES.get(k)
+        if ones is None:
+            ones = _ONES[k] = np.ones((1, k), np.float32)
+        return ones
     if not isinstance(scale, np.ndarray):
         raise TypeError(
             f"scale must be a numpy array or None, got {type(scale).__name__}"
@@ -132,12 +149,9 @@ def _scale_rows(scale: object, r_len: int, k: int) -> npt.NDArray[np.float64]:
             f"scale must be ({k},) or ({r_len}, {k}) float32 degrees, "
             f"got {scale.shape} {scale.dtype.name}"
         )
-    # One pass each way; NaN fails both comparisons.
-    if not (scale.min() > 0 and scale.max() < math.inf):
-        raise ValueError("scale must be finite and > 0 degrees everywhere")
-    rows = np.empty((r_len, k), np.float64)
-    rows[...] = scale
-    return rows
+    if scale.ndim == 1 or not scale.flags.c_contiguous:
+        return np.ascontiguousarray(scale).reshape(-1, k)
+    return scale
 
 
 def dtw_align(
@@ -167,29 +181,14 @@ def dtw_align(
     query = _check_2d("query", query)
     reference = _check_2d("reference", reference, query.shape[1])
     frac = _check_band_frac(band_frac)
-    t_len, k = query.shape
-    r_len = reference.shape[0]
-    scale_rk = _scale_rows(scale, r_len, k)
-    acc = np.empty((t_len, r_len), np.float64)
-    path = np.empty((t_len + r_len - 1, 2), np.int64)
-    per_sum = np.empty(k, np.float64)
-    per_steps = np.empty(k, np.int64)
-    total, steps, p = _k._dtw_banded(
-        query,
-        reference,
-        scale_rk,
-        _band_width(t_len, r_len, frac),
-        acc,
-        path,
-        per_sum,
-        per_steps,
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_angle = np.where(per_steps > 0, per_sum / np.maximum(per_steps, 1), np.nan)
+    scale_k = _scale_arg(scale, reference.shape[0], query.shape[1])
+    ok, total, steps, per_angle, path = _k._dtw_align(query, reference, scale_k, frac)
+    if not ok:
+        raise ValueError(_SCALE_VALUES)
     return Alignment(
-        cost=float(total) / steps if steps > 0 else math.nan,
-        per_angle_cost=per_angle.astype(np.float32),
-        path=path[:p].copy(),
+        cost=total / steps if steps > 0 else math.nan,
+        per_angle_cost=per_angle,
+        path=path,
     )
 
 
@@ -237,24 +236,17 @@ def dtw_costs_batch(
         raise ValueError(
             f"lengths must be ({b},) int64, got {lengths.shape} {lengths.dtype.name}"
         )
-    if b and (lengths.min() < 1 or lengths.max() > t_max):
+    reference = _check_2d("reference", reference, k)
+    frac = _check_band_frac(band_frac)
+    scale_k = _scale_arg(scale, reference.shape[0], k)
+    status, costs = _k._dtw_costs(queries, lengths, reference, scale_k, frac)
+    if status == -1:
         raise ValueError(
             f"lengths must be in [1, {t_max}], got {lengths.min()}..{lengths.max()}"
         )
-    reference = _check_2d("reference", reference, k)
-    frac = _check_band_frac(band_frac)
-    r_len = reference.shape[0]
-    scale_rk = _scale_rows(scale, r_len, k)
-    # `_band_width` for every length at once (the same float64 operations).
-    t_1 = lengths - 1
-    widths = frac * t_1.astype(np.float64) * float(r_len - 1) + np.maximum(
-        t_1, r_len - 1
-    )
-    out = np.empty(b, np.float64)
-    _k._dtw_costs_batch(
-        queries, np.ascontiguousarray(lengths), reference, scale_rk, widths, out
-    )
-    return out.astype(np.float32)
+    if status == -2:
+        raise ValueError(_SCALE_VALUES)
+    return costs  # type: ignore[no-any-return]
 
 
 class StreamingAligner:
