@@ -402,13 +402,13 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
         last = groups - 1
         for j in range(lo, hi + 1):
             if full:
-                for x in range(c_n):
-                    part[x] = 0.0
-                for g in range(last):
+                for g in range(last):  # all but the last four angles (K > 4)
                     for x in range(c_n):
-                        part[x] = _fast_cost(part[x], g, q, x, ref_t, inv_t, j)
+                        base = part[x] if g > 0 else 0.0
+                        part[x] = _fast_cost(base, g, q, x, ref_t, inv_t, j)
                 for x in range(c_n):
-                    c = _fast_cost(part[x], last, q, x, ref_t, inv_t, j) * inv_k
+                    base = part[x] if last > 0 else 0.0
+                    c = _fast_cost(base, last, q, x, ref_t, inv_t, j) * inv_k
                     diag = prev_d[j, x]
                     up = prev_d[j + 1, x]
                     left = left_d[x]
