@@ -466,6 +466,22 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
+def _order_by_length(lengths, t_max):  # type: ignore[no-untyped-def]
+    """Indices of lengths (B,) in [1, t_max] sorted by length, stable (a counting
+    sort: numba's merge sort takes seconds to compile)."""
+    start = np.zeros(t_max + 2, np.int64)
+    for b in range(lengths.shape[0]):
+        start[lengths[b] + 1] += 1
+    for n in range(1, t_max + 2):
+        start[n] += start[n - 1]
+    order = np.empty(lengths.shape[0], np.int64)
+    for b in range(lengths.shape[0]):
+        order[start[lengths[b]]] = b
+        start[lengths[b]] += 1
+    return order
+
+
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _dtw_costs_batch(  # type: ignore[no-untyped-def]
     queries, lengths, reference, scale, widths, out, min_chunk=MIN_CHUNK
 ):
@@ -478,7 +494,7 @@ def _dtw_costs_batch(  # type: ignore[no-untyped-def]
     ref_t = prepared[0]
     k_padded, padded = ref_t.shape
     b_count = queries.shape[0]
-    order = np.argsort(lengths, kind="mergesort")
+    order = _order_by_length(lengths, queries.shape[1])
     first = 0
     if b_count >= min_chunk:
         work = (
