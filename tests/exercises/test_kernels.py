@@ -266,6 +266,15 @@ def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
         npt.assert_allclose(fast, want, rtol=1e-6)
 
 
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(1, 9), min_size=1, max_size=40))
+def test_order_by_length_is_a_stable_sort(lengths):
+    lengths = np.array(lengths, np.int64)
+    npt.assert_array_equal(
+        k._order_by_length(lengths, 9), np.argsort(lengths, kind="stable")
+    )
+
+
 def _chunk_work(prepared, r_len, c_n):
     k_padded = prepared[0].shape[0]
     return (
