@@ -80,19 +80,30 @@ class StreamPosition:
     progress: float
 
 
+# Checked with `is` first: `dtype != np.float32` builds a dtype from the type on every
+# call (about 0.2 us each; a short pair's whole DTW is about 10 us, issue 21).
+_F32 = np.dtype(np.float32)
+_I64 = np.dtype(np.int64)
+
+
+def _is(dtype: np.dtype, want: np.dtype) -> bool:
+    return dtype is want or dtype == want
+
+
 def _check_2d(name: str, array: object, k: int | None = None) -> F32:
     if not isinstance(array, np.ndarray):
         raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
-    expected = f"({'T' if name == 'query' else 'R'}, {'K' if k is None else k}) float32"
+    shape = array.shape
     if (
-        array.ndim != 2
-        or array.dtype != np.float32
-        or (k is not None and array.shape[1] != k)
+        len(shape) != 2
+        or not _is(array.dtype, _F32)
+        or (k is not None and shape[1] != k)
     ):
-        raise ValueError(
-            f"{name} must be {expected}, got {array.shape} {array.dtype.name}"
+        expected = (
+            f"({'T' if name == 'query' else 'R'}, {'K' if k is None else k}) float32"
         )
-    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise ValueError(f"{name} must be {expected}, got {shape} {array.dtype.name}")
+    if shape[0] < 1 or shape[1] < 1:
         raise ValueError(
             f"{name} must have at least one row and one angle, got {array.shape}"
         )
@@ -105,6 +116,8 @@ def _check_2d(name: str, array: object, k: int | None = None) -> F32:
 
 
 def _check_band_frac(band_frac: float) -> float:
+    if type(band_frac) is float and band_frac >= 0.0:
+        return min(band_frac, 1.0)
     if isinstance(band_frac, bool) or not isinstance(
         band_frac, int | float | np.floating
     ):
@@ -121,23 +134,37 @@ def _band_width(t_len: int, r_len: int, band_frac: float) -> float:
 
 def _scale_rows(scale: object, r_len: int, k: int) -> npt.NDArray[np.float64]:
     """Tolerances as (R, K) float64, C-contiguous; validates values and layout."""
+    rows = np.empty((r_len, k), np.float64)
+    rows[...] = _scale_arg(scale, r_len, k)
+    if not _k._scale_ok(rows):
+        raise ValueError(_SCALE_VALUES)
+    return rows
+
+
+_SCALE_VALUES = "scale must be finite and > 0 degrees everywhere"
+_ONES: dict[int, F32] = {}
+
+
+def _scale_arg(scale: object, r_len: int, k: int) -> F32:
+    """Tolerances as the kernels take them: (1, K) or (R, K) float32, C-contiguous;
+    checks type and shape (the kernels check the values)."""
     if scale is None:
-        return np.ones((r_len, k), np.float64)
+        ones = _ONES.get(k)
+        if ones is None:
+            ones = _ONES[k] = np.ones((1, k), np.float32)
+        return ones
     if not isinstance(scale, np.ndarray):
         raise TypeError(
             f"scale must be a numpy array or None, got {type(scale).__name__}"
         )
-    if scale.dtype != np.float32 or scale.shape not in ((k,), (r_len, k)):
+    if not _is(scale.dtype, _F32) or scale.shape not in ((k,), (r_len, k)):
         raise ValueError(
             f"scale must be ({k},) or ({r_len}, {k}) float32 degrees, "
             f"got {scale.shape} {scale.dtype.name}"
         )
-    # One pass each way; NaN fails both comparisons.
-    if not (scale.min() > 0 and scale.max() < math.inf):
-        raise ValueError("scale must be finite and > 0 degrees everywhere")
-    rows = np.empty((r_len, k), np.float64)
-    rows[...] = scale
-    return rows
+    if scale.ndim == 1 or not scale.flags.c_contiguous:
+        return np.ascontiguousarray(scale).reshape(-1, k)
+    return scale
 
 
 def dtw_align(
@@ -167,29 +194,14 @@ def dtw_align(
     query = _check_2d("query", query)
     reference = _check_2d("reference", reference, query.shape[1])
     frac = _check_band_frac(band_frac)
-    t_len, k = query.shape
-    r_len = reference.shape[0]
-    scale_rk = _scale_rows(scale, r_len, k)
-    acc = np.empty((t_len, r_len), np.float64)
-    path = np.empty((t_len + r_len - 1, 2), np.int64)
-    per_sum = np.empty(k, np.float64)
-    per_steps = np.empty(k, np.int64)
-    total, steps, p = _k._dtw_banded(
-        query,
-        reference,
-        scale_rk,
-        _band_width(t_len, r_len, frac),
-        acc,
-        path,
-        per_sum,
-        per_steps,
-    )
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_angle = np.where(per_steps > 0, per_sum / np.maximum(per_steps, 1), np.nan)
+    scale_k = _scale_arg(scale, reference.shape[0], query.shape[1])
+    ok, total, steps, per_angle, path = _k._dtw_align(query, reference, scale_k, frac)
+    if not ok:
+        raise ValueError(_SCALE_VALUES)
     return Alignment(
-        cost=float(total) / steps if steps > 0 else math.nan,
-        per_angle_cost=per_angle.astype(np.float32),
-        path=path[:p].copy(),
+        cost=total / steps if steps > 0 else math.nan,
+        per_angle_cost=per_angle,
+        path=path,
     )
 
 
@@ -220,7 +232,7 @@ def dtw_costs_batch(
     """
     if not isinstance(queries, np.ndarray):
         raise TypeError(f"queries must be a numpy array, got {type(queries).__name__}")
-    if queries.ndim != 3 or queries.dtype != np.float32 or 0 in queries.shape:
+    if queries.ndim != 3 or not _is(queries.dtype, _F32) or 0 in queries.shape:
         raise ValueError(
             f"queries must be (B, T, K) float32 with T, K >= 1, "
             f"got {queries.shape} {queries.dtype.name}"
@@ -233,28 +245,21 @@ def dtw_costs_batch(
     b, t_max, k = queries.shape
     if not isinstance(lengths, np.ndarray):
         raise TypeError(f"lengths must be a numpy array, got {type(lengths).__name__}")
-    if lengths.shape != (b,) or lengths.dtype != np.int64:
+    if lengths.shape != (b,) or not _is(lengths.dtype, _I64):
         raise ValueError(
             f"lengths must be ({b},) int64, got {lengths.shape} {lengths.dtype.name}"
         )
-    if b and (lengths.min() < 1 or lengths.max() > t_max):
+    reference = _check_2d("reference", reference, k)
+    frac = _check_band_frac(band_frac)
+    scale_k = _scale_arg(scale, reference.shape[0], k)
+    status, costs = _k._dtw_costs(queries, lengths, reference, scale_k, frac)
+    if status == -1:
         raise ValueError(
             f"lengths must be in [1, {t_max}], got {lengths.min()}..{lengths.max()}"
         )
-    reference = _check_2d("reference", reference, k)
-    frac = _check_band_frac(band_frac)
-    r_len = reference.shape[0]
-    scale_rk = _scale_rows(scale, r_len, k)
-    # `_band_width` for every length at once (the same float64 operations).
-    t_1 = lengths - 1
-    widths = frac * t_1.astype(np.float64) * float(r_len - 1) + np.maximum(
-        t_1, r_len - 1
-    )
-    out = np.empty(b, np.float64)
-    _k._dtw_costs_batch(
-        queries, np.ascontiguousarray(lengths), reference, scale_rk, widths, out
-    )
-    return out.astype(np.float32)
+    if status == -2:
+        raise ValueError(_SCALE_VALUES)
+    return costs  # type: ignore[no-any-return]
 
 
 class StreamingAligner:

@@ -150,6 +150,154 @@ def test_batch_of_all_nan_query_is_nan():
     assert np.isnan(out[0])
 
 
+def _batch(queries, lengths, reference, scale, band_frac, min_chunk):
+    widths = np.array([_band_width(int(n), len(reference), band_frac) for n in lengths])
+    out = np.full(len(lengths), -1.0)
+    k._dtw_costs_batch(queries, lengths, reference, scale, widths, out, min_chunk)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("b_count", "k_count", "band_frac", "nan"),
+    [
+        pytest.param(70, 4, 0.25, "none", id="chunk-and-a-rest"),
+        pytest.param(20, 3, 1.0, "none", id="full-grid"),
+        pytest.param(20, 5, 0.0, "none", id="band-0-five-angles"),
+        pytest.param(20, 1, 0.25, "none", id="one-angle"),
+        pytest.param(24, 4, 0.25, "cells", id="nan-cells"),
+        pytest.param(24, 4, 0.25, "rows", id="nan-query-rows"),
+        pytest.param(16, 6, 0.3, "reference", id="nan-in-reference"),
+        pytest.param(16, 2, 0.25, "all", id="an-all-nan-query"),
+    ],
+)
+def test_chunk_kernel_matches_one_by_one_and_naive(b_count, k_count, band_frac, nan):
+    """`_dtw_cost_chunk` (lanes of queries of different lengths, each in its own band,
+    min_chunk=1 puts every query in a chunk) against the one-by-one kernel and the
+    twin, with and without NaN (the NaN-free fast path and the NaN-aware one)."""
+    rng = np.random.default_rng(b_count * 10 + k_count)
+    t_max, r_len = 19, 11
+    lengths = rng.integers(1, t_max + 1, b_count).astype(np.int64)
+    lengths[:3] = [1, t_max, 2]
+    lengths[3:6] = 7  # equal lengths share a band
+    queries = np.full((b_count, t_max, k_count), np.nan, np.float32)
+    for b, n in enumerate(lengths):
+        queries[b, :n] = _walk(rng, int(n), k_count)
+    reference = _walk(rng, r_len, k_count)
+    if nan == "cells":
+        queries[rng.uniform(size=queries.shape) < 0.15] = np.nan
+    elif nan == "rows":
+        queries[1, [2, 3, 9]] = np.nan
+        queries[5, 0] = np.nan
+    elif nan == "reference":
+        reference[rng.uniform(size=reference.shape) < 0.2] = np.nan
+    elif nan == "all":
+        queries[4] = np.nan
+    scale = _scale(rng, r_len, k_count, per_row=True)
+    chunked = _batch(queries, lengths, reference, scale, band_frac, 1)
+    single = _batch(queries, lengths, reference, scale, band_frac, 10**9)
+    want = naive.dtw_costs_batch(queries, lengths, reference, scale, band_frac)
+    npt.assert_allclose(chunked, single, rtol=1e-12, equal_nan=True)
+    npt.assert_allclose(chunked, want, rtol=1e-6, equal_nan=True)
+    assert np.isnan(chunked[4]) == (nan == "all")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    queries=hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(1, 12), st.integers(1, 9), st.just(3)),
+        elements=st.floats(0.0, 180.0, width=32) | st.just(np.nan),
+    ),
+    reference=hnp.arrays(
+        np.float32,
+        st.tuples(st.integers(1, 8), st.just(3)),
+        elements=st.floats(0.0, 180.0, width=32),
+    ),
+    band_frac=st.floats(0.0, 1.2),
+    data=st.data(),
+)
+def test_chunk_kernel_matches_naive_on_any_batch(queries, reference, band_frac, data):
+    lengths = np.array(
+        data.draw(
+            st.lists(
+                st.integers(1, queries.shape[1]),
+                min_size=len(queries),
+                max_size=len(queries),
+            )
+        ),
+        np.int64,
+    )
+    scale = np.full((len(reference), 3), 11.0)
+    chunked = _batch(queries, lengths, reference, scale, band_frac, 1)
+    want = naive.dtw_costs_batch(queries, lengths, reference, scale, band_frac)
+    npt.assert_allclose(chunked, want, rtol=1e-6, atol=1e-12, equal_nan=True)
+    single = _batch(queries, lengths, reference, scale, band_frac, 10**9)
+    npt.assert_allclose(chunked, single, rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
+@pytest.mark.parametrize("k_count", [1, 3, 4, 6], ids=lambda n: f"{n}-angles")
+def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
+    """Without NaN, the fast cost paths (taken when neither the query row nor the
+    reference has NaN) give what the NaN-aware paths give on the same data: the
+    NaN-aware ones are forced by telling the kernels the reference has NaN."""
+    rng = np.random.default_rng(k_count)
+    lengths = rng.integers(5, 30, 40).astype(np.int64)
+    queries = np.stack([_walk(rng, 30, k_count) for _ in lengths])
+    reference = _walk(rng, 13, k_count)
+    scale = _scale(rng, 13, k_count, per_row=True)
+    prepared = k._prepare(reference, scale)
+    assert prepared[3]  # no NaN in the reference: the fast paths apply
+    forced = (*prepared[:3], False, *prepared[4:])
+    widths = np.array([_band_width(int(n), 13, 0.25) for n in lengths])
+    for chunk in (True, False):
+        fast = np.empty(40)
+        slow = np.empty(40)
+        members = np.argsort(lengths, kind="mergesort")
+        if chunk:
+            work = _chunk_work(prepared, 13, 40)
+            k._dtw_cost_chunk(queries, lengths, widths, members, prepared, work, fast)
+            k._dtw_cost_chunk(queries, lengths, widths, members, forced, work, slow)
+        else:
+            for b in range(40):
+                fast[b] = _one(queries[b], lengths[b], prepared, widths[b])
+                slow[b] = _one(queries[b], lengths[b], forced, widths[b])
+        npt.assert_allclose(fast, slow, rtol=1e-14)
+        want = naive.dtw_costs_batch(queries, lengths, reference, scale, 0.25)
+        npt.assert_allclose(fast, want, rtol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(lengths=st.lists(st.integers(1, 9), min_size=1, max_size=40))
+def test_order_by_length_is_a_stable_sort(lengths):
+    lengths = np.array(lengths, np.int64)
+    npt.assert_array_equal(
+        k._order_by_length(lengths, 9), np.argsort(lengths, kind="stable")
+    )
+
+
+def _chunk_work(prepared, r_len, c_n):
+    k_padded = prepared[0].shape[0]
+    return (
+        np.empty((k_padded, c_n)),
+        np.empty(c_n),
+        np.empty(c_n, np.int64),
+        *(np.empty((r_len + 1, c_n)) for _ in range(4)),
+        np.empty(c_n),
+        np.empty(c_n),
+        np.empty(c_n, np.int64),
+        np.empty(c_n),
+    )
+
+
+def _one(query, t_len, prepared, width):
+    r_len, padded = prepared[4], prepared[0].shape[1]
+    rows = [np.empty(r_len + 1, dtype) for dtype in (float, np.int64) * 2]
+    total, steps = k._dtw_cost(
+        query, t_len, prepared, width, *rows, np.empty(padded), np.empty(padded, int)
+    )
+    return total / steps
+
+
 @pytest.mark.parametrize(
     ("t_len", "r_len", "nan"),
     [
