@@ -65,8 +65,13 @@ system-deps:
 run: $(VENV)/.run-installed
 	$(VENV)/bin/movecoach serve $(if $(wildcard $(DEMO_VIDEO)),--demo $(DEMO_VIDEO),) $(SERVE_ARGS)
 
+# Two pytest workers (pytest-xdist), each running whole test files (module fixtures
+# such as live servers stay in one process): many tests wait on browsers, sockets and
+# real-time clips, so two workers on a 2-core machine take ~60 % of one's time.
+# TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.test-installed system-deps lint
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/mypy

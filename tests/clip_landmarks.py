@@ -14,12 +14,13 @@ over in a flat colour instead (legs hidden behind a table, the picture keeps its
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["TARGET_FPS", "ClipTrack", "clip_landmarks"]
+__all__ = ["TARGET_FPS", "ClipTrack", "clip_landmarks", "save_npz"]
 
 TARGET_FPS = 12.0  # every frame up to ~17 fps, every 2nd of 24-30 fps, ... (a camera
 # feed for fall watching and instructor following needs no more)
@@ -104,5 +105,14 @@ def clip_landmarks(
         np.asarray(stamps, np.int64),
         aspect,
     )
-    np.savez(key, xyz=track[0], vis=track[1], ts=track[2], aspect=aspect)
+    save_npz(key, xyz=track[0], vis=track[1], ts=track[2], aspect=aspect)
     return track
+
+
+def save_npz(path: Path, **arrays: object) -> None:
+    """`np.savez` to a file beside `path`, then renamed onto it: test workers running
+    at once (pytest-xdist) never read a cache file another one is still writing."""
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    with open(part, "wb") as out:
+        np.savez(out, **arrays)  # type: ignore[arg-type]
+    os.replace(part, path)

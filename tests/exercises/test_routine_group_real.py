@@ -21,6 +21,7 @@ from exercises.routine import get_routine
 from exercises.routine_events import RoutineCompleted, SectionStarted
 from exercises.routine_group import RoutineClass
 from exercises.routine_session import RoutineOptions, RoutineSession
+from tests.clip_landmarks import save_npz
 from tests.conftest import shared_data_path
 from vision.types import Poses, Skeleton
 
@@ -104,7 +105,7 @@ def _track_class(key: Path) -> None:
             ids.append(row_ids)
             xyz.append(row_xyz)
             vis.append(row_vis)
-    np.savez(
+    save_npz(
         key,
         ts=np.array(stamps),
         ids=np.array(ids),

@@ -14,6 +14,7 @@ from exercises.events import Event
 from exercises.routine import get_routine
 from exercises.routine_events import RoundCompleted, RoutineCompleted
 from exercises.routine_session import RoutineOptions, RoutineSession
+from tests.clip_landmarks import save_npz
 from tests.conftest import shared_data_path
 from vision.types import PoseFrame, Skeleton
 
@@ -136,7 +137,7 @@ def test_heel_raises_through_the_pose_backend(request: pytest.FixtureRequest) ->
         vis = np.stack([r[1] for r in rows])
         ts = np.array([r[2] for r in rows], np.int64)
         aspect = w / h
-        np.savez(cache, xyz=xyz, vis=vis, ts=ts, aspect=aspect)
+        save_npz(cache, xyz=xyz, vis=vis, ts=ts, aspect=aspect)
     frames = [PoseFrame(xyz[i], vis[i], int(ts[i])) for i in range(len(ts))]
     events = _run(frames, aspect)
     rounds = [e for e in events if isinstance(e, RoundCompleted)]

@@ -46,8 +46,27 @@ function signedIn() {
   renderChrome();
 }
 
+// Routes run one after another in the order they were asked for (a language switch and
+// a click on the nav can overlap: an earlier view finishing late must not draw over the
+// later one), and `state.ready` says the view of the latest one is drawn.
+let routeQueue = Promise.resolve();
+let routesAsked = 0;
+function route() {
+  const asked = ++routesAsked;
+  state.ready = false;
+  const run = routeQueue.then(showRoute);
+  routeQueue = run.catch(() => {}); // the next view still shows after one that failed
+  run.then(
+    () => {
+      if (asked === routesAsked) state.ready = true;
+    },
+    () => {}, // reported once, through `run`
+  );
+  return run; // a failure still reaches the caller and the page's error handler
+}
+
 // Shows the view the hash names (#/residents by default), signing in first.
-async function route() {
+async function showRoute() {
   const hash = location.hash || "#/residents";
   if (!state.me && hash !== "#/login") {
     try {
@@ -74,7 +93,6 @@ async function route() {
   else if (hash === "#/templates/new") await renderAuthoring();
   else if (hash === "#/alerts") await renderAlerts();
   else await renderResidents();
-  state.ready = true;
 }
 
 async function signOut() {
@@ -99,10 +117,7 @@ async function init() {
     route();
   });
   $("logout-btn").addEventListener("click", signOut);
-  window.addEventListener("hashchange", () => {
-    state.ready = false;
-    route();
-  });
+  window.addEventListener("hashchange", () => route());
   route();
 }
 
