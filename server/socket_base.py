@@ -81,6 +81,12 @@ def skeleton_fields(skeleton: Skeleton) -> dict[str, Any]:
     }
 
 
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a finished write's outcome as seen (the recorder logs its own failures)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class Running(Protocol):
     """A session a socket runs: its stream and the task pumping its results."""
 
@@ -350,13 +356,19 @@ class SocketConnection(Generic[ActiveT, StepT]):
     ) -> None:
         """Wait (at most `RECORD_TIMEOUT_S`) until the recorder's writes are done:
         record first, then send, so a rep the page shows is durable. A failure is
-        the recorder's to log; the session goes on."""
+        the recorder's to log; the session goes on.
+
+        Neither the timeout nor this task's cancellation (the kiosk went away)
+        cancels a write: `asyncio.wait`, not `wait_for(gather(...))`, which cancelled
+        writes still queued for the recorder's thread and left a cancelled gather
+        whose exception nobody retrieved (logged at ERROR by asyncio)."""
         pending = [asyncio.wrap_future(w) for w in writes if w is not None]
         if not pending:
             return
-        try:
-            await asyncio.wait_for(asyncio.gather(*pending), RECORD_TIMEOUT_S)
-        except Exception:
+        for future in pending:
+            future.add_done_callback(_retrieve)  # a late failure is not logged twice
+        done, late = await asyncio.wait(pending, timeout=RECORD_TIMEOUT_S)
+        if late or any(f.exception() is not None for f in done):
             log.warning("%s: events unrecorded", self.describe(active))
 
     # --- the socket ---------------------------------------------------------------
