@@ -91,6 +91,7 @@ def build_app(
     metrics: Metrics | None = None,
     backend_factory: Callable[[], PoseBackend] | None = None,
     prepare_records: bool = True,
+    freeze_start_up: bool = False,
 ) -> FastAPI:
     """The MoveCoach app with operations wired in.
 
@@ -106,6 +107,7 @@ def build_app(
         prepare_records: Migrate the schema and interrupt stale sessions at start-up
             (one process owns the database). Under Ray Serve the application builder
             migrates once and replicas must not interrupt each other's sessions.
+        freeze_start_up: As `create_app` takes it (`movecoach serve`).
     """
     from server.app import create_app
     from server.recording import CountingRecorder
@@ -121,6 +123,7 @@ def build_app(
         backend_factory=backend_factory,
         worker=MeteredWorker(inner, sink),
         prepare_records=prepare_records,
+        freeze_start_up=freeze_start_up,
     )
     app.state.metrics = sink
     add_health_routes(app)

@@ -262,7 +262,13 @@ def run(args: argparse.Namespace) -> int:
     # The websocket loop awaits each rep's commit before sending it (no blocking).
     recorder = ResumableRecorder(store, wait_for_reps=False)
     config = uvicorn.Config(
-        build_app(settings, recorder=recorder, store=store, prepare_records=False),
+        build_app(
+            settings,
+            recorder=recorder,
+            store=store,
+            prepare_records=False,
+            freeze_start_up=True,
+        ),
         host=settings.host,
         port=settings.port,
         ws_max_size=settings.transport_max_bytes,

@@ -64,6 +64,27 @@ def test_health_live_ready_and_inference() -> None:
         assert client.get("/health/live").status_code == 200
 
 
+@pytest.mark.parametrize("freeze", [False, True])
+def test_start_up_objects_are_frozen_out_of_the_collector_only_when_asked(
+    freeze: bool,
+) -> None:
+    """`movecoach serve` asks (one app a process): what start-up loaded leaves the
+    garbage collector's full passes; an app built in a test process leaves it be."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        app = build_app(
+            Settings(), backend_factory=ScriptedBackend, freeze_start_up=freeze
+        )
+        with TestClient(app) as client:
+            assert client.get("/health/ready").status_code == 200
+            frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+    assert (frozen > 10_000) is freeze, frozen
+
+
 def test_a_failed_group_worker_is_reported_but_does_not_block_readiness() -> None:
     from tests.server.test_group_ws import send, until
 
