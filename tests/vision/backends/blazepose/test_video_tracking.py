@@ -103,3 +103,36 @@ def test_advance_with_tracking_off_returns_poses_but_no_rois() -> None:
     npt.assert_allclose(
         VideoTracking().next_rois(kept, IMAGE_WH), [_roi(100, 300, 80)], atol=1e-3
     )
+
+
+@pytest.mark.parametrize(
+    ("people", "presence", "expected_presence"),
+    [
+        pytest.param([(100, 300, 80)], [0.9], [0.9], id="one-kept"),
+        pytest.param(
+            [(100, 300, 80), (400, 300, 80)], [0.9, 0.6], [0.9, 0.6], id="all-kept"
+        ),
+        pytest.param(
+            [(100, 300, 80), (400, 300, 80)], [0.3, 0.6], [0.6], id="one-dropped"
+        ),
+        pytest.param(
+            [(400, 300, 80), (402, 298, 80), (100, 300, 80)],
+            [0.95, 0.7, 0.2],
+            [0.95],
+            id="dropped-and-duplicate",
+        ),
+    ],
+)
+def test_advance_returns_the_kept_rows_and_their_rois(
+    people: list[tuple[float, float, float]],
+    presence: list[float],
+    expected_presence: list[float],
+) -> None:
+    step = VideoTracking(num_poses=3, min_presence_confidence=0.5)
+    result = _result(people, presence)
+    kept, rois = step.advance(result, IMAGE_WH)
+    rows = [presence.index(p) for p in expected_presence]
+    npt.assert_array_equal(kept.presence, np.float32(expected_presence))
+    npt.assert_array_equal(kept.xyz, result.xyz[rows])
+    npt.assert_array_equal(kept.visibility, result.visibility[rows])
+    npt.assert_allclose(rois, [_roi(*people[r]) for r in rows], atol=1e-3)
