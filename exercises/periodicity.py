@@ -23,7 +23,7 @@ what to count (`exercises.counting` counts it).
    the window starts at (a set starts at rest; where it ends is not known yet).
 
 Core module: stdlib and numpy (plus `vision.geometry` for joint angles and the eigen
-kernel in `exercises.kernels`).
+kernel in `vision.kernels`).
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from exercises import kernels as _k
 from exercises import signal
 from exercises.spec import ExerciseSpec, Phase
 from vision import config
+from vision import kernels as _vk
 from vision.geometry import angle_triples, joint_angles_array
 from vision.types import Skeleton
 
@@ -442,7 +442,7 @@ def choose_signal(
     mean = coords[ok].mean(axis=0)
     centred = coords[ok] - mean
     # Principal directions: eigenvectors of the (26, 26) scatter, largest first.
-    values, vectors = _k._symmetric_eigen(
+    values, vectors = _vk._symmetric_eigen(
         np.ascontiguousarray(centred.T @ centred), _JACOBI_SWEEPS
     )
     vt = vectors[:, np.argsort(-values, kind="stable")].T

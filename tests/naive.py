@@ -71,7 +71,7 @@ def one_euro(samples, timestamps_ms, min_cutoff_hz, beta, d_cutoff_hz):
     return out
 
 
-# --- DTW (twins of exercises/kernels.py, kernels_batch.py) -----------------------
+# --- DTW (twins of exercises/kernels.py) -----------------------------------------
 
 
 def dtw_local_cost(q_row, r_row, s_row):
@@ -150,8 +150,8 @@ def dtw_banded(query, reference, scale, band_frac):
 
 
 def dtw_costs_batch(queries, lengths, reference, scale, band_frac):
-    """Twin of exercises.kernels_batch._dtw_costs_batch (one query at a time, or a
-    chunk of them in lanes: `_dtw_cost_chunk`): one `dtw_banded` per query."""
+    """Twin of exercises.kernels._dtw_costs_batch (one query at a time, or a chunk of
+    them in lanes: `_dtw_cost_chunk`): one `dtw_banded` per query."""
     out = []
     for query, n in zip(queries, lengths, strict=True):
         total, steps, *_ = dtw_banded(query[:n], reference, scale, band_frac)

@@ -1,5 +1,4 @@
-"""exercises/kernels.py and kernels_batch.py (DTW) against the twins in tests/naive.py,
-plus invariants."""
+"""exercises/kernels.py (DTW) against the twins in tests/naive.py, plus invariants."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from exercises import kernels as k
-from exercises import kernels_batch as kb
 from exercises.alignment import _band_width
 from tests import naive
 
@@ -127,7 +125,7 @@ def test_rolling_cost_kernel_matches_full_and_naive_batch(band_frac):
     scale = _scale(rng, r_len, k_count, per_row=True)
     widths = np.array([_band_width(int(n), r_len, band_frac) for n in lengths])
     out = np.empty(b_count)
-    kb._dtw_costs_batch(queries, lengths, reference, scale, widths, out)
+    k._dtw_costs_batch(queries, lengths, reference, scale, widths, out)
     want = naive.dtw_costs_batch(queries, lengths, reference, scale, band_frac)
     npt.assert_allclose(out, want, rtol=1e-6, equal_nan=True)
     for b, n in enumerate(lengths):
@@ -141,7 +139,7 @@ def test_batch_of_all_nan_query_is_nan():
     queries = np.full((1, 4, 2), np.nan, np.float32)
     out = np.empty(1)
     reference = np.zeros((3, 2), np.float32)
-    kb._dtw_costs_batch(
+    k._dtw_costs_batch(
         queries,
         np.array([4], np.int64),
         reference,
@@ -155,7 +153,7 @@ def test_batch_of_all_nan_query_is_nan():
 def _batch(queries, lengths, reference, scale, band_frac, min_chunk):
     widths = np.array([_band_width(int(n), len(reference), band_frac) for n in lengths])
     out = np.full(len(lengths), -1.0)
-    kb._dtw_costs_batch(queries, lengths, reference, scale, widths, out, min_chunk)
+    k._dtw_costs_batch(queries, lengths, reference, scale, widths, out, min_chunk)
     return out
 
 
@@ -257,8 +255,8 @@ def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
         members = np.argsort(lengths, kind="mergesort")
         if chunk:
             work = _chunk_work(prepared, 13, 40)
-            kb._dtw_cost_chunk(queries, lengths, widths, members, prepared, work, fast)
-            kb._dtw_cost_chunk(queries, lengths, widths, members, forced, work, slow)
+            k._dtw_cost_chunk(queries, lengths, widths, members, prepared, work, fast)
+            k._dtw_cost_chunk(queries, lengths, widths, members, forced, work, slow)
         else:
             for b in range(40):
                 fast[b] = _one(queries[b], lengths[b], prepared, widths[b])
@@ -273,7 +271,7 @@ def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
 def test_order_by_length_is_a_stable_sort(lengths):
     lengths = np.array(lengths, np.int64)
     npt.assert_array_equal(
-        kb._order_by_length(lengths, 9), np.argsort(lengths, kind="stable")
+        k._order_by_length(lengths, 9), np.argsort(lengths, kind="stable")
     )
 
 
@@ -464,27 +462,3 @@ def test_an_unobserved_angle_changes_nothing(query, reference, band_frac):
     )
     npt.assert_allclose(more[0], base[0], rtol=1e-6)
     assert more[1] == base[1] and more[4][2] == 0
-
-
-@pytest.mark.parametrize(
-    ("n", "rows"),
-    [pytest.param(26, 400, id="26-joint-coords"), pytest.param(5, 3, id="rank-3")],
-)
-def test_symmetric_eigen_matches_lapack(n: int, rows: int) -> None:
-    """The rep counter's principal directions: the Jacobi kernel against LAPACK's
-    eigh (values equal; vectors equal up to sign where the values are distinct) and
-    V diag(w) V^T rebuilding the matrix."""
-    rng = np.random.default_rng(n)
-    x = rng.normal(size=(rows, n)) * rng.uniform(0.1, 3.0, n)
-    scatter = np.ascontiguousarray(x.T @ x)
-    values, vectors = k._symmetric_eigen(scatter, 50)
-    want_values, want_vectors = naive.symmetric_eigen(scatter)
-    order = np.argsort(values)
-    npt.assert_allclose(values[order], want_values, atol=1e-9 * want_values.max())
-    npt.assert_allclose(vectors @ np.diag(values) @ vectors.T, scatter, atol=1e-9)
-    npt.assert_allclose(vectors.T @ vectors, np.eye(n), atol=1e-9)
-    distinct = np.diff(want_values) > 1e-6 * want_values.max()
-    for i in range(n):
-        if (i == 0 or distinct[i - 1]) and (i == n - 1 or distinct[i]):
-            dot = abs(float(vectors[:, order[i]] @ want_vectors[:, i]))
-            assert dot == pytest.approx(1.0, abs=1e-8)
