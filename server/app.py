@@ -132,8 +132,8 @@ def _freeze_start_up_objects() -> None:
     """What start-up loaded (libraries, the model, the catalogue, compiled kernels)
     lives as long as the process: collect once, then move it out of the garbage
     collector's reach (`gc.freeze`), so its full passes walk only what sessions
-    create. They walked all of it: 55-119 ms with every thread held, measured on the
-    2-core box, and a kiosk frame waited that long."""
+    create. Walking all of it took 55-119 ms with every thread held (measured on the
+    2-core box at start-up), long enough to hold back a kiosk's frame."""
     gc.collect()
     gc.freeze()
 

@@ -368,7 +368,7 @@ class SocketConnection(Generic[ActiveT, StepT]):
         for future in pending:
             future.add_done_callback(_retrieve)  # a late failure is not logged twice
         done, late = await asyncio.wait(pending, timeout=RECORD_TIMEOUT_S)
-        if late or any(f.exception() is not None for f in done):
+        if late or any(f.cancelled() or f.exception() is not None for f in done):
             log.warning("%s: events unrecorded", self.describe(active))
 
     # --- the socket ---------------------------------------------------------------
