@@ -144,7 +144,10 @@ def _prescribe(page: Any, server: RecordsServer, today: dt.date) -> int:
         "window.coachState.page === 'plan-editor' && window.coachState.ready"
     )
     page.fill("#plan-title", "Arm and ankle strength")
-    page.set_checked(f"#day-0-{WEEKDAYS[today.weekday()]}", True)
+    # One training day, today's: the editor proposes Mon, Wed and Fri for a new
+    # session, so the others are unticked (on a Monday the week had 3 days planned).
+    for day in WEEKDAYS:
+        page.set_checked(f"#day-0-{day}", day == WEEKDAYS[today.weekday()])
     for row, (exercise, sets, amount, rest) in enumerate(
         (("bicep_curl", "1", "2", "5"), ("heel_raise", "1", "5", "0"))
     ):
