@@ -151,20 +151,16 @@ def main(argv: list[str] | None = None) -> int:
     preds = np.array(
         [[verdict(a, spec, **g) for a, spec in analyses] for g in settings], bool
     )
+
+    def training_loss(g: int, train: np.ndarray) -> float:
+        return 1.0 - _balanced(preds[g, train], truth[train])
+
     folds = stratified_folds([f"{s.exercise}/{s.bad}" for s in seqs], FOLDS)
-    chosen, choices = choose_on_folds(
-        len(settings),
-        folds,
-        lambda g, train: 1.0 - _balanced(preds[g, train], truth[train]),
-        default,
-    )
+    chosen, choices = choose_on_folds(len(settings), folds, training_loss, default)
     cv = preds[chosen, np.arange(len(seqs))]
     by_exercise, exercises = group_folds([s.exercise for s in seqs])
     loeo_chosen, loeo_choices = choose_on_folds(
-        len(settings),
-        by_exercise,
-        lambda g, train: 1.0 - _balanced(preds[g, train], truth[train]),
-        default,
+        len(settings), by_exercise, training_loss, default
     )
     loeo = preds[loeo_chosen, np.arange(len(seqs))]
     plain = preds[default]
