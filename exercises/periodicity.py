@@ -22,8 +22,8 @@ what to count (`exercises.counting` counts it).
    clearly dwells (repetitions are the long tail of its distribution), else the end
    the window starts at (a set starts at rest; where it ends is not known yet).
 
-Core module: stdlib and numpy (plus `vision.geometry` for joint angles and the eigen
-kernel in `vision.kernels`).
+Core module: stdlib and numpy (plus `vision.geometry` for joint triples, and the
+feature and eigen kernels in `vision.kernels`; their slow twins: `tests/naive.py`).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from exercises import signal
 from exercises.spec import ExerciseSpec, Phase
 from vision import config
 from vision import kernels as _vk
-from vision.geometry import angle_triples, joint_angles_array
+from vision.geometry import angle_triples
 from vision.types import Skeleton
 
 __all__ = [
@@ -220,33 +220,33 @@ def _layout(skeleton: Skeleton) -> _Layout:
 def frame_features(
     xyz: F32, visibility: F32, skeleton: Skeleton, min_joint_fraction: float = 0.5
 ) -> FrameFeatures:
-    """Features of (T, J, 3) landmarks with (T, J) visibility (see the module doc)."""
-    layout = _layout(skeleton)
-    xy = xyz[:, layout.joints, :2].astype(np.float64)
-    vis = visibility[:, layout.joints]
-    present = np.isfinite(xy).all(axis=2) & (vis >= config.MIN_VISIBILITY)
-    n_present = present.sum(axis=1)
-    ok = n_present >= min_joint_fraction * layout.joints.shape[0]
-    xy0 = np.where(present[..., None], xy, 0.0)
-    denom = np.maximum(n_present, 1)[:, None]
-    centre = xy0.sum(axis=1) / denom
-    dev = np.where(present[..., None], xy0 - centre[:, None, :], 0.0)
-    radius = np.sqrt((dev**2).sum(axis=(1, 2)) / np.maximum(n_present, 1))
-    ok &= radius > 0
-    coords = dev / np.where(radius > 0, radius, 1.0)[:, None, None]
-    coords = np.where(present[..., None] & ok[:, None, None], coords, np.nan)
-    coords = coords.reshape(xy.shape[0], -1)
+    """Features of (T, J, 3) landmarks with (T, J) visibility (see the module doc).
 
-    lr = joint_angles_array(
-        np.ascontiguousarray(xyz), np.ascontiguousarray(visibility), layout.triples
-    ).astype(np.float64)
-    pairs = lr.reshape(lr.shape[0], -1, 2)
-    finite = np.isfinite(pairs)
-    total = np.where(finite, pairs, 0.0).sum(axis=2)
-    count = finite.sum(axis=2)
-    angles = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    angles[~ok] = np.nan
-    return FrameFeatures(coords, angles, ok)
+    Raises:
+        ValueError: xyz is not (T, J, 3) or visibility not (T, J) of the skeleton.
+    """
+    layout = _layout(skeleton)
+    j = len(skeleton.joint_names)
+    if xyz.ndim != 3 or xyz.shape[1:] != (j, 3):
+        raise ValueError(f"xyz must be (T, {j}, 3), got {xyz.shape}")
+    if visibility.shape != xyz.shape[:2]:
+        raise ValueError(f"visibility must be {xyz.shape[:2]}, got {visibility.shape}")
+    t, m = xyz.shape[0], layout.joints.shape[0]
+    coords = np.empty((t, 2 * m))
+    angles = np.empty((t, layout.triples.shape[0] // 2))
+    valid = np.empty(t, np.bool_)
+    _vk._body_features(
+        np.ascontiguousarray(xyz, np.float32),
+        np.ascontiguousarray(visibility, np.float32),
+        layout.joints,
+        layout.triples,
+        np.float32(config.MIN_VISIBILITY),
+        float(min_joint_fraction * m),
+        coords,
+        angles,
+        valid,
+    )
+    return FrameFeatures(coords, angles, valid)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -182,6 +182,33 @@ def symmetric_eigen(matrix):
     return np.linalg.eigh(np.asarray(matrix, np.float64))
 
 
+def body_features(xyz, visibility, joints, triples, min_visibility, min_present):
+    """Twin of vision.kernels._body_features, in whole-array numpy: -> coords (T, 2M),
+    angles (T, A), valid (T,)."""
+    xy = np.asarray(xyz, np.float32)[:, joints, :2].astype(np.float64)
+    vis = np.asarray(visibility, np.float32)[:, joints]
+    present = np.isfinite(xy).all(axis=2) & (vis >= min_visibility)
+    n_present = present.sum(axis=1)
+    ok = n_present >= min_present
+    xy0 = np.where(present[..., None], xy, 0.0)
+    denom = np.maximum(n_present, 1)[:, None]
+    centre = xy0.sum(axis=1) / denom
+    dev = np.where(present[..., None], xy0 - centre[:, None, :], 0.0)
+    radius = np.sqrt((dev**2).sum(axis=(1, 2)) / np.maximum(n_present, 1))
+    ok &= radius > 0
+    coords = dev / np.where(radius > 0, radius, 1.0)[:, None, None]
+    coords = np.where(present[..., None] & ok[:, None, None], coords, np.nan)
+    coords = coords.reshape(xy.shape[0], -1)
+    lr = joint_angles(xyz, visibility, triples, min_visibility, False)
+    pairs = np.asarray(lr, np.float64).reshape(lr.shape[0], -1, 2)
+    finite = np.isfinite(pairs)
+    total = np.where(finite, pairs, 0.0).sum(axis=2)
+    count = finite.sum(axis=2)
+    angles = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    angles[~ok] = np.nan
+    return coords, angles, ok
+
+
 def refine_from_heatmap(xy, heatmap_logits, kernel_size=7, min_confidence=0.5):
     """MediaPipe's RefineLandmarksFromHeatmap, one landmark and one cell at a time:
     (N, J, 2) crop-normalized xy, (N, J, Hh, Wh) logits -> refined (N, J, 2)."""

@@ -200,3 +200,46 @@ def test_symmetric_eigen_matches_lapack(n: int, rows: int) -> None:
         if (i == 0 or distinct[i - 1]) and (i == n - 1 or distinct[i]):
             dot = abs(float(vectors[:, order[i]] @ want_vectors[:, i]))
             assert dot == pytest.approx(1.0, abs=1e-8)
+
+
+@pytest.mark.parametrize("min_fraction", [0.0, 0.5, 1.0])
+def test_body_features_match_naive_with_missing_hidden_and_degenerate_frames(
+    min_fraction: float,
+) -> None:
+    """The rep counter's features: the kernel against the whole-array numpy twin, on
+    frames with NaN joints, hidden joints, too few joints and every joint on one
+    point (radius 0)."""
+    from exercises.periodicity import _layout
+    from vision.types import Skeleton
+
+    layout = _layout(Skeleton.BLAZEPOSE_33)
+    rng = np.random.default_rng(7)
+    t = 200
+    xyz = rng.uniform(0.1, 0.9, (t, 33, 3)).astype(np.float32)
+    vis = rng.uniform(0.6, 1.0, (t, 33)).astype(np.float32)
+    nan_rows = rng.random((t, 33)) < 0.1
+    xyz[nan_rows, rng.integers(0, 2)] = np.nan
+    vis[rng.random((t, 33)) < 0.15] = 0.2
+    xyz[5] = 0.5  # every joint on one point: radius 0
+    vis[6, layout.joints[:8]] = 0.0  # fewer than half of the body joints seen
+    xyz[7, layout.triples[:, 1]] = np.nan  # no angle on either side
+    m = layout.joints.shape[0]
+    coords = np.empty((t, 2 * m))
+    angles = np.empty((t, layout.triples.shape[0] // 2))
+    valid = np.empty(t, np.bool_)
+    k._body_features(
+        xyz, vis, layout.joints, layout.triples, np.float32(0.5),
+        min_fraction * m, coords, angles, valid,
+    )  # fmt: skip
+    want = naive.body_features(
+        xyz, vis, layout.joints, layout.triples, np.float32(0.5), min_fraction * m
+    )
+    npt.assert_array_equal(valid, want[2])
+    npt.assert_allclose(coords, want[0], rtol=1e-9, atol=1e-12)
+    npt.assert_allclose(angles, want[1], atol=1e-3)  # float32 angles, as the twin
+    # of _joint_angles is compared
+    assert not valid[5] and np.isnan(coords[5]).all()
+    if min_fraction == 0.5:
+        assert not valid[6]
+    assert np.isnan(angles[7]).all()
+    assert valid.sum() > (5 if min_fraction == 1.0 else t // 2)  # real frames too
