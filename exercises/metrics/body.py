@@ -37,7 +37,7 @@ class Body:
     `min_visibility` (default `vision.config.MIN_VISIBILITY`).
     """
 
-    __slots__ = ("_cache", "frame", "min_visibility", "skeleton")
+    __slots__ = ("_cache", "_points", "_usable", "frame", "min_visibility", "skeleton")
 
     def __init__(self, frame: PoseFrame, min_visibility: float | None = None) -> None:
         self.frame = frame
@@ -46,20 +46,25 @@ class Body:
             config.MIN_VISIBILITY if min_visibility is None else float(min_visibility)
         )
         self._cache: dict[str, F64 | None] = {}
+        self._points: F64 | None = None  # (J, 3) float64, on the first lookup
+        self._usable: list[bool] = []
 
     def xyz(self, name: str) -> F64 | None:
         """(3,) float64 position, or None when missing (or not in the skeleton)."""
         if name in self._cache:
             return self._cache[name]
+        if self._points is None:
+            # Every joint at once: a metric reads a dozen of them (one numpy call per
+            # joint cost more than the metrics' own arithmetic).
+            points = self.frame.xyz.astype(np.float64)
+            seen = self.frame.visibility.astype(np.float64) >= self.min_visibility
+            self._usable = (np.isfinite(points[:, :2]).all(axis=1) & seen).tolist()
+            self._points = points
         point: F64 | None = None
         if self.skeleton.has(name):
             row = self.skeleton.index(name)
-            p = self.frame.xyz[row].astype(np.float64)
-            if (
-                np.isfinite(p[:2]).all()
-                and float(self.frame.visibility[row]) >= self.min_visibility
-            ):
-                point = p
+            if self._usable[row]:
+                point = self._points[row]
         self._cache[name] = point
         return point
 

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -336,3 +337,41 @@ def test_a_kiosk_keeps_its_session_through_a_server_restart(tmp_path: Any) -> No
     assert [r["count"] for r in report.reps] == [1, 2]
     assert report.summary["summary"]["reps"] == 2
     assert recorded_rep_counts(Store(url), opened[0]["session_id"]) == [1, 2]
+
+
+def test_the_server_runs_numpy_blas_on_one_thread() -> None:
+    """Building the app puts numpy's OpenBLAS on one thread for the process (two
+    threads doubled the rep counter's CPU per frame). In a child process, so this
+    test process keeps its own setting: BLAS on two threads first, then an app."""
+    import subprocess
+
+    script = """
+import json
+from pathlib import Path
+import numpy
+from threadpoolctl import threadpool_info, threadpool_limits
+from fastapi.testclient import TestClient
+from server.operations import build_app
+from server.settings import Settings
+from tests.server.conftest import ScriptedBackend
+threadpool_limits(limits=2, user_api="blas")
+def numpys():
+    return [p["num_threads"] for p in threadpool_info() if "numpy" in p["filepath"]]
+before = numpys()
+with TestClient(build_app(Settings(), backend_factory=ScriptedBackend)) as client:
+    assert client.get("/health/ready").status_code == 200
+    after = numpys()
+print(json.dumps([before, after]))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    before, after = json.loads(out.stdout.strip().splitlines()[-1])
+    assert before == [2], before  # numpy's BLAS was found, on two threads
+    assert after == [1], after
