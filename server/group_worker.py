@@ -8,21 +8,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Final
 
 from server.health import GroupWorkerHealth
 from server.inference import InferenceWorker, PoseStream
 from vision.backends import PoseBackend
+from vision.multiperson import MultiPersonOptions
 
-__all__ = ["GroupWorkerHost", "multiperson_backend"]
+__all__ = ["GROUP_SCREEN_OPTIONS", "GroupWorkerHost", "multiperson_backend"]
 
 log = logging.getLogger(__name__)
 
 
+GROUP_SCREEN_OPTIONS: Final = MultiPersonOptions(provider="cpu", max_people=10)
+"""The group screen's multi-person settings (`benchmarks.group` measures these): ORT's
+intra-op threads at its default, one per core (a frame's crops run as one batch)."""
+
+
 def multiperson_backend() -> PoseBackend:
     """The group screen's backend: everyone in view, BlazePose-33 on ONNX (CPU)."""
-    from vision.multiperson import MultiPersonOptions, MultiPersonPoseEstimator
+    from vision.multiperson import MultiPersonPoseEstimator
 
-    return MultiPersonPoseEstimator(MultiPersonOptions(provider="cpu", max_people=10))
+    return MultiPersonPoseEstimator(GROUP_SCREEN_OPTIONS)
 
 
 class GroupWorkerHost:
