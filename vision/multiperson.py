@@ -23,10 +23,12 @@ and returns near-duplicates. Here, on `vision.backends.blazepose`'s stages:
    frame (`max_hold`) on their last fit moved with their trunk (`refresh_mask`,
    `trunk_step`, `extrapolate_xyz`); with `frame_budget_ms` only as many people as
    the measured cost per crop leaves room for are refreshed. On the 2-core box a crop
-   costs about a whole single-pose frame (~17 ms): eight people refreshed every frame
-   cannot fit 100 ms, and a budget only trades each person's refresh rate for frames.
-3. Landmark model on every crop in ONE batch. Kept: presence at least
-   `min_presence_confidence`, trunk inside the image, not collapsed to a point.
+   costs ~9 ms in a batch on two threads (~13 ms alone on one): eight people fit
+   100 ms, and a budget trades each person's refresh rate for frames.
+3. Landmark model on every crop in ONE batch; someone tracked whom it loses on their
+   crop is tried once more on a crop `RETRY_SCALE` the size (a second, small batch).
+   Kept: presence at least `min_presence_confidence`, trunk inside the image, not
+   collapsed to a point.
    Someone new must also have presence >= `NEW_MIN_PRESENCE` and a body-like
    head-to-trunk proportion (`pose_plausibility`), and is returned from their second
    frame (`CONFIRM_FRAMES`) unless the detector was sure (`STRONG_DETECTION`): fits
@@ -45,7 +47,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -54,6 +56,7 @@ from vision._closeable import Closeable
 from vision.backends import blazepose as bp
 from vision.backends.base import BackendError, options_or_default
 from vision.clock import VideoClock
+from vision.multiperson_options import MultiPersonOptions
 from vision.types import Poses, Skeleton, aspect_from_wh
 
 __all__ = ["MultiPersonOptions", "MultiPersonPoseEstimator"]
@@ -97,123 +100,12 @@ NEW_PERSON_EXTRA_SCALE: Final[float] = 1.2
 """Side of the second crop tried for someone new. Measured on 253 detections in the
 group scenes: the landmark model accepted (presence >= 0.5) 97.2 % of the detector's
 crops, 98.4 % of crops 1.2x larger and of the better of the two (0.8x: 90.9 %)."""
-
-
-@dataclass(frozen=True, slots=True)
-class MultiPersonOptions:
-    """Options of `MultiPersonPoseEstimator`.
-
-    Attributes:
-        provider: "cpu" or "cuda" (see `OnnxOptions`).
-        max_people: Most people returned per frame (the largest ones).
-        min_detection_confidence: Detector score to accept a person, in [0, 1]. Higher
-            than the single-person default (0.5): the tiles show the detector small
-            scraps of arms and background, which score up to ~0.56 (real two-person
-            clip), while people in tiles score 0.63 and more.
-        min_presence_confidence: Landmark-model presence to keep (and keep tracking) a
-            pose, in [0, 1].
-        min_person_height: Smallest person to find, as a fraction of the frame height;
-            sets the tile size (`tile_grid`).
-        tile_overlap: Fraction of a tile's side shared with its neighbour.
-        tiles_per_frame: Tiles per detector run, visited round robin (0: all of them
-            every run: best recall, most compute, for a GPU). The default 4 sweeps a
-            720p frame's 18 tiles every 5 frames (someone new and small is found
-            within ~0.2 s at 25 fps) for about a quarter of the detector work.
-        detect_every: While someone is tracked, run the detector every this many
-            frames (1: every frame), on `sweep_regions` regions: the whole frame and
-            the tiles nobody tracked covers (`uncovered_tiles`), round robin. While
-            nobody is tracked it runs every frame on the whole frame plus
-            `tiles_per_frame` tiles. Between runs people are held by tracking.
-        sweep_regions: Detector regions per run while someone is tracked (0: the
-            same regions as while nobody is, tiles covered or not).
-        landmark_budget: Most tracked people refreshed per frame (0: all).
-        frame_budget_ms: Refresh only as many people as the running cost per crop
-            fits in this (0: no budget); someone carried `max_hold` frames is
-            refreshed whatever the cost (a slow machine gets fewer frames, never
-            staler poses).
-        still_motion: Someone whose joints moved less than this (90th percentile,
-            torso lengths per frame) between their last two fits is carried forward
-            (0: never). Jitter is ~0.03; below 0.05 at 10 fps: 35 % of person-frames
-            in the tiled Baduanjin class, 19 % in the pasted exercise clips.
-        max_hold: Most frames in a row a person is carried forward without the
-            landmark model (0: never; `landmark_budget` and `still_motion` then do
-            nothing). A carried pose moves on with its last joint velocity
-            (`extrapolate_xyz`).
-        landmark_chunk: Crops per landmark-model call (0: all crops of a frame in one
-            call); measured per crop cost against batch size in `benchmarks.group`.
-        tracking: Carry ROIs from one frame's landmarks to the next (VIDEO mode).
-        duplicate_similarity: Keypoint similarity above which two poses are one person.
-        intra_op_threads: ONNX Runtime intra-op threads (0: its default).
-        detector_model, landmark_model: Manifest names of the ONNX files.
-    """
-
-    provider: Literal["cpu", "cuda"] = "cpu"
-    max_people: int = 10
-    min_detection_confidence: float = 0.6
-    min_presence_confidence: float = 0.5
-    min_person_height: float = 0.2
-    tile_overlap: float = bp.TILE_OVERLAP
-    tiles_per_frame: int = 4
-    detect_every: int = 3
-    sweep_regions: int = 1
-    landmark_budget: int = 0
-    frame_budget_ms: float = 0.0
-    still_motion: float = 0.05
-    max_hold: int = 1
-    landmark_chunk: int = 0
-    tracking: bool = True
-    duplicate_similarity: float = bp.DUPLICATE_SIMILARITY
-    intra_op_threads: int = 0
-    detector_model: str = "pose_detector"
-    landmark_model: str = "pose_landmark_full"
-
-    def __post_init__(self) -> None:
-        for name, low in (
-            ("max_people", 1),
-            ("tiles_per_frame", 0),
-            ("detect_every", 1),
-            ("sweep_regions", 0),
-            ("landmark_budget", 0),
-            ("max_hold", 0),
-            ("landmark_chunk", 0),
-            ("intra_op_threads", 0),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-        for name, lo, hi in (
-            ("min_detection_confidence", 0.0, 1.0),
-            ("min_presence_confidence", 0.0, 1.0),
-            ("min_person_height", 1e-6, 1.0),
-            ("duplicate_similarity", 0.0, 1.0),
-            ("tile_overlap", 0.0, 0.95),
-            ("still_motion", 0.0, 10.0),
-            ("frame_budget_ms", 0.0, 10_000.0),
-        ):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int | float)
-                or not lo <= value <= hi
-            ):
-                raise ValueError(
-                    f"{name} must be a number in [{lo}, {hi}], got {value!r}"
-                )
-        if not isinstance(self.tracking, bool):
-            raise ValueError(f"tracking must be a bool, got {self.tracking!r}")
-
-    def onnx_options(self) -> bp.OnnxOptions:
-        """The single-model options these imply (provider, thresholds, models)."""
-        return bp.OnnxOptions(
-            provider=self.provider,
-            num_poses=self.max_people,
-            min_detection_confidence=self.min_detection_confidence,
-            min_presence_confidence=self.min_presence_confidence,
-            intra_op_threads=self.intra_op_threads,
-            tracking=self.tracking,
-            detector_model=self.detector_model,
-            landmark_model=self.landmark_model,
-        )
+RETRY_SCALE: Final[float] = 0.75
+"""Side of the crop tried again, in the same frame, for someone tracked whom the model
+lost on their crop. A small person's presence flickers with the crop's scale: a
+Baduanjin performer 135 px tall at the edge of the tiled class scored 0.25-0.56 on her
+tracked crop (210-218 px) and 0.97-1.00 at 150-170 px, five frames out of five; she
+was lost for 3 s, found in 0.52 of the frames with everyone (1.0 with the retry)."""
 
 
 @dataclass(slots=True)
@@ -444,6 +336,15 @@ class MultiPersonPoseEstimator(Closeable):
         group = np.concatenate(groups)
         t0 = time.perf_counter()
         result = self._landmarks(image_bgr, rois)
+        # Someone tracked whom the model lost on their crop: once more, tighter.
+        slipped = np.flatnonzero(
+            (group < n_tracked) & (result.presence < opts.min_presence_confidence)
+        )
+        if slipped.size:
+            tight = rois[slipped].copy()
+            tight[:, 2] *= RETRY_SCALE
+            result = bp.concat_results([result, self._landmarks(image_bgr, tight)])
+            rois, group = np.concatenate([rois, tight]), np.r_[group, group[slipped]]
         timings["landmarks"] = time.perf_counter() - t0
         self.last_num_crops = int(rois.shape[0])
         t0 = time.perf_counter()
