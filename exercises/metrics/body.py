@@ -141,6 +141,14 @@ def _from_vertical_deg(v: F64) -> float:
     return math.degrees(math.atan2(abs(float(v[0])), -float(v[1])))
 
 
+def _forward_deg(v: F64, facing: int, *, from_down: bool = False) -> float:
+    """Signed angle of an image vector from straight up (`from_down`: straight down),
+    degrees in (-180, 180], positive toward the way a side view faces (`facing` +1
+    image right, -1 image left; image y grows downward)."""
+    vertical = float(v[1]) if from_down else -float(v[1])
+    return math.degrees(math.atan2(float(v[0]) * facing, vertical))
+
+
 def _sides(side: str | None) -> tuple[str, ...]:
     return ("left", "right") if side is None else (side,)
 

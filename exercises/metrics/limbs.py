@@ -5,13 +5,12 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from exercises.metrics.body import (
     _NAN,
     Body,
+    _forward_deg,
     _max,
     _mean,
     _shin_length,
@@ -152,8 +151,7 @@ def upper_arm_forward_deg(body: Body, side: str | None) -> float:
             continue
         d = el - sh
         if float(np.hypot(*d)) > 0.0:
-            # From straight down (image y grows downward), positive toward the face.
-            out.append(math.degrees(math.atan2(float(d[0]) * facing, float(d[1]))))
+            out.append(_forward_deg(d, facing, from_down=True))
     return _max(out)
 
 

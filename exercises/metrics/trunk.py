@@ -11,9 +11,9 @@ import numpy as np
 
 from exercises.metrics.body import (
     _NAN,
-    F64,
     Body,
     _best_side,
+    _forward_deg,
     _from_vertical_deg,
     angle_deg,
 )
@@ -44,8 +44,7 @@ def trunk_forward_deg(body: Body, side: str | None) -> float:
     facing = body.facing()
     if s is None or h is None or facing == 0:
         return _NAN
-    v = s - h
-    return math.degrees(math.atan2(float(v[0]) * facing, -float(v[1])))
+    return _forward_deg(s - h, facing)
 
 
 def _line_side(body: Body, side: str | None) -> str | None:
@@ -93,12 +92,7 @@ def back_arch_deg(body: Body, side: str | None) -> float:
     sh, hip, kn = body.xy(f"{s}_shoulder"), body.xy(f"{s}_hip"), body.xy(f"{s}_knee")
     if sh is None or hip is None or kn is None:
         return _NAN
-    trunk, thigh = sh - hip, hip - kn
-
-    def forward(v: F64) -> float:
-        return math.degrees(math.atan2(float(v[0]) * facing, -float(v[1])))
-
-    return forward(thigh) - forward(trunk)
+    return _forward_deg(hip - kn, facing) - _forward_deg(sh - hip, facing)
 
 
 def torso_twist_deg(body: Body, side: str | None) -> float:
