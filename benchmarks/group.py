@@ -28,7 +28,7 @@ JSON line LAST (benchmarks/results/group.json has the per-scene details):
    ID switches.
 
 Threads: the multi-person pipeline runs with the group screen's ORT intra-op threads
-(`server.group_worker.multiperson_backend`: 0, ORT's default of one per core; a batch
+(`server.group_worker.GROUP_SCREEN_OPTIONS`: 0, ORT's default of one per core; a batch
 of crops on two threads cost 9.4 ms per crop against 13.1 on one), unless `--threads`
 says otherwise; the single-pose peer with max(threads, 1), the kiosk's one thread.
 
@@ -495,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--configs",
         default="ours",
-        help="named configs or key=value+key=value over the defaults",
+        help="named configs or key=value+key=value over the group screen's settings",
     )
     parser.add_argument(
         "--threads",

@@ -226,7 +226,7 @@ def frame_features(
         ValueError: xyz is not (T, J, 3) or visibility not (T, J) of the skeleton.
     """
     layout = _layout(skeleton)
-    j = len(skeleton.joint_names)
+    j = skeleton.num_joints
     if xyz.ndim != 3 or xyz.shape[1:] != (j, 3):
         raise ValueError(f"xyz must be (T, {j}, 3), got {xyz.shape}")
     if visibility.shape != xyz.shape[:2]:

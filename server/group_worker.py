@@ -13,7 +13,7 @@ from typing import Final
 from server.health import GroupWorkerHealth
 from server.inference import InferenceWorker, PoseStream
 from vision.backends import PoseBackend
-from vision.multiperson import MultiPersonOptions
+from vision.multiperson_options import MultiPersonOptions
 
 __all__ = ["GROUP_SCREEN_OPTIONS", "GroupWorkerHost", "multiperson_backend"]
 

@@ -203,12 +203,15 @@ def _body_features(  # type: ignore[no-untyped-def]
     """Per frame of (T, J, 3) float32 landmarks and (T, J) visibility: the x, y of the
     `joints` rows (M,) centred on their mean and divided by their RMS radius ->
     coords_out (T, 2M) float64 (NaN where a joint is missing or the frame is not
-    valid); the angles of `triples` (2A, 3) averaged in (left, right) pairs over the
-    sides seen -> angles_out (T, A) float64 (NaN where neither side is, or the frame
-    is not valid); valid_out (T,): at least `min_present` joints seen, radius > 0."""
+    valid); the angles of `triples` (2A, 3) by `_joint_angles`, averaged in (left,
+    right) pairs over the sides seen -> angles_out (T, A) float64 (NaN where neither
+    side is, or the frame is not valid); valid_out (T,): at least `min_present` joints
+    seen, radius > 0."""
     m = joints.shape[0]
     n_pairs = triples.shape[0] // 2
     present = np.empty(m, np.bool_)
+    pair_angles = np.empty((xyz.shape[0], triples.shape[0]), np.float32)
+    _joint_angles(xyz, visibility, triples, min_visibility, False, pair_angles)
     for t in range(xyz.shape[0]):
         n = 0
         sx = 0.0
@@ -252,26 +255,7 @@ def _body_features(  # type: ignore[no-untyped-def]
             total = 0.0
             count = 0
             for side in range(2):
-                a, b, c = triples[2 * k + side]
-                if (
-                    visibility[t, a] < min_visibility
-                    or visibility[t, b] < min_visibility
-                    or visibility[t, c] < min_visibility
-                ):
-                    continue
-                angle = np.float32(
-                    _angle_deg(
-                        xyz[t, a, 0],
-                        xyz[t, a, 1],
-                        0.0,
-                        xyz[t, b, 0],
-                        xyz[t, b, 1],
-                        0.0,
-                        xyz[t, c, 0],
-                        xyz[t, c, 1],
-                        0.0,
-                    )
-                )
+                angle = pair_angles[t, 2 * k + side]
                 if math.isfinite(angle):
                     total += np.float64(angle)
                     count += 1
