@@ -9,6 +9,7 @@ been said. Saves docs/screenshots/kiosk.png (the README shows it).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,12 @@ def bypassing_csp(browser: Any) -> Any:
             browser, name, functools.partial(getattr(browser, name), bypass_csp=True)
         )
     return browser
+
+
+def as_the_page_rounds(value: float) -> str:
+    """A number as the pages print it: JavaScript's Math.round rounds halves up
+    (92.5 -> 93), where Python's round() rounds them to even (92)."""
+    return str(math.floor(value + 0.5))
 
 
 def state(page: Any) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from tests.conftest import shared_data_path
 from tests.kiosk.test_browser import (  # noqa: F401 (fixtures)
     SCREENSHOTS,
     SPEECH_STUB,
+    as_the_page_rounds,
     chromium,
     launch,
     state,
@@ -292,8 +293,8 @@ def test_a_routine_runs_end_to_end_at_the_kiosk(
     assert len(shown) == 2
     for row, section in zip(shown, result["sections"], strict=True):
         assert section["name"]["en"] in row and "2 of 2" in row
-        assert str(round(section["score"])) in row
-    assert whole == str(round(result["score"]))
+        assert as_the_page_rounds(section["score"]) in row
+    assert whole == as_the_page_rounds(result["score"])
     assert "第一式 两手托天理三焦" in zh_rows and "2/2遍" in zh_rows
     assert recorder.events["RoutineCompleted"] == 1
 

@@ -22,7 +22,7 @@ from server.app import create_app
 from server.settings import Settings
 from server.store import Store, repository, upgrade_database
 from tests.conftest import ROOT
-from tests.kiosk.test_browser import chromium, launch
+from tests.kiosk.test_browser import as_the_page_rounds, chromium, launch
 from tests.live_server import free_port, serve_in_thread
 from tests.server.conftest import ScriptedBackend
 from tests.server.programme_scripts import summaries
@@ -152,7 +152,7 @@ def test_the_coach_sees_routines_posture_and_breathing(
     assert "Pursed-lip breathing with arm raises" in history
     hold = s["routine"]["sections"][1]
     assert "1. Holding up the heavens with both hands" in sections
-    assert "2 / 6" in sections and str(round(hold["score"])) in sections
+    assert "2 / 6" in sections and as_the_page_rounds(hold["score"]) in sections
     assert "Not seen" in sections
     assert whole == f"Whole routine: {round(s['routine']['score'])}"
     assert "One breath every 6.0 s (prescribed 6.0 s)" in rhythm
