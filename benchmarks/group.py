@@ -56,6 +56,7 @@ from scipy.optimize import linear_sum_assignment
 from benchmarks import group_data as gd
 from benchmarks._report import emit, percentiles_ms
 from server.group_worker import GROUP_SCREEN_OPTIONS
+from vision.backends.base import FollowsPeople
 from vision.backends.blazepose import keypoint_similarity
 from vision.types import Poses
 
@@ -358,7 +359,10 @@ def run_profiled(
                 t1 = time.perf_counter()
                 poses = backend.detect(image, frame.timestamp_ms)
                 t2 = time.perf_counter()
-                tracked = tracker.update(poses)
+                follows = isinstance(backend, FollowsPeople)
+                tracked = tracker.update(
+                    poses, backend.last_lineage if follows else None
+                )
                 t3 = time.perf_counter()
                 inner = dict(getattr(backend, "timings_ms", {}))
                 stages = {

@@ -72,6 +72,9 @@ from vision.tracking import PoseTracker, TrackerOptions
 from vision.types import PoseFrame, Poses, Skeleton
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
     from exercises.routine_group import ClassMember
     from server.inference import StreamStats
 
@@ -319,13 +322,20 @@ class GroupLive:
 
     # --- frames -----------------------------------------------------------------------
 
-    def feed(self, poses: Poses, image_wh: tuple[int, int]) -> GroupStep:
+    def feed(
+        self,
+        poses: Poses,
+        image_wh: tuple[int, int],
+        lineage: npt.NDArray[np.int64] | None = None,
+    ) -> GroupStep:
         """Track, run the engine, record the checked-in participants.
+
+        `lineage`: the estimator's lineage of each pose (`PoseTracker.update`).
 
         Raises:
             ValueError: the tracker or the engine rejected the frame (timestamps).
         """
-        tracked = self.tracker.update(poses)
+        tracked = self.tracker.update(poses, lineage)
         events = self.engine.feed(tracked)
         ts = int(tracked.timestamp_ms)
         self.last_timestamp_ms = ts

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from exercises.events import Event
 from exercises.group import ParticipantEvent
@@ -52,6 +52,10 @@ from server.schemas import (
     ProtocolError,
 )
 from vision.types import Poses, Skeleton
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 __all__ = ["RoutineGroupLive"]
 
@@ -103,8 +107,13 @@ class RoutineGroupLive(GroupLive):
 
     # --- frames -----------------------------------------------------------------------
 
-    def feed(self, poses: Poses, image_wh: tuple[int, int]) -> GroupStep:
-        step = super().feed(poses, image_wh)
+    def feed(
+        self,
+        poses: Poses,
+        image_wh: tuple[int, int],
+        lineage: npt.NDArray[np.int64] | None = None,
+    ) -> GroupStep:
+        step = super().feed(poses, image_wh, lineage)
         people = [
             p.model_copy(update={"routine": self.place(p.track_id)})
             if p.role == "participant"

@@ -298,7 +298,7 @@ class _GroupConnection(SocketConnection[_Active, GroupStep]):
 
     def feed(self, active: _Active, result: InferenceResult) -> GroupStep:
         assert result.poses is not None
-        return active.live.feed(result.poses, result.image_wh)
+        return active.live.feed(result.poses, result.image_wh, result.lineage)
 
     async def publish(
         self,

@@ -52,7 +52,7 @@ from server.timestamps import (
     ShiftedBackend,
     accept_timestamp,
 )
-from vision.backends.base import PoseBackend
+from vision.backends.base import FollowsPeople, PoseBackend
 from vision.types import PoseFrame, Poses, Skeleton, aspect_from_wh
 
 __all__ = [
@@ -303,12 +303,15 @@ class FrameStream(BaseFrameStream):
         backend = self._backend
         wh = (0, 0)
         poses: Poses | None = None
+        lineage: npt.NDArray[np.int64] | None = None
         try:
             if backend is None:
                 raise RuntimeError("stream closed")
             image = decode_jpeg(job.jpeg)
             wh = (int(image.shape[1]), int(image.shape[0]))
             poses = backend.detect(image, job.timestamp_ms)
+            if isinstance(backend.backend, FollowsPeople):
+                lineage = backend.backend.last_lineage.copy()
             aspect_wh = aspect_from_wh(wh)
             if poses.aspect_wh != aspect_wh:  # the decoded image's size is the truth
                 poses = replace(poses, aspect_wh=aspect_wh)
@@ -341,6 +344,7 @@ class FrameStream(BaseFrameStream):
             elapsed_ms,
             error,
             poses,
+            lineage if poses is not None else None,
         )
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from server.schemas import ProtocolError
 from vision.clock import VideoClock
 from vision.types import PoseFrame, Poses
@@ -44,6 +47,8 @@ class InferenceResult:
         error: Why the frame produced no pose (`bad_image`, `inference_failed`).
         poses: Everyone the backend found (untracked), None on error or when the
             worker does not pass them on; the group screen uses these.
+        lineage: (N,) int64, one per pose of `poses`, from a backend that follows
+            people itself (`vision.backends.base.FollowsPeople`); else None.
     """
 
     timestamp_ms: int
@@ -54,6 +59,7 @@ class InferenceResult:
     inference_ms: float
     error: ProtocolError | None = None
     poses: Poses | None = None
+    lineage: npt.NDArray[np.int64] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,7 +40,12 @@ and returns near-duplicates. Here, on `vision.backends.blazepose`'s stages:
    would merge them). Over `max_people`, the largest stay.
 5. The kept poses' alignment landmarks give the next frame's ROIs.
 
-Output is `Poses` with track_ids -1: `vision.tracking.PoseTracker` assigns IDs.
+Output is `Poses` with track_ids -1: `vision.tracking.PoseTracker` assigns IDs. Beside
+it, `last_lineage` numbers each returned pose by the chain of fits it came from: the
+same number while the estimator follows the person from frame to frame (their ROI from
+the last fit, or a fresh crop that fits the same person better), a new one when
+someone is found anew. The tracker takes it as the strongest cue
+(`PoseTracker.update(poses, lineage=...)`).
 """
 
 from __future__ import annotations
@@ -114,6 +119,11 @@ class _State:
 
     rois: F64 = field(default_factory=lambda: np.zeros((0, 4), np.float64))
     ages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
+    lineage: npt.NDArray[np.int64] = field(
+        default_factory=lambda: np.zeros(0, np.int64)
+    )
+    """Each person's chain of fits (see `MultiPersonPoseEstimator.last_lineage`)."""
+    next_lineage: int = 1
     fits: bp.LandmarkResult = field(default_factory=bp.LandmarkResult.empty)
     """Each person's last landmark-model fit (not extrapolated)."""
     velocity: npt.NDArray[np.float32] = field(
@@ -180,6 +190,10 @@ class MultiPersonPoseEstimator(Closeable):
         self.detector_runs = 0
         self.last_num_regions = 0
         self.last_num_crops = 0
+        self.last_lineage = np.zeros(0, np.int64)
+        """(N,) int64 >= 1, one per pose of the last `detect`: equal numbers across
+        frames mean the estimator followed that person from one frame to the next
+        (never reused within a session)."""
         self._costs = bp.FrameCosts()  # for `frame_budget_ms`
 
     @property
@@ -365,6 +379,9 @@ class MultiPersonPoseEstimator(Closeable):
         result = result.take(best)
         age = np.concatenate(start_ages)[group[best]]
         is_new = group[best] >= n_tracked
+        lineage = np.full(group[best].shape, -1, np.int64)
+        if n_tracked and st.lineage.size == n_tracked:
+            lineage[~is_new] = st.lineage[group[best][~is_new]]
         xy_px = result.xyz[:, : bp.NUM_POSE_JOINTS, :2] * np.asarray(wh, np.float32)
         plausible = bp.pose_plausibility(xy_px)
         # A fit collapsed to a point (all joints within a few pixels) is on nobody;
@@ -407,11 +424,14 @@ class MultiPersonPoseEstimator(Closeable):
             )
             group_age = np.where(same, age[idx][None, :], 0).max(axis=1)
             age[idx] = group_age
+            # ...and the chain of fits it continues.
+            lineage[idx] = np.where(same, lineage[idx][None, :], -1).max(axis=1)
         # Over capacity, the largest (nearest) people stay.
         size = bp.torso_lengths(xy_px[chosen])
         keep_idx = np.sort(chosen[np.argsort(-size, kind="stable")][: opts.max_people])
         kept = result.take(keep_idx)
         kept_age = age[keep_idx] + 1
+        st.lineage = self._number_lineage(lineage[keep_idx])
         st.rois = self.tracking.next_rois(kept, wh)
         st.ages = kept_age if opts.tracking else np.zeros(0, np.int64)
         st.found_new = run_detector and 0 < n_tracked < len(kept)
@@ -422,10 +442,24 @@ class MultiPersonPoseEstimator(Closeable):
         st.frame_index += 1
         confirmed = kept_age >= CONFIRM_FRAMES if opts.tracking else kept_age >= 1
         out = kept.take(np.flatnonzero(confirmed))
+        self.last_lineage = st.lineage[confirmed]
         timings["roi"] += time.perf_counter() - t0
         self.timings_ms = {k: v * 1e3 for k, v in timings.items()}
         self._costs.learn(self.timings_ms, self.last_num_crops, self.last_num_regions)
         return bp.landmarks_to_poses(out, ts, aspect_from_wh(wh))
+
+    def _number_lineage(self, lineage: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The kept poses' lineage: a pose continuing none (-1), or one whose chain
+        another kept pose already continues, starts a new one."""
+        st = self._state
+        out = lineage.astype(np.int64, copy=True)
+        seen: set[int] = set()
+        for i, value in enumerate(out.tolist()):
+            if value < 1 or value in seen:
+                out[i] = st.next_lineage
+                st.next_lineage += 1
+            seen.add(int(out[i]))
+        return out
 
     def _crop_budget(self, run_detector: bool) -> int:
         """Most tracked people to refresh this frame (0: no limit)."""

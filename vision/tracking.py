@@ -28,6 +28,12 @@ The supervision `update_with_detections` shape. Per frame:
    same torso length, with the hips within `TOPPLE_REACH_TORSO` of the track's, seen
    within `TOPPLE_MAX_LOST_MS`, continues that track (`exercises.falls` needs one
    track from standing to lying to see the fall).
+0. First of all, when the caller passes the pose estimator's lineage (see
+   `vision.multiperson.MultiPersonPoseEstimator.last_lineage`: the estimator followed
+   that person from the last frame to this one by their crop), a detection continuing
+   a track's lineage continues that track, whatever the cues and gates below say: a
+   fit that grows from part of a body to the whole body (after a cut, or when someone
+   steps out from behind another) is one person even though its size jumped.
 6. Unmatched detections start new tracks (new IDs, never reused). Tracks unseen for
    longer than `max_lost_ms` are forgotten (short-lived ones, fewer than
    `min_hits_to_remember` frames, after one frame).
@@ -35,7 +41,9 @@ The supervision `update_with_detections` shape. Per frame:
 Coordinates are the normalized image coordinates of `Poses`, made isotropic with the
 poses' own `aspect_wh` (`vision.geometry.isotropic`) before any distance is measured.
 A hard cut in a video (every person jumps) is not a motion: the old tracks find no
-match within the gates, so people get new IDs there; within a shot IDs are kept.
+match within the gates, so people get new IDs there (unless the estimator's crop of
+someone lands on a person of the new shot, whose lineage then keeps the track); within
+a shot IDs are kept.
 """
 
 from __future__ import annotations
@@ -175,6 +183,7 @@ class Track:
     hits: int = 1
     centroid: F64 = field(default_factory=lambda: np.zeros(2))
     size: float = 0.0
+    lineage: int = -1  # the estimator's lineage of its last pose (-1: none given)
 
     def predicted_xy(self, timestamp_ms: int) -> F64:
         dt = float(timestamp_ms - self.last_seen_ms)
@@ -339,6 +348,10 @@ class PoseTracker:
         bad = (dist > gate[:, None]) | (ratio > o.max_scale_ratio) | ~np.isfinite(cost)
         return np.where(bad, _INFEASIBLE, cost)
 
+    def _scale_fits(self, a: float, b: float) -> bool:
+        """Two body sizes could be one person's (`max_scale_ratio`)."""
+        return max(a, b) <= self.options.max_scale_ratio * max(min(a, b), 1e-9)
+
     def _trunk(
         self, xy: F64, visible: npt.NDArray[np.bool_]
     ) -> tuple[F64, float, float] | None:
@@ -414,11 +427,13 @@ class PoseTracker:
             if c < n_d and cost[r, c] <= limit
         ]
 
-    def update(self, poses: Poses) -> Poses:
+    def update(self, poses: Poses, lineage: npt.ArrayLike | None = None) -> Poses:
         """Give every pose of this frame a track ID.
 
         Args:
             poses: This frame's people (any track_ids are ignored).
+            lineage: (N,) int, optional: the estimator's lineage of each pose (see
+                step 0 of the module's description); values < 1 mean none.
 
         Returns:
             The same poses in the same order with `track_ids` filled (each >= 1,
@@ -426,7 +441,8 @@ class PoseTracker:
 
         Raises:
             TypeError: not a `Poses`.
-            ValueError: another skeleton, or a timestamp not after the previous one.
+            ValueError: another skeleton, a timestamp not after the previous one, or
+                a lineage of another length.
         """
         if not isinstance(poses, Poses):
             raise TypeError(f"expected Poses, got {type(poses).__name__}")
@@ -435,14 +451,40 @@ class PoseTracker:
                 f"tracker is for {self.skeleton.value}, "
                 f"got {poses.skeleton.value} poses"
             )
+        n = len(poses)
+        chain = (
+            np.full(n, -1, np.int64)
+            if lineage is None
+            else np.asarray(lineage, np.int64).reshape(-1)
+        )
+        if chain.shape != (n,):
+            raise ValueError(
+                f"lineage must have one value per pose ({n}), got {chain.shape}"
+            )
         ts = self._clock.check(int(poses.timestamp_ms))
         xy, visible, centres, sizes = self._features(poses)
-        n = len(poses)
         ids = np.full(n, -1, np.int64)
+        by_lineage = {t.lineage: t for t in self._tracks if t.lineage >= 1}
+        for d in range(n):
+            track = by_lineage.pop(int(chain[d]), None) if chain[d] >= 1 else None
+            if track is not None:
+                if not self._scale_fits(track.size, sizes[d]):
+                    track.size = float(sizes[d])  # a part became the whole body
+                self._refresh(track, xy[d], visible[d], centres[d], sizes[d], ts)
+                ids[d] = track.track_id
         previous = self._clock.last_ms
-        active = [t for t in self._tracks if t.last_seen_ms == previous]
-        lost = [t for t in self._tracks if t.last_seen_ms != previous]
-        free = list(range(n))
+        taken = {int(i) for i in ids if i >= 0}
+        active = [
+            t
+            for t in self._tracks
+            if t.last_seen_ms == previous and t.track_id not in taken
+        ]
+        lost = [
+            t
+            for t in self._tracks
+            if t.last_seen_ms != previous and t.track_id not in taken
+        ]
+        free = [d for d in range(n) if ids[d] < 0]
         for group in (active, lost):
             if not group or not free:
                 continue
@@ -472,6 +514,10 @@ class PoseTracker:
             free = [d for d in free if ids[d] < 0]
         for d in free:
             ids[d] = self._start(xy[d], visible[d], centres[d], sizes[d], ts)
+        lineage_of = dict(zip(ids.tolist(), chain.tolist(), strict=True))
+        for t in self._tracks:
+            if t.last_seen_ms == ts:
+                t.lineage = lineage_of[t.track_id]
         self._forget(ts)
         self._clock.advance(ts)
         return Poses(

@@ -134,7 +134,8 @@ def run(rate: float, phase_s: float) -> Run:
             if index >= len(frames):
                 break
             ts = round(t * 1000)
-            tracked = tracker.update(estimator.detect(frames[index], ts))
+            poses = estimator.detect(frames[index], ts)
+            tracked = tracker.update(poses, estimator.last_lineage)
             for event in monitor.update(tracked):
                 result.events.append(f"{t:.1f}s {type(event).__name__}")
                 if isinstance(event, FallDetected) and not result.alert:

@@ -240,6 +240,26 @@ def test_the_poses_carry_the_aspect_and_nothing_is_rebuilt() -> None:
         live(aspect_wh=ASPECT)  # no aspect option left to disagree with the poses
 
 
+@pytest.mark.parametrize("with_lineage", [True, False], ids=["lineage", "none"])
+def test_the_estimators_lineage_keeps_a_person_whose_fit_grows(
+    with_lineage: bool,
+) -> None:
+    """A fit of part of someone (half hidden, or just after a cut) that the
+    estimator follows to the whole body (x1.9 in one frame) stays one person on the
+    screen when the worker passes the lineage on; without it the tracker's scale gate
+    starts a new person."""
+    group = live()
+    ids = []
+    for i in range(8):
+        height, floor = (0.4, 0.9) if i < 4 else (0.76, 0.95)
+        frame = make_frame(i * 100 + 1, height=height, floor_y=floor, aspect=ASPECT)
+        poses = Poses.from_frames([frame], i * 100 + 1)
+        lineage = np.array([3], np.int64) if with_lineage else None
+        step = group.feed(poses, WIDE, lineage)
+        ids += step.tracked.track_ids.tolist()
+    assert set(ids) == ({1} if with_lineage else {1, 2})
+
+
 @pytest.mark.parametrize(
     ("action", "code"),
     [

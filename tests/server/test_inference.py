@@ -10,6 +10,7 @@ from contextlib import nullcontext as does_not_raise
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from server.inference import (
@@ -471,6 +472,48 @@ def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
     assert good.candidates == 2
     assert bad.poses is None
     assert bad.error.code is ErrorCode.BAD_IMAGE
+
+
+class _Following(ScriptedBackend):
+    """A backend that follows people itself and numbers them (`FollowsPeople`)."""
+
+    def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
+        poses = super().detect(image_bgr, timestamp_ms)
+        first = 10 * len(self.calls)  # 10, 11 on the first frame; 20, 21 next
+        self.last_lineage = np.arange(len(poses), dtype=np.int64) + first
+        return poses
+
+
+@pytest.mark.parametrize("follows", [True, False], ids=["follows", "plain"])
+def test_a_result_carries_the_backends_lineage_of_each_pose(follows: bool) -> None:
+    """The group screen's tracker takes the estimator's lineage as its strongest
+    cue; it travels with the poses it numbers, taken on the worker's thread."""
+    found = [person(0.2, 0.5, 0.05, 0.2), person(0.5, 0.5, 0.1, 0.4)]
+    kind = _Following if follows else ScriptedBackend
+    backend = kind(lambda i, ts, image: found)
+    worker = InferenceWorker(lambda: backend)
+
+    async def scenario() -> list[InferenceResult]:
+        worker.start()
+        stream = await worker.open_stream()
+        results = []
+        for ts, jpeg in ((5, jpeg_bytes()), (6, jpeg_bytes()), (7, b"bad")):
+            stream.submit(ts, jpeg, 0)
+            results.append(await stream.next_result())
+            stream.task_done(True)
+        stream.close()
+        return results
+
+    try:
+        first, second, bad = run(scenario())
+    finally:
+        worker.stop()
+    if follows:
+        assert first.lineage is not None and first.lineage.tolist() == [10, 11]
+        assert second.lineage is not None and second.lineage.tolist() == [20, 21]
+    else:
+        assert first.lineage is None and second.lineage is None
+    assert bad.lineage is None and bad.poses is None
 
 
 class _Resettable(ScriptedBackend):

@@ -103,14 +103,17 @@ def _group_clip() -> list[Any]:
 )
 def test_real_two_person_clip(options: MultiPersonOptions) -> None:
     """group2_taichi_beach.mp4: both people found in every frame, never a duplicate,
-    each keeps one track ID within each shot, no fall alert. The hard cut at 1.8 s
-    (frame 30) moves and enlarges both people at once; the tracker treats that as new
-    people (new IDs after the cut), since nothing in the poses says who is who across
-    a cut. Live cameras do not cut: the detector runs only to (re)acquire people, so
-    over the cut's two frames a person the cut moved away from their tracked ROI may
-    be missing or still shown where they were (a pose carried forward one frame,
-    dropped when it is refreshed); the frame after a loss runs the detector on the
-    whole frame and tiles, and from the third frame after the cut both are back."""
+    each keeps one track ID within each shot (from the first frame they are found in
+    after the cut), no fall alert. The hard cut at 1.8 s (frame 30) moves and enlarges
+    both people at once. Live cameras do not cut: the detector runs only to
+    (re)acquire people, so over the cut's two frames a person the cut moved away from
+    their tracked ROI may be missing or still shown where they were (a pose carried
+    forward one frame, dropped when it is refreshed); the frame after a loss runs the
+    detector on the whole frame and tiles, and from the third frame after the cut both
+    are back. The woman's tracked crop fits part of her in the frame after the cut and
+    the detector's crop all of her in the next (body size x1.7, past the tracker's
+    scale gate): the estimator's lineage keeps her one track (without it she got a
+    new ID there, an ID switch in benchmarks.group)."""
     from benchmarks import group_data as gd
     from exercises.falls import FallMonitor
     from vision.tracking import PoseTracker
@@ -124,17 +127,21 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
     ids: dict[tuple[int, int], set[int]] = {}
     with MultiPersonPoseEstimator(options) as est:
         for f in frames:
-            poses = tracker.update(est.detect(f.image, f.timestamp_ms))
+            poses = tracker.update(
+                est.detect(f.image, f.timestamp_ms), est.last_lineage
+            )
             h, w = f.image.shape[:2]
             assert poses.aspect_wh == pytest.approx(w / h)  # stamped, kept by tracking
             alerts += falls.update(poses)
-            if f.index in (CUT, CUT + 1):
+            at_cut = f.index in (CUT, CUT + 1)
+            if at_cut:
                 short.append(len(poses))
-                continue
-            assert len(poses) == 2, f"frame {f.index}: {len(poses)} people"
+            else:
+                assert len(poses) == 2, f"frame {f.index}: {len(poses)} people"
             xy = poses.xyz[:, :, :2] * np.array([w, h], np.float32)
             sim = ob.keypoint_similarity(xy, poses.visibility, xy, poses.visibility)
-            assert sim[0, 1] < ob.DUPLICATE_SIMILARITY, f"frame {f.index}"
+            if len(poses) == 2:
+                assert sim[0, 1] < ob.DUPLICATE_SIMILARITY, f"frame {f.index}"
             # Who is who: match to the per-half ground truth (man left, woman right).
             gt_xy = f.gt_xyz[:, :, :2] * np.array([w, h], np.float32)
             gt_sim = ob.keypoint_similarity(
@@ -144,6 +151,8 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
             for person in (0, 1):
                 if not np.isfinite(gt_xy[person, 0, 0]):
                     continue
+                if at_cut and not (gt_sim[person] >= 0.5).any():
+                    continue  # missing, or still shown where they stood
                 k = int(np.argmax(gt_sim[person]))
                 assert gt_sim[person, k] >= 0.5, f"frame {f.index}, person {person}"
                 ids.setdefault((shot, person), set()).add(int(poses.track_ids[k]))
@@ -175,7 +184,9 @@ def test_pasted_group_scene_recall_no_duplicates() -> None:
     tracker = PoseTracker()
     with MultiPersonPoseEstimator(MultiPersonOptions(tiles_per_frame=0)) as est:
         for f in gd.render_scene(scene):
-            poses: Poses = tracker.update(est.detect(f.image, f.timestamp_ms))
+            poses: Poses = tracker.update(
+                est.detect(f.image, f.timestamp_ms), est.last_lineage
+            )
             gb.evaluate_frame(tally, f, poses, 0.0)
     s = tally.summary()
     assert s["people"] >= 80

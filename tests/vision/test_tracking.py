@@ -183,6 +183,59 @@ def test_hard_cut_gives_new_ids() -> None:
     assert _ids_of(history, "a2") == {3} and _ids_of(history, "b2") == {4}
 
 
+def _run_with_lineage(
+    frames: list[list[tuple[str, dict[str, Any], int]]],
+) -> list[dict[str, int]]:
+    """Like `_run`, each person with the estimator's lineage number."""
+    tracker = PoseTracker()
+    out = []
+    for i, people in enumerate(frames):
+        poses = _poses(i, [p for _, p, _ in people])
+        tracked = tracker.update(poses, [c for _, _, c in people])
+        out.append(
+            {
+                name: int(tid)
+                for (name, _, _), tid in zip(people, tracked.track_ids, strict=True)
+            }
+        )
+    return out
+
+
+def test_lineage_carries_a_track_through_a_jump_in_size() -> None:
+    """A fit of part of a person (after a cut, or half hidden) grows to the whole body
+    from one frame to the next (x1.9, past `max_scale_ratio`): the estimator followed
+    them (same lineage), so the track goes on; without the lineage, a new track."""
+    small = {"center_x": 0.5, "height": 0.4}
+    whole = {"center_x": 0.5, "height": 0.76, "floor_y": 0.95}
+    frames = [[("p", small, 7)] for _ in range(5)] + [
+        [("p", whole, 7)] for _ in range(5)
+    ]
+    assert _ids_of(_run_with_lineage(frames), "p") == {1}
+    plain = [[(name, kw) for name, kw, _ in people] for people in frames]
+    assert _ids_of(_run(PoseTracker(), plain), "p") == {1, 2}
+
+
+def test_lineage_wins_over_position_and_a_new_lineage_is_matched_by_the_cues() -> None:
+    """Two people whose fits the estimator follows keep their tracks even where the
+    cues alone would hand them over (a and b jump to each other's places); someone
+    whose lineage is new (lost and found again on the spot) keeps their track by the
+    ordinary cues; no lineage (< 1) is no constraint."""
+    left, right = {"center_x": 0.3, "height": 0.5}, {"center_x": 0.7, "height": 0.5}
+    frames = (
+        [[("a", left, 1), ("b", right, 2)] for _ in range(4)]
+        + [[("a", right, 1), ("b", left, 2)]]
+        + [[("a", right, 3), ("b", left, -1)] for _ in range(3)]
+    )
+    history = _run_with_lineage(frames)
+    assert _ids_of(history, "a") == {1} and _ids_of(history, "b") == {2}
+
+
+def test_lineage_must_have_one_value_per_pose() -> None:
+    tracker = PoseTracker()
+    with pytest.raises(ValueError, match="one value per pose"):
+        tracker.update(_poses(0, [{}, {"center_x": 0.8}]), [1])
+
+
 def test_flickering_limbs_do_not_split_a_track() -> None:
     """A waist-up person whose extrapolated legs cross the visibility threshold every
     few frames (BlazePose does that) keeps one ID."""

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from vision.types import Poses, Skeleton
 
-__all__ = ["BackendError", "PoseBackend", "check_image", "options_or_default"]
+__all__ = [
+    "BackendError",
+    "FollowsPeople",
+    "PoseBackend",
+    "check_image",
+    "options_or_default",
+]
 
 _Options = TypeVar("_Options")
 
@@ -32,6 +38,16 @@ class PoseBackend(Protocol):
     def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class FollowsPeople(Protocol):
+    """A backend that follows each person from frame to frame itself (the
+    multi-person estimator's ROIs): `last_lineage` (N,) int64 numbers the poses of its
+    last `detect` by the chain of fits each continues (>= 1, never reused), for
+    `vision.tracking.PoseTracker.update(poses, lineage=...)`."""
+
+    last_lineage: npt.NDArray[np.int64]
 
 
 def options_or_default(options: object, options_cls: type[_Options]) -> _Options:
