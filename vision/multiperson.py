@@ -425,7 +425,9 @@ class MultiPersonPoseEstimator(Closeable):
             group_age = np.where(same, age[idx][None, :], 0).max(axis=1)
             age[idx] = group_age
             # ...and the chain of fits it continues.
-            lineage[idx] = np.where(same, lineage[idx][None, :], -1).max(axis=1)
+            lineage[idx] = self._continued_chains(
+                xy_px[idx], vis_ok, group[best][idx], same, n_tracked, wh
+            )
         # Over capacity, the largest (nearest) people stay.
         size = bp.torso_lengths(xy_px[chosen])
         keep_idx = np.sort(chosen[np.argsort(-size, kind="stable")][: opts.max_people])
@@ -447,6 +449,42 @@ class MultiPersonPoseEstimator(Closeable):
         self.timings_ms = {k: v * 1e3 for k, v in timings.items()}
         self._costs.learn(self.timings_ms, self.last_num_crops, self.last_num_regions)
         return bp.landmarks_to_poses(out, ts, aspect_from_wh(wh))
+
+    def _continued_chains(
+        self,
+        xy_px: npt.NDArray[np.float32],
+        visibility: npt.NDArray[np.float32],
+        source: npt.NDArray[np.int64],
+        same: npt.NDArray[np.bool_],
+        n_tracked: int,
+        wh: tuple[int, int],
+    ) -> npt.NDArray[np.int64]:
+        """(N,) the chain each of this frame's N usable fits continues (-1: none).
+
+        A fit continues the chains of the tracked people it is one person with
+        (`same`, itself included); of several, the one whose last fit it resembles
+        most: the chain that was on this person a frame ago, not one whose crop slid
+        onto them from a neighbour (a back-row performer's crop sliding onto the
+        person in front, two rows of a class).
+        """
+        st = self._state
+        out = np.full(source.shape, -1, np.int64)
+        tracked = source < n_tracked
+        if not tracked.any() or st.lineage.size != n_tracked:
+            return out
+        cols = np.flatnonzero(tracked)
+        rows = source[cols]
+        last_xy = st.fits.xyz[rows, : bp.NUM_POSE_JOINTS, :2] * np.asarray(
+            wh, np.float32
+        )
+        resemblance = bp.keypoint_similarity(
+            xy_px, visibility, last_xy, st.fits.visibility[rows, : bp.NUM_POSE_JOINTS]
+        )
+        resemblance = np.where(same[:, cols], resemblance, -1.0)
+        best = np.argmax(resemblance, axis=1)
+        found = resemblance[np.arange(source.shape[0]), best] >= 0.0
+        out[found] = st.lineage[rows[best[found]]]
+        return out
 
     def _number_lineage(self, lineage: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """The kept poses' lineage: a pose continuing none (-1), or one whose chain

@@ -166,9 +166,22 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
 @pytest.mark.model
 @pytest.mark.slow
 @needs_onnx_models
-def test_pasted_group_scene_recall_no_duplicates() -> None:
-    """Six people pasted from shared clips into a 4:3 frame, each about a fifth to a
-    quarter of the frame high (benchmarks.group_data "row6", first 20 frames)."""
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        pytest.param("row6", MultiPersonOptions(tiles_per_frame=0), id="row6"),
+        pytest.param("two_rows5", None, id="two_rows5-group-screen"),
+    ],
+)
+def test_pasted_group_scene_recall_no_duplicates(
+    name: str, options: MultiPersonOptions | None
+) -> None:
+    """People pasted from shared clips (benchmarks.group_data, first 20 frames): "row6"
+    six in a 4:3 frame, each about a fifth to a quarter of the frame high; "two_rows5"
+    a back row partly behind a front row, on the group screen's settings, where a
+    back-row performer's crop slides onto the person in front (frame 15): the fit
+    kept there must go on with the front person's own chain of fits, not the slid
+    one's (which handed the front person the back one's ID, an ID switch)."""
     import dataclasses
 
     from benchmarks import group as gb
@@ -176,13 +189,15 @@ def test_pasted_group_scene_recall_no_duplicates() -> None:
     from tests.conftest import shared_data_path
     from vision.tracking import PoseTracker
 
+    from server.group_worker import GROUP_SCREEN_OPTIONS
+
     shared_data_path("video")
     scene = dataclasses.replace(
-        next(s for s in gd.SCENES if s.name == "row6"), num_frames=20
+        next(s for s in gd.SCENES if s.name == name), num_frames=20
     )
     tally = gb.Tally()
     tracker = PoseTracker()
-    with MultiPersonPoseEstimator(MultiPersonOptions(tiles_per_frame=0)) as est:
+    with MultiPersonPoseEstimator(options or GROUP_SCREEN_OPTIONS) as est:
         for f in gd.render_scene(scene):
             poses: Poses = tracker.update(
                 est.detect(f.image, f.timestamp_ms), est.last_lineage
@@ -190,6 +205,8 @@ def test_pasted_group_scene_recall_no_duplicates() -> None:
             gb.evaluate_frame(tally, f, poses, 0.0)
     s = tally.summary()
     assert s["people"] >= 80
-    assert s["recall"] >= gb.RECALL_TARGET, s
+    # two_rows5: a back-row performer partly behind the front row is lost in frames
+    # 8-16 (recall 0.88 over these 20 frames, 0.967 over the benchmark's 60).
+    assert s["recall"] >= (gb.RECALL_TARGET if name == "row6" else 0.85), s
     assert s["duplicates"] == 0, s
     assert s["id_switches"] == 0, s
