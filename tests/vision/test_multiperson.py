@@ -186,10 +186,9 @@ def test_pasted_group_scene_recall_no_duplicates(
 
     from benchmarks import group as gb
     from benchmarks import group_data as gd
+    from server.group_worker import GROUP_SCREEN_OPTIONS
     from tests.conftest import shared_data_path
     from vision.tracking import PoseTracker
-
-    from server.group_worker import GROUP_SCREEN_OPTIONS
 
     shared_data_path("video")
     scene = dataclasses.replace(
