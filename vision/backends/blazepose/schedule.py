@@ -32,6 +32,7 @@ __all__ = [
     "joint_motion",
     "jumped",
     "refresh_mask",
+    "search_regions",
     "trunk_speed",
     "trunk_step",
     "uncovered_tiles",
@@ -281,3 +282,38 @@ class FrameCosts:
             return 0
         room = budget_ms - self.rest_ms - self.region_ms * regions
         return max(1, int(room // self.crop_ms))
+
+
+SEARCH_SCALE: Final[float] = 1.2
+"""Side of the detector region searched for someone lost, over the longer side of
+their last joint box (at least a detector tile's side): the detector finds a person
+best when they fill most of its region; a region twice their size, with neighbours in
+it, re-found a back-row performer 3 frames later than the tiles had."""
+
+
+def search_regions(
+    boxes: npt.ArrayLike,
+    image_wh: tuple[int, int],
+    min_side: float,
+    scale: float = SEARCH_SCALE,
+) -> F64:
+    """(N, 4) [x0, y0, x1, y1] px square detector regions around people's last joint
+    boxes: centred on each box, `scale` times its longer side but at least
+    `min_side`, moved (not shrunk) to lie inside the image where it fits, clipped
+    where it does not.
+
+    Args:
+        boxes: (N, 4) [x_min, y_min, x_max, y_max] px (`joint_boxes`).
+        image_wh: (W, H) px.
+        min_side: Smallest region side, px (a detector tile's, `tile_grid`).
+        scale: Region side over the box's longer side (> 0).
+    """
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    w, h = image_wh
+    side = scale * np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])
+    side = np.minimum(np.maximum(side, max(min_side, 1.0)), max(w, h))
+    half = side / 2.0
+    cx = np.clip((b[:, 0] + b[:, 2]) / 2.0, half, np.maximum(w - half, half))
+    cy = np.clip((b[:, 1] + b[:, 3]) / 2.0, half, np.maximum(h - half, half))
+    out = np.stack([cx - half, cy - half, cx + half, cy + half], axis=1)
+    return np.clip(out, 0.0, np.array([w, h, w, h], np.float64))

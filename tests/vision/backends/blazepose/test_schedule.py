@@ -17,6 +17,7 @@ from vision.backends.blazepose import (
     joint_motion,
     jumped,
     refresh_mask,
+    search_regions,
     trunk_speed,
     trunk_step,
     uncovered_tiles,
@@ -197,3 +198,24 @@ def test_jumped_on_a_fast_trunk_or_a_scale_change() -> None:
     new[2, [23, 24], 1] = 0.45  # torso 1.5x longer
     step = trunk_step(new, old, [1, 1, 1])
     assert jumped(new, old, step, (100, 100)).tolist() == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    ("box", "min_side", "expected"),
+    [
+        # 1.2 x the longer side (100 px) around the centre.
+        pytest.param([300, 100, 340, 200], 50, [260, 90, 380, 210], id="scaled"),
+        # A small person: a tile's side at the least.
+        pytest.param([300, 140, 310, 160], 100, [255, 100, 355, 200], id="tile-side"),
+        # At the image's corner: moved inside, not shrunk.
+        pytest.param([600, 300, 640, 360], 50, [568, 288, 640, 360], id="corner"),
+        # Larger than the image: clipped to it.
+        pytest.param([0, 0, 640, 360], 50, [0, 0, 640, 360], id="whole"),
+    ],
+)
+def test_search_regions(
+    box: list[float], min_side: float, expected: list[float]
+) -> None:
+    got = search_regions([box], (640, 360), min_side)
+    np.testing.assert_allclose(got, [expected])
+    assert search_regions(np.zeros((0, 4)), (640, 360), 50).shape == (0, 4)
