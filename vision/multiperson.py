@@ -486,9 +486,10 @@ class MultiPersonPoseEstimator(Closeable):
         wh: tuple[int, int],
     ) -> None:
         """After this frame: search (`REACQUIRE_FRAMES`) around each tracked person
-        lost in it (and on the whole frame), or everywhere when nobody is left. A region is searched for its
-        whole time even when someone is found in it (stopping then, in a 2x region,
-        re-found a back-row performer later: the one found was her neighbour)."""
+        lost in it (and on the whole frame), or everywhere when nobody is left. A
+        region is searched for its whole time even when someone is found in it
+        (stopping then, in a 2x region, re-found a back-row performer later: the one
+        found was her neighbour)."""
         st = self._state
         scale = np.asarray(wh, np.float32)
         frames = st.search_frames - 1
