@@ -459,15 +459,18 @@ class MultiPersonPoseEstimator(Closeable):
         keep_idx = np.sort(chosen[np.argsort(-size, kind="stable")][: opts.max_people])
         kept = result.take(keep_idx)
         kept_age = age[keep_idx] + 1
+        last_chains = st.lineage
         st.lineage, st.next_lineage = number_chains(lineage[keep_idx], st.next_lineage)
         st.rois = self.tracking.next_rois(kept, wh)
         st.ages = kept_age if opts.tracking else np.zeros(0, np.int64)
         st.found_new = run_detector and 0 < n_tracked < len(kept)
-        self._look_for_the_lost(
-            np.setdiff1d(np.arange(n_tracked), group[best][keep_idx]),
-            len(kept) > 0,
-            wh,
-        )
+        # Lost: someone returned (confirmed) whose chain of fits ends here (not a
+        # tracked crop whose person a fresh crop fits better).
+        lost = np.zeros(0, np.int64)
+        if n_tracked and last_chains.size == n_tracked and ages.size == n_tracked:
+            ended = ~np.isin(last_chains, st.lineage)
+            lost = np.flatnonzero(ended & (ages >= CONFIRM_FRAMES))
+        self._look_for_the_lost(lost, len(kept) > 0, wh)
         self._carry(kept, group[best][keep_idx], fresh[best][keep_idx], n_tracked, wh)
         self.clock.advance(ts)
         st.frame_index += 1
