@@ -517,6 +517,24 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
             report_rate(request, late, time.monotonic() - started)
             names |= who_is_who(late["drawn"], late["picture"])
             steps = {names.get(t["track_id"], "?"): t["in_step"] for t in late["tiles"]}
+            # Each follower's reps reach their tile (the screen once showed 0 reps for
+            # followers who had clearly done several).
+            follower_ids = [
+                t["track_id"]
+                for t in late["tiles"]
+                if names.get(t["track_id"], "").startswith("follower")
+            ]
+            page.wait_for_function(
+                "(ids) => ids.every((id) => window.groupState.tiles.some("
+                "(t) => t.track_id === id && t.reps >= 1))",
+                arg=follower_ids,
+                timeout=STEP_TIMEOUT_MS,
+            )
+            follower_reps = [
+                t["reps"]
+                for t in group_state(page)["tiles"]
+                if t["track_id"] in follower_ids
+            ]
             page.wait_for_timeout(600)  # the meters' 0.4 s transition
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / "group-screen.png"))
@@ -574,6 +592,7 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
     # clearly lower").
     followers = [v for k, v in steps.items() if k.startswith("follower")]
     assert len(followers) == 3 and "squats" in steps, steps
+    assert len(follower_ids) == 3 and min(follower_reps) >= 1, follower_reps
     assert min(followers) >= steps["squats"] + IN_STEP_MARGIN, steps
     assert steps["squats"] < 40, steps  # the meter's "low" band
     # Everyone drawn, the instructor (big, central) marked, each participant in a
