@@ -56,7 +56,12 @@ from server.middleware import install_middleware
 from server.programme_records import ProgrammeResultRecorder
 from server.recording import CountingRecorder, SessionRecorder
 from server.runtime import Runtime
-from server.schemas import PROTOCOL_VERSION, ExerciseInfo, ProgrammeInfo
+from server.schemas import (
+    ASSESSMENT_IDS,
+    PROTOCOL_VERSION,
+    ExerciseInfo,
+    ProgrammeInfo,
+)
 from server.settings import LANGUAGES, Settings
 from server.static import RevalidatedStaticFiles
 from server.ws import kiosk_socket
@@ -89,6 +94,7 @@ class KioskInfo(BaseModel):
     kiosk_auth: bool = False  # kiosks must present their token (see /setup)
     records: bool = False  # sessions are recorded (residents may sign in)
     protocol: int = PROTOCOL_VERSION
+    assessments: list[str] = list(ASSESSMENT_IDS)  # what `open` may name, in order
 
 
 def _warm_engine() -> None:

@@ -42,7 +42,6 @@ addStrings(STRINGS);
 
 const MAX_SEND_FPS = Number(params.get("fps")) || 30;
 const SCAN_FPS = 6;
-const ASSESSMENTS = ["chair_stand_30s", "arm_curl_30s", "step_test_2min", "single_leg_stance"];
 const FAST_TIMING = { instructions_ms: 1500, ready_hold_ms: 300, countdown_ms: 3000 };
 const SCREENS = ["picker", "signin", "history", "plan", "rest", "plandone", "stage", "summary", "result", "programme-result"];
 
@@ -92,7 +91,7 @@ const state = (window.kioskState = {
   plan: null, // kiosk/plan.js: {state, id, steps, step, recorded, rows, done, total}
 });
 
-let kiosk = { default_lang: "en", default_elder: false, demo: { available: false } };
+let kiosk = { default_lang: "en", default_elder: false, demo: { available: false }, assessments: [] }; // GET /api/kiosk
 let exercises = [];
 let options = { cue_interval_ms: 4000, speech_rate: 1.0, countdown_s: 3, send_width: 640 };
 let countdownDone = false;
@@ -241,7 +240,7 @@ function renderPicker() {
 
 function renderAssessments() {
   $("assessment-grid").replaceChildren(
-    ...ASSESSMENTS.map((id) => card({ "data-assessment": id, onclick: () => startAssessment(id) }, "/static/pictures/exercise.svg", t("assess_" + id))),
+    ...(kiosk.assessments || []).map((id) => card({ "data-assessment": id, onclick: () => startAssessment(id) }, "/static/pictures/exercise.svg", t("assess_" + id))),
   );
 }
 

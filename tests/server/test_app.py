@@ -14,8 +14,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from exercises.spec import builtin_specs
-from server.app import create_app
-from server.schemas import encode_frame
+from server.app import WEB_DIR, create_app
+from server.schemas import ASSESSMENT_IDS, encode_frame
 from server.settings import Settings
 from tests.conftest import shared_data_path
 from tests.server.conftest import ScriptedBackend, jpeg_bytes
@@ -170,6 +170,20 @@ def test_kiosk_defaults_come_from_settings() -> None:
         "width": None,
         "height": None,
     }
+
+
+def test_the_kiosk_lists_the_assessments_the_server_runs() -> None:
+    """The kiosk's assessment cards come from the server (one list, the sessions'
+    own), not from a copy in the page."""
+    from exercises.assessments import SESSIONS
+
+    with TestClient(app_with()) as client:
+        info = client.get("/api/kiosk").json()
+    assert info["assessments"] == list(SESSIONS)
+    assert set(SESSIONS) == set(ASSESSMENT_IDS)
+    page = (WEB_DIR / "kiosk.js").read_text(encoding="utf-8").splitlines()
+    copies = [line for line in page if sum(f'"{i}"' in line for i in SESSIONS) > 1]
+    assert not copies  # no list of the ids in the page
 
 
 def test_no_demo_video_without_demo_setting() -> None:
