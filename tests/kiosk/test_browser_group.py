@@ -528,7 +528,7 @@ def test_group_class_people_tiles_instructor_check_in_and_summary(
                 "(ids) => ids.every((id) => window.groupState.tiles.some("
                 "(t) => t.track_id === id && t.reps >= 1))",
                 arg=follower_ids,
-                timeout=STEP_TIMEOUT_MS,
+                timeout=TIMEOUT_MS,
             )
             follower_reps = [
                 t["reps"]
