@@ -440,16 +440,17 @@ def test_load_builds_and_warms_one_backend() -> None:
     worker.stop()
 
 
-def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
-    found = [person(0.2, 0.5, 0.05, 0.2), person(0.5, 0.5, 0.1, 0.4)]
-    backend = ScriptedBackend(lambda i, ts, image: found)
+def _results_of(
+    backend: ScriptedBackend, frames: list[tuple[int, bytes]]
+) -> list[InferenceResult]:
+    """One stream's results for (timestamp_ms, JPEG) frames sent one at a time."""
     worker = InferenceWorker(lambda: backend)
 
     async def scenario() -> list[InferenceResult]:
         worker.start()
         stream = await worker.open_stream()
         results = []
-        for ts, jpeg in ((5, jpeg_bytes()), (6, b"not a jpeg")):
+        for ts, jpeg in frames:
             stream.submit(ts, jpeg, 0)
             results.append(await stream.next_result())
             stream.task_done(True)
@@ -457,9 +458,15 @@ def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
         return results
 
     try:
-        good, bad = run(scenario())
+        return run(scenario())  # type: ignore[no-any-return]
     finally:
         worker.stop()
+
+
+def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
+    found = [person(0.2, 0.5, 0.05, 0.2), person(0.5, 0.5, 0.1, 0.4)]
+    backend = ScriptedBackend(lambda i, ts, image: found)
+    good, bad = _results_of(backend, [(5, jpeg_bytes()), (6, b"not a jpeg")])
     assert good.poses is not None
     assert good.poses.timestamp_ms == 5
     # Stamped with the decoded image's aspect (the scripted backend does not know it).
@@ -491,23 +498,8 @@ def test_a_result_carries_the_backends_lineage_of_each_pose(follows: bool) -> No
     found = [person(0.2, 0.5, 0.05, 0.2), person(0.5, 0.5, 0.1, 0.4)]
     kind = _Following if follows else ScriptedBackend
     backend = kind(lambda i, ts, image: found)
-    worker = InferenceWorker(lambda: backend)
-
-    async def scenario() -> list[InferenceResult]:
-        worker.start()
-        stream = await worker.open_stream()
-        results = []
-        for ts, jpeg in ((5, jpeg_bytes()), (6, jpeg_bytes()), (7, b"bad")):
-            stream.submit(ts, jpeg, 0)
-            results.append(await stream.next_result())
-            stream.task_done(True)
-        stream.close()
-        return results
-
-    try:
-        first, second, bad = run(scenario())
-    finally:
-        worker.stop()
+    frames = [(5, jpeg_bytes()), (6, jpeg_bytes()), (7, b"bad")]
+    first, second, bad = _results_of(backend, frames)
     if follows:
         assert first.lineage is not None and first.lineage.tolist() == [10, 11]
         assert second.lineage is not None and second.lineage.tolist() == [20, 21]
