@@ -5,6 +5,12 @@
 
 The supervision `update_with_detections` shape. Per frame:
 
+0. First of all, when the caller passes the pose estimator's lineage (see
+   `vision.multiperson.MultiPersonPoseEstimator.last_lineage`: the estimator followed
+   that person from the last frame to this one by their crop), a detection continuing
+   a track's lineage continues that track, whatever the cues and gates below say: a
+   fit that grows from part of a body to the whole body (after a cut, or when someone
+   steps out from behind another) is one person even though its size jumped.
 1. Every track predicts where its person is now: last joints moved by the track's
    velocity (an exponential average of its centroid's motion) over the time since it
    was last seen.
@@ -28,12 +34,6 @@ The supervision `update_with_detections` shape. Per frame:
    same torso length, with the hips within `TOPPLE_REACH_TORSO` of the track's, seen
    within `TOPPLE_MAX_LOST_MS`, continues that track (`exercises.falls` needs one
    track from standing to lying to see the fall).
-0. First of all, when the caller passes the pose estimator's lineage (see
-   `vision.multiperson.MultiPersonPoseEstimator.last_lineage`: the estimator followed
-   that person from the last frame to this one by their crop), a detection continuing
-   a track's lineage continues that track, whatever the cues and gates below say: a
-   fit that grows from part of a body to the whole body (after a cut, or when someone
-   steps out from behind another) is one person even though its size jumped.
 6. Unmatched detections start new tracks (new IDs, never reused). Tracks unseen for
    longer than `max_lost_ms` are forgotten (short-lived ones, fewer than
    `min_hits_to_remember` frames, after one frame).
