@@ -165,6 +165,28 @@ def test_real_two_person_clip(options: MultiPersonOptions) -> None:
 
 
 @pytest.mark.model
+@needs_onnx_models
+def test_nobody_lost_means_no_search() -> None:
+    """One real person, always found: after the warm-up the detector runs only on the
+    sweep's one region every `detect_every` frames. Fleeting candidates the estimator
+    never returned are not "lost" people to search for (searching for them ran the
+    detector on three regions every frame)."""
+    from benchmarks import group as gb
+    from benchmarks import group_data as gd
+    from server.group_worker import GROUP_SCREEN_OPTIONS
+    from tests.conftest import shared_data_path
+
+    shared_data_path("video")
+    regions = []
+    with MultiPersonPoseEstimator(GROUP_SCREEN_OPTIONS) as est:
+        for f in gd.render_scene(gb.count_scene(1, 25)):
+            assert len(est.detect(f.image, f.timestamp_ms)) <= 1
+            regions.append(est.last_num_regions)
+    assert max(regions[mp.WARMUP_FRAMES :]) <= 1, regions
+    assert sum(r > 0 for r in regions[mp.WARMUP_FRAMES :]) <= 6, regions
+
+
+@pytest.mark.model
 @pytest.mark.slow
 @needs_onnx_models
 @pytest.mark.parametrize(
