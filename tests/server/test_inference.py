@@ -482,7 +482,12 @@ def test_a_result_carries_everyone_found_and_errors_carry_nobody() -> None:
 
 
 class _Following(ScriptedBackend):
-    """A backend that follows people itself and numbers them (`FollowsPeople`)."""
+    """A backend that follows people itself and numbers them (`FollowsPeople`:
+    `last_lineage` exists from construction, as the estimator's does)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.last_lineage = np.zeros(0, np.int64)
 
     def detect(self, image_bgr: npt.NDArray[np.uint8], timestamp_ms: int) -> Poses:
         poses = super().detect(image_bgr, timestamp_ms)
