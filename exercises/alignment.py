@@ -1,7 +1,8 @@
 """Dynamic time warping of joint-angle trajectories against a reference: offline banded
 alignment, a batch of candidates against one template, and live (streaming) alignment.
 
-Core module: stdlib and numpy; the numba kernels live in `exercises.kernels`.
+Core module: stdlib and numpy; the numba kernels live in `exercises.kernels` and
+`exercises.lanes.kernels` (a batch of queries in SIMD lanes).
 
 Cost model, shared by every function here:
 
@@ -31,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from exercises import kernels as _k
+from exercises.lanes import kernels as _lanes
 
 __all__ = [
     "Alignment",
@@ -252,7 +254,7 @@ def dtw_costs_batch(
     reference = _check_2d("reference", reference, k)
     frac = _check_band_frac(band_frac)
     scale_k = _scale_arg(scale, reference.shape[0], k)
-    status, costs = _k._dtw_costs(queries, lengths, reference, scale_k, frac)
+    status, costs = _lanes._dtw_costs(queries, lengths, reference, scale_k, frac)
     if status == -1:
         raise ValueError(
             f"lengths must be in [1, {t_max}], got {lengths.min()}..{lengths.max()}"

@@ -1,4 +1,5 @@
-"""exercises/kernels.py (DTW) against the twins in tests/naive.py, plus invariants."""
+"""exercises/kernels.py and exercises/lanes/kernels.py (DTW) against the twins in
+tests/naive.py, plus invariants."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 from exercises import kernels as k
 from exercises.alignment import _band_width
+from exercises.lanes import kernels as lk
 from tests import naive
 
 
@@ -125,7 +127,7 @@ def test_rolling_cost_kernel_matches_full_and_naive_batch(band_frac):
     scale = _scale(rng, r_len, k_count, per_row=True)
     widths = np.array([_band_width(int(n), r_len, band_frac) for n in lengths])
     out = np.empty(b_count)
-    k._dtw_costs_batch(queries, lengths, reference, scale, widths, out)
+    lk._dtw_costs_batch(queries, lengths, reference, scale, widths, out)
     want = naive.dtw_costs_batch(queries, lengths, reference, scale, band_frac)
     npt.assert_allclose(out, want, rtol=1e-6, equal_nan=True)
     for b, n in enumerate(lengths):
@@ -139,7 +141,7 @@ def test_batch_of_all_nan_query_is_nan():
     queries = np.full((1, 4, 2), np.nan, np.float32)
     out = np.empty(1)
     reference = np.zeros((3, 2), np.float32)
-    k._dtw_costs_batch(
+    lk._dtw_costs_batch(
         queries,
         np.array([4], np.int64),
         reference,
@@ -153,7 +155,7 @@ def test_batch_of_all_nan_query_is_nan():
 def _batch(queries, lengths, reference, scale, band_frac, min_chunk):
     widths = np.array([_band_width(int(n), len(reference), band_frac) for n in lengths])
     out = np.full(len(lengths), -1.0)
-    k._dtw_costs_batch(queries, lengths, reference, scale, widths, out, min_chunk)
+    lk._dtw_costs_batch(queries, lengths, reference, scale, widths, out, min_chunk)
     return out
 
 
@@ -254,9 +256,9 @@ def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
         slow = np.empty(40)
         members = np.argsort(lengths, kind="mergesort")
         if chunk:
-            work = _chunk_work(prepared, 13, 40)
-            k._dtw_cost_chunk(queries, lengths, widths, members, prepared, work, fast)
-            k._dtw_cost_chunk(queries, lengths, widths, members, forced, work, slow)
+            work = _chunk_work(prepared, 13, 40, 30)
+            lk._dtw_cost_chunk(queries, lengths, widths, members, prepared, work, fast)
+            lk._dtw_cost_chunk(queries, lengths, widths, members, forced, work, slow)
         else:
             for b in range(40):
                 fast[b] = _one(queries[b], lengths[b], prepared, widths[b])
@@ -271,22 +273,12 @@ def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
 def test_order_by_length_is_a_stable_sort(lengths):
     lengths = np.array(lengths, np.int64)
     npt.assert_array_equal(
-        k._order_by_length(lengths, 9), np.argsort(lengths, kind="stable")
+        lk._order_by_length(lengths, 9), np.argsort(lengths, kind="stable")
     )
 
 
-def _chunk_work(prepared, r_len, c_n):
-    k_padded = prepared[0].shape[0]
-    return (
-        np.empty((k_padded, c_n)),
-        np.empty(c_n),
-        np.empty(c_n, np.int64),
-        *(np.empty((r_len + 1, c_n)) for _ in range(4)),
-        np.empty(c_n),
-        np.empty(c_n),
-        np.empty(c_n, np.int64),
-        np.empty(c_n),
-    )
+def _chunk_work(prepared, r_len, c_n, t_max):
+    return lk._chunk_work(prepared[0].shape[0], r_len, t_max, c_n)
 
 
 def _one(query, t_len, prepared, width):
