@@ -164,9 +164,11 @@ def _scale_arg(scale: object, r_len: int, k: int) -> F32:
             f"scale must be ({k},) or ({r_len}, {k}) float32 degrees, "
             f"got {scale.shape} {scale.dtype.name}"
         )
-    if scale.ndim == 1 or not scale.flags.c_contiguous:
+    if not scale.flags.c_contiguous:
         return np.ascontiguousarray(scale).reshape(-1, k)
-    return scale
+    # A (1, K) view by indexing: ascontiguousarray + reshape took ~0.3 us per call
+    # (a short pair's whole DTW is ~8 us, issue 21); this takes ~0.07 us.
+    return scale[None] if scale.ndim == 1 else scale
 
 
 def dtw_align(
