@@ -261,3 +261,38 @@ def decode_landmarks(raw, heatmap, transforms, image_wh, size=256, refine=True):
             xyz[n, j, 2] = raw[n, j, 2] / size * side_px / w
             visibility[n, j] = 1.0 / (1.0 + math.exp(-raw[n, j, 3]))
     return xyz, visibility
+
+
+def warp_replicate(image_bgr, tensor_to_image, size, scale):
+    """OpenCV's float bilinear warp (>= 4.11) with replicated edges, one pixel at a
+    time: (H, W, 3) uint8 BGR, (2, 3) tensor px -> image px -> (3, size, size)
+    float32 RGB planes, round(value) * scale.
+
+    OpenCV casts the map to float32, takes each row's term y * M1 + M2 in float32,
+    then x's source coordinate fma(M0, x, row term); each of the four neighbours is
+    clamped to the image on its own; three fmas (float32, rounded once), round half
+    to even."""
+    f32 = np.float32
+
+    def fma(a, b, c):  # float32 a * b + c rounded once (exact through float64)
+        return f32(float(a) * float(b) + float(c))
+
+    rows, cols = image_bgr.shape[:2]
+    m = np.asarray(tensor_to_image, np.float64).astype(f32)
+    out = np.empty((3, size, size), f32)
+    for y in range(size):
+        row_x = f32(f32(y) * m[0, 1]) + m[0, 2]
+        row_y = f32(f32(y) * m[1, 1]) + m[1, 2]
+        for x in range(size):
+            sx, sy = fma(m[0, 0], x, row_x), fma(m[1, 0], x, row_y)
+            ix, iy = math.floor(sx), math.floor(sy)
+            a, b = sx - f32(ix), sy - f32(iy)
+            xs = [min(max(ix + d, 0), cols - 1) for d in (0, 1)]
+            ys = [min(max(iy + d, 0), rows - 1) for d in (0, 1)]
+            for c in range(3):
+                p = [[f32(image_bgr[yy, xx, c]) for xx in xs] for yy in ys]
+                v0 = fma(a, p[0][1] - p[0][0], p[0][0])
+                v1 = fma(a, p[1][1] - p[1][0], p[1][0])
+                v = fma(b, v1 - v0, v0)
+                out[2 - c, y, x] = f32(min(max(np.rint(v), 0), 255)) * f32(scale)
+    return out

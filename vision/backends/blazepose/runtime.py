@@ -265,8 +265,11 @@ class PoseNetworks:
         )
         self._detector_input = _InputBuffer(DETECTOR_INPUT_SIZE)
         self._landmark_input = _InputBuffer(LANDMARK_INPUT_SIZE)
-        # The decoding kernel compiles (or loads from numba's cache) here, not on the
-        # first frame with a person in it.
+        # The crop and decoding kernels compile (or load from numba's cache) here,
+        # not on the first frame with a person in it.
+        preprocess_landmarks(
+            np.zeros((2, 2, 3), np.uint8), [[1.0, 1.0, 2.0, 0.0]], size=2
+        )
         postprocess_landmarks(
             [
                 np.zeros((0, NUM_LANDMARKS * 5), np.float32),

@@ -169,3 +169,86 @@ def test_postprocess_matches_its_slow_twin(seed: int, refine: bool) -> None:
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+WARP_LEVEL_TOLERANCE = 1 / 255 + 1e-6  # older OpenCV (fixed-point warps) may round
+# a few pixels the other way; 5.x warps in float like the kernel, to the bit.
+
+
+def _crop_transform(rng: np.random.Generator, image_wh: tuple[int, int]) -> np.ndarray:
+    """A random rotated square crop, often reaching far past the image."""
+    w, h = image_wh
+    side = rng.uniform(4, 3 * max(w, h))
+    centre = rng.uniform(-0.5, 1.5, 2) * (w, h)
+    roi = np.array([[*centre, side, rng.uniform(-math.pi, math.pi)]])
+    t = ob.roi_crop_transform(roi)[0]
+    return t + rng.normal(0, 1e-3, t.shape) * (rng.random() < 0.3)
+
+
+@pytest.mark.parametrize(
+    ("image_hw", "size", "seed"),
+    [
+        pytest.param((37, 53), 16, 0, id="landscape"),
+        pytest.param((61, 29), 24, 1, id="portrait"),
+        pytest.param((1, 2), 8, 2, id="one-row"),
+        pytest.param((5, 2), 8, 3, id="two-columns"),
+    ],
+)
+def test_warp_replicate_matches_twin_and_opencv(
+    image_hw: tuple[int, int], size: int, seed: int
+) -> None:
+    """The numba crop warp against tests/naive.py (to the bit) and OpenCV's
+    warpAffine (replicated border, split, scaled) on random affine transforms, many
+    of them reaching outside the image."""
+    import cv2
+
+    from tests import naive
+    from vision.backends.blazepose._common import warp_into
+
+    rng = np.random.default_rng(seed)
+    image = rng.integers(0, 256, (*image_hw, 3), np.uint8)
+    for _ in range(12):
+        t = _crop_transform(rng, (image_hw[1], image_hw[0]))
+        got = np.full((3, size, size), np.nan, np.float32)
+        warp_into(got, image, t, scale=1 / 255, offset=0, replicate=True)
+        npt.assert_array_equal(got, naive.warp_replicate(image, t, size, 1 / 255))
+        warped = cv2.warpAffine(
+            image,
+            t,
+            (size, size),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        planes = warped[:, :, ::-1].transpose(2, 0, 1)
+        want = planes.astype(np.float32) * np.float32(1 / 255)
+        npt.assert_allclose(got, want, rtol=0, atol=WARP_LEVEL_TOLERANCE)
+        if int(cv2.__version__.split(".")[0]) >= 5:
+            npt.assert_array_equal(got, want)
+
+
+def test_warp_replicate_real_crop_matches_opencv() -> None:
+    """A 256x256 crop of a frame-sized image, as the landmark stage takes it, equals
+    the OpenCV warp it replaced (replicated border, RGB planes, / 255)."""
+    import cv2
+
+    from vision.backends.blazepose._common import warp_into
+
+    rng = np.random.default_rng(7)
+    small = rng.integers(0, 256, (30, 52, 3), np.uint8)
+    image = cv2.resize(small, (522, 294), interpolation=cv2.INTER_CUBIC)
+    for _ in range(8):
+        t = _crop_transform(rng, (522, 294))
+        got = np.empty((3, 256, 256), np.float32)
+        warp_into(got, image, t, scale=1 / 255, offset=0, replicate=True)
+        warped = cv2.warpAffine(
+            image,
+            t,
+            (256, 256),
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+        planes = warped[:, :, ::-1].transpose(2, 0, 1)
+        want = planes.astype(np.float32) * np.float32(1 / 255)
+        npt.assert_allclose(got, want, rtol=0, atol=WARP_LEVEL_TOLERANCE)
+        if int(cv2.__version__.split(".")[0]) >= 5:
+            npt.assert_array_equal(got, want)
