@@ -45,6 +45,10 @@ class CounterParams:
         refit_s: How often the signal is re-chosen.
         max_gap_s: A repetition interrupted longer than this (no valid frame) is
             dropped: the next one must start from rest.
+        max_rep_periods: A repetition whose frames with a person span more than
+            this many periods of the counted signal, from leaving rest to coming
+            back, is a transition (getting down to the floor or up from it, walking
+            to the bar), not a repetition (0: no limit).
     """
 
     min_period_s: float = 0.4
@@ -67,6 +71,7 @@ class CounterParams:
     window_s: float = 60.0
     refit_s: float = 0.5
     max_gap_s: float = 1.5
+    max_rep_periods: float = 2.5
 
     def __post_init__(self) -> None:
         if not 0 < self.min_period_s < self.max_period_s:
@@ -92,6 +97,10 @@ class CounterParams:
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.max_rep_periods >= 0:
+            raise ValueError(
+                f"max_rep_periods must be >= 0, got {self.max_rep_periods}"
+            )
         if not self.window_s >= 2 * self.max_period_s:
             raise ValueError(
                 f"window_s must be >= 2 * max_period_s, got {self.window_s}"

@@ -35,7 +35,9 @@ How a repetition is counted:
    like sit-to-stand, counts on reaching the far end). A half repetition at the start
    or end of a set never counts; frames without a person are gaps that neither count
    nor break a repetition, unless longer than `max_gap_s`; a repetition shorter than
-   the least repetition time (`min_rep_s`) is jitter.
+   the least repetition time (`min_rep_s`) is jitter, one whose frames with a person
+   span more than `max_rep_periods` periods is a transition (getting down to the
+   floor or up from it, walking off), not a repetition.
 5. A clearly more periodic signal, or one at another period than the counted one (a
    harmonic was counted), replaces it; a repetition is never counted twice (turning
    points within half a period are the same one). `finish` makes a last choice on

@@ -130,9 +130,9 @@ class RepCounter:
         min_rep_s: float | None = None,
     ) -> RepCounter:
         """A counter that knows a rep template's channels, rest end, least movement,
-        pace (elder pace in elder mode) and shortest repetition (`min_rep_s` when
-        the template has none). `partial`: until a signal shows its period, a
-        repetition reaching only the template's partial turning point counts."""
+        pace (elder pace in elder mode) and shortest repetition (`min_rep_s` when the
+        template has none). `partial`: until a signal shows its period, a repetition
+        reaching only the template's partial turning point counts."""
         pace = spec.pace_s
         if elder_mode and spec.elder.pace_s is not None:
             pace = max(pace, spec.elder.pace_s)
@@ -149,10 +149,8 @@ class RepCounter:
         """Forget everything (a new set or a new subject)."""
         self._fps = self.fps_hint
         self._settings = self._settings_for(self._fps)
-        capacity = 2 * max(self._frames(self.params.window_s), 64)
-        self._capacity = capacity
-        n_coords = 26
-        self._coords = np.full((capacity, n_coords), np.nan)
+        self._capacity = capacity = 2 * max(self._frames(self.params.window_s), 64)
+        self._coords = np.full((capacity, 26), np.nan)  # x, y of 13 body joints
         self._angles = np.full((capacity, 4), np.nan)
         self._guide_values = np.full((capacity, len(self.guides)), np.nan)
         self._valid = np.zeros(capacity, np.bool_)
@@ -318,11 +316,9 @@ class RepCounter:
         if self._size == self._capacity:
             self._compact()
         row = self._size
-        self._coords[row] = coords
-        self._angles[row] = angles
+        self._coords[row], self._angles[row] = coords, angles
         self._guide_values[row] = guide_values
-        self._valid[row] = valid
-        self._ts[row] = ts
+        self._valid[row], self._ts[row] = valid, ts
         self._size += 1
         if self._size <= self._refit_every():
             self._measure_fps()  # the first frames show the rate the prior needs
@@ -444,6 +440,10 @@ class RepCounter:
             least_ms = 1e3 * self.min_rep_s * share
             if (t1 - t0) * (end - start + 1) < least_ms * (end - start):
                 return []  # faster than any repetition: jitter
+        most = self.params.max_rep_periods * period
+        seen = self._valid[max(0, start - self._first) : max(0, end - self._first + 1)]
+        if most > 0 and np.count_nonzero(seen) > most:
+            return []  # frames with a person far over the counted pace: a transition
         i = bisect.bisect_left(self._turns, turn)
         near = self._turns[max(0, i - 1) : i + 1]
         if any(abs(turn - t) < _MIN_SEPARATION * period for t in near):

@@ -271,6 +271,21 @@ def test_period_estimate_matches_the_movement(amount, move, missing, expected):
     assert result.period_frames == pytest.approx(true_period, rel=0.3)
 
 
+@pytest.mark.parametrize("move", ["raise", "squat"])
+def test_a_slow_transition_after_the_set_is_not_a_repetition(move):
+    """Eight reps of 40 frames, then one movement as deep but four times as slow (the
+    resident getting up from the floor, walking off): 8. Without the limit on a
+    repetition's length (`max_rep_periods` 0) the same frames count 9."""
+    slow = (1 - np.cos(2 * np.pi * np.arange(160) / 160)) / 2
+    amount = np.concatenate(
+        [_profile([40.0] * 8, lead=30), np.zeros(20), slow, np.zeros(30)]
+    )
+    window = make_window(amount, move)
+    assert count_repetitions(window).count == 8
+    unlimited = CounterParams(max_rep_periods=0.0)
+    assert count_repetitions(window, params=unlimited).count == 9
+
+
 def test_standing_still_counts_nothing():
     result = count_repetitions(make_window(np.zeros(400), noise=0.004))
     assert result.count == 0 and result.rep_bounds == []
@@ -393,6 +408,7 @@ def test_input_validation(args, kwargs, error, match):
         pytest.param({"num_components": 0}, "num_components"),
         pytest.param({"range_floor": 0.0}, "range_floor"),
         pytest.param({"window_s": 5.0}, "window_s"),
+        pytest.param({"max_rep_periods": -1.0}, "max_rep_periods"),
     ],
 )
 def test_params_validation(kwargs, match):
