@@ -120,6 +120,10 @@ def _chunk_work(k_padded, r_len, t_max, c_n):  # type: ignore[no-untyped-def]
         np.empty(c_n, f64),
         np.empty(c_n, f64),
         np.empty(c_n, f64),
+        np.empty(c_n, np.int64),
+        np.empty(c_n, f64),
+        np.empty(c_n, f64),
+        np.empty(c_n, f64),
     )
 
 
@@ -139,7 +143,11 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
     groups = ref_t.shape[0] // 4
     c_n = members.shape[0]
     qb, row_full, part, part_n, prev_d, prev_n, cur_d, cur_n = work[:8]
-    tm1, ftm1, inv_tm1, w, left_d, left_n = work[8:]
+    tm1, ftm1, inv_tm1, w, left_d, left_n = work[8:14]
+    # The band bookkeeping per row runs over the distinct (length, width) pairs of
+    # consecutive lanes (sorted by length, a chunk holds a few), not over every
+    # lane: min, max and all() over the lanes are the same over these groups.
+    g_tm1, g_ftm1, g_inv_tm1, g_w = work[14:]
     t_max = _pack(queries, lengths, members, qb, row_full)
     res_d = np.empty(c_n, np.float64)
     res_n = np.empty(c_n, np.float64)
@@ -152,6 +160,14 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
         w[x] = widths[members[x]]
         any_one = any_one or tm1[x] == 0
         all_grid = all_grid and w[x] >= ftm1[x] * (r_len - 1)
+    n_g = 0
+    for x in range(c_n):
+        if n_g == 0 or tm1[x] != g_tm1[n_g - 1] or w[x] != g_w[n_g - 1]:
+            g_tm1[n_g] = tm1[x]
+            g_ftm1[n_g] = ftm1[x]
+            g_inv_tm1[n_g] = inv_tm1[x]
+            g_w[n_g] = w[x]
+            n_g += 1
     for slot in range(r_len + 1):
         for x in range(c_n):
             prev_d[slot, x] = np.inf
@@ -172,23 +188,23 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                 # A superset of the union of the lanes' bands (each lane masks its
                 # own); non-decreasing in i, as the rolling rows need.
                 lo_f, hi_f = np.inf, -np.inf
-                for x in range(c_n):
-                    lo_f = min(lo_f, (fir - w[x]) * inv_tm1[x])
-                    hi_f = max(hi_f, (fir + w[x]) * inv_tm1[x])
+                for x in range(n_g):
+                    lo_f = min(lo_f, (fir - g_w[x]) * g_inv_tm1[x])
+                    hi_f = max(hi_f, (fir + g_w[x]) * g_inv_tm1[x])
                 lo = max(plo, min(r_len - 1, max(0, math.floor(lo_f) - 1)))
                 hi = max(phi, min(r_len - 1, math.ceil(hi_f) + 1))
             # Columns inside every running lane's band: estimated with a margin for
             # rounding, then widened by exact tests.
             ilo_f, ihi_f = -np.inf, np.inf
-            for x in range(c_n):
-                if tm1[x] >= i and tm1[x] > 0:
-                    ilo_f = max(ilo_f, (fir - w[x]) * inv_tm1[x])
-                    ihi_f = min(ihi_f, (fir + w[x]) * inv_tm1[x])
+            for x in range(n_g):
+                if g_tm1[x] >= i and g_tm1[x] > 0:
+                    ilo_f = max(ilo_f, (fir - g_w[x]) * g_inv_tm1[x])
+                    ihi_f = min(ihi_f, (fir + g_w[x]) * g_inv_tm1[x])
             ilo = max(lo, math.floor(ilo_f) + 2) if ilo_f > -np.inf else lo
             ihi = min(hi, math.ceil(ihi_f) - 2) if ihi_f < np.inf else hi
-            while ilo > lo and _all_inside(i, ilo - 1, fir, tm1, ftm1, w, c_n):
+            while ilo > lo and _all_inside(i, ilo - 1, fir, g_tm1, g_ftm1, g_w, n_g):
                 ilo -= 1
-            while ihi < hi and _all_inside(i, ihi + 1, fir, tm1, ftm1, w, c_n):
+            while ihi < hi and _all_inside(i, ihi + 1, fir, g_tm1, g_ftm1, g_w, n_g):
                 ihi += 1
         for slot in range(phi + 2, hi + 2):
             for x in range(c_n):
