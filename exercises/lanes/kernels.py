@@ -65,10 +65,12 @@ def _cell(c, j, x, prev_d, prev_n, left_d, left_n, step):  # type: ignore[no-unt
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-def]
-    """queries[members] into q (T, Kp, C) float64, lanes innermost, one query at a
+    """queries[members] into q (T, Kp, C) float32, lanes innermost, one query at a
     time (sequential reads, which the hardware prefetches: a row of 64 lanes gathered
     from 64 queries missed the cache once per lane); rows past a query's end and padded
-    angles 0.0. row_full[t]: no lane's row t has NaN. Returns the longest length."""
+    angles 0.0. float32 as the queries are: half the bytes of float64 to write and
+    read back, and the cost arithmetic still widens each value to float64 exactly.
+    row_full[t]: no lane's row t has NaN. Returns the longest length."""
     c_n = members.shape[0]
     k_count = queries.shape[2]
     t_max = 0
@@ -81,7 +83,7 @@ def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-de
         for t in range(n):
             ok = True
             for k in range(k_count):
-                v = float(queries[m, t, k])
+                v = queries[m, t, k]
                 q[t, k, x] = v
                 ok = ok and not math.isnan(v)
             row_full[t] = row_full[t] and ok
@@ -106,7 +108,7 @@ def _chunk_work(k_padded, r_len, t_max, c_n):  # type: ignore[no-untyped-def]
     """Work arrays of `_dtw_cost_chunk` for up to c_n lanes."""
     f64 = np.float64
     return (
-        np.empty((t_max, k_padded, c_n), f64),
+        np.empty((t_max, k_padded, c_n), np.float32),
         np.empty(t_max, np.bool_),
         np.empty(c_n, f64),
         np.empty(c_n, np.int64),
