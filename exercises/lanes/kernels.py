@@ -19,6 +19,10 @@ __all__: list[str] = []
 # Queries per `_dtw_cost_chunk` call, and the fewest worth one (fewer go one by one).
 CHUNK = 64
 MIN_CHUNK = 8
+# Step counts in the lanes are float32 (exact up to 2**24 steps): half the bytes of
+# the recurrence's rows to load and store.
+ONE32 = np.float32(1.0)
+ZERO32 = np.float32(0.0)
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS, inline="always")
@@ -106,22 +110,22 @@ def _all_inside(i, j, fir, tm1, ftm1, w, c_n):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _chunk_work(k_padded, r_len, t_max, c_n):  # type: ignore[no-untyped-def]
     """Work arrays of `_dtw_cost_chunk` for up to c_n lanes."""
-    f64 = np.float64
+    f64, f32 = np.float64, np.float32
     return (
         np.empty((t_max, k_padded, c_n), np.float32),
         np.empty(t_max, np.bool_),
         np.empty(c_n, f64),
         np.empty(c_n, np.int64),
         np.empty((r_len + 1, c_n), f64),
+        np.empty((r_len + 1, c_n), f32),
         np.empty((r_len + 1, c_n), f64),
-        np.empty((r_len + 1, c_n), f64),
-        np.empty((r_len + 1, c_n), f64),
+        np.empty((r_len + 1, c_n), f32),
         np.empty(c_n, np.int64),
         np.empty(c_n, f64),
         np.empty(c_n, f64),
         np.empty(c_n, f64),
         np.empty(c_n, f64),
-        np.empty(c_n, f64),
+        np.empty(c_n, f32),
         np.empty(c_n, np.int64),
         np.empty(c_n, f64),
         np.empty(c_n, f64),
@@ -173,7 +177,7 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
     for slot in range(r_len + 1):
         for x in range(c_n):
             prev_d[slot, x] = np.inf
-            prev_n[slot, x] = 0.0
+            prev_n[slot, x] = ZERO32
     for x in range(c_n):
         prev_d[0, x] = 0.0  # the diagonal predecessor of (0, 0)
     inv_k = inv_count[k_count]
@@ -211,12 +215,12 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
         for slot in range(phi + 2, hi + 2):
             for x in range(c_n):
                 prev_d[slot, x] = np.inf
-                prev_n[slot, x] = 0.0
+                prev_n[slot, x] = ZERO32
         for x in range(c_n):
             left_d[x] = np.inf  # (i, lo - 1) is outside the band
-            left_n[x] = 0.0
+            left_n[x] = ZERO32
             cur_d[lo, x] = np.inf  # and so for the next row
-            cur_n[lo, x] = 0.0
+            cur_n[lo, x] = ZERO32
         for j in range(lo, hi + 1):
             if full:
                 for g in range(last):  # all but the last four angles (K > 4)
@@ -227,10 +231,10 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                     for x in range(c_n):
                         base = part[x] if last > 0 else 0.0
                         c = _fast_cost(base, last, q, x, ref_t, inv_t, j) * inv_k
-                        d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, 1.0)
+                        d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, ONE32)
                         inside = abs(fir - j * ftm1[x]) <= w[x]
                         d = d if inside else np.inf
-                        n = n if inside else 0.0
+                        n = n if inside else ZERO32
                         left_d[x] = d
                         left_n[x] = n
                         cur_d[j + 1, x] = d
@@ -239,7 +243,7 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                     for x in range(c_n):
                         base = part[x] if last > 0 else 0.0
                         c = _fast_cost(base, last, q, x, ref_t, inv_t, j) * inv_k
-                        d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, 1.0)
+                        d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, ONE32)
                         left_d[x] = d
                         left_n[x] = n
                         cur_d[j + 1, x] = d
@@ -255,11 +259,11 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                         )
                 for x in range(c_n):
                     c = part[x] * inv_count[part_n[x]]
-                    step = min(part_n[x], 1)
+                    step = ONE32 if part_n[x] > 0 else ZERO32
                     d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, step)
                     inside = abs(fir - j * ftm1[x]) <= w[x]
                     d = d if inside else np.inf
-                    n = n if inside else 0.0
+                    n = n if inside else ZERO32
                     left_d[x] = d
                     left_n[x] = n
                     cur_d[j + 1, x] = d
