@@ -19,6 +19,10 @@ __all__: list[str] = []
 # Queries per `_dtw_cost_chunk` call, and the fewest worth one (fewer go one by one).
 CHUNK = 64
 MIN_CHUNK = 8
+# Step counts in the lanes are float32 (exact up to 2**24 steps): half the bytes of
+# the recurrence's rows to load and store.
+ONE32 = np.float32(1.0)
+ZERO32 = np.float32(0.0)
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS, inline="always")
@@ -65,10 +69,12 @@ def _cell(c, j, x, prev_d, prev_n, left_d, left_n, step):  # type: ignore[no-unt
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-def]
-    """queries[members] into q (T, Kp, C) float64, lanes innermost, one query at a
+    """queries[members] into q (T, Kp, C) float32, lanes innermost, one query at a
     time (sequential reads, which the hardware prefetches: a row of 64 lanes gathered
     from 64 queries missed the cache once per lane); rows past a query's end and padded
-    angles 0.0. row_full[t]: no lane's row t has NaN. Returns the longest length."""
+    angles 0.0. float32 as the queries are: half the bytes of float64 to write and
+    read back, and the cost arithmetic still widens each value to float64 exactly.
+    row_full[t]: no lane's row t has NaN. Returns the longest length."""
     c_n = members.shape[0]
     k_count = queries.shape[2]
     t_max = 0
@@ -81,7 +87,7 @@ def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-de
         for t in range(n):
             ok = True
             for k in range(k_count):
-                v = float(queries[m, t, k])
+                v = queries[m, t, k]
                 q[t, k, x] = v
                 ok = ok and not math.isnan(v)
             row_full[t] = row_full[t] and ok
@@ -104,19 +110,23 @@ def _all_inside(i, j, fir, tm1, ftm1, w, c_n):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _chunk_work(k_padded, r_len, t_max, c_n):  # type: ignore[no-untyped-def]
     """Work arrays of `_dtw_cost_chunk` for up to c_n lanes."""
-    f64 = np.float64
+    f64, f32 = np.float64, np.float32
     return (
-        np.empty((t_max, k_padded, c_n), f64),
+        np.empty((t_max, k_padded, c_n), np.float32),
         np.empty(t_max, np.bool_),
         np.empty(c_n, f64),
         np.empty(c_n, np.int64),
         np.empty((r_len + 1, c_n), f64),
+        np.empty((r_len + 1, c_n), f32),
         np.empty((r_len + 1, c_n), f64),
-        np.empty((r_len + 1, c_n), f64),
-        np.empty((r_len + 1, c_n), f64),
+        np.empty((r_len + 1, c_n), f32),
         np.empty(c_n, np.int64),
         np.empty(c_n, f64),
         np.empty(c_n, f64),
+        np.empty(c_n, f64),
+        np.empty(c_n, f64),
+        np.empty(c_n, f32),
+        np.empty(c_n, np.int64),
         np.empty(c_n, f64),
         np.empty(c_n, f64),
         np.empty(c_n, f64),
@@ -139,7 +149,11 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
     groups = ref_t.shape[0] // 4
     c_n = members.shape[0]
     qb, row_full, part, part_n, prev_d, prev_n, cur_d, cur_n = work[:8]
-    tm1, ftm1, inv_tm1, w, left_d, left_n = work[8:]
+    tm1, ftm1, inv_tm1, w, left_d, left_n = work[8:14]
+    # The band bookkeeping per row runs over the distinct (length, width) pairs of
+    # consecutive lanes (sorted by length, a chunk holds a few), not over every
+    # lane: min, max and all() over the lanes are the same over these groups.
+    g_tm1, g_ftm1, g_inv_tm1, g_w = work[14:]
     t_max = _pack(queries, lengths, members, qb, row_full)
     res_d = np.empty(c_n, np.float64)
     res_n = np.empty(c_n, np.float64)
@@ -152,10 +166,18 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
         w[x] = widths[members[x]]
         any_one = any_one or tm1[x] == 0
         all_grid = all_grid and w[x] >= ftm1[x] * (r_len - 1)
+    n_g = 0
+    for x in range(c_n):
+        if n_g == 0 or tm1[x] != g_tm1[n_g - 1] or w[x] != g_w[n_g - 1]:
+            g_tm1[n_g] = tm1[x]
+            g_ftm1[n_g] = ftm1[x]
+            g_inv_tm1[n_g] = inv_tm1[x]
+            g_w[n_g] = w[x]
+            n_g += 1
     for slot in range(r_len + 1):
         for x in range(c_n):
             prev_d[slot, x] = np.inf
-            prev_n[slot, x] = 0.0
+            prev_n[slot, x] = ZERO32
     for x in range(c_n):
         prev_d[0, x] = 0.0  # the diagonal predecessor of (0, 0)
     inv_k = inv_count[k_count]
@@ -172,33 +194,33 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                 # A superset of the union of the lanes' bands (each lane masks its
                 # own); non-decreasing in i, as the rolling rows need.
                 lo_f, hi_f = np.inf, -np.inf
-                for x in range(c_n):
-                    lo_f = min(lo_f, (fir - w[x]) * inv_tm1[x])
-                    hi_f = max(hi_f, (fir + w[x]) * inv_tm1[x])
+                for x in range(n_g):
+                    lo_f = min(lo_f, (fir - g_w[x]) * g_inv_tm1[x])
+                    hi_f = max(hi_f, (fir + g_w[x]) * g_inv_tm1[x])
                 lo = max(plo, min(r_len - 1, max(0, math.floor(lo_f) - 1)))
                 hi = max(phi, min(r_len - 1, math.ceil(hi_f) + 1))
             # Columns inside every running lane's band: estimated with a margin for
             # rounding, then widened by exact tests.
             ilo_f, ihi_f = -np.inf, np.inf
-            for x in range(c_n):
-                if tm1[x] >= i and tm1[x] > 0:
-                    ilo_f = max(ilo_f, (fir - w[x]) * inv_tm1[x])
-                    ihi_f = min(ihi_f, (fir + w[x]) * inv_tm1[x])
+            for x in range(n_g):
+                if g_tm1[x] >= i and g_tm1[x] > 0:
+                    ilo_f = max(ilo_f, (fir - g_w[x]) * g_inv_tm1[x])
+                    ihi_f = min(ihi_f, (fir + g_w[x]) * g_inv_tm1[x])
             ilo = max(lo, math.floor(ilo_f) + 2) if ilo_f > -np.inf else lo
             ihi = min(hi, math.ceil(ihi_f) - 2) if ihi_f < np.inf else hi
-            while ilo > lo and _all_inside(i, ilo - 1, fir, tm1, ftm1, w, c_n):
+            while ilo > lo and _all_inside(i, ilo - 1, fir, g_tm1, g_ftm1, g_w, n_g):
                 ilo -= 1
-            while ihi < hi and _all_inside(i, ihi + 1, fir, tm1, ftm1, w, c_n):
+            while ihi < hi and _all_inside(i, ihi + 1, fir, g_tm1, g_ftm1, g_w, n_g):
                 ihi += 1
         for slot in range(phi + 2, hi + 2):
             for x in range(c_n):
                 prev_d[slot, x] = np.inf
-                prev_n[slot, x] = 0.0
+                prev_n[slot, x] = ZERO32
         for x in range(c_n):
             left_d[x] = np.inf  # (i, lo - 1) is outside the band
-            left_n[x] = 0.0
+            left_n[x] = ZERO32
             cur_d[lo, x] = np.inf  # and so for the next row
-            cur_n[lo, x] = 0.0
+            cur_n[lo, x] = ZERO32
         for j in range(lo, hi + 1):
             if full:
                 for g in range(last):  # all but the last four angles (K > 4)
@@ -209,10 +231,10 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                     for x in range(c_n):
                         base = part[x] if last > 0 else 0.0
                         c = _fast_cost(base, last, q, x, ref_t, inv_t, j) * inv_k
-                        d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, 1.0)
+                        d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, ONE32)
                         inside = abs(fir - j * ftm1[x]) <= w[x]
                         d = d if inside else np.inf
-                        n = n if inside else 0.0
+                        n = n if inside else ZERO32
                         left_d[x] = d
                         left_n[x] = n
                         cur_d[j + 1, x] = d
@@ -221,7 +243,7 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                     for x in range(c_n):
                         base = part[x] if last > 0 else 0.0
                         c = _fast_cost(base, last, q, x, ref_t, inv_t, j) * inv_k
-                        d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, 1.0)
+                        d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, ONE32)
                         left_d[x] = d
                         left_n[x] = n
                         cur_d[j + 1, x] = d
@@ -237,11 +259,11 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                         )
                 for x in range(c_n):
                     c = part[x] * inv_count[part_n[x]]
-                    step = min(part_n[x], 1)
+                    step = ONE32 if part_n[x] > 0 else ZERO32
                     d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, step)
                     inside = abs(fir - j * ftm1[x]) <= w[x]
                     d = d if inside else np.inf
-                    n = n if inside else 0.0
+                    n = n if inside else ZERO32
                     left_d[x] = d
                     left_n[x] = n
                     cur_d[j + 1, x] = d
