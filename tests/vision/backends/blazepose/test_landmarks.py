@@ -185,6 +185,29 @@ def _crop_transform(rng: np.random.Generator, image_wh: tuple[int, int]) -> np.n
     return t + rng.normal(0, 1e-3, t.shape) * (rng.random() < 0.3)
 
 
+def _assert_like_opencv(
+    got: np.ndarray, image: np.ndarray, tensor_to_image: np.ndarray
+) -> None:
+    """`got` (3, S, S) equals OpenCV's warpAffine of `image` (bilinear, inverse map,
+    replicated border) as RGB planes / 255: to the bit on OpenCV 5, within one level
+    on the fixed-point warps of older versions."""
+    import cv2
+
+    size = got.shape[-1]
+    warped = cv2.warpAffine(
+        image,
+        tensor_to_image,
+        (size, size),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    planes = warped[:, :, ::-1].transpose(2, 0, 1)
+    want = planes.astype(np.float32) * np.float32(1 / 255)
+    npt.assert_allclose(got, want, rtol=0, atol=WARP_LEVEL_TOLERANCE)
+    if int(cv2.__version__.split(".")[0]) >= 5:
+        npt.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize(
     ("image_hw", "size", "seed"),
     [
@@ -200,7 +223,6 @@ def test_warp_replicate_matches_twin_and_opencv(
     """The numba crop warp against tests/naive.py (to the bit) and OpenCV's
     warpAffine (replicated border, split, scaled) on random affine transforms, many
     of them reaching outside the image."""
-    import cv2
 
     from tests import naive
     from vision.backends.blazepose._common import warp_into
@@ -212,18 +234,7 @@ def test_warp_replicate_matches_twin_and_opencv(
         got = np.full((3, size, size), np.nan, np.float32)
         warp_into(got, image, t, scale=1 / 255, offset=0, replicate=True)
         npt.assert_array_equal(got, naive.warp_replicate(image, t, size, 1 / 255))
-        warped = cv2.warpAffine(
-            image,
-            t,
-            (size, size),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        planes = warped[:, :, ::-1].transpose(2, 0, 1)
-        want = planes.astype(np.float32) * np.float32(1 / 255)
-        npt.assert_allclose(got, want, rtol=0, atol=WARP_LEVEL_TOLERANCE)
-        if int(cv2.__version__.split(".")[0]) >= 5:
-            npt.assert_array_equal(got, want)
+        _assert_like_opencv(got, image, t)
 
 
 def test_warp_replicate_real_crop_matches_opencv() -> None:
@@ -240,15 +251,4 @@ def test_warp_replicate_real_crop_matches_opencv() -> None:
         t = _crop_transform(rng, (522, 294))
         got = np.empty((3, 256, 256), np.float32)
         warp_into(got, image, t, scale=1 / 255, offset=0, replicate=True)
-        warped = cv2.warpAffine(
-            image,
-            t,
-            (256, 256),
-            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
-        planes = warped[:, :, ::-1].transpose(2, 0, 1)
-        want = planes.astype(np.float32) * np.float32(1 / 255)
-        npt.assert_allclose(got, want, rtol=0, atol=WARP_LEVEL_TOLERANCE)
-        if int(cv2.__version__.split(".")[0]) >= 5:
-            npt.assert_array_equal(got, want)
+        _assert_like_opencv(got, image, t)
