@@ -1,6 +1,6 @@
 """Repetitions in real footage through `movecoach analyze` (../shared/data/video).
 
-    python -m benchmarks.video --data ../shared/data/video [--backend mediapipe]
+    python -m benchmarks.video --data ../shared/data/video [--backend onnx]
 
 Every clip of `CATALOG.tsv` whose exercise has a built-in template (`TEMPLATES`) and
 whose `reps` column is a count made by eye goes through the command line as a user
@@ -31,6 +31,7 @@ from typing import Any
 
 from benchmarks._report import RESULTS_DIR, emit
 from benchmarks.repcount import figures, pca_period_count
+from vision.backends import DEFAULT_BACKEND
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "video"
@@ -108,7 +109,12 @@ def _peers(npz: Path) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--backend", choices=("mediapipe", "onnx"), default="mediapipe")
+    parser.add_argument(
+        "--backend",
+        choices=("mediapipe", "onnx"),
+        default=DEFAULT_BACKEND,
+        help="pose backend (default: the product's, ONNX Runtime)",
+    )
     args = parser.parse_args(argv)
 
     catalog = args.data / "CATALOG.tsv"
