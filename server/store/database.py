@@ -87,6 +87,8 @@ class Store:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._disposed = False
+        event.listen(self.engine, "checkin", self._close_if_disposed)
 
     @property
     def dialect(self) -> str:
@@ -104,7 +106,16 @@ class Store:
             yield db
 
     def dispose(self) -> None:
+        """Close the pooled connections. A connection in use meanwhile (a write still
+        in flight while the server shuts down) is closed when it is returned: the
+        engine's `dispose` leaves it open in the discarded pool until the garbage
+        collector finds it (psycopg then warns that it was deleted while open)."""
+        self._disposed = True
         self.engine.dispose()
+
+    def _close_if_disposed(self, _dbapi_connection: Any, record: Any) -> None:
+        if self._disposed:
+            record.invalidate()  # closes it; a later checkout reconnects
 
     def __repr__(self) -> str:
         return f"Store({self.url.render_as_string(hide_password=True)!r})"
