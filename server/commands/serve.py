@@ -122,6 +122,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="N",
         help="with --ray: most frames per inference batch (default 8)",
     )
+    parser.add_argument(
+        "--colocate",
+        action="store_true",
+        help="with --ray on a CPU box: no inference deployment, each ingress "
+        "replica runs pose inference itself (no hop between replicas; "
+        "docs/deployment.md)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -216,6 +223,18 @@ def run(args: argparse.Namespace) -> int:
             f"expected a demo video file, got no file at {settings.demo_video}"
         )
 
+    if args.colocate and not args.ray:
+        raise CommandError("--colocate applies to --ray only")
+    if args.colocate and args.provider == "cuda":
+        raise CommandError(
+            "--colocate runs inference on CPU in each ingress replica; "
+            "for --provider cuda leave it out (a GPU inference deployment)"
+        )
+    if args.colocate and args.max_batch_size is not None:
+        raise CommandError(
+            "--max-batch-size sizes the inference deployment's batches; "
+            "--colocate has none"
+        )
     tls = _tls_files(args)
     if tls and args.ray:
         raise CommandError(
@@ -249,7 +268,11 @@ def run(args: argparse.Namespace) -> int:
         return serve_with_ray(
             settings,
             address=args.ray_address,
-            args={"provider": args.provider, "max_batch_size": args.max_batch_size},
+            args={
+                "provider": args.provider,
+                "max_batch_size": args.max_batch_size,
+                "colocate": args.colocate or None,
+            },
         )
     from server.resume import ResumableRecorder
     from server.store import Store

@@ -138,6 +138,62 @@ def test_serve_refuses_a_tls_setup_it_cannot_use_before_starting(
     assert not (tmp_path / "records.db").exists()  # refused before anything started
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--colocate"], "--colocate applies to --ray only"),
+        (
+            ["--ray", "--colocate", "--provider", "cuda"],
+            "--colocate runs inference on CPU in each ingress replica; for --provider "
+            "cuda leave it out (a GPU inference deployment)",
+        ),
+        (
+            ["--ray", "--colocate", "--max-batch-size", "8"],
+            "--max-batch-size sizes the inference deployment's batches; --colocate "
+            "has none",
+        ),
+    ],
+    ids=["without-ray", "with-cuda", "with-batch-size"],
+)
+def test_serve_refuses_a_colocation_it_cannot_run_before_starting(
+    tmp_path: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    db = f"sqlite:///{tmp_path / 'records.db'}"
+    assert main(["serve", "--db", db, *flags]) == 2
+    assert _error_line(capsys) == "movecoach serve: error: " + message
+    assert not (tmp_path / "records.db").exists()  # refused before anything started
+
+
+@pytest.mark.parametrize("colocate", [True, False])
+def test_serve_ray_colocate_reaches_the_app_builder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colocate: bool
+) -> None:
+    """`movecoach serve --ray --colocate` builds the Ray app with `colocate` (each
+    ingress replica runs inference itself), as docs/deployment.md advises for a CPU
+    box; without the flag the app has its inference deployment."""
+    pytest.importorskip("ray.serve")
+    from server.distributed import local
+    from server.distributed.deployment import AppArgs
+    from server.settings import Settings
+
+    calls: list[dict[str, object]] = []
+
+    def serve_with_ray(
+        settings: Settings, *, args: dict[str, object], **_: object
+    ) -> int:
+        calls.append(local.app_args(settings, **args))
+        return 0
+
+    monkeypatch.setattr(local, "serve_with_ray", serve_with_ray)
+    db = f"sqlite:///{tmp_path / 'records.db'}"
+    flags = ["--colocate"] if colocate else []
+    argv = ["serve", "--db", db, "--port", str(free_port()), "--ray", *flags]
+    assert main(argv) == 0
+    (args,) = calls
+    assert AppArgs.parse(args).colocate is colocate
+
+
 # --- operations: what a real process prints and returns ---------------------------
 
 
