@@ -21,7 +21,7 @@ import errno
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from server.cli import CommandError
 from server.commands._privacy import BACKENDS_HELP
@@ -132,6 +132,30 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.set_defaults(func=run)
 
 
+def _ray_app_args(settings: Settings, args: argparse.Namespace) -> dict[str, Any]:
+    """The Ray app's extra `build_app` arguments, checked by the app's own parser
+    (`AppArgs.parse`) before anything starts."""
+    # Ray reports cluster usage to its developers unless told not to.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        from server.distributed.deployment import AppArgs
+        from server.distributed.local import app_args
+    except ImportError as exc:
+        raise CommandError(
+            f"--ray needs Ray Serve (pip install 'movecoach[distributed]'): {exc}"
+        ) from None
+    extra = {
+        "provider": args.provider,
+        "max_batch_size": args.max_batch_size,
+        "colocate": args.colocate or None,
+    }
+    try:
+        AppArgs.parse(app_args(settings, **extra))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return extra
+
+
 def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
     """uvicorn's `ssl_certfile` and `ssl_keyfile`, checked before anything starts;
     None for plain HTTP."""
@@ -225,11 +249,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.colocate and not args.ray:
         raise CommandError("--colocate applies to --ray only")
-    if args.colocate and args.provider == "cuda":
-        raise CommandError(
-            "--colocate runs inference on CPU in each ingress replica; "
-            "for --provider cuda leave it out (a GPU inference deployment)"
-        )
     if args.colocate and args.max_batch_size is not None:
         raise CommandError(
             "--max-batch-size sizes the inference deployment's batches; "
@@ -241,6 +260,7 @@ def run(args: argparse.Namespace) -> int:
             "--ssl-certfile/--ssl-keyfile do not apply to --ray (Ray Serve's proxy "
             "speaks plain HTTP): put a TLS reverse proxy in front (docs/kiosk-setup.md)"
         )
+    ray_args = _ray_app_args(settings, args) if args.ray else {}
     _check_port(settings.host, settings.port)
 
     import uvicorn
@@ -257,23 +277,9 @@ def run(args: argparse.Namespace) -> int:
 
     prepare_database(settings.db_url)  # one line and exit 2 if it cannot be written
     if args.ray:
-        # Ray reports cluster usage to its developers unless told not to.
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        try:
-            from server.distributed.local import serve_with_ray
-        except ImportError as exc:
-            raise CommandError(
-                f"--ray needs Ray Serve (pip install 'movecoach[distributed]'): {exc}"
-            ) from None
-        return serve_with_ray(
-            settings,
-            address=args.ray_address,
-            args={
-                "provider": args.provider,
-                "max_batch_size": args.max_batch_size,
-                "colocate": args.colocate or None,
-            },
-        )
+        from server.distributed.local import serve_with_ray
+
+        return serve_with_ray(settings, address=args.ray_address, args=ray_args)
     from server.resume import ResumableRecorder
     from server.store import Store
 

@@ -144,8 +144,8 @@ def test_serve_refuses_a_tls_setup_it_cannot_use_before_starting(
         (["--colocate"], "--colocate applies to --ray only"),
         (
             ["--ray", "--colocate", "--provider", "cuda"],
-            "--colocate runs inference on CPU in each ingress replica; for --provider "
-            "cuda leave it out (a GPU inference deployment)",
+            "colocate runs the server's backend on CPU in each ingress replica; "
+            "expected provider cpu with it, got 'cuda'",
         ),
         (
             ["--ray", "--colocate", "--max-batch-size", "8"],
@@ -158,6 +158,8 @@ def test_serve_refuses_a_tls_setup_it_cannot_use_before_starting(
 def test_serve_refuses_a_colocation_it_cannot_run_before_starting(
     tmp_path: Path, flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if "--provider" in flags:
+        pytest.importorskip("ray.serve")  # the Ray app's own parser refuses it
     capsys.readouterr()
     db = f"sqlite:///{tmp_path / 'records.db'}"
     assert main(["serve", "--db", db, *flags]) == 2
