@@ -27,6 +27,10 @@ class CounterParams:
         detrend_periods: Window of the drift removal, in periods.
         smooth_periods: Time constant of the smoothing, in periods.
         range_periods: Window of the running range, in periods.
+        range_tail: Share of that window's frames left out at each end of the range
+            once the window is full (its low and high are then quantiles, not the
+            extremes): a few frames unlike the repetitions around them (a glitch,
+            one deeper dip) do not set the levels of the repetitions after them.
         range_floor: Least range relative to the window's typical range.
         threshold: Hysteresis levels, in half ranges around the range's middle.
         min_joint_fraction: A frame with fewer visible body joints is a gap.
@@ -58,6 +62,7 @@ class CounterParams:
     detrend_periods: float = 1.0
     smooth_periods: float = 0.06
     range_periods: float = 2.5
+    range_tail: float = 0.05
     range_floor: float = 0.4
     threshold: float = 0.3
     min_joint_fraction: float = 0.5
@@ -97,6 +102,8 @@ class CounterParams:
         ):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 <= self.range_tail < 0.5:
+            raise ValueError(f"range_tail must be in [0, 0.5), got {self.range_tail}")
         if not self.max_rep_periods >= 0:
             raise ValueError(
                 f"max_rep_periods must be >= 0, got {self.max_rep_periods}"

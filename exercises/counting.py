@@ -26,9 +26,11 @@ How a repetition is counted:
    frames before it): the signal minus its mean over the last `detrend_periods`
    periods (slow drift and level jumps at camera cuts go), smoothed exponentially
    over `smooth_periods` periods, then compared with its own range over the last
-   `range_periods` periods; a range below a floor (`range_floor` of the window's
-   typical range, never below a template's half threshold gap, half a body radius or
-   30 degrees) counts as that floor, so standing still counts nothing.
+   `range_periods` periods (leaving out `range_tail` of those frames at each end, so
+   that a glitch or one deeper excursion does not set it); a range below a floor
+   (`range_floor` of the window's typical range, never below a template's half
+   threshold gap, half a body radius or 30 degrees) counts as that floor, so standing
+   still counts nothing.
 4. Counting: hysteresis with levels at +-`threshold` of half that range around its
    middle (`exercises.signal.Hysteresis`): a repetition leaves rest, passes the far
    level and comes back past the near one (a template whose cycle has two phases,

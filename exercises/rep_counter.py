@@ -29,7 +29,7 @@ from exercises.periodicity import (
     strength_of,
     template_guides,
 )
-from exercises.signal import Hysteresis
+from exercises.signal import Hysteresis, trimmed_range
 from exercises.spec import ExerciseSpec
 from vision.types import PoseFrame, Skeleton
 
@@ -406,7 +406,7 @@ class RepCounter:
         span = max(2, round(p.range_periods * period))
         recent = self._smooth[max(0, row - 2 * span) : row + 1]
         recent = recent[np.isfinite(recent)][-span:]
-        low, high = float(recent.min()), float(recent.max())
+        low, high = trimmed_range(recent, p.range_tail, span)
         half = max(high - low, model.floor) / 2.0
         sign = choice.sign
         y = sign * self._ema

@@ -29,6 +29,7 @@ __all__ = [
     "hysteresis_cycles",
     "moving_mean",
     "running_range",
+    "trimmed_range",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -98,6 +99,19 @@ def running_range(x: F64, half: int) -> tuple[F64, F64]:
     padded = np.pad(x, half, mode="edge")
     view = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
     return view.min(axis=1), view.max(axis=1)
+
+
+def trimmed_range(x: F64, tail: float, span: int) -> tuple[float, float]:
+    """(low, high) of the last values of a finite signal, `x` (at most `span` of
+    them): the k-th smallest and k-th largest, k = floor(tail * span), so that a few
+    frames unlike the rest (a glitch, one deeper excursion) do not set the range;
+    the extremes while `x` holds fewer than `span` values (the first movement of a
+    stretch sets it) or while k is 0."""
+    k = int(tail * span)
+    if k == 0 or x.shape[0] < span:
+        return float(x.min()), float(x.max())
+    ends = np.partition(x, (k, x.shape[0] - 1 - k))
+    return float(ends[k]), float(ends[x.shape[0] - 1 - k])
 
 
 def autocorrelation(x: F64, max_lag: int) -> F64:

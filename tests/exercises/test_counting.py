@@ -286,6 +286,21 @@ def test_a_slow_transition_after_the_set_is_not_a_repetition(move):
     assert count_repetitions(window, params=unlimited).count == 9
 
 
+@pytest.mark.parametrize("frames", [3, 4])
+def test_a_glitch_does_not_hide_the_repetitions_after_it(frames):
+    """Twelve squats of 40 frames with a glitch between the sixth and seventh: a few
+    frames of a pose twice as deep (a detection error). The range leaves those frames
+    out (`range_tail`): 12. With the extremes (`range_tail` 0) the glitch sets the
+    levels of the next repetition, which is missed: 11."""
+    amount = _profile([40.0] * 12, lead=30)
+    at = 30 + 6 * 40 - 2
+    amount[at : at + frames] = 2.0
+    window = make_window(amount, "squat")
+    assert count_repetitions(window).count == 12
+    extremes = CounterParams(range_tail=0.0)
+    assert count_repetitions(window, params=extremes).count == 11
+
+
 def test_standing_still_counts_nothing():
     result = count_repetitions(make_window(np.zeros(400), noise=0.004))
     assert result.count == 0 and result.rep_bounds == []
@@ -409,6 +424,8 @@ def test_input_validation(args, kwargs, error, match):
         pytest.param({"range_floor": 0.0}, "range_floor"),
         pytest.param({"window_s": 5.0}, "window_s"),
         pytest.param({"max_rep_periods": -1.0}, "max_rep_periods"),
+        pytest.param({"range_tail": 0.5}, "range_tail"),
+        pytest.param({"range_tail": -0.1}, "range_tail"),
     ],
 )
 def test_params_validation(kwargs, match):

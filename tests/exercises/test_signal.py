@@ -18,6 +18,7 @@ from exercises.signal import (
     hysteresis_cycles,
     moving_mean,
     running_range,
+    trimmed_range,
 )
 
 NAN = math.nan
@@ -58,6 +59,21 @@ def test_running_range():
     lo, hi = running_range(np.array([0.0, 5.0, 1.0, 2.0, 9.0]), 1)
     npt.assert_array_equal(lo, [0, 0, 1, 1, 2])
     npt.assert_array_equal(hi, [5, 5, 5, 9, 9])
+
+
+def test_trimmed_range_leaves_out_a_glitch_once_the_window_is_full():
+    rng = np.random.default_rng(3)
+    x = np.sin(np.linspace(0, 6 * np.pi, 40)) + rng.normal(0, 0.01, 40)
+    glitch = x.copy()
+    glitch[17:19] = 5.0  # two frames far out
+    lo, hi = trimmed_range(glitch, 0.05, 40)  # k = 2: both left out
+    assert hi < 1.1 and lo > -1.1
+    assert (lo, hi) == tuple(np.sort(glitch)[[2, -3]])
+    # Fewer values than the span (the first movement of a stretch): the extremes.
+    assert trimmed_range(glitch[:30], 0.05, 40) == (glitch[:30].min(), 5.0)
+    # No tail, or one too small to leave out a whole value: the extremes.
+    assert trimmed_range(glitch, 0.0, 40) == (glitch.min(), 5.0)
+    assert trimmed_range(glitch, 0.02, 40) == (glitch.min(), 5.0)
 
 
 @pytest.mark.parametrize("period", [12, 25, 40])
