@@ -53,6 +53,10 @@ class CounterParams:
             this many periods of the counted signal, from leaving rest to coming
             back, is a transition (getting down to the floor or up from it, walking
             to the bar), not a repetition (0: no limit).
+        max_rep_durations: The same against the set's own repetitions, once two
+            are counted: more frames with a person than this many times their
+            median (the period includes the rests between repetitions, long in a
+            short set with pauses; 0: no limit).
     """
 
     min_period_s: float = 0.4
@@ -77,6 +81,7 @@ class CounterParams:
     refit_s: float = 0.5
     max_gap_s: float = 1.5
     max_rep_periods: float = 2.5
+    max_rep_durations: float = 4.0
 
     def __post_init__(self) -> None:
         if not 0 < self.min_period_s < self.max_period_s:
@@ -104,10 +109,9 @@ class CounterParams:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0.0 <= self.range_tail < 0.5:
             raise ValueError(f"range_tail must be in [0, 0.5), got {self.range_tail}")
-        if not self.max_rep_periods >= 0:
-            raise ValueError(
-                f"max_rep_periods must be >= 0, got {self.max_rep_periods}"
-            )
+        for name in ("max_rep_periods", "max_rep_durations"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.window_s >= 2 * self.max_period_s:
             raise ValueError(
                 f"window_s must be >= 2 * max_period_s, got {self.window_s}"

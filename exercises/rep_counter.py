@@ -11,6 +11,7 @@ import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from statistics import median
 from typing import Final
 
 import numpy as np
@@ -170,6 +171,7 @@ class RepCounter:
         self._next_refit = self._refit_every()
         self.reps: list[CountedRep] = []
         self._turns: list[int] = []  # frame numbers of counted turning points
+        self._rep_frames: list[int] = []  # frames with a person of each counted rep
 
     @property
     def count(self) -> int:
@@ -432,35 +434,33 @@ class RepCounter:
         else:
             start, turn, end = closed
         if end > start and self.min_rep_s > 0:
-            # Its frames times their interval against the least rep time (cut at
-            # levels relative to the range: the share of a cosine past the near one).
+            # Its time against the least rep time (past relative levels: a cosine's).
             t0, t1 = (self._ts[max(0, f - self._first)] for f in (start, end))
             fixed = self._model is not None and self._model.levels is not None
             share = 1.0 if fixed else 1 - math.acos(self.params.threshold) / math.pi
             least_ms = 1e3 * self.min_rep_s * share
             if (t1 - t0) * (end - start + 1) < least_ms * (end - start):
                 return []  # faster than any repetition: jitter
-        most = self.params.max_rep_periods * period
         seen = self._valid[max(0, start - self._first) : max(0, end - self._first + 1)]
-        if most > 0 and np.count_nonzero(seen) > most:
+        frames = int(np.count_nonzero(seen))
+        limits = [self.params.max_rep_periods * period]
+        if len(self._rep_frames) >= 2:  # the set's typical repetition is known
+            limits.append(self.params.max_rep_durations * median(self._rep_frames))
+        if any(0 < most < frames for most in limits):
             return []  # frames with a person far over the counted pace: a transition
         i = bisect.bisect_left(self._turns, turn)
         near = self._turns[max(0, i - 1) : i + 1]
         if any(abs(turn - t) < _MIN_SEPARATION * period for t in near):
             return []  # counted already (or the same movement read twice)
-        return [self._count(start, turn, end)]
+        return [self._count(start, turn, end, frames)]
 
-    def _count(self, start: int, turn: int, end: int) -> CountedRep:
+    def _count(self, start: int, turn: int, end: int, frames: int) -> CountedRep:
         bisect.insort(self._turns, turn)
-
-        def ms(frame_no: int) -> int:
-            return int(self._ts[max(0, frame_no - self._first)])
-
+        self._rep_frames.append(frames)
+        ms = [int(self._ts[max(0, f - self._first)]) for f in (start, turn, end)]
         assert self._model is not None
         fixed = self._model.levels is not None
-        rep = CountedRep(
-            len(self.reps) + 1, ms(start), ms(turn), ms(end), start, end, fixed
-        )
+        rep = CountedRep(len(self.reps) + 1, ms[0], ms[1], ms[2], start, end, fixed)
         self.reps.append(rep)
         return rep
 

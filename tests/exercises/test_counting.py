@@ -275,15 +275,31 @@ def test_period_estimate_matches_the_movement(amount, move, missing, expected):
 def test_a_slow_transition_after_the_set_is_not_a_repetition(move):
     """Eight reps of 40 frames, then one movement as deep but four times as slow (the
     resident getting up from the floor, walking off): 8. Without the limit on a
-    repetition's length (`max_rep_periods` 0) the same frames count 9."""
+    repetition's length (`max_rep_periods` and `max_rep_durations` 0) the same
+    frames count 9."""
     slow = (1 - np.cos(2 * np.pi * np.arange(160) / 160)) / 2
     amount = np.concatenate(
         [_profile([40.0] * 8, lead=30), np.zeros(20), slow, np.zeros(30)]
     )
     window = make_window(amount, move)
     assert count_repetitions(window).count == 8
-    unlimited = CounterParams(max_rep_periods=0.0)
+    unlimited = CounterParams(max_rep_periods=0.0, max_rep_durations=0.0)
     assert count_repetitions(window, params=unlimited).count == 9
+
+
+def test_a_slow_transition_after_a_short_set_with_pauses_is_not_a_repetition():
+    """Four squats of 40 frames, 120 frames of rest after each (the period counted
+    is ~160 frames), then one movement as deep over 260 frames (kneeling down):
+    within `max_rep_periods` of the period, but over `max_rep_durations` times the
+    set's own repetitions: 4. Without that limit the same frames count 5."""
+    slow = (1 - np.cos(2 * np.pi * np.arange(260) / 260)) / 2
+    amount = np.concatenate(
+        [_profile([40.0] * 4, pause=120, lead=30), slow, np.zeros(40)]
+    )
+    window = make_window(amount, "squat")
+    assert count_repetitions(window).count == 4
+    unlimited = CounterParams(max_rep_durations=0.0)
+    assert count_repetitions(window, params=unlimited).count == 5
 
 
 @pytest.mark.parametrize("frames", [3, 4])
@@ -425,6 +441,7 @@ def test_input_validation(args, kwargs, error, match):
         pytest.param({"window_s": 5.0}, "window_s"),
         pytest.param({"max_rep_periods": -1.0}, "max_rep_periods"),
         pytest.param({"range_tail": 0.5}, "range_tail"),
+        pytest.param({"max_rep_durations": -1.0}, "max_rep_durations"),
         pytest.param({"range_tail": -0.1}, "range_tail"),
     ],
 )
