@@ -38,7 +38,8 @@ How a repetition is counted:
    or end of a set never counts; frames without a person are gaps that neither count
    nor break a repetition, unless longer than `max_gap_s`; a repetition shorter than
    the least repetition time (`min_rep_s`) is jitter, one whose frames with a person
-   span more than `max_rep_periods` periods is a transition (getting down to the
+   span more than `max_rep_periods` periods, or more than `max_rep_durations` times
+   the median of the set's counted repetitions, is a transition (getting down to the
    floor or up from it, walking off), not a repetition.
 5. A clearly more periodic signal, or one at another period than the counted one (a
    harmonic was counted), replaces it; a repetition is never counted twice (turning
