@@ -296,20 +296,57 @@ def _detrended(column: F64, ok: Bool, half: int) -> F64 | None:
     return filled - signal.moving_mean(filled, half)
 
 
+def _seen_columns(
+    columns: F64, ok: Bool, half: int, least_finite: int
+) -> list[F64 | None]:
+    """Each column of (T, K) detrended (`_detrended`), or None where fewer than
+    `least_finite` of the frames `ok` show it. All columns at once: bridging and the
+    moving mean work column by column, so each gets the numbers it gets alone."""
+    out: list[F64 | None] = [None] * columns.shape[1]
+    shown = np.flatnonzero(np.isfinite(columns[ok]).sum(axis=0) >= least_finite)
+    if shown.size == 0:
+        return out
+    filled = signal.bridge_gaps(np.where(ok[:, None], columns[:, shown], np.nan))
+    detrended = np.ascontiguousarray((filled - signal.moving_mean(filled, half)).T)
+    complete = (np.count_nonzero(~np.isfinite(filled), axis=0) == 0).tolist()
+    for k, column, whole in zip(shown.tolist(), detrended, complete, strict=True):
+        if whole:
+            out[k] = column
+    return out
+
+
 def _strength(
     x: F64, ok: Bool, settings: SignalSettings, max_lag: int
 ) -> tuple[int, float]:
-    valid = x[ok]
-    sd = float(valid.std())
-    if not sd > 0:
-        return -1, 0.0
-    z = np.where(ok, (x - valid.mean()) / sd, 0.0)
-    return signal.acf_period(
-        signal.autocorrelation(z, max_lag),
-        settings.min_period,
-        max_lag,
-        settings.first_peak_fraction,
-    )
+    return _strengths(x[None], ok, settings, max_lag)[0]
+
+
+def _strengths(
+    xs: F64, ok: Bool, settings: SignalSettings, max_lag: int
+) -> list[tuple[int, float]]:
+    """(lag, strength) of each row of xs (C, T): its autocorrelation's period over
+    the frames `ok`, standardised there (`signal.autocorrelation`, `acf_period`).
+
+    All rows at once (a refit weighs a dozen candidates): row-wise reductions and
+    FFTs give each row the numbers it gets alone, bit for bit."""
+    out = [(-1, 0.0)] * xs.shape[0]
+    valid = np.ascontiguousarray(xs[:, ok])
+    sd = valid.std(axis=1)
+    rows = np.flatnonzero(sd > 0)
+    if rows.size == 0:
+        return out
+    mean = valid.mean(axis=1)[rows, None]
+    z = np.where(ok, (xs[rows] - mean) / sd[rows, None], 0.0)
+    n = xs.shape[1]
+    nfft = 1 << math.ceil(math.log2(max(2 * n, 2)))
+    spec = np.fft.rfft(z, nfft, axis=1)
+    acov = np.fft.irfft(spec.real**2 + spec.imag**2, nfft, axis=1)[:, : max_lag + 1]
+    for row, a in zip(rows.tolist(), acov, strict=True):
+        acf = a / a[0] if a[0] > 0 else np.zeros(max_lag + 1)
+        out[row] = signal.acf_period(
+            acf, settings.min_period, max_lag, settings.first_peak_fraction
+        )
+    return out
 
 
 def _local_period(
@@ -418,16 +455,18 @@ def choose_signal(
     max_lag = min(settings.max_period, n // 2)
     half = max(1, max_lag // 2)
 
-    def seen(column: F64) -> F64 | None:
-        """A channel detrended, when enough of the window's frames show it."""
-        if np.isfinite(column[ok]).sum() < 2 * settings.min_period:
-            return None
-        return _detrended(column, ok, half)
-
+    # The template's channels, then the angles: detrended where enough frames show
+    # them.
+    seen = _seen_columns(
+        np.concatenate([guide_values, features.angles], axis=1),
+        ok,
+        half,
+        2 * settings.min_period,
+    )
     guide_signals: dict[str, F64] = {}
     guided: dict[str, int] = {}
     for g, guide in enumerate(guides):
-        d = seen(guide_values[:, g])
+        d = seen[g]
         if d is not None:
             guide_signals[f"guide:{guide.name}"] = d
             guided[f"guide:{guide.name}"] = g
@@ -449,7 +488,7 @@ def choose_signal(
     k = min(settings.num_components, vt.shape[0])
     candidates: dict[str, F64] = {f"pc{i}": (coords - mean) @ vt[i] for i in range(k)}
     for i, name in enumerate(ANGLE_NAMES):
-        d = seen(features.angles[:, i])
+        d = seen[len(guides) + i]
         if d is not None:
             candidates[name] = d
     candidates.update(guide_signals)
@@ -462,12 +501,16 @@ def choose_signal(
         return settings.min_body_range
 
     found = []
-    for name, x in candidates.items():
-        if settings.sources and name not in settings.sources:
-            continue
-        lag, strength = _strength(x, ok, settings, max_lag)
+    names = [n for n in candidates if not settings.sources or n in settings.sources]
+    periods = (
+        _strengths(np.stack([candidates[n] for n in names]), ok, settings, max_lag)
+        if names
+        else []
+    )
+    for name, (lag, strength) in zip(names, periods, strict=True):
         # A signal whose whole span (smoothed) is under the least movement cannot
         # move enough to count, however periodic (a faint harmonic of a joint).
+        x = candidates[name]
         if lag > 0 and _span(x[ok], lag) >= settings.threshold * least(name):
             found.append((name, lag, strength))
     if guided and not any(name in guided for name, *_ in found):
