@@ -328,7 +328,8 @@ def _strengths(
     the frames `ok`, standardised there (`signal.autocorrelation`, `acf_period`).
 
     All rows at once (a refit weighs a dozen candidates): row-wise reductions and
-    FFTs give each row the numbers it gets alone, bit for bit."""
+    FFTs give each row the numbers it gets alone, and `_vk._acf_periods` is
+    `signal.acf_period` row by row, bit for bit."""
     out = [(-1, 0.0)] * xs.shape[0]
     valid = np.ascontiguousarray(xs[:, ok])
     sd = valid.std(axis=1)
@@ -341,11 +342,22 @@ def _strengths(
     nfft = 1 << math.ceil(math.log2(max(2 * n, 2)))
     spec = np.fft.rfft(z, nfft, axis=1)
     acov = np.fft.irfft(spec.real**2 + spec.imag**2, nfft, axis=1)[:, : max_lag + 1]
-    for row, a in zip(rows.tolist(), acov, strict=True):
-        acf = a / a[0] if a[0] > 0 else np.zeros(max_lag + 1)
-        out[row] = signal.acf_period(
-            acf, settings.min_period, max_lag, settings.first_peak_fraction
-        )
+    scale = acov[:, :1]
+    acf = np.divide(acov, scale, out=np.zeros_like(acov), where=scale > 0)
+    lags = np.empty(rows.size, np.int64)
+    strengths = np.empty(rows.size)
+    _vk._acf_periods(
+        acf,
+        int(settings.min_period),
+        int(max_lag),
+        float(settings.first_peak_fraction),
+        lags,
+        strengths,
+    )
+    for row, lag, strength in zip(
+        rows.tolist(), lags.tolist(), strengths.tolist(), strict=True
+    ):
+        out[row] = (lag, strength)
     return out
 
 
@@ -486,7 +498,8 @@ def choose_signal(
     )
     vt = vectors[:, np.argsort(-values, kind="stable")].T
     k = min(settings.num_components, vt.shape[0])
-    candidates: dict[str, F64] = {f"pc{i}": (coords - mean) @ vt[i] for i in range(k)}
+    deviation = coords - mean
+    candidates: dict[str, F64] = {f"pc{i}": deviation @ vt[i] for i in range(k)}
     for i, name in enumerate(ANGLE_NAMES):
         d = seen[len(guides) + i]
         if d is not None:
