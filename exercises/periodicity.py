@@ -296,6 +296,18 @@ def _detrended(column: F64, ok: Bool, half: int) -> F64 | None:
     return filled - signal.moving_mean(filled, half)
 
 
+def _bridged(columns: F64) -> F64:
+    """`signal.bridge_gaps` of (T, K), called on the columns with a gap to bridge
+    only: the others come back as they are (seen throughout, or never: a joint the
+    camera never sees), without a check and a copy per column."""
+    finite = np.isfinite(columns)
+    gaps = np.flatnonzero(finite.any(axis=0) & ~finite.all(axis=0))
+    out = np.array(columns, np.float64)
+    if gaps.size:
+        out[:, gaps] = signal.bridge_gaps(columns[:, gaps])
+    return out
+
+
 def _seen_columns(
     columns: F64, ok: Bool, half: int, least_finite: int
 ) -> list[F64 | None]:
@@ -487,11 +499,11 @@ def choose_signal(
         # march): whatever else repeats is not this exercise, and nothing is counted.
         return None
 
-    coords = signal.bridge_gaps(features.coords)
-    coords = np.nan_to_num(coords)
+    coords = np.nan_to_num(_bridged(features.coords), copy=False)
     coords -= signal.moving_mean(coords, half)
-    mean = coords[ok].mean(axis=0)
-    centred = coords[ok] - mean
+    shown = coords[ok]
+    mean = shown.mean(axis=0)
+    centred = shown - mean
     # Principal directions: eigenvectors of the (26, 26) scatter, largest first.
     values, vectors = _vk._symmetric_eigen(
         np.ascontiguousarray(centred.T @ centred), _JACOBI_SWEEPS

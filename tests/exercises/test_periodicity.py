@@ -137,3 +137,22 @@ def test_strength_of_a_flat_or_unseen_signal_is_none():
     flat = np.full((2, 50), 3.0)
     assert periodicity._strengths(flat, ok, SETTINGS, 25) == [(-1, 0.0)] * 2
     assert periodicity._strength(np.full(50, math.nan), ok, SETTINGS, 25) == (-1, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_bridged_is_bridge_gaps(seed):
+    """Bridging only the columns with gaps gives `signal.bridge_gaps` of them all."""
+    rng = np.random.default_rng(seed)
+    t = int(rng.integers(1, 300))
+    columns = _random_rows(rng, 26, t).T.copy()
+    columns[rng.random(columns.shape) < rng.uniform(0, 0.5)] = np.nan
+    columns[:, rng.random(26) < 0.3] = np.nan  # joints never seen
+    columns[:, rng.random(26) < 0.3] = 1.5  # joints seen throughout
+    got = periodicity._bridged(columns)
+    assert got.tobytes() == signal.bridge_gaps(columns).tobytes()
+
+
+def test_bridged_real_coords():
+    for coords, _, _ in _real_windows():
+        got = periodicity._bridged(coords)
+        assert got.tobytes() == signal.bridge_gaps(coords).tobytes()
