@@ -289,17 +289,9 @@ def raw_signal(choice: SignalChoice, coords: F64, angles: F64, guides: F64) -> F
     return np.asarray(angles[:, choice.angle], np.float64)
 
 
-def _detrended(column: F64, ok: Bool, half: int) -> F64 | None:
-    filled = signal.bridge_gaps(np.where(ok, column, np.nan))
-    if not np.isfinite(filled).all():
-        return None
-    return filled - signal.moving_mean(filled, half)
-
-
 def _bridged(columns: F64) -> F64:
-    """`signal.bridge_gaps` of (T, K), called on the columns with a gap to bridge
-    only: the others come back as they are (seen throughout, or never: a joint the
-    camera never sees), without a check and a copy per column."""
+    """`signal.bridge_gaps` of (T, K), called only on the columns with a gap: the
+    rest (seen throughout, or never: joints a side view hides) come back as they are."""
     finite = np.isfinite(columns)
     gaps = np.flatnonzero(finite.any(axis=0) & ~finite.all(axis=0))
     out = np.array(columns, np.float64)
@@ -311,9 +303,9 @@ def _bridged(columns: F64) -> F64:
 def _seen_columns(
     columns: F64, ok: Bool, half: int, least_finite: int
 ) -> list[F64 | None]:
-    """Each column of (T, K) detrended (`_detrended`), or None where fewer than
-    `least_finite` of the frames `ok` show it. All columns at once: bridging and the
-    moving mean work column by column, so each gets the numbers it gets alone."""
+    """Each column of (T, K) over the frames `ok`, bridged and freed of drift (a
+    moving mean over +-half); None where fewer than `least_finite` of those frames
+    show it or nothing bridges it. Column by column, as each alone, bit for bit."""
     out: list[F64 | None] = [None] * columns.shape[1]
     shown = np.flatnonzero(np.isfinite(columns[ok]).sum(axis=0) >= least_finite)
     if shown.size == 0:
@@ -325,12 +317,6 @@ def _seen_columns(
         if whole:
             out[k] = column
     return out
-
-
-def _strength(
-    x: F64, ok: Bool, settings: SignalSettings, max_lag: int
-) -> tuple[int, float]:
-    return _strengths(x[None], ok, settings, max_lag)[0]
 
 
 def _strengths(
@@ -366,10 +352,8 @@ def _strengths(
         lags,
         strengths,
     )
-    for row, lag, strength in zip(
-        rows.tolist(), lags.tolist(), strengths.tolist(), strict=True
-    ):
-        out[row] = (lag, strength)
+    for i, row in enumerate(rows.tolist()):
+        out[row] = (int(lags[i]), float(strengths[i]))
     return out
 
 
@@ -390,9 +374,8 @@ def _local_period(
         if seg_ok.mean() < 0.5:
             continue
         max_lag = min(int(1.5 * period), width // 2)
-        lag, local_strength = _strength(
-            raw[start : start + width], seg_ok, settings, max_lag
-        )
+        segment = raw[None, start : start + width]
+        lag, local_strength = _strengths(segment, seg_ok, settings, max_lag)[0]
         if lag > 0 and local_strength >= strength:
             local.append(lag)
     if len(local) < 2:
@@ -479,14 +462,8 @@ def choose_signal(
     max_lag = min(settings.max_period, n // 2)
     half = max(1, max_lag // 2)
 
-    # The template's channels, then the angles: detrended where enough frames show
-    # them.
-    seen = _seen_columns(
-        np.concatenate([guide_values, features.angles], axis=1),
-        ok,
-        half,
-        2 * settings.min_period,
-    )
+    channels = np.concatenate([guide_values, features.angles], axis=1)
+    seen = _seen_columns(channels, ok, half, 2 * settings.min_period)  # guides, angles
     guide_signals: dict[str, F64] = {}
     guided: dict[str, int] = {}
     for g, guide in enumerate(guides):
@@ -527,11 +504,8 @@ def choose_signal(
 
     found = []
     names = [n for n in candidates if not settings.sources or n in settings.sources]
-    periods = (
-        _strengths(np.stack([candidates[n] for n in names]), ok, settings, max_lag)
-        if names
-        else []
-    )
+    stacked = np.array([candidates[c] for c in names]).reshape(len(names), n)
+    periods = _strengths(stacked, ok, settings, max_lag)
     for name, (lag, strength) in zip(names, periods, strict=True):
         # A signal whose whole span (smoothed) is under the least movement cannot
         # move enough to count, however periodic (a faint harmonic of a joint).
@@ -616,7 +590,7 @@ def strength_of(
     if np.isfinite(raw[ok]).sum() < 2 * settings.min_period:
         return 0.0
     max_lag = min(settings.max_period, ok.shape[0] // 2)
-    d = _detrended(raw, ok & np.isfinite(raw), max(1, max_lag // 2))
+    d = _seen_columns(raw[:, None], ok & np.isfinite(raw), max(1, max_lag // 2), 0)[0]
     if d is None:
         return 0.0
-    return _strength(d, ok & np.isfinite(raw), settings, max_lag)[1]
+    return _strengths(d[None], ok & np.isfinite(raw), settings, max_lag)[0][1]

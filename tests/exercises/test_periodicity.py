@@ -110,7 +110,7 @@ def test_seen_columns_match_one_by_one(seed):
     columns[rng.random(columns.shape) < rng.uniform(0, 0.6)] = np.nan
     columns[:, rng.random(columns.shape[1]) < 0.2] = np.nan  # channels never seen
     ok = rng.random(t) < rng.uniform(0.3, 1.0)
-    half, least = int(rng.integers(1, 40)), int(rng.integers(1, 20))
+    half, least = int(rng.integers(1, 40)), int(rng.integers(0, 20))  # 0: strength_of
     got = periodicity._seen_columns(columns, ok, half, least)
     for k, column in enumerate(columns.T):
         expected = _seen_alone(column, ok, half, least)
@@ -136,7 +136,8 @@ def test_strength_of_a_flat_or_unseen_signal_is_none():
     ok = np.ones(50, bool)
     flat = np.full((2, 50), 3.0)
     assert periodicity._strengths(flat, ok, SETTINGS, 25) == [(-1, 0.0)] * 2
-    assert periodicity._strength(np.full(50, math.nan), ok, SETTINGS, 25) == (-1, 0.0)
+    unseen = np.full((1, 50), math.nan)
+    assert periodicity._strengths(unseen, ok, SETTINGS, 25) == [(-1, 0.0)]
 
 
 @pytest.mark.parametrize("seed", range(20))
