@@ -106,25 +106,28 @@ class Channels:
         """Choose the best side for this frame (`raw`: (K,) angle columns)."""
         if not self.has_best:
             return
-        score = {
-            s: float(frame.visibility[rows].mean()) if len(rows) else 0.0
-            for s, rows in self._best_rows.items()
-        }
         usable = {s: self._side_usable(raw, s) for s in _SIDES}
         if self.side is None:
             if usable["left"] or usable["right"]:
+                score = self._visibility(frame)
                 ranked = sorted(_SIDES, key=lambda s: (not usable[s], -score[s]))
                 self.side = ranked[0]
             return
         other = "right" if self.side == "left" else "left"
         if not usable[self.side] and usable[other]:
             self.side = other
-        elif (
-            may_switch
-            and usable[other]
-            and score[other] > score[self.side] + self.side_switch_margin
-        ):
-            self.side = other
+        elif may_switch and usable[other]:
+            score = self._visibility(frame)
+            if score[other] > score[self.side] + self.side_switch_margin:
+                self.side = other
+
+    def _visibility(self, frame: PoseFrame) -> dict[str, float]:
+        """Each side's mean visibility over its "best" angles' joints (worked out only
+        when a side is to be chosen: most frames keep theirs)."""
+        return {
+            s: float(frame.visibility[rows].mean()) if len(rows) else 0.0
+            for s, rows in self._best_rows.items()
+        }
 
     def _side_usable(self, raw: F32, side: str) -> bool:
         return any(

@@ -289,27 +289,72 @@ def raw_signal(choice: SignalChoice, coords: F64, angles: F64, guides: F64) -> F
     return np.asarray(angles[:, choice.angle], np.float64)
 
 
-def _detrended(column: F64, ok: Bool, half: int) -> F64 | None:
-    filled = signal.bridge_gaps(np.where(ok, column, np.nan))
-    if not np.isfinite(filled).all():
-        return None
-    return filled - signal.moving_mean(filled, half)
+def _bridged(columns: F64) -> F64:
+    """`signal.bridge_gaps` of (T, K), called only on the columns with a gap: the
+    rest (seen throughout, or never: joints a side view hides) come back as they are."""
+    finite = np.isfinite(columns)
+    gaps = np.flatnonzero(finite.any(axis=0) & ~finite.all(axis=0))
+    out = np.array(columns, np.float64)
+    if gaps.size:
+        out[:, gaps] = signal.bridge_gaps(columns[:, gaps])
+    return out
 
 
-def _strength(
-    x: F64, ok: Bool, settings: SignalSettings, max_lag: int
-) -> tuple[int, float]:
-    valid = x[ok]
-    sd = float(valid.std())
-    if not sd > 0:
-        return -1, 0.0
-    z = np.where(ok, (x - valid.mean()) / sd, 0.0)
-    return signal.acf_period(
-        signal.autocorrelation(z, max_lag),
-        settings.min_period,
-        max_lag,
-        settings.first_peak_fraction,
+def _seen_columns(
+    columns: F64, ok: Bool, half: int, least_finite: int
+) -> list[F64 | None]:
+    """Each column of (T, K) over the frames `ok`, bridged and freed of drift (a
+    moving mean over +-half); None where fewer than `least_finite` of those frames
+    show it or nothing bridges it. Column by column, as each alone, bit for bit."""
+    out: list[F64 | None] = [None] * columns.shape[1]
+    shown = np.flatnonzero(np.isfinite(columns[ok]).sum(axis=0) >= least_finite)
+    if shown.size == 0:
+        return out
+    filled = signal.bridge_gaps(np.where(ok[:, None], columns[:, shown], np.nan))
+    detrended = np.ascontiguousarray((filled - signal.moving_mean(filled, half)).T)
+    complete = (np.count_nonzero(~np.isfinite(filled), axis=0) == 0).tolist()
+    for k, column, whole in zip(shown.tolist(), detrended, complete, strict=True):
+        if whole:
+            out[k] = column
+    return out
+
+
+def _strengths(
+    xs: F64, ok: Bool, settings: SignalSettings, max_lag: int
+) -> list[tuple[int, float]]:
+    """(lag, strength) of each row of xs (C, T): its autocorrelation's period over
+    the frames `ok`, standardised there (`signal.autocorrelation`, `acf_period`).
+
+    All rows at once (a refit weighs a dozen candidates): row-wise reductions and
+    FFTs give each row the numbers it gets alone, and `_vk._acf_periods` is
+    `signal.acf_period` row by row, bit for bit."""
+    out = [(-1, 0.0)] * xs.shape[0]
+    valid = np.ascontiguousarray(xs[:, ok])
+    sd = valid.std(axis=1)
+    rows = np.flatnonzero(sd > 0)
+    if rows.size == 0:
+        return out
+    mean = valid.mean(axis=1)[rows, None]
+    z = np.where(ok, (xs[rows] - mean) / sd[rows, None], 0.0)
+    n = xs.shape[1]
+    nfft = 1 << math.ceil(math.log2(max(2 * n, 2)))
+    spec = np.fft.rfft(z, nfft, axis=1)
+    acov = np.fft.irfft(spec.real**2 + spec.imag**2, nfft, axis=1)[:, : max_lag + 1]
+    scale = acov[:, :1]
+    acf = np.divide(acov, scale, out=np.zeros_like(acov), where=scale > 0)
+    lags = np.empty(rows.size, np.int64)
+    strengths = np.empty(rows.size)
+    _vk._acf_periods(
+        acf,
+        int(settings.min_period),
+        int(max_lag),
+        float(settings.first_peak_fraction),
+        lags,
+        strengths,
     )
+    for i, row in enumerate(rows.tolist()):
+        out[row] = (int(lags[i]), float(strengths[i]))
+    return out
 
 
 def _local_period(
@@ -329,9 +374,8 @@ def _local_period(
         if seg_ok.mean() < 0.5:
             continue
         max_lag = min(int(1.5 * period), width // 2)
-        lag, local_strength = _strength(
-            raw[start : start + width], seg_ok, settings, max_lag
-        )
+        segment = raw[None, start : start + width]
+        lag, local_strength = _strengths(segment, seg_ok, settings, max_lag)[0]
         if lag > 0 and local_strength >= strength:
             local.append(lag)
     if len(local) < 2:
@@ -418,16 +462,12 @@ def choose_signal(
     max_lag = min(settings.max_period, n // 2)
     half = max(1, max_lag // 2)
 
-    def seen(column: F64) -> F64 | None:
-        """A channel detrended, when enough of the window's frames show it."""
-        if np.isfinite(column[ok]).sum() < 2 * settings.min_period:
-            return None
-        return _detrended(column, ok, half)
-
+    channels = np.concatenate([guide_values, features.angles], axis=1)
+    seen = _seen_columns(channels, ok, half, 2 * settings.min_period)  # guides, angles
     guide_signals: dict[str, F64] = {}
     guided: dict[str, int] = {}
     for g, guide in enumerate(guides):
-        d = seen(guide_values[:, g])
+        d = seen[g]
         if d is not None:
             guide_signals[f"guide:{guide.name}"] = d
             guided[f"guide:{guide.name}"] = g
@@ -436,20 +476,21 @@ def choose_signal(
         # march): whatever else repeats is not this exercise, and nothing is counted.
         return None
 
-    coords = signal.bridge_gaps(features.coords)
-    coords = np.nan_to_num(coords)
+    coords = np.nan_to_num(_bridged(features.coords), copy=False)
     coords -= signal.moving_mean(coords, half)
-    mean = coords[ok].mean(axis=0)
-    centred = coords[ok] - mean
+    shown = coords[ok]
+    mean = shown.mean(axis=0)
+    centred = shown - mean
     # Principal directions: eigenvectors of the (26, 26) scatter, largest first.
     values, vectors = _vk._symmetric_eigen(
         np.ascontiguousarray(centred.T @ centred), _JACOBI_SWEEPS
     )
     vt = vectors[:, np.argsort(-values, kind="stable")].T
     k = min(settings.num_components, vt.shape[0])
-    candidates: dict[str, F64] = {f"pc{i}": (coords - mean) @ vt[i] for i in range(k)}
+    deviation = coords - mean
+    candidates: dict[str, F64] = {f"pc{i}": deviation @ vt[i] for i in range(k)}
     for i, name in enumerate(ANGLE_NAMES):
-        d = seen(features.angles[:, i])
+        d = seen[len(guides) + i]
         if d is not None:
             candidates[name] = d
     candidates.update(guide_signals)
@@ -462,12 +503,13 @@ def choose_signal(
         return settings.min_body_range
 
     found = []
-    for name, x in candidates.items():
-        if settings.sources and name not in settings.sources:
-            continue
-        lag, strength = _strength(x, ok, settings, max_lag)
+    names = [n for n in candidates if not settings.sources or n in settings.sources]
+    stacked = np.array([candidates[c] for c in names]).reshape(len(names), n)
+    periods = _strengths(stacked, ok, settings, max_lag)
+    for name, (lag, strength) in zip(names, periods, strict=True):
         # A signal whose whole span (smoothed) is under the least movement cannot
         # move enough to count, however periodic (a faint harmonic of a joint).
+        x = candidates[name]
         if lag > 0 and _span(x[ok], lag) >= settings.threshold * least(name):
             found.append((name, lag, strength))
     if guided and not any(name in guided for name, *_ in found):
@@ -548,7 +590,7 @@ def strength_of(
     if np.isfinite(raw[ok]).sum() < 2 * settings.min_period:
         return 0.0
     max_lag = min(settings.max_period, ok.shape[0] // 2)
-    d = _detrended(raw, ok & np.isfinite(raw), max(1, max_lag // 2))
+    d = _seen_columns(raw[:, None], ok & np.isfinite(raw), max(1, max_lag // 2), 0)[0]
     if d is None:
         return 0.0
-    return _strength(d, ok & np.isfinite(raw), settings, max_lag)[1]
+    return _strengths(d[None], ok & np.isfinite(raw), settings, max_lag)[0][1]

@@ -27,7 +27,7 @@ from typing import Final
 import numpy as np
 
 from exercises.events import LocalizedText, Placement, PlacementChanged
-from exercises.metrics import in_frame
+from exercises.metrics import in_frame_mask
 from exercises.spec import ExerciseSpec
 from vision.types import PoseFrame, Skeleton
 
@@ -179,23 +179,19 @@ class PlacementGate:
         if not seen.any():
             return Placement.NOT_VISIBLE, (), "not_visible"
 
-        def ok(row: int) -> bool:
-            return bool(seen[row]) and in_frame(frame.xyz[row, :2].astype(np.float64))
-
+        inside = in_frame_mask(frame.xyz[:, :2].astype(np.float64))
+        ok = (seen & inside).tolist()
+        off_picture = (finite & ~inside).tolist()  # found, outside the picture
         names = self.skeleton.joint_names
-        fixed_missing = [names[r] for r in self._fixed if not ok(r)]
+        fixed_missing = [names[r] for r in self._fixed if not ok[r]]
         options = []
         for s in _SIDES:
-            miss = [n for n, r in self._sided[s] if not ok(r)]
+            miss = [n for n, r in self._sided[s] if not ok[r]]
             options.append((len(miss), 0 if s == side else 1, s, fixed_missing + miss))
         missing = min(options)[3]
         if missing:
             rows = [self.skeleton.index(n) for n in missing]
-            outside = any(
-                np.isfinite(frame.xyz[r, :2]).all()
-                and not in_frame(frame.xyz[r, :2].astype(np.float64))
-                for r in rows
-            )
+            outside = any(off_picture[r] for r in rows)
             parts = {_part(n) for n in missing}
             if outside or parts <= {"feet", "legs"}:
                 key = "step_back_feet" if parts & {"feet"} else "step_back"

@@ -182,6 +182,14 @@ def symmetric_eigen(matrix):
     return np.linalg.eigh(np.asarray(matrix, np.float64))
 
 
+def acf_periods(acf, min_lag, max_lag, first_fraction):
+    """Twin of vision.kernels._acf_periods: exercises.signal.acf_period (the definition
+    the kernel must match bit for bit), row by row; [(lag, strength), ...]."""
+    from exercises.signal import acf_period
+
+    return [acf_period(row, min_lag, max_lag, first_fraction) for row in acf]
+
+
 def body_features(xyz, visibility, joints, triples, min_visibility, min_present):
     """Twin of vision.kernels._body_features, in whole-array numpy: -> coords (T, 2M),
     angles (T, A), valid (T,)."""

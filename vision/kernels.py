@@ -4,7 +4,9 @@ principal movements need (`_symmetric_eigen`, Jacobi rotations, called by
 `exercises.periodicity`: a 26 x 26 LAPACK call through a multi-threaded BLAS took
 40-70 ms on a busy 2-core machine, 0.05 ms single-threaded), and the counter's
 scale-free body features (`_body_features`, through `exercises.periodicity.
-frame_features`: 0.15 ms per live frame in numpy, a few microseconds here)."""
+frame_features`: 0.15 ms per live frame in numpy, a few microseconds here), and the
+period each of its candidate signals' autocorrelations shows (`_acf_periods`,
+`exercises.signal.acf_period` row by row: a dozen candidates a refit)."""
 
 from __future__ import annotations
 
@@ -186,6 +188,59 @@ def _symmetric_eigen(matrix, max_sweeps):  # type: ignore[no-untyped-def]
     for p in range(n):
         values[p] = a[p, p]
     return values, v
+
+
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
+def _acf_periods(  # type: ignore[no-untyped-def]
+    acf, min_lag, max_lag, first_fraction, lags_out, strengths_out
+):
+    """`exercises.signal.acf_period` of each row of acf (C, L) float64, bit for bit:
+    lag (-1: no peak) and strength per row. Every step is a comparison, a minimum or
+    one rounding (a difference halved), so no fastmath flag changes a result; NaN
+    propagates through the running minimum and the best peak as numpy's does."""
+    hi = min(max_lag, acf.shape[1] - 2)
+    lo = max(min_lag, 1)
+    for c in range(acf.shape[0]):
+        row = acf[c]
+        lags_out[c] = -1
+        strengths_out[c] = 0.0
+        found = False
+        best = -np.inf
+        low = row[0]  # the running minimum of row[: lag]
+        for lag in range(1, lo):
+            v = row[lag]
+            if v < low or v != v:
+                low = v
+        for lag in range(lo, hi + 1):
+            v = row[lag]
+            if v >= row[lag - 1] and v >= row[lag + 1]:
+                strength = (v - low) / 2.0
+                if not found:
+                    best = strength
+                    found = True
+                elif strength != strength or (best == best and strength > best):
+                    best = strength
+            if v < low or v != v:
+                low = v
+        if not found or not best > 0:
+            continue
+        low = row[0]
+        first = -1
+        for lag in range(1, hi + 1):
+            v = row[lag]
+            if lag >= lo and v >= row[lag - 1] and v >= row[lag + 1]:
+                strength = (v - low) / 2.0
+                if first < 0:
+                    first = lag  # numpy's argmax of no True: the first peak
+                    strengths_out[c] = strength
+                if strength >= first_fraction * best:
+                    lags_out[c] = lag
+                    strengths_out[c] = strength
+                    break
+            if v < low or v != v:
+                low = v
+        if lags_out[c] < 0:
+            lags_out[c] = first
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)

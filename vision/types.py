@@ -160,9 +160,14 @@ class Skeleton(enum.Enum):
 
     @property
     def joint_names(self) -> tuple[str, ...]:
-        return _NAMES[self]
+        return self._joint_names
 
-    _num_joints: int  # set below, once per member: read on every frame checked
+    # Set below, once per member: read for every joint looked up, on every frame (a
+    # dict keyed by the member would hash it in Python each time).
+    _num_joints: int
+    _joint_names: tuple[str, ...]
+    _index: dict[str, int]
+    _bone_rows: tuple[tuple[int, int], ...]
 
     @property
     def num_joints(self) -> int:
@@ -176,7 +181,7 @@ class Skeleton(enum.Enum):
                 valid names.
         """
         try:
-            return _INDEX[self][joint_name]
+            return self._index[joint_name]
         except KeyError:
             valid = ", ".join(self.joint_names)
             raise KeyError(
@@ -185,12 +190,12 @@ class Skeleton(enum.Enum):
             ) from None
 
     def has(self, joint_name: str) -> bool:
-        return joint_name in _INDEX[self]
+        return joint_name in self._index
 
     @property
     def bones(self) -> tuple[tuple[int, int], ...]:
         """Pairs of rows to connect when drawing this skeleton."""
-        return _BONE_ROWS[self]
+        return self._bone_rows
 
 
 _NAMES: Final[dict[Skeleton, tuple[str, ...]]] = {
@@ -199,14 +204,13 @@ _NAMES: Final[dict[Skeleton, tuple[str, ...]]] = {
     Skeleton.OPENPOSE_18: OPENPOSE_JOINT_NAMES,
 }
 for _skeleton, _names in _NAMES.items():
+    _index = {n: i for i, n in enumerate(_names)}
     _skeleton._num_joints = len(_names)
-_INDEX: Final[dict[Skeleton, dict[str, int]]] = {
-    s: {n: i for i, n in enumerate(names)} for s, names in _NAMES.items()
-}
-_BONE_ROWS: Final[dict[Skeleton, tuple[tuple[int, int], ...]]] = {
-    s: tuple((idx[a], idx[b]) for a, b in _BONES if a in idx and b in idx)
-    for s, idx in _INDEX.items()
-}
+    _skeleton._joint_names = _names
+    _skeleton._index = _index
+    _skeleton._bone_rows = tuple(
+        (_index[a], _index[b]) for a, b in _BONES if a in _index and b in _index
+    )
 
 
 def _check_array(

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from exercises.metrics.body import (
     _FRAME_MARGIN,
@@ -77,6 +78,7 @@ __all__ = [
     "compute_metric",
     "detect_view",
     "in_frame",
+    "in_frame_mask",
 ]
 
 VIEWS: Final[tuple[str, ...]] = ("front", "side", "any")
@@ -360,3 +362,9 @@ def in_frame(xy: F64) -> bool:
         -_FRAME_MARGIN <= xy[0] <= 1.0 + _FRAME_MARGIN
         and -_FRAME_MARGIN <= xy[1] <= 1.0 + _FRAME_MARGIN
     )
+
+
+def in_frame_mask(xy: F64) -> npt.NDArray[np.bool_]:
+    """`in_frame` of each row of (N, 2) image points at once (False where missing)."""
+    within = (xy >= -_FRAME_MARGIN) & (xy <= 1.0 + _FRAME_MARGIN)
+    return within[:, 0] & within[:, 1]

@@ -37,7 +37,17 @@ class Body:
     `min_visibility` (default `vision.config.MIN_VISIBILITY`).
     """
 
-    __slots__ = ("_cache", "_points", "_usable", "frame", "min_visibility", "skeleton")
+    __slots__ = (
+        "_cache",
+        "_mids",
+        "_points",
+        "_torso",
+        "_usable",
+        "_xy",
+        "frame",
+        "min_visibility",
+        "skeleton",
+    )
 
     def __init__(self, frame: PoseFrame, min_visibility: float | None = None) -> None:
         self.frame = frame
@@ -48,6 +58,11 @@ class Body:
         self._cache: dict[str, F64 | None] = {}
         self._points: F64 | None = None  # (J, 3) float64, on the first lookup
         self._usable: list[bool] = []
+        # The metrics of a frame ask for the same points and lengths again and again
+        # (the torso a dozen times): each is worked out once.
+        self._xy: dict[str, F64 | None] = {}
+        self._mids: dict[str, F64 | None] = {}
+        self._torso: float | None = None
 
     def xyz(self, name: str) -> F64 | None:
         """(3,) float64 position, or None when missing (or not in the skeleton)."""
@@ -70,25 +85,29 @@ class Body:
 
     def xy(self, name: str) -> F64 | None:
         """(2,) float64 image position, or None when missing."""
+        if name in self._xy:
+            return self._xy[name]
         p = self.xyz(name)
-        return None if p is None else p[:2]
+        point = None if p is None else p[:2]
+        self._xy[name] = point
+        return point
 
     def mid(self, name: str) -> F64 | None:
         """(2,) midpoint of left_<name> and right_<name>; the one visible side if only
         one is (in a side view the far joint is often hidden)."""
+        if name in self._mids:
+            return self._mids[name]
         a, b = self.xy(f"left_{name}"), self.xy(f"right_{name}")
-        if a is None:
-            return b
-        if b is None:
-            return a
-        return (a + b) / 2.0
+        point = b if a is None else a if b is None else (a + b) / 2.0
+        self._mids[name] = point
+        return point
 
     def torso_length(self) -> float:
         """Image distance from the hips' midpoint to the shoulders' midpoint."""
-        s, h = self.mid("shoulder"), self.mid("hip")
-        if s is None or h is None:
-            return _NAN
-        return float(np.hypot(*(s - h)))
+        if self._torso is None:
+            s, h = self.mid("shoulder"), self.mid("hip")
+            self._torso = _NAN if s is None or h is None else float(np.hypot(*(s - h)))
+        return self._torso
 
     def facing(self) -> int:
         """+1 facing image right, -1 image left, 0 unknown (side views only)."""

@@ -8,7 +8,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from exercises.metrics import METRICS, VIEWS, Body, compute_metric, detect_view
+from exercises.metrics import (
+    METRICS,
+    VIEWS,
+    Body,
+    compute_metric,
+    detect_view,
+    in_frame,
+    in_frame_mask,
+)
 from tests.factories import make_frame
 from vision.types import PoseFrame, Skeleton
 
@@ -426,3 +434,50 @@ def test_detect_view_oblique() -> None:
         xyz[sk.index(n), 0] = mid + (xyz[sk.index(n), 0] - mid) * 0.5
     assert detect_view(PoseFrame(xyz, frame.visibility, 0)) == "oblique"
     assert np.isfinite(xyz).all()
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        pytest.param((), id="whole-body"),
+        pytest.param(("right_shoulder", "right_hip"), id="one-side"),
+        pytest.param(("left_shoulder", "right_shoulder"), id="no-shoulders"),
+    ],
+)
+def test_body_answers_again_what_it_answered_first(hidden: tuple[str, ...]) -> None:
+    """A Body works each point and length out once: asked again (and after every
+    metric), it gives what a fresh Body gives."""
+    frame = make_frame(view="side", trunk_pitch_deg=20.0, hidden=hidden)
+    body = Body(frame)
+    for name in METRICS:
+        compute_metric(name, body)
+    fresh = Body(frame)
+    for part in ("shoulder", "hip", "ear", "knee"):
+        got, expected = body.mid(part), fresh.mid(part)
+        assert (got is None) == (expected is None)
+        if expected is not None:
+            assert got is not None and got.tolist() == expected.tolist()
+    got_torso, expected_torso = body.torso_length(), fresh.torso_length()
+    assert got_torso == expected_torso or math.isnan(got_torso) == math.isnan(
+        expected_torso
+    )
+    assert [compute_metric(n, body) for n in METRICS] == pytest.approx(
+        [compute_metric(n, Body(frame)) for n in METRICS], nan_ok=True, abs=0
+    )
+
+
+def test_in_frame_mask_is_in_frame_row_by_row() -> None:
+    edge = 1.02
+    xy = np.array(
+        [
+            [0.5, 0.5],
+            [-0.02, edge],
+            [-0.0201, 0.5],
+            [0.5, 1.0201],
+            [math.nan, 0.5],
+            [0.5, math.inf],
+            [-math.inf, 0.2],
+            [1.0, 0.0],
+        ]
+    )
+    assert in_frame_mask(xy).tolist() == [in_frame(p) for p in xy]

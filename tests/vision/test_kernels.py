@@ -202,6 +202,41 @@ def test_symmetric_eigen_matches_lapack(n: int, rows: int) -> None:
             assert dot == pytest.approx(1.0, abs=1e-8)
 
 
+def _acf_rows(rng: np.random.Generator, c: int, n: int) -> np.ndarray:
+    """(c, n) autocorrelations of periodic and noisy signals, with flat rows, rows
+    of ties, raw noise and NaN: what a refit's candidates give and worse."""
+    from exercises.signal import autocorrelation
+
+    rows = []
+    for _ in range(c):
+        t = np.arange(4 * n)
+        x = np.sin(2 * np.pi * t / rng.uniform(3, n)) + rng.normal(0, 0.5, t.size)
+        rows.append(autocorrelation(x - x.mean(), n - 1))
+    acf = np.array(rows)
+    acf[0] = 0.0  # a flat signal's
+    acf[1] = np.round(acf[1], 1)  # ties: plateaus at peaks
+    acf[2] = rng.uniform(-1, 1, n)
+    acf[3, rng.integers(0, n, 3)] = np.nan
+    acf[4, 0] = np.nan
+    return np.ascontiguousarray(acf)
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("first_fraction", [0.0, 0.7, 1.0, 1.5])
+def test_acf_periods_match_acf_period_bit_for_bit(seed, first_fraction):
+    """The rep counter's periods: the kernel is `signal.acf_period` row by row, to
+    the last bit (a refit's choice compares strengths)."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 120))
+    acf = _acf_rows(rng, 8, n)
+    for min_lag, max_lag in [(0, n - 1), (3, n // 2), (5, n + 10), (n, n - 1)]:
+        lags = np.empty(8, np.int64)
+        strengths = np.empty(8)
+        k._acf_periods(acf, min_lag, max_lag, first_fraction, lags, strengths)
+        got = list(zip(lags.tolist(), strengths.tolist(), strict=True))
+        assert got == naive.acf_periods(acf, min_lag, max_lag, first_fraction)
+
+
 @pytest.mark.parametrize("min_fraction", [0.0, 0.5, 1.0])
 def test_body_features_match_naive_with_missing_hidden_and_degenerate_frames(
     min_fraction: float,
