@@ -336,12 +336,7 @@ def _strengths(
         return out
     mean = valid.mean(axis=1)[rows, None]
     z = np.where(ok, (xs[rows] - mean) / sd[rows, None], 0.0)
-    n = xs.shape[1]
-    nfft = 1 << math.ceil(math.log2(max(2 * n, 2)))
-    spec = np.fft.rfft(z, nfft, axis=1)
-    acov = np.fft.irfft(spec.real**2 + spec.imag**2, nfft, axis=1)[:, : max_lag + 1]
-    scale = acov[:, :1]
-    acf = np.divide(acov, scale, out=np.zeros_like(acov), where=scale > 0)
+    acf = signal.autocorrelation(z, max_lag)
     lags = np.empty(rows.size, np.int64)
     strengths = np.empty(rows.size)
     _vk._acf_periods(

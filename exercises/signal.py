@@ -115,15 +115,15 @@ def trimmed_range(x: F64, tail: float, span: int) -> tuple[float, float]:
 
 
 def autocorrelation(x: F64, max_lag: int) -> F64:
-    """Biased autocorrelation of a zero-mean finite (T,) signal for lags 0..max_lag,
-    1 at lag 0 (all 0 for a flat signal)."""
-    n = x.shape[0]
+    """Biased autocorrelation of a zero-mean finite (T,) signal, or of each row of
+    (C, T) signals, for lags 0..max_lag: 1 at lag 0 (all 0 for a flat signal). Rows
+    get the numbers each gets alone (the FFTs and the scaling are row by row)."""
+    n = x.shape[-1]
     nfft = 1 << math.ceil(math.log2(max(2 * n, 2)))
     spec = np.fft.rfft(x, nfft)
-    acov = np.fft.irfft(spec.real**2 + spec.imag**2, nfft)[: max_lag + 1]
-    if not acov[0] > 0:
-        return np.zeros(max_lag + 1)
-    out: F64 = acov / acov[0]
+    acov = np.fft.irfft(spec.real**2 + spec.imag**2, nfft)[..., : max_lag + 1]
+    scale = acov[..., :1]
+    out: F64 = np.divide(acov, scale, out=np.zeros_like(acov), where=scale > 0)
     return out
 
 

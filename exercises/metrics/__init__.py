@@ -77,7 +77,6 @@ __all__ = [
     "Metric",
     "compute_metric",
     "detect_view",
-    "in_frame",
     "in_frame_mask",
 ]
 
@@ -356,15 +355,8 @@ def detect_view(frame: PoseFrame | Body) -> str | None:
     return "oblique"
 
 
-def in_frame(xy: F64) -> bool:
-    """Whether an image point lies inside the picture (with a small margin)."""
-    return bool(
-        -_FRAME_MARGIN <= xy[0] <= 1.0 + _FRAME_MARGIN
-        and -_FRAME_MARGIN <= xy[1] <= 1.0 + _FRAME_MARGIN
-    )
-
-
 def in_frame_mask(xy: F64) -> npt.NDArray[np.bool_]:
-    """`in_frame` of each row of (N, 2) image points at once (False where missing)."""
+    """Whether each row of (N, 2) image points lies inside the picture, with a small
+    margin (False where missing)."""
     within = (xy >= -_FRAME_MARGIN) & (xy <= 1.0 + _FRAME_MARGIN)
     return within[:, 0] & within[:, 1]
