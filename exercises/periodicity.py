@@ -15,8 +15,9 @@ what to count (`exercises.counting` counts it).
    least movement is left out, however periodic. The most periodic candidate wins,
    except that a template's channel nearly as periodic is preferred (the template
    says it carries the movement), and a nearly as periodic candidate whose period is
-   a multiple of the winner's shows the whole repetition (some joints move twice per
-   repetition).
+   a multiple of the winner's, or a longer lag at which the winner repeats at least
+   as well (`exercises.signal.repeats_at`: two bumps per repetition with rests
+   between), shows the whole repetition (some joints move twice per repetition).
 4. Which end of the chosen signal is rest: a template channel's own direction; else
    the direction of the template channel it moves with; else the end where it
    clearly dwells (repetitions are the long tail of its distribution), else the end
@@ -537,7 +538,10 @@ def choose_signal(
             if (
                 other >= _FUNDAMENTAL_STRENGTH * strength
                 and lag > period
-                and abs(ratio - round(ratio)) <= 0.15
+                and (
+                    abs(ratio - round(ratio)) <= 0.15
+                    or signal.repeats_at(candidates[source], ok, lag, period, max_lag)
+                )
             ):
                 source, period, strength = name, lag, other
 

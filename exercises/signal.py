@@ -28,6 +28,7 @@ __all__ = [
     "gaussian_smooth",
     "hysteresis_cycles",
     "moving_mean",
+    "repeats_at",
     "running_range",
     "trimmed_range",
 ]
@@ -125,6 +126,20 @@ def autocorrelation(x: F64, max_lag: int) -> F64:
     scale = acov[..., :1]
     out: F64 = np.divide(acov, scale, out=np.zeros_like(acov), where=scale > 0)
     return out
+
+
+def repeats_at(x: F64, ok: Bool, lag: int, period: int, max_lag: int) -> bool:
+    """Whether a (T,) signal's autocorrelation over the frames `ok` (standardised
+    there) reaches, within 15 % of `lag`, at least its value at its own `period`:
+    it repeats at that longer lag too, so its period is structure within one
+    repetition (two bumps each, a rest between them), not the repetition."""
+    valid = x[ok]
+    sd = float(valid.std())
+    hi = min(int(1.15 * lag) + 1, max_lag)
+    if not sd > 0 or int(0.85 * lag) > hi:
+        return False
+    acf = autocorrelation(np.where(ok, (x - valid.mean()) / sd, 0.0), max_lag)
+    return bool(acf[int(0.85 * lag) : hi + 1].max() >= acf[period])
 
 
 def acf_period(

@@ -17,6 +17,7 @@ from exercises.signal import (
     gaussian_smooth,
     hysteresis_cycles,
     moving_mean,
+    repeats_at,
     running_range,
     trimmed_range,
 )
@@ -143,3 +144,21 @@ def test_hysteresis_rose_and_started():
 def test_hysteresis_cycles_needs_ordered_levels():
     with pytest.raises(ValueError, match="low < high"):
         hysteresis_cycles(np.zeros(3), 0.3, -0.3)
+
+
+def _bump(width):
+    return (1 - np.cos(2 * np.pi * np.arange(width) / width)) / 2
+
+
+def test_repeats_at_tells_structure_within_a_repetition_from_a_period():
+    """Two 20-frame bumps per repetition and a 40-frame rest: the signal's own
+    period (20) is structure within a repetition, and it repeats at least as well
+    at the repetition's 80 frames; a steady 20-frame sinusoid does not at 50."""
+    pairs = np.tile(np.concatenate([_bump(20), _bump(20), np.zeros(40)]), 6)
+    ok = np.ones(pairs.size, bool)
+    assert repeats_at(pairs, ok, 80, 20, 150)
+    sine = np.sin(2 * np.pi * np.arange(480) / 20)
+    assert not repeats_at(sine, np.ones(480, bool), 50, 20, 150)
+    # Flat, or a lag beyond the lags searched: no.
+    assert not repeats_at(np.zeros(480), np.ones(480, bool), 80, 20, 150)
+    assert not repeats_at(pairs, ok, 200, 20, 150)
