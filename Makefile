@@ -95,6 +95,7 @@ lock:
 bench: $(VENV)/.test-installed
 	$(PY) -m benchmarks.kernels
 	$(PY) -m benchmarks.pose
+	$(PY) -m benchmarks.engine
 	$(PY) -m benchmarks.dtw
 	$(PY) -m benchmarks.repcount --data ../shared/data/repcount-dev
 	$(PY) -m benchmarks.form --data ../shared/data/posetrainer-dev

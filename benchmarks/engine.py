@@ -15,7 +15,9 @@ is the largest holder of the GIL on the event loop).
 Reported per frame, in process CPU time (`time.process_time_ns`, so a shared machine
 adds little): mean, p50, p95 and max of `feed` (the rep counter's refits are the
 tail), and the wire's `pose` message of the frame (`server.ws.pose_message`, then
-`model_dump_json`). Prints the load average beside the figures; the JSON line LAST;
+`model_dump_json`), each beside the peer measured in the same run: the ONNX backend's
+own CPU per frame (`detect`, tracked frames) on the same clip, as the ratio `feed +
+message` / model. Prints the load average beside the figures; the JSON line LAST;
 writes benchmarks/results/engine.json.
 """
 
@@ -39,24 +41,30 @@ DEFAULT_VIDEO: Final[Path] = (
 )
 
 
-def clip_results(video: Path, fps: float, seconds: float) -> list[Any]:
-    """`InferenceResult`s of the clip looped to `seconds` at `fps` (ONNX backend)."""
+def clip_results(
+    video: Path, fps: float, seconds: float
+) -> tuple[list[Any], np.ndarray]:
+    """`InferenceResult`s of the clip looped to `seconds` at `fps` (ONNX backend), and
+    the CPU ms of each frame's `detect` (the peer: the model the engine sits beside)."""
     from server.inference import InferenceResult, decode_jpeg, select_subject
     from vision.backends import create_backend
     from vision.types import aspect_from_wh
 
     jpegs = encode_video(video, 640, 300)
     backend = create_backend("onnx")
-    out = []
+    out, detect_ms = [], []
     for i in range(round(seconds * fps)):
         ts = round(i * 1000 / fps)
         image = decode_jpeg(jpegs[i % len(jpegs)])
         wh = (int(image.shape[1]), int(image.shape[0]))
-        poses = replace(backend.detect(image, ts), aspect_wh=aspect_from_wh(wh))
+        t0 = time.process_time_ns()
+        detected = backend.detect(image, ts)
+        detect_ms.append((time.process_time_ns() - t0) / 1e6)
+        poses = replace(detected, aspect_wh=aspect_from_wh(wh))
         frame = select_subject(poses)
         out.append(InferenceResult(ts, 0, frame, len(poses), wh, 0.0, None, poses))
     backend.close()
-    return out
+    return out, np.array(detect_ms)
 
 
 def feed_cpu_ms(
@@ -105,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     if not args.video.is_file():
         print(f"skipped: video not found: {args.video}")
         return 0
-    results = clip_results(args.video, args.fps, args.seconds)
+    results, detect_ms = clip_results(args.video, args.fps, args.seconds)
+    # The peer, same run: the pose model's own CPU per frame (tracked frames: the
+    # first, which runs the detector too, left out).
+    model = figures(detect_ms[1:])
+    print(f"peer: ONNX backend detect {model} (CPU per frame)")
     runs: dict[str, Any] = {}
     for label, session_s in (("sessions", args.session_s), ("one_session", None)):
         frames = len(results) if session_s is None else round(session_s * args.fps)
@@ -115,10 +127,16 @@ def main(argv: list[str] | None = None) -> int:
             key=lambda r: float(r[0].mean()),
         )
         runs[label] = {"feed": figures(best[0]), "pose_message": figures(best[1])}
+        engine_ms = float(best[0].mean() + best[1].mean())
+        runs[label]["feed_and_message_vs_model"] = round(
+            engine_ms / model["mean_ms"], 4
+        )
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(
             f"{label}: feed {runs[label]['feed']} | pose message "
-            f"{runs[label]['pose_message']['mean_ms']} ms mean (load {load})"
+            f"{runs[label]['pose_message']['mean_ms']} ms mean | feed + message = "
+            f"{runs[label]['feed_and_message_vs_model']:.3f} x the model's CPU per "
+            f"frame (load {load})"
         )
     emit(
         "engine",
@@ -129,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             "frames": len(results),
             "session_s": args.session_s,
             "cpu_ms_per_frame": runs,
+            "peer_model_cpu_ms_per_frame": model,
             "load_average": [round(x, 2) for x in os.getloadavg()],
         },
     )
