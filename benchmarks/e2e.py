@@ -205,7 +205,7 @@ def serve_child(port: int, backend_name: str) -> int:
         host="127.0.0.1",
         port=port,
         log_level="warning",
-        ws_max_size=settings.transport_max_bytes,
+        **settings.uvicorn_websocket_options,
     )
     return 0
 

@@ -112,7 +112,7 @@ def serve_child(port: int, backend: str, db_url: str, provider: str) -> int:
             host="127.0.0.1",
             port=port,
             log_level="warning",
-            ws_max_size=settings.transport_max_bytes,
+            **settings.uvicorn_websocket_options,
         )
     )
     server.run()

@@ -175,6 +175,9 @@ async def connect_kiosk(
         return await connect(
             url,
             max_size=max_size,
+            # JPEG does not deflate (see Settings.uvicorn_websocket_options): offering
+            # permessage-deflate would only spend this kiosk's CPU on every frame.
+            compression=None,
             open_timeout=OPEN_TIMEOUT_S,
             subprotocols=subprotocols(token),
         )

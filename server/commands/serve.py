@@ -300,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         host=settings.host,
         port=settings.port,
-        ws_max_size=settings.transport_max_bytes,
+        **settings.uvicorn_websocket_options,
         log_level=args.log_level,
         log_config=uvicorn_log_config(args.log_format),
         lifespan="on",

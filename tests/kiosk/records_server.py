@@ -172,7 +172,7 @@ def records_server(
         recorder=recorder,
         store=store,
     )
-    with serve_in_thread(app, port, ws_max_size=settings.transport_max_bytes):
+    with serve_in_thread(app, port, **settings.uvicorn_websocket_options):
         yield RecordsServer(f"http://127.0.0.1:{port}", store, recorder, ids)
 
 

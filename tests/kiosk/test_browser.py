@@ -85,7 +85,7 @@ def server(video: Path) -> Iterator[tuple[str, CountingRecorder, Settings]]:
     app = create_app(
         settings, backend_factory=lambda: create_backend("mediapipe"), recorder=recorder
     )
-    with serve_in_thread(app, port, ws_max_size=settings.transport_max_bytes):
+    with serve_in_thread(app, port, **settings.uvicorn_websocket_options):
         yield f"http://127.0.0.1:{port}", recorder, settings  # loopback: secure context
 
 

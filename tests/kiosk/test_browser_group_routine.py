@@ -77,7 +77,7 @@ def server(
     recorder = DatabaseRecorder(store, wait_for_reps=False)
     app = create_app(settings, recorder=recorder, store=store)
     try:
-        with serve_in_thread(app, port, ws_max_size=settings.transport_max_bytes):
+        with serve_in_thread(app, port, **settings.uvicorn_websocket_options):
             short = routine_programme(
                 short_routine(get_routine("baduanjin"), SECTIONS, 2), ""
             )

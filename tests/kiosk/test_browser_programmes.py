@@ -199,7 +199,7 @@ def server() -> Iterator[tuple[str, CountingRecorder]]:
     app = create_app(
         settings, backend_factory=lambda: create_backend("mediapipe"), recorder=recorder
     )
-    with serve_in_thread(app, port, ws_max_size=settings.transport_max_bytes):
+    with serve_in_thread(app, port, **settings.uvicorn_websocket_options):
         short = routine_programme(
             short_routine(get_routine("baduanjin"), SECTIONS, 2),
             "/static/pictures/baduanjin_1.svg",

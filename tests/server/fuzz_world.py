@@ -286,7 +286,7 @@ def fuzz_server(
         try:
             with serve_in_thread(
                 app,
-                ws_max_size=settings.transport_max_bytes,
+                **settings.uvicorn_websocket_options,
                 # Keepalive pings draw from the `random` module, which hypothesis
                 # watches while it generates (the fuzz runs far below 20 s a socket).
                 ws_ping_interval=None,

@@ -25,7 +25,7 @@ def run_server(backend_factory: Callable[[], Any]) -> Iterator[str]:
     port = free_port()
     settings = Settings(host="127.0.0.1", port=port)
     app = create_app(settings, backend_factory=backend_factory)
-    with serve_in_thread(app, port, ws_max_size=settings.transport_max_bytes):
+    with serve_in_thread(app, port, **settings.uvicorn_websocket_options):
         yield f"ws://127.0.0.1:{port}"
 
 

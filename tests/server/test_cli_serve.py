@@ -5,6 +5,7 @@ server's start-up log (timestamps, no other library's INFO lines)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import socket
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.client import subprotocols
 from server.cli import main, version
 from server.store import upgrade_database
 from server.tls import spki_sha256
@@ -278,6 +280,7 @@ def test_start_up_log_is_ours_with_timestamps_and_static_files_revalidate(
         server.wait_ready()
         with urllib.request.urlopen(f"{server.url}/static/kiosk.js") as response:
             cache_control = response.headers["Cache-Control"]
+        extensions = asyncio.run(_negotiated_extensions(server.url))
     finally:
         server.stop()
     lines = log.read_text().splitlines()
@@ -287,6 +290,21 @@ def test_start_up_log_is_ours_with_timestamps_and_static_files_revalidate(
     assert {"server.records", "server.app", "uvicorn.error"} <= loggers
     assert {n.split(".")[0] for n in loggers} <= {"server", "uvicorn"}, loggers
     assert cache_control == "no-cache"
+    # A client that offers permessage-deflate (websockets' default, as browsers do)
+    # gets plain frames: JPEG does not deflate (Settings.uvicorn_websocket_options).
+    assert extensions == (True, None)
+
+
+async def _negotiated_extensions(base_url: str) -> tuple[bool, str | None]:
+    """(whether the client offered an extension, the one the server accepted) for a
+    websocket to `base_url`'s /ws opened with websockets' defaults."""
+    from websockets.asyncio.client import connect
+
+    url = base_url.replace("http://", "ws://") + "/ws"
+    async with connect(url, subprotocols=subprotocols(None)) as ws:
+        assert ws.request is not None and ws.response is not None
+        offered = "Sec-WebSocket-Extensions" in ws.request.headers
+        return offered, ws.response.headers.get("Sec-WebSocket-Extensions")
 
 
 @pytest.mark.parametrize("command", ["serve", "pose", "analyze"])

@@ -470,7 +470,7 @@ def live_pool() -> Iterator[str]:
         settings,
         worker=InferenceWorker(MediaPipeClock, max_idle_backends=1),
     )
-    with serve_in_thread(app, ws_max_size=settings.transport_max_bytes) as port:
+    with serve_in_thread(app, **settings.uvicorn_websocket_options) as port:
         yield f"ws://127.0.0.1:{port}/ws"
 
 
