@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import shared_data_path
 from vision import sources
 from vision.sources import (
     CameraSource,
@@ -78,6 +79,46 @@ def test_video_frames_timed_by_index_and_fps(
         assert frame.image_bgr.dtype == np.uint8
         assert frame.image_bgr.flags.c_contiguous
         assert abs(frame.image_bgr.mean() - original.mean()) < _GREY_TOLERANCE
+
+
+def _default_decode(path: Path) -> list[np.ndarray]:
+    """Every frame as OpenCV decodes it with its default threads."""
+    capture = cv2.VideoCapture(str(path))
+    images = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        images.append(image)
+    capture.release()
+    return images
+
+
+@pytest.mark.parametrize(
+    "clip",
+    [
+        pytest.param(None, id="mpeg4-noise"),
+        pytest.param(("video", "bicep_curl_side.mp4"), id="h264-shared-clip"),
+    ],
+)
+def test_video_decodes_in_decode_threads_to_the_same_frames(
+    tmp_path: Path, clip: tuple[str, str] | None
+) -> None:
+    """`DECODE_THREADS` changes the CPU a frame costs, never the frame."""
+    if clip is None:
+        path = tmp_path / "noise.mp4"
+        _write_video(path, fourcc="mp4v", frames=12, fps=25.0, noise=True)
+    else:
+        path = shared_data_path(*clip)
+    with VideoFileSource(path) as source:
+        assert source._capture is not None
+        threads = source._capture.get(cv2.CAP_PROP_N_THREADS)
+        got = [f.image_bgr for f in source]
+    assert threads == sources.DECODE_THREADS
+    want = _default_decode(path)
+    assert len(got) == len(want) > 0
+    for image, expected in zip(got, want, strict=True):
+        np.testing.assert_array_equal(image, expected)
 
 
 def test_video_fps_override(tmp_path: Path) -> None:

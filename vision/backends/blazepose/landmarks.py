@@ -210,8 +210,9 @@ def postprocess_landmarks(
 def rois_from_landmarks(result: LandmarkResult, image_wh: tuple[int, int]) -> F64:
     """Next frame's ROIs (N, 4) from the alignment landmarks 33 (centre), 34 (scale)."""
     scale = np.asarray(image_wh, np.float64)
-    xy = result.xyz[:, :, :2].astype(np.float64) * scale
-    return rois_from_alignment_points(xy[:, _ALIGN_CENTER], xy[:, _ALIGN_SCALE])
+    # The two alignment points only (rows 33, 34), not all 39 landmarks.
+    xy = result.xyz[:, _ALIGN_CENTER : _ALIGN_SCALE + 1, :2].astype(np.float64) * scale
+    return rois_from_alignment_points(xy[:, 0], xy[:, 1])
 
 
 def landmarks_to_frames(result: LandmarkResult, timestamp_ms: int) -> list[PoseFrame]:
