@@ -1,8 +1,9 @@
 """Dynamic time warping of joint-angle trajectories against a reference: offline banded
 alignment, a batch of candidates against one template, and live (streaming) alignment.
 
-Core module: stdlib and numpy; the numba kernels live in `exercises.kernels` and
-`exercises.lanes.kernels` (a batch of queries in SIMD lanes).
+Core module: stdlib and numpy; the numba kernels live in `exercises.kernels`,
+`exercises.pair.kernels` (one query's whole grid) and `exercises.lanes.kernels` (a
+batch of queries in SIMD lanes).
 
 Cost model, shared by every function here:
 
@@ -33,6 +34,7 @@ import numpy.typing as npt
 
 from exercises import kernels as _k
 from exercises.lanes import kernels as _lanes
+from exercises.pair import kernels as _pair
 
 __all__ = [
     "Alignment",
@@ -199,7 +201,9 @@ def dtw_align(
     reference = _check_2d("reference", reference, query.shape[1])
     frac = _check_band_frac(band_frac)
     scale_k = _scale_arg(scale, reference.shape[0], query.shape[1])
-    ok, total, steps, per_angle, path = _k._dtw_align(query, reference, scale_k, frac)
+    ok, total, steps, per_angle, path = _pair._dtw_align(
+        query, reference, scale_k, frac
+    )
     if not ok:
         raise ValueError(_SCALE_VALUES)
     return Alignment(
