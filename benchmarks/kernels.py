@@ -15,8 +15,10 @@ DTW against dtaidistance's C `dtw_ndim` (issue 21; `pip install dtaidistance`, i
 `dev` extra; skipped with a note when absent), same data in the same run: 4 angles, a
 21-row template, a 60-frame query, 1024 queries of 40-80 frames (no NaN: dtaidistance
 has no missing values). Per pair, ours is `dtw_costs_batch` with one query (the cost, as
-dtaidistance's `distance_fast`) and `dtw_align` (cost, path and per-angle costs); one
-template vs 1024 queries, ours is one `dtw_costs_batch` call (one thread: the queries
+dtaidistance's `distance_fast`; a batch that fills no chunk of lanes goes one query at a
+time over its whole grid, `exercises.pair.kernels`, as `dtw_align` does) and `dtw_align`
+(cost, path and per-angle costs), each through its public wrapper; one template vs 1024
+queries, ours is one `dtw_costs_batch` call (one thread: the queries
 sorted by length, 64 at a time in SIMD lanes) and theirs one `distance_matrix_fast`
 block (`parallel=False`: one thread, as ours). Two windows: the full grid on both (the
 same cells), and our production band (`band_frac` 0.25, a band along the diagonal of the

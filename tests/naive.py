@@ -90,7 +90,7 @@ def dtw_local_cost(q_row, r_row, s_row):
 
 
 def dtw_banded(query, reference, scale, band_frac):
-    """Twin of exercises.kernels._dtw_banded, straight from the textbook recurrence.
+    """Twin of exercises.pair.kernels._dtw_banded, from the textbook recurrence.
 
     Args: query (T, K), reference (R, K), scale (R, K), band_frac >= 0 (clipped to 1).
     Returns (total, steps, path as a list of (t, j), per_angle_sum (K,),
@@ -150,8 +150,9 @@ def dtw_banded(query, reference, scale, band_frac):
 
 
 def dtw_costs_batch(queries, lengths, reference, scale, band_frac):
-    """Twin of exercises.kernels._dtw_costs_batch (one query at a time, or a chunk of
-    them in lanes: `_dtw_cost_chunk`): one `dtw_banded` per query."""
+    """Twin of exercises.lanes.kernels._dtw_costs_batch (one query at a time over its
+    whole grid, `exercises.pair.kernels`, or a chunk of them in lanes:
+    `_dtw_cost_chunk`): one `dtw_banded` per query."""
     out = []
     for query, n in zip(queries, lengths, strict=True):
         total, steps, *_ = dtw_banded(query[:n], reference, scale, band_frac)

@@ -1,7 +1,7 @@
 """Numba DTW of many queries against one reference in SIMD lanes, one lane per query
 (`exercises.alignment.dtw_costs_batch`). Private, like `exercises.kernels`, whose
 conventions (local cost, empty cells, tie order, band) these kernels follow; fewer
-queries than a chunk go through its serial `_dtw_cost`.
+queries than a chunk go one at a time through `exercises.pair.kernels`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import math
 import numpy as np
 from numba import njit
 
-from exercises.kernels import _band_width, _dtw_cost, _prepare, _scale_ok
+from exercises.kernels import _band_width, _scale_ok
+from exercises.pair.kernels import _grid_costs_each
 from vision import config
 
 __all__: list[str] = []
@@ -23,6 +24,31 @@ MIN_CHUNK = 8
 # the recurrence's rows to load and store.
 ONE32 = np.float32(1.0)
 ZERO32 = np.float32(0.0)
+
+
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
+def _prepare(reference, scale):  # type: ignore[no-untyped-def]
+    """The reference for `_dtw_cost_chunk`, from reference (R, K) and scale (1 or R,
+    K): (reference (Kp, R) float64 and 1 / scale (Kp, R), both transposed and padded
+    with zeros to Kp = a multiple of 4 angles; 1 / n for n in 0..K with 1 / 0 taken
+    as 0; whether no reference angle is NaN; R; K)."""
+    r_len, k_count = reference.shape
+    k_padded = -(-k_count // 4) * 4
+    ref_t = np.zeros((k_padded, r_len), np.float64)
+    inv_t = np.zeros((k_padded, r_len), np.float64)
+    full = True
+    per_row = scale.shape[0] > 1
+    for j in range(r_len):
+        sj = j if per_row else 0
+        for k in range(k_count):
+            ref_t[k, j] = reference[j, k]
+            inv_t[k, j] = 1.0 / scale[sj, k]
+            if math.isnan(ref_t[k, j]):
+                full = False
+    inv_count = np.zeros(k_count + 1, np.float64)
+    for n in range(1, k_count + 1):
+        inv_count[n] = 1.0 / n
+    return ref_t, inv_t, inv_count, full, r_len, k_count
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS, inline="always")
@@ -135,16 +161,19 @@ def _chunk_work(k_padded, r_len, t_max, c_n):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # type: ignore[no-untyped-def]
-    """`_dtw_cost` of the C queries queries[members] at once, one lane per query in
-    the innermost loops, which LLVM vectorizes (the serial recurrence is a chain of
-    dependent compare-select-adds per cell; C lanes run C chains side by side). The
+    """The DTW cost of the C queries queries[members] at once (each query's rows
+    rolled through two rows of the grid), one lane per query in the innermost loops,
+    which LLVM vectorizes (a serial recurrence is a chain of dependent
+    compare-select-adds per cell; C lanes run C chains side by side). The
     queries are first packed lanes-innermost (`_pack`). The rows cover the union of
     the lanes' bands (members sorted by length keep it narrow) and run to the longest
     query; a lane masks the cells outside its own band, except in the columns inside
     every running lane's band (and on the full grid), which take an unmasked loop. The
     cost of a cell is computed inside the recurrence's loop, four angles at a time
     (`prepared` padded to a multiple of 4 angles with zeros). Same arithmetic,
-    recurrence and tie order per lane as `_dtw_cost`; writes out[members]."""
+    recurrence and tie order per lane as `exercises.pair.kernels`, with the non-empty
+    steps of the best path to each cell carried beside its cost; writes
+    out[members]."""
     ref_t, inv_t, inv_count, ref_full, r_len, k_count = prepared
     groups = ref_t.shape[0] // 4
     c_n = members.shape[0]
@@ -302,43 +331,26 @@ def _dtw_costs_batch(  # type: ignore[no-untyped-def]
     """B NaN-padded queries (B, T, K) with lengths (B,) against one reference: out (B,)
     = mean per-step cost along each optimal path (NaN if every step is empty). Sorted
     by length, CHUNK queries at a time go through `_dtw_cost_chunk`; a last chunk of
-    fewer than min_chunk queries (and a batch of fewer) one by one (`_dtw_cost`)."""
+    fewer than min_chunk queries (and a batch of fewer) one by one
+    (`exercises.pair.kernels`)."""
+    b_count = queries.shape[0]
+    if b_count < min_chunk:
+        _grid_costs_each(
+            queries, lengths, np.arange(b_count), reference, scale, widths, out
+        )
+        return
     r_len = reference.shape[0]
     prepared = _prepare(reference, scale)
-    ref_t = prepared[0]
-    k_padded, padded = ref_t.shape
-    b_count = queries.shape[0]
     order = _order_by_length(lengths, queries.shape[1])
     first = 0
-    if b_count >= min_chunk:
-        work = _chunk_work(k_padded, r_len, queries.shape[1], CHUNK)
-        while b_count - first >= min_chunk:
-            stop = min(first + CHUNK, b_count)
-            _dtw_cost_chunk(
-                queries, lengths, widths, order[first:stop], prepared, work, out
-            )
-            first = stop
-    prev_d = np.empty(r_len + 1, np.float64)
-    cur_d = np.empty(r_len + 1, np.float64)
-    prev_n = np.empty(r_len + 1, np.int64)
-    cur_n = np.empty(r_len + 1, np.int64)
-    cost = np.empty(padded, np.float64)
-    nonempty = np.empty(padded, np.int64)
-    for a in range(first, b_count):
-        b = order[a]
-        total, steps = _dtw_cost(
-            queries[b],
-            lengths[b],
-            prepared,
-            widths[b],
-            prev_d,
-            prev_n,
-            cur_d,
-            cur_n,
-            cost,
-            nonempty,
+    work = _chunk_work(prepared[0].shape[0], r_len, queries.shape[1], CHUNK)
+    while b_count - first >= min_chunk:
+        stop = min(first + CHUNK, b_count)
+        _dtw_cost_chunk(
+            queries, lengths, widths, order[first:stop], prepared, work, out
         )
-        out[b] = total / steps if steps > 0 else np.nan
+        first = stop
+    _grid_costs_each(queries, lengths, order[first:], reference, scale, widths, out)
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
@@ -356,6 +368,6 @@ def _dtw_costs(queries, lengths, reference, scale, band_frac):  # type: ignore[n
     widths = np.empty(b_count, np.float64)
     for b in range(b_count):
         widths[b] = _band_width(lengths[b], r_len, band_frac)
-    out = np.empty(b_count, np.float64)
+    out = np.empty(b_count, np.float32)  # each cost rounded once, from float64
     _dtw_costs_batch(queries, lengths, reference, scale, widths, out)
-    return 0, out.astype(np.float32)
+    return 0, out

@@ -318,3 +318,94 @@ def test_resample_validation(traj, n, error):
 def test_resampled_reps_of_different_speed_match():
     fast, slow = resample(_rep(17), 30), resample(_rep(55), 30)
     npt.assert_allclose(fast, slow, atol=3.0)
+
+
+@pytest.mark.parametrize(
+    ("lengths", "r_len", "k_count", "band_frac", "nan"),
+    [
+        pytest.param([60], 21, 4, 0.25, "none", id="one-query-band"),
+        pytest.param([60], 21, 4, 1.0, "none", id="one-query-full-grid"),
+        pytest.param([1], 9, 2, 0.25, "none", id="length-1"),
+        pytest.param([13, 1, 40], 17, 3, 0.0, "none", id="unequal-band-0"),
+        pytest.param([9, 30], 30, 6, 0.3, "none", id="six-angles-two-groups"),
+        pytest.param([50, 22], 12, 4, 0.25, "rows", id="nan-query-rows"),
+        pytest.param([35, 18, 7], 15, 4, 0.4, "cells", id="nan-cells"),
+        pytest.param([27], 11, 3, 0.25, "reference", id="nan-in-reference"),
+        pytest.param([6, 10], 8, 2, 1.0, "all", id="an-all-nan-query"),
+    ],
+)
+def test_small_batch_matches_naive(lengths, r_len, k_count, band_frac, nan):
+    """Fewer queries than a chunk of lanes go one by one over the whole grid
+    (`exercises.pair.kernels`): against the twin, NaN cases included."""
+    rng = np.random.default_rng(len(lengths) * 100 + r_len)
+    t_max = max(lengths)
+    queries = np.full((len(lengths), t_max, k_count), np.nan, np.float32)
+    for b, n in enumerate(lengths):
+        queries[b, :n] = 90 + np.cumsum(rng.normal(0, 8, (n, k_count)), axis=0)
+    reference = (90 + np.cumsum(rng.normal(0, 8, (r_len, k_count)), 0)).astype(
+        np.float32
+    )
+    if nan == "rows":
+        queries[0, [3, 4, 20]] = np.nan
+        queries[1, 0] = np.nan
+    elif nan == "cells":
+        queries[rng.uniform(size=queries.shape) < 0.2] = np.nan
+    elif nan == "reference":
+        reference[rng.uniform(size=reference.shape) < 0.2] = np.nan
+    elif nan == "all":
+        queries[1] = np.nan
+    scale = rng.uniform(5.0, 30.0, k_count).astype(np.float32)
+    got = dtw_costs_batch(
+        queries,
+        np.array(lengths, np.int64),
+        reference,
+        band_frac=band_frac,
+        scale=scale,
+    )
+    want = naive.dtw_costs_batch(
+        queries,
+        lengths,
+        reference,
+        np.broadcast_to(scale, (r_len, k_count)),
+        band_frac,
+    )
+    npt.assert_allclose(got, want, rtol=1e-5, equal_nan=True)
+    assert np.isnan(got).any() == (nan == "all")
+
+
+class _Array(np.ndarray):
+    """A subclass: valid, but not the common case the wrappers test for first."""
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        pytest.param(lambda a: a.view(_Array), id="ndarray-subclass"),
+        pytest.param(lambda a: a, id="plain"),
+    ],
+)
+@pytest.mark.parametrize(
+    "band_frac", [0.25, np.float64(0.25), 1, 3.0], ids=["float", "np", "int", "over-1"]
+)
+def test_common_case_and_full_checks_agree(convert, band_frac):
+    """The wrappers' quick identity tests and their full checks lead to the same
+    results (band_frac other than a float in [0, 1], or an ndarray subclass, takes the
+    full checks)."""
+    query, reference = convert(Q), convert(REF)
+    want = dtw_align(Q, REF, band_frac=min(float(band_frac), 1.0))
+    got = dtw_align(query, reference, band_frac=band_frac)
+    assert got.cost == want.cost
+    npt.assert_array_equal(got.path, want.path)
+    npt.assert_array_equal(got.per_angle_cost, want.per_angle_cost)
+    batch = dtw_costs_batch(
+        convert(Q[None].copy()),
+        np.array([60], np.int64),
+        reference,
+        band_frac=band_frac,
+    )
+    assert batch[0] == np.float32(want.cost)
+
+
+def test_empty_batch_is_an_error():
+    with pytest.raises(ValueError, match="queries must be"):
+        dtw_costs_batch(np.zeros((0, 5, 2), np.float32), np.zeros(0, np.int64), REF)

@@ -1,5 +1,5 @@
-"""exercises/kernels.py and exercises/lanes/kernels.py (DTW) against the twins in
-tests/naive.py, plus invariants."""
+"""exercises/kernels.py, exercises/pair/kernels.py and exercises/lanes/kernels.py
+(DTW) against the twins in tests/naive.py, plus invariants."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 from exercises import kernels as k
 from exercises.alignment import _band_width
 from exercises.lanes import kernels as lk
+from exercises.pair import kernels as pk
 from tests import naive
 
 
@@ -26,15 +27,15 @@ def _walk(rng: np.random.Generator, n: int, k_count: int) -> np.ndarray:
 
 def _run_banded(query, reference, scale, band_frac):
     t_len, r_len = len(query), len(reference)
-    acc = np.empty((t_len, r_len))
-    path = np.empty((t_len + r_len - 1, 2), np.int64)
+    grid = pk._grid_work(t_len, r_len, query.shape[1])
     per_sum = np.empty(query.shape[1])
     per_steps = np.empty(query.shape[1], np.int64)
     width = _band_width(t_len, r_len, min(band_frac, 1.0))
-    total, steps, p = k._dtw_banded(
-        query, reference, scale, width, acc, path, per_sum, per_steps
+    total, steps, start = pk._dtw_banded(
+        query, reference, scale, width, grid, per_sum, per_steps
     )
-    return total, steps, path[:p], per_sum, per_steps, acc
+    acc = grid[4][1:, 1:]  # past the border row and column
+    return total, steps, grid[9][start:], per_sum, per_steps, acc
 
 
 def _scale(rng, r_len, k_count, per_row):
@@ -113,7 +114,7 @@ def test_nan_angle_is_ignored_in_that_step():
 
 
 @pytest.mark.parametrize("band_frac", [0.0, 0.1, 0.25, 1.0], ids=lambda b: f"band-{b}")
-def test_rolling_cost_kernel_matches_full_and_naive_batch(band_frac):
+def test_one_by_one_costs_match_full_and_naive_batch(band_frac):
     rng = np.random.default_rng(11)
     b_count, t_max, k_count, r_len = 7, 26, 3, 13
     queries = np.full((b_count, t_max, k_count), np.nan, np.float32)
@@ -241,13 +242,14 @@ def test_chunk_kernel_matches_naive_on_any_batch(queries, reference, band_frac, 
 def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
     """Without NaN, the fast cost paths (taken when neither the query row nor the
     reference has NaN) give what the NaN-aware paths give on the same data: the
-    NaN-aware ones are forced by telling the kernels the reference has NaN."""
+    NaN-aware ones are forced by telling the lanes the reference has NaN, and the
+    one-by-one kernel by its nan_aware flag."""
     rng = np.random.default_rng(k_count)
     lengths = rng.integers(5, 30, 40).astype(np.int64)
     queries = np.stack([_walk(rng, 30, k_count) for _ in lengths])
     reference = _walk(rng, 13, k_count)
     scale = _scale(rng, 13, k_count, per_row=True)
-    prepared = k._prepare(reference, scale)
+    prepared = lk._prepare(reference, scale)
     assert prepared[3]  # no NaN in the reference: the fast paths apply
     forced = (*prepared[:3], False, *prepared[4:])
     widths = np.array([_band_width(int(n), 13, 0.25) for n in lengths])
@@ -261,8 +263,8 @@ def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
             lk._dtw_cost_chunk(queries, lengths, widths, members, forced, work, slow)
         else:
             for b in range(40):
-                fast[b] = _one(queries[b], lengths[b], prepared, widths[b])
-                slow[b] = _one(queries[b], lengths[b], forced, widths[b])
+                fast[b] = _one(queries[b], lengths[b], reference, scale, widths[b], 0)
+                slow[b] = _one(queries[b], lengths[b], reference, scale, widths[b], 1)
         npt.assert_allclose(fast, slow, rtol=1e-14)
         want = naive.dtw_costs_batch(queries, lengths, reference, scale, 0.25)
         npt.assert_allclose(fast, want, rtol=1e-6)
@@ -281,11 +283,11 @@ def _chunk_work(prepared, r_len, c_n, t_max):
     return lk._chunk_work(prepared[0].shape[0], r_len, t_max, c_n)
 
 
-def _one(query, t_len, prepared, width):
-    r_len, padded = prepared[4], prepared[0].shape[1]
-    rows = [np.empty(r_len + 1, dtype) for dtype in (float, np.int64) * 2]
-    total, steps = k._dtw_cost(
-        query, t_len, prepared, width, *rows, np.empty(padded), np.empty(padded, int)
+def _one(query, t_len, reference, scale, width, nan_aware):
+    grid = pk._grid_work(t_len, *reference.shape)
+    ref_full = pk._grid_reference(reference, scale, *grid[:3])
+    total, steps, _ = pk._grid_dtw(
+        query, t_len, reference, width, grid, ref_full, bool(nan_aware)
     )
     return total / steps
 
