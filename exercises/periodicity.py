@@ -98,6 +98,9 @@ _FUNDAMENTAL_STRENGTH = 0.8
 _SAME_PERIOD = 0.22
 # |correlation| with a guide above which a free signal takes the guide's direction.
 _GUIDE_CORRELATION = 0.3
+# Least variance, as a share of the first component's, of a component that sets the
+# period while the first shows none (`choose_signal`; 0.05-0.5 count alike in tests).
+_MAIN_MOVEMENT_SHARE = 0.1
 # Jacobi sweeps for the principal directions (they converge in under 10).
 _JACOBI_SWEEPS = 50
 # A template's least repetition range, in gaps between its rest and turning thresholds.
@@ -395,12 +398,6 @@ def _orientation(z: F64, period: float) -> float:
     return -1.0 if skew < 0 else 1.0
 
 
-def _span(x: F64, period: int) -> float:
-    """Max minus min of a signal smoothed as the counter smooths it."""
-    smooth = signal.gaussian_smooth(x, 0.12 * period)
-    return float(smooth.max() - smooth.min()) if smooth.size else 0.0
-
-
 def oriented_like(choice: SignalChoice, raw: F64, reference: F64) -> SignalChoice:
     """`choice` with the sign that makes its raw values (T,) move with `reference`
     (T,) (NaN = missing) over the frames both cover: a signal replacing a counted
@@ -409,17 +406,10 @@ def oriented_like(choice: SignalChoice, raw: F64, reference: F64) -> SignalChoic
     both = np.isfinite(raw) & np.isfinite(reference)
     if choice.guide >= 0 or both.sum() <= 2:
         return choice
-    corr = _correlation(raw[both], reference[both])
+    corr = signal.correlation(raw[both], reference[both])
     if corr == 0.0:
         return choice
     return dataclasses.replace(choice, sign=1.0 if corr > 0 else -1.0)
-
-
-def _correlation(a: F64, b: F64) -> float:
-    a = a - a.mean()
-    b = b - b.mean()
-    denom = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
-    return float(np.dot(a, b)) / denom if denom > 0 else 0.0
 
 
 def _moves_with_guide(
@@ -428,7 +418,8 @@ def _moves_with_guide(
     """Whether a free candidate moves with one of the template's channels (the same
     movement read from another signal)."""
     return any(
-        abs(_correlation(candidates[name][ok], candidates[g][ok])) >= _GUIDE_CORRELATION
+        abs(signal.correlation(candidates[name][ok], candidates[g][ok]))
+        >= _GUIDE_CORRELATION
         for g in guided
     )
 
@@ -506,7 +497,9 @@ def choose_signal(
         # A signal whose whole span (smoothed) is under the least movement cannot
         # move enough to count, however periodic (a faint harmonic of a joint).
         x = candidates[name]
-        if lag > 0 and _span(x[ok], lag) >= settings.threshold * least(name):
+        if lag > 0 and signal.smoothed_span(x[ok], lag) >= settings.threshold * least(
+            name
+        ):
             found.append((name, lag, strength))
     if guided and not any(name in guided for name, *_ in found):
         # The template's channel is there but does not repeat: whatever else does is
@@ -524,6 +517,17 @@ def choose_signal(
                 any(abs(math.log(f[1] / lag)) <= _SAME_PERIOD for lag in guide_periods)
                 and _moves_with_guide(candidates, f[0], guided, ok)
             )
+        ]
+    if not guided and "pc0" in names and periods[names.index("pc0")][0] <= 0:
+        # The main movement has not repeated within the lags searched: a faint
+        # component repeating sooner is a detail of one movement (an arm's arc bumps
+        # twice in the second), not the repetition.
+        least_variance = _MAIN_MOVEMENT_SHARE * float(np.var(candidates["pc0"][ok]))
+        found = [
+            f
+            for f in found
+            if not f[0].startswith("pc")
+            or float(np.var(candidates[f[0]][ok])) >= least_variance
         ]
     if not found:
         return None
@@ -557,7 +561,7 @@ def choose_signal(
         sign = guides[guided[source]].sign
     elif best_guide is not None:
         reference = guides[guided[best_guide[0]]].sign * candidates[best_guide[0]][ok]
-        corr = _correlation(x[ok], reference)
+        corr = signal.correlation(x[ok], reference)
         if abs(corr) >= _GUIDE_CORRELATION:
             sign = 1.0 if corr > 0 else -1.0
         else:

@@ -25,11 +25,13 @@ __all__ = [
     "acf_period",
     "autocorrelation",
     "bridge_gaps",
+    "correlation",
     "gaussian_smooth",
     "hysteresis_cycles",
     "moving_mean",
     "repeats_at",
     "running_range",
+    "smoothed_span",
     "trimmed_range",
 ]
 
@@ -283,3 +285,17 @@ def hysteresis_cycles(
         if closed is not None:
             out.append(closed)
     return out
+
+
+def correlation(a: F64, b: F64) -> float:
+    """Pearson correlation of two signals of the same length (0 if either is flat)."""
+    a = a - a.mean()
+    b = b - b.mean()
+    denom = float(np.sqrt(np.dot(a, a) * np.dot(b, b)))
+    return float(np.dot(a, b)) / denom if denom > 0 else 0.0
+
+
+def smoothed_span(x: F64, period: int) -> float:
+    """Max minus min of a signal smoothed as the rep counter smooths it."""
+    smooth = gaussian_smooth(x, 0.12 * period)
+    return float(smooth.max() - smooth.min()) if smooth.size else 0.0

@@ -173,6 +173,26 @@ CASES = [
     ),
     pytest.param(_profile([40.0] * 10), "raise", "scattered", 10, id="missing-frames"),
     pytest.param(_profile([40.0] * 10, pause=30), "squat", "gap", 10, id="nobody-gap"),
+    # An arm's arc bumps twice per raise in the second principal component; with
+    # rests between raises that harmonic repeated within the window before the main
+    # movement did, and was counted (8 raises counted 13).
+    pytest.param(
+        _profile([40.0] * 8, pause=40, lead=20), "raise", None, 8, id="raises-rests"
+    ),
+    pytest.param(
+        _profile([60.0] * 5, pause=40, lead=20),
+        "raise",
+        None,
+        5,
+        id="slow-raises-rests",
+    ),
+    pytest.param(
+        _profile([40.0] * 3, pause=40, lead=20),
+        "raise",
+        None,
+        3,
+        id="three-raises-rests",
+    ),
 ]
 
 
