@@ -98,8 +98,8 @@ _FUNDAMENTAL_STRENGTH = 0.8
 _SAME_PERIOD = 0.22
 # |correlation| with a guide above which a free signal takes the guide's direction.
 _GUIDE_CORRELATION = 0.3
-# Least variance, as a share of the first component's, of a component that sets the
-# period while the first shows none (`choose_signal`; 0.05-0.5 count alike in tests).
+# Least variance, as a share of the first component's, of a component that sets
+# another period than the first's (`choose_signal`; 0.1-0.25 count alike in tests).
 _MAIN_MOVEMENT_SHARE = 0.1
 # Jacobi sweeps for the principal directions (they converge in under 10).
 _JACOBI_SWEEPS = 50
@@ -518,16 +518,17 @@ def choose_signal(
                 and _moves_with_guide(candidates, f[0], guided, ok)
             )
         ]
-    if not guided and "pc0" in names and periods[names.index("pc0")][0] <= 0:
-        # The main movement has not repeated within the lags searched: a faint
-        # component repeating sooner is a detail of one movement (an arm's arc bumps
-        # twice in the second), not the repetition.
+    if not guided and "pc0" in names:
+        # A faint component not repeating with the main movement is a detail of one
+        # movement (an arm's arc bumps twice in the second), not the repetition.
+        main = periods[names.index("pc0")][0]
         least_variance = _MAIN_MOVEMENT_SHARE * float(np.var(candidates["pc0"][ok]))
         found = [
             f
             for f in found
             if not f[0].startswith("pc")
             or float(np.var(candidates[f[0]][ok])) >= least_variance
+            or (main > 0 and abs(math.log(f[1] / main)) <= _SAME_PERIOD)
         ]
     if not found:
         return None

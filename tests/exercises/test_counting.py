@@ -175,7 +175,8 @@ CASES = [
     pytest.param(_profile([40.0] * 10, pause=30), "squat", "gap", 10, id="nobody-gap"),
     # An arm's arc bumps twice per raise in the second principal component; with
     # rests between raises that harmonic repeated within the window before the main
-    # movement did, and was counted (8 raises counted 13).
+    # movement did, or more strongly, and was counted (8 raises counted 13, 5 with
+    # longer rests 7, 8 with the longest 6).
     pytest.param(
         _profile([40.0] * 8, pause=40, lead=20), "raise", None, 8, id="raises-rests"
     ),
@@ -192,6 +193,12 @@ CASES = [
         None,
         3,
         id="three-raises-rests",
+    ),
+    pytest.param(
+        _profile([40.0] * 5, pause=80, lead=20), "raise", None, 5, id="long-rests"
+    ),
+    pytest.param(
+        _profile([40.0] * 8, pause=120, lead=20), "raise", None, 8, id="longer-rests"
     ),
 ]
 
