@@ -9,9 +9,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
-from exercises.kernels import _band_width, _scale_ok
+from exercises.kernels import (
+    SCALE_TYPES,
+    _band_width,
+    _scale_ok,
+    _scale_view,
+    plain_entry,
+)
 from exercises.pair.kernels import _grid_costs_each
 from vision import config
 
@@ -371,3 +377,59 @@ def _dtw_costs(queries, lengths, reference, scale, band_frac):  # type: ignore[n
     out = np.empty(b_count, np.float32)  # each cost rounded once, from float64
     _dtw_costs_batch(queries, lengths, reference, scale, widths, out)
     return 0, out
+
+
+def _plain_costs_args(queries, lengths, reference, scale, band_frac):  # type: ignore[no-untyped-def]
+    """Whether numba would match one of `_dtw_costs_plain`'s signatures."""
+    arrays = (queries, lengths, reference) + (() if scale is None else (scale,))
+    dtypes = (np.float32, np.int64, np.float32, np.float32)
+    return (
+        all(
+            type(a) is np.ndarray
+            and a.dtype == d
+            and a.flags.c_contiguous
+            and a.flags.writeable
+            for a, d in zip(arrays, dtypes, strict=False)
+        )
+        and (queries.ndim, lengths.ndim, reference.ndim) == (3, 1, 2)
+        and (scale is None or scale.ndim in (1, 2))
+    )
+
+
+@njit(
+    [
+        types.float32[::1](
+            types.float32[:, :, ::1],
+            types.int64[::1],
+            types.float32[:, ::1],
+            s,
+            types.float64,
+        )
+        for s in SCALE_TYPES
+    ],
+    cache=True,
+    nogil=True,
+    fastmath=config.FASTMATH_FLAGS,
+)
+def _dtw_costs_plain_kernel(queries, lengths, reference, scale, band_frac):  # type: ignore[no-untyped-def]
+    """`_dtw_costs` for the common argument types (compiled for them only): the costs
+    (B,), or an empty array when any value is off (the wrapper's full checks then say
+    which). One array back, not a tuple: less to box."""
+    b_count, t_max, k_count = queries.shape
+    r_len = reference.shape[0]
+    rows, ok = _scale_view(scale, r_len, k_count)
+    if not (
+        ok
+        and b_count > 0
+        and t_max > 0
+        and k_count > 0
+        and r_len > 0
+        and reference.shape[1] == k_count
+        and lengths.shape[0] == b_count
+        and 0.0 <= band_frac <= 1.0
+    ):
+        return np.empty(0, np.float32)
+    return _dtw_costs(queries, lengths, reference, rows, band_frac)[1]
+
+
+_dtw_costs_plain = plain_entry(_dtw_costs_plain_kernel, _plain_costs_args)

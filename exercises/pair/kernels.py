@@ -27,9 +27,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
-from exercises.kernels import _band_next, _band_width, _scale_ok
+from exercises.kernels import (
+    SCALE_TYPES,
+    _band_next,
+    _band_width,
+    _scale_ok,
+    _scale_view,
+    plain_entry,
+)
 from vision import config
 
 __all__: list[str] = []
@@ -375,3 +382,51 @@ def _dtw_align(query, reference, scale, band_frac):  # type: ignore[no-untyped-d
     for k in range(n_angles):
         per_angle[k] = sums[k] / counts[k] if counts[k] > 0 else np.nan
     return True, total, steps, per_angle, grid[9][start:]
+
+
+_F32_2D = types.float32[:, ::1]
+_ALIGN_RESULT = types.Tuple(  # type: ignore[no-untyped-call]
+    (types.boolean, types.float64, types.int64, types.float32[::1], types.int64[:, :])
+)
+
+
+def _plain_align_args(query, reference, scale, band_frac):  # type: ignore[no-untyped-def]
+    """Whether numba would match one of `_dtw_align_plain`'s signatures."""
+    arrays = (query, reference) if scale is None else (query, reference, scale)
+    return all(
+        type(a) is np.ndarray
+        and a.dtype == np.float32
+        and a.flags.c_contiguous
+        and a.flags.writeable
+        for a in arrays
+    ) and (query.ndim, reference.ndim, 2 if scale is None else scale.ndim) in (
+        (2, 2, 1),
+        (2, 2, 2),
+    )
+
+
+@njit(
+    [_ALIGN_RESULT(_F32_2D, _F32_2D, s, types.float64) for s in SCALE_TYPES],
+    cache=True,
+    nogil=True,
+    fastmath=config.FASTMATH_FLAGS,
+)
+def _dtw_align_plain_kernel(query, reference, scale, band_frac):  # type: ignore[no-untyped-def]
+    """`_dtw_align` for the common argument types (compiled for them only), checking
+    what the wrapper's full checks would: ok is False when any value is off."""
+    t_len, k_count = query.shape
+    r_len = reference.shape[0]
+    rows, ok = _scale_view(scale, r_len, k_count)
+    if not (
+        ok
+        and t_len > 0
+        and r_len > 0
+        and k_count > 0
+        and reference.shape[1] == k_count
+        and 0.0 <= band_frac <= 1.0
+    ):
+        return False, 0.0, 0, np.empty(0, np.float32), np.empty((0, 2), np.int64)
+    return _dtw_align(query, reference, rows, band_frac)
+
+
+_dtw_align_plain = plain_entry(_dtw_align_plain_kernel, _plain_align_args)
