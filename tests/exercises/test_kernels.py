@@ -286,7 +286,7 @@ def _chunk_work(prepared, r_len, c_n, t_max):
 def _one(query, t_len, reference, scale, width, nan_aware):
     grid = pk._grid_work(t_len, *reference.shape)
     ref_full = pk._grid_reference(reference, scale, *grid[:3])
-    total, steps, _ = pk._grid_dtw(
+    total, steps, _, _ = pk._grid_dtw(
         query, t_len, reference, width, grid, ref_full, bool(nan_aware)
     )
     return total / steps
