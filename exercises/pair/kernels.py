@@ -92,10 +92,11 @@ def _grid_reference(reference, scale, ref_t, inv_t, inv_count):  # type: ignore[
     per_row = scale.shape[0] > 1
     full = True
     for k in range(k_count):
+        inv = 1.0 / scale[0, k]  # one division per angle unless per row (R K: 0.1 us)
         for j in range(r_len):
             v = float(reference[j, k])
             ref_t[k, j] = v
-            inv_t[k, j] = 1.0 / scale[j if per_row else 0, k]
+            inv_t[k, j] = 1.0 / scale[j, k] if per_row else inv
             full = full and not math.isnan(v)
     ref_t[k_count:, :] = 0.0
     inv_t[k_count:, :] = 0.0
@@ -108,6 +109,10 @@ def _grid_reference(reference, scale, ref_t, inv_t, inv_count):  # type: ignore[
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _grid_band(t_len, r_len, width, lo, hi):  # type: ignore[no-untyped-def]
     """First and last reference row inside the band on each query row, into lo, hi."""
+    if width >= float(t_len - 1) * float(r_len - 1):  # the whole grid (band_frac 1)
+        lo[:t_len] = 0
+        hi[:t_len] = r_len - 1
+        return
     a, b = 0, 0
     for i in range(t_len):
         a, b = _band_next(i, a, b, t_len, r_len, width)
