@@ -18,7 +18,7 @@ from exercises.kernels import (
     _scale_view,
     plain_entry,
 )
-from exercises.pair.kernels import _grid_costs_each
+from exercises.pair.kernels import _grid_costs_all, _grid_costs_each
 from vision import config
 
 __all__: list[str] = []
@@ -442,6 +442,10 @@ def _dtw_costs_plain_kernel(queries, lengths, reference, scale, band_frac):  # t
         and 0.0 <= band_frac <= 1.0
     ):
         return np.empty(0, np.float32)
+    if b_count < MIN_CHUNK:  # one by one (as `_dtw_costs_batch`), fewer arrays
+        out = np.empty(b_count, np.float32)
+        ok = _grid_costs_all(queries, lengths, reference, rows, band_frac, out)
+        return out if ok else np.empty(0, np.float32)
     return _dtw_costs(queries, lengths, reference, rows, band_frac)[1]
 
 

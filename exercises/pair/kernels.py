@@ -340,6 +340,27 @@ def _grid_costs_each(queries, lengths, members, reference, scale, widths, out): 
         out[b] = total / steps if steps > 0 else np.nan
 
 
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
+def _grid_costs_all(queries, lengths, reference, scale, band_frac, out):  # type: ignore[no-untyped-def]
+    """`_grid_costs_each` over every query, each band from band_frac on the way (no
+    widths or members arrays: a batch of one is a call per pair, issue 21); returns
+    False, writing nothing, if a length is outside [1, T]."""
+    t_max, r_len = 1, reference.shape[0]
+    for b in range(queries.shape[0]):
+        if lengths[b] < 1 or lengths[b] > queries.shape[1]:
+            return False
+        t_max = max(t_max, lengths[b])
+    grid = _grid_work(t_max, r_len, reference.shape[1])
+    ref_full = _grid_reference(reference, scale, grid[0], grid[1], grid[2])
+    for b in range(queries.shape[0]):
+        width = _band_width(lengths[b], r_len, band_frac)
+        total, steps, _, _ = _grid_dtw(
+            queries[b], lengths[b], reference, width, grid, ref_full, False
+        )
+        out[b] = total / steps if steps > 0 else np.nan
+    return True
+
+
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS, inline="always")
 def _path_term(total, count, d, inv_scale):  # type: ignore[no-untyped-def]
     """(total + |d| / scale, count + 1), or (total, count) where d is NaN."""
