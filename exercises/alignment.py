@@ -216,7 +216,7 @@ def dtw_align(
         # The common case: numba's dispatch matches float32 C-contiguous arrays and
         # the kernel checks the values, no Python checks (issue 21).
         try:
-            ok, total, steps, per_angle, path = _pair._dtw_align_plain(
+            ok, cost, per_angle, path = _pair._dtw_align_plain(
                 query, reference, scale, band_frac
             )
         except TypeError:
@@ -225,9 +225,10 @@ def dtw_align(
         total, steps, per_angle, path = _dtw_align_checked(
             query, reference, band_frac, scale
         )
+        cost = total / steps if steps > 0 else math.nan
     # Past the frozen dataclass's __setattr__ guard: about 0.3 us of a 4 us call.
     result = _new_alignment(Alignment)
-    _set_cost(result, total / steps if steps > 0 else math.nan)
+    _set_cost(result, cost)
     _set_per_angle_cost(result, per_angle)
     _set_path(result, path)
     return result

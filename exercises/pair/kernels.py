@@ -439,7 +439,7 @@ def _dtw_align(query, reference, scale, band_frac):  # type: ignore[no-untyped-d
 
 _F32_2D = types.float32[:, ::1]
 _ALIGN_RESULT = types.Tuple(  # type: ignore[no-untyped-call]
-    (types.boolean, types.float64, types.int64, types.float32[::1], types.int64[:, :])
+    (types.boolean, types.float64, types.float32[::1], types.int64[:, :])
 )
 
 
@@ -466,7 +466,9 @@ def _plain_align_args(query, reference, scale, band_frac):  # type: ignore[no-un
 )
 def _dtw_align_plain_kernel(query, reference, scale, band_frac):  # type: ignore[no-untyped-def]
     """`_dtw_align` for the common argument types (compiled for them only), checking
-    what the wrapper's full checks would: ok is False when any value is off."""
+    what the wrapper's full checks would: (ok, False when any value is off; mean cost
+    per non-empty step, NaN if none; per-angle costs; path). Four values to box, not
+    five, and the mean taken here."""
     t_len, k_count = query.shape
     r_len = reference.shape[0]
     rows, ok = _scale_view(scale, r_len, k_count)
@@ -478,8 +480,9 @@ def _dtw_align_plain_kernel(query, reference, scale, band_frac):  # type: ignore
         and reference.shape[1] == k_count
         and 0.0 <= band_frac <= 1.0
     ):
-        return False, 0.0, 0, np.empty(0, np.float32), np.empty((0, 2), np.int64)
-    return _dtw_align(query, reference, rows, band_frac)
+        return False, 0.0, np.empty(0, np.float32), np.empty((0, 2), np.int64)
+    ok, total, steps, per_angle, path = _dtw_align(query, reference, rows, band_frac)
+    return ok, total / steps if steps > 0 else np.nan, per_angle, path
 
 
 _dtw_align_plain = plain_entry(_dtw_align_plain_kernel, _plain_align_args)
