@@ -388,9 +388,9 @@ class _Array(np.ndarray):
     "band_frac", [0.25, np.float64(0.25), 1, 3.0], ids=["float", "np", "int", "over-1"]
 )
 def test_common_case_and_full_checks_agree(convert, band_frac):
-    """The wrappers' quick identity tests and their full checks lead to the same
-    results (band_frac other than a float in [0, 1], or an ndarray subclass, takes the
-    full checks)."""
+    """The wrappers' common case (kernels compiled for the plain types only) and
+    their full checks lead to the same results (band_frac other than a float in
+    [0, 1] takes the full checks; an ndarray subclass either, as numba types it)."""
     query, reference = convert(Q), convert(REF)
     want = dtw_align(Q, REF, band_frac=min(float(band_frac), 1.0))
     got = dtw_align(query, reference, band_frac=band_frac)
