@@ -181,29 +181,6 @@ def _scale_arg(scale: object, r_len: int, k: int) -> F32:
     return scale[None] if scale.ndim == 1 else scale
 
 
-def _plain_pair(query: object, reference: object, band_frac: object) -> bool:
-    """Whether query and reference are non-empty (T, K), (R, K) float32 C-contiguous
-    ndarrays and band_frac a float in [0, 1]: the common case, checked with identity
-    tests and no calls (the full checks took ~1 us of a 4 us pair, issue 21); any
-    other arguments go through the full checks, which raise what is wrong."""
-    return (
-        type(query) is np.ndarray
-        and type(reference) is np.ndarray
-        and query.dtype is _F32
-        and reference.dtype is _F32
-        and query.ndim == 2
-        and reference.ndim == 2
-        and query.shape[0] > 0
-        and reference.shape[0] > 0
-        and query.shape[1] > 0
-        and reference.shape[1] == query.shape[1]
-        and query.flags.c_contiguous
-        and reference.flags.c_contiguous
-        and type(band_frac) is float
-        and 0.0 <= band_frac <= 1.0
-    )
-
-
 _new_alignment = object.__new__
 _set_cost = Alignment.__dict__["cost"].__set__
 _set_per_angle_cost = Alignment.__dict__["per_angle_cost"].__set__
@@ -234,51 +211,43 @@ def dtw_align(
         TypeError: an argument is not an array (or band_frac not a number).
         ValueError: a shape, dtype, layout or value differs from the above.
     """
-    if _plain_pair(query, reference, band_frac):
-        frac = band_frac
-    else:
-        query = _check_2d("query", query)
-        reference = _check_2d("reference", reference, query.shape[1])
-        frac = _check_band_frac(band_frac)
+    ok = False
+    if type(band_frac) is float:
+        # The common case: numba's dispatch matches float32 C-contiguous arrays and
+        # the kernel checks the values, no Python checks (issue 21).
+        try:
+            ok, cost, per_angle, path = _pair._dtw_align_plain(
+                query, reference, scale, band_frac
+            )
+        except TypeError:
+            pass
+    if not ok:
+        total, steps, per_angle, path = _dtw_align_checked(
+            query, reference, band_frac, scale
+        )
+        cost = total / steps if steps > 0 else math.nan
+    # Past the frozen dataclass's __setattr__ guard: about 0.3 us of a 4 us call.
+    result = _new_alignment(Alignment)
+    _set_cost(result, cost)
+    _set_per_angle_cost(result, per_angle)
+    _set_path(result, path)
+    return result
+
+
+def _dtw_align_checked(
+    query: object, reference: object, band_frac: object, scale: object
+) -> tuple[float, int, F32, I64]:
+    """`dtw_align`'s full checks, which raise what is wrong, then the kernel."""
+    query = _check_2d("query", query)
+    reference = _check_2d("reference", reference, query.shape[1])
+    frac = _check_band_frac(band_frac)  # type: ignore[arg-type]
     scale_k = _scale_arg(scale, reference.shape[0], query.shape[1])
     ok, total, steps, per_angle, path = _pair._dtw_align(
         query, reference, scale_k, frac
     )
     if not ok:
         raise ValueError(_SCALE_VALUES)
-    # Past the frozen dataclass's __setattr__ guard: about 0.3 us of a 4 us call.
-    result = _new_alignment(Alignment)
-    _set_cost(result, total / steps if steps > 0 else math.nan)
-    _set_per_angle_cost(result, per_angle)
-    _set_path(result, path)
-    return result
-
-
-def _plain_batch(
-    queries: object, lengths: object, reference: object, band_frac: object
-) -> bool:
-    """`_plain_pair` for `dtw_costs_batch`: (B, T, K) queries, (B,) int64 lengths."""
-    return (
-        type(queries) is np.ndarray
-        and type(lengths) is np.ndarray
-        and type(reference) is np.ndarray
-        and queries.dtype is _F32
-        and lengths.dtype is _I64
-        and reference.dtype is _F32
-        and queries.ndim == 3
-        and lengths.ndim == 1
-        and reference.ndim == 2
-        and queries.shape[0] == lengths.shape[0]
-        and queries.shape[0] > 0
-        and queries.shape[1] > 0
-        and reference.shape[0] > 0
-        and queries.shape[2] > 0
-        and reference.shape[1] == queries.shape[2]
-        and queries.flags.c_contiguous
-        and reference.flags.c_contiguous
-        and type(band_frac) is float
-        and 0.0 <= band_frac <= 1.0
-    )
+    return total, steps, per_angle, path
 
 
 def _check_batch(
@@ -333,11 +302,20 @@ def dtw_costs_batch(
     Raises:
         TypeError, ValueError: as in `dtw_align`; also for lengths out of range.
     """
-    if _plain_batch(queries, lengths, reference, band_frac):
-        frac = band_frac
-        t_max, k = queries.shape[1], queries.shape[2]
-    else:
-        t_max, k, reference, frac = _check_batch(queries, lengths, reference, band_frac)
+    if type(band_frac) is float:
+        # The common case: numba's dispatch matches the types and the kernel checks
+        # the values, no Python checks (issue 21); an empty result means a value is
+        # off, which the full checks below name.
+        try:
+            costs = _lanes._dtw_costs_plain(
+                queries, lengths, reference, scale, band_frac
+            )
+        except TypeError:
+            pass
+        else:
+            if len(costs):
+                return costs  # type: ignore[no-any-return]
+    t_max, k, reference, frac = _check_batch(queries, lengths, reference, band_frac)
     scale_k = _scale_arg(scale, reference.shape[0], k)
     status, costs = _lanes._dtw_costs(queries, lengths, reference, scale_k, frac)
     if status == -1:

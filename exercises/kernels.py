@@ -26,13 +26,36 @@ Shared conventions (the twins in tests/naive.py follow them line for line):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import config as numba_config
+from numba import njit, types
 
 from vision import config
 
 __all__: list[str] = []
+
+# The tolerances the plain entry points (`_dtw_align_plain`, `_dtw_costs_plain`) take:
+# None, (K,) or (R, K) float32, C-contiguous.
+SCALE_TYPES = (types.none, types.float32[::1], types.float32[:, ::1])
+
+
+def plain_entry(dispatcher: Any, checks: Callable[..., bool]) -> Any:
+    """The dispatcher of a kernel compiled for explicit signatures only, which raises
+    TypeError for any other argument types (the wrappers then run their full checks).
+    With NUMBA_DISABLE_JIT it is the Python function, so `checks` (a predicate on the
+    arguments: whether numba would have matched a signature) stands in for dispatch."""
+    if not numba_config.DISABLE_JIT:  # type: ignore[attr-defined]
+        return dispatcher
+
+    def entry(*args: Any) -> Any:
+        if not checks(*args):
+            raise TypeError("no matching signature")
+        return dispatcher(*args)
+
+    return entry
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS, inline="always")
@@ -88,6 +111,17 @@ def _scale_ok(scale):  # type: ignore[no-untyped-def]
             if not (s > 0.0 and s < math.inf):
                 return False
     return True
+
+
+@njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
+def _scale_view(scale, r_len, k_count):  # type: ignore[no-untyped-def]
+    """scale (None, (K,) or (R, K)) as (1 or R, K) rows (a view; ones for None), and
+    whether its shape is one of those and every tolerance finite and > 0."""
+    if scale is None:
+        return np.ones((1, k_count), np.float32), True
+    rows = np.atleast_2d(scale)
+    ok = rows.shape[1] == k_count and (scale.ndim == 1 or rows.shape[0] == r_len)
+    return rows, ok and _scale_ok(rows)
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)

@@ -9,17 +9,29 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
-from exercises.kernels import _band_width, _scale_ok
-from exercises.pair.kernels import _grid_costs_each
+from exercises.kernels import (
+    SCALE_TYPES,
+    _band_width,
+    _scale_ok,
+    _scale_view,
+    plain_entry,
+)
+from exercises.pair.kernels import _grid_costs_all, _grid_costs_each
 from vision import config
 
 __all__: list[str] = []
 
-# Queries per `_dtw_cost_chunk` call, and the fewest worth one (fewer go one by one).
+# Queries per `_dtw_cost_chunk` call, and the fewest worth one (fewer go one by one,
+# ~2.7 us a 60x21 query: a chunk costs at least MIN_LANES lanes, ~75 us).
 CHUNK = 64
-MIN_CHUNK = 8
+MIN_CHUNK = 28
+# The fewest lanes `_dtw_cost_chunk` runs: LLVM's vectorised loop over the lanes
+# takes 8 vectors of 4 at a time and runs only for 36 lanes or more; with fewer every
+# lane ran scalar, 3.5x slower (7.3 us a 60x21 query against 2.0). A smaller chunk
+# is padded with copies of its last query (the same cost written again).
+MIN_LANES = 36
 # Step counts in the lanes are float32 (exact up to 2**24 steps): half the bytes of
 # the recurrence's rows to load and store.
 ONE32 = np.float32(1.0)
@@ -93,14 +105,21 @@ def _cell(c, j, x, prev_d, prev_n, left_d, left_n, step):  # type: ignore[no-unt
     return best + c, best_n + step
 
 
+# Rows per block of `_pack`: a block of the packed lanes (16 x Kp x 64 float32, 16 KB
+# for 4 angles) stays in the L1 cache while every lane writes into it.
+PACK_ROWS = 16
+
+
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-def]
-    """queries[members] into q (T, Kp, C) float32, lanes innermost, one query at a
-    time (sequential reads, which the hardware prefetches: a row of 64 lanes gathered
-    from 64 queries missed the cache once per lane); rows past a query's end and padded
-    angles 0.0. float32 as the queries are: half the bytes of float64 to write and
-    read back, and the cost arithmetic still widens each value to float64 exactly.
-    row_full[t]: no lane's row t has NaN. Returns the longest length."""
+    """queries[members] into q (T, Kp, C) float32, lanes innermost, PACK_ROWS rows
+    of every lane at a time (one query's rows at a time wrote each cache line of q
+    once per lane, a 1.6 ns per value; one row of every lane missed the cache once
+    per lane in reading); rows past a query's end and padded angles 0.0. float32 as
+    the queries are: half the bytes of float64 to write and read back, and the cost
+    arithmetic still widens each value to float64 exactly. row_full[t]: no lane's row
+    t has NaN (tested per query first, in a loop LLVM vectorises). Returns the
+    longest length."""
     c_n = members.shape[0]
     k_count = queries.shape[2]
     t_max = 0
@@ -109,17 +128,23 @@ def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-de
     row_full[:t_max] = True
     for x in range(c_n):
         m = members[x]
-        n = lengths[m]
-        for t in range(n):
-            ok = True
-            for k in range(k_count):
-                v = queries[m, t, k]
-                q[t, k, x] = v
-                ok = ok and not math.isnan(v)
-            row_full[t] = row_full[t] and ok
-        for t in range(n, t_max):
-            for k in range(k_count):
-                q[t, k, x] = 0.0
+        flat = queries[m].reshape(-1)
+        nan = 0
+        for idx in range(lengths[m] * k_count):
+            v = flat[idx]
+            nan += 1 if v != v else 0
+        if nan > 0:
+            for t in range(lengths[m]):
+                for k in range(k_count):
+                    if math.isnan(queries[m, t, k]):
+                        row_full[t] = False
+    for t0 in range(0, t_max, PACK_ROWS):
+        for t in range(t0, min(t0 + PACK_ROWS, t_max)):
+            for x in range(c_n):
+                m = members[x]
+                inside = t < lengths[m]
+                for k in range(k_count):
+                    q[t, k, x] = queries[m, t, k] if inside else np.float32(0.0)
     q[:t_max, k_count:, :c_n] = 0.0
     return t_max
 
@@ -343,12 +368,17 @@ def _dtw_costs_batch(  # type: ignore[no-untyped-def]
     prepared = _prepare(reference, scale)
     order = _order_by_length(lengths, queries.shape[1])
     first = 0
-    work = _chunk_work(prepared[0].shape[0], r_len, queries.shape[1], CHUNK)
+    work = _chunk_work(
+        prepared[0].shape[0], r_len, queries.shape[1], max(CHUNK, MIN_LANES)
+    )
     while b_count - first >= min_chunk:
         stop = min(first + CHUNK, b_count)
-        _dtw_cost_chunk(
-            queries, lengths, widths, order[first:stop], prepared, work, out
-        )
+        members = order[first:stop]
+        if stop - first < MIN_LANES:
+            members = np.empty(MIN_LANES, np.int64)
+            members[: stop - first] = order[first:stop]
+            members[stop - first :] = order[stop - 1]
+        _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out)
         first = stop
     _grid_costs_each(queries, lengths, order[first:], reference, scale, widths, out)
 
@@ -371,3 +401,63 @@ def _dtw_costs(queries, lengths, reference, scale, band_frac):  # type: ignore[n
     out = np.empty(b_count, np.float32)  # each cost rounded once, from float64
     _dtw_costs_batch(queries, lengths, reference, scale, widths, out)
     return 0, out
+
+
+def _plain_costs_args(queries, lengths, reference, scale, band_frac):  # type: ignore[no-untyped-def]
+    """Whether numba would match one of `_dtw_costs_plain`'s signatures."""
+    arrays = (queries, lengths, reference) + (() if scale is None else (scale,))
+    dtypes = (np.float32, np.int64, np.float32, np.float32)
+    return (
+        all(
+            type(a) is np.ndarray
+            and a.dtype == d
+            and a.flags.c_contiguous
+            and a.flags.writeable
+            for a, d in zip(arrays, dtypes, strict=False)
+        )
+        and (queries.ndim, lengths.ndim, reference.ndim) == (3, 1, 2)
+        and (scale is None or scale.ndim in (1, 2))
+    )
+
+
+@njit(
+    [
+        types.float32[::1](
+            types.float32[:, :, ::1],
+            types.int64[::1],
+            types.float32[:, ::1],
+            s,
+            types.float64,
+        )
+        for s in SCALE_TYPES
+    ],
+    cache=True,
+    nogil=True,
+    fastmath=config.FASTMATH_FLAGS,
+)
+def _dtw_costs_plain_kernel(queries, lengths, reference, scale, band_frac):  # type: ignore[no-untyped-def]
+    """`_dtw_costs` for the common argument types (compiled for them only): the costs
+    (B,), or an empty array when any value is off (the wrapper's full checks then say
+    which). One array back, not a tuple: less to box."""
+    b_count, t_max, k_count = queries.shape
+    r_len = reference.shape[0]
+    rows, ok = _scale_view(scale, r_len, k_count)
+    if not (
+        ok
+        and b_count > 0
+        and t_max > 0
+        and k_count > 0
+        and r_len > 0
+        and reference.shape[1] == k_count
+        and lengths.shape[0] == b_count
+        and 0.0 <= band_frac <= 1.0
+    ):
+        return np.empty(0, np.float32)
+    if b_count < MIN_CHUNK:  # one by one (as `_dtw_costs_batch`), fewer arrays
+        out = np.empty(b_count, np.float32)
+        ok = _grid_costs_all(queries, lengths, reference, rows, band_frac, out)
+        return out if ok else np.empty(0, np.float32)
+    return _dtw_costs(queries, lengths, reference, rows, band_frac)[1]
+
+
+_dtw_costs_plain = plain_entry(_dtw_costs_plain_kernel, _plain_costs_args)

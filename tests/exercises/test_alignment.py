@@ -388,9 +388,9 @@ class _Array(np.ndarray):
     "band_frac", [0.25, np.float64(0.25), 1, 3.0], ids=["float", "np", "int", "over-1"]
 )
 def test_common_case_and_full_checks_agree(convert, band_frac):
-    """The wrappers' quick identity tests and their full checks lead to the same
-    results (band_frac other than a float in [0, 1], or an ndarray subclass, takes the
-    full checks)."""
+    """The wrappers' common case (kernels compiled for the plain types only) and
+    their full checks lead to the same results (band_frac other than a float in
+    [0, 1] takes the full checks; an ndarray subclass either, as numba types it)."""
     query, reference = convert(Q), convert(REF)
     want = dtw_align(Q, REF, band_frac=min(float(band_frac), 1.0))
     got = dtw_align(query, reference, band_frac=band_frac)
@@ -409,3 +409,89 @@ def test_common_case_and_full_checks_agree(convert, band_frac):
 def test_empty_batch_is_an_error():
     with pytest.raises(ValueError, match="queries must be"):
         dtw_costs_batch(np.zeros((0, 5, 2), np.float32), np.zeros(0, np.int64), REF)
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+@pytest.mark.parametrize(
+    ("convert_query", "scale", "band_frac"),
+    [
+        pytest.param(lambda a: a, None, 0.25, id="plain"),
+        pytest.param(_read_only, None, 0.25, id="read-only-query"),
+        pytest.param(
+            lambda a: a, _read_only(np.full(2, 9, np.float32)), 0.5, id="ro-k"
+        ),
+        pytest.param(lambda a: a, np.full(2, 9, np.float32), 0.0, id="scale-k-band-0"),
+        pytest.param(
+            lambda a: a, np.linspace([5, 9], [9, 5], 21, dtype=np.float32), 1.0, id="rk"
+        ),
+        pytest.param(lambda a: a, np.full(2, 9, np.float32), 1, id="int-band"),
+    ],
+)
+def test_plain_kernels_and_full_checks_agree(convert_query, scale, band_frac):
+    """The kernels compiled for the common types only (`_dtw_align_plain`,
+    `_dtw_costs_plain`) and the generic ones behind the full checks (read-only arrays,
+    a band_frac not a float) give the same results."""
+    query = convert_query(Q)
+    rows = np.ones((21, 2), np.float32) if scale is None else scale
+    total, steps, path, *_ = naive.dtw_banded(
+        Q, REF, np.broadcast_to(rows, (21, 2)), band_frac
+    )
+    got = dtw_align(query, REF, band_frac=band_frac, scale=scale)
+    npt.assert_allclose(got.cost, total / steps, rtol=1e-6)
+    npt.assert_array_equal(got.path, path)
+    batch = dtw_costs_batch(
+        convert_query(Q[None].copy()),
+        np.array([60], np.int64),
+        REF,
+        band_frac=band_frac,
+        scale=scale,
+    )
+    npt.assert_allclose(batch[0], total / steps, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("scale", "band_frac", "expectation"),
+    [
+        pytest.param(
+            np.full((1, 2), 9, np.float32),
+            0.25,
+            pytest.raises(ValueError, match=r"scale must be \(2,\) or \(21, 2\)"),
+            id="scale-1k",
+        ),
+        pytest.param(
+            np.full((21, 3), 9, np.float32),
+            0.25,
+            pytest.raises(ValueError, match=r"scale must be \(2,\) or \(21, 2\)"),
+            id="scale-rk-wrong-k",
+        ),
+        pytest.param(
+            np.array([9, math.inf], np.float32),
+            0.25,
+            pytest.raises(ValueError, match="finite"),
+            id="scale-inf",
+        ),
+        pytest.param(None, 1.5, does_not_raise(), id="band-over-1"),
+        pytest.param(
+            None, True, pytest.raises(TypeError, match="band_frac"), id="bool"
+        ),
+        pytest.param(None, -0.0, does_not_raise(), id="band-minus-0"),
+    ],
+)
+def test_plain_kernels_leave_errors_to_the_full_checks(scale, band_frac, expectation):
+    """Values the plain kernels reject (they check in numba what the wrappers check in
+    Python) raise the full checks' errors, from both wrappers."""
+    with expectation:
+        dtw_align(Q, REF, band_frac=band_frac, scale=scale)
+    with expectation:
+        dtw_costs_batch(
+            Q[None].copy(),
+            np.array([60], np.int64),
+            REF,
+            band_frac=band_frac,
+            scale=scale,
+        )

@@ -164,6 +164,7 @@ def _batch(queries, lengths, reference, scale, band_frac, min_chunk):
     ("b_count", "k_count", "band_frac", "nan"),
     [
         pytest.param(70, 4, 0.25, "none", id="chunk-and-a-rest"),
+        pytest.param(lk.CHUNK + lk.MIN_LANES - 1, 4, 0.25, "cells", id="a-padded-rest"),
         pytest.param(20, 3, 1.0, "none", id="full-grid"),
         pytest.param(20, 5, 0.0, "none", id="band-0-five-angles"),
         pytest.param(20, 1, 0.25, "none", id="one-angle"),
@@ -175,7 +176,8 @@ def _batch(queries, lengths, reference, scale, band_frac, min_chunk):
 )
 def test_chunk_kernel_matches_one_by_one_and_naive(b_count, k_count, band_frac, nan):
     """`_dtw_cost_chunk` (lanes of queries of different lengths, each in its own band,
-    min_chunk=1 puts every query in a chunk) against the one-by-one kernel and the
+    min_chunk=1 puts every query in a chunk; a chunk of fewer than MIN_LANES queries
+    is padded with copies of its last one) against the one-by-one kernel and the
     twin, with and without NaN (the NaN-free fast path and the NaN-aware one)."""
     rng = np.random.default_rng(b_count * 10 + k_count)
     t_max, r_len = 19, 11
@@ -286,7 +288,7 @@ def _chunk_work(prepared, r_len, c_n, t_max):
 def _one(query, t_len, reference, scale, width, nan_aware):
     grid = pk._grid_work(t_len, *reference.shape)
     ref_full = pk._grid_reference(reference, scale, *grid[:3])
-    total, steps, _ = pk._grid_dtw(
+    total, steps, _, _ = pk._grid_dtw(
         query, t_len, reference, width, grid, ref_full, bool(nan_aware)
     )
     return total / steps
