@@ -545,6 +545,7 @@ def run_ray(
         import ray
         from ray import serve
 
+    from server.distributed.deployment import APP_NAME, INFERENCE, build_app
     from server.distributed.local import DIRECT_INGRESS_ENVIRONMENT, cluster_environment
 
     # `movecoach serve --ray --colocate`'s front: HAProxy and direct ingress;
@@ -561,75 +562,55 @@ def run_ray(
             _node_ip_address="127.0.0.1",
         )
         try:
-            return _serve_and_measure(
-                jpegs, args, kiosks, batches, db_url, mode, port, t0
+            colocated = mode.startswith("colocated")
+            serve.start(http_options={"host": "127.0.0.1", "port": port})
+            serve.run(
+                build_app(
+                    {
+                        "db_url": db_url,
+                        "max_sessions": 64,
+                        "colocate": colocated,
+                        "provider": args.provider,
+                        "intra_op_threads": args.threads,
+                        "max_batch_size": max(kiosks + batches),
+                        "batch_wait_timeout_s": args.batch_wait,
+                        "metrics": "none",
+                    }
+                ),
+                name=APP_NAME,
+                route_prefix="/",
             )
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(base)
+            startup_s = time.perf_counter() - t0
+            batch_sizes: Any = None
+            curve: list[dict[str, Any]] = []
+            if not colocated:
+                curve = serve_curve(jpegs, batches)
+                for row in curve:
+                    print(f"ray serve handle: {row}", file=sys.stderr, flush=True)
+                handle = serve.get_deployment_handle(INFERENCE, app_name=APP_NAME)
+
+                def batch_sizes() -> dict[str, int]:
+                    info = handle.health.remote().result(timeout_s=60)
+                    return {str(k): int(v) for k, v in info["batch_sizes"].items()}
+
+            rows = kiosk_configs(
+                base,
+                args.exercise,
+                (str(args.video), args.width),
+                kiosks,
+                args.fps,
+                args.seconds,
+                f"ray serve ({mode})",
+                batch_sizes,
+            )
+            return curve, rows, startup_s
         finally:
             try:
                 serve.shutdown()
             finally:
                 ray.shutdown()
-
-
-def _serve_and_measure(
-    jpegs: list[bytes],
-    args: argparse.Namespace,
-    kiosks: list[int],
-    batches: list[int],
-    db_url: str,
-    mode: str,
-    port: int,
-    t0: float,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
-    """`run_ray`'s part on the running cluster."""
-    from ray import serve
-
-    from server.distributed.deployment import APP_NAME, INFERENCE, build_app
-
-    colocated = mode.startswith("colocated")
-    serve.start(http_options={"host": "127.0.0.1", "port": port})
-    serve.run(
-        build_app(
-            {
-                "db_url": db_url,
-                "max_sessions": 64,
-                "colocate": colocated,
-                "provider": args.provider,
-                "intra_op_threads": args.threads,
-                "max_batch_size": max(kiosks + batches),
-                "batch_wait_timeout_s": args.batch_wait,
-                "metrics": "none",
-            }
-        ),
-        name=APP_NAME,
-        route_prefix="/",
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_ready(base)
-    startup_s = time.perf_counter() - t0
-    batch_sizes: Any = None
-    curve: list[dict[str, Any]] = []
-    if not colocated:
-        curve = serve_curve(jpegs, batches)
-        for row in curve:
-            print(f"ray serve handle: {row}", file=sys.stderr, flush=True)
-        handle = serve.get_deployment_handle(INFERENCE, app_name=APP_NAME)
-
-        def batch_sizes() -> dict[str, int]:
-            info = handle.health.remote().result(timeout_s=60)
-            return {str(k): int(v) for k, v in info["batch_sizes"].items()}
-
-    rows = kiosk_configs(
-        base,
-        args.exercise,
-        (str(args.video), args.width),
-        kiosks,
-        args.fps,
-        args.seconds,
-        f"ray serve ({mode})",
-        batch_sizes,
-    )
-    return curve, rows, startup_s
 
 
 def run_single(
