@@ -56,9 +56,14 @@ needs_onnx_models = pytest.mark.skipif(
 def shared_video_frames(*parts: str) -> tuple[list[Any], float]:
     """Every frame (BGR) of a shared clip and its frame rate; skips the calling test
     when the clip is absent."""
+    return video_frames(shared_data_path(*parts))
+
+
+def video_frames(path: Path) -> tuple[list[Any], float]:
+    """Every frame (BGR) of a video file as OpenCV decodes it by default (its own
+    decoder threads), and its frame rate."""
     import cv2
 
-    path = shared_data_path(*parts)
     capture = cv2.VideoCapture(str(path))
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     frames = []

@@ -541,3 +541,9 @@ def hold_frames(
         v = spec.view if spec.view in ("front", "side") else "side"
         frames.append(make_frame(ts, view=v, noise=noise, rng=rng, **kw))
     return frames
+
+
+def angle_walk(rng: np.random.Generator, n: int, k_count: int) -> np.ndarray:
+    """A smooth-ish random angle trajectory (n, k_count) float32, in degrees."""
+    steps = rng.normal(0.0, 8.0, (n, k_count))
+    return (90.0 + np.cumsum(steps, axis=0)).astype(np.float32)

@@ -17,6 +17,7 @@ from exercises.alignment import (
     resample,
 )
 from tests import naive
+from tests.factories import angle_walk
 
 REF = np.linspace([170.0, 90.0], [80.0, 60.0], 21, dtype=np.float32)
 Q = np.linspace([168.0, 92.0], [82.0, 58.0], 60, dtype=np.float32)
@@ -341,10 +342,8 @@ def test_small_batch_matches_naive(lengths, r_len, k_count, band_frac, nan):
     t_max = max(lengths)
     queries = np.full((len(lengths), t_max, k_count), np.nan, np.float32)
     for b, n in enumerate(lengths):
-        queries[b, :n] = 90 + np.cumsum(rng.normal(0, 8, (n, k_count)), axis=0)
-    reference = (90 + np.cumsum(rng.normal(0, 8, (r_len, k_count)), 0)).astype(
-        np.float32
-    )
+        queries[b, :n] = angle_walk(rng, n, k_count)
+    reference = angle_walk(rng, r_len, k_count)
     if nan == "rows":
         queries[0, [3, 4, 20]] = np.nan
         queries[1, 0] = np.nan

@@ -17,12 +17,7 @@ from exercises.alignment import _band_width
 from exercises.lanes import kernels as lk
 from exercises.pair import kernels as pk
 from tests import naive
-
-
-def _walk(rng: np.random.Generator, n: int, k_count: int) -> np.ndarray:
-    """A smooth-ish random angle trajectory in degrees."""
-    steps = rng.normal(0.0, 8.0, (n, k_count))
-    return (90.0 + np.cumsum(steps, axis=0)).astype(np.float32)
+from tests.factories import angle_walk
 
 
 def _run_banded(query, reference, scale, band_frac):
@@ -64,8 +59,8 @@ def _scale(rng, r_len, k_count, per_row):
 )
 def test_banded_dtw_matches_naive(t_len, r_len, k_count, band_frac, per_row_scale, nan):
     rng = np.random.default_rng(t_len * 100 + r_len)
-    query = _walk(rng, t_len, k_count)
-    reference = _walk(rng, r_len, k_count)
+    query = angle_walk(rng, t_len, k_count)
+    reference = angle_walk(rng, r_len, k_count)
     scale = _scale(rng, r_len, k_count, per_row_scale)
     if nan == "cells":
         query[rng.uniform(size=query.shape) < 0.2] = np.nan
@@ -88,8 +83,8 @@ def test_banded_dtw_matches_naive(t_len, r_len, k_count, band_frac, per_row_scal
 
 def test_nan_rows_are_skipped_not_charged():
     rng = np.random.default_rng(1)
-    query = _walk(rng, 20, 3)
-    reference = _walk(rng, 12, 3)
+    query = angle_walk(rng, 20, 3)
+    reference = angle_walk(rng, 12, 3)
     scale = np.ones((12, 3))
     holed = query.copy()
     holed[5:8] = np.nan
@@ -121,10 +116,10 @@ def test_one_by_one_costs_match_full_and_naive_batch(band_frac):
     lengths = rng.integers(1, t_max + 1, b_count).astype(np.int64)
     lengths[0], lengths[1] = 1, t_max
     for b, n in enumerate(lengths):
-        queries[b, :n] = _walk(rng, int(n), k_count)
+        queries[b, :n] = angle_walk(rng, int(n), k_count)
     queries[2, 3, 1] = np.nan
     queries[3, : min(2, lengths[3])] = np.nan
-    reference = _walk(rng, r_len, k_count)
+    reference = angle_walk(rng, r_len, k_count)
     scale = _scale(rng, r_len, k_count, per_row=True)
     widths = np.array([_band_width(int(n), r_len, band_frac) for n in lengths])
     out = np.empty(b_count)
@@ -186,8 +181,8 @@ def test_chunk_kernel_matches_one_by_one_and_naive(b_count, k_count, band_frac, 
     lengths[3:6] = 7  # equal lengths share a band
     queries = np.full((b_count, t_max, k_count), np.nan, np.float32)
     for b, n in enumerate(lengths):
-        queries[b, :n] = _walk(rng, int(n), k_count)
-    reference = _walk(rng, r_len, k_count)
+        queries[b, :n] = angle_walk(rng, int(n), k_count)
+    reference = angle_walk(rng, r_len, k_count)
     if nan == "cells":
         queries[rng.uniform(size=queries.shape) < 0.15] = np.nan
     elif nan == "rows":
@@ -248,8 +243,8 @@ def test_nan_free_fast_paths_equal_the_nan_aware_paths(k_count):
     one-by-one kernel by its nan_aware flag."""
     rng = np.random.default_rng(k_count)
     lengths = rng.integers(5, 30, 40).astype(np.int64)
-    queries = np.stack([_walk(rng, 30, k_count) for _ in lengths])
-    reference = _walk(rng, 13, k_count)
+    queries = np.stack([angle_walk(rng, 30, k_count) for _ in lengths])
+    reference = angle_walk(rng, 13, k_count)
     scale = _scale(rng, 13, k_count, per_row=True)
     prepared = lk._prepare(reference, scale)
     assert prepared[3]  # no NaN in the reference: the fast paths apply
@@ -304,8 +299,8 @@ def _one(query, t_len, reference, scale, width, nan_aware):
 )
 def test_subsequence_step_matches_brute_force_subsequence_dtw(t_len, r_len, nan):
     rng = np.random.default_rng(t_len + 7 * r_len)
-    query = _walk(rng, t_len, 3)
-    reference = _walk(rng, r_len, 3)
+    query = angle_walk(rng, t_len, 3)
+    reference = angle_walk(rng, r_len, 3)
     if nan:
         query[rng.uniform(size=query.shape) < 0.25] = np.nan
         query[np.isnan(query).all(axis=1), 0] = 90.0  # all-NaN rows are the wrapper's
@@ -324,8 +319,10 @@ def test_subsequence_step_matches_brute_force_subsequence_dtw(t_len, r_len, nan)
 
 def test_subsequence_finds_the_reference_inside_a_longer_stream():
     rng = np.random.default_rng(5)
-    reference = _walk(rng, 15, 2)
-    stream = np.concatenate([_walk(rng, 30, 2) + 60, reference, _walk(rng, 10, 2) - 60])
+    reference = angle_walk(rng, 15, 2)
+    stream = np.concatenate(
+        [angle_walk(rng, 30, 2) + 60, reference, angle_walk(rng, 10, 2) - 60]
+    )
     acc = np.full(15, np.inf)
     steps = np.zeros(15, np.int64)
     for t in range(45):
@@ -338,7 +335,7 @@ def test_subsequence_finds_the_reference_inside_a_longer_stream():
 
 def test_identical_sequences_cost_zero_on_the_diagonal():
     rng = np.random.default_rng(2)
-    x = _walk(rng, 25, 4)
+    x = angle_walk(rng, 25, 4)
     total, steps, path, per_sum, *_ = _run_banded(x, x.copy(), np.ones((25, 4)), 0.1)
     assert total == 0.0 and steps == 25
     npt.assert_array_equal(path, np.stack([np.arange(25), np.arange(25)], axis=1))
@@ -366,7 +363,9 @@ def test_time_warped_copy_costs_less_than_a_different_movement():
 
 def test_band_zero_on_equal_lengths_stays_within_one_of_the_diagonal():
     rng = np.random.default_rng(9)
-    *_, acc = _run_banded(_walk(rng, 12, 2), _walk(rng, 12, 2), np.ones((12, 2)), 0.0)
+    *_, acc = _run_banded(
+        angle_walk(rng, 12, 2), angle_walk(rng, 12, 2), np.ones((12, 2)), 0.0
+    )
     i, j = np.nonzero(np.isfinite(acc))
     assert np.abs(i - j).max() == 1
 

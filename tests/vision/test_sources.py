@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import shared_data_path
+from tests.conftest import shared_data_path, video_frames
 from vision import sources
 from vision.sources import (
     CameraSource,
@@ -81,19 +81,6 @@ def test_video_frames_timed_by_index_and_fps(
         assert abs(frame.image_bgr.mean() - original.mean()) < _GREY_TOLERANCE
 
 
-def _default_decode(path: Path) -> list[np.ndarray]:
-    """Every frame as OpenCV decodes it with its default threads."""
-    capture = cv2.VideoCapture(str(path))
-    images = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        images.append(image)
-    capture.release()
-    return images
-
-
 @pytest.mark.parametrize(
     "clip",
     [
@@ -115,7 +102,7 @@ def test_video_decodes_in_decode_threads_to_the_same_frames(
         threads = source._capture.get(cv2.CAP_PROP_N_THREADS)
         got = [f.image_bgr for f in source]
     assert threads == sources.DECODE_THREADS
-    want = _default_decode(path)
+    want, _ = video_frames(path)
     assert len(got) == len(want) > 0
     for image, expected in zip(got, want, strict=True):
         np.testing.assert_array_equal(image, expected)
