@@ -157,14 +157,6 @@ def _scale_arg(scale: object, r_len: int, k: int) -> F32:
         if ones is None:
             ones = _ONES[k] = np.ones((1, k), np.float32)
         return ones
-    if (
-        type(scale) is np.ndarray
-        and scale.dtype is _F32
-        and scale.ndim == 1
-        and scale.shape[0] == k
-        and scale.flags.c_contiguous
-    ):
-        return scale[None]  # the common case in a few identity tests (issue 21)
     if not isinstance(scale, np.ndarray):
         raise TypeError(
             f"scale must be a numpy array or None, got {type(scale).__name__}"
