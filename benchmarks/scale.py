@@ -1,7 +1,7 @@
 """City-scale benchmark: the single process (ONNX Runtime and MediaPipe backends) and
 Ray Serve on the same machine, against what the model alone allows, in one run.
 
-    python -m benchmarks.scale [--video PATH] [--kiosks 1,2,4,6,8,10,12,14,16,18,20,24]
+    python -m benchmarks.scale [--video PATH] [--kiosks auto | 1,2,4,6,8,10,12]
                                [--fps 15] [--seconds 6] [--batches 1,2,4] [--threads 1]
                                [--provider cpu] [--backends onnx,mediapipe]
                                [--ray-modes colocated[,colocated-proxy,separate]]
@@ -35,10 +35,12 @@ Ray Serve on the same machine, against what the model alone allows, in one run.
    session (another machine in a centre; with the kernel's autogroup scheduling they
    would otherwise share one CPU share with the servers this process starts, the
    single process and Ray's alike). After two configurations in a row that fail the
-   target, larger N are skipped. The default N go past the prediction of a quiet
-   2-core box (about 22 kiosks on 2026-12-07): a list that stops below it caps the
-   kiosks served and the ratio to the prediction (8 kiosks, 0.34, when it ended at 8),
-   and 18 is in it because the target, 0.8 of that prediction, lies between 16 and 20.
+   target, larger N are skipped. The default N (`--kiosks auto`) follow the prediction
+   P of the same run: 1, 2, 4, ... below P / 2, then every N from P / 2 to 1.25 P (in
+   steps of P / 16 where P is above 32). A fixed list caps what it can show: one that
+   stops below P caps the kiosks served (8 kiosks, 0.34, when it ended at 8), and gaps
+   near 0.8 P hide the answer (with 10 and 12 in the list and P = 13.5, 11 kiosks,
+   0.81, could not be seen).
 
 `served_15fps_kiosks` per server is the largest N whose kiosks each got >= 90 % of their
 frames processed with p95 latency <= 100 ms. The targets (issue 21), checked in
@@ -58,6 +60,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -500,6 +503,17 @@ def kiosk_configs(
     return rows
 
 
+def auto_kiosks(predicted: float, most: int = 64) -> list[int]:
+    """Kiosk counts to try for a prediction of `predicted` kiosks: powers of two below
+    predicted / 2, then every N from predicted / 2 to 1.25 x predicted in steps of
+    predicted / 16 (at least 1); none above `most`."""
+    step = max(1, math.floor(predicted / 16))
+    first = max(5, math.floor(predicted / 2))
+    last = max(first, math.ceil(1.25 * predicted))
+    ramp = [2**k for k in range(7) if 2**k < first]
+    return [n for n in [*ramp, *range(first, last + 1, step)] if n <= most]
+
+
 def served(row: dict[str, Any], fps: float, seconds: float) -> bool:
     """Each kiosk got >= 90 % of its frames, p95 <= 100 ms, no errors."""
     p95 = row["latency_p95_ms"]
@@ -653,7 +667,9 @@ def run_single(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--video", type=Path, default=DEFAULT_VIDEO)
-    parser.add_argument("--kiosks", default="1,2,4,6,8,10,12,14,16,18,20,24")
+    parser.add_argument(
+        "--kiosks", default="auto", help="auto (from the prediction) or N,N,..."
+    )
     parser.add_argument("--batches", default="1,2,4")
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--seconds", type=float, default=6.0)
@@ -681,11 +697,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.video.is_file():
         print(f"skipped: video not found: {args.video}", file=sys.stderr)
         return 0
-    kiosks = [int(s) for s in args.kiosks.split(",")]
+    auto = args.kiosks == "auto"
+    kiosks = [] if auto else [int(s) for s in args.kiosks.split(",")]
     batches = [int(s) for s in args.batches.split(",")]
     backends = [b for b in args.backends.split(",") if b]
     modes = [m for m in args.ray_modes.split(",") if m]
-    if not 0 < args.seconds <= 60 or max(kiosks) > 64 or max(batches) > 64:
+    if not 0 < args.seconds <= 60 or max(kiosks, default=1) > 64 or max(batches) > 64:
         raise SystemExit("--seconds must be in (0, 60]; at most 64 kiosks and batch 64")
     if set(backends) - {"onnx", "mediapipe"} or set(modes) - set(RAY_MODES):
         raise SystemExit(
@@ -712,6 +729,9 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
+    if auto:
+        kiosks = auto_kiosks(predicted)
+        print(f"kiosks per configuration: {kiosks}", file=sys.stderr, flush=True)
 
     single: dict[str, list[dict[str, Any]]] = {}
     ray_rows: dict[str, list[dict[str, Any]]] = {}

@@ -98,7 +98,9 @@ from vision.backends.blazepose.roi import (
 from vision.backends.blazepose.runtime import (
     OnnxOptions,
     PoseNetworks,
+    SharedSessions,
     infer,
+    shared_sessions,
 )
 from vision.backends.blazepose.schedule import (
     MAX_JUMP,
@@ -139,6 +141,7 @@ __all__ = [
     "OnnxBackend",
     "OnnxOptions",
     "PoseNetworks",
+    "SharedSessions",
     "VideoTracking",
     "apply_transform",
     "associate_rois",
@@ -178,6 +181,7 @@ __all__ = [
     "same_person",
     "search_regions",
     "select_distinct_poses",
+    "shared_sessions",
     "sigmoid",
     "skeleton_overlap",
     "tile_grid",

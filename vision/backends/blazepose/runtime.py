@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -42,6 +44,7 @@ __all__ = [
     "PoseNetworks",
     "infer",
     "open_session",
+    "shared_sessions",
 ]
 
 # Regressors (N, 2254, 12), logits (N, 2254, 1):
@@ -206,6 +209,66 @@ def infer(
     return [np.asarray(o) for o in outs]
 
 
+class SharedSessions:
+    """The two ORT sessions of one set of options, shared by every `PoseNetworks` of
+    this process that uses them (`shared_sessions`).
+
+    ONNX Runtime's `run` may be called from several threads at once on one session;
+    what is per caller (input buffers, tracking) stays in `PoseNetworks` and the
+    backends. One session per kiosk instead cost ~100 ms of CPU to open a session on
+    a busy server, a model copy in memory per kiosk, and ~12 % more CPU per frame on
+    the 2-core box: two inference threads serving 6 kiosks each took 10.0-10.3 ms a
+    frame with a session pair per kiosk, 8.8-9.0 ms with one pair for all (the
+    weights stay in the cache).
+    """
+
+    def __init__(self, options: OnnxOptions) -> None:
+        from models import model_path
+
+        self.detector_path = model_path(options.detector_model)
+        self.landmark_path = model_path(options.landmark_model)
+        self.detector: Any = open_session(str(self.detector_path), options)
+        self.landmarker: Any = open_session(
+            str(self.landmark_path), options, LANDMARK_OUTPUTS
+        )
+        self.input_names = (
+            self.detector.get_inputs()[0].name,
+            self.landmarker.get_inputs()[0].name,
+        )
+        self.anchors = generate_anchors(POSE_ANCHORS)
+        self.anchors.setflags(write=False)  # every instance reads the same array
+
+
+_SESSION_OPTIONS: Final = (
+    "provider",
+    "intra_op_threads",
+    "allow_spinning",
+    "detector_model",
+    "landmark_model",
+)
+_sessions: weakref.WeakValueDictionary[tuple[object, ...], SharedSessions] = (
+    weakref.WeakValueDictionary()
+)
+_sessions_lock = threading.Lock()
+
+
+def shared_sessions(options: OnnxOptions) -> SharedSessions:
+    """The process's sessions for `options` (opened on first use; freed once no
+    `PoseNetworks` holds them).
+
+    Raises:
+        models.ModelIntegrityError: a model file does not match its manifest hash.
+        BackendError: the provider is unavailable or a model cannot be loaded.
+    """
+    key = tuple(getattr(options, name) for name in _SESSION_OPTIONS)
+    with _sessions_lock:
+        found = _sessions.get(key)
+        if found is None:
+            found = SharedSessions(options)
+            _sessions[key] = found
+        return found
+
+
 class _InputBuffer:
     """One network's input batch, reused from frame to frame (grown to the largest
     batch seen), so pre-processing writes straight into what the model reads."""
@@ -228,9 +291,14 @@ class PoseNetworks:
     `run_detector` / `run_landmarks` take ready tensors (the Ray batcher stacks the
     frames of several kiosks into one).
 
+    The ORT sessions are the process's `SharedSessions` for these options: any
+    number of `PoseNetworks` (one per kiosk's backend) on any threads run the same two
+    sessions; each keeps its own input buffers, so one instance is used by one thread
+    at a time.
+
     Attributes:
         detector, landmarker: The two ORT sessions (None once closed).
-        anchors: (2254, 4) detector anchors.
+        anchors: (2254, 4) detector anchors (shared, read-only).
         min_detection_confidence: Detector score to accept a person.
 
     Args:
@@ -244,25 +312,21 @@ class PoseNetworks:
 
     def __init__(self, options: OnnxOptions) -> None:
         onnxruntime_module()  # a missing onnxruntime is reported before anything else
-        from models import model_path
 
         # Process-wide: OpenCV's pool split each 256x256 crop warp over both cores of
         # the 2-core box for ~40 % more CPU per warp than one thread (0.92 vs 0.65 ms,
         # benchmarks.pose); frames run in parallel across inference threads instead.
         cv2_module().setNumThreads(1)
 
-        self.detector_path = model_path(options.detector_model)
-        self.landmark_path = model_path(options.landmark_model)
-        self.detector: Any = open_session(str(self.detector_path), options)
-        self.landmarker: Any = open_session(
-            str(self.landmark_path), options, LANDMARK_OUTPUTS
-        )
-        self.anchors = generate_anchors(POSE_ANCHORS)
+        sessions = shared_sessions(options)
+        self._sessions: SharedSessions | None = sessions
+        self.detector_path = sessions.detector_path
+        self.landmark_path = sessions.landmark_path
+        self.detector: Any = sessions.detector
+        self.landmarker: Any = sessions.landmarker
+        self.anchors = sessions.anchors
         self.min_detection_confidence = options.min_detection_confidence
-        self._input_names = (
-            self.detector.get_inputs()[0].name,
-            self.landmarker.get_inputs()[0].name,
-        )
+        self._input_names = sessions.input_names
         self._detector_input = _InputBuffer(DETECTOR_INPUT_SIZE)
         self._landmark_input = _InputBuffer(LANDMARK_INPUT_SIZE)
         # The crop and decoding kernels compile (or load from numba's cache) here,
@@ -285,9 +349,11 @@ class PoseNetworks:
         return self.detector is None
 
     def close(self) -> None:
-        """Release both sessions. Safe to call twice."""
+        """Let go of both sessions (freed once no other `PoseNetworks` of the process
+        uses them). Safe to call twice."""
         self.detector = None
         self.landmarker = None
+        self._sessions = None
 
     def check_open(self) -> None:
         """Raises: BackendError: the networks are closed."""

@@ -1,8 +1,12 @@
-"""vision/backends/blazepose/runtime.py: options, a missing onnxruntime."""
+"""vision/backends/blazepose/runtime.py: options, a missing onnxruntime, sessions
+shared between backends."""
 
 from __future__ import annotations
 
+import gc
 import sys
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext as does_not_raise
 from pathlib import Path
 from typing import Any
@@ -10,7 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.conftest import needs_onnx_models
+from tests.conftest import needs_onnx_models, shared_video_frames
 from vision.backends import blazepose as ob
 from vision.backends.base import BackendError
 
@@ -123,3 +127,52 @@ def test_sessions_use_the_chosen_threading(
         networks.close()
     with pytest.raises(BackendError, match="closed"):
         networks.run_landmarks(np.zeros((1, 3, 256, 256), np.float32))
+
+
+@pytest.mark.model
+@needs_onnx_models
+def test_backends_share_one_session_pair_per_options_until_the_last_closes() -> None:
+    # Three intra-op threads: options no other test's backends hold, so the pair is
+    # this test's alone and its release can be seen.
+    options = ob.OnnxOptions(intra_op_threads=3)
+    first, second = ob.OnnxBackend(options), ob.OnnxBackend(options)
+    other = ob.OnnxBackend(ob.OnnxOptions(intra_op_threads=3, allow_spinning=True))
+    try:
+        assert first.networks.landmarker is second.networks.landmarker
+        assert first.networks.detector is second.networks.detector
+        assert other.networks.landmarker is not first.networks.landmarker
+        pair = weakref.ref(ob.shared_sessions(options))
+        image = np.full((240, 320, 3), 127, np.uint8)
+        first.close()
+        assert len(second.detect(image, 1)) == 0  # the other backend still runs
+        with pytest.raises(BackendError, match="closed"):
+            first.detect(image, 2)
+        assert pair() is not None
+    finally:
+        first.close()
+        second.close()
+        other.close()
+    gc.collect()
+    assert pair() is None  # the last holder closed: the sessions are freed
+
+
+@pytest.mark.model
+@needs_onnx_models
+def test_backends_on_shared_sessions_in_two_threads_track_as_one_alone() -> None:
+    """Each backend keeps its own input buffers and tracking: two kiosks' backends
+    running the same clip at once on the shared sessions give what one gives
+    alone, to the bit."""
+    frames = shared_video_frames("video", "bicep_curl_side.mp4")[0][:24]
+
+    def track(backend: ob.OnnxBackend) -> list[np.ndarray]:
+        try:
+            return [backend.detect(f, 1 + 33 * i).xyz for i, f in enumerate(frames)]
+        finally:
+            backend.close()
+
+    alone = track(ob.OnnxBackend())
+    with ThreadPoolExecutor(2) as pool:
+        together = list(pool.map(track, [ob.OnnxBackend(), ob.OnnxBackend()]))
+    assert sum(len(xyz) for xyz in alone) == len(frames)  # one person every frame
+    for run in together:
+        assert all(np.array_equal(a, b) for a, b in zip(alone, run, strict=True))
