@@ -33,6 +33,7 @@ import concurrent.futures
 import dataclasses
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
@@ -115,7 +116,13 @@ class GaugeLike(Protocol):
 
 class InstrumentedMetrics:
     """`Metrics` over instruments a subclass makes (`counter`, `histogram`, `gauge`):
-    the series of the module docstring, once, for Prometheus and Ray alike."""
+    the series of the module docstring, once, for Prometheus and Ray alike.
+
+    `frames_flush_s`: frame counts reach their counters at most this often (and when
+    a session ends); 0, at once. A subclass whose counters cost much per call sets it
+    (Ray's, `server.distributed.deployment.RayMetrics`)."""
+
+    frames_flush_s: float = 0.0
 
     def __init__(self) -> None:
         self._frames = {
@@ -150,6 +157,8 @@ class InstrumentedMetrics:
         )
         self._active = 0
         self._lock = threading.Lock()
+        self._pending_frames = dict.fromkeys(_FRAME_KINDS, 0)
+        self._frames_flushed_at = time.monotonic()
 
     def counter(self, name: str, description: str) -> CounterLike:
         raise NotImplementedError
@@ -163,7 +172,23 @@ class InstrumentedMetrics:
         raise NotImplementedError
 
     def count_frames(self, kind: str, n: int) -> None:
-        if n > 0:
+        if n <= 0:
+            return
+        if not self.frames_flush_s:
+            self._frames[kind].inc(n)
+            return
+        with self._lock:
+            self._pending_frames[kind] += n
+        if time.monotonic() - self._frames_flushed_at >= self.frames_flush_s:
+            self.flush_frames()
+
+    def flush_frames(self) -> None:
+        """Pass the frame counts held back (`frames_flush_s`) to the counters."""
+        with self._lock:
+            pending = {k: n for k, n in self._pending_frames.items() if n}
+            self._pending_frames = dict.fromkeys(_FRAME_KINDS, 0)
+            self._frames_flushed_at = time.monotonic()
+        for kind, n in pending.items():
             self._frames[kind].inc(n)
 
     def observe_inference(self, seconds: float) -> None:
@@ -174,6 +199,7 @@ class InstrumentedMetrics:
         self._move_active(+1)
 
     def session_ended(self) -> None:
+        self.flush_frames()
         self._move_active(-1)
 
     def _move_active(self, step: int) -> None:

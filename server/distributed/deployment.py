@@ -87,7 +87,12 @@ class RayMetrics(InstrumentedMetrics):
     """`server.metrics.Metrics` on Ray's metrics (`ray.serve.metrics`: tagged with the
     deployment, replica and application; exported by every Ray node's metrics agent in
     the Prometheus format, names prefixed `ray_`). The active-session gauge counts
-    this replica's sessions."""
+    this replica's sessions. Frame counts go to Ray once a second (and when a session
+    ends): Ray's counters are costly per call (tags merged, a C++ record), and two
+    counts a frame in the co-located ingress showed in py-spy at 8 kiosks with 116
+    samples against the engine's 198 (`Session.feed`)."""
+
+    frames_flush_s = 1.0
 
     def counter(self, name: str, description: str) -> CounterLike:
         from ray.serve import metrics

@@ -218,6 +218,35 @@ def test_frame_counters_ignore_non_positive_counts(kind: str) -> None:
     assert metrics.registry.get_sample_value(f"movecoach_frames_{kind}_total") == 2
 
 
+class _HeldBack(PrometheusMetrics):
+    frames_flush_s = 1.0
+
+
+def test_held_back_frame_counts_reach_the_counters_once_due_and_at_session_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A metrics class with costly counters (Ray's) passes frame counts on at most
+    every `frames_flush_s` and when a session ends; none is lost."""
+    clock = [100.0]
+    monkeypatch.setattr("server.metrics.time.monotonic", lambda: clock[0])
+    metrics = _HeldBack()
+    value = metrics.registry.get_sample_value
+    metrics.session_started()
+    for _ in range(3):
+        metrics.count_frames("received", 1)
+    metrics.count_frames("dropped", 2)
+    assert value("movecoach_frames_received_total") == 0
+    clock[0] += 1.0
+    metrics.count_frames("received", 1)
+    assert value("movecoach_frames_received_total") == 4
+    assert value("movecoach_frames_dropped_total") == 2
+    metrics.count_frames("processed", 5)
+    assert value("movecoach_frames_processed_total") == 0
+    metrics.session_ended()
+    assert value("movecoach_frames_processed_total") == 5
+    assert value("movecoach_frames_received_total") == 4
+
+
 def test_batches_are_observed() -> None:
     metrics = PrometheusMetrics()
     metrics.observe_batch(3, 0.04)
