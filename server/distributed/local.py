@@ -57,6 +57,15 @@ DIRECT_INGRESS_ENVIRONMENT: Final[Mapping[str, str]] = {
     # controller 29, the GCS 15.5), 55 with 0.5 s (11 and 7.5): CPU the kiosks' frames
     # get instead.
     "RAY_SERVE_CONTROL_LOOP_INTERVAL_S": "0.5",
+    # The app on the replica's own event loop, not on a second loop in another
+    # thread that every ASGI message (each websocket frame, each reply) crossed: the
+    # co-located ingress's CPU per frame 1.05-1.08 x the model alone's of the same run
+    # with the second loop, 0.97-1.01 x without (benchmarks.scale, 2026-12-07, 8-11
+    # kiosks). The second loop guards Serve's control calls against an app that
+    # blocks its loop; this one never does (inference, decoding and the database run
+    # in threads), and the replica's health checks and control answered on time in
+    # every run.
+    "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
 }
 
 
