@@ -144,8 +144,19 @@ def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-de
             for x in range(c_n):
                 m = members[x]
                 inside = t < lengths[m]
-                for k in range(k_count):
-                    q[t, k, x] = queries[m, t, k] if inside else 0.0
+                row = queries[m, t]
+                # The first four angles at constant indices (a loop over the angles
+                # per value took 1.4x as long, issue 21), the rest in a loop.
+                if k_count > 0:
+                    q[t, 0, x] = row[0] if inside else 0.0
+                if k_count > 1:
+                    q[t, 1, x] = row[1] if inside else 0.0
+                if k_count > 2:
+                    q[t, 2, x] = row[2] if inside else 0.0
+                if k_count > 3:
+                    q[t, 3, x] = row[3] if inside else 0.0
+                for k in range(4, k_count):
+                    q[t, k, x] = row[k] if inside else 0.0
     q[:t_max, k_count:, :c_n] = 0.0
     return t_max
 
