@@ -105,19 +105,20 @@ def _cell(c, j, x, prev_d, prev_n, left_d, left_n, step):  # type: ignore[no-unt
     return best + c, best_n + step
 
 
-# Rows per block of `_pack`: a block of the packed lanes (16 x Kp x 64 float32, 16 KB
+# Rows per block of `_pack`: a block of the packed lanes (16 x Kp x 64 float64, 32 KB
 # for 4 angles) stays in the L1 cache while every lane writes into it.
 PACK_ROWS = 16
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-def]
-    """queries[members] into q (T, Kp, C) float32, lanes innermost, PACK_ROWS rows
+    """queries[members] into q (T, Kp, C) float64, lanes innermost, PACK_ROWS rows
     of every lane at a time (one query's rows at a time wrote each cache line of q
     once per lane, a 1.6 ns per value; one row of every lane missed the cache once
-    per lane in reading); rows past a query's end and padded angles 0.0. float32 as
-    the queries are: half the bytes of float64 to write and read back, and the cost
-    arithmetic still widens each value to float64 exactly. row_full[t]: no lane's row
+    per lane in reading); rows past a query's end and padded angles 0.0. Widened to
+    float64 (exactly) once here, not in each of the R cells that read the value: as
+    float32, a conversion per angle and lane was 4 of the cell loop's ~40
+    instructions (issue 21). row_full[t]: no lane's row
     t has NaN (tested per query first, in a loop LLVM vectorises). Returns the
     longest length."""
     c_n = members.shape[0]
@@ -143,8 +144,19 @@ def _pack(queries, lengths, members, q, row_full):  # type: ignore[no-untyped-de
             for x in range(c_n):
                 m = members[x]
                 inside = t < lengths[m]
-                for k in range(k_count):
-                    q[t, k, x] = queries[m, t, k] if inside else np.float32(0.0)
+                row = queries[m, t]
+                # The first four angles at constant indices (a loop over the angles
+                # per value took 1.4x as long, issue 21), the rest in a loop.
+                if k_count > 0:
+                    q[t, 0, x] = row[0] if inside else 0.0
+                if k_count > 1:
+                    q[t, 1, x] = row[1] if inside else 0.0
+                if k_count > 2:
+                    q[t, 2, x] = row[2] if inside else 0.0
+                if k_count > 3:
+                    q[t, 3, x] = row[3] if inside else 0.0
+                for k in range(4, k_count):
+                    q[t, k, x] = row[k] if inside else 0.0
     q[:t_max, k_count:, :c_n] = 0.0
     return t_max
 
@@ -163,7 +175,7 @@ def _chunk_work(k_padded, r_len, t_max, c_n):  # type: ignore[no-untyped-def]
     """Work arrays of `_dtw_cost_chunk` for up to c_n lanes."""
     f64, f32 = np.float64, np.float32
     return (
-        np.empty((t_max, k_padded, c_n), np.float32),
+        np.empty((t_max, k_padded, c_n), f64),
         np.empty(t_max, np.bool_),
         np.empty(c_n, f64),
         np.empty(c_n, np.int64),
@@ -236,6 +248,9 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
         prev_d[0, x] = 0.0  # the diagonal predecessor of (0, 0)
     inv_k = inv_count[k_count]
     last = groups - 1
+    # The last four angles' terms add to part, which is 0 when they are the only
+    # ones (K <= 4): no test of `last` per lane in the cell loops.
+    part[:c_n] = 0.0
     plo, phi = 0, -1
     for i in range(t_max):
         q = qb[i]
@@ -283,7 +298,7 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                         part[x] = _fast_cost(base, g, q, x, ref_t, inv_t, j)
                 if j < ilo or j > ihi:
                     for x in range(c_n):
-                        base = part[x] if last > 0 else 0.0
+                        base = part[x]
                         c = _fast_cost(base, last, q, x, ref_t, inv_t, j) * inv_k
                         d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, ONE32)
                         inside = abs(fir - j * ftm1[x]) <= w[x]
@@ -295,7 +310,7 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                         cur_n[j + 1, x] = n
                 else:
                     for x in range(c_n):
-                        base = part[x] if last > 0 else 0.0
+                        base = part[x]
                         c = _fast_cost(base, last, q, x, ref_t, inv_t, j) * inv_k
                         d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, ONE32)
                         left_d[x] = d
@@ -313,6 +328,7 @@ def _dtw_cost_chunk(queries, lengths, widths, members, prepared, work, out):  # 
                         )
                 for x in range(c_n):
                     c = part[x] * inv_count[part_n[x]]
+                    part[x] = 0.0  # as the full rows' cells expect it
                     step = ONE32 if part_n[x] > 0 else ZERO32
                     d, n = _cell(c, j, x, prev_d, prev_n, left_d, left_n, step)
                     inside = abs(fir - j * ftm1[x]) <= w[x]

@@ -45,48 +45,35 @@ __all__: list[str] = []
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _grid_work(t_max, r_len, k_count):  # type: ignore[no-untyped-def]
     """Work arrays for queries of up to t_max rows against R reference rows and K
-    angles: (float64 views: reference (Kp, R), 1 / scale (Kp, R), 1 / n for n in
-    0..K, costs (R, T), acc (T + 1, R + 1), query (Kp, T), angle counts (T,); int64
-    views: band edges lo (T,), hi (T,), path (T + R - 1, 2)), Kp = K rounded up to a
-    multiple of 4. Two allocations, not ten: each costs about as much as 50 cells."""
+    angles: (float64: reference (Kp, R + 1), 1 / scale (Kp, R + 1) (column R
+    unused), 1 / n for n in 0..K, costs (R, T), acc (T + 1, R + 1), query (Kp, T),
+    angle counts (T,); int64: band edges lo (T,), hi (T,), path (T + R - 1, 2)), Kp =
+    K rounded up to a multiple of 4. Rows of five arrays, each as wide as T or R + 1:
+    ten views by reshaping one array took 0.26 us a call (a reshape helper call and
+    a reference count each), a short pair's whole DTW is ~3 us (issue 21)."""
     k_padded = -(-k_count // 4) * 4
-    sizes = (
-        k_padded * r_len,
-        k_padded * r_len,
-        k_count + 1,
-        r_len * t_max,
-        (t_max + 1) * (r_len + 1),
-        k_padded * t_max,
-        t_max,
-    )
-    total = 0
-    for n in sizes:
-        total += n
-    f = np.empty(total, np.float64)
-    n_ref = k_padded * r_len
-    a = 2 * n_ref + k_count + 1
-    b = a + r_len * t_max
-    c = b + (t_max + 1) * (r_len + 1)
-    e = c + k_padded * t_max
-    ints = np.empty(2 * t_max + 2 * (t_max + r_len - 1), np.int64)
+    wide_t = np.empty((r_len + k_padded + 1, t_max), np.float64)
+    wide_r = np.empty((t_max + 1 + 2 * k_padded, r_len + 1), np.float64)
+    edges = np.empty((2, t_max), np.int64)
     return (
-        f[:n_ref].reshape((k_padded, r_len)),
-        f[n_ref : 2 * n_ref].reshape((k_padded, r_len)),
-        f[2 * n_ref : a],
-        f[a:b].reshape((r_len, t_max)),
-        f[b:c].reshape((t_max + 1, r_len + 1)),
-        f[c:e].reshape((k_padded, t_max)),
-        f[e : e + t_max],
-        ints[:t_max],
-        ints[t_max : 2 * t_max],
-        ints[2 * t_max :].reshape((t_max + r_len - 1, 2)),
+        wide_r[t_max + 1 : t_max + 1 + k_padded],
+        wide_r[t_max + 1 + k_padded :],
+        np.empty(k_count + 1, np.float64),
+        wide_t[:r_len],
+        wide_r[: t_max + 1],
+        wide_t[r_len : r_len + k_padded],
+        wide_t[r_len + k_padded],
+        edges[0],
+        edges[1],
+        np.empty((t_max + r_len - 1, 2), np.int64),
     )
 
 
 @njit(cache=True, nogil=True, fastmath=config.FASTMATH_FLAGS)
 def _grid_reference(reference, scale, ref_t, inv_t, inv_count):  # type: ignore[no-untyped-def]
-    """reference (R, K) and 1 / scale (1 or R, K) transposed into ref_t, inv_t
-    (Kp, R) (padded angles 0: they add |0 - 0| * 0), 1 / n into inv_count (K + 1,)
+    """reference (R, K) and 1 / scale (1 or R, K) transposed into the first R columns
+    of ref_t, inv_t (Kp, R or more) (padded angles 0: they add |0 - 0| * 0), 1 / n
+    into inv_count (K + 1,)
     (1 / 0 taken as 0); returns whether no reference angle is NaN."""
     r_len, k_count = reference.shape
     per_row = scale.shape[0] > 1
@@ -131,7 +118,7 @@ def _grid_costs(  # type: ignore[no-untyped-def]
     the count of valid angles picks 1 / n. Both add the same terms in the same order
     (padded angles add 0)."""
     ref_t, inv_t, inv_count, costs, _, q_t, count, lo, hi, _ = grid
-    k_padded, r_len = ref_t.shape
+    k_padded, r_len = ref_t.shape[0], costs.shape[0]
     k_count = inv_count.shape[0] - 1
     full = ref_full and not nan_aware
     for i in range(t_len):
