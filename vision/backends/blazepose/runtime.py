@@ -42,6 +42,7 @@ __all__ = [
     "LANDMARK_OUTPUTS",
     "OnnxOptions",
     "PoseNetworks",
+    "SharedSessions",
     "infer",
     "open_session",
     "shared_sessions",
