@@ -4,7 +4,7 @@ Ray Serve on the same machine, against what the model alone allows, in one run.
     python -m benchmarks.scale [--video PATH] [--kiosks auto | 1,2,4,6,8,10,12]
                                [--fps 15] [--seconds 6] [--batches 1,2,4] [--threads 1]
                                [--provider cpu] [--backends onnx,mediapipe]
-                               [--ray-modes colocated[,colocated-proxy,separate]]
+                               [--ray-modes colocated[,colocated-haproxy,...]]
                                [--exercise bicep_curl]
 
 1. The shared video (default ../shared/data/video/bicep_curl_side.mp4) is JPEG-encoded
@@ -18,10 +18,11 @@ Ray Serve on the same machine, against what the model alone allows, in one run.
    records on SQLite, metrics, one inference thread per core), as a subprocess on a
    free loopback port, once per backend in --backends (onnx: the default; mediapipe).
 4. Ray Serve: a local Ray cluster on this machine (loopback only), the app of
-   `server.distributed.deployment.build_app`, per --ray-modes: `colocated` (one
-   ingress replica running inference in-process, one thread per core: no hop between
-   replicas; kiosks reach it through HAProxy and Serve's direct ingress, as
-   `movecoach serve --ray --colocate` runs it: server.distributed.local),
+   `server.distributed.deployment.build_app`, per --ray-modes: `colocated` (one ingress
+   replica running inference in-process, one thread per core: no hop between replicas;
+   with Serve's direct ingress kiosks connect to the replica's own server on the port,
+   as `movecoach serve --ray --colocate` runs it: server.distributed.local),
+   `colocated-haproxy` (the same behind HAProxy, as with several ingress replicas),
    `colocated-proxy` (the same app behind Serve's Python proxy, which relays every
    websocket message to the replica through Ray) or `separate` (an ingress replica and
    a batching inference replica, behind Serve's proxy; before the kiosks, the
@@ -84,7 +85,12 @@ PROCESSED_SHARE: Final[float] = 0.9  # of the frames a kiosk sent
 START_TIMEOUT_S: Final[float] = 180.0
 CURVE_ROUNDS: Final[int] = 5
 MAX_FRAMES: Final[int] = 300
-RAY_MODES: Final[tuple[str, ...]] = ("colocated", "colocated-proxy", "separate")
+RAY_MODES: Final[tuple[str, ...]] = (
+    "colocated",
+    "colocated-haproxy",
+    "colocated-proxy",
+    "separate",
+)
 
 
 # --- the single-process server (child process) ----------------------------------------
@@ -550,8 +556,8 @@ def run_ray(
     db_url: str,
     mode: str,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], float]:
-    """Ray Serve in `mode` ("colocated", "colocated-proxy" or "separate"): (handle
-    batch curve, kiosk rows, start-up seconds)."""
+    """Ray Serve in `mode` (one of `RAY_MODES`): (handle batch curve, kiosk rows,
+    start-up seconds)."""
     import warnings
 
     with warnings.catch_warnings():
@@ -560,15 +566,24 @@ def run_ray(
         from ray import serve
 
     from server.distributed.deployment import APP_NAME, INFERENCE, build_app
-    from server.distributed.local import DIRECT_INGRESS_ENVIRONMENT, cluster_environment
+    from server.distributed.local import (
+        cluster_environment,
+        direct_ingress_environment,
+    )
 
-    # `movecoach serve --ray --colocate`'s front: HAProxy and direct ingress;
-    # "colocated-proxy" keeps Serve's Python proxy (the comparison).
-    direct = mode == "colocated"
-    port = free_port()
+    # `movecoach serve --ray --colocate`'s front: the ingress replica's own server
+    # on the port ("colocated"), or HAProxy there ("colocated-haproxy", as with
+    # several ingress replicas); "colocated-proxy" keeps Serve's Python proxy.
+    port = proxy_port = free_port()
+    environment: dict[str, str] = {}
+    if mode in ("colocated", "colocated-haproxy"):
+        haproxy = mode == "colocated-haproxy"
+        environment = direct_ingress_environment(port, haproxy=haproxy)
+        if not haproxy:
+            proxy_port = free_port()  # Serve's own proxy, unused
     t0 = time.perf_counter()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    with cluster_environment(DIRECT_INGRESS_ENVIRONMENT if direct else {}):
+    with cluster_environment(environment):
         ray.init(
             num_cpus=os.cpu_count() or 2,
             include_dashboard=False,
@@ -577,7 +592,7 @@ def run_ray(
         )
         try:
             colocated = mode.startswith("colocated")
-            serve.start(http_options={"host": "127.0.0.1", "port": port})
+            serve.start(http_options={"host": "127.0.0.1", "port": proxy_port})
             serve.run(
                 build_app(
                     {

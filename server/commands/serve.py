@@ -125,10 +125,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--colocate",
         action="store_true",
-        help="with --ray on a CPU box: no inference deployment, each ingress "
+        help="with --ray on a CPU box: no inference deployment, the ingress "
         "replica runs pose inference itself (no hop between replicas) and, on a "
-        "local cluster, serves its kiosks behind HAProxy, not Serve's proxy "
-        "(docs/deployment.md)",
+        "local cluster, serves its kiosks on --port itself, not through Serve's "
+        "proxy (docs/deployment.md)",
     )
     parser.set_defaults(func=run)
 

