@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Final
 
 from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel
 
 from server.assessment_records import AssessmentResultRecorder
@@ -72,6 +73,7 @@ if TYPE_CHECKING:
     from server.store import Store
 
 __all__ = [
+    "NO_TELEMETRY",
     "WEB_DIR",
     "DemoInfo",
     "GroupWorkerHealth",
@@ -84,6 +86,20 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 WEB_DIR: Final[Path] = Path(__file__).resolve().parents[1] / "kiosk" / "web"
+
+NO_TELEMETRY: Final[TelemetryConfig] = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+"""FastAPI's OpenTelemetry instrumentation, all off. Left on, a process with a global
+OpenTelemetry provider (Ray's replicas may set one) records a span per request and
+socket, with exception messages and stack traces, and `FASTAPI_OTEL_AUTO_CONFIGURE=true`
+in the environment adds OTLP exporters at start-up (or stops the server when the
+exporter package is absent). Nothing leaves a centre's server unless a coach exports
+it; the server's own metrics (`/metrics`, server.metrics) stay local."""
 
 
 class KioskInfo(BaseModel):
@@ -247,7 +263,13 @@ def create_app(
             if store is not None:
                 store.dispose()
 
-    app = FastAPI(title="MoveCoach", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="MoveCoach",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=NO_TELEMETRY,
+    )
     app.state.runtime = runtime
     install_middleware(app)
 

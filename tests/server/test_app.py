@@ -128,6 +128,58 @@ def test_start_up_fails_loudly_when_the_backend_cannot_load() -> None:
         pass
 
 
+_SPANS_SCRIPT = """
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from starlette.testclient import TestClient
+
+from tests.server.test_app import app_with
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)  # a process-wide provider, as Ray's may be
+
+plain = FastAPI()
+plain.get("/ping")(lambda: "pong")
+with TestClient(plain) as client:
+    client.get("/ping")
+print(len(exporter.get_finished_spans()))
+exporter.clear()
+with TestClient(app_with()) as client:
+    assert client.get("/health").status_code == 200
+    assert client.get("/api/exercises").status_code == 200
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "hello"})
+print(len(exporter.get_finished_spans()))
+"""
+
+
+def test_fastapi_telemetry_stays_off_under_a_global_opentelemetry_provider() -> None:
+    """Nothing leaves a centre's server: with a process-wide OpenTelemetry tracer
+    provider (Ray's processes may set one; an exporter on it would send spans out)
+    FastAPI instruments a plain app's requests, and none of ours (`NO_TELEMETRY`)."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("opentelemetry.sdk.trace")
+    done = subprocess.run(
+        [sys.executable, "-c", _SPANS_SCRIPT],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    plain_spans, our_spans = (int(n) for n in done.stdout.split())
+    assert plain_spans > 0  # the provider records what FastAPI instruments
+    assert our_spans == 0
+
+
 def test_exercise_catalogue_matches_the_engine_templates() -> None:
     specs = builtin_specs()
     with TestClient(app_with()) as client:
