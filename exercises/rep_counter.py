@@ -334,9 +334,8 @@ class RepCounter:
     def finish(self) -> list[CountedRep]:
         """The set is over: while no signal has shown its period yet, a last choice on
         everything kept (two periods suffice now that no more footage will come)."""
-        if self._size == 0 or (
-            self._model is not None and self._model.choice.strength > 0
-        ):
+        model = self._model
+        if self._size == 0 or (model is not None and model.choice.strength > 0):
             return []
         return self._refit(final=True)
 
@@ -467,9 +466,7 @@ class RepCounter:
     def _replay(self, from_row: int) -> list[CountedRep]:
         """Count over rows from `from_row` again with the current signal (the machine
         restarted there); repetitions counted already are not counted again."""
-        self._machine = Hysteresis()
-        self._seen_ms = -1
-        self._ema = math.nan
+        self._machine, self._seen_ms, self._ema = Hysteresis(), -1, math.nan
         self._segment = from_row
         model = self._model
         assert model is not None
@@ -556,8 +553,11 @@ class RepCounter:
                 choice.period,
                 choice.floor,
             )
-            # A template's channel confirmed: count what its prior missed.
-            return [] if confirmed else self._replay(start)
+            # A template's channel confirmed, or its period found to be a fraction of
+            # the one counted (every other repetition was missed): count what the
+            # counting so far missed.
+            shorter = choice.period * 1.5 < model.period
+            return self._replay(start) if shorter or not confirmed else []
         if model is not None:
             current = strength_of(model.choice, features, guide_values, self._settings)
             ratio = choice.period / model.period

@@ -329,6 +329,32 @@ def test_a_slow_transition_after_a_short_set_with_pauses_is_not_a_repetition():
     assert count_repetitions(window, params=unlimited).count == 5
 
 
+@pytest.mark.parametrize(
+    ("move", "template_id"),
+    [("squat", "squat"), ("raise", "lateral_raise"), ("raise", None)],
+)
+def test_repetitions_missed_at_twice_the_period_are_counted_once_it_shows(
+    move, template_id
+):
+    """One movement as deep as the others but 3.5 times as slow (140 frames: easing
+    into the exercise), then 16 of 40 frames. For a while the autocorrelation shows a
+    period of about 80 frames, the slow one's, and only every other repetition is
+    counted; once the counted signal shows its own period (40), the window is counted
+    again and the missed ones are added (none twice): 17, the slow one deep enough to
+    count. Counting on at the new period only (no recount) gave 14, 13 and 12."""
+    slow = (1 - np.cos(2 * np.pi * np.arange(140) / 140)) / 2
+    amount = np.concatenate(
+        [np.zeros(30), slow, _profile([40.0] * 16, lead=0), np.zeros(30)]
+    )
+    window = make_window(amount, move)
+    if template_id is None:
+        reps = count_repetitions(window).reps
+    else:
+        reps = analyze(window, template_id).reps
+    assert len(reps) == 17
+    assert [rep.count for rep in reps] == list(range(1, 18))
+
+
 @pytest.mark.parametrize("frames", [3, 4])
 def test_a_glitch_does_not_hide_the_repetitions_after_it(frames):
     """Twelve squats of 40 frames with a glitch between the sixth and seventh: a few
