@@ -326,20 +326,24 @@ def _seen_columns(
 def _strengths(
     xs: F64, ok: Bool, settings: SignalSettings, max_lag: int
 ) -> list[tuple[int, float]]:
-    """(lag, strength) of each row of xs (C, T): its autocorrelation's period over
-    the frames `ok`, standardised there (`signal.autocorrelation`, `acf_period`).
+    """(lag, strength) of each row of xs (C, T): its autocorrelation's period over the
+    frames `ok` ((T,); (C, T): each row's), standardised there (`acf_period`).
 
-    All rows at once (a refit weighs a dozen candidates): row-wise reductions and
-    FFTs give each row the numbers it gets alone, and `_vk._acf_periods` is
-    `signal.acf_period` row by row, bit for bit."""
+    All rows at once (a refit weighs a dozen candidates, `_local_period` as many
+    stretches): row-wise reductions and FFTs give each row the numbers it gets
+    alone, and `_vk._acf_periods` is `signal.acf_period` row by row, bit for bit."""
     out = [(-1, 0.0)] * xs.shape[0]
-    valid = np.ascontiguousarray(xs[:, ok])
-    sd = valid.std(axis=1)
+    if ok.ndim == 1:
+        valid = np.ascontiguousarray(xs[:, ok])
+        sd, mean = valid.std(axis=1), valid.mean(axis=1)
+    else:
+        own = [x[o] for x, o in zip(xs, ok, strict=True)]
+        sd, mean = np.array([v.std() for v in own]), np.array([v.mean() for v in own])
     rows = np.flatnonzero(sd > 0)
     if rows.size == 0:
         return out
-    mean = valid.mean(axis=1)[rows, None]
-    z = np.where(ok, (xs[rows] - mean) / sd[rows, None], 0.0)
+    shown = ok if ok.ndim == 1 else ok[rows]
+    z = np.where(shown, (xs[rows] - mean[rows, None]) / sd[rows, None], 0.0)
     acf = signal.autocorrelation(z, max_lag)
     lags = np.empty(rows.size, np.int64)
     strengths = np.empty(rows.size)
@@ -367,16 +371,12 @@ def _local_period(
     width = int(_LOCAL_WINDOW * period)
     if width >= n or period < 2 * settings.min_period:
         return period
-    local = []
-    for start in range(0, n - width + 1, max(1, period)):
-        seg_ok = ok[start : start + width]
-        if seg_ok.mean() < 0.5:
-            continue
-        max_lag = min(int(1.5 * period), width // 2)
-        segment = raw[None, start : start + width]
-        lag, local_strength = _strengths(segment, seg_ok, settings, max_lag)[0]
-        if lag > 0 and local_strength >= strength:
-            local.append(lag)
+    every = range(0, n - width + 1, max(1, period))
+    starts = [s for s in every if ok[s : s + width].mean() >= 0.5]
+    stretches = np.array([raw[s : s + width] for s in starts]).reshape(-1, width)
+    seen = np.array([ok[s : s + width] for s in starts]).reshape(-1, width)
+    found = _strengths(stretches, seen, settings, min(int(1.5 * period), width // 2))
+    local = [lag for lag, st in found if lag > 0 and st >= strength]
     if len(local) < 2:
         return period
     quartile = float(np.percentile(local, 25))

@@ -90,6 +90,21 @@ def test_strengths_match_one_by_one_on_random_signals(seed):
     assert periodicity._strengths(xs, ok, SETTINGS, max_lag) == expected
 
 
+@pytest.mark.parametrize("seed", range(30))
+def test_strengths_with_each_rows_own_frames_match_one_by_one(seed):
+    """`_local_period`'s stretches: every row seen over frames of its own ((C, T)
+    `ok`), each row's numbers exactly as alone, flat rows included."""
+    rng = np.random.default_rng(seed)
+    t = int(rng.integers(2, 400))
+    xs = _random_rows(rng, int(rng.integers(1, 12)), t)
+    ok = rng.random(xs.shape) < rng.uniform(0.3, 1.0, (xs.shape[0], 1))
+    ok[:, rng.integers(0, t)] = True  # (a stretch is taken when half is seen)
+    max_lag = max(1, min(SETTINGS.max_period, t // 2))
+    pairs = zip(xs, ok, strict=True)
+    expected = [_strength_alone(x, o, SETTINGS, max_lag) for x, o in pairs]
+    assert periodicity._strengths(xs, ok, SETTINGS, max_lag) == expected
+
+
 def test_strengths_match_one_by_one_on_real_windows():
     rng = np.random.default_rng(0)
     for coords, angles, valid in _real_windows():
