@@ -285,11 +285,13 @@ class MoveCoachIngress:
         inference: DeploymentHandle[Any] | None,
         config: Mapping[str, Any] | None = None,
     ) -> None:
-        from server.distributed.local import reuse_the_port_on_restart
+        from server.distributed.local import configure_replica_server
 
-        reuse_the_port_on_restart()  # before Serve starts this replica's server
         self._inference = inference
         self._config = IngressConfig(**dict(config or {}))
+        settings = Settings.from_env(**dict(self._config.settings))
+        # Before Serve starts this replica's server.
+        configure_replica_server(settings.uvicorn_websocket_options)
         self._recorder: ResumableRecorder | None = None
 
     def __serve_build_asgi_app__(self) -> Any:

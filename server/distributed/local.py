@@ -41,8 +41,8 @@ __all__ = [
     "REPLICA_ON_PORT",
     "app_args",
     "cluster_environment",
+    "configure_replica_server",
     "direct_ingress_environment",
-    "reuse_the_port_on_restart",
     "serve_with_ray",
 ]
 
@@ -85,7 +85,7 @@ HAPROXY_ENVIRONMENT: Final[Mapping[str, str]] = {
 REPLICA_ON_PORT = "MOVECOACH_REPLICA_ON_PORT"
 """Set (to "1") in the environment of a cluster whose one ingress replica serves on
 the settings' port: the replica then listens with address reuse
-(`reuse_the_port_on_restart`)."""
+(`configure_replica_server`)."""
 
 _MIN_PORT = "RAY_SERVE_DIRECT_INGRESS_MIN_HTTP_PORT"
 _MAX_PORT = "RAY_SERVE_DIRECT_INGRESS_MAX_HTTP_PORT"  # exclusive
@@ -118,32 +118,43 @@ def direct_ingress_environment(port: int, *, haproxy: bool = False) -> dict[str,
     return env
 
 
-def reuse_the_port_on_restart() -> bool:
-    """In an ingress replica of a cluster started with `direct_ingress_environment`
-    without HAProxy (`REPLICA_ON_PORT` set): make the replica's HTTP server listen with
-    SO_REUSEADDR (and SO_REUSEPORT, the only way Serve 2.60 offers to set it). Serve
-    binds a replica's socket without it, so a replica started after one that crashed or
-    stopped with kiosks connected could not bind the port while the old connections sat
-    in TIME_WAIT: measured, 65 s before kiosks could connect again after `kill -9` with
-    kiosks connected, about 10 s with address reuse (HAProxy avoids the wait by moving a
-    new replica to another port). Call it before Serve starts the replica's server (the
-    ingress's constructor); returns whether it applied. Patches Serve's private
+def configure_replica_server(websocket_options: Mapping[str, Any]) -> bool:
+    """Make the HTTP server Serve starts for this ingress replica (its direct
+    ingress) run like `movecoach serve`'s: uvicorn's `websocket_options`
+    (`Settings.uvicorn_websocket_options`: the transport limit, no permessage-deflate,
+    which browsers offer and Serve's uvicorn otherwise accepts, inflating every JPEG
+    frame it receives and deflating every message it sends) and, in a cluster started
+    with `direct_ingress_environment` without HAProxy (`REPLICA_ON_PORT` set), address
+    reuse (SO_REUSEADDR and SO_REUSEPORT, the only way Serve 2.60 offers to set it).
+    Serve binds a replica's socket without address reuse, so a replica started after
+    one that crashed or stopped with kiosks connected could not bind the port while
+    the old connections sat in TIME_WAIT: measured, 65 s before kiosks could connect
+    again after `kill -9` with kiosks connected, about 10 s with address reuse
+    (HAProxy avoids the wait by moving a new replica to another port). Call it before
+    Serve starts the replica's server (the ingress's constructor); returns whether it
+    applied (False without ray[serve]). Patches Serve's private
     `replica.start_asgi_http_server` (ray[serve] 2.60, pinned in constraints.txt; the
-    direct-ingress test kills the replica and fails if this stops working)."""
-    if os.environ.get(REPLICA_ON_PORT) != "1":
+    direct-ingress test kills the replica and checks the websocket options, and
+    fails if this stops working)."""
+    try:
+        from ray.serve._private import replica
+    except ImportError:
         return False
-    from ray.serve._private import replica
-
     start = getattr(replica, "start_asgi_http_server")  # noqa: B009 (not exported)
-    if getattr(start, "reuses_the_port", False):
-        return True
+    start = getattr(start, "unconfigured", start)  # a second call replaces the first
+    reuse = os.environ.get(REPLICA_ON_PORT) == "1"
+    options = dict(websocket_options)
 
-    def start_reusing_the_port(*args: Any, **kwargs: Any) -> Any:
-        kwargs["enable_so_reuseport"] = True
-        return start(*args, **kwargs)
+    async def start_configured(*args: Any, **kwargs: Any) -> Any:
+        if reuse:
+            kwargs["enable_so_reuseport"] = True
+        task, server = await start(*args, **kwargs)
+        for name, value in options.items():  # read by each new connection
+            setattr(server.config, name, value)
+        return task, server
 
-    start_reusing_the_port.reuses_the_port = True  # type: ignore[attr-defined]
-    setattr(replica, "start_asgi_http_server", start_reusing_the_port)  # noqa: B010
+    start_configured.unconfigured = start  # type: ignore[attr-defined]
+    setattr(replica, "start_asgi_http_server", start_configured)  # noqa: B010
     return True
 
 

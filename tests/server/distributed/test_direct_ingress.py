@@ -1,8 +1,9 @@
 """`movecoach serve --ray --colocate` on one box (`server.distributed.local`): the local
 cluster starts with Serve's direct ingress, the ingress replica's own server listens on
 the settings' port (no HAProxy, no relay); a real kiosk session counts the curl
-through it; killed with a kiosk connected, the replica is back on the port within
-seconds; and the server stops cleanly with its environment put back. The
+through it; the replica declines permessage-deflate as `movecoach serve` does; killed
+with a kiosk connected, it is back on the port within seconds; and the server stops
+cleanly with its environment put back. The
 environment for several ingress replicas (HAProxy on the port) is checked too."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from websockets.sync.client import connect
+from websockets.sync.client import ClientConnection, connect
 
 from server.settings import Settings
 from server.store import upgrade_database
@@ -67,6 +68,12 @@ def _pid_of(title: str) -> int:
         if any(title in word for word in words):
             return pid
     raise AssertionError(f"no process {title}")
+
+
+def _extensions(kiosk: ClientConnection) -> str | None:
+    """The websocket extensions the server agreed to (None: none)."""
+    assert kiosk.response is not None
+    return kiosk.response.headers.get("Sec-WebSocket-Extensions")
 
 
 def _listener(port: int) -> str:
@@ -146,7 +153,8 @@ def test_a_colocated_local_cluster_serves_kiosks_from_the_replica_on_the_port(
         # The replica dies with a kiosk connected; Serve's new replica takes the port
         # again at once (address reuse: without it, 60 s of TIME_WAIT first).
         replica = _pid_of("ServeReplica:movecoach:MoveCoachIngress")
-        with connect(ws_url) as kiosk:
+        with connect(ws_url) as kiosk:  # offering permessage-deflate, as browsers do
+            assert _extensions(kiosk) is None  # declined, as `movecoach serve` does
             kiosk.send(json.dumps({"type": "hello"}))
             os.kill(replica, signal.SIGKILL)
             killed = time.monotonic()
@@ -154,6 +162,8 @@ def test_a_colocated_local_cluster_serves_kiosks_from_the_replica_on_the_port(
                 assert time.monotonic() - killed < RESTART_TIMEOUT_S, "no replica back"
                 time.sleep(0.25)
         assert _pid_of("ServeReplica:movecoach:MoveCoachIngress") != replica
+        with connect(ws_url) as kiosk:
+            assert _extensions(kiosk) is None
         _, again = lockstep_session(ws_url, None, curl_jpegs)
     finally:
         stop.set()
