@@ -346,13 +346,33 @@ def test_repetitions_missed_at_twice_the_period_are_counted_once_it_shows(
     amount = np.concatenate(
         [np.zeros(30), slow, _profile([40.0] * 16, lead=0), np.zeros(30)]
     )
-    window = make_window(amount, move)
-    if template_id is None:
-        reps = count_repetitions(window).reps
-    else:
-        reps = analyze(window, template_id).reps
+    reps = _reps(make_window(amount, move), template_id)
     assert len(reps) == 17
     assert [rep.count for rep in reps] == list(range(1, 18))
+
+
+@pytest.mark.parametrize(
+    ("move", "template_id"),
+    [("squat", "squat"), ("raise", "lateral_raise"), ("raise", None)],
+)
+def test_a_set_that_speeds_up_to_twice_its_pace_is_counted_in_full(move, template_id):
+    """Six repetitions of 90 frames, then twenty of 40 (a resident warming up to the
+    pace): the window's autocorrelation keeps the slow pace for a while and every
+    other fast repetition is taken for the one before it; once the fast pace shows,
+    the window is counted again: 26. Counting on at the new period only gave 18.
+    (A set that ends within a few seconds of the change still loses some: the new
+    pace must show over several refits first.)"""
+    amount = _profile([90.0] * 6 + [40.0] * 20, lead=30)
+    reps = _reps(make_window(amount, move), template_id)
+    assert len(reps) == 26
+    assert [rep.count for rep in reps] == list(range(1, 27))
+
+
+def _reps(window: PoseWindow, template_id: str | None) -> list:
+    """The repetitions counted: template-free, or by a live session of the template."""
+    if template_id is None:
+        return list(count_repetitions(window).reps)
+    return list(analyze(window, template_id).reps)
 
 
 @pytest.mark.parametrize("frames", [3, 4])
