@@ -50,6 +50,8 @@ _LED_ADOPT_PERIODS: Final[float] = 2.0
 """Periods of footage a led counter needs (the period is known already)."""
 _STABLE_REFITS: Final[int] = 3
 """Refits in a row that must agree on a signal (or `evidence` / its periodicity)."""
+_SAME_PACE: Final[float] = 1.5
+"""Periods within this factor are one pace (else a harmonic, or a new pace)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,8 +497,7 @@ class RepCounter:
         return start, features, self._guide_values[start:end]
 
     def _measure_fps(self) -> None:
-        ts = self._ts[max(0, self._size - 600) : self._size]
-        steps = np.diff(ts)
+        steps = np.diff(self._ts[max(0, self._size - 600) : self._size])
         steps = steps[steps > 0]
         if steps.size >= 2:
             fps = 1000.0 / float(np.median(steps))
@@ -553,10 +554,9 @@ class RepCounter:
                 choice.period,
                 choice.floor,
             )
-            # A template's channel confirmed, or its period found to be a fraction of
-            # the one counted (every other repetition was missed): count what the
-            # counting so far missed.
-            shorter = choice.period * 1.5 < model.period
+            # A template's channel confirmed, or a pace markedly faster than the one
+            # counted (every other repetition was missed): count what was missed.
+            shorter = choice.period * _SAME_PACE < model.period
             return self._replay(start) if shorter or not confirmed else []
         if model is not None:
             current = strength_of(model.choice, features, guide_values, self._settings)
@@ -564,7 +564,7 @@ class RepCounter:
             # The counted signal moves at another period than the body's dominant
             # movement (a harmonic was counted): switch; else only a clearly more
             # periodic signal replaces it.
-            agrees = 1 / 1.5 < ratio < 1.5
+            agrees = 1 / _SAME_PACE < ratio < _SAME_PACE
             if agrees and choice.strength < p.switch_ratio * current:
                 # Keep counting this signal, at the period of the dominant movement.
                 self._model = dataclasses.replace(model, period=choice.period)

@@ -289,16 +289,15 @@ class MoveCoachIngress:
 
         self._inference = inference
         self._config = IngressConfig(**dict(config or {}))
-        settings = Settings.from_env(**dict(self._config.settings))
+        self._settings = Settings.from_env(**dict(self._config.settings))
         # Before Serve starts this replica's server.
-        configure_replica_server(settings.uvicorn_websocket_options)
+        configure_replica_server(self._settings.uvicorn_websocket_options)
         self._recorder: ResumableRecorder | None = None
 
     def __serve_build_asgi_app__(self) -> Any:
         from server.operations import build_app as build_web_app
 
-        cfg = self._config
-        settings = Settings.from_env(**dict(cfg.settings))
+        cfg, settings = self._config, self._settings
         store: Store | None = None
         recorder: ResumableRecorder | None = None
         if cfg.records:
