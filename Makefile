@@ -98,6 +98,7 @@ bench: $(VENV)/.test-installed
 	$(PY) -m benchmarks.engine
 	$(PY) -m benchmarks.dtw
 	$(PY) -m benchmarks.repcount --data ../shared/data/repcount-dev
+	$(PY) -m benchmarks.repcount_robustness --data ../shared/data/repcount-dev
 	$(PY) -m benchmarks.form --data ../shared/data/posetrainer-dev
 	$(PY) -m benchmarks.cues --data ../shared/data/cues-sample
 	$(PY) -m benchmarks.video --data ../shared/data/video
