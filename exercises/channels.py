@@ -9,9 +9,13 @@ the registered metrics it reads (a sans-I/O part of `exercises.session.Session`)
 Sides. An angle is measured on a fixed side ("left", "right", or none for a midline
 angle), on both and combined ("both": the mean; "min"/"max": the smaller or larger,
 whose side is the frame's `active` side), or on the "best" side. The best side is the
-one whose angles are measurable, the more visible one first; it changes when its
-angles are lost and the other side's are not, or, while `may_switch` (no rep under
-way), when the other side is more visible by `side_switch_margin`.
+one whose angles are measurable, the one the camera sees first: the more visible one,
+or, when the two are within `side_switch_margin` of each other (a model sure of both
+sides, or landmark files that report every joint alike), the one nearer the camera
+(BlazePose's z, averaged over frames). It changes when its angles are lost and the
+other side's are not, or, while `may_switch` (no rep under way), when the other side is
+more visible by `side_switch_margin` or, as visible, nearer by `_DEPTH_LEAD` torso
+lengths.
 
 An angle with a segment shorter than `min_segment` torso lengths in the image (hip to
 hip seen from the side, a forearm pointing at the camera) is NaN: its value would be
@@ -36,6 +40,11 @@ __all__ = ["Channels", "sees"]
 
 F32 = npt.NDArray[np.float32]
 _SIDES = ("left", "right")
+_TORSO = ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+_TORSO_WEIGHTS = np.array([0.5, 0.5, -0.5, -0.5], np.float32)
+_DEPTH_LEAD = 0.25
+"""Torso lengths nearer the camera, on average, that the other side needs to take
+over when both sides are as visible."""
 
 
 class Channels:
@@ -97,29 +106,76 @@ class Channels:
         self.minmax = next((a for a in spec.angles if a.side in ("min", "max")), None)
         self.angle_names = tuple(a.name for a in spec.angles)
         self.metric_names = spec.metric_names
+        self._torso_rows = np.array(
+            [skeleton.index(n) for n in _TORSO]
+            if all(map(skeleton.has, _TORSO))
+            else [],
+            np.int64,
+        )
+        left, right = self._best_rows["left"], self._best_rows["right"]
+        self._depth_rows = np.concatenate([right, left])
+        self._depth_weights = np.concatenate(
+            [
+                np.full(len(right), 1 / max(len(right), 1)),
+                -np.ones(len(left)) / max(len(left), 1),
+            ]
+        ).astype(np.float32)
         self.side: str | None = None
+        self._depth_lead = math.nan
 
     def reset(self) -> None:
         self.side = None
+        self._depth_lead = math.nan
 
     def update_side(self, frame: PoseFrame, raw: F32, may_switch: bool) -> None:
         """Choose the best side for this frame (`raw`: (K,) angle columns)."""
         if not self.has_best:
             return
+        self._track_depth(frame)
         usable = {s: self._side_usable(raw, s) for s in _SIDES}
         if self.side is None:
             if usable["left"] or usable["right"]:
+                seen = self._seen_side(frame, 0.0)
                 score = self._visibility(frame)
-                ranked = sorted(_SIDES, key=lambda s: (not usable[s], -score[s]))
+                ranked = sorted(
+                    _SIDES, key=lambda s: (not usable[s], s != seen, -score[s])
+                )
                 self.side = ranked[0]
             return
         other = "right" if self.side == "left" else "left"
         if not usable[self.side] and usable[other]:
             self.side = other
         elif may_switch and usable[other]:
-            score = self._visibility(frame)
-            if score[other] > score[self.side] + self.side_switch_margin:
+            if self._seen_side(frame, _DEPTH_LEAD) == other:
                 self.side = other
+
+    def _track_depth(self, frame: PoseFrame) -> None:
+        """Average how much nearer the camera the left side's "best" joints are than
+        the right's (BlazePose's z: smaller is nearer), in torso lengths."""
+        if len(self._torso_rows) == 0:
+            return
+        # shoulders' midpoint - hips' midpoint; right side's mean z - left side's
+        dx, dy = frame.xyz[self._torso_rows, :2].T @ _TORSO_WEIGHTS
+        length = math.hypot(dx, dy)
+        nearer = float(frame.xyz[self._depth_rows, 2] @ self._depth_weights)
+        if length > 0 and math.isfinite(nearer):
+            lead = nearer / length
+            ema = self._depth_lead
+            self._depth_lead = lead if math.isnan(ema) else ema + 0.1 * (lead - ema)
+
+    def _seen_side(self, frame: PoseFrame, depth_lead: float) -> str | None:
+        """The side the camera sees better: the more visible one by more than
+        `side_switch_margin`; else (both as visible, or a source that reports every
+        joint alike, as landmark files without visibility do) the side nearer the
+        camera on average by more than `depth_lead` torso lengths; else None."""
+        score = self._visibility(frame)
+        if abs(score["left"] - score["right"]) > self.side_switch_margin:
+            return max(_SIDES, key=lambda s: score[s])
+        if self._depth_lead > depth_lead:
+            return "left"
+        if self._depth_lead < -depth_lead:
+            return "right"
+        return None
 
     def _visibility(self, frame: PoseFrame) -> dict[str, float]:
         """Each side's mean visibility over its "best" angles' joints (worked out only

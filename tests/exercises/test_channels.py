@@ -47,6 +47,29 @@ def test_the_best_side_is_the_visible_one_and_switches_between_reps() -> None:
     assert c.side == "left"
 
 
+def test_with_both_sides_as_visible_the_side_nearer_the_camera_is_best() -> None:
+    """Landmarks that report every joint alike (files without visibility, a model
+    sure of both sides): the side nearer the camera (smaller z) is the one it sees.
+    A turn takes over between reps once the other side has been nearer for a while,
+    not on one frame. (Visibility alone kept the left side in every case.)"""
+    facing_left = make_frame(0, view="side", facing=-1, far_visibility=1.0)
+    fresh = channels()
+    feed(fresh, facing_left)
+    assert fresh.side == "right"
+
+    c = channels()
+    feed(c, make_frame(0, view="side", knee_deg=100.0, far_visibility=1.0))
+    assert c.side == "left"
+    turned = make_frame(0, view="side", knee_deg=120.0, facing=-1, far_visibility=1.0)
+    feed(c, turned, may_switch=True)
+    assert c.side == "left"  # one frame is not enough
+    for _ in range(30):
+        feed(c, turned, may_switch=False)  # a rep under way: the side stays
+    assert c.side == "left"
+    values = feed(c, turned, may_switch=True)
+    assert c.side == "right" and values["knee"] == pytest.approx(120.0, abs=0.5)
+
+
 def test_min_and_max_angles_take_a_side_per_frame() -> None:
     spec = knee_spec(
         angles={
