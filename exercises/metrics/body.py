@@ -28,6 +28,8 @@ _SIDE_MAX_SPAN = 0.30
 # which way a side view faces.
 _NOSE_AHEAD = 0.1
 _FRONT_MIN_SPAN = 0.50
+# Sides whose mean visibilities are this close are as visible (the nearer one is seen).
+_AS_VISIBLE = 0.15
 
 
 class Body:
@@ -187,16 +189,22 @@ def _max(values: list[float]) -> float:
 
 
 def _best_side(body: Body, joints: tuple[str, ...]) -> str | None:
-    """The side whose `joints` are all usable, preferring the more visible one."""
-    best: tuple[float, str] | None = None
+    """The side whose `joints` are all usable, preferring the more visible one, or,
+    when both are within `_AS_VISIBLE` (mean visibility), the nearer one (the smaller
+    mean depth, BlazePose's z; as `exercises.channels` chooses a template's side)."""
+    found: dict[str, tuple[float, float]] = {}
     for s in ("left", "right"):
-        names = [f"{s}_{j}" for j in joints]
-        if any(body.xy(n) is None for n in names):
+        rows = [body.skeleton.index(f"{s}_{j}") for j in joints]
+        if any(body.xy(f"{s}_{j}") is None for j in joints):
             continue
-        vis = sum(float(body.frame.visibility[body.skeleton.index(n)]) for n in names)
-        if best is None or vis > best[0]:
-            best = (vis, s)
-    return None if best is None else best[1]
+        vis = float(body.frame.visibility[rows].mean())
+        found[s] = (vis, float(body.frame.xyz[rows, 2].mean()))
+    if len(found) < 2:
+        return next(iter(found), None)
+    (vl, zl), (vr, zr) = found["left"], found["right"]
+    if abs(vl - vr) <= _AS_VISIBLE and zl != zr and math.isfinite(zl - zr):
+        return "left" if zl < zr else "right"
+    return "right" if vr > vl else "left"
 
 
 def _shin_length(body: Body, side: str) -> float:

@@ -305,6 +305,24 @@ def test_hip_sag_sign_follows_the_face() -> None:
             assert compute_metric("hip_sag_deg", moved) * sign > 5.0
 
 
+@pytest.mark.parametrize(("facing", "far"), [(1, "right"), (-1, "left")])
+def test_a_side_metric_reads_the_nearer_side_when_both_are_as_visible(
+    facing: int, far: str
+) -> None:
+    """A straight plank seen from either side, both sides reported fully visible, the
+    far hip put 0.06 higher (a guessed, hidden joint): the body line is read on the
+    side nearer the camera (smaller z), straight. Visibility alone read the left
+    side, the far one when the person faces left (26 deg)."""
+    sk = Skeleton.BLAZEPOSE_33
+    plank = make_frame(
+        view="side", facing=facing, posture="prone", hip_deg=180.0, far_visibility=1.0
+    )
+    xyz = plank.xyz.copy()
+    xyz[sk.index(f"{far}_hip"), 1] -= 0.06
+    guessed = PoseFrame(xyz, plank.visibility, 0)
+    assert compute_metric("body_line_deg", guessed) == pytest.approx(0.0, abs=TOL_DEG)
+
+
 def test_knee_over_toe_judges_the_front_leg() -> None:
     # A lunge: the front knee over the ankle, the back knee far ahead of its toes.
     frame = make_frame(
