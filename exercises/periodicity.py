@@ -327,12 +327,12 @@ def _strengths(
     xs: F64, ok: Bool, settings: SignalSettings, max_lag: int
 ) -> list[tuple[int, float]]:
     """(lag, strength) of each row of xs (C, T): its autocorrelation's period over the
-    frames `ok` ((T,); (C, T): each row's), standardised there (`acf_period`).
-
-    All rows at once (a refit weighs a dozen candidates, `_local_period` as many
-    stretches): row-wise reductions and FFTs give each row the numbers it gets
-    alone, and `_vk._acf_periods` is `signal.acf_period` row by row, bit for bit."""
+    frames `ok` ((T,); (C, T): each row's) and gaps of at most min_period // 4 (xs is
+    bridged there), standardised there (`acf_period`). All rows at once: row-wise
+    reductions and FFTs give each row the numbers it gets alone, and
+    `_vk._acf_periods` is `signal.acf_period` row by row, bit for bit."""
     out = [(-1, 0.0)] * xs.shape[0]
+    ok = signal.short_gaps_seen(ok, settings.min_period // 4)
     if ok.ndim == 1:
         valid = np.ascontiguousarray(xs[:, ok])
         sd, mean = valid.std(axis=1), valid.mean(axis=1)

@@ -31,6 +31,7 @@ __all__ = [
     "moving_mean",
     "repeats_at",
     "running_range",
+    "short_gaps_seen",
     "smoothed_span",
     "trimmed_range",
 ]
@@ -65,6 +66,32 @@ def bridge_gaps(x: npt.ArrayLike, *, hold_ends: bool = True) -> F64:
             cols[:first, c] = np.nan
             cols[last + 1 :, c] = np.nan
     return out
+
+
+def short_gaps_seen(ok: Bool, longest: int) -> Bool:
+    """`ok` ((T,) or (C, T): along the last axis) with every run of at most `longest`
+    False samples between two True ones set True: gaps a linear bridge spans well
+    (a frame or two lost now and then), for signals bridged there (`bridge_gaps`)."""
+    ok = np.asarray(ok, np.bool_)
+    if longest < 1 or ok.all():
+        return ok.copy()
+    width = ok.shape[-1] + 2  # each row between two False edges
+    padded = np.zeros((*ok.shape[:-1], width), np.bool_)
+    padded[..., 1:-1] = ok
+    edges = np.diff(np.concatenate([[True], padded.ravel(), [True]]).astype(np.int8))
+    starts, stops = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
+    inner = (
+        (starts % width != 0)  # not the left edge ...
+        & ((stops - 1) % width != width - 1)  # ... nor the right one ...
+        & (starts // width == (stops - 1) // width)  # ... of one row
+        & (stops - starts <= longest)
+    )
+    lengths = (stops - starts)[inner]
+    first = np.repeat(starts[inner], lengths)
+    steps = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    flat = padded.ravel()
+    flat[first + steps] = True
+    return padded[..., 1:-1].copy()
 
 
 def moving_mean(x: F64, half: int) -> F64:
