@@ -194,9 +194,9 @@ def _best_side(body: Body, joints: tuple[str, ...]) -> str | None:
     mean depth, BlazePose's z; as `exercises.channels` chooses a template's side)."""
     found: dict[str, tuple[float, float]] = {}
     for s in ("left", "right"):
-        rows = [body.skeleton.index(f"{s}_{j}") for j in joints]
         if any(body.xy(f"{s}_{j}") is None for j in joints):
-            continue
+            continue  # (also a joint the skeleton does not have)
+        rows = [body.skeleton.index(f"{s}_{j}") for j in joints]
         vis = float(body.frame.visibility[rows].mean())
         found[s] = (vis, float(body.frame.xyz[rows, 2].mean()))
     if len(found) < 2:
