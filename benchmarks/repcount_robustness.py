@@ -59,20 +59,9 @@ def _window(
     )
 
 
-def side_swap(names: tuple[str, ...]) -> np.ndarray:
-    """Index of each joint's mirror image: left_* <-> right_*, the rest themselves."""
-    index = {n: i for i, n in enumerate(names)}
-    out = np.arange(len(names))
-    for i, n in enumerate(names):
-        for a, b in (("left_", "right_"), ("right_", "left_")):
-            if n.startswith(a):
-                out[i] = index[b + n[len(a) :]]
-    return out
-
-
 def mirrored(w: PoseWindow) -> PoseWindow:
     """The picture flipped left to right: x -> 1 - x and the sides swapped."""
-    swap = side_swap(tuple(w.skeleton.joint_names))
+    swap = list(w.skeleton.mirror_rows)
     xyz = w.xyz[:, swap].copy()
     xyz[..., 0] = 1.0 - xyz[..., 0]
     return _window(w, xyz, w.visibility[:, swap], w.timestamp_ms)

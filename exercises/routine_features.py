@@ -191,15 +191,7 @@ def mirror_index(names: tuple[str, ...]) -> tuple[npt.NDArray[np.int64], F32]:
     return idx, sign
 
 
-_SWAP_LR: Final[npt.NDArray[np.int64]] = np.array(
-    [
-        COCO_JOINT_NAMES.index(
-            n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
-        )
-        for n in COCO_JOINT_NAMES
-    ],
-    np.int64,
-)
+_SWAP_LR: Final[npt.NDArray[np.int64]] = np.array(Skeleton.COCO_17.mirror_rows)
 
 
 def mirror_joints(xy: F64) -> F64:

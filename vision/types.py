@@ -168,6 +168,7 @@ class Skeleton(enum.Enum):
     _joint_names: tuple[str, ...]
     _index: dict[str, int]
     _bone_rows: tuple[tuple[int, int], ...]
+    _mirror_rows: tuple[int, ...]
 
     @property
     def num_joints(self) -> int:
@@ -197,6 +198,12 @@ class Skeleton(enum.Enum):
         """Pairs of rows to connect when drawing this skeleton."""
         return self._bone_rows
 
+    @property
+    def mirror_rows(self) -> tuple[int, ...]:
+        """The row of each joint's mirror image (left_* and right_* swapped; the
+        midline joints their own): a picture flipped left to right."""
+        return self._mirror_rows
+
 
 _NAMES: Final[dict[Skeleton, tuple[str, ...]]] = {
     Skeleton.BLAZEPOSE_33: BLAZEPOSE_JOINT_NAMES,
@@ -210,6 +217,12 @@ for _skeleton, _names in _NAMES.items():
     _skeleton._index = _index
     _skeleton._bone_rows = tuple(
         (_index[a], _index[b]) for a, b in _BONES if a in _index and b in _index
+    )
+    _skeleton._mirror_rows = tuple(
+        _index[
+            n.replace("left_", "@").replace("right_", "left_").replace("@", "right_")
+        ]
+        for n in _names
     )
 
 

@@ -11,27 +11,16 @@ from benchmarks.repcount_robustness import (
     every_other_frame,
     jittered,
     mirrored,
-    side_swap,
     stability,
 )
 from exercises.analysis import analyze
 from exercises.counting import count_repetitions
 from exercises.spec import get_spec
 from tests.factories import make_window, rep_frames
-from vision.types import Skeleton
 
 
 def _curls():
     return make_window(rep_frames(get_spec("bicep_curl"), reps=3))
-
-
-def test_side_swap_pairs_left_with_right():
-    names = tuple(Skeleton.BLAZEPOSE_33.joint_names)
-    swap = side_swap(names)
-    assert names[swap[names.index("left_wrist")]] == "right_wrist"
-    assert names[swap[names.index("right_ankle")]] == "left_ankle"
-    assert swap[names.index("nose")] == names.index("nose")
-    assert np.array_equal(swap[swap], np.arange(len(names)))
 
 
 def test_mirrored_flips_x_swaps_sides_and_undoes_itself():

@@ -76,6 +76,18 @@ def test_missing_frame_is_all_nan_with_zero_visibility(skeleton):
     assert np.isnan(frame.xyz).all() and not frame.visibility.any()
 
 
+@pytest.mark.parametrize("skeleton", list(Skeleton))
+def test_mirror_rows_swap_left_and_right(skeleton):
+    names = skeleton.joint_names
+    rows = skeleton.mirror_rows
+    assert names[rows[names.index("left_wrist")]] == "right_wrist"
+    assert names[rows[names.index("right_ankle")]] == "left_ankle"
+    assert rows[names.index("nose")] == names.index("nose")
+    assert [rows[r] for r in rows] == list(range(len(names)))  # its own inverse
+    for name, row in zip(names, rows, strict=True):
+        assert names[row].split("_", 1)[-1] == name.split("_", 1)[-1]
+
+
 @pytest.mark.parametrize(
     ("skeleton", "enum", "count"),
     [
