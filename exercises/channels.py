@@ -45,6 +45,8 @@ _TORSO_WEIGHTS = np.array([0.5, 0.5, -0.5, -0.5], np.float32)
 _DEPTH_LEAD = 0.25
 """Torso lengths nearer the camera, on average, that the other side needs to take
 over when both sides are as visible."""
+_DEPTH_AVERAGING = 0.1
+"""Weight of each frame in the running average of the sides' depths."""
 
 
 class Channels:
@@ -117,7 +119,7 @@ class Channels:
         self._depth_weights = np.concatenate(
             [
                 np.full(len(right), 1 / max(len(right), 1)),
-                -np.ones(len(left)) / max(len(left), 1),
+                np.full(len(left), -1 / max(len(left), 1)),
             ]
         ).astype(np.float32)
         self.side: str | None = None
@@ -135,8 +137,8 @@ class Channels:
         usable = {s: self._side_usable(raw, s) for s in _SIDES}
         if self.side is None:
             if usable["left"] or usable["right"]:
-                seen = self._seen_side(frame, 0.0)
                 score = self._visibility(frame)
+                seen = self._seen_side(score, 0.0)
                 ranked = sorted(
                     _SIDES, key=lambda s: (not usable[s], s != seen, -score[s])
                 )
@@ -146,7 +148,7 @@ class Channels:
         if not usable[self.side] and usable[other]:
             self.side = other
         elif may_switch and usable[other]:
-            if self._seen_side(frame, _DEPTH_LEAD) == other:
+            if self._seen_side(self._visibility(frame), _DEPTH_LEAD) == other:
                 self.side = other
 
     def _track_depth(self, frame: PoseFrame) -> None:
@@ -161,14 +163,15 @@ class Channels:
         if length > 0 and math.isfinite(nearer):
             lead = nearer / length
             ema = self._depth_lead
-            self._depth_lead = lead if math.isnan(ema) else ema + 0.1 * (lead - ema)
+            step = _DEPTH_AVERAGING * (lead - ema)
+            self._depth_lead = lead if math.isnan(ema) else ema + step
 
-    def _seen_side(self, frame: PoseFrame, depth_lead: float) -> str | None:
-        """The side the camera sees better: the more visible one by more than
-        `side_switch_margin`; else (both as visible, or a source that reports every
-        joint alike, as landmark files without visibility do) the side nearer the
-        camera on average by more than `depth_lead` torso lengths; else None."""
-        score = self._visibility(frame)
+    def _seen_side(self, score: dict[str, float], depth_lead: float) -> str | None:
+        """The side the camera sees better: the more visible one (`score`, from
+        `_visibility`) by more than `side_switch_margin`; else (both as visible, or a
+        source that reports every joint alike, as landmark files without visibility
+        do) the side nearer the camera on average by more than `depth_lead` torso
+        lengths; else None."""
         if abs(score["left"] - score["right"]) > self.side_switch_margin:
             return max(_SIDES, key=lambda s: score[s])
         if self._depth_lead > depth_lead:
