@@ -10,7 +10,13 @@ counted as recorded and then under changes that leave its repetitions as they we
   swapped), a camera on the other side;
 - `fps15`: every other frame, the kiosk's 15 frames a second (the recordings are 30);
 - `dropped`: 10 % of the frames lost at random (three seeds, each reported);
-- `jitter`: every joint moved by Gaussian noise of 0.4 % of the picture.
+- `jitter`: every joint moved by Gaussian noise of 0.4 % of the picture;
+- `title_cards`: 3 s without a person (a title card, the person out of the picture)
+  before the set and again between its middle two repetitions (the annotated
+  boundary nearest the middle, so no repetition is cut);
+- `camera_cut`: from that boundary on, the body seen farther off and elsewhere in the
+  picture (x, y scaled by 0.75 about the centre and moved by 8 % and 5 % of it), as
+  after a cut to another camera.
 
 Per counter and change: MAE / OBO against the true counts (as `benchmarks.repcount`,
 the product at its default setting) and, against its own counts as recorded, the
@@ -45,6 +51,9 @@ from vision.types import PoseWindow
 DROP_SHARE: Final[float] = 0.10
 DROP_SEEDS: Final[tuple[int, ...]] = (0, 1, 2)
 JITTER: Final[float] = 0.004  # of the picture's width and height
+CARD_S: Final[float] = 3.0
+CUT_SCALE: Final[float] = 0.75
+CUT_SHIFT: Final[tuple[float, float]] = (0.08, 0.05)  # of the picture
 
 
 def _window(
@@ -87,16 +96,69 @@ def jittered(w: PoseWindow, sigma: float, seed: int = 0) -> PoseWindow:
     return _window(w, w.xyz + noise.astype(np.float32), w.visibility, w.timestamp_ms)
 
 
-def changes() -> dict[str, Callable[[PoseWindow], PoseWindow]]:
-    """Name -> the change applied to a recording (`recorded` leaves it)."""
-    out: dict[str, Callable[[PoseWindow], PoseWindow]] = {
-        "recorded": lambda w: w,
-        "mirrored": mirrored,
-        "fps15": every_other_frame,
+def between_reps(seq: RepSequence, frames: int) -> int:
+    """The annotated boundary between repetitions nearest the middle of the
+    recording (its middle frame when it has none)."""
+    ends = [end for _, end in seq.rep_bounds[:-1] if 0 < end < frames]
+    middle = frames // 2
+    return min(ends, key=lambda end: abs(end - middle)) if ends else middle
+
+
+def with_cards(w: PoseWindow, at: int, seconds: float) -> PoseWindow:
+    """`seconds` of frames without a person inserted before frame 0 and before
+    frame `at` (at the recording's median frame interval; the recording's own
+    timestamps move on by the cards' time)."""
+    step_ms = float(np.median(np.diff(w.timestamp_ms))) if len(w) > 1 else 33.0
+    card = max(1, round(seconds * 1000.0 / step_ms))
+    joints = w.xyz.shape[1]
+    empty_xyz = np.full((card, joints, 3), np.nan, np.float32)
+    empty_vis = np.zeros((card, joints), np.float32)
+    xyz = np.concatenate([empty_xyz, w.xyz[:at], empty_xyz, w.xyz[at:]])
+    vis = np.concatenate([empty_vis, w.visibility[:at], empty_vis, w.visibility[at:]])
+    ts = w.timestamp_ms.astype(np.float64)
+    card_ms = card * step_ms
+    before_middle = ts[at - 1] if at > 0 else ts[0] - step_ms
+    times = np.concatenate(
+        [
+            ts[0] + step_ms * np.arange(card),
+            ts[:at] + card_ms,
+            before_middle + card_ms + step_ms * np.arange(1, card + 1),
+            ts[at:] + 2 * card_ms,
+        ]
+    )
+    return _window(w, xyz, vis, np.round(times))
+
+
+def camera_cut(
+    w: PoseWindow, at: int, scale: float, shift: tuple[float, float]
+) -> PoseWindow:
+    """From frame `at` on, x and y scaled by `scale` about the picture's centre and
+    moved by `shift` (image units)."""
+    xyz = w.xyz.copy()
+    after = xyz[at:]
+    after[..., :2] = 0.5 + scale * (after[..., :2] - 0.5) + np.asarray(shift)
+    after[..., 2] *= scale
+    return _window(w, xyz, w.visibility, w.timestamp_ms)
+
+
+Change = Callable[[PoseWindow, RepSequence], PoseWindow]
+
+
+def changes() -> dict[str, Change]:
+    """Name -> the change applied to a recording of a sequence (`recorded` leaves
+    it)."""
+    out: dict[str, Change] = {
+        "recorded": lambda w, _: w,
+        "mirrored": lambda w, _: mirrored(w),
+        "fps15": lambda w, _: every_other_frame(w),
     }
     for seed in DROP_SEEDS:
-        out[f"dropped_{seed}"] = lambda w, s=seed: dropped(w, DROP_SHARE, s)
-    out["jitter"] = lambda w: jittered(w, JITTER)
+        out[f"dropped_{seed}"] = lambda w, _, s=seed: dropped(w, DROP_SHARE, s)
+    out["jitter"] = lambda w, _: jittered(w, JITTER)
+    out["title_cards"] = lambda w, s: with_cards(w, between_reps(s, len(w)), CARD_S)
+    out["camera_cut"] = lambda w, s: camera_cut(
+        w, between_reps(s, len(w)), CUT_SCALE, CUT_SHIFT
+    )
     return out
 
 
@@ -118,7 +180,7 @@ def evaluate(
     counts: dict[str, list[int]] = {}
     for name, change in changes().items():
         counts[name] = [
-            method.count(change(w), TEMPLATES.get(s.action), setting)
+            method.count(change(w, s), TEMPLATES.get(s.action), setting)
             for s, w in zip(seqs, windows, strict=True)
         ]
     base = counts["recorded"]
@@ -170,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
             "n": len(seqs),
             "drop_share": DROP_SHARE,
             "jitter": JITTER,
+            "card_s": CARD_S,
+            "cut_scale": CUT_SCALE,
+            "cut_shift": list(CUT_SHIFT),
             "methods": summary,
         },
         details={
