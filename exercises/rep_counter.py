@@ -6,12 +6,10 @@ Core module: stdlib and numpy, plus vision.types and exercises.*; no I/O.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from statistics import median
 from typing import Final
 
 import numpy as np
@@ -30,6 +28,7 @@ from exercises.periodicity import (
     strength_of,
     template_guides,
 )
+from exercises.rep_ledger import RepLedger
 from exercises.signal import Hysteresis, trimmed_range
 from exercises.spec import ExerciseSpec
 from vision.types import PoseFrame, Skeleton
@@ -38,8 +37,6 @@ __all__ = ["COUNTER_NOMINAL_FPS", "CountedRep", "CounterParams", "RepCounter"]
 
 F64 = npt.NDArray[np.float64]
 
-_MIN_SEPARATION: Final[float] = 0.5
-"""Turning points of counted repetitions are at least this many periods apart."""
 _PACE_LIMIT: Final[float] = 3.0
 """A template's slowest repetition considered, in template paces."""
 _HARMONIC_REACH: Final[float] = 2.0
@@ -172,8 +169,7 @@ class RepCounter:
         self._stable = 0
         self._next_refit = self._refit_every()
         self.reps: list[CountedRep] = []
-        self._turns: list[int] = []  # frame numbers of counted turning points
-        self._rep_frames: list[int] = []  # frames with a person of each counted rep
+        self._ledger = RepLedger()  # what was counted, by frame numbers
 
     @property
     def count(self) -> int:
@@ -422,8 +418,8 @@ class RepCounter:
     def _step(
         self, row: int, y: float, low: float, high: float, period: float
     ) -> list[CountedRep]:
-        """One hysteresis step; the rep it counts, if any and not counted yet (no
-        counted turning point within `_MIN_SEPARATION` periods of its own)."""
+        """One hysteresis step; the rep it counts, if any and not counted yet
+        (`exercises.rep_ledger`)."""
         frame_no = self._first + row
         closed = self._machine.step(frame_no, y, low, high)
         if self.half_cycle:
@@ -445,19 +441,17 @@ class RepCounter:
         seen = self._valid[max(0, start - self._first) : max(0, end - self._first + 1)]
         frames = int(np.count_nonzero(seen))
         limits = [self.params.max_rep_periods * period]
-        if len(self._rep_frames) >= 2:  # the set's typical repetition is known
-            limits.append(self.params.max_rep_durations * median(self._rep_frames))
+        typical = self._ledger.typical_frames()
+        if typical is not None:  # the set's typical repetition is known
+            limits.append(self.params.max_rep_durations * typical)
         if any(0 < most < frames for most in limits):
             return []  # frames with a person far over the counted pace: a transition
-        i = bisect.bisect_left(self._turns, turn)
-        near = self._turns[max(0, i - 1) : i + 1]
-        if any(abs(turn - t) < _MIN_SEPARATION * period for t in near):
+        if self._ledger.counted(start, turn, end, period):
             return []  # counted already (or the same movement read twice)
         return [self._count(start, turn, end, frames)]
 
     def _count(self, start: int, turn: int, end: int, frames: int) -> CountedRep:
-        bisect.insort(self._turns, turn)
-        self._rep_frames.append(frames)
+        self._ledger.add(start, turn, end, frames)
         ms = [int(self._ts[max(0, f - self._first)]) for f in (start, turn, end)]
         assert self._model is not None
         fixed = self._model.levels is not None
@@ -470,6 +464,7 @@ class RepCounter:
         restarted there); repetitions counted already are not counted again."""
         self._machine, self._seen_ms, self._ema = Hysteresis(), -1, math.nan
         self._segment = from_row
+        self._ledger.new_reading()
         model = self._model
         assert model is not None
         rows = slice(from_row, self._size)
