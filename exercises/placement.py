@@ -154,9 +154,7 @@ class PlacementGate:
     @property
     def counting(self) -> bool:
         """Whether repetitions are counted at the last frame (module docstring)."""
-        return (
-            self.placement in ACTIVE_PLACEMENTS or self.verdict in ACTIVE_PLACEMENTS
-        )
+        return self.placement in ACTIVE_PLACEMENTS or self.verdict in ACTIVE_PLACEMENTS
 
     def update(
         self, picture: PoseFrame, view: str | None, side: str | None, timestamp_ms: int

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.repcount_data import RepSequence
 from benchmarks.repcount_robustness import (
     between_reps,
     camera_cut,
@@ -16,7 +17,6 @@ from benchmarks.repcount_robustness import (
     stability,
     with_cards,
 )
-from benchmarks.repcount_data import RepSequence
 from exercises.analysis import analyze
 from exercises.counting import count_repetitions
 from exercises.spec import get_spec
