@@ -14,12 +14,6 @@ satisfied by either side: the side with fewer missing joints counts, the side in
 first on a tie. The first verdict is announced at once; a change only after it has
 held for `debounce_ms`.
 
-Repetitions are counted (`counting`) while the announced verdict or the frame's own
-is one that shows the required joints: a person coming into view is counted from
-the first frame that places them, as one in view from the start is (only the
-announcement waits for the verdict to hold), and a verdict flickering away for less
-than `debounce_ms` does not stop the count.
-
 Coordinates are the picture's as normalised (x and y in [0, 1]): the in-picture checks
 need them, not isotropic ones.
 
@@ -111,7 +105,6 @@ class PlacementGate:
 
     Attributes:
         placement: The announced verdict; None before the first frame.
-        verdict: The last frame's own verdict; None before the first frame.
         missing_joints: Required joints `skeleton` does not have (the gate cannot be
             used until there are none).
     """
@@ -148,13 +141,7 @@ class PlacementGate:
                     missing.append(full)
         self.missing_joints = tuple(missing)
         self.placement: Placement | None = None
-        self.verdict: Placement | None = None  # the last frame's own
         self._pending: tuple[Placement, int] | None = None
-
-    @property
-    def counting(self) -> bool:
-        """Whether repetitions are counted at the last frame (module docstring)."""
-        return self.placement in ACTIVE_PLACEMENTS or self.verdict in ACTIVE_PLACEMENTS
 
     def update(
         self, picture: PoseFrame, view: str | None, side: str | None, timestamp_ms: int
@@ -168,7 +155,6 @@ class PlacementGate:
             timestamp_ms: The frame's time.
         """
         verdict, missing, key = self.judge(picture, view, side)
-        self.verdict = verdict
         if verdict == self.placement:
             self._pending = None
             return None

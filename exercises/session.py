@@ -396,7 +396,7 @@ class Session:
         changed = self._placement.update(picture, view, channels.side, ts)
         if changed is not None:
             events.append(changed)
-        counting = self._placement.counting
+        counting = self._placement.placement in ACTIVE_PLACEMENTS
         if counting and prev_ts is not None:
             self._active_ms += ts - prev_ts
 

@@ -157,28 +157,3 @@ def test_missing_joints_of_another_skeleton_are_listed() -> None:
         debounce_ms=0,
     )
     assert g.missing_joints == ("left_heel",)
-
-
-def test_counting_starts_with_the_first_placed_frame_and_outlasts_a_flicker() -> None:
-    """Reps count from the first frame that places the person, not once the
-    announcement has held (a person in view from the start counts from their first
-    frame too); a verdict that flickers away for less than the debounce keeps it."""
-    g = gate(debounce_ms=300)
-    ok, feetless = make_frame(0, view="side"), make_frame(0, view="side", hidden=ANKLES)
-    seen = []
-    for i, f in enumerate([make_missing(0), make_missing(0), ok, ok, feetless, ok]):
-        g.update(f, "side", "left", i * 100)
-        seen.append((g.placement.name if g.placement else None, g.counting))
-    assert seen == [
-        ("NOT_VISIBLE", False),
-        ("NOT_VISIBLE", False),
-        ("NOT_VISIBLE", True),  # placed: counted before OK is announced
-        ("NOT_VISIBLE", True),
-        ("NOT_VISIBLE", False),  # neither the announcement nor the frame
-        ("NOT_VISIBLE", True),
-    ]
-    for t in (600, 700, 800):
-        g.update(ok, "side", "left", t)
-    assert g.placement is Placement.OK
-    g.update(feetless, "side", "left", 900)
-    assert g.counting  # OK announced: a dip shorter than the debounce keeps counting

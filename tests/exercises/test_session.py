@@ -156,14 +156,12 @@ def test_placement_message_is_localised() -> None:
 def test_placement_gates_counting_until_visible() -> None:
     session = Session(knee_spec(), options=EXACT)
     frames = [make_missing(t) for t in (0, 100, 200)]
-    # Back in view at 300 ms, squatting already; OK is announced 500 ms later.
+    # Back in view at 300 ms, squatting already; OK is confirmed 500 ms later.
     frames += knees([100] * 7 + [175, 175, 100, 100, 175, 175], start_ms=300)
     assert shape(feed(session, frames)) == [
         ("placement", 0, "NOT_VISIBLE", ()),
-        # Counting starts with the first frame that places the person (as for one
-        # in view from the start); only the announcement waits for it to hold.
-        ("phase", 400, "down", None),
         ("placement", 800, "OK", ()),
+        ("phase", 900, "down", None),  # counting starts only now
         ("phase", 1100, "up", "down"),  # the cycle starts here: not a rep yet
         ("phase", 1300, "down", "up"),
         ("rep", 1400, 1, 300, "left", (), False),
@@ -219,8 +217,8 @@ def test_a_long_gap_abandons_the_rep() -> None:
         ("phase", 100, "up", None),
         ("phase", 300, "down", "up"),
         ("placement", 900, "NOT_VISIBLE", ()),
-        ("phase", 2600, "down", None),  # the phase was forgotten during the gap
         ("placement", 3000, "OK", ()),
+        ("phase", 3100, "down", None),  # the phase was forgotten during the gap
         ("phase", 3400, "up", "down"),  # back at the start: not a rep
         ("phase", 3600, "down", "up"),
         ("rep", 3700, 1, 300, "left", (), False),
