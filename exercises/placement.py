@@ -14,6 +14,14 @@ satisfied by either side: the side with fewer missing joints counts, the side in
 first on a tie. The first verdict is announced at once; a change only after it has
 held for `debounce_ms`.
 
+Repetitions are counted (`counting`) while the announced verdict is one that shows
+the required joints, and also before it is announced on a frame that places the
+person within `resume_within_ms` of the last counted frame or of the first frame: a
+person not found on the camera's first frames, or out of place for a moment, is
+counted from the frame that places them again. After longer (a title card, someone
+walking in) the announcement's `debounce_ms` must pass first: a person appearing may
+be mid-movement.
+
 Coordinates are the picture's as normalised (x and y in [0, 1]): the in-picture checks
 need them, not isotropic ones.
 
@@ -102,9 +110,14 @@ class PlacementGate:
         min_body_size: A person smaller than this (bounding-box side, image fraction)
             is asked to come closer.
         debounce_ms: A new verdict must hold this long before it is announced.
+        resume_within_ms: A frame that places the person this soon after the last
+            counted frame (or the first frame) is counted before the verdict is
+            announced (module docstring); 0: never.
 
     Attributes:
         placement: The announced verdict; None before the first frame.
+        counting: Whether repetitions are counted at the last frame (module
+            docstring).
         missing_joints: Required joints `skeleton` does not have (the gate cannot be
             used until there are none).
     """
@@ -117,12 +130,14 @@ class PlacementGate:
         min_visibility: float,
         min_body_size: float,
         debounce_ms: int,
+        resume_within_ms: int = 0,
     ) -> None:
         self.view = spec.view
         self.skeleton = skeleton
         self.min_visibility = min_visibility
         self.min_body_size = min_body_size
         self.debounce_ms = debounce_ms
+        self.resume_within_ms = resume_within_ms
         missing: list[str] = []
         self._fixed: list[int] = []
         self._sided: dict[str, list[tuple[str, int]]] = {s: [] for s in _SIDES}
@@ -141,7 +156,9 @@ class PlacementGate:
                     missing.append(full)
         self.missing_joints = tuple(missing)
         self.placement: Placement | None = None
+        self.counting = False
         self._pending: tuple[Placement, int] | None = None
+        self._counted_ms: int | None = None  # the last counted frame's (or first) time
 
     def update(
         self, picture: PoseFrame, view: str | None, side: str | None, timestamp_ms: int
@@ -155,6 +172,20 @@ class PlacementGate:
             timestamp_ms: The frame's time.
         """
         verdict, missing, key = self.judge(picture, view, side)
+        event = self._announce(verdict, missing, key, timestamp_ms)
+        if self._counted_ms is None:
+            self._counted_ms = timestamp_ms
+        self.counting = self.placement in ACTIVE_PLACEMENTS or (
+            verdict in ACTIVE_PLACEMENTS
+            and timestamp_ms - self._counted_ms <= self.resume_within_ms
+        )
+        if self.counting:
+            self._counted_ms = timestamp_ms
+        return event
+
+    def _announce(
+        self, verdict: Placement, missing: tuple[str, ...], key: str, timestamp_ms: int
+    ) -> PlacementChanged | None:
         if verdict == self.placement:
             self._pending = None
             return None

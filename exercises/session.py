@@ -10,7 +10,9 @@
    template's required joints in the picture, big enough, in the view the template
    needs? `PlacementChanged` when the verdict changes and has held for
    `placement_debounce_ms`. Counting runs only while the required joints are visible
-   (OK, or the advisory STEP_CLOSER / TURN_SIDEWAYS / FACE_CAMERA).
+   (OK, or the advisory STEP_CLOSER / TURN_SIDEWAYS / FACE_CAMERA); before that is
+   announced too when the person is placed within `max_gap_ms` of the last counted
+   frame or of the first frame (after longer, someone appearing may be mid-movement).
 3. Channels (`exercises.channels.Channels`): the frame made isotropic by its own
    `aspect_wh`, One-Euro smoothing and the template's angles
    (`vision.geometry.Kinematics`), the side to use, and the registered metrics the
@@ -245,6 +247,7 @@ class Session:
             min_visibility=self._min_vis,
             min_body_size=o.min_body_size,
             debounce_ms=o.placement_debounce_ms,
+            resume_within_ms=o.max_gap_ms,
         )
         missing = self._channels.missing_joints + self._placement.missing_joints
         if missing:
@@ -396,7 +399,7 @@ class Session:
         changed = self._placement.update(picture, view, channels.side, ts)
         if changed is not None:
             events.append(changed)
-        counting = self._placement.placement in ACTIVE_PLACEMENTS
+        counting = self._placement.counting
         if counting and prev_ts is not None:
             self._active_ms += ts - prev_ts
 

@@ -157,3 +157,54 @@ def test_missing_joints_of_another_skeleton_are_listed() -> None:
         debounce_ms=0,
     )
     assert g.missing_joints == ("left_heel",)
+
+
+def test_counting_resumes_at_once_after_a_short_absence_not_after_a_long_one() -> None:
+    """A placed frame counts before the verdict is announced when it comes within
+    resume_within_ms of the last counted frame (or of the first frame); after a
+    longer absence only once the announcement has held. Announced, a dip shorter
+    than the debounce keeps counting."""
+    g = PlacementGate(
+        knee_spec(),
+        Skeleton.BLAZEPOSE_33,
+        min_visibility=0.5,
+        min_body_size=0.2,
+        debounce_ms=300,
+        resume_within_ms=1000,
+    )
+    ok, feetless = make_frame(0, view="side"), make_frame(0, view="side", hidden=ANKLES)
+    timeline = [(0, make_missing(0)), (100, make_missing(0)), (200, ok), (300, ok)]
+    timeline += [(400, feetless), (500, ok), (600, ok), (700, ok), (800, ok)]
+    seen = []
+    for t, f in timeline:
+        g.update(f, "side", "left", t)
+        assert g.placement is not None
+        seen.append((t, g.placement.name, g.counting))
+    assert seen == [
+        (0, "NOT_VISIBLE", False),
+        (100, "NOT_VISIBLE", False),
+        (200, "NOT_VISIBLE", True),  # found 200 ms after the first frame
+        (300, "NOT_VISIBLE", True),
+        (400, "NOT_VISIBLE", False),  # not placed, not announced
+        (500, "NOT_VISIBLE", True),  # 200 ms after the last counted frame
+        (600, "NOT_VISIBLE", True),
+        (700, "NOT_VISIBLE", True),
+        (800, "OK", True),  # OK held 300 ms (from 500): announced
+    ]
+    g.update(feetless, "side", "left", 900)
+    assert g.counting  # announced OK: a dip shorter than the debounce keeps it
+    for t in range(1000, 3200, 100):  # away 2.2 s
+        g.update(make_missing(0), None, None, t)
+    assert g.placement is Placement.NOT_VISIBLE and not g.counting
+    g.update(ok, "side", "left", 3200)
+    assert not g.counting  # back after more than resume_within_ms: wait for OK
+    for t in (3300, 3400, 3500):
+        g.update(ok, "side", "left", t)
+    assert g.placement is Placement.OK and g.counting
+
+
+def test_without_resume_within_counting_follows_the_announcement() -> None:
+    g = gate(debounce_ms=300)
+    g.update(make_missing(0), None, None, 0)
+    g.update(make_frame(0, view="side"), "side", "left", 100)
+    assert not g.counting

@@ -156,17 +156,37 @@ def test_placement_message_is_localised() -> None:
 def test_placement_gates_counting_until_visible() -> None:
     session = Session(knee_spec(), options=EXACT)
     frames = [make_missing(t) for t in (0, 100, 200)]
-    # Back in view at 300 ms, squatting already; OK is confirmed 500 ms later.
+    # Found at 300 ms (squatting already), within max_gap_ms of the first frame:
+    # counted from that frame; OK is announced 500 ms later.
     frames += knees([100] * 7 + [175, 175, 100, 100, 175, 175], start_ms=300)
     assert shape(feed(session, frames)) == [
         ("placement", 0, "NOT_VISIBLE", ()),
+        ("phase", 400, "down", None),
         ("placement", 800, "OK", ()),
-        ("phase", 900, "down", None),  # counting starts only now
         ("phase", 1100, "up", "down"),  # the cycle starts here: not a rep yet
         ("phase", 1300, "down", "up"),
         ("rep", 1400, 1, 300, "left", (), False),
         ("cue", 1400, "slow_down", "Slow down and move with control."),
         ("phase", 1500, "up", "down"),
+    ]
+
+
+def test_someone_appearing_long_after_the_start_is_counted_once_placed() -> None:
+    """After longer than max_gap_ms without anyone (a title card, a walk in), a
+    person may appear mid-movement: counting waits for the placement to hold."""
+    session = Session(knee_spec(), options=EXACT)
+    frames = [make_missing(t) for t in range(0, 2000, 100)]
+    # Found at 2000 ms half-way down a squat; its frames before OK is announced
+    # are not read (found within max_gap_ms of the first frame, they would be:
+    # test_placement_gates_counting_until_visible).
+    frames += knees([140, 100, 100, 175, 175, 175, 175, 100, 100, 175], start_ms=2000)
+    assert shape(feed(session, frames)) == [
+        ("placement", 0, "NOT_VISIBLE", ()),
+        ("placement", 2500, "OK", ()),
+        ("phase", 2600, "up", None),  # counting starts only now
+        ("phase", 2800, "down", "up"),
+        ("rep", 2900, 1, 300, "left", (), False),
+        ("cue", 2900, "slow_down", "Slow down and move with control."),
     ]
 
 
