@@ -102,5 +102,8 @@ bench: $(VENV)/.test-installed
 	$(PY) -m benchmarks.form --data ../shared/data/posetrainer-dev
 	$(PY) -m benchmarks.cues --data ../shared/data/cues-sample
 	$(PY) -m benchmarks.video --data ../shared/data/video
+	for camera in jpeg25 half_res half_fps; do \
+		$(PY) -m benchmarks.video --data ../shared/data/video --camera $$camera || exit 1; \
+	done
 	$(PY) -m benchmarks.e2e
 	$(PY) -m benchmarks.scale

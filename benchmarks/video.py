@@ -1,6 +1,7 @@
 """Repetitions in real footage through `movecoach analyze` (../shared/data/video).
 
     python -m benchmarks.video --data ../shared/data/video [--backend onnx]
+        [--camera as_shared|jpeg25|half_res|half_fps]
 
 Every clip of `CATALOG.tsv` whose exercise has a built-in template (`TEMPLATES`) and
 whose `reps` column is a count made by eye goes through the command line as a user
@@ -13,9 +14,13 @@ the catalogue's complete repetitions (partial ones at the edges must not count).
 Peers on the same landmarks: `angle_threshold` and `pca_period` (as in
 benchmarks.repcount). Nothing is fitted to the clips, so the figures are plain.
 
+`--camera` runs the clips as a cheaper camera would have recorded them
+(`benchmarks.video_cameras`: heavy JPEG compression, half the resolution, half the
+frame rate), re-encoded once into the cache.
+
 `mae` = mean |reps - true| / true, `obo` = share within one, `within_one` = whether
 every clip is. Prints a table per clip and, last, one JSON line; writes
-benchmarks/results/video.json.
+benchmarks/results/video.json (video_CAMERA.json for another camera).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from typing import Any
 
 from benchmarks._report import RESULTS_DIR, emit
 from benchmarks.repcount import figures, pca_period_count
+from benchmarks.video_cameras import CAMERAS, recorded_as
 from vision.backends import DEFAULT_BACKEND
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -115,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_BACKEND,
         help="pose backend (default: the product's, ONNX Runtime)",
     )
+    parser.add_argument(
+        "--camera",
+        choices=CAMERAS,
+        default=CAMERAS[0],
+        help="the clips as shared, or as a cheaper camera would have recorded them",
+    )
     args = parser.parse_args(argv)
 
     catalog = args.data / "CATALOG.tsv"
@@ -131,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         if template is None or not e["reps"].isdigit() or not clip.exists():
             skipped.append(e["clip"])
             continue
-        npz = landmarks(clip, args.backend)
-        summary = analyze_reps(npz, template, _aspect(clip))
+        recorded = recorded_as(clip, args.camera, CACHE / "cameras")
+        npz = landmarks(recorded, args.backend)
+        summary = analyze_reps(npz, template, _aspect(recorded))
         rows.append(
             {
                 "clip": e["clip"],
@@ -152,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         return {**figures(pairs), "within_one": all(abs(p - t) <= 1 for p, t in pairs)}
 
     print(
-        f"video: {len(rows)} clips from {args.data} ({args.backend}); skipped {skipped}"
+        f"video: {len(rows)} clips from {args.data} ({args.backend}, camera "
+        f"{args.camera}); skipped {skipped}"
     )
     print(f"{'clip':24s} {'template':14s} true analyze angle pca")
     for r in rows:
@@ -161,10 +175,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['angle_threshold']:5d} {r['pca_period']:3d}"
         )
     emit(
-        "video",
+        "video" if args.camera == CAMERAS[0] else f"video_{args.camera}",
         {
             "data": str(args.data),
             "backend": args.backend,
+            "camera": args.camera,
             "headline": "movecoach analyze on every catalogued clip with a template",
             **fig("reps"),
             "peers": {k: fig(k) for k in ("angle_threshold", "pca_period")},
